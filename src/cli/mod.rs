@@ -1,0 +1,151 @@
+//! The command line: the only place that reads files, writes output and starts threads.
+//!
+//! Exit codes (SPEC.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
+//! one SLO was missed, or the design was overloaded (see `scenario.max_in_flight`); 2 bad
+//! input or usage.
+
+use crate::metrics::summary::Outcome;
+use crate::report;
+use crate::scenario::{self, Model};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "capsim",
+    version,
+    about = "Simulate a system design and check it against its SLOs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario and print its summary with SLO verdicts
+    Run {
+        #[command(flatten)]
+        options: SimOptions,
+        /// Output format on standard output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write summary.json and summary.md into this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Check a scenario and print every problem found, or `ok`
+    Validate {
+        #[command(flatten)]
+        options: SimOptions,
+    },
+}
+
+#[derive(Args)]
+struct SimOptions {
+    /// The scenario file (TOML)
+    scenario: PathBuf,
+    /// Override one scenario key, e.g. --set traffic.rate=250 --set service.api.replicas=8
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Seed of the random streams (overrides scenario.seed)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of independent replications (overrides scenario.replications)
+    #[arg(long)]
+    replications: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// Parses the command line, runs the command, prints any error once.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{}", message.trim_end());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(options: &SimOptions) -> Result<Model, String> {
+    let file = options.scenario.display().to_string();
+    let text = std::fs::read_to_string(&options.scenario)
+        .map_err(|e| format!("error: cannot read scenario {file}: {e}"))?;
+    let mut overrides = options.set.clone();
+    if let Some(seed) = options.seed {
+        overrides.push(format!("scenario.seed={seed}"));
+    }
+    if let Some(n) = options.replications {
+        overrides.push(format!("scenario.replications={n}"));
+    }
+    scenario::load(&text, &file, &overrides).map_err(|e| e.to_string())
+}
+
+fn execute(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Validate { options } => {
+            load(&options)?;
+            println!("ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            options,
+            format,
+            out,
+        } => {
+            let model = load(&options)?;
+            let outcome = crate::sweep::run(&model);
+            if let Some(dir) = &out {
+                write_report(dir, &outcome)?;
+            }
+            match &outcome {
+                Outcome::Completed(summary) => {
+                    let text = match format {
+                        Format::Table => report::text::table(summary),
+                        Format::Json => report::json::render(&outcome),
+                        Format::Markdown => report::text::markdown(summary),
+                    };
+                    print!("{text}");
+                    Ok(if summary.slo_met {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                Outcome::Overloaded(o) => {
+                    if let Format::Json = format {
+                        print!("{}", report::json::render(&outcome));
+                    }
+                    eprintln!("{}", report::text::overload_message(o));
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+/// Writes the report files whole or not at all: each goes to a temporary name first.
+fn write_report(dir: &Path, outcome: &Outcome) -> Result<(), String> {
+    let fail =
+        |e: std::io::Error| format!("error: cannot write the report into {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut files = vec![("summary.json", report::json::render(outcome))];
+    if let Outcome::Completed(summary) = outcome {
+        files.push(("summary.md", report::text::markdown(summary)));
+    }
+    for (name, content) in files {
+        let temporary = dir.join(format!(".{name}.partial"));
+        std::fs::write(&temporary, content).map_err(fail)?;
+        std::fs::rename(&temporary, dir.join(name)).map_err(fail)?;
+    }
+    Ok(())
+}

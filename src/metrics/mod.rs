@@ -1,0 +1,6 @@
+//! Metrics: what runs record, how replications pool, SLO verdicts, confidence intervals, and
+//! the queueing-theory figures shown beside the simulated ones.
+
+pub mod recorder;
+pub mod summary;
+pub mod theory;

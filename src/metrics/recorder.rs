@@ -1,0 +1,192 @@
+//! What a run records: counters, HDR histograms and time-weighted averages. Constant memory
+//! whatever the number of requests simulated; replications merge by addition.
+
+use crate::engine::time::Nanos;
+use hdrhistogram::Histogram;
+
+/// Significant decimal digits the histograms keep: values within 0.1% of the truth.
+const SIGNIFICANT_DIGITS: u8 = 3;
+const HOUR_NS: u64 = 3_600_000_000_000;
+
+/// How the requests that arrived in the measured window ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub arrived: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+}
+
+impl Counts {
+    pub fn finished(&self) -> u64 {
+        self.succeeded + self.failed + self.rejected + self.timed_out
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        self.arrived += other.arrived;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.rejected += other.rejected;
+        self.timed_out += other.timed_out;
+    }
+}
+
+/// Durations in an HDR histogram, plus the exact sum for an exact mean.
+#[derive(Debug, Clone)]
+pub struct Durations {
+    histogram: Histogram<u64>,
+    sum_ns: u128,
+}
+
+impl Default for Durations {
+    fn default() -> Self {
+        // Sized for an hour at first; it grows (rarely, and only early) for longer values.
+        let mut histogram = Histogram::new_with_bounds(1, HOUR_NS, SIGNIFICANT_DIGITS)
+            .expect("1ns..1h at 3 significant digits is a valid histogram");
+        histogram.auto(true);
+        Durations {
+            histogram,
+            sum_ns: 0,
+        }
+    }
+}
+
+impl Durations {
+    pub fn record(&mut self, ns: Nanos) {
+        if self.histogram.record(ns).is_err() {
+            self.histogram.saturating_record(ns);
+        }
+        self.sum_ns += u128::from(ns);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Exact mean in nanoseconds; 0 when empty.
+    pub fn mean_ns(&self) -> f64 {
+        if self.count() == 0 {
+            0.0
+        } else {
+            self.sum_ns as f64 / self.count() as f64
+        }
+    }
+
+    /// The value at quantile `q` (0..1), within the histogram's precision; 0 when empty.
+    pub fn quantile_ns(&self, q: f64) -> f64 {
+        if self.count() == 0 {
+            0.0
+        } else {
+            self.histogram.value_at_quantile(q) as f64
+        }
+    }
+
+    pub fn max_ns(&self) -> f64 {
+        self.histogram.max() as f64
+    }
+
+    pub fn add(&mut self, other: &Durations) {
+        self.histogram
+            .add(&other.histogram)
+            .expect("auto-resizing histograms always merge");
+        self.sum_ns += other.sum_ns;
+    }
+}
+
+/// The time integral of a level (busy workers, queue length) over the measured window.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeWeighted {
+    level: u64,
+    since_ns: Nanos,
+    /// Integral of the level over `[window_start, window_end)`, in level x nanoseconds.
+    area: u128,
+}
+
+impl TimeWeighted {
+    /// Changes the level at `now_ns`, accumulating the old level over the part of
+    /// `[since, now)` inside the window.
+    #[inline]
+    pub fn set(&mut self, now_ns: Nanos, level: u64, window: (Nanos, Nanos)) {
+        let from = self.since_ns.max(window.0);
+        let to = now_ns.min(window.1);
+        if to > from {
+            self.area += u128::from(self.level) * u128::from(to - from);
+        }
+        self.level = level;
+        self.since_ns = now_ns;
+    }
+
+    #[inline]
+    pub fn add(&mut self, now_ns: Nanos, delta: i64, window: (Nanos, Nanos)) {
+        let level = self
+            .level
+            .checked_add_signed(delta)
+            .expect("levels never go below zero");
+        self.set(now_ns, level, window);
+    }
+
+    pub fn level(&self) -> u64 {
+        self.level
+    }
+
+    /// Closes the books at the end of the run (accumulates up to `now_ns`).
+    pub fn close(&mut self, now_ns: Nanos, window: (Nanos, Nanos)) {
+        self.set(now_ns, self.level, window);
+    }
+
+    pub fn area(&self) -> u128 {
+        self.area
+    }
+}
+
+/// Everything recorded about one service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceRecord {
+    pub requests: Counts,
+    /// Arrival at the service to its response, downstream calls included; succeeded only.
+    pub latency: Durations,
+    /// Arrival at the service to a worker taking it.
+    pub queue_wait: Durations,
+    pub busy_workers: TimeWeighted,
+    pub queued: TimeWeighted,
+    /// Requests at the service: waiting, being worked on, or waiting on downstream calls.
+    pub in_system: TimeWeighted,
+}
+
+impl ServiceRecord {
+    pub fn add(&mut self, other: &ServiceRecord) {
+        self.requests.add(&other.requests);
+        self.latency.add(&other.latency);
+        self.queue_wait.add(&other.queue_wait);
+        self.busy_workers.area += other.busy_workers.area;
+        self.queued.area += other.queued.area;
+        self.in_system.area += other.in_system.area;
+    }
+}
+
+/// Everything recorded in one run (or pooled over several).
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub requests: Counts,
+    /// End-to-end latency of succeeded requests.
+    pub latency: Durations,
+    pub services: Vec<ServiceRecord>,
+}
+
+impl Record {
+    pub fn new(services: usize) -> Self {
+        Record {
+            services: vec![ServiceRecord::default(); services],
+            ..Record::default()
+        }
+    }
+
+    pub fn add(&mut self, other: &Record) {
+        self.requests.add(&other.requests);
+        self.latency.add(&other.latency);
+        for (mine, theirs) in self.services.iter_mut().zip(&other.services) {
+            mine.add(theirs);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Replications -> one summary: pooled figures, confidence intervals across replications,
+//! SLO verdicts, cost, and the theory beside each service.
+
+use super::recorder::{Counts, Durations, Record};
+use super::theory::{self, ServiceTheory};
+use crate::components::system::{Overload, RunResult};
+use crate::engine::time::{ns_to_ms, ns_to_s};
+use crate::scenario::model::{Measure, Model};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Latency figures in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Latency {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    fn of(d: &Durations) -> Self {
+        Latency {
+            mean: ns_to_ms(d.mean_ns()),
+            p50: ns_to_ms(d.quantile_ns(0.50)),
+            p90: ns_to_ms(d.quantile_ns(0.90)),
+            p95: ns_to_ms(d.quantile_ns(0.95)),
+            p99: ns_to_ms(d.quantile_ns(0.99)),
+            p999: ns_to_ms(d.quantile_ns(0.999)),
+            max: ns_to_ms(d.max_ns()),
+        }
+    }
+
+    /// The figure an objective reads.
+    pub fn get(&self, measure: Measure) -> f64 {
+        match measure {
+            Measure::Mean => self.mean,
+            Measure::P50 => self.p50,
+            Measure::P90 => self.p90,
+            Measure::P95 => self.p95,
+            Measure::P99 => self.p99,
+            Measure::P999 => self.p999,
+            Measure::Availability => f64::NAN,
+        }
+    }
+}
+
+/// A 95% confidence interval `[low, high]`.
+pub type Interval = [f64; 2];
+
+/// Intervals across replications (Student t, n - 1 degrees of freedom).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ci95 {
+    pub latency: LatencyIntervals,
+    pub availability: Interval,
+    pub throughput_rps: Interval,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyIntervals {
+    pub mean: Interval,
+    pub p50: Interval,
+    pub p90: Interval,
+    pub p95: Interval,
+    pub p99: Interval,
+    pub p999: Interval,
+    pub max: Interval,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cost {
+    pub total_usd: f64,
+    pub per_hour_usd: f64,
+    pub per_million_requests_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSummary {
+    pub name: String,
+    pub requests: Counts,
+    pub latency: Latency,
+    pub queue_wait_mean_ms: f64,
+    pub queue_wait_p99_ms: f64,
+    pub utilization: f64,
+    pub mean_replicas: f64,
+    pub mean_queue_length: f64,
+    pub mean_in_system: f64,
+    pub cost_per_hour_usd: f64,
+    pub theory: ServiceTheory,
+}
+
+/// One SLO objective's verdict. Latency figures in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub measure: Measure,
+    pub target: f64,
+    pub observed: f64,
+    pub met: bool,
+    /// Across replications, when there are several.
+    pub ci95: Option<Interval>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub requests: Counts,
+    pub throughput_rps: f64,
+    pub availability: f64,
+    pub latency: Latency,
+    pub cost: Cost,
+    pub services: Vec<ServiceSummary>,
+    pub slo: Vec<Verdict>,
+    pub slo_met: bool,
+    pub ci95: Option<Ci95>,
+}
+
+/// An overloaded run, explained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverloadSummary {
+    pub scenario: String,
+    pub seed: u64,
+    pub replication: u32,
+    pub at_s: f64,
+    pub in_flight: usize,
+    pub max_in_flight: usize,
+    pub service: String,
+    pub queued: usize,
+    pub theory: ServiceTheory,
+    pub workers: u64,
+    pub mean_service_ms: f64,
+}
+
+/// What a set of replications says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed(Box<Summary>),
+    Overloaded(Box<OverloadSummary>),
+}
+
+/// Pools the results of every replication (given in replication order).
+pub fn summarize(model: &Model, runs: &[RunResult]) -> Outcome {
+    let theories = theory::theory(model);
+    if let Some((run, overload)) = runs
+        .iter()
+        .find_map(|r| r.overload.as_ref().map(|o| (r, o)))
+    {
+        return Outcome::Overloaded(Box::new(overloaded(
+            model,
+            run.replication,
+            overload,
+            &theories,
+        )));
+    }
+    let mut pooled = Record::new(model.services.len());
+    for run in runs {
+        pooled.add(&run.record);
+    }
+    let n = runs.len().max(1) as f64;
+    let window_s = ns_to_s(model.window_ns() as f64);
+    let duration_s = ns_to_s(model.duration_ns as f64);
+    let per_hour_usd: f64 = model
+        .services
+        .iter()
+        .map(|s| f64::from(s.replicas) * s.price_per_hour_usd)
+        .sum();
+    let throughput_rps = pooled.requests.succeeded as f64 / (window_s * n);
+    let availability = availability_of(&pooled.requests);
+    let latency = Latency::of(&pooled.latency);
+    let cost = Cost {
+        total_usd: per_hour_usd * duration_s / 3600.0,
+        per_hour_usd,
+        per_million_requests_usd: if throughput_rps > 0.0 {
+            per_hour_usd / (throughput_rps * 3600.0) * 1e6
+        } else {
+            0.0
+        },
+    };
+    let services = model
+        .services
+        .iter()
+        .zip(&pooled.services)
+        .zip(theories)
+        .map(|((spec, rec), theory)| {
+            let window_ns = model.window_ns() as f64 * n;
+            ServiceSummary {
+                name: spec.name.clone(),
+                requests: rec.requests,
+                latency: Latency::of(&rec.latency),
+                queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
+                queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
+                utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
+                mean_replicas: f64::from(spec.replicas),
+                mean_queue_length: rec.queued.area() as f64 / window_ns,
+                mean_in_system: rec.in_system.area() as f64 / window_ns,
+                cost_per_hour_usd: f64::from(spec.replicas) * spec.price_per_hour_usd,
+                theory,
+            }
+        })
+        .collect();
+
+    let per_run: Vec<(Latency, f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                Latency::of(&r.record.latency),
+                availability_of(&r.record.requests),
+                r.record.requests.succeeded as f64 / window_s,
+            )
+        })
+        .collect();
+    let interval = |f: &dyn Fn(&(Latency, f64, f64)) -> f64| -> Interval {
+        let values: Vec<f64> = per_run.iter().map(f).collect();
+        student_t_interval(&values)
+    };
+    let ci95 = (runs.len() > 1).then(|| Ci95 {
+        latency: LatencyIntervals {
+            mean: interval(&|r| r.0.mean),
+            p50: interval(&|r| r.0.p50),
+            p90: interval(&|r| r.0.p90),
+            p95: interval(&|r| r.0.p95),
+            p99: interval(&|r| r.0.p99),
+            p999: interval(&|r| r.0.p999),
+            max: interval(&|r| r.0.max),
+        },
+        availability: interval(&|r| r.1),
+        throughput_rps: interval(&|r| r.2),
+    });
+
+    let slo: Vec<Verdict> = model
+        .slo
+        .iter()
+        .map(|objective| {
+            let (observed, met, ci) = match objective.measure {
+                Measure::Availability => (
+                    availability,
+                    availability >= objective.target,
+                    interval(&|r| r.1),
+                ),
+                m => {
+                    let target_ms = ns_to_ms(objective.target);
+                    let observed = latency.get(m);
+                    // With no successful request there is no latency to meet a target with.
+                    let met = pooled.requests.succeeded > 0 && observed <= target_ms;
+                    (observed, met, interval(&|r| r.0.get(m)))
+                }
+            };
+            let target = match objective.measure {
+                Measure::Availability => objective.target,
+                _ => ns_to_ms(objective.target),
+            };
+            Verdict {
+                measure: objective.measure,
+                target,
+                observed,
+                met,
+                ci95: (runs.len() > 1).then_some(ci),
+            }
+        })
+        .collect();
+    let slo_met = slo.iter().all(|v| v.met);
+    Outcome::Completed(Box::new(Summary {
+        scenario: model.name.clone(),
+        seed: model.seed,
+        replications: runs.len() as u32,
+        duration_s,
+        warmup_s: ns_to_s(model.warmup_ns as f64),
+        requests: pooled.requests,
+        throughput_rps,
+        availability,
+        latency,
+        cost,
+        services,
+        slo,
+        slo_met,
+        ci95,
+    }))
+}
+
+/// Succeeded / finished; 1 when nothing finished (no request, no failure).
+fn availability_of(c: &Counts) -> f64 {
+    if c.finished() == 0 {
+        1.0
+    } else {
+        c.succeeded as f64 / c.finished() as f64
+    }
+}
+
+/// Mean +- t(0.975, n - 1) x standard error; a point interval for fewer than two values.
+pub fn student_t_interval(values: &[f64]) -> Interval {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n.max(1) as f64;
+    if n < 2 {
+        return [mean, mean];
+    }
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .expect("n - 1 >= 1 degrees of freedom")
+        .inverse_cdf(0.975);
+    let half = t * (variance / n as f64).sqrt();
+    [mean - half, mean + half]
+}
+
+fn overloaded(
+    model: &Model,
+    replication: u32,
+    o: &Overload,
+    theories: &[ServiceTheory],
+) -> OverloadSummary {
+    let spec = &model.services[o.service];
+    OverloadSummary {
+        scenario: model.name.clone(),
+        seed: model.seed,
+        replication,
+        at_s: ns_to_s(o.at_ns as f64),
+        in_flight: o.in_flight,
+        max_in_flight: model.max_in_flight,
+        service: spec.name.clone(),
+        queued: o.queued,
+        theory: theories[o.service].clone(),
+        workers: spec.workers(),
+        mean_service_ms: ns_to_ms(spec.service_time.mean_ns()),
+    }
+}
+
+impl OverloadSummary {
+    /// Requests per second the service's workers can finish at their mean service time.
+    pub fn capacity_rps(&self) -> f64 {
+        self.workers as f64 / (self.mean_service_ms / 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_t_interval_matches_a_hand_calculation() {
+        // values 1..=5: mean 3, s = sqrt(2.5), t(0.975, 4) = 2.776445, half = 2.776445 * sqrt(0.5).
+        let [low, high] = student_t_interval(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        let half = 2.776_445_105 * 0.5f64.sqrt();
+        assert!((low - (3.0 - half)).abs() < 1e-6 && (high - (3.0 + half)).abs() < 1e-6);
+        assert_eq!(student_t_interval(&[7.0]), [7.0, 7.0]);
+    }
+}

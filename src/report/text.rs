@@ -1,0 +1,355 @@
+//! The summary for people: an aligned table for the terminal, or the same as Markdown.
+
+use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
+use crate::scenario::model::Measure;
+use std::fmt::Write;
+
+/// Milliseconds with three significant figures or so.
+pub fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.1} ms")
+    } else if v >= 10.0 {
+        format!("{v:.2} ms")
+    } else {
+        format!("{v:.3} ms")
+    }
+}
+
+fn percent(v: f64) -> String {
+    format!("{:.3}%", v * 100.0)
+}
+
+fn usd(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${v:.0}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// Thousands separators for counts.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn seconds(s: f64) -> String {
+    crate::scenario::duration::format_ns(s * 1e9)
+}
+
+fn objective_name(m: Measure) -> &'static str {
+    match m {
+        Measure::P999 => "p99.9",
+        m => m.key(),
+    }
+}
+
+fn verdict_line(v: &Verdict) -> [String; 5] {
+    let (observed, target, relation) = match v.measure {
+        Measure::Availability => (percent(v.observed), percent(v.target), ">="),
+        _ => (ms(v.observed), ms(v.target), "<="),
+    };
+    let ci = match (v.ci95, v.measure) {
+        (Some([lo, hi]), Measure::Availability) => {
+            format!("95% CI {} .. {}", percent(lo), percent(hi))
+        }
+        (Some([lo, hi]), _) => format!("95% CI {} .. {}", ms(lo), ms(hi)),
+        (None, _) => String::new(),
+    };
+    let mark = if v.met { "PASS" } else { "FAIL" };
+    [
+        mark.into(),
+        objective_name(v.measure).into(),
+        format!("{observed} {relation} {target}"),
+        ci,
+        String::new(),
+    ]
+}
+
+/// Left-aligns the first column and right-aligns the rest, two spaces apart.
+fn aligned(rows: &[Vec<String>], indent: &str) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from(indent);
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "-".to_string(), f)
+}
+
+/// The terminal table.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let reps = if s.replications == 1 {
+        "1 replication".to_string()
+    } else {
+        format!("{} replications", s.replications)
+    };
+    let _ = writeln!(
+        out,
+        "capsim: {}  (seed {}, {}, {} simulated, {} warmup)\n",
+        s.scenario,
+        s.seed,
+        reps,
+        seconds(s.duration_s),
+        seconds(s.warmup_s)
+    );
+    let r = &s.requests;
+    let _ = writeln!(
+        out,
+        "requests     {} arrived, {} succeeded, {} failed, {} rejected, {} timed out",
+        count(r.arrived),
+        count(r.succeeded),
+        count(r.failed),
+        count(r.rejected),
+        count(r.timed_out)
+    );
+    let _ = writeln!(
+        out,
+        "throughput   {:.1} req/s (succeeded, measured window)",
+        s.throughput_rps
+    );
+    let _ = writeln!(out, "availability {}", percent(s.availability));
+    let l = &s.latency;
+    let mut rows = vec![
+        [
+            "latency", "mean", "p50", "p90", "p95", "p99", "p99.9", "max",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![
+            "".into(),
+            ms(l.mean),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p95),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max),
+        ],
+    ];
+    if let Some(ci) = &s.ci95 {
+        let c = &ci.latency;
+        let half = |[lo, hi]: [f64; 2]| format!("+-{}", ms((hi - lo) / 2.0));
+        rows.push(vec![
+            "95% CI".into(),
+            half(c.mean),
+            half(c.p50),
+            half(c.p90),
+            half(c.p95),
+            half(c.p99),
+            half(c.p999),
+            half(c.max),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&aligned(&rows, ""));
+
+    out.push('\n');
+    let mut rows = vec![[
+        "service",
+        "arrived",
+        "ok",
+        "util",
+        "theory",
+        "wait mean",
+        "theory",
+        "p99 wait",
+        "p99 latency",
+        "replicas",
+        "model",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for svc in &s.services {
+        let t = &svc.theory;
+        let ok = if svc.requests.arrived == 0 {
+            1.0
+        } else {
+            svc.requests.succeeded as f64 / svc.requests.arrived as f64
+        };
+        rows.push(vec![
+            svc.name.clone(),
+            count(svc.requests.arrived),
+            percent(ok),
+            percent(svc.utilization),
+            theory_or_dash(t.utilization, percent),
+            ms(svc.queue_wait_mean_ms),
+            theory_or_dash(t.mean_queue_wait_ns, |ns| ms(ns / 1e6)),
+            ms(svc.queue_wait_p99_ms),
+            ms(svc.latency.p99),
+            format!("{}", svc.mean_replicas),
+            t.queueing_model.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    out.push_str(&aligned(&rows, ""));
+    let notes: Vec<String> = s
+        .services
+        .iter()
+        .filter_map(|svc| {
+            svc.theory
+                .note
+                .as_ref()
+                .map(|n| format!("  {}: {}", svc.name, n))
+        })
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("theory notes:\n");
+        for n in notes {
+            out.push_str(&n);
+            out.push('\n');
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\ncost         {}/h, {} for the run, {} per million requests",
+        usd(s.cost.per_hour_usd),
+        usd(s.cost.total_usd),
+        usd(s.cost.per_million_requests_usd)
+    );
+    out.push('\n');
+    if s.slo.is_empty() {
+        out.push_str("SLO          none defined\n");
+    } else {
+        let rows: Vec<Vec<String>> = s.slo.iter().map(|v| verdict_line(v).to_vec()).collect();
+        out.push_str("SLO\n");
+        out.push_str(&aligned(&rows, "  "));
+        let missed = s.slo.iter().filter(|v| !v.met).count();
+        if missed == 0 {
+            out.push_str("verdict      every SLO met\n");
+        } else {
+            let _ = writeln!(out, "verdict      {missed} of {} SLOs missed", s.slo.len());
+        }
+    }
+    out
+}
+
+/// The same content as Markdown, for pasting into a design doc.
+pub fn markdown(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## capsim: {}\n", s.scenario);
+    let _ = writeln!(
+        out,
+        "Seed {}, {} replication(s), {} simulated after {} warmup.\n",
+        s.seed,
+        s.replications,
+        seconds(s.duration_s),
+        seconds(s.warmup_s)
+    );
+    let r = &s.requests;
+    out.push_str("| arrived | succeeded | failed | rejected | timed out | throughput | availability |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {:.1} req/s | {} |\n",
+        r.arrived,
+        r.succeeded,
+        r.failed,
+        r.rejected,
+        r.timed_out,
+        s.throughput_rps,
+        percent(s.availability)
+    );
+    let l = &s.latency;
+    out.push_str("| latency | mean | p50 | p90 | p95 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        out,
+        "| end to end | {} | {} | {} | {} | {} | {} | {} |\n",
+        ms(l.mean),
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p95),
+        ms(l.p99),
+        ms(l.p999),
+        ms(l.max)
+    );
+    out.push_str("| service | arrived | utilization | theory | mean queue wait | theory | p99 latency | model |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for svc in &s.services {
+        let t = &svc.theory;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            svc.name,
+            svc.requests.arrived,
+            percent(svc.utilization),
+            theory_or_dash(t.utilization, percent),
+            ms(svc.queue_wait_mean_ms),
+            theory_or_dash(t.mean_queue_wait_ns, |ns| ms(ns / 1e6)),
+            ms(svc.latency.p99),
+            t.queueing_model.as_deref().unwrap_or("-")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCost: {}/h, {} for the run, {} per million requests.\n",
+        usd(s.cost.per_hour_usd),
+        usd(s.cost.total_usd),
+        usd(s.cost.per_million_requests_usd)
+    );
+    if !s.slo.is_empty() {
+        out.push_str("| SLO | observed | target | 95% CI | verdict |\n|---|---:|---:|---|---|\n");
+        for v in &s.slo {
+            let [mark, name, _, ci, _] = verdict_line(v);
+            let (observed, target) = match v.measure {
+                Measure::Availability => (percent(v.observed), format!(">= {}", percent(v.target))),
+                _ => (ms(v.observed), format!("<= {}", ms(v.target))),
+            };
+            let _ = writeln!(out, "| {name} | {observed} | {target} | {ci} | {mark} |");
+        }
+    }
+    out
+}
+
+/// Why an overloaded run stopped, and what to do about it.
+pub fn overload_message(o: &OverloadSummary) -> String {
+    format!(
+        "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({:.1} req/s x {} mean service time / {} workers); \
+         it can finish at most {:.1} req/s\n\
+         the run (replication {}) stopped at {} of simulated time with {} requests in flight, above scenario.max_in_flight = {} ({} waiting at \"{}\")\n\
+         add replicas or concurrency, make the service faster, or bound its queue with queue_capacity so that excess requests are rejected",
+        o.service,
+        o.theory.offered_load,
+        o.theory.arrival_rate_per_s,
+        ms(o.mean_service_ms),
+        o.workers,
+        o.capacity_rps(),
+        o.replication,
+        seconds(o.at_s),
+        count(o.in_flight as u64),
+        o.max_in_flight,
+        count(o.queued as u64),
+        o.service
+    )
+}

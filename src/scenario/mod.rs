@@ -1,0 +1,13 @@
+//! Scenarios: TOML text -> raw serde structs -> validation (every problem, with key paths and
+//! lines) -> a resolved [`model::Model`] with ids and nanoseconds.
+
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod problem;
+pub mod raw;
+pub mod set;
+pub mod validate;
+
+pub use load::{load, Diagnostic, LoadError};
+pub use model::Model;

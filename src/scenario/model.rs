@@ -1,0 +1,107 @@
+//! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
+//! filled in. Everything downstream of the loader reads only this.
+
+use crate::components::distribution::Distribution;
+use crate::engine::time::Nanos;
+
+/// Index of a service in [`Model::services`].
+pub type ServiceId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub duration_ns: Nanos,
+    pub warmup_ns: Nanos,
+    pub seed: u64,
+    pub replications: u32,
+    /// Requests in flight above which a run stops as overloaded (see `Outcome::Overloaded`).
+    pub max_in_flight: usize,
+    pub slo: Vec<Objective>,
+    pub traffic: Traffic,
+    pub services: Vec<Service>,
+}
+
+impl Model {
+    /// Length of the measured window `[warmup, duration)`.
+    pub fn window_ns(&self) -> Nanos {
+        self.duration_ns - self.warmup_ns
+    }
+}
+
+/// Open-loop Poisson arrivals into one service.
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    pub rate_per_s: f64,
+    pub entry: ServiceId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub replicas: u32,
+    /// Workers per replica.
+    pub concurrency: u32,
+    /// Waiting room per replica; `None` is unbounded.
+    pub queue_capacity: Option<u32>,
+    pub service_time: Distribution,
+    /// Downstream calls, made in order after the service's own work.
+    pub calls: Vec<ServiceId>,
+    /// Whether a worker stays busy until the downstream calls return.
+    pub blocking_calls: bool,
+    /// Probability that the service's own work ends in an error.
+    pub error_rate: f64,
+    pub price_per_hour_usd: f64,
+}
+
+impl Service {
+    pub fn workers(&self) -> u64 {
+        u64::from(self.replicas) * u64::from(self.concurrency)
+    }
+}
+
+/// What an objective measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Mean,
+    P50,
+    P90,
+    P95,
+    P99,
+    P999,
+    Availability,
+}
+
+impl Measure {
+    /// The key in `[slo]` and the `objective` name in the JSON summary.
+    pub fn key(self) -> &'static str {
+        match self {
+            Measure::Mean => "mean",
+            Measure::P50 => "p50",
+            Measure::P90 => "p90",
+            Measure::P95 => "p95",
+            Measure::P99 => "p99",
+            Measure::P999 => "p999",
+            Measure::Availability => "availability",
+        }
+    }
+
+    /// The quantile a percentile objective reads, `None` for mean and availability.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Measure::P50 => Some(0.50),
+            Measure::P90 => Some(0.90),
+            Measure::P95 => Some(0.95),
+            Measure::P99 => Some(0.99),
+            Measure::P999 => Some(0.999),
+            Measure::Mean | Measure::Availability => None,
+        }
+    }
+}
+
+/// One service-level objective: latency objectives are upper bounds in nanoseconds, the
+/// availability objective a lower bound on the success ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objective {
+    pub measure: Measure,
+    pub target: f64,
+}

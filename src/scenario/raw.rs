@@ -1,0 +1,69 @@
+//! The scenario as written: serde structs that mirror the TOML, one per table.
+//!
+//! Values stay close to what was typed (durations as strings, counts as signed integers) so
+//! that validation, not serde, judges them and can report every problem at once with a
+//! message that says what would be valid. Unknown keys are refused (`deny_unknown_fields`);
+//! the loader checks keys against these structs' field lists first, so that all unknown keys
+//! are reported together, each with the nearest valid key.
+
+use serde::Deserialize;
+
+/// The top-level tables of a scenario file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub scenario: Option<toml::Value>,
+    pub slo: Option<toml::Value>,
+    pub traffic: Option<toml::Value>,
+    pub service: Option<toml::Value>,
+}
+
+/// `[scenario]`: name, clock and repetition.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub name: Option<String>,
+    pub duration: Option<String>,
+    pub warmup: Option<String>,
+    pub seed: Option<i64>,
+    pub replications: Option<i64>,
+    /// Requests in flight (all services together) above which the run stops as overloaded.
+    pub max_in_flight: Option<i64>,
+}
+
+/// `[slo]`: latency targets (durations) and an availability target (0..1).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub mean: Option<String>,
+    pub p50: Option<String>,
+    pub p90: Option<String>,
+    pub p95: Option<String>,
+    pub p99: Option<String>,
+    pub p999: Option<String>,
+    pub availability: Option<f64>,
+}
+
+/// `[traffic]`: open-loop Poisson arrivals into one entry service.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub rate: Option<f64>,
+    pub entry: Option<String>,
+}
+
+/// One `[[service]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: Option<String>,
+    pub replicas: Option<i64>,
+    pub concurrency: Option<i64>,
+    pub queue_capacity: Option<i64>,
+    /// Parsed by [`crate::components::distribution::Distribution::parse`].
+    pub service_time: Option<toml::Value>,
+    pub calls: Option<Vec<String>>,
+    pub blocking_calls: Option<bool>,
+    pub error_rate: Option<f64>,
+    pub price_per_hour: Option<f64>,
+}

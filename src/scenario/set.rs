@@ -1,0 +1,170 @@
+//! `--set PATH=VALUE`: override one scenario key before validation.
+//!
+//! Paths are dotted keys; elements of `[[service]]` are addressed by name
+//! (`service.api.replicas`) or by index (`service.0.replicas`). The value is read as a TOML
+//! value (`8`, `0.5`, `true`, `"5ms"`, `{ dist = "constant", value = "1ms" }`); anything that
+//! is not valid TOML is taken as a string, so `--set scenario.duration=10m` works unquoted.
+
+use super::problem::Problem;
+
+/// Applies one `PATH=VALUE` and returns the path in the form validation reports it.
+pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Problem> {
+    let Some((path, text)) = assignment.split_once('=') else {
+        return Err(Problem::new(
+            assignment,
+            "--set takes PATH=VALUE, e.g. --set traffic.rate=250 or --set service.api.replicas=8",
+        ));
+    };
+    let path = path.trim();
+    let value = parse_value(text.trim());
+    let keys: Vec<&str> = path.split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(Problem::new(
+            path,
+            "--set path has an empty key; write it like service.api.replicas",
+        ));
+    }
+    let (last, parents) = keys.split_last().expect("split yields at least one key");
+    let mut current = table;
+    let mut shown = Vec::new();
+    let mut i = 0;
+    while i < parents.len() {
+        let key = parents[i];
+        shown.push(key.to_string());
+        let entry = current
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(t) => t,
+            toml::Value::Array(items) => {
+                let Some(&selector) = parents.get(i + 1) else {
+                    return Err(Problem::new(
+                        path,
+                        format!("`{key}` is a list; name an element, e.g. {key}.NAME.KEY"),
+                    ));
+                };
+                let position = items
+                    .iter()
+                    .position(|item| item.get("name").and_then(|n| n.as_str()) == Some(selector))
+                    .or_else(|| selector.parse::<usize>().ok().filter(|&n| n < items.len()));
+                let Some(position) = position else {
+                    let names: Vec<&str> = items
+                        .iter()
+                        .filter_map(|it| it.get("name").and_then(|n| n.as_str()))
+                        .collect();
+                    return Err(Problem::new(
+                        path,
+                        format!(
+                            "no {key} named \"{selector}\"; defined: {}",
+                            names.join(", ")
+                        ),
+                    ));
+                };
+                let name = items[position]
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string);
+                shown.pop();
+                shown.push(match name {
+                    Some(n) => format!("{key}.{n}"),
+                    None => format!("{key}[{position}]"),
+                });
+                i += 1;
+                match &mut items[position] {
+                    toml::Value::Table(t) => t,
+                    _ => {
+                        return Err(Problem::new(
+                            path,
+                            format!("element {selector} of `{key}` is not a table"),
+                        ))
+                    }
+                }
+            }
+            other => {
+                return Err(Problem::new(
+                    path,
+                    format!(
+                        "`{key}` is a {}, not a table, so it has no keys to set",
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        i += 1;
+    }
+    current.insert(last.to_string(), value);
+    shown.push(last.to_string());
+    Ok(shown.join("."))
+}
+
+fn parse_value(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> toml::Table {
+        r#"
+            [traffic]
+            rate = 100
+            [[service]]
+            name = "api"
+            replicas = 2
+            [[service]]
+            name = "db"
+        "#
+        .parse()
+        .unwrap()
+    }
+
+    #[test]
+    fn sets_plain_keys_and_services_by_name_or_index() {
+        let mut t = scenario();
+        assert_eq!(apply(&mut t, "traffic.rate=250").unwrap(), "traffic.rate");
+        assert_eq!(t["traffic"]["rate"].as_integer(), Some(250));
+        assert_eq!(
+            apply(&mut t, "service.db.replicas=8").unwrap(),
+            "service.db.replicas"
+        );
+        assert_eq!(t["service"][1]["replicas"].as_integer(), Some(8));
+        assert_eq!(
+            apply(&mut t, "service.0.concurrency=4").unwrap(),
+            "service.api.concurrency"
+        );
+        assert_eq!(t["service"][0]["concurrency"].as_integer(), Some(4));
+        apply(&mut t, "scenario.duration=10m").unwrap();
+        assert_eq!(t["scenario"]["duration"].as_str(), Some("10m"));
+        apply(
+            &mut t,
+            r#"service.api.service_time={ dist = "constant", value = "1ms" }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t["service"][0]["service_time"]["dist"].as_str(),
+            Some("constant")
+        );
+    }
+
+    #[test]
+    fn names_what_is_wrong_with_a_bad_assignment() {
+        let mut t = scenario();
+        assert!(apply(&mut t, "traffic.rate")
+            .unwrap_err()
+            .message
+            .contains("PATH=VALUE"));
+        assert!(apply(&mut t, "service.cache.replicas=2")
+            .unwrap_err()
+            .message
+            .contains("no service named \"cache\""));
+        assert!(apply(&mut t, "traffic.rate.x=1")
+            .unwrap_err()
+            .message
+            .contains("not a table"));
+    }
+}

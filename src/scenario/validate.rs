@@ -1,0 +1,514 @@
+//! Raw scenario -> [`Model`], collecting every problem rather than stopping at the first.
+
+use super::duration::parse_duration_ns;
+use super::model::{Measure, Model, Objective, Service, ServiceId, Traffic};
+use super::problem::{join, Problem};
+use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
+use crate::components::distribution::Distribution;
+use serde::de::DeserializeOwned;
+use serde_aux::serde_introspection::serde_introspect;
+
+/// Default for `scenario.max_in_flight`: about 100 MB of requests in flight at the most.
+pub const DEFAULT_MAX_IN_FLIGHT: i64 = 1_000_000;
+/// Upper bounds that keep a typo (an extra zero or three) from exhausting memory or time.
+const MAX_REPLICATIONS: i64 = 100_000;
+const MAX_WORKERS: i64 = 1_000_000;
+
+/// Checks a parsed scenario. `default_name` names the scenario when `scenario.name` is absent.
+pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let top: RawScenario =
+        typed(&toml::Value::Table(table.clone()), "", &mut problems).unwrap_or_default();
+
+    let run: RawRun = top
+        .scenario
+        .as_ref()
+        .and_then(|v| typed(v, "scenario", &mut problems))
+        .unwrap_or_default();
+    let slo: RawSlo = top
+        .slo
+        .as_ref()
+        .and_then(|v| typed(v, "slo", &mut problems))
+        .unwrap_or_default();
+    let traffic: Option<RawTraffic> = match &top.traffic {
+        Some(v) => typed(v, "traffic", &mut problems),
+        None => {
+            problems.push(Problem::new(
+                "traffic",
+                "missing [traffic]; add e.g. `[traffic]` with `rate = 100` and `entry = \"api\"`",
+            ));
+            None
+        }
+    };
+    let raw_services = services(top.service.as_ref(), &mut problems);
+
+    let (duration_ns, warmup_ns) = clock(&run, &mut problems);
+    let seed = match run.seed {
+        Some(s) if s < 0 => {
+            problems.push(Problem::new(
+                "scenario.seed",
+                format!("seed {s} is negative; use a whole number from 0"),
+            ));
+            0
+        }
+        Some(s) => s as u64,
+        None => 1,
+    };
+    let replications = count(
+        run.replications,
+        "scenario.replications",
+        1,
+        1,
+        MAX_REPLICATIONS,
+        &mut problems,
+    );
+    let max_in_flight = count(
+        run.max_in_flight,
+        "scenario.max_in_flight",
+        DEFAULT_MAX_IN_FLIGHT,
+        1,
+        i64::from(u32::MAX),
+        &mut problems,
+    );
+    let objectives = objectives(&slo, &mut problems);
+
+    let names: Vec<String> = raw_services
+        .iter()
+        .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
+        .collect();
+    let services: Vec<Option<Service>> = raw_services
+        .iter()
+        .map(|(path, raw)| service(raw, path, &names, &mut problems))
+        .collect();
+    check_acyclic(&raw_services, &names, &mut problems);
+
+    let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Model {
+        name: run.name.unwrap_or_else(|| default_name.to_string()),
+        duration_ns,
+        warmup_ns,
+        seed,
+        replications: replications as u32,
+        max_in_flight: max_in_flight as usize,
+        slo: objectives,
+        traffic: traffic.expect("no problems means traffic resolved"),
+        services: services
+            .into_iter()
+            .map(|s| s.expect("no problems means every service resolved"))
+            .collect(),
+    })
+}
+
+/// Checks a table's keys against `T`'s fields (every unknown key, with the nearest valid
+/// one), then deserializes the known keys.
+fn typed<T: DeserializeOwned>(
+    value: &toml::Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let Some(table) = value.as_table() else {
+        let what = if path.is_empty() { "the file" } else { path };
+        problems.push(Problem::new(
+            path,
+            format!("{what} must be a table, found {}", value.type_str()),
+        ));
+        return None;
+    };
+    let fields = serde_introspect::<T>();
+    let mut known = table.clone();
+    for key in table.keys() {
+        if !fields.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                join(path, key),
+                unknown_key_message(key, fields),
+            ));
+            known.remove(key);
+        }
+    }
+    match toml::Value::Table(known).try_into::<T>() {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            problems.push(Problem::new(path, e.message().trim().replace('\n', " ")));
+            None
+        }
+    }
+}
+
+/// "unknown key `replicaz`; did you mean `replicas`? valid keys: ...".
+pub fn unknown_key_message(key: &str, valid: &[&str]) -> String {
+    let nearest = valid
+        .iter()
+        .map(|v| (strsim::damerau_levenshtein(key, v), *v))
+        .min()
+        .filter(|(distance, v)| *distance <= (v.len() / 3).max(2));
+    let list = valid
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest {
+        Some((_, v)) => format!("unknown key `{key}`; did you mean `{v}`? valid keys: {list}"),
+        None => format!("unknown key `{key}`; valid keys: {list}"),
+    }
+}
+
+/// The `[[service]]` array, each element with its display path (`service.api`).
+fn services(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(String, RawService)> {
+    let Some(value) = value else {
+        problems.push(Problem::new(
+            "service",
+            "no [[service]] defined; a scenario needs at least one",
+        ));
+        return Vec::new();
+    };
+    let Some(array) = value.as_array() else {
+        problems.push(Problem::new(
+            "service",
+            "services are written as [[service]] tables",
+        ));
+        return Vec::new();
+    };
+    array
+        .iter()
+        .enumerate()
+        .filter_map(|(i, element)| {
+            let path = match element.get("name").and_then(|n| n.as_str()) {
+                Some(name) => format!("service.{name}"),
+                None => format!("service[{i}]"),
+            };
+            typed::<RawService>(element, &path, problems).map(|raw| (path, raw))
+        })
+        .collect()
+}
+
+fn clock(run: &RawRun, problems: &mut Vec<Problem>) -> (u64, u64) {
+    let duration_ns = match &run.duration {
+        None => {
+            problems.push(Problem::new(
+                "scenario.duration",
+                "missing scenario.duration, the simulated time; add e.g. duration = \"10m\"",
+            ));
+            None
+        }
+        Some(text) => match parse_duration_ns(text) {
+            Ok(0) => {
+                problems.push(Problem::new(
+                    "scenario.duration",
+                    "duration must be longer than 0",
+                ));
+                None
+            }
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                problems.push(Problem::new("scenario.duration", e));
+                None
+            }
+        },
+    };
+    let warmup_ns = match &run.warmup {
+        None => Some(0),
+        Some(text) => match parse_duration_ns(text) {
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                problems.push(Problem::new("scenario.warmup", e));
+                None
+            }
+        },
+    };
+    if let (Some(d), Some(w)) = (duration_ns, warmup_ns) {
+        if w >= d {
+            problems.push(Problem::new(
+                "scenario.warmup",
+                format!(
+                    "warmup \"{}\" is not shorter than duration \"{}\"; statistics cover [warmup, duration), so warmup must be less",
+                    run.warmup.as_deref().unwrap_or_default(),
+                    run.duration.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    (duration_ns.unwrap_or(1), warmup_ns.unwrap_or(0))
+}
+
+/// A whole number in `[min, max]`, or `default` when absent.
+fn count(
+    value: Option<i64>,
+    path: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+    problems: &mut Vec<Problem>,
+) -> i64 {
+    let v = value.unwrap_or(default);
+    if v < min || v > max {
+        problems.push(Problem::new(
+            path,
+            format!("{v} is out of range; use a whole number from {min} to {max}"),
+        ));
+        return default;
+    }
+    v
+}
+
+fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
+    let mut out = Vec::new();
+    let latency = [
+        (Measure::Mean, &slo.mean),
+        (Measure::P50, &slo.p50),
+        (Measure::P90, &slo.p90),
+        (Measure::P95, &slo.p95),
+        (Measure::P99, &slo.p99),
+        (Measure::P999, &slo.p999),
+    ];
+    for (measure, text) in latency {
+        let Some(text) = text else { continue };
+        match parse_duration_ns(text) {
+            Ok(ns) => out.push(Objective {
+                measure,
+                target: ns as f64,
+            }),
+            Err(e) => problems.push(Problem::new(join("slo", measure.key()), e)),
+        }
+    }
+    if let Some(a) = slo.availability {
+        if (0.0..=1.0).contains(&a) {
+            out.push(Objective {
+                measure: Measure::Availability,
+                target: a,
+            });
+        } else {
+            problems.push(Problem::new(
+                "slo.availability",
+                format!(
+                    "availability {a} is not a probability; use a ratio from 0 to 1, e.g. 0.999"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn probability(value: Option<f64>, path: &str, problems: &mut Vec<Problem>) -> f64 {
+    match value {
+        None => 0.0,
+        Some(p) if (0.0..=1.0).contains(&p) => p,
+        Some(p) => {
+            problems.push(Problem::new(
+                path,
+                format!("{p} is not a probability; use a number from 0 to 1"),
+            ));
+            0.0
+        }
+    }
+}
+
+fn service(
+    raw: &RawService,
+    path: &str,
+    names: &[String],
+    problems: &mut Vec<Problem>,
+) -> Option<Service> {
+    let before = problems.len();
+    let name = match &raw.name {
+        Some(n) if !n.trim().is_empty() => n.clone(),
+        _ => {
+            problems.push(Problem::new(
+                join(path, "name"),
+                "every service needs a non-empty name",
+            ));
+            String::new()
+        }
+    };
+    if names.iter().filter(|n| **n == name).count() > 1 && !name.is_empty() {
+        problems.push(Problem::new(
+            join(path, "name"),
+            format!("service name \"{name}\" is used more than once; names must be unique"),
+        ));
+    }
+    let replicas = count(
+        raw.replicas,
+        &join(path, "replicas"),
+        1,
+        1,
+        MAX_WORKERS,
+        problems,
+    );
+    let concurrency = count(
+        raw.concurrency,
+        &join(path, "concurrency"),
+        1,
+        1,
+        MAX_WORKERS,
+        problems,
+    );
+    if replicas * concurrency > MAX_WORKERS {
+        problems.push(Problem::new(
+            join(path, "replicas"),
+            format!(
+                "{replicas} replicas x {concurrency} workers is more than {MAX_WORKERS} workers"
+            ),
+        ));
+    }
+    let queue_capacity = raw.queue_capacity.map(|q| {
+        count(
+            Some(q),
+            &join(path, "queue_capacity"),
+            0,
+            0,
+            i64::from(u32::MAX),
+            problems,
+        ) as u32
+    });
+    let service_time = match &raw.service_time {
+        Some(v) => Distribution::parse(v, &join(path, "service_time"), problems),
+        None => {
+            problems.push(Problem::new(
+                join(path, "service_time"),
+                "missing service_time; add e.g. service_time = { dist = \"exponential\", mean = \"5ms\" }",
+            ));
+            None
+        }
+    };
+    let mut calls = Vec::new();
+    for (i, callee) in raw.calls.iter().flatten().enumerate() {
+        match names.iter().position(|n| n == callee) {
+            Some(id) => calls.push(id as ServiceId),
+            None => problems.push(Problem::new(
+                format!("{}[{i}]", join(path, "calls")),
+                format!(
+                    "unknown service \"{callee}\" in calls; defined services: {}",
+                    names.join(", ")
+                ),
+            )),
+        }
+    }
+    let error_rate = probability(raw.error_rate, &join(path, "error_rate"), problems);
+    let price_per_hour_usd = match raw.price_per_hour {
+        Some(p) if !(p >= 0.0 && p.is_finite()) => {
+            problems.push(Problem::new(
+                join(path, "price_per_hour"),
+                format!("price {p} must be zero or more (USD per replica-hour)"),
+            ));
+            0.0
+        }
+        p => p.unwrap_or(0.0),
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(Service {
+        name,
+        replicas: replicas as u32,
+        concurrency: concurrency as u32,
+        queue_capacity,
+        service_time: service_time?,
+        calls,
+        blocking_calls: raw.blocking_calls.unwrap_or(false),
+        error_rate,
+        price_per_hour_usd,
+    })
+}
+
+/// Calls must form a directed acyclic graph: a cycle would make a request call itself forever.
+fn check_acyclic(raw: &[(String, RawService)], names: &[String], problems: &mut Vec<Problem>) {
+    let edges: Vec<Vec<usize>> = raw
+        .iter()
+        .map(|(_, s)| {
+            s.calls
+                .iter()
+                .flatten()
+                .filter_map(|c| names.iter().position(|n| n == c))
+                .collect()
+        })
+        .collect();
+    // Depth-first search with colours: 0 unvisited, 1 on the stack, 2 done.
+    let mut colour = vec![0u8; edges.len()];
+    let mut reported = false;
+    for start in 0..edges.len() {
+        let mut stack = vec![(start, 0usize)];
+        if colour[start] != 0 {
+            continue;
+        }
+        colour[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&child) = edges[node].get(*next) {
+                *next += 1;
+                match colour[child] {
+                    0 => {
+                        colour[child] = 1;
+                        stack.push((child, 0));
+                    }
+                    1 if !reported => {
+                        let from = stack.iter().position(|&(n, _)| n == child).unwrap_or(0);
+                        let mut cycle: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|&(n, _)| names[n].as_str())
+                            .collect();
+                        cycle.push(&names[child]);
+                        problems.push(Problem::new(
+                            join(&raw[node].0, "calls"),
+                            format!(
+                                "calls form a cycle: {}; a request would call itself forever",
+                                cycle.join(" -> ")
+                            ),
+                        ));
+                        reported = true;
+                    }
+                    _ => {}
+                }
+            } else {
+                colour[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+fn traffic_model(
+    raw: &RawTraffic,
+    names: &[String],
+    problems: &mut Vec<Problem>,
+) -> Option<Traffic> {
+    let rate_per_s = match raw.rate {
+        None => {
+            problems.push(Problem::new(
+                "traffic.rate",
+                "missing traffic.rate, arrivals per second; add e.g. rate = 100",
+            ));
+            None
+        }
+        Some(r) if r > 0.0 && r.is_finite() => Some(r),
+        Some(r) => {
+            problems.push(Problem::new(
+                "traffic.rate",
+                format!("rate {r} must be more than 0 requests per second"),
+            ));
+            None
+        }
+    };
+    // Without `entry`, requests enter at the first service listed, as a one-service file expects.
+    let entry = match &raw.entry {
+        None => (!names.is_empty()).then_some(0),
+        Some(e) => match names.iter().position(|n| n == e) {
+            Some(id) => Some(id),
+            None => {
+                problems.push(Problem::new(
+                    "traffic.entry",
+                    format!(
+                        "unknown service \"{e}\"; defined services: {}",
+                        names.join(", ")
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    Some(Traffic {
+        rate_per_s: rate_per_s?,
+        entry: entry?,
+    })
+}
