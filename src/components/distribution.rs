@@ -19,8 +19,9 @@ use rand_distr::Distribution as _;
 pub const Z_99: f64 = 2.326_347_874_040_840_8;
 
 /// Draws are capped at 100 years (the longest duration a scenario may write) so that
-/// `now + draw` stays far from `u64` overflow even for a heavy-tailed Pareto; a draw that long
-/// has probability below 1e-12 for any Pareto a scenario would sensibly use.
+/// `now + draw` stays far from `u64` overflow even for a heavy-tailed Pareto. The cap changes
+/// nothing measurable: even a Pareto of scale 1ms and shape 1.01 exceeds it with probability
+/// about 2e-13.
 const MAX_DRAW_NS: f64 = 100.0 * 365.0 * 86_400e9;
 
 /// Every `dist` name, with a complete example used in error messages.
@@ -509,7 +510,7 @@ fn parse_any(
     let Some(table) = value.as_table() else {
         let found = match value {
             toml::Value::String(text) => format!("the string \"{text}\""),
-            other => format!("a {}", other.type_str()),
+            other => a_type(other),
         };
         let example = if matches!(value, toml::Value::String(_)) {
             r#"{ dist = "constant", value = "4ms" }"#
@@ -569,8 +570,8 @@ fn parse_any(
             reader.problem(
                 "dist",
                 format!(
-                    "dist must be a string naming the distribution, not a {}; valid: {}",
-                    other.type_str(),
+                    "dist must be a string naming the distribution, not {}; valid: {}",
+                    a_type(other),
                     valid_names()
                 ),
             );
@@ -780,6 +781,7 @@ fn build_pareto(reader: &mut Reader) -> Option<Distribution> {
 }
 
 fn build_empirical(reader: &mut Reader) -> Option<Distribution> {
+    let before = reader.problems.len();
     // (q, key, value_ns) for every percentile key whose value is a valid duration.
     let mut points: Vec<(f64, &str, f64)> = Vec::new();
     let mut all_valid = true;
@@ -824,13 +826,14 @@ fn build_empirical(reader: &mut Reader) -> Option<Distribution> {
             );
         }
     }
-    if all_valid && !points.iter().any(|point| point.0 > 0.0) {
+    let has_point_above_p0 = points.iter().any(|point| point.0 > 0.0);
+    if all_valid && !has_point_above_p0 {
         reader.problem_here(
             "empirical needs at least one percentile above p0/min, e.g. \
              { dist = \"empirical\", p50 = \"10ms\", p99 = \"50ms\" }",
         );
     }
-    if !all_valid || points.is_empty() {
+    if reader.problems.len() > before {
         return None;
     }
 
@@ -868,8 +871,8 @@ fn build_mixture(reader: &mut Reader) -> Option<Distribution> {
         reader.problem(
             "parts",
             format!(
-                "parts must be an array of distribution tables with weights, not a {}; e.g. {example}",
-                parts_value.type_str()
+                "parts must be an array of distribution tables with weights, not {}; e.g. {example}",
+                a_type(parts_value)
             ),
         );
         return None;
@@ -909,6 +912,17 @@ fn build_mixture(reader: &mut Reader) -> Option<Distribution> {
         weights,
         cumulative,
     }))
+}
+
+/// A TOML value's type with its article, for messages: "an integer", "a table".
+fn a_type(value: &toml::Value) -> String {
+    let name = value.type_str();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 /// The nearest candidate to a misspelt key, if it is close enough to be a plausible typo.
@@ -1014,14 +1028,14 @@ impl<'a> Reader<'a> {
         let message = match value {
             toml::Value::String(text) => match parse_duration_ns(text) {
                 Ok(ns) => return Some(ns as f64),
-                Err(message) => format!("{key}: {message}"),
+                Err(message) => message,
             },
             toml::Value::Integer(_) | toml::Value::Float(_) => format!(
                 "{key} must be a duration with a unit such as \"{value}ms\", not the bare number {value}"
             ),
             other => format!(
-                "{key} must be a duration such as \"4ms\", not a {}",
-                other.type_str()
+                "{key} must be a duration such as \"4ms\", not {}",
+                a_type(other)
             ),
         };
         self.problem(key, message);
@@ -1047,7 +1061,7 @@ impl<'a> Reader<'a> {
             toml::Value::String(text) => {
                 format!("{key} must be a number without quotes or unit, such as {key} = 1.5, not the string \"{text}\"")
             }
-            other => format!("{key} must be a number, not a {}", other.type_str()),
+            other => format!("{key} must be a number, not {}", a_type(other)),
         };
         self.problem(key, message);
         None

@@ -4,9 +4,11 @@ use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
 use std::fmt::Write;
 
-/// Milliseconds with three significant figures or so.
+/// Milliseconds with three or four significant figures; seconds from 1000 ms on.
 pub fn ms(v: f64) -> String {
-    if v >= 100.0 {
+    if v >= 1000.0 {
+        format!("{:.3} s", v / 1000.0)
+    } else if v >= 100.0 {
         format!("{v:.1} ms")
     } else if v >= 10.0 {
         format!("{v:.2} ms")

@@ -1,0 +1,12 @@
+//! capsim's integration tests, built into one binary (one link instead of many).
+//!
+//! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
+//!   tandem queues, Little's law); each test states its expectation and its sampling error.
+//! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
+//! - `determinism`: same scenario and seed give the same bytes; streams are per component.
+//! - `distributions`: every distribution's samples against its parameters.
+
+mod cli;
+mod determinism;
+mod distributions;
+mod queueing;
