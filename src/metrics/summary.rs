@@ -329,9 +329,10 @@ fn overloaded(
 }
 
 impl OverloadSummary {
-    /// Requests per second the service's workers can finish at their mean service time.
+    /// Requests per second the service's workers can finish at most, each held for the mean
+    /// hold time (own work, plus downstream calls when they block the worker).
     pub fn capacity_rps(&self) -> f64 {
-        self.workers as f64 / (self.mean_service_ms / 1e3)
+        self.workers as f64 / (self.theory.mean_hold_ns / 1e9)
     }
 }
 

@@ -26,7 +26,10 @@ use crate::scenario::model::{Model, ServiceId};
 pub struct ServiceTheory {
     /// Expected arrivals per second (an upper bound when bounded queues reject upstream).
     pub arrival_rate_per_s: f64,
-    /// Arrival rate x mean service time / workers.
+    /// Mean time a request holds a worker: its own service time, plus (with blocking calls)
+    /// at least the downstream calls' own service times (a lower bound: no queueing).
+    pub mean_hold_ns: f64,
+    /// Arrival rate x mean hold time / workers.
     pub offered_load: f64,
     /// Mean busy fraction of the workers, where theory knows it.
     pub utilization: Option<f64>,
@@ -45,11 +48,19 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
     let mut result = Vec::with_capacity(model.services.len());
     for (id, service) in model.services.iter().enumerate() {
         let arrival_rate_per_s = model.traffic.rate_per_s * visits[id];
-        let mean_ns = service.service_time.mean_ns();
+        let mut mean_hold_ns = service.service_time.mean_ns();
+        if service.blocking_calls {
+            mean_hold_ns += service
+                .calls
+                .iter()
+                .map(|&c| response_floor_ns(model, c))
+                .sum::<f64>();
+        }
         let workers = service.workers() as f64;
-        let offered_load = arrival_rate_per_s * mean_ns / 1e9 / workers;
+        let offered_load = arrival_rate_per_s * mean_hold_ns / 1e9 / workers;
         let mut t = ServiceTheory {
             arrival_rate_per_s,
+            mean_hold_ns,
             offered_load,
             utilization: None,
             queueing_model: None,
@@ -65,7 +76,11 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             continue;
         }
         if holds_workers {
-            t.note = Some("workers are held during downstream calls (blocking_calls), so service time depends on the callees".into());
+            t.note = Some(if offered_load >= 1.0 {
+                format!("unstable: workers are held during downstream calls, and even without queueing downstream the offered load is {offered_load:.3} >= 1")
+            } else {
+                "workers are held during downstream calls (blocking_calls), so service time depends on the callees".into()
+            });
             result.push(t);
             continue;
         }
@@ -222,6 +237,17 @@ pub fn visits_per_request(model: &Model) -> Vec<f64> {
     let mut visits = vec![0.0; model.services.len()];
     walk(model, model.traffic.entry, 1.0, &mut visits);
     visits
+}
+
+/// A service's response time with no queueing anywhere and no errors: its own mean service
+/// time plus its calls', in sequence.
+fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
+    let s = &model.services[id];
+    s.service_time.mean_ns()
+        + s.calls
+            .iter()
+            .map(|&c| response_floor_ns(model, c))
+            .sum::<f64>()
 }
 
 /// Services in the order a request visits them: a depth-first walk of the call tree.

@@ -34,6 +34,7 @@ fn latency(l: &Latency) -> Value {
 fn theory(t: &ServiceTheory) -> Value {
     let mut m = Map::new();
     m.insert("arrival_rate_rps".into(), json!(t.arrival_rate_per_s));
+    m.insert("mean_hold_ms".into(), json!(t.mean_hold_ns / 1e6));
     m.insert("offered_load".into(), json!(t.offered_load));
     m.insert("model".into(), json!(t.queueing_model));
     m.insert("utilization".into(), json!(t.utilization));

@@ -336,15 +336,26 @@ pub fn markdown(s: &Summary) -> String {
 
 /// Why an overloaded run stopped, and what to do about it.
 pub fn overload_message(o: &OverloadSummary) -> String {
+    let hold_ms = o.theory.mean_hold_ns / 1e6;
+    let hold = if hold_ms > o.mean_service_ms * (1.0 + 1e-9) {
+        format!(
+            "{} mean worker time ({} own work + at least {} waiting on blocking calls)",
+            ms(hold_ms),
+            ms(o.mean_service_ms),
+            ms(hold_ms - o.mean_service_ms)
+        )
+    } else {
+        format!("{} mean service time", ms(o.mean_service_ms))
+    };
     format!(
-        "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({:.1} req/s x {} mean service time / {} workers); \
+        "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({:.1} req/s x {} / {} workers); \
          it can finish at most {:.1} req/s\n\
          the run (replication {}) stopped at {} of simulated time with {} requests in flight, above scenario.max_in_flight = {} ({} waiting at \"{}\")\n\
          add replicas or concurrency, make the service faster, or bound its queue with queue_capacity so that excess requests are rejected",
         o.service,
         o.theory.offered_load,
         o.theory.arrival_rate_per_s,
-        ms(o.mean_service_ms),
+        hold,
         o.workers,
         o.capacity_rps(),
         o.replication,
