@@ -49,11 +49,11 @@ struct SimOptions {
     /// Override one scenario key, e.g. --set traffic.rate=250 --set service.api.replicas=8
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
-    /// Seed of the random streams (overrides scenario.seed)
-    #[arg(long)]
+    /// Seed of the random streams (overrides scenario.seed; 0 to 2^63 - 1)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Number of independent replications (overrides scenario.replications)
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     replications: Option<u32>,
 }
 
@@ -103,7 +103,7 @@ fn execute(command: Command) -> Result<ExitCode, String> {
             out,
         } => {
             let model = load(&options)?;
-            let outcome = crate::sweep::run(&model);
+            let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
                 write_report(dir, &outcome)?;
             }
@@ -148,4 +148,29 @@ fn write_report(dir: &Path, outcome: &Outcome) -> Result<(), String> {
         std::fs::rename(&temporary, dir.join(name)).map_err(fail)?;
     }
     Ok(())
+}
+
+/// Runs the model with a progress bar on standard error (drawn only on a terminal, and
+/// cleared at the end): simulated time done over simulated time to do, all replications.
+fn run_with_progress_bar(model: &Model) -> Outcome {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const NS_PER_UNIT: u64 = 1_000_000; // the bar counts simulated milliseconds
+    let total = u64::from(model.replications) * (model.duration_ns / NS_PER_UNIT).max(1);
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template(
+            "{spinner} simulating {msg} [{bar:30}] {percent}% ({elapsed}, about {eta} left)",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.set_message(model.name.clone());
+    let done: Vec<AtomicU64> = (0..model.replications).map(|_| AtomicU64::new(0)).collect();
+    let outcome = crate::sweep::run_with_progress(model, &|replication, now_ns| {
+        let now = (now_ns.min(model.duration_ns)) / NS_PER_UNIT;
+        let before = done[replication as usize].swap(now, Ordering::Relaxed);
+        bar.inc(now.saturating_sub(before));
+    });
+    bar.finish_and_clear();
+    outcome
 }

@@ -631,7 +631,7 @@ fn build_normal(reader: &mut Reader) -> Option<Distribution> {
     Some(Distribution::Normal {
         mean_ns,
         stddev_ns,
-        sampler: rd::Normal::new(mean_ns, stddev_ns).ok()?,
+        sampler: sampler(reader, "stddev", rd::Normal::new(mean_ns, stddev_ns))?,
     })
 }
 
@@ -663,12 +663,12 @@ fn build_lognormal(reader: &mut Reader) -> Option<Distribution> {
                 mu_ln_ns,
                 sigma,
                 given: LognormalParams::MedianP99 { median_ns, p99_ns },
-                sampler: rd::LogNormal::new(mu_ln_ns, sigma).ok()?,
+                sampler: sampler(reader, "p99", rd::LogNormal::new(mu_ln_ns, sigma))?,
             })
         }
         ["mean", "cv"] => {
             let mean_ns = reader.positive_duration_ns("mean");
-            let cv = reader.positive_number("cv");
+            let cv = bounded_cv(reader);
             let (mean_ns, cv) = (mean_ns?, cv?);
             let sigma_squared = (cv * cv).ln_1p();
             let mu_ln_ns = mean_ns.ln() - sigma_squared / 2.0;
@@ -677,7 +677,7 @@ fn build_lognormal(reader: &mut Reader) -> Option<Distribution> {
                 mu_ln_ns,
                 sigma,
                 given: LognormalParams::MeanCv { mean_ns, cv },
-                sampler: rd::LogNormal::new(mu_ln_ns, sigma).ok()?,
+                sampler: sampler(reader, "cv", rd::LogNormal::new(mu_ln_ns, sigma))?,
             })
         }
         [] => {
@@ -703,15 +703,49 @@ fn build_lognormal(reader: &mut Reader) -> Option<Distribution> {
     }
 }
 
+/// The coefficient of variation, kept where sampling stays exact: from 0.001 (shape 1e6) to
+/// 100 (a tail far heavier than any service time seen in practice).
+fn bounded_cv(reader: &mut Reader) -> Option<f64> {
+    let cv = reader.positive_number("cv")?;
+    if (0.001..=100.0).contains(&cv) {
+        Some(cv)
+    } else {
+        reader.problem(
+            "cv",
+            format!("cv {cv:e} is out of range; use a number from 0.001 to 100"),
+        );
+        None
+    }
+}
+
+/// A sampler from rand_distr, or a problem at `key` if it refuses the parameters (which the
+/// checks above should already have caught: this keeps a refusal from ever being silent).
+fn sampler<T, E: std::fmt::Display>(
+    reader: &mut Reader,
+    key: &str,
+    built: Result<T, E>,
+) -> Option<T> {
+    match built {
+        Ok(sampler) => Some(sampler),
+        Err(e) => {
+            reader.problem(
+                key,
+                format!("these parameters cannot be sampled ({e}); use less extreme values"),
+            );
+            None
+        }
+    }
+}
+
 fn build_gamma(reader: &mut Reader) -> Option<Distribution> {
     let mean_ns = reader.positive_duration_ns("mean");
-    let cv = reader.positive_number("cv");
+    let cv = bounded_cv(reader);
     let (mean_ns, cv) = (mean_ns?, cv?);
     let shape = 1.0 / (cv * cv);
     Some(Distribution::Gamma {
         mean_ns,
         cv,
-        sampler: rd::Gamma::new(shape, mean_ns / shape).ok()?,
+        sampler: sampler(reader, "cv", rd::Gamma::new(shape, mean_ns / shape))?,
     })
 }
 
@@ -732,7 +766,11 @@ fn build_erlang(reader: &mut Reader) -> Option<Distribution> {
     Some(Distribution::Erlang {
         k,
         mean_ns,
-        sampler: rd::Gamma::new(f64::from(k), mean_ns / f64::from(k)).ok()?,
+        sampler: sampler(
+            reader,
+            "k",
+            rd::Gamma::new(f64::from(k), mean_ns / f64::from(k)),
+        )?,
     })
 }
 
@@ -752,7 +790,7 @@ fn build_weibull(reader: &mut Reader) -> Option<Distribution> {
     Some(Distribution::Weibull {
         shape,
         scale_ns,
-        sampler: rd::Weibull::new(scale_ns, shape).ok()?,
+        sampler: sampler(reader, "shape", rd::Weibull::new(scale_ns, shape))?,
     })
 }
 
@@ -776,7 +814,7 @@ fn build_pareto(reader: &mut Reader) -> Option<Distribution> {
     Some(Distribution::Pareto {
         scale_ns,
         shape,
-        sampler: rd::Pareto::new(scale_ns, shape).ok()?,
+        sampler: sampler(reader, "shape", rd::Pareto::new(scale_ns, shape))?,
     })
 }
 

@@ -46,9 +46,23 @@ enum Ending {
     Rejected,
 }
 
-/// Why a run stopped before its end: too many requests in flight.
+/// The latest time a run may reach: half of `u64` nanoseconds, 292 years. Scenario durations
+/// and single draws are capped at 100 years, so only a backlog of centuries gets here.
+pub const CLOCK_LIMIT_NS: Nanos = u64::MAX / 2;
+
+/// Why an overloaded run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverloadReason {
+    /// More than `scenario.max_in_flight` requests were in flight.
+    InFlight,
+    /// Work would have ended beyond [`CLOCK_LIMIT_NS`].
+    ClockLimit,
+}
+
+/// Why a run stopped before its end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overload {
+    pub reason: OverloadReason,
     pub at_ns: Nanos,
     pub in_flight: usize,
     /// The service with the longest queue when the run stopped.
@@ -68,10 +82,19 @@ pub struct RunResult {
 
 /// Simulates replication `replication` of `model`.
 pub fn simulate(model: &Model, replication: u32) -> RunResult {
+    simulate_with_progress(model, replication, &mut |_| {})
+}
+
+/// Simulates one replication, telling `progress` the simulated time now and then.
+pub fn simulate_with_progress(
+    model: &Model,
+    replication: u32,
+    progress: &mut dyn FnMut(Nanos),
+) -> RunResult {
     let mut system = System::new(model, replication);
     let mut events = EventQueue::default();
     events.schedule(system.traffic.next_gap_ns(), Event::Arrival);
-    let end_ns = engine::run(&mut system, &mut events);
+    let end_ns = engine::run(&mut system, &mut events, progress);
     let window = system.window;
     for record in &mut system.record.services {
         record.busy_workers.close(end_ns, window);
@@ -161,7 +184,7 @@ impl<'m> System<'m> {
             holds_worker: false,
         });
         if self.frames.len() > self.model.max_in_flight {
-            self.stop_overloaded(now_ns);
+            self.stop_overloaded(now_ns, OverloadReason::InFlight);
         }
         let window = self.window;
         let record = &mut self.record.services[service];
@@ -194,13 +217,16 @@ impl<'m> System<'m> {
             record.queue_wait.record(now_ns - arrived_ns);
         }
         let work_ns = self.services[service].draw_service_ns();
-        events.schedule(
-            now_ns.saturating_add(work_ns),
-            Event::WorkDone {
-                service,
-                frame: key,
-            },
-        );
+        match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
+            Some(done_ns) => events.schedule(
+                done_ns,
+                Event::WorkDone {
+                    service,
+                    frame: key,
+                },
+            ),
+            None => self.stop_overloaded(now_ns, OverloadReason::ClockLimit),
+        }
     }
 
     fn on_work_done(
@@ -322,7 +348,10 @@ impl<'m> System<'m> {
         self.frames.get_mut(key).expect("the frame is live")
     }
 
-    fn stop_overloaded(&mut self, now_ns: Nanos) {
+    fn stop_overloaded(&mut self, now_ns: Nanos, reason: OverloadReason) {
+        if self.overload.is_some() {
+            return;
+        }
         let (service, queued) = self
             .services
             .iter()
@@ -331,6 +360,7 @@ impl<'m> System<'m> {
             .max_by_key(|&(id, queued)| (queued, std::cmp::Reverse(id)))
             .unwrap_or((0, 0));
         self.overload = Some(Overload {
+            reason,
             at_ns: now_ns,
             in_flight: self.frames.len(),
             service,

@@ -32,15 +32,28 @@ pub trait World {
     ) -> Control;
 }
 
-/// Runs events in `(time, seq)` order until none are left or the world says stop.
-/// Returns the time of the last event handled.
-pub fn run<W: World>(world: &mut W, events: &mut EventQueue<W::Event>) -> Nanos {
+/// Events between two calls of the progress observer: rare enough to cost nothing, frequent
+/// enough (a few times a second) for a progress bar.
+const PROGRESS_EVERY_EVENTS: u64 = 1 << 20;
+
+/// Runs events in `(time, seq)` order until none are left or the world says stop, telling
+/// `progress` the simulated time now and then. Returns the time of the last event handled.
+pub fn run<W: World>(
+    world: &mut W,
+    events: &mut EventQueue<W::Event>,
+    progress: &mut dyn FnMut(Nanos),
+) -> Nanos {
     let mut now_ns = 0;
+    let mut handled: u64 = 0;
     while let Some((time_ns, event)) = events.pop() {
         debug_assert!(time_ns >= now_ns, "time never runs backwards");
         now_ns = time_ns;
         if world.handle(now_ns, event, events) == Control::Stop {
             break;
+        }
+        handled += 1;
+        if handled.is_multiple_of(PROGRESS_EVERY_EVENTS) {
+            progress(now_ns);
         }
     }
     now_ns

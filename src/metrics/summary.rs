@@ -3,7 +3,7 @@
 
 use super::recorder::{Counts, Durations, Record};
 use super::theory::{self, ServiceTheory};
-use crate::components::system::{Overload, RunResult};
+use crate::components::system::{Overload, OverloadReason, RunResult};
 use crate::engine::time::{ns_to_ms, ns_to_s};
 use crate::scenario::model::{Measure, Model};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -123,6 +123,7 @@ pub struct Summary {
 /// An overloaded run, explained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverloadSummary {
+    pub reason: OverloadReason,
     pub scenario: String,
     pub seed: u64,
     pub replication: u32,
@@ -314,6 +315,7 @@ fn overloaded(
 ) -> OverloadSummary {
     let spec = &model.services[o.service];
     OverloadSummary {
+        reason: o.reason,
         scenario: model.name.clone(),
         seed: model.seed,
         replication,

@@ -1,6 +1,7 @@
 //! The JSON summary of SPEC.md: durations in milliseconds, ratios 0..1, keys in the order the
 //! contract shows them.
 
+use crate::components::system::OverloadReason;
 use crate::metrics::recorder::Counts;
 use crate::metrics::summary::{Ci95, Latency, Outcome, OverloadSummary, Summary};
 use crate::metrics::theory::ServiceTheory;
@@ -127,6 +128,10 @@ fn overload(o: &OverloadSummary) -> Value {
         "seed": o.seed,
         "overloaded": {
             "service": o.service,
+            "reason": match o.reason {
+                OverloadReason::InFlight => "max_in_flight",
+                OverloadReason::ClockLimit => "clock_limit",
+            },
             "replication": o.replication,
             "at_s": o.at_s,
             "in_flight": o.in_flight,

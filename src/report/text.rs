@@ -1,5 +1,6 @@
 //! The summary for people: an aligned table for the terminal, or the same as Markdown.
 
+use crate::components::system::OverloadReason;
 use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
 use std::fmt::Write;
@@ -347,10 +348,27 @@ pub fn overload_message(o: &OverloadSummary) -> String {
     } else {
         format!("{} mean service time", ms(o.mean_service_ms))
     };
+    let stopped = match o.reason {
+        OverloadReason::InFlight => format!(
+            "the run (replication {}) stopped at {} of simulated time with {} requests in flight, above scenario.max_in_flight = {} ({} waiting at \"{}\")",
+            o.replication,
+            seconds(o.at_s),
+            count(o.in_flight as u64),
+            o.max_in_flight,
+            count(o.queued as u64),
+            o.service
+        ),
+        OverloadReason::ClockLimit => format!(
+            "the run (replication {}) stopped at {} of simulated time: the backlog would take the clock past 292 years ({} waiting at \"{}\")",
+            o.replication,
+            seconds(o.at_s),
+            count(o.queued as u64),
+            o.service
+        ),
+    };
     format!(
         "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({:.1} req/s x {} / {} workers); \
-         it can finish at most {:.1} req/s\n\
-         the run (replication {}) stopped at {} of simulated time with {} requests in flight, above scenario.max_in_flight = {} ({} waiting at \"{}\")\n\
+         it can finish at most {:.1} req/s\n{stopped}\n\
          add replicas or concurrency, make the service faster, or bound its queue with queue_capacity so that excess requests are rejected",
         o.service,
         o.theory.offered_load,
@@ -358,11 +376,5 @@ pub fn overload_message(o: &OverloadSummary) -> String {
         hold,
         o.workers,
         o.capacity_rps(),
-        o.replication,
-        seconds(o.at_s),
-        count(o.in_flight as u64),
-        o.max_in_flight,
-        count(o.queued as u64),
-        o.service
     )
 }

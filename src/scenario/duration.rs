@@ -36,13 +36,13 @@ pub fn parse_duration_ns(text: &str) -> Result<u64, String> {
     let value: f64 = number.parse().map_err(|_| {
         format!("duration \"{text}\" does not start with a number; write e.g. \"50ms\"")
     })?;
-    if !value.is_finite() || value < 0.0 {
+    if value < 0.0 {
         return Err(format!(
             "duration \"{text}\" is negative; durations are zero or more"
         ));
     }
     let ns = value * ns_per_unit;
-    if ns > MAX_NS {
+    if !ns.is_finite() || ns > MAX_NS {
         return Err(format!("duration \"{text}\" is longer than 100 years"));
     }
     Ok(ns.round() as u64)

@@ -96,7 +96,10 @@ pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadE
             Ok(path) => {
                 set_by.insert(path, assignment.clone());
             }
-            Err(p) => problems.push(p),
+            Err(p) => {
+                set_by.insert(p.path.clone(), assignment.clone());
+                problems.push(p);
+            }
         }
     }
     let stem = std::path::Path::new(file)

@@ -83,8 +83,14 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
     check_acyclic(&raw_services, &names, &mut problems);
 
     let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    if let Some(t) = &traffic {
+        check_call_count(&raw_services, &names, t.entry, &mut problems);
+    }
 
     if !problems.is_empty() {
+        // One problem per key: a value of the wrong type is not also "missing".
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert(p.path.clone()));
         return Err(problems);
     }
     Ok(Model {
@@ -129,12 +135,36 @@ fn typed<T: DeserializeOwned>(
             known.remove(key);
         }
     }
-    match toml::Value::Table(known).try_into::<T>() {
-        Ok(raw) => Some(raw),
-        Err(e) => {
-            problems.push(Problem::new(path, e.message().trim().replace('\n', " ")));
-            None
+    if let Ok(raw) = toml::Value::Table(known.clone()).try_into::<T>() {
+        return Some(raw);
+    }
+    // Some value has the wrong type. Every raw field is optional, so each key can be tried on
+    // its own: report each bad key at its own path, and go on with the rest.
+    let candidates: Vec<(&String, &toml::Value)> = table
+        .iter()
+        .filter(|(k, _)| known.contains_key(*k))
+        .collect();
+    for (key, value) in candidates {
+        let single = toml::Table::from_iter([(key.clone(), value.clone())]);
+        if let Err(e) = toml::Value::Table(single).try_into::<T>() {
+            let message = e.message().trim().replace('\n', " ");
+            problems.push(Problem::new(
+                join(path, key),
+                format!("{message} (found {})", describe(value)),
+            ));
+            known.remove(key);
         }
+    }
+    toml::Value::Table(known).try_into::<T>().ok()
+}
+
+/// A TOML value as a person would name it in a message.
+fn describe(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("the string \"{s}\""),
+        toml::Value::Table(_) => "a table".into(),
+        toml::Value::Array(_) => "a list".into(),
+        other => format!("{} {other}", other.type_str()),
     }
 }
 
@@ -468,6 +498,52 @@ fn check_acyclic(raw: &[(String, RawService)], names: &[String], problems: &mut 
     }
 }
 
+/// The most service visits one request may make: more would be a call graph that fans out
+/// combinatorially (each service calling several that call several ...), which no real
+/// request does and which would take unbounded time to simulate.
+const MAX_VISITS_PER_REQUEST: u64 = 100_000;
+
+fn check_call_count(
+    raw: &[(String, RawService)],
+    names: &[String],
+    entry: usize,
+    problems: &mut Vec<Problem>,
+) {
+    if problems.iter().any(|p| p.message.contains("cycle")) {
+        return; // a cycle has no finite count; it is reported already
+    }
+    fn visits(
+        id: usize,
+        raw: &[(String, RawService)],
+        names: &[String],
+        memo: &mut Vec<Option<u64>>,
+    ) -> u64 {
+        if let Some(v) = memo[id] {
+            return v;
+        }
+        let callees: Vec<usize> = raw[id]
+            .1
+            .calls
+            .iter()
+            .flatten()
+            .filter_map(|c| names.iter().position(|n| n == c))
+            .collect();
+        let v = callees.into_iter().fold(1u64, |sum, c| {
+            sum.saturating_add(visits(c, raw, names, memo))
+        });
+        memo[id] = Some(v);
+        v
+    }
+    let mut memo = vec![None; raw.len()];
+    let count = visits(entry, raw, names, &mut memo);
+    if count > MAX_VISITS_PER_REQUEST {
+        problems.push(Problem::new(
+            join(&raw[entry].0, "calls"),
+            format!("one request would make {count} service visits through these calls; the limit is {MAX_VISITS_PER_REQUEST}"),
+        ));
+    }
+}
+
 fn traffic_model(
     raw: &RawTraffic,
     names: &[String],
@@ -481,11 +557,12 @@ fn traffic_model(
             ));
             None
         }
-        Some(r) if r > 0.0 && r.is_finite() => Some(r),
+        // Time has nanosecond resolution: a faster rate would make every gap zero.
+        Some(r) if r > 0.0 && r <= 1e9 => Some(r),
         Some(r) => {
             problems.push(Problem::new(
                 "traffic.rate",
-                format!("rate {r} must be more than 0 requests per second"),
+                format!("rate {r} must be more than 0 and at most 1e9 requests per second"),
             ));
             None
         }

@@ -3,20 +3,34 @@
 //! A run is a pure function of (model, replication): each replication builds its own
 //! components and random streams, so the thread count changes nothing but the wall time.
 
-use crate::components::system::{simulate, RunResult};
+use crate::components::system::{simulate_with_progress, RunResult};
+use crate::engine::time::Nanos;
 use crate::metrics::summary::{summarize, Outcome};
 use crate::scenario::Model;
 use rayon::prelude::*;
 
+/// Told how far a replication has got: `(replication, simulated time now)`. Called from the
+/// worker threads, so it must be `Sync`; it cannot change any result.
+pub type Progress<'a> = &'a (dyn Fn(u32, Nanos) + Sync);
+
 /// Every replication of `model`, in replication order.
-pub fn run_replications(model: &Model) -> Vec<RunResult> {
+pub fn run_replications(model: &Model, progress: Progress) -> Vec<RunResult> {
     (0..model.replications)
         .into_par_iter()
-        .map(|replication| simulate(model, replication))
+        .map(|replication| {
+            simulate_with_progress(model, replication, &mut |now_ns| {
+                progress(replication, now_ns)
+            })
+        })
         .collect()
 }
 
 /// Runs every replication and pools them into one outcome.
 pub fn run(model: &Model) -> Outcome {
-    summarize(model, &run_replications(model))
+    run_with_progress(model, &|_, _| {})
+}
+
+/// [`run`], telling `progress` how far each replication has got.
+pub fn run_with_progress(model: &Model, progress: Progress) -> Outcome {
+    summarize(model, &run_replications(model, progress))
 }

@@ -1,0 +1,1160 @@
+//! The command line as a user meets it: bad input is a conversation, not a crash.
+//!
+//! Every bad input must end with exit code 2, nothing on standard output, and a message on
+//! standard error that names the place (`file:line:column` of the key, or the `--set` that
+//! caused it) and what is wrong. Simulations end with 0 (every SLO met, or none) or 1 (an SLO
+//! missed, or the design overloaded). No input, however mangled, may make capsim panic.
+
+use proptest::prelude::*;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A fresh directory per test, removed when the test ends.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "capsim-cli-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            tag
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        Scratch { dir }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("write a scenario");
+        path
+    }
+
+    /// Runs capsim inside the scratch directory, so messages name files as `bad.toml`.
+    fn capsim(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(args)
+            .current_dir(&self.dir)
+            .env_remove("RAYON_NUM_THREADS")
+            .output()
+            .expect("start capsim");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug)]
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    /// Exit code 2, nothing on stdout, a message on stderr; returns stderr.
+    fn bad_input(&self) -> &str {
+        assert_eq!(self.code, Some(2), "bad input must exit with 2: {self:#?}");
+        assert!(
+            self.stdout.is_empty(),
+            "bad input must print nothing on stdout: {self:#?}"
+        );
+        assert!(
+            !self.stderr.trim().is_empty(),
+            "bad input must explain itself on stderr: {self:#?}"
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "capsim panicked: {self:#?}"
+        );
+        &self.stderr
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} is not in the scenario"))
+        + 1
+}
+
+/// The stderr line that reports `path` at `file:line:COLUMN`, with a column that is a number.
+fn diagnostic<'a>(stderr: &'a str, file: &str, line: usize, path: &str) -> &'a str {
+    let place = format!("{file}:{line}:");
+    stderr
+        .lines()
+        .find(|l| {
+            l.contains(path)
+                && l.find(&place).is_some_and(|at| {
+                    l[at + place.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit())
+                })
+        })
+        .unwrap_or_else(|| {
+            panic!("no message reports `{path}` at {place}COLUMN; stderr:\n{stderr}")
+        })
+}
+
+/// A small valid scenario, about 200 requests.
+const VALID: &str = r#"[scenario]
+name = "shop"
+duration = "2s"
+seed = 3
+
+[traffic]
+rate = 100
+entry = "api"
+
+[[service]]
+name = "api"
+concurrency = 2
+service_time = { dist = "exponential", mean = "1ms" }
+calls = ["db"]
+
+[[service]]
+name = "db"
+service_time = { dist = "exponential", mean = "500us" }
+"#;
+
+/// `VALID` with one line (found by `needle`) replaced by `line`.
+fn with_line(needle: &str, line: &str) -> String {
+    let mut found = false;
+    let text: Vec<&str> = VALID
+        .lines()
+        .map(|l| {
+            if !found && l.contains(needle) {
+                found = true;
+                line
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert!(found, "{needle:?} is not in VALID");
+    text.join("\n") + "\n"
+}
+
+/// `VALID` with `extra` inserted right after the line containing `after`.
+fn with_inserted(after: &str, extra: &str) -> String {
+    let at = line_of(VALID, after);
+    let mut lines: Vec<&str> = VALID.lines().collect();
+    lines.insert(at, extra);
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn the_valid_fixture_runs() {
+    let s = Scratch::new("fixture");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["run", "ok.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.json()["requests"]["arrived"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn toml_syntax_error_names_file_line_and_column() {
+    let s = Scratch::new("syntax");
+    for broken in ["rate = = 100", "rate = 100 100", "rate = \"100", "rate 100"] {
+        let text = with_line("rate = 100", broken);
+        s.write("bad.toml", &text);
+        let out = s.capsim(&["run", "bad.toml"]);
+        let stderr = out.bad_input();
+        let line = line_of(&text, broken);
+        diagnostic(stderr, "bad.toml", line, "");
+        assert!(
+            stderr.to_lowercase().contains("toml"),
+            "the message says the TOML is invalid:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn unknown_key_in_a_service_is_named_with_a_suggestion() {
+    let s = Scratch::new("unknown-key");
+    let text = with_inserted("name = \"api\"", "replicaz = 2");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "replicaz"),
+        "service.api.replicaz",
+    );
+    assert!(
+        message.contains("did you mean") && message.contains("`replicas`"),
+        "suggests `replicas`: {message}"
+    );
+}
+
+#[test]
+fn unknown_top_level_tables_are_named_at_their_lines() {
+    let s = Scratch::new("unknown-table");
+    let text = format!("{VALID}\n[trafic]\nburst = 3\n\n[database]\nurl = \"x\"\n");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["validate", "bad.toml"]);
+    let stderr = out.bad_input();
+    let typo = diagnostic(stderr, "bad.toml", line_of(&text, "[trafic]"), "trafic");
+    assert!(
+        typo.contains("did you mean") && typo.contains("`traffic`"),
+        "suggests `traffic`: {typo}"
+    );
+    let unknown = diagnostic(stderr, "bad.toml", line_of(&text, "[database]"), "database");
+    assert!(unknown.contains("unknown"), "{unknown}");
+}
+
+#[test]
+fn traffic_rate_must_be_positive() {
+    let s = Scratch::new("rate");
+    for rate in ["0", "0.0", "-5", "-0.001"] {
+        let line = format!("rate = {rate}");
+        let text = with_line("rate = 100", &line);
+        s.write("bad.toml", &text);
+        let out = s.capsim(&["run", "bad.toml"]);
+        let stderr = out.bad_input();
+        let message = diagnostic(stderr, "bad.toml", line_of(&text, &line), "traffic.rate");
+        let shown = rate.trim_end_matches(".0");
+        assert!(message.contains(shown), "quotes the rate {rate}: {message}");
+    }
+}
+
+#[test]
+fn probabilities_must_be_between_0_and_1() {
+    let s = Scratch::new("probability");
+    for (text, needle, path) in [
+        (
+            with_inserted("name = \"db\"", "error_rate = 1.5"),
+            "error_rate",
+            "service.db.error_rate",
+        ),
+        (
+            with_inserted("name = \"api\"", "error_rate = -0.1"),
+            "error_rate",
+            "service.api.error_rate",
+        ),
+        (
+            format!("{VALID}\n[slo]\navailability = 2\n"),
+            "availability",
+            "slo.availability",
+        ),
+    ] {
+        s.write("bad.toml", &text);
+        let out = s.capsim(&["run", "bad.toml"]);
+        let stderr = out.bad_input();
+        let message = diagnostic(stderr, "bad.toml", line_of(&text, needle), path);
+        assert!(message.contains("probability"), "{message}");
+    }
+}
+
+#[test]
+fn calls_to_an_unknown_service_are_named() {
+    let s = Scratch::new("unknown-call");
+    let text = with_line("calls = [\"db\"]", "calls = [\"db\", \"payments\"]");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "payments"),
+        "service.api.calls",
+    );
+    assert!(message.contains("\"payments\""), "{message}");
+    assert!(
+        message.contains("api") && message.contains("db"),
+        "lists the defined services: {message}"
+    );
+}
+
+#[test]
+fn a_cycle_in_calls_is_refused() {
+    let s = Scratch::new("cycle");
+    let text = with_inserted("name = \"db\"", "calls = [\"api\"]");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    assert!(stderr.contains("cycle"), "{stderr}");
+    assert!(
+        stderr.contains("api -> db -> api") || stderr.contains("db -> api -> db"),
+        "shows the cycle: {stderr}"
+    );
+    // It is reported at one of the two `calls` lines of the cycle.
+    let api_calls = line_of(&text, "calls = [\"db\"]");
+    let db_calls = line_of(&text, "calls = [\"api\"]");
+    assert!(
+        stderr.contains(&format!("bad.toml:{api_calls}:"))
+            || stderr.contains(&format!("bad.toml:{db_calls}:")),
+        "points at a `calls` of the cycle: {stderr}"
+    );
+}
+
+#[test]
+fn a_service_calling_itself_is_refused() {
+    let s = Scratch::new("self-call");
+    let text = with_line("calls = [\"db\"]", "calls = [\"api\"]");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["validate", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "calls = [\"api\"]"),
+        "service.api.calls",
+    );
+    assert!(
+        message.contains("cycle") && message.contains("api -> api"),
+        "{message}"
+    );
+}
+
+#[test]
+fn warmup_must_be_shorter_than_duration() {
+    let s = Scratch::new("warmup");
+    for warmup in ["2s", "3s", "1h"] {
+        let line = format!("warmup = \"{warmup}\"");
+        let text = with_inserted("duration = \"2s\"", &line);
+        s.write("bad.toml", &text);
+        let out = s.capsim(&["run", "bad.toml"]);
+        let stderr = out.bad_input();
+        let message = diagnostic(stderr, "bad.toml", line_of(&text, &line), "scenario.warmup");
+        assert!(
+            message.contains(warmup) && message.contains("2s"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_distribution_missing_a_parameter_names_it() {
+    let s = Scratch::new("dist-missing");
+    let line = "service_time = { dist = \"uniform\", min = \"1ms\" }";
+    let text = with_line("mean = \"500us\"", line);
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, line),
+        "service.db.service_time",
+    );
+    assert!(
+        message.contains("max"),
+        "names the missing `max`: {message}"
+    );
+}
+
+#[test]
+fn a_contradictory_distribution_is_refused() {
+    let s = Scratch::new("dist-contradiction");
+    let line = "service_time = { dist = \"lognormal\", median = \"4ms\", cv = 1.5 }";
+    let text = with_line("mean = \"1ms\"", line);
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, line),
+        "service.api.service_time",
+    );
+    assert!(
+        message.contains("median") && message.contains("cv"),
+        "names both clashing parameters: {message}"
+    );
+}
+
+#[test]
+fn several_mistakes_are_reported_together() {
+    let s = Scratch::new("several");
+    let text = r#"[scenario]
+name = "many"
+duration = "2s"
+warmup = "5s"
+
+[traffic]
+rate = -3
+entry = "api"
+
+[[service]]
+name = "api"
+replicaz = 2
+error_rate = 7
+service_time = { dist = "exponential" }
+"#;
+    s.write("bad.toml", text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let expected = [
+        ("warmup", "scenario.warmup"),
+        ("rate = -3", "traffic.rate"),
+        ("replicaz", "service.api.replicaz"),
+        ("error_rate", "service.api.error_rate"),
+        ("service_time", "service.api.service_time"),
+    ];
+    let mut reported = Vec::new();
+    for (needle, path) in expected {
+        let message = diagnostic(stderr, "bad.toml", line_of(text, needle), path);
+        reported.push(message);
+    }
+    reported.sort();
+    reported.dedup();
+    assert_eq!(
+        reported.len(),
+        expected.len(),
+        "one message each:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_wrongly_typed_value_is_reported_at_its_key() {
+    // A string where a number belongs: the message names the key and its line, and the one
+    // mistake does not make the rest of the table look missing.
+    let s = Scratch::new("wrong-type");
+    let text = with_inserted("seed = 3", "replications = \"two\"");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["validate", "bad.toml"]);
+    let stderr = out.bad_input();
+    diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "replications ="),
+        "scenario.replications",
+    );
+    assert!(
+        !stderr.contains("missing scenario.duration"),
+        "duration is in the file; only replications is wrong:\n{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "one mistake, one message:\n{stderr}"
+    );
+}
+
+#[test]
+fn set_with_an_unknown_service_names_it_and_points_at_the_set() {
+    let s = Scratch::new("set-unknown");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["run", "ok.toml", "--set", "service.cache.replicas=2"]);
+    let stderr = out.bad_input();
+    assert!(stderr.contains("\"cache\""), "names the service: {stderr}");
+    assert!(
+        stderr.contains("api") && stderr.contains("db"),
+        "lists the defined services: {stderr}"
+    );
+    // The mistake is on the command line, not at a line of the file.
+    assert!(
+        stderr.contains("--set service.cache.replicas=2"),
+        "points at the --set: {stderr}"
+    );
+}
+
+#[test]
+fn set_without_a_value_points_at_the_set() {
+    let s = Scratch::new("set-no-value");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["run", "ok.toml", "--set", "traffic.rate"]);
+    let stderr = out.bad_input();
+    assert!(stderr.contains("PATH=VALUE"), "{stderr}");
+    // The hint quotes `--set traffic.rate=250`; the place must quote the --set as typed.
+    assert!(
+        stderr
+            .match_indices("--set traffic.rate")
+            .any(|(at, m)| !stderr[at + m.len()..].starts_with('=')),
+        "points at the --set, not at the file: {stderr}"
+    );
+    assert!(
+        !stderr.contains(&format!("ok.toml:{}:", line_of(VALID, "rate = 100"))),
+        "the file's traffic.rate is fine: {stderr}"
+    );
+}
+
+#[test]
+fn set_that_makes_a_value_invalid_points_at_the_set() {
+    let s = Scratch::new("set-invalid");
+    s.write("ok.toml", VALID);
+    for (assignment, path) in [
+        ("traffic.rate=-1", "traffic.rate"),
+        ("service.db.replicas=0", "service.db.replicas"),
+        ("service.api.error_rate=3", "service.api.error_rate"),
+    ] {
+        let out = s.capsim(&["run", "ok.toml", "--set", assignment]);
+        let stderr = out.bad_input();
+        let message = stderr
+            .lines()
+            .find(|l| l.contains(&format!("--set {assignment}")))
+            .unwrap_or_else(|| panic!("no message points at --set {assignment}:\n{stderr}"));
+        assert!(message.contains(path), "{message}");
+    }
+}
+
+#[test]
+fn validate_prints_ok_for_a_valid_file() {
+    let s = Scratch::new("validate-ok");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["validate", "ok.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+}
+
+#[test]
+fn validate_reports_the_problems_of_an_invalid_file() {
+    let s = Scratch::new("validate-bad");
+    let text = with_line("rate = 100", "rate = 0");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["validate", "bad.toml"]);
+    let stderr = out.bad_input();
+    diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "rate = 0"),
+        "traffic.rate",
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let s = Scratch::new("missing-file");
+    for command in ["validate", "run"] {
+        let out = s.capsim(&[command, "no-such-scenario.toml"]);
+        let stderr = out.bad_input();
+        assert!(stderr.contains("no-such-scenario.toml"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_slo_that_is_met_exits_0() {
+    let s = Scratch::new("slo-met");
+    s.write(
+        "ok.toml",
+        &format!("{VALID}\n[slo]\np99 = \"1s\"\navailability = 0.5\n"),
+    );
+    let out = s.capsim(&["run", "ok.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let json = out.json();
+    assert_eq!(json["slo_met"], true);
+    assert_eq!(json["slo"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_p99_that_cannot_be_met_exits_1() {
+    let s = Scratch::new("slo-missed");
+    // Every request takes at least 1ms of service at api; a p99 of 10us is out of reach.
+    s.write("ok.toml", &format!("{VALID}\n[slo]\np99 = \"10us\"\n"));
+    let out = s.capsim(&["run", "ok.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let json = out.json();
+    assert_eq!(json["slo_met"], false);
+    let p99 = &json["slo"][0];
+    assert_eq!(p99["objective"], "p99");
+    assert_eq!(p99["met"], false);
+    assert!(p99["observed"].as_f64().unwrap() > 0.01);
+    // The table says so too, with the same exit code.
+    let table = s.capsim(&["run", "ok.toml"]);
+    assert_eq!(table.code, Some(1), "{table:#?}");
+}
+
+#[test]
+fn a_scenario_without_slo_exits_0() {
+    let s = Scratch::new("no-slo");
+    s.write("ok.toml", VALID);
+    for format in ["table", "json", "markdown"] {
+        let out = s.capsim(&["run", "ok.toml", "--format", format]);
+        assert_eq!(out.code, Some(0), "{format}: {out:#?}");
+    }
+}
+
+#[test]
+fn an_overloaded_design_exits_1_and_names_the_service() {
+    let s = Scratch::new("overload");
+    // db is offered 1000 req/s x 5ms = 5 times what it can serve, with an unbounded queue.
+    let text = r#"[scenario]
+name = "boom"
+duration = "10s"
+max_in_flight = 1000
+
+[traffic]
+rate = 1000
+entry = "api"
+
+[[service]]
+name = "api"
+concurrency = 4
+service_time = { dist = "exponential", mean = "1ms" }
+calls = ["db"]
+
+[[service]]
+name = "db"
+service_time = { dist = "exponential", mean = "5ms" }
+"#;
+    s.write("boom.toml", text);
+    let out = s.capsim(&["run", "boom.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("overloaded"), "{out:#?}");
+    assert!(out.stderr.contains("db"), "names the service: {out:#?}");
+    let json = out.json();
+    assert_eq!(json["overloaded"]["service"], "db", "{json:#}");
+    assert_eq!(json["slo_met"], false);
+
+    let table = s.capsim(&["run", "boom.toml"]);
+    assert_eq!(table.code, Some(1), "{table:#?}");
+    assert!(table.stderr.contains("overloaded") && table.stderr.contains("db"));
+}
+
+#[test]
+fn markdown_and_table_name_the_scenario() {
+    let s = Scratch::new("formats");
+    s.write("ok.toml", VALID);
+    for format in ["markdown", "table"] {
+        let out = s.capsim(&["run", "ok.toml", "--format", format]);
+        assert_eq!(out.code, Some(0), "{format}: {out:#?}");
+        assert!(out.stdout.contains("shop"), "{format}: {out:#?}");
+        assert!(out.stdout.lines().count() > 3, "{format}: {out:#?}");
+    }
+    let default = s.capsim(&["run", "ok.toml"]);
+    let table = s.capsim(&["run", "ok.toml", "--format", "table"]);
+    assert_eq!(default.stdout, table.stdout, "table is the default");
+    let markdown = s.capsim(&["run", "ok.toml", "--format", "markdown"]);
+    assert!(markdown.stdout.contains('|'), "markdown has tables");
+}
+
+#[test]
+fn an_unknown_format_is_a_usage_error() {
+    let s = Scratch::new("bad-format");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["run", "ok.toml", "--format", "yaml"]);
+    let stderr = out.bad_input();
+    assert!(stderr.contains("yaml"), "{stderr}");
+}
+
+#[test]
+fn out_writes_a_summary_json_and_no_partial_file() {
+    let s = Scratch::new("out");
+    s.write("ok.toml", VALID);
+    let dir = s.dir.join("report").join("nested");
+    let out = s.capsim(&[
+        "run",
+        "ok.toml",
+        "--format",
+        "json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let written = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    let json: serde_json::Value = serde_json::from_str(&written).expect("summary.json parses");
+    assert_eq!(json["scenario"], "shop");
+    assert_eq!(
+        json,
+        out.json(),
+        "the file holds the same summary as stdout"
+    );
+    assert_no_partial_files(&dir);
+}
+
+fn assert_no_partial_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read the report directory") {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains("partial"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn seed_takes_any_value_the_flag_accepts() {
+    // `--seed` is a u64 on the command line and in the model; a seed above i64::MAX must
+    // either run with that seed or be refused by a message about the seed, not about
+    // the scenario file's other keys.
+    let s = Scratch::new("big-seed");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&[
+        "run",
+        "ok.toml",
+        "--format",
+        "json",
+        "--seed",
+        &u64::MAX.to_string(),
+    ]);
+    match out.code {
+        Some(0) => assert_eq!(out.json()["seed"].as_u64(), Some(u64::MAX)),
+        _ => {
+            let stderr = out.bad_input();
+            assert!(
+                stderr.contains("--seed") || stderr.contains("scenario.seed"),
+                "the message is about the seed:\n{stderr}"
+            );
+            assert!(
+                !stderr.contains("missing scenario.duration"),
+                "duration is in the file:\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_duration_too_large_for_a_float_is_not_called_negative() {
+    let s = Scratch::new("huge-duration");
+    let text = with_line("duration = \"2s\"", "duration = \"1e400s\"");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["validate", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(
+        stderr,
+        "bad.toml",
+        line_of(&text, "1e400s"),
+        "scenario.duration",
+    );
+    assert!(!message.contains("negative"), "{message}");
+}
+
+#[test]
+fn extreme_distribution_parameters_are_refused_not_a_crash() {
+    // Parameters that pass the "positive number" checks but leave no valid distribution
+    // (a gamma shape of 1/cv^2 that is infinite or 0, a lognormal sigma that is infinite).
+    let s = Scratch::new("extreme-dist");
+    for dist in [
+        "{ dist = \"gamma\", mean = \"1ms\", cv = 1e-300 }",
+        "{ dist = \"gamma\", mean = \"1ms\", cv = 1e300 }",
+        "{ dist = \"lognormal\", mean = \"1ms\", cv = 1e300 }",
+    ] {
+        let line = format!("service_time = {dist}");
+        let text = with_line("mean = \"500us\"", &line);
+        s.write("bad.toml", &text);
+        for command in ["validate", "run"] {
+            let out = s.capsim(&[command, "bad.toml"]);
+            assert_eq!(out.code, Some(2), "{dist}: {out:#?}");
+            let stderr = out.bad_input();
+            diagnostic(
+                stderr,
+                "bad.toml",
+                line_of(&text, &line),
+                "service.db.service_time",
+            );
+            assert!(stderr.contains("cv"), "names the parameter: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_run_longer_than_the_clock_can_count_is_not_reported_as_finished() {
+    // 20 requests of 100 years each queue for one worker: the last ends after ~2000 years,
+    // past the 584 years that u64 nanoseconds hold. capsim must say so (exit 2, or an
+    // overload on exit 1), or report the true latencies; not clamp the clock and print
+    // figures that stop at 584 years.
+    let s = Scratch::new("clock-overflow");
+    let text = r#"[scenario]
+name = "centuries"
+duration = "1s"
+
+[traffic]
+rate = 20
+
+[[service]]
+name = "api"
+service_time = { dist = "constant", value = "36500d" }
+"#;
+    s.write("long.toml", text);
+    let out = s.capsim(&["run", "long.toml", "--format", "json"]);
+    assert!(!out.stderr.contains("panicked"), "{out:#?}");
+    match out.code {
+        Some(2) => {
+            out.bad_input();
+        }
+        Some(1) if out.stderr.contains("overload") => {}
+        _ => {
+            let json = out.json();
+            let arrived = json["requests"]["arrived"].as_u64().unwrap();
+            assert!(arrived > 6, "{json:#}");
+            let century_ms = 36_500.0 * 86_400e3;
+            let max_ms = json["latency_ms"]["max"].as_f64().unwrap();
+            // FIFO, one worker: the last request waits for every one before it.
+            assert!(
+                max_ms >= 0.999 * arrived as f64 * century_ms,
+                "the last of {arrived} requests of 100 years each took only {:.0} years",
+                max_ms / century_ms * 100.0
+            );
+        }
+    }
+}
+
+/// Runs capsim and waits at most `limit`; `None` if it was still running (and is killed).
+fn run_with_deadline(dir: &Path, args: &[&str], limit: Duration) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start capsim");
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut pipe = stderr_pipe;
+        let _ = pipe.read_to_string(&mut text);
+        let _ = done_tx.send(());
+        text
+    });
+    // stderr reaches end-of-file when the process exits.
+    if done_rx.recv_timeout(limit).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    let status = child.wait().expect("wait for capsim");
+    Some(Output {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    })
+}
+
+#[test]
+fn zero_time_work_at_an_extreme_rate_does_not_hang() {
+    // At 1e15 req/s the gap between arrivals rounds to 0ns; with zero-time work nothing else
+    // moves the clock either. capsim must refuse the rate or finish, not loop at t = 0.
+    let s = Scratch::new("no-hang");
+    let text = r#"[scenario]
+duration = "1us"
+
+[traffic]
+rate = 1e15
+
+[[service]]
+name = "api"
+service_time = { dist = "constant", value = "0ms" }
+"#;
+    s.write("fast.toml", text);
+    let out = run_with_deadline(&s.dir, &["run", "fast.toml"], Duration::from_secs(5))
+        .expect("capsim did not finish within 5s (simulated time stuck at 0)");
+    assert!(
+        matches!(out.code, Some(0..=2)),
+        "ends with a documented exit code: {out:#?}"
+    );
+    assert!(!out.stderr.contains("panicked"), "{out:#?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// No input makes capsim panic (library level, so that thousands of inputs stay fast).
+
+/// A scenario that uses most keys, for mutation.
+const RICH: &str = r#"[scenario]
+name = "fuzz"
+duration = "200ms"
+warmup = "20ms"
+seed = 11
+replications = 2
+max_in_flight = 5000
+
+[slo]
+p99 = "50ms"
+mean = "10ms"
+availability = 0.99
+
+[traffic]
+rate = 300
+entry = "api"
+
+[[service]]
+name = "api"
+replicas = 2
+concurrency = 4
+queue_capacity = 10
+service_time = { dist = "lognormal", median = "2ms", p99 = "10ms" }
+calls = ["cache", "db"]
+error_rate = 0.01
+price_per_hour = 0.1
+
+[[service]]
+name = "cache"
+service_time = { dist = "mixture", parts = [{ weight = 0.9, dist = "constant", value = "100us" }, { weight = 0.1, dist = "exponential", mean = "1ms" }] }
+
+[[service]]
+name = "db"
+concurrency = 8
+blocking_calls = true
+service_time = { dist = "empirical", p50 = "1ms", p90 = "3ms", p99 = "9ms" }
+calls = ["disk"]
+
+[[service]]
+name = "disk"
+service_time = { dist = "gamma", mean = "1ms", cv = 0.5 }
+queue_capacity = 0
+"#;
+
+/// Values that a mutation writes after a key's `=`.
+const VALUES: &[&str] = &[
+    "0",
+    "-1",
+    "1",
+    "2",
+    "1.5",
+    "0.5",
+    "1e308",
+    "-1e308",
+    "nan",
+    "inf",
+    "-inf",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "4294967296",
+    "true",
+    "\"\"",
+    "\"0ns\"",
+    "\"0ms\"",
+    "\"-5s\"",
+    "\"1x\"",
+    "\"100y\"",
+    "\"36500d\"",
+    "\"1e400s\"",
+    "\"api\"",
+    "\"nope\"",
+    "[]",
+    "[\"api\"]",
+    "[\"db\", \"db\"]",
+    "[1, 2]",
+    "{}",
+    "{ dist = \"constant\", value = \"0ns\" }",
+    "{ dist = \"exponential\", mean = \"0ns\" }",
+    "{ dist = \"uniform\", min = \"5ms\", max = \"1ms\" }",
+    "{ dist = \"normal\", mean = \"-5ms\", stddev = \"0ms\" }",
+    "{ dist = \"lognormal\", median = \"5ms\", p99 = \"1ms\" }",
+    "{ dist = \"lognormal\", mean = \"1ms\", cv = 0 }",
+    "{ dist = \"gamma\", mean = \"1ms\", cv = 1e-300 }",
+    "{ dist = \"gamma\", mean = \"1ms\", cv = 1e300 }",
+    "{ dist = \"lognormal\", mean = \"1ms\", cv = 1e300 }",
+    "{ dist = \"lognormal\", median = \"1ns\", p99 = \"36500d\" }",
+    "{ dist = \"normal\", mean = \"1ms\", stddev = \"36500d\" }",
+    "{ dist = \"weibull\", shape = 0.01, scale = \"36500d\" }",
+    "{ dist = \"erlang\", k = 0, mean = \"1ms\" }",
+    "{ dist = \"erlang\", k = 4294967296, mean = \"1ms\" }",
+    "{ dist = \"weibull\", shape = 1e-300, scale = \"1ms\" }",
+    "{ dist = \"pareto\", scale = \"1ms\", shape = 1.0 }",
+    "{ dist = \"pareto\", scale = \"0ms\", shape = 1e300 }",
+    "{ dist = \"empirical\", p50 = \"5ms\", p90 = \"1ms\" }",
+    "{ dist = \"empirical\", p50 = \"1ms\", p50 = \"2ms\" }",
+    "{ dist = \"empirical\" }",
+    "{ dist = \"empirical\", p100 = \"1ms\", min = \"1ms\" }",
+    "{ dist = \"mixture\", parts = [] }",
+    "{ dist = \"mixture\", parts = [{ weight = 0, dist = \"constant\", value = \"1ms\" }] }",
+    "{ dist = \"mixture\", parts = [{ weight = -1, dist = \"constant\", value = \"1ms\" }, { weight = 2, dist = \"constant\", value = \"1ms\" }] }",
+    "{ dist = \"mixture\", parts = [{ weight = 1, dist = \"mixture\", parts = [{ weight = 1, dist = \"constant\", value = \"1ms\" }] }] }",
+    "{ dist = \"mixture\", parts = [{ dist = \"constant\", value = \"1ms\" }] }",
+    "{ dist = 3 }",
+    "{ dist = \"zipf\" }",
+];
+
+/// `--set` assignments mixed into some cases.
+const OVERRIDES: &[&str] = &[
+    "traffic.rate=0",
+    "traffic.rate=50",
+    "traffic.entry=db",
+    "service.api.replicas=0",
+    "service.db.calls=[\"api\"]",
+    "service.disk.calls=[\"disk\"]",
+    "service.0.name=\"db\"",
+    "service.9.name=x",
+    "service.nope.replicas=1",
+    "service=3",
+    "service.api=3",
+    "scenario=1",
+    "scenario.duration=10m",
+    "scenario.warmup=1s",
+    "scenario.seed=-1",
+    "scenario.replications=1",
+    "slo.p99=1ns",
+    "traffic.rate.x=1",
+    "a..b=1",
+    "=",
+    "",
+    "service.api.service_time={ dist = \"constant\", value = \"0ns\" }",
+    "service.api.service_time=5ms",
+    "service.api.queue_capacity=0",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(usize),
+    Replace(usize, usize),
+    Duplicate(usize),
+    Swap(usize, usize),
+    Truncate(usize),
+    Insert(usize, char),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        any::<usize>().prop_map(Mutation::Delete),
+        (any::<usize>(), 0..VALUES.len()).prop_map(|(l, v)| Mutation::Replace(l, v)),
+        any::<usize>().prop_map(Mutation::Duplicate),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::Swap(a, b)),
+        any::<usize>().prop_map(Mutation::Truncate),
+        (
+            any::<usize>(),
+            prop::sample::select(vec!['[', ']', '"', '=', '{', '\n', 'é', '\0'])
+        )
+            .prop_map(|(at, c)| Mutation::Insert(at, c)),
+    ]
+}
+
+/// Deletions and value replacements only: more of these still load, so they reach the engine.
+fn gentle_mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        1 => any::<usize>().prop_map(Mutation::Delete),
+        4 => (any::<usize>(), 0..VALUES.len()).prop_map(|(l, v)| Mutation::Replace(l, v)),
+    ]
+}
+
+fn mutate(base: &str, mutations: &[Mutation]) -> String {
+    let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
+    for m in mutations {
+        if lines.is_empty() {
+            break;
+        }
+        let n = lines.len();
+        match *m {
+            Mutation::Delete(i) => {
+                lines.remove(i % n);
+            }
+            Mutation::Replace(i, v) => {
+                let line = &mut lines[i % n];
+                if let Some(eq) = line.find('=') {
+                    line.truncate(eq + 1);
+                    line.push(' ');
+                    line.push_str(VALUES[v]);
+                }
+            }
+            Mutation::Duplicate(i) => {
+                let line = lines[i % n].clone();
+                lines.insert(i % n, line);
+            }
+            Mutation::Swap(a, b) => lines.swap(a % n, b % n),
+            Mutation::Truncate(i) => {
+                let line = &mut lines[i % n];
+                let cut = (i / n) % (line.len() + 1);
+                let cut = (0..=cut)
+                    .rev()
+                    .find(|&c| line.is_char_boundary(c))
+                    .unwrap_or(0);
+                line.truncate(cut);
+            }
+            Mutation::Insert(i, c) => {
+                let line = &mut lines[i % n];
+                let at = (i / n) % (line.len() + 1);
+                let at = (0..=at)
+                    .rev()
+                    .find(|&c| line.is_char_boundary(c))
+                    .unwrap_or(0);
+                line.insert(at, c);
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+/// Loads `text`; if it is a valid and small scenario, runs it and renders every report.
+/// Returns whether it ran.
+fn load_and_maybe_run(text: &str, overrides: &[String]) -> bool {
+    let Ok(model) = capsim::scenario::load(text, "fuzz.toml", overrides) else {
+        // The error must render (and say where) without panicking.
+        let error = capsim::scenario::load(text, "fuzz.toml", overrides).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("fuzz.toml"), "{message}");
+        assert!(!error.diagnostics.is_empty(), "an error has a diagnostic");
+        return false;
+    };
+    let seconds = model.duration_ns as f64 / 1e9;
+    let requests = seconds * model.traffic.rate_per_s * f64::from(model.replications);
+    if requests >= 10_000.0 || model.traffic.rate_per_s > 1e6 {
+        return false;
+    }
+    let outcome = capsim::sweep::run(&model);
+    let json = capsim::report::json::render(&outcome);
+    serde_json::from_str::<serde_json::Value>(&json).expect("the JSON summary parses");
+    if let capsim::metrics::summary::Outcome::Completed(summary) = &outcome {
+        let _ = capsim::report::text::table(summary);
+        let _ = capsim::report::text::markdown(summary);
+    }
+    true
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in ".{0,300}") {
+        let _ = load_and_maybe_run(&text, &[]);
+    }
+
+    #[test]
+    fn toml_like_text_never_panics(
+        text in "(\\[{1,2}[a-z_.]{0,10}\\]{1,2}\n|[a-z_]{1,12} = (-?[0-9.e]{1,6}|\"[0-9a-z. ]{0,6}\"|\\[\"[a-z]{1,5}\"\\]|\\{ dist = \"[a-z]{1,11}\" \\}|true)\n){0,20}"
+    ) {
+        let _ = load_and_maybe_run(&text, &[]);
+    }
+
+    #[test]
+    fn mutated_scenarios_never_panic(
+        mutations in prop::collection::vec(mutation(), 1..5),
+        assignment in prop::option::weighted(0.3, prop::sample::select(OVERRIDES)),
+    ) {
+        let text = mutate(RICH, &mutations);
+        let overrides: Vec<String> = assignment.iter().map(|s| s.to_string()).collect();
+        let _ = load_and_maybe_run(&text, &overrides);
+    }
+
+    #[test]
+    fn scenarios_with_replaced_values_never_panic(
+        mutations in prop::collection::vec(gentle_mutation(), 1..4),
+    ) {
+        let _ = load_and_maybe_run(&mutate(RICH, &mutations), &[]);
+    }
+}
+
+#[test]
+fn the_fuzz_base_scenario_is_valid_and_runs() {
+    // Otherwise the mutation test would only ever see errors.
+    let model = capsim::scenario::load(RICH, "fuzz.toml", &[]).expect("RICH is valid");
+    assert_eq!(model.services.len(), 4);
+    assert!(load_and_maybe_run(RICH, &[]), "RICH is small enough to run");
+    for value in VALUES {
+        // Every value is at least valid TOML after `key = `.
+        let line = format!("key = {value}");
+        assert!(
+            line.parse::<toml::Table>().is_ok() || value.contains("p50 = \"1ms\", p50"),
+            "{line}"
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! Same scenario and seed give the same bytes, on any thread count; every component draws
+//! from its own random streams; every request that arrives ends exactly one way.
+
+use capsim::metrics::recorder::Counts;
+use capsim::metrics::summary::Outcome;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh directory per test, removed when the test ends.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(tag: &str, scenario: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "capsim-determinism-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            tag
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        std::fs::write(dir.join("s.toml"), scenario).expect("write the scenario");
+        Scratch { dir }
+    }
+
+    /// `capsim run s.toml --format json ARGS...` with `RAYON_NUM_THREADS=threads`: stdout.
+    fn run_json(&self, threads: Option<usize>, args: &[&str]) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_capsim"));
+        command
+            .args(["run", "s.toml", "--format", "json"])
+            .args(args)
+            .current_dir(&self.dir);
+        match threads {
+            Some(n) => command.env("RAYON_NUM_THREADS", n.to_string()),
+            None => command.env_remove("RAYON_NUM_THREADS"),
+        };
+        let out = command.output().expect("start capsim");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "capsim ran: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("stdout is UTF-8")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+/// The exact text of a JSON value, for byte-for-byte comparisons of one figure.
+fn bytes(v: &Value) -> String {
+    assert!(!v.is_null(), "the figure is in the summary");
+    serde_json::to_string(v).unwrap()
+}
+
+/// A chain with errors, bounded queues and several distributions: it exercises every stream.
+const CHAIN: &str = r#"[scenario]
+name = "chain"
+duration = "3s"
+warmup = "300ms"
+seed = 42
+
+[slo]
+p99 = "100ms"
+
+[traffic]
+rate = 400
+entry = "a"
+
+[[service]]
+name = "a"
+replicas = 2
+concurrency = 2
+queue_capacity = 20
+service_time = { dist = "lognormal", median = "2ms", p99 = "12ms" }
+calls = ["b", "c"]
+error_rate = 0.01
+
+[[service]]
+name = "b"
+concurrency = 2
+queue_capacity = 2
+service_time = { dist = "gamma", mean = "4ms", cv = 1.5 }
+error_rate = 0.02
+
+[[service]]
+name = "c"
+concurrency = 2
+service_time = { dist = "mixture", parts = [{ weight = 0.8, dist = "exponential", mean = "1ms" }, { weight = 0.2, dist = "uniform", min = "2ms", max = "6ms" }] }
+"#;
+
+#[test]
+fn same_seed_gives_the_same_bytes_on_any_thread_count() {
+    let s = Scratch::new("threads", CHAIN);
+    let args = ["--replications", "4"];
+    let one = s.run_json(Some(1), &args);
+    let two = s.run_json(Some(2), &args);
+    let four = s.run_json(Some(4), &args);
+    let again = s.run_json(Some(2), &args);
+    let default = s.run_json(None, &args);
+
+    let json = parse(&one);
+    assert_eq!(json["replications"], 4);
+    assert!(
+        json["requests"]["arrived"].as_u64().unwrap() > 3_000,
+        "{json:#}"
+    );
+    assert!(json["ci95"].is_object(), "4 replications give intervals");
+    assert!(one == two, "1 vs 2 threads:\n{one}\n---\n{two}");
+    assert!(one == four, "1 vs 4 threads:\n{one}\n---\n{four}");
+    assert!(
+        two == again,
+        "two runs with 2 threads:\n{two}\n---\n{again}"
+    );
+    assert!(one == default, "1 thread vs the default pool");
+}
+
+#[test]
+fn same_seed_gives_the_same_bytes_run_after_run() {
+    let s = Scratch::new("repeat", CHAIN);
+    let first = s.run_json(None, &[]);
+    let second = s.run_json(None, &[]);
+    assert!(first == second, "{first}\n---\n{second}");
+    // --seed equal to the file's seed is the same run.
+    assert!(first == s.run_json(None, &["--seed", "42"]));
+}
+
+#[test]
+fn another_seed_gives_other_figures() {
+    let s = Scratch::new("seed", CHAIN);
+    let base = parse(&s.run_json(None, &[]));
+    let other = parse(&s.run_json(None, &["--seed", "43"]));
+    assert_eq!(base["seed"], 42);
+    assert_eq!(other["seed"], 43);
+    assert_ne!(
+        bytes(&base["latency_ms"]["mean"]),
+        bytes(&other["latency_ms"]["mean"])
+    );
+    for service in ["a", "b", "c"] {
+        assert_ne!(
+            bytes(&base["services"][service]["latency_ms"]["mean"]),
+            bytes(&other["services"][service]["latency_ms"]["mean"]),
+            "{service}"
+        );
+    }
+    // Replications are seeded apart too: 2 replications are not one run counted twice.
+    let two = parse(&s.run_json(None, &["--replications", "2"]));
+    let arrived = |v: &Value| v["requests"]["arrived"].as_u64().unwrap();
+    assert_ne!(arrived(&two), 2 * arrived(&base));
+}
+
+/// `a -> b`, one worker at `a`: `a`'s queue depends only on the arrivals and `a`'s own draws.
+const TANDEM: &str = r#"[scenario]
+name = "tandem"
+duration = "4s"
+warmup = "400ms"
+seed = 9
+
+[traffic]
+rate = 300
+entry = "a"
+
+[[service]]
+name = "a"
+replicas = 1
+concurrency = 1
+service_time = { dist = "exponential", mean = "2ms" }
+calls = ["b"]
+
+[[service]]
+name = "b"
+service_time = { dist = "exponential", mean = "2ms" }
+"#;
+
+/// The figures of service `a` that nothing downstream may change.
+fn upstream_figures(json: &Value) -> Vec<(String, String)> {
+    let a = &json["services"]["a"];
+    vec![
+        ("arrived".into(), bytes(&a["requests"]["arrived"])),
+        ("queue_wait_ms".into(), bytes(&a["queue_wait_ms"])),
+        ("utilization".into(), bytes(&a["utilization"])),
+        ("mean_queue_length".into(), bytes(&a["mean_queue_length"])),
+    ]
+}
+
+#[test]
+fn changing_a_downstream_service_time_leaves_upstream_figures_unchanged() {
+    let s = Scratch::new("streams-time", TANDEM);
+    let base = parse(&s.run_json(None, &[]));
+    let slower = parse(&s.run_json(
+        None,
+        &[
+            "--set",
+            r#"service.b.service_time={ dist = "exponential", mean = "2.5ms" }"#,
+        ],
+    ));
+    let other_dist = parse(&s.run_json(
+        None,
+        &[
+            "--set",
+            r#"service.b.service_time={ dist = "lognormal", median = "1ms", p99 = "9ms" }"#,
+        ],
+    ));
+    assert!(
+        base["services"]["a"]["queue_wait_ms"]["mean"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    for changed in [&slower, &other_dist] {
+        assert_eq!(upstream_figures(&base), upstream_figures(changed));
+        let b = |j: &Value| bytes(&j["services"]["b"]["utilization"]);
+        assert_ne!(b(&base), b(changed), "b's own figures do change");
+        let b_wait = |j: &Value| bytes(&j["services"]["b"]["queue_wait_ms"]["mean"]);
+        assert_ne!(b_wait(&base), b_wait(changed));
+        assert_ne!(
+            bytes(&base["latency_ms"]["mean"]),
+            bytes(&changed["latency_ms"]["mean"]),
+            "end-to-end latency includes b"
+        );
+    }
+}
+
+#[test]
+fn errors_downstream_leave_upstream_queueing_unchanged() {
+    let s = Scratch::new("streams-error", TANDEM);
+    let base = parse(&s.run_json(None, &[]));
+    let failing = parse(&s.run_json(None, &["--set", "service.b.error_rate=0.2"]));
+    let more_b = parse(&s.run_json(None, &["--set", "service.b.replicas=3"]));
+    assert_eq!(upstream_figures(&base), upstream_figures(&failing));
+    assert_eq!(upstream_figures(&base), upstream_figures(&more_b));
+    assert_eq!(base["requests"]["failed"], 0);
+    let failed = failing["requests"]["failed"].as_u64().unwrap();
+    let arrived = failing["requests"]["arrived"].as_u64().unwrap();
+    assert!(
+        failed > arrived / 10 && failed < arrived * 3 / 10,
+        "about 20% fail: {failed} of {arrived}"
+    );
+    assert_eq!(failing["services"]["a"]["requests"]["failed"], failed);
+    // b's own work is drawn from b's stream: the error draws do not shift its service times,
+    // so b's queue (which errors do not shorten; they end after the work) is unchanged too.
+    assert_eq!(
+        bytes(&base["services"]["b"]["queue_wait_ms"]),
+        bytes(&failing["services"]["b"]["queue_wait_ms"])
+    );
+}
+
+#[test]
+fn changing_upstream_traffic_changes_upstream_figures() {
+    // The control for the two tests above: the figures compared there are sensitive.
+    let s = Scratch::new("streams-control", TANDEM);
+    let base = parse(&s.run_json(None, &[]));
+    let slower_a = parse(&s.run_json(
+        None,
+        &[
+            "--set",
+            r#"service.a.service_time={ dist = "exponential", mean = "2.5ms" }"#,
+        ],
+    ));
+    let base_a = upstream_figures(&base);
+    let changed_a = upstream_figures(&slower_a);
+    assert_eq!(base_a[0], changed_a[0], "same arrivals");
+    assert_ne!(base_a[1], changed_a[1], "queue wait changes");
+    assert_ne!(base_a[2], changed_a[2], "utilization changes");
+}
+
+fn counts(v: &Value) -> [u64; 5] {
+    ["arrived", "succeeded", "failed", "rejected", "timed_out"].map(|k| {
+        v[k].as_u64()
+            .unwrap_or_else(|| panic!("requests.{k} in {v}"))
+    })
+}
+
+fn assert_conserved(json: &Value) {
+    let [arrived, ok, failed, rejected, timed_out] = counts(&json["requests"]);
+    assert_eq!(
+        arrived,
+        ok + failed + rejected + timed_out,
+        "top level: {}",
+        json["requests"]
+    );
+    let services = json["services"].as_object().expect("services");
+    assert!(!services.is_empty());
+    for (name, service) in services {
+        let [arrived, ok, failed, rejected, timed_out] = counts(&service["requests"]);
+        assert_eq!(
+            arrived,
+            ok + failed + rejected + timed_out,
+            "service {name}: {}",
+            service["requests"]
+        );
+    }
+}
+
+#[test]
+fn every_request_ends_exactly_one_way() {
+    let s = Scratch::new("conservation", CHAIN);
+    for args in [
+        vec![],
+        vec!["--replications", "3"],
+        vec!["--set", "service.a.blocking_calls=true"],
+        vec![
+            "--set",
+            "traffic.rate=900",
+            "--set",
+            "service.c.queue_capacity=1",
+        ],
+    ] {
+        let json = parse(&s.run_json(None, &args));
+        assert_conserved(&json);
+        let [arrived, _, failed, rejected, _] = counts(&json["requests"]);
+        assert!(failed > 0 && rejected > 0, "{args:?}: {}", json["requests"]);
+        // The entry service sees every request; every `a` visit calls b first.
+        assert_eq!(json["services"]["a"]["requests"]["arrived"], arrived);
+        let [_, a_ok, a_failed, _, _] = counts(&json["services"]["a"]["requests"]);
+        assert!(a_ok + a_failed > 0);
+        assert!(
+            json["services"]["b"]["requests"]["arrived"]
+                .as_u64()
+                .unwrap()
+                <= arrived,
+            "{args:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Conservation for random designs, run in-process: errors, tiny queues, blocking calls.
+    #[test]
+    fn requests_are_conserved_in_random_designs(
+        rate in 50.0f64..2_000.0,
+        warmup_ms in 0u32..100,
+        services in prop::collection::vec(
+            (1u32..3, 1u32..4, prop::option::of(0u32..4), 0.0f64..0.3, 0.1f64..5.0, any::<bool>()),
+            1..5,
+        ),
+        fan_out in prop::collection::vec(any::<bool>(), 10),
+    ) {
+        let mut text = format!(
+            "[scenario]\nduration = \"300ms\"\nwarmup = \"{warmup_ms}ms\"\nreplications = 2\n\
+             [traffic]\nrate = {rate}\n"
+        );
+        let n = services.len();
+        let mut edge = fan_out.iter().cycle();
+        for (i, (replicas, concurrency, capacity, error_rate, mean_ms, blocking)) in
+            services.iter().enumerate()
+        {
+            // Calls only go to later services, so the graph has no cycle.
+            let calls: Vec<String> = (i + 1..n)
+                .filter(|_| *edge.next().unwrap())
+                .map(|j| format!("\"s{j}\""))
+                .collect();
+            text += &format!(
+                "[[service]]\nname = \"s{i}\"\nreplicas = {replicas}\nconcurrency = {concurrency}\n\
+                 error_rate = {error_rate}\nblocking_calls = {blocking}\ncalls = [{}]\n\
+                 service_time = {{ dist = \"exponential\", mean = \"{mean_ms}ms\" }}\n",
+                calls.join(", ")
+            );
+            if let Some(q) = capacity {
+                text += &format!("queue_capacity = {q}\n");
+            }
+        }
+        let model = capsim::scenario::load(&text, "random.toml", &[])
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let Outcome::Completed(summary) = capsim::sweep::run(&model) else {
+            // Every queue that is unbounded can grow, but not to a million in 0.3s.
+            panic!("no run of this size overloads:\n{text}");
+        };
+        let conserved = |c: &Counts| c.arrived == c.succeeded + c.failed + c.rejected + c.timed_out;
+        prop_assert!(conserved(&summary.requests), "top: {:?}\n{}", summary.requests, text);
+        for service in &summary.services {
+            prop_assert!(conserved(&service.requests), "{}: {:?}\n{}", service.name, service.requests, text);
+        }
+        prop_assert_eq!(summary.services[0].requests.arrived, summary.requests.arrived);
+    }
+}
