@@ -199,7 +199,10 @@ impl<'m> System<'m> {
             Admission::Queued(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
-                self.frame(key).replica = replica;
+                self.frames
+                    .get_mut(key)
+                    .expect("a queued frame is live")
+                    .replica = replica;
             }
             Admission::Rejected(_) => self.respond(now_ns, key, Ending::Rejected, events),
         }
@@ -307,6 +310,8 @@ impl<'m> System<'m> {
             }
         }
         match frame.parent {
+            // A caller that has already ended (stale key) no longer waits for this response.
+            Some(parent) if self.frames.get(parent).is_none() => {}
             Some(parent) if ending == Ending::Succeeded => self.advance(now_ns, parent, events),
             Some(parent) => self.fail(now_ns, parent, ending, events),
             None if frame.measured => {
@@ -335,6 +340,7 @@ impl<'m> System<'m> {
             record.requests.failed += 1;
         }
         match frame.parent {
+            Some(parent) if self.frames.get(parent).is_none() => {}
             Some(parent) => self.fail(now_ns, parent, cause, events),
             None if frame.measured => match cause {
                 Ending::Rejected => self.record.requests.rejected += 1,
@@ -342,10 +348,6 @@ impl<'m> System<'m> {
             },
             None => {}
         }
-    }
-
-    fn frame(&mut self, key: Key) -> &mut Frame {
-        self.frames.get_mut(key).expect("the frame is live")
     }
 
     fn stop_overloaded(&mut self, now_ns: Nanos, reason: OverloadReason) {

@@ -54,26 +54,35 @@ fn objective_name(m: Measure) -> &'static str {
     }
 }
 
-fn verdict_line(v: &Verdict) -> [String; 5] {
-    let (observed, target, relation) = match v.measure {
-        Measure::Availability => (percent(v.observed), percent(v.target), ">="),
-        _ => (ms(v.observed), ms(v.target), "<="),
+/// One SLO verdict, each part formatted for people.
+struct VerdictText {
+    mark: &'static str,
+    name: &'static str,
+    observed: String,
+    /// `<= 50.00 ms` or `>= 99.900%`.
+    bound: String,
+    /// `95% CI low .. high`, or empty with one replication.
+    ci: String,
+}
+
+fn verdict_text(v: &Verdict) -> VerdictText {
+    let format = |x: f64| match v.measure {
+        Measure::Availability => percent(x),
+        _ => ms(x),
     };
-    let ci = match (v.ci95, v.measure) {
-        (Some([lo, hi]), Measure::Availability) => {
-            format!("95% CI {} .. {}", percent(lo), percent(hi))
-        }
-        (Some([lo, hi]), _) => format!("95% CI {} .. {}", ms(lo), ms(hi)),
-        (None, _) => String::new(),
+    let relation = match v.measure {
+        Measure::Availability => ">=",
+        _ => "<=",
     };
-    let mark = if v.met { "PASS" } else { "FAIL" };
-    [
-        mark.into(),
-        objective_name(v.measure).into(),
-        format!("{observed} {relation} {target}"),
-        ci,
-        String::new(),
-    ]
+    VerdictText {
+        mark: if v.met { "PASS" } else { "FAIL" },
+        name: objective_name(v.measure),
+        observed: format(v.observed),
+        bound: format!("{relation} {}", format(v.target)),
+        ci: v.ci95.map_or_else(String::new, |[lo, hi]| {
+            format!("95% CI {} .. {}", format(lo), format(hi))
+        }),
+    }
 }
 
 /// Left-aligns the first column and right-aligns the rest, two spaces apart.
@@ -247,7 +256,19 @@ pub fn table(s: &Summary) -> String {
     if s.slo.is_empty() {
         out.push_str("SLO          none defined\n");
     } else {
-        let rows: Vec<Vec<String>> = s.slo.iter().map(|v| verdict_line(v).to_vec()).collect();
+        let rows: Vec<Vec<String>> = s
+            .slo
+            .iter()
+            .map(|v| {
+                let t = verdict_text(v);
+                vec![
+                    t.mark.into(),
+                    t.name.into(),
+                    format!("{} {}", t.observed, t.bound),
+                    t.ci,
+                ]
+            })
+            .collect();
         out.push_str("SLO\n");
         out.push_str(&aligned(&rows, "  "));
         let missed = s.slo.iter().filter(|v| !v.met).count();
@@ -324,12 +345,12 @@ pub fn markdown(s: &Summary) -> String {
     if !s.slo.is_empty() {
         out.push_str("| SLO | observed | target | 95% CI | verdict |\n|---|---:|---:|---|---|\n");
         for v in &s.slo {
-            let [mark, name, _, ci, _] = verdict_line(v);
-            let (observed, target) = match v.measure {
-                Measure::Availability => (percent(v.observed), format!(">= {}", percent(v.target))),
-                _ => (ms(v.observed), format!("<= {}", ms(v.target))),
-            };
-            let _ = writeln!(out, "| {name} | {observed} | {target} | {ci} | {mark} |");
+            let t = verdict_text(v);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                t.name, t.observed, t.bound, t.ci, t.mark
+            );
         }
     }
     out

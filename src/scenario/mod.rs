@@ -2,6 +2,7 @@
 //! lines) -> a resolved [`model::Model`] with ids and nanoseconds.
 
 pub mod duration;
+pub mod graph;
 pub mod load;
 pub mod model;
 pub mod problem;

@@ -1,6 +1,7 @@
 //! Raw scenario -> [`Model`], collecting every problem rather than stopping at the first.
 
 use super::duration::parse_duration_ns;
+use super::graph;
 use super::model::{Measure, Model, Objective, Service, ServiceId, Traffic};
 use super::problem::{join, Problem};
 use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
@@ -80,12 +81,14 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         .iter()
         .map(|(path, raw)| service(raw, path, &names, &mut problems))
         .collect();
-    check_acyclic(&raw_services, &names, &mut problems);
 
     let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
-    if let Some(t) = &traffic {
-        check_call_count(&raw_services, &names, t.entry, &mut problems);
-    }
+    check_call_graph(
+        &raw_services,
+        &names,
+        traffic.as_ref().map(|t| t.entry),
+        &mut problems,
+    );
 
     if !problems.is_empty() {
         // One problem per key: a value of the wrong type is not also "missing".
@@ -443,10 +446,17 @@ fn service(
     })
 }
 
-/// Calls must form a directed acyclic graph: a cycle would make a request call itself forever.
-fn check_acyclic(raw: &[(String, RawService)], names: &[String], problems: &mut Vec<Problem>) {
-    let edges: Vec<Vec<usize>> = raw
-        .iter()
+/// The most service visits one request may make: more is a call graph that fans out
+/// combinatorially (each service calling several that call several ...), which no real
+/// request does and which would take unbounded time to simulate.
+const MAX_VISITS_PER_REQUEST: u64 = 100_000;
+/// The deepest chain of calls a request may make. Real call chains are a handful deep; the
+/// bound keeps every walk of the call tree (here, in theory and in the engine) shallow.
+const MAX_CALL_DEPTH: u32 = 100;
+
+/// The call graph's edges, by service index (unknown callees are reported elsewhere).
+fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>> {
+    raw.iter()
         .map(|(_, s)| {
             s.calls
                 .iter()
@@ -454,92 +464,41 @@ fn check_acyclic(raw: &[(String, RawService)], names: &[String], problems: &mut 
                 .filter_map(|c| names.iter().position(|n| n == c))
                 .collect()
         })
-        .collect();
-    // Depth-first search with colours: 0 unvisited, 1 on the stack, 2 done.
-    let mut colour = vec![0u8; edges.len()];
-    let mut reported = false;
-    for start in 0..edges.len() {
-        let mut stack = vec![(start, 0usize)];
-        if colour[start] != 0 {
-            continue;
-        }
-        colour[start] = 1;
-        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            if let Some(&child) = edges[node].get(*next) {
-                *next += 1;
-                match colour[child] {
-                    0 => {
-                        colour[child] = 1;
-                        stack.push((child, 0));
-                    }
-                    1 if !reported => {
-                        let from = stack.iter().position(|&(n, _)| n == child).unwrap_or(0);
-                        let mut cycle: Vec<&str> = stack[from..]
-                            .iter()
-                            .map(|&(n, _)| names[n].as_str())
-                            .collect();
-                        cycle.push(&names[child]);
-                        problems.push(Problem::new(
-                            join(&raw[node].0, "calls"),
-                            format!(
-                                "calls form a cycle: {}; a request would call itself forever",
-                                cycle.join(" -> ")
-                            ),
-                        ));
-                        reported = true;
-                    }
-                    _ => {}
-                }
-            } else {
-                colour[node] = 2;
-                stack.pop();
-            }
-        }
-    }
+        .collect()
 }
 
-/// The most service visits one request may make: more would be a call graph that fans out
-/// combinatorially (each service calling several that call several ...), which no real
-/// request does and which would take unbounded time to simulate.
-const MAX_VISITS_PER_REQUEST: u64 = 100_000;
-
-fn check_call_count(
+/// Calls must form a directed acyclic graph (a cycle would make a request call itself
+/// forever), and a request from the entry must stay within the visit and depth bounds.
+fn check_call_graph(
     raw: &[(String, RawService)],
     names: &[String],
-    entry: usize,
+    entry: Option<usize>,
     problems: &mut Vec<Problem>,
 ) {
-    if problems.iter().any(|p| p.message.contains("cycle")) {
-        return; // a cycle has no finite count; it is reported already
+    let edges = call_edges(raw, names);
+    if let Some(cycle) = graph::find_cycle(&edges) {
+        let path: Vec<&str> = cycle.iter().map(|&n| names[n].as_str()).collect();
+        problems.push(Problem::new(
+            join(&raw[cycle[cycle.len() - 2]].0, "calls"),
+            format!(
+                "calls form a cycle: {}; a request would call itself forever",
+                path.join(" -> ")
+            ),
+        ));
+        return;
     }
-    fn visits(
-        id: usize,
-        raw: &[(String, RawService)],
-        names: &[String],
-        memo: &mut Vec<Option<u64>>,
-    ) -> u64 {
-        if let Some(v) = memo[id] {
-            return v;
-        }
-        let callees: Vec<usize> = raw[id]
-            .1
-            .calls
-            .iter()
-            .flatten()
-            .filter_map(|c| names.iter().position(|n| n == c))
-            .collect();
-        let v = callees.into_iter().fold(1u64, |sum, c| {
-            sum.saturating_add(visits(c, raw, names, memo))
-        });
-        memo[id] = Some(v);
-        v
-    }
-    let mut memo = vec![None; raw.len()];
-    let count = visits(entry, raw, names, &mut memo);
-    if count > MAX_VISITS_PER_REQUEST {
+    let Some(entry) = entry else { return };
+    let (visits, depth) = graph::visits_and_depth(&edges)[entry];
+    if visits > MAX_VISITS_PER_REQUEST {
         problems.push(Problem::new(
             join(&raw[entry].0, "calls"),
-            format!("one request would make {count} service visits through these calls; the limit is {MAX_VISITS_PER_REQUEST}"),
+            format!("one request would make {visits} service visits through these calls; the limit is {MAX_VISITS_PER_REQUEST}"),
+        ));
+    }
+    if depth > MAX_CALL_DEPTH {
+        problems.push(Problem::new(
+            join(&raw[entry].0, "calls"),
+            format!("calls nest {depth} services deep; the limit is {MAX_CALL_DEPTH}"),
         ));
     }
 }

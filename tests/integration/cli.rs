@@ -4,92 +4,14 @@
 //! standard error that names the place (`file:line:column` of the key, or the `--set` that
 //! caused it) and what is wrong. Simulations end with 0 (every SLO met, or none) or 1 (an SLO
 //! missed, or the design overloaded). No input, however mangled, may make capsim panic.
+//!
+//! Most bad-input tests are one call of `check_bad_input`: a scenario (`VALID` with one line
+//! replaced or inserted, or a whole text), the command, and the message expected for it.
 
+use crate::support::{Output, Scratch};
 use proptest::prelude::*;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
-
-/// A fresh directory per test, removed when the test ends.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "capsim-cli-{}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            tag
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the scratch directory");
-        Scratch { dir }
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.join(name);
-        std::fs::write(&path, text).expect("write a scenario");
-        path
-    }
-
-    /// Runs capsim inside the scratch directory, so messages name files as `bad.toml`.
-    fn capsim(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("RAYON_NUM_THREADS")
-            .output()
-            .expect("start capsim");
-        Output {
-            code: out.status.code(),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-#[derive(Debug)]
-struct Output {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    /// Exit code 2, nothing on stdout, a message on stderr; returns stderr.
-    fn bad_input(&self) -> &str {
-        assert_eq!(self.code, Some(2), "bad input must exit with 2: {self:#?}");
-        assert!(
-            self.stdout.is_empty(),
-            "bad input must print nothing on stdout: {self:#?}"
-        );
-        assert!(
-            !self.stderr.trim().is_empty(),
-            "bad input must explain itself on stderr: {self:#?}"
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "capsim panicked: {self:#?}"
-        );
-        &self.stderr
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-}
 
 /// The 1-based line of the first line of `text` that contains `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
@@ -165,6 +87,93 @@ fn with_inserted(after: &str, extra: &str) -> String {
     lines.join("\n") + "\n"
 }
 
+/// A bad scenario for `check_bad_input`.
+enum Bad<'a> {
+    /// `VALID` with the line containing `.0` replaced by `.1`.
+    Replace(&'a str, &'a str),
+    /// `VALID` with `.1` inserted right after the line containing `.0`.
+    Insert(&'a str, &'a str),
+    /// A whole scenario.
+    Text(String),
+}
+
+impl Bad<'_> {
+    fn text(&self) -> String {
+        match self {
+            Bad::Replace(needle, line) => with_line(needle, line),
+            Bad::Insert(after, extra) => with_inserted(after, extra),
+            Bad::Text(text) => text.clone(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Bad::Replace(needle, line) => format!("VALID with the line of {needle:?} as {line:?}"),
+            Bad::Insert(after, extra) => format!("VALID with {extra:?} after {after:?}"),
+            Bad::Text(_) => "the scenario below".to_string(),
+        }
+    }
+}
+
+/// A scenario that capsim refused as bad input. While it lives, a failing check names the
+/// case and prints the scenario, so that a failure inside a loop of cases says which one.
+struct Refused {
+    case: String,
+    text: String,
+    out: Output,
+}
+
+impl Refused {
+    fn stderr(&self) -> &str {
+        &self.out.stderr
+    }
+
+    /// The message that reports `path` at `bad.toml:LINE:COLUMN`, where LINE is the first line
+    /// of the scenario that contains `at`; it must contain each of `words`.
+    fn reports(&self, at: &str, path: &str, words: &[&str]) -> &str {
+        let line = line_of(&self.text, at);
+        let message = diagnostic(self.stderr(), "bad.toml", line, path);
+        for word in words {
+            assert!(
+                message.contains(word),
+                "the message about `{path}` at bad.toml:{line} must contain {word:?}: {message}"
+            );
+        }
+        message
+    }
+}
+
+impl Drop for Refused {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("case: {}\nbad.toml:\n{}", self.case, self.text);
+        }
+    }
+}
+
+/// Writes `input` as `bad.toml`, runs `capsim COMMAND bad.toml`, and checks it is refused as
+/// bad input: exit code 2, nothing on stdout, an explanation on stderr, no panic.
+fn refuse(input: Bad, command: &str) -> Refused {
+    let s = Scratch::new("bad-input");
+    let text = input.text();
+    s.write("bad.toml", &text);
+    let refused = Refused {
+        case: format!("capsim {command} bad.toml, {}", input.describe()),
+        text,
+        out: s.capsim(&[command, "bad.toml"]),
+    };
+    refused.out.bad_input();
+    refused
+}
+
+/// `refuse`, then the message about `path` at the line of `at`, containing each of `words`
+/// (see `Refused::reports`). Returns the refusal for further checks.
+fn check_bad_input(input: Bad, command: &str, at: &str, path: &str, words: &[&str]) -> Refused {
+    let refused = refuse(input, command);
+    refused.reports(at, path, words);
+    refused
+}
+
 #[test]
 fn the_valid_fixture_runs() {
     let s = Scratch::new("fixture");
@@ -176,14 +185,9 @@ fn the_valid_fixture_runs() {
 
 #[test]
 fn toml_syntax_error_names_file_line_and_column() {
-    let s = Scratch::new("syntax");
     for broken in ["rate = = 100", "rate = 100 100", "rate = \"100", "rate 100"] {
-        let text = with_line("rate = 100", broken);
-        s.write("bad.toml", &text);
-        let out = s.capsim(&["run", "bad.toml"]);
-        let stderr = out.bad_input();
-        let line = line_of(&text, broken);
-        diagnostic(stderr, "bad.toml", line, "");
+        let refused = check_bad_input(Bad::Replace("rate = 100", broken), "run", broken, "", &[]);
+        let stderr = refused.stderr();
         assert!(
             stderr.to_lowercase().contains("toml"),
             "the message says the TOML is invalid:\n{stderr}"
@@ -193,117 +197,84 @@ fn toml_syntax_error_names_file_line_and_column() {
 
 #[test]
 fn unknown_key_in_a_service_is_named_with_a_suggestion() {
-    let s = Scratch::new("unknown-key");
-    let text = with_inserted("name = \"api\"", "replicaz = 2");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "replicaz"),
+    let input = Bad::Insert("name = \"api\"", "replicaz = 2");
+    let suggestion = ["did you mean", "`replicas`"];
+    check_bad_input(
+        input,
+        "run",
+        "replicaz",
         "service.api.replicaz",
-    );
-    assert!(
-        message.contains("did you mean") && message.contains("`replicas`"),
-        "suggests `replicas`: {message}"
+        &suggestion,
     );
 }
 
 #[test]
 fn unknown_top_level_tables_are_named_at_their_lines() {
-    let s = Scratch::new("unknown-table");
     let text = format!("{VALID}\n[trafic]\nburst = 3\n\n[database]\nurl = \"x\"\n");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["validate", "bad.toml"]);
-    let stderr = out.bad_input();
-    let typo = diagnostic(stderr, "bad.toml", line_of(&text, "[trafic]"), "trafic");
-    assert!(
-        typo.contains("did you mean") && typo.contains("`traffic`"),
-        "suggests `traffic`: {typo}"
-    );
-    let unknown = diagnostic(stderr, "bad.toml", line_of(&text, "[database]"), "database");
-    assert!(unknown.contains("unknown"), "{unknown}");
+    let refused = refuse(Bad::Text(text), "validate");
+    refused.reports("[trafic]", "trafic", &["did you mean", "`traffic`"]);
+    refused.reports("[database]", "database", &["unknown"]);
 }
 
 #[test]
 fn traffic_rate_must_be_positive() {
-    let s = Scratch::new("rate");
     for rate in ["0", "0.0", "-5", "-0.001"] {
         let line = format!("rate = {rate}");
-        let text = with_line("rate = 100", &line);
-        s.write("bad.toml", &text);
-        let out = s.capsim(&["run", "bad.toml"]);
-        let stderr = out.bad_input();
-        let message = diagnostic(stderr, "bad.toml", line_of(&text, &line), "traffic.rate");
+        // The message quotes the rate.
         let shown = rate.trim_end_matches(".0");
-        assert!(message.contains(shown), "quotes the rate {rate}: {message}");
+        check_bad_input(
+            Bad::Replace("rate = 100", &line),
+            "run",
+            &line,
+            "traffic.rate",
+            &[shown],
+        );
     }
 }
 
 #[test]
 fn probabilities_must_be_between_0_and_1() {
-    let s = Scratch::new("probability");
-    for (text, needle, path) in [
+    for (input, at, path) in [
         (
-            with_inserted("name = \"db\"", "error_rate = 1.5"),
+            Bad::Insert("name = \"db\"", "error_rate = 1.5"),
             "error_rate",
             "service.db.error_rate",
         ),
         (
-            with_inserted("name = \"api\"", "error_rate = -0.1"),
+            Bad::Insert("name = \"api\"", "error_rate = -0.1"),
             "error_rate",
             "service.api.error_rate",
         ),
         (
-            format!("{VALID}\n[slo]\navailability = 2\n"),
+            Bad::Text(format!("{VALID}\n[slo]\navailability = 2\n")),
             "availability",
             "slo.availability",
         ),
     ] {
-        s.write("bad.toml", &text);
-        let out = s.capsim(&["run", "bad.toml"]);
-        let stderr = out.bad_input();
-        let message = diagnostic(stderr, "bad.toml", line_of(&text, needle), path);
-        assert!(message.contains("probability"), "{message}");
+        check_bad_input(input, "run", at, path, &["probability"]);
     }
 }
 
 #[test]
 fn calls_to_an_unknown_service_are_named() {
-    let s = Scratch::new("unknown-call");
-    let text = with_line("calls = [\"db\"]", "calls = [\"db\", \"payments\"]");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "payments"),
-        "service.api.calls",
-    );
-    assert!(message.contains("\"payments\""), "{message}");
-    assert!(
-        message.contains("api") && message.contains("db"),
-        "lists the defined services: {message}"
-    );
+    // Names the unknown service and lists the defined ones.
+    let input = Bad::Replace("calls = [\"db\"]", "calls = [\"db\", \"payments\"]");
+    let words = ["\"payments\"", "api", "db"];
+    check_bad_input(input, "run", "payments", "service.api.calls", &words);
 }
 
 #[test]
 fn a_cycle_in_calls_is_refused() {
-    let s = Scratch::new("cycle");
-    let text = with_inserted("name = \"db\"", "calls = [\"api\"]");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
+    let refused = refuse(Bad::Insert("name = \"db\"", "calls = [\"api\"]"), "run");
+    let stderr = refused.stderr();
     assert!(stderr.contains("cycle"), "{stderr}");
     assert!(
         stderr.contains("api -> db -> api") || stderr.contains("db -> api -> db"),
         "shows the cycle: {stderr}"
     );
     // It is reported at one of the two `calls` lines of the cycle.
-    let api_calls = line_of(&text, "calls = [\"db\"]");
-    let db_calls = line_of(&text, "calls = [\"api\"]");
+    let api_calls = line_of(&refused.text, "calls = [\"db\"]");
+    let db_calls = line_of(&refused.text, "calls = [\"api\"]");
     assert!(
         stderr.contains(&format!("bad.toml:{api_calls}:"))
             || stderr.contains(&format!("bad.toml:{db_calls}:")),
@@ -313,83 +284,49 @@ fn a_cycle_in_calls_is_refused() {
 
 #[test]
 fn a_service_calling_itself_is_refused() {
-    let s = Scratch::new("self-call");
-    let text = with_line("calls = [\"db\"]", "calls = [\"api\"]");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["validate", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "calls = [\"api\"]"),
+    let line = "calls = [\"api\"]";
+    let input = Bad::Replace("calls = [\"db\"]", line);
+    check_bad_input(
+        input,
+        "validate",
+        line,
         "service.api.calls",
-    );
-    assert!(
-        message.contains("cycle") && message.contains("api -> api"),
-        "{message}"
+        &["cycle", "api -> api"],
     );
 }
 
 #[test]
 fn warmup_must_be_shorter_than_duration() {
-    let s = Scratch::new("warmup");
     for warmup in ["2s", "3s", "1h"] {
         let line = format!("warmup = \"{warmup}\"");
-        let text = with_inserted("duration = \"2s\"", &line);
-        s.write("bad.toml", &text);
-        let out = s.capsim(&["run", "bad.toml"]);
-        let stderr = out.bad_input();
-        let message = diagnostic(stderr, "bad.toml", line_of(&text, &line), "scenario.warmup");
-        assert!(
-            message.contains(warmup) && message.contains("2s"),
-            "{message}"
-        );
+        let input = Bad::Insert("duration = \"2s\"", &line);
+        check_bad_input(input, "run", &line, "scenario.warmup", &[warmup, "2s"]);
     }
 }
 
 #[test]
 fn a_distribution_missing_a_parameter_names_it() {
-    let s = Scratch::new("dist-missing");
     let line = "service_time = { dist = \"uniform\", min = \"1ms\" }";
-    let text = with_line("mean = \"500us\"", line);
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, line),
-        "service.db.service_time",
-    );
-    assert!(
-        message.contains("max"),
-        "names the missing `max`: {message}"
-    );
+    let input = Bad::Replace("mean = \"500us\"", line);
+    check_bad_input(input, "run", line, "service.db.service_time", &["max"]);
 }
 
 #[test]
 fn a_contradictory_distribution_is_refused() {
-    let s = Scratch::new("dist-contradiction");
+    // Names both clashing parameters.
     let line = "service_time = { dist = \"lognormal\", median = \"4ms\", cv = 1.5 }";
-    let text = with_line("mean = \"1ms\"", line);
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, line),
+    let input = Bad::Replace("mean = \"1ms\"", line);
+    check_bad_input(
+        input,
+        "run",
+        line,
         "service.api.service_time",
-    );
-    assert!(
-        message.contains("median") && message.contains("cv"),
-        "names both clashing parameters: {message}"
+        &["median", "cv"],
     );
 }
 
 #[test]
 fn several_mistakes_are_reported_together() {
-    let s = Scratch::new("several");
     let text = r#"[scenario]
 name = "many"
 duration = "2s"
@@ -405,9 +342,7 @@ replicaz = 2
 error_rate = 7
 service_time = { dist = "exponential" }
 "#;
-    s.write("bad.toml", text);
-    let out = s.capsim(&["run", "bad.toml"]);
-    let stderr = out.bad_input();
+    let refused = refuse(Bad::Text(text.to_string()), "run");
     let expected = [
         ("warmup", "scenario.warmup"),
         ("rate = -3", "traffic.rate"),
@@ -417,15 +352,15 @@ service_time = { dist = "exponential" }
     ];
     let mut reported = Vec::new();
     for (needle, path) in expected {
-        let message = diagnostic(stderr, "bad.toml", line_of(text, needle), path);
-        reported.push(message);
+        reported.push(refused.reports(needle, path, &[]));
     }
     reported.sort();
     reported.dedup();
     assert_eq!(
         reported.len(),
         expected.len(),
-        "one message each:\n{stderr}"
+        "one message each:\n{}",
+        refused.stderr()
     );
 }
 
@@ -433,17 +368,15 @@ service_time = { dist = "exponential" }
 fn a_wrongly_typed_value_is_reported_at_its_key() {
     // A string where a number belongs: the message names the key and its line, and the one
     // mistake does not make the rest of the table look missing.
-    let s = Scratch::new("wrong-type");
-    let text = with_inserted("seed = 3", "replications = \"two\"");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["validate", "bad.toml"]);
-    let stderr = out.bad_input();
-    diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "replications ="),
+    let input = Bad::Insert("seed = 3", "replications = \"two\"");
+    let refused = check_bad_input(
+        input,
+        "validate",
+        "replications =",
         "scenario.replications",
+        &[],
     );
+    let stderr = refused.stderr();
     assert!(
         !stderr.contains("missing scenario.duration"),
         "duration is in the file; only replications is wrong:\n{stderr}"
@@ -524,17 +457,8 @@ fn validate_prints_ok_for_a_valid_file() {
 
 #[test]
 fn validate_reports_the_problems_of_an_invalid_file() {
-    let s = Scratch::new("validate-bad");
-    let text = with_line("rate = 100", "rate = 0");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["validate", "bad.toml"]);
-    let stderr = out.bad_input();
-    diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "rate = 0"),
-        "traffic.rate",
-    );
+    let input = Bad::Replace("rate = 100", "rate = 0");
+    check_bad_input(input, "validate", "rate = 0", "traffic.rate", &[]);
 }
 
 #[test]
@@ -717,17 +641,11 @@ fn seed_takes_any_value_the_flag_accepts() {
 
 #[test]
 fn a_duration_too_large_for_a_float_is_not_called_negative() {
-    let s = Scratch::new("huge-duration");
-    let text = with_line("duration = \"2s\"", "duration = \"1e400s\"");
-    s.write("bad.toml", &text);
-    let out = s.capsim(&["validate", "bad.toml"]);
-    let stderr = out.bad_input();
-    let message = diagnostic(
-        stderr,
-        "bad.toml",
-        line_of(&text, "1e400s"),
-        "scenario.duration",
+    let refused = refuse(
+        Bad::Replace("duration = \"2s\"", "duration = \"1e400s\""),
+        "validate",
     );
+    let message = refused.reports("1e400s", "scenario.duration", &[]);
     assert!(!message.contains("negative"), "{message}");
 }
 
@@ -735,25 +653,16 @@ fn a_duration_too_large_for_a_float_is_not_called_negative() {
 fn extreme_distribution_parameters_are_refused_not_a_crash() {
     // Parameters that pass the "positive number" checks but leave no valid distribution
     // (a gamma shape of 1/cv^2 that is infinite or 0, a lognormal sigma that is infinite).
-    let s = Scratch::new("extreme-dist");
     for dist in [
         "{ dist = \"gamma\", mean = \"1ms\", cv = 1e-300 }",
         "{ dist = \"gamma\", mean = \"1ms\", cv = 1e300 }",
         "{ dist = \"lognormal\", mean = \"1ms\", cv = 1e300 }",
     ] {
         let line = format!("service_time = {dist}");
-        let text = with_line("mean = \"500us\"", &line);
-        s.write("bad.toml", &text);
         for command in ["validate", "run"] {
-            let out = s.capsim(&[command, "bad.toml"]);
-            assert_eq!(out.code, Some(2), "{dist}: {out:#?}");
-            let stderr = out.bad_input();
-            diagnostic(
-                stderr,
-                "bad.toml",
-                line_of(&text, &line),
-                "service.db.service_time",
-            );
+            let input = Bad::Replace("mean = \"500us\"", &line);
+            let refused = check_bad_input(input, command, &line, "service.db.service_time", &[]);
+            let stderr = refused.stderr();
             assert!(stderr.contains("cv"), "names the parameter: {stderr}");
         }
     }
@@ -801,46 +710,6 @@ service_time = { dist = "constant", value = "36500d" }
     }
 }
 
-/// Runs capsim and waits at most `limit`; `None` if it was still running (and is killed).
-fn run_with_deadline(dir: &Path, args: &[&str], limit: Duration) -> Option<Output> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start capsim");
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().unwrap()));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let stderr_pipe = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let mut pipe = stderr_pipe;
-        let _ = pipe.read_to_string(&mut text);
-        let _ = done_tx.send(());
-        text
-    });
-    // stderr reaches end-of-file when the process exits.
-    if done_rx.recv_timeout(limit).is_err() {
-        let _ = child.kill();
-        let _ = child.wait();
-        return None;
-    }
-    let status = child.wait().expect("wait for capsim");
-    Some(Output {
-        code: status.code(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    })
-}
-
 #[test]
 fn zero_time_work_at_an_extreme_rate_does_not_hang() {
     // At 1e15 req/s the gap between arrivals rounds to 0ns; with zero-time work nothing else
@@ -857,7 +726,8 @@ name = "api"
 service_time = { dist = "constant", value = "0ms" }
 "#;
     s.write("fast.toml", text);
-    let out = run_with_deadline(&s.dir, &["run", "fast.toml"], Duration::from_secs(5))
+    let out = s
+        .capsim_within(&["run", "fast.toml"], Duration::from_secs(5))
         .expect("capsim did not finish within 5s (simulated time stuck at 0)");
     assert!(
         matches!(out.code, Some(0..=2)),

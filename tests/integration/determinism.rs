@@ -1,59 +1,30 @@
 //! Same scenario and seed give the same bytes, on any thread count; every component draws
 //! from its own random streams; every request that arrives ends exactly one way.
 
+use crate::support::Scratch;
 use capsim::metrics::recorder::Counts;
 use capsim::metrics::summary::Outcome;
 use proptest::prelude::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh directory per test, removed when the test ends.
-struct Scratch {
-    dir: PathBuf,
+/// A scratch directory holding one scenario, `s.toml`.
+struct Scenario {
+    scratch: Scratch,
 }
 
-impl Scratch {
-    fn new(tag: &str, scenario: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "capsim-determinism-{}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            tag
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the scratch directory");
-        std::fs::write(dir.join("s.toml"), scenario).expect("write the scenario");
-        Scratch { dir }
+impl Scenario {
+    fn new(tag: &str, scenario: &str) -> Scenario {
+        let scratch = Scratch::new(tag);
+        scratch.write("s.toml", scenario);
+        Scenario { scratch }
     }
 
     /// `capsim run s.toml --format json ARGS...` with `RAYON_NUM_THREADS=threads`: stdout.
     fn run_json(&self, threads: Option<usize>, args: &[&str]) -> String {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_capsim"));
-        command
-            .args(["run", "s.toml", "--format", "json"])
-            .args(args)
-            .current_dir(&self.dir);
-        match threads {
-            Some(n) => command.env("RAYON_NUM_THREADS", n.to_string()),
-            None => command.env_remove("RAYON_NUM_THREADS"),
-        };
-        let out = command.output().expect("start capsim");
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "capsim ran: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("stdout is UTF-8")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let args = [&["run", "s.toml", "--format", "json"], args].concat();
+        let out = self.scratch.capsim_on_threads(threads, &args);
+        assert!(matches!(out.code, Some(0 | 1)), "capsim ran: {out:#?}");
+        out.stdout
     }
 }
 
@@ -105,7 +76,7 @@ service_time = { dist = "mixture", parts = [{ weight = 0.8, dist = "exponential"
 
 #[test]
 fn same_seed_gives_the_same_bytes_on_any_thread_count() {
-    let s = Scratch::new("threads", CHAIN);
+    let s = Scenario::new("threads", CHAIN);
     let args = ["--replications", "4"];
     let one = s.run_json(Some(1), &args);
     let two = s.run_json(Some(2), &args);
@@ -131,7 +102,7 @@ fn same_seed_gives_the_same_bytes_on_any_thread_count() {
 
 #[test]
 fn same_seed_gives_the_same_bytes_run_after_run() {
-    let s = Scratch::new("repeat", CHAIN);
+    let s = Scenario::new("repeat", CHAIN);
     let first = s.run_json(None, &[]);
     let second = s.run_json(None, &[]);
     assert!(first == second, "{first}\n---\n{second}");
@@ -141,7 +112,7 @@ fn same_seed_gives_the_same_bytes_run_after_run() {
 
 #[test]
 fn another_seed_gives_other_figures() {
-    let s = Scratch::new("seed", CHAIN);
+    let s = Scenario::new("seed", CHAIN);
     let base = parse(&s.run_json(None, &[]));
     let other = parse(&s.run_json(None, &["--seed", "43"]));
     assert_eq!(base["seed"], 42);
@@ -199,7 +170,7 @@ fn upstream_figures(json: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn changing_a_downstream_service_time_leaves_upstream_figures_unchanged() {
-    let s = Scratch::new("streams-time", TANDEM);
+    let s = Scenario::new("streams-time", TANDEM);
     let base = parse(&s.run_json(None, &[]));
     let slower = parse(&s.run_json(
         None,
@@ -237,7 +208,7 @@ fn changing_a_downstream_service_time_leaves_upstream_figures_unchanged() {
 
 #[test]
 fn errors_downstream_leave_upstream_queueing_unchanged() {
-    let s = Scratch::new("streams-error", TANDEM);
+    let s = Scenario::new("streams-error", TANDEM);
     let base = parse(&s.run_json(None, &[]));
     let failing = parse(&s.run_json(None, &["--set", "service.b.error_rate=0.2"]));
     let more_b = parse(&s.run_json(None, &["--set", "service.b.replicas=3"]));
@@ -262,7 +233,7 @@ fn errors_downstream_leave_upstream_queueing_unchanged() {
 #[test]
 fn changing_upstream_traffic_changes_upstream_figures() {
     // The control for the two tests above: the figures compared there are sensitive.
-    let s = Scratch::new("streams-control", TANDEM);
+    let s = Scenario::new("streams-control", TANDEM);
     let base = parse(&s.run_json(None, &[]));
     let slower_a = parse(&s.run_json(
         None,
@@ -308,7 +279,7 @@ fn assert_conserved(json: &Value) {
 
 #[test]
 fn every_request_ends_exactly_one_way() {
-    let s = Scratch::new("conservation", CHAIN);
+    let s = Scenario::new("conservation", CHAIN);
     for args in [
         vec![],
         vec!["--replications", "3"],

@@ -5,8 +5,11 @@
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `support`: not tests; what `cli` and `determinism` share to run the `capsim` binary:
+//!   `Scratch` (a temporary directory per test) and `Output` (exit code, stdout, stderr).
 
 mod cli;
 mod determinism;
 mod distributions;
 mod queueing;
+mod support;

@@ -1,0 +1,137 @@
+//! What the tests that run the `capsim` binary share: a scratch directory to run it in, and
+//! its exit code and output.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A fresh directory per test, removed when the test ends.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "capsim-test-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            tag
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        Scratch { dir }
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("write a scenario");
+        path
+    }
+
+    /// Runs capsim inside the scratch directory, so messages name files as `bad.toml`, on
+    /// rayon's default thread pool.
+    pub fn capsim(&self, args: &[&str]) -> Output {
+        self.capsim_on_threads(None, args)
+    }
+
+    /// Runs capsim inside the scratch directory with `RAYON_NUM_THREADS=threads`, or with the
+    /// variable removed for `None`.
+    pub fn capsim_on_threads(&self, threads: Option<usize>, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_capsim"));
+        command.args(args).current_dir(&self.dir);
+        match threads {
+            Some(n) => command.env("RAYON_NUM_THREADS", n.to_string()),
+            None => command.env_remove("RAYON_NUM_THREADS"),
+        };
+        let out = command.output().expect("start capsim");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Runs capsim inside the scratch directory and waits at most `limit`; `None` if it was
+    /// still running (and is killed).
+    pub fn capsim_within(&self, args: &[&str], limit: Duration) -> Option<Output> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(args)
+            .current_dir(&self.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start capsim");
+        let reader = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = reader(Box::new(child.stdout.take().unwrap()));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let stderr_pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let mut pipe = stderr_pipe;
+            let _ = pipe.read_to_string(&mut text);
+            let _ = done_tx.send(());
+            text
+        });
+        // stderr reaches end-of-file when the process exits.
+        if done_rx.recv_timeout(limit).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        let status = child.wait().expect("wait for capsim");
+        Some(Output {
+            code: status.code(),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How a run of capsim ended.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Exit code 2, nothing on stdout, a message on stderr; returns stderr.
+    pub fn bad_input(&self) -> &str {
+        assert_eq!(self.code, Some(2), "bad input must exit with 2: {self:#?}");
+        assert!(
+            self.stdout.is_empty(),
+            "bad input must print nothing on stdout: {self:#?}"
+        );
+        assert!(
+            !self.stderr.trim().is_empty(),
+            "bad input must explain itself on stderr: {self:#?}"
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "capsim panicked: {self:#?}"
+        );
+        &self.stderr
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
