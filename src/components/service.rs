@@ -101,3 +101,52 @@ impl ServiceState {
         self.replicas.iter().map(|r| r.queue.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::distribution::Distribution;
+    use crate::engine::slab::GenSlab;
+
+    fn service(replicas: u32, concurrency: u32, queue_capacity: Option<u32>) -> ServiceState {
+        let spec = Service {
+            name: "s".into(),
+            replicas,
+            concurrency,
+            queue_capacity,
+            service_time: Distribution::constant(1e6),
+            calls: Vec::new(),
+            blocking_calls: false,
+            error_rate: 0.0,
+            price_per_hour_usd: 0.0,
+        };
+        ServiceState::new(&spec, 1, 0)
+    }
+
+    #[test]
+    fn admits_round_robin_then_queues_then_rejects() {
+        // Two replicas of one worker and one waiting place each: arrivals go to replicas
+        // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
+        let mut slab = GenSlab::default();
+        let keys: Vec<Key> = (0..5).map(|i| slab.insert(i)).collect();
+        let mut s = service(2, 1, Some(1));
+        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k)).collect();
+        use Admission::*;
+        assert_eq!(
+            admitted,
+            [Started(0), Started(1), Queued(0), Queued(1), Rejected(0)]
+        );
+        assert_eq!(s.queued(), 2);
+        // A freed worker of replica 1 goes to the request waiting there, FIFO.
+        assert_eq!(s.release(1), Some(keys[3]));
+        assert_eq!(s.release(1), None, "then the worker goes idle");
+        assert_eq!(s.queued(), 1);
+    }
+
+    #[test]
+    fn draws_no_error_when_errors_are_off() {
+        let mut s = service(1, 1, None);
+        assert!((0..1000).all(|_| !s.draw_error()));
+        assert_eq!(s.draw_service_ns(), 1_000_000);
+    }
+}

@@ -25,3 +25,28 @@ impl PoissonSource {
         (unit * self.mean_gap_ns).round() as Nanos
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Poisson at 1000/s: gaps are exponential with mean 1 ms, so over N = 1e6 gaps the mean
+    /// is 1 ms within 4.5 standard errors (sd of the mean = 1 ms / sqrt(N) = 0.1%), and the
+    /// fraction of gaps above 1 ms is e^-1 = 0.3679 (sd 0.05%).
+    #[test]
+    fn gaps_are_exponential_with_mean_one_over_the_rate() {
+        let mut source = PoissonSource::new(1000.0, 7, 0);
+        let n = 1_000_000;
+        let gaps: Vec<Nanos> = (0..n).map(|_| source.next_gap_ns()).collect();
+        let mean_ns = gaps.iter().sum::<u64>() as f64 / n as f64;
+        assert!(
+            (mean_ns / 1e6 - 1.0).abs() < 0.0045,
+            "mean gap {mean_ns} ns"
+        );
+        let above = gaps.iter().filter(|&&g| g > 1_000_000).count() as f64 / n as f64;
+        assert!(
+            (above - (-1.0f64).exp()).abs() < 0.0025,
+            "P(gap > mean) = {above}"
+        );
+    }
+}

@@ -290,3 +290,37 @@ fn littles_law_holds_for_every_service() {
         );
     }
 }
+
+/// Round-robin over two replicas, each one exponential server (mu = 1), total lambda = 1.6:
+/// every replica receives every second arrival, so its interarrival time is Erlang-2 (two
+/// exponential phases of rate 1.6) and it is an E2/M/1 queue, rho = 0.8. GI/M/1 theory: the
+/// wait is Wq = sigma / (mu (1 - sigma)), where sigma solves sigma = A*(mu (1 - sigma)) and
+/// A*(s) = (1.6 / (1.6 + s))^2 is the interarrival transform. Fixed-point iteration gives
+/// sigma = 0.739853, so Wq = 2.843980 s: well below the 4 s of a random split (M/M/1 at 0.8),
+/// because round-robin smooths each replica's arrivals.
+/// Run: 25.6e6 customers; sampling sd 0.35% (0.49% at 12.8e6).
+#[test]
+fn round_robin_over_two_replicas_makes_each_an_e2_m1_queue() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "4000000s"
+        warmup = "1000s"
+        replications = 4
+        [traffic]
+        rate = 1.6
+        [[service]]
+        name = "s"
+        replicas = 2
+        service_time = { dist = "exponential", mean = "1s" }
+        "#,
+    );
+    let svc = service(&s, "s");
+    assert_within(
+        "E2/M/1 mean wait",
+        svc.queue_wait_mean_ms,
+        2_843.979_767,
+        0.02,
+    );
+    assert_within("utilization", svc.utilization, 0.8, 0.01);
+}
