@@ -4,6 +4,7 @@
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
+//! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `support`: not tests; what `cli` and `determinism` share to run the `capsim` binary:
 //!   `Scratch` (a temporary directory per test) and `Output` (exit code, stdout, stderr).
@@ -12,4 +13,5 @@ mod cli;
 mod determinism;
 mod distributions;
 mod queueing;
+mod summary;
 mod support;

@@ -1,0 +1,156 @@
+//! The summary's derived figures against hand calculations: availability, throughput, cost,
+//! SLO verdicts, confidence intervals, and the JSON keys SPEC.md fixes.
+
+use capsim::metrics::summary::{Outcome, Summary};
+use capsim::scenario::model::Measure;
+
+fn simulate(toml: &str) -> Summary {
+    let model = capsim::scenario::load(toml, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    match capsim::sweep::run(&model) {
+        Outcome::Completed(summary) => *summary,
+        Outcome::Overloaded(o) => panic!("unexpected overload: {o:?}"),
+    }
+}
+
+/// 200 requests/s for 1 h with 6 min of warmup, three replications, an error rate of 10% at
+/// the backend, prices 3 x $0.50 + 1 x $2.00 = $3.50 per hour.
+const SCENARIO: &str = r#"
+    [scenario]
+    duration = "1h"
+    warmup = "6m"
+    replications = 3
+    [slo]
+    availability = 0.95
+    p99 = "1s"
+    [traffic]
+    rate = 200
+    [[service]]
+    name = "api"
+    replicas = 3
+    concurrency = 4
+    service_time = { dist = "exponential", mean = "2ms" }
+    calls = ["backend"]
+    price_per_hour = 0.5
+    [[service]]
+    name = "backend"
+    concurrency = 8
+    error_rate = 0.1
+    service_time = { dist = "constant", value = "5ms" }
+    price_per_hour = 2.0
+"#;
+
+#[test]
+fn availability_throughput_and_cost_follow_from_the_counts() {
+    let s = simulate(SCENARIO);
+    let r = s.requests;
+    // Every arrival ends exactly one way; only the backend's errors fail requests.
+    assert_eq!(r.arrived, r.succeeded + r.failed);
+    assert_eq!(r.rejected + r.timed_out, 0);
+    // 3 replications x 200/s x 3240 s = 1.94e6 arrivals: sd of the error share is
+    // sqrt(0.09 / 1.94e6) = 0.022%, so 0.9 within 0.1% absolute is 4.6 sd.
+    assert!(
+        (s.availability - 0.9).abs() < 0.001,
+        "availability {}",
+        s.availability
+    );
+    assert_eq!(s.availability, r.succeeded as f64 / r.arrived as f64);
+    // Throughput counts succeeded requests per measured second, per replication.
+    let window_s = 3600.0 - 360.0;
+    assert_eq!(s.throughput_rps, r.succeeded as f64 / (3.0 * window_s));
+    // Cost by hand: $3.50 an hour, 1 hour simulated.
+    assert!((s.cost.per_hour_usd - 3.5).abs() < 1e-12);
+    assert!((s.cost.total_usd - 3.5).abs() < 1e-12);
+    let per_million = 3.5 / (s.throughput_rps * 3600.0) * 1e6;
+    assert!((s.cost.per_million_requests_usd - per_million).abs() < 1e-9);
+    // Each service's own price times replicas.
+    assert_eq!(s.services[0].cost_per_hour_usd, 1.5);
+    assert_eq!(s.services[1].cost_per_hour_usd, 2.0);
+}
+
+#[test]
+fn slo_verdicts_compare_observed_with_target_and_carry_intervals() {
+    let s = simulate(SCENARIO);
+    let availability = s
+        .slo
+        .iter()
+        .find(|v| v.measure == Measure::Availability)
+        .unwrap();
+    assert_eq!(availability.target, 0.95);
+    assert!(!availability.met, "0.9 observed misses 0.95");
+    let p99 = s.slo.iter().find(|v| v.measure == Measure::P99).unwrap();
+    assert_eq!(p99.target, 1000.0, "targets are reported in milliseconds");
+    assert_eq!(p99.observed, s.latency.p99);
+    assert!(p99.met, "p99 {} ms is far below 1 s", s.latency.p99);
+    assert!(!s.slo_met);
+    // Three replications: each verdict has a 95% interval that contains its pooled figure
+    // (the pooled p99 need not be the mean of the replications' p99s, but it lies close).
+    let [low, high] = p99.ci95.expect("replications > 1 give intervals");
+    assert!(low <= high);
+    let [low, high] = availability.ci95.unwrap();
+    assert!(low < 0.9 + 0.001 && high > 0.9 - 0.001, "[{low}, {high}]");
+    let ci = s.ci95.as_ref().expect("replications > 1 give intervals");
+    assert!(ci.throughput_rps[0] <= s.throughput_rps && s.throughput_rps <= ci.throughput_rps[1]);
+}
+
+#[test]
+fn json_summary_has_every_key_spec_md_fixes() {
+    let model = capsim::scenario::load(SCENARIO, "checkout.toml", &[]).unwrap();
+    let text = capsim::report::json::render(&capsim::sweep::run(&model));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "scenario",
+        "seed",
+        "replications",
+        "duration_s",
+        "warmup_s",
+        "requests",
+        "throughput_rps",
+        "availability",
+        "latency_ms",
+        "cost",
+        "services",
+        "slo",
+        "slo_met",
+        "ci95",
+    ] {
+        assert!(json.get(key).is_some(), "missing top-level `{key}`");
+    }
+    assert_eq!(
+        json["scenario"], "checkout",
+        "the file stem names an unnamed scenario"
+    );
+    assert_eq!(json["duration_s"], 3600.0);
+    for key in ["arrived", "succeeded", "failed", "rejected", "timed_out"] {
+        assert!(json["requests"][key].is_u64(), "requests.{key}");
+    }
+    for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+        assert!(json["latency_ms"][key].is_f64(), "latency_ms.{key}");
+        assert!(
+            json["ci95"]["latency_ms"][key].is_array(),
+            "ci95.latency_ms.{key}"
+        );
+    }
+    for key in ["total_usd", "per_hour_usd", "per_million_requests_usd"] {
+        assert!(json["cost"][key].is_f64(), "cost.{key}");
+    }
+    let api = &json["services"]["api"];
+    for key in [
+        "requests",
+        "latency_ms",
+        "queue_wait_ms",
+        "utilization",
+        "mean_replicas",
+    ] {
+        assert!(api.get(key).is_some(), "services.api.{key}");
+    }
+    assert!(
+        api.get("hit_ratio").is_none(),
+        "hit_ratio is for caches only"
+    );
+    assert_eq!(api["mean_replicas"], 3.0);
+    let slo = &json["slo"][0];
+    for key in ["objective", "target", "observed", "met"] {
+        assert!(slo.get(key).is_some(), "slo[0].{key}");
+    }
+    assert_eq!(json["slo_met"], false);
+}
