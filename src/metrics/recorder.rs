@@ -190,3 +190,41 @@ impl Record {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_weighted_levels_count_only_inside_the_window() {
+        // Window [10, 20). Level 2 over [0, 12), 5 over [12, 25), closed at 30:
+        // inside the window 2 x (12 - 10) + 5 x (20 - 12) = 4 + 40 = 44.
+        let window = (10, 20);
+        let mut level = TimeWeighted::default();
+        level.set(0, 2, window);
+        level.add(12, 3, window);
+        level.add(25, -5, window);
+        level.close(30, window);
+        assert_eq!(level.area(), 44);
+        assert_eq!(level.level(), 0);
+    }
+
+    #[test]
+    fn durations_keep_an_exact_mean_and_merge_by_addition() {
+        let mut a = Durations::default();
+        for ns in [1_000, 2_000, 6_000] {
+            a.record(ns);
+        }
+        assert_eq!(a.mean_ns(), 3_000.0);
+        let mut b = Durations::default();
+        b.record(7_000);
+        a.add(&b);
+        assert_eq!((a.count(), a.mean_ns()), (4, 4_000.0));
+        // Percentiles are within the histogram's 0.1%: the median of 1, 2, 6, 7 us is 2 us.
+        assert!((a.quantile_ns(0.5) - 2_000.0).abs() <= 2.0);
+        assert!((a.max_ns() - 7_000.0).abs() <= 7.0);
+        // Longer than the histogram's first hour: it grows rather than saturating.
+        a.record(2 * HOUR_NS);
+        assert!((a.max_ns() / (2 * HOUR_NS) as f64 - 1.0).abs() < 1e-3);
+    }
+}
