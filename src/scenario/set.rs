@@ -27,49 +27,44 @@ pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Proble
     let (last, parents) = keys.split_last().expect("split yields at least one key");
     let mut current = table;
     let mut shown = Vec::new();
-    let mut i = 0;
-    while i < parents.len() {
-        let key = parents[i];
-        shown.push(key.to_string());
+    let mut walk = parents.iter().copied();
+    while let Some(key) = walk.next() {
         let entry = current
             .entry(key.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         current = match entry {
-            toml::Value::Table(t) => t,
+            toml::Value::Table(t) => {
+                shown.push(key.to_string());
+                t
+            }
+            // An array of tables ([[service]]): the next key selects an element.
             toml::Value::Array(items) => {
-                let Some(&selector) = parents.get(i + 1) else {
-                    return Err(Problem::new(
-                        path,
-                        format!("`{key}` is a list; name an element, e.g. {key}.NAME.KEY"),
-                    ));
+                let Some(selector) = walk.next() else {
+                    let message =
+                        format!("`{key}` is a list; name an element, e.g. {key}.NAME.KEY");
+                    return Err(Problem::new(path, message));
+                };
+                let name_of = |item: &toml::Value| {
+                    item.get("name")
+                        .and_then(|n| n.as_str())
+                        .map(str::to_string)
                 };
                 let position = items
                     .iter()
-                    .position(|item| item.get("name").and_then(|n| n.as_str()) == Some(selector))
+                    .position(|item| name_of(item).as_deref() == Some(selector))
                     .or_else(|| selector.parse::<usize>().ok().filter(|&n| n < items.len()));
                 let Some(position) = position else {
-                    let names: Vec<&str> = items
-                        .iter()
-                        .filter_map(|it| it.get("name").and_then(|n| n.as_str()))
-                        .collect();
-                    return Err(Problem::new(
-                        path,
-                        format!(
-                            "no {key} named \"{selector}\"; defined: {}",
-                            names.join(", ")
-                        ),
-                    ));
+                    let names: Vec<String> = items.iter().filter_map(name_of).collect();
+                    let message = format!(
+                        "no {key} named \"{selector}\"; defined: {}",
+                        names.join(", ")
+                    );
+                    return Err(Problem::new(path, message));
                 };
-                let name = items[position]
-                    .get("name")
-                    .and_then(|n| n.as_str())
-                    .map(str::to_string);
-                shown.pop();
-                shown.push(match name {
+                shown.push(match name_of(&items[position]) {
                     Some(n) => format!("{key}.{n}"),
                     None => format!("{key}[{position}]"),
                 });
-                i += 1;
                 match &mut items[position] {
                     toml::Value::Table(t) => t,
                     _ => {
@@ -81,16 +76,13 @@ pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Proble
                 }
             }
             other => {
-                return Err(Problem::new(
-                    path,
-                    format!(
-                        "`{key}` is a {}, not a table, so it has no keys to set",
-                        other.type_str()
-                    ),
-                ))
+                let message = format!(
+                    "`{key}` is a {}, not a table, so it has no keys to set",
+                    other.type_str()
+                );
+                return Err(Problem::new(path, message));
             }
         };
-        i += 1;
     }
     current.insert(last.to_string(), value);
     shown.push(last.to_string());
