@@ -93,7 +93,10 @@ pub fn simulate_with_progress(
 ) -> RunResult {
     let mut system = System::new(model, replication);
     let mut events = EventQueue::default();
-    events.schedule(system.traffic.next_gap_ns(), Event::Arrival);
+    let first_ns = system.traffic.next_gap_ns();
+    if first_ns < model.duration_ns {
+        events.schedule(first_ns, Event::Arrival);
+    }
     let end_ns = engine::run(&mut system, &mut events, progress);
     let window = system.window;
     for record in &mut system.record.services {
@@ -368,5 +371,70 @@ impl<'m> System<'m> {
             service,
             queued,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(toml: &str) -> Model {
+        crate::scenario::load(toml, "t.toml", &[]).expect("valid test scenario")
+    }
+
+    #[test]
+    fn no_request_arrives_at_or_after_the_end() {
+        // One arrival a second on average, a run of 1 us: the first gap exceeds the run with
+        // probability 1 - 1e-6, so no request may be counted (the first arrival included).
+        let m = model(
+            r#"
+            [scenario]
+            duration = "1us"
+            [traffic]
+            rate = 1
+            [[service]]
+            name = "s"
+            service_time = { dist = "constant", value = "1ms" }
+            "#,
+        );
+        let run = simulate(&m, 0);
+        assert_eq!(run.record.requests.arrived, 0);
+        assert_eq!(run.end_ns, 0, "no event ran");
+    }
+
+    #[test]
+    fn a_request_visits_its_calls_in_order_and_ends_at_the_last_response() {
+        // Constant times and more workers than requests ever overlap, so no queueing: each
+        // request takes 1 ms at a, then 2 ms at b, then 3 ms at c: 6 ms end to end.
+        let m = model(
+            r#"
+            [scenario]
+            duration = "1h"
+            [traffic]
+            rate = 0.0166
+            [[service]]
+            name = "a"
+            concurrency = 100
+            service_time = { dist = "constant", value = "1ms" }
+            calls = ["b", "c"]
+            [[service]]
+            name = "b"
+            concurrency = 100
+            service_time = { dist = "constant", value = "2ms" }
+            [[service]]
+            name = "c"
+            concurrency = 100
+            service_time = { dist = "constant", value = "3ms" }
+            "#,
+        );
+        let run = simulate(&m, 0);
+        let r = &run.record;
+        assert!(r.requests.arrived > 30);
+        assert_eq!(r.requests.succeeded, r.requests.arrived);
+        assert_eq!(r.latency.mean_ns(), 6e6);
+        assert_eq!(r.services[0].latency.mean_ns(), 6e6);
+        assert_eq!(r.services[1].latency.mean_ns(), 2e6);
+        assert_eq!(r.services[2].latency.mean_ns(), 3e6);
+        assert_eq!(r.services[1].requests.arrived, r.requests.arrived);
     }
 }
