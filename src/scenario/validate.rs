@@ -90,26 +90,30 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         &mut problems,
     );
 
-    if !problems.is_empty() {
-        // One problem per key: a value of the wrong type is not also "missing".
-        let mut seen = std::collections::HashSet::new();
-        problems.retain(|p| seen.insert(p.path.clone()));
-        return Err(problems);
+    // A key whose value had the wrong type was set aside; it is not also "missing".
+    let mut reported = std::collections::HashSet::new();
+    problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
+    let services: Option<Vec<Service>> = services.into_iter().collect();
+    match (traffic, services) {
+        (Some(traffic), Some(services)) if problems.is_empty() => Ok(Model {
+            name: run.name.unwrap_or_else(|| default_name.to_string()),
+            duration_ns,
+            warmup_ns,
+            seed,
+            replications: replications as u32,
+            max_in_flight: max_in_flight as usize,
+            slo: objectives,
+            traffic,
+            services,
+        }),
+        // Every part that failed to resolve reported why, so `problems` is not empty here;
+        // should that ever not hold, say so rather than panic or run a broken model.
+        _ if problems.is_empty() => Err(vec![Problem::new(
+            "",
+            "the scenario could not be resolved, though no problem was found; please report this as a bug",
+        )]),
+        _ => Err(problems),
     }
-    Ok(Model {
-        name: run.name.unwrap_or_else(|| default_name.to_string()),
-        duration_ns,
-        warmup_ns,
-        seed,
-        replications: replications as u32,
-        max_in_flight: max_in_flight as usize,
-        slo: objectives,
-        traffic: traffic.expect("no problems means traffic resolved"),
-        services: services
-            .into_iter()
-            .map(|s| s.expect("no problems means every service resolved"))
-            .collect(),
-    })
 }
 
 /// Checks a table's keys against `T`'s fields (every unknown key, with the nearest valid
