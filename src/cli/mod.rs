@@ -93,8 +93,18 @@ fn load(options: &SimOptions) -> Result<Model, String> {
 fn execute(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Validate { options } => {
-            load(&options)?;
+            let model = load(&options)?;
             println!("ok");
+            // Valid is not the same as viable: say which services cannot keep up.
+            let theories = crate::metrics::theory::theory(&model);
+            for (service, theory) in model.services.iter().zip(theories) {
+                if theory.offered_load >= 1.0 && service.queue_capacity.is_none() {
+                    eprintln!(
+                        "warning: service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
+                        service.name, theory.offered_load
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {

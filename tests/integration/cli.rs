@@ -456,6 +456,20 @@ fn validate_prints_ok_for_a_valid_file() {
 }
 
 #[test]
+fn validate_warns_of_a_service_that_cannot_keep_up() {
+    let s = Scratch::new("validate-unstable");
+    // VALID runs at 100 requests a second; a million a second is more than its services do.
+    s.write("busy.toml", &VALID.replace("rate = 100", "rate = 1000000"));
+    let out = s.capsim(&["validate", "busy.toml"]);
+    assert_eq!(out.code, Some(0), "valid, so exit 0: {out:#?}");
+    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("offered load"),
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn validate_reports_the_problems_of_an_invalid_file() {
     let input = Bad::Replace("rate = 100", "rate = 0");
     check_bad_input(input, "validate", "rate = 0", "traffic.rate", &[]);
