@@ -6,8 +6,9 @@
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
-//! - `support`: not tests; what `cli` and `determinism` share to run the `capsim` binary:
-//!   `Scratch` (a temporary directory per test) and `Output` (exit code, stdout, stderr).
+//! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
+//!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
+//!   run a scenario in-process.
 
 mod cli;
 mod determinism;

@@ -6,15 +6,8 @@
 //! error over six seeds at the same length (`capsim run ... --seed 1..6`); every tolerance is
 //! at least three of those standard deviations.
 
-use capsim::metrics::summary::{Outcome, ServiceSummary, Summary};
-
-fn simulate(toml: &str) -> Summary {
-    let model = capsim::scenario::load(toml, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
-    match capsim::sweep::run(&model) {
-        Outcome::Completed(summary) => *summary,
-        Outcome::Overloaded(o) => panic!("unexpected overload: {o:?}"),
-    }
-}
+use crate::support::simulate;
+use capsim::metrics::summary::{ServiceSummary, Summary};
 
 fn service<'s>(summary: &'s Summary, name: &str) -> &'s ServiceSummary {
     summary

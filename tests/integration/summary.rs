@@ -1,16 +1,8 @@
 //! The summary's derived figures against hand calculations: availability, throughput, cost,
 //! SLO verdicts, confidence intervals, and the JSON keys SPEC.md fixes.
 
-use capsim::metrics::summary::{Outcome, Summary};
+use crate::support::simulate;
 use capsim::scenario::model::Measure;
-
-fn simulate(toml: &str) -> Summary {
-    let model = capsim::scenario::load(toml, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
-    match capsim::sweep::run(&model) {
-        Outcome::Completed(summary) => *summary,
-        Outcome::Overloaded(o) => panic!("unexpected overload: {o:?}"),
-    }
-}
 
 /// 200 requests/s for 1 h with 6 min of warmup, three replications, an error rate of 10% at
 /// the backend, prices 3 x $0.50 + 1 x $2.00 = $3.50 per hour.

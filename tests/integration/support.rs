@@ -1,5 +1,5 @@
-//! What the tests that run the `capsim` binary share: a scratch directory to run it in, and
-//! its exit code and output.
+//! What the tests share: a scratch directory to run the `capsim` binary in, with its exit
+//! code and output; and `simulate`, which runs a scenario in-process.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -133,5 +133,16 @@ impl Output {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// Loads and runs a scenario in-process; a scenario that does not load, or overloads, fails
+/// the test with the reason.
+pub fn simulate(toml: &str) -> capsim::metrics::summary::Summary {
+    use capsim::metrics::summary::Outcome;
+    let model = capsim::scenario::load(toml, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    match capsim::sweep::run(&model) {
+        Outcome::Completed(summary) => *summary,
+        Outcome::Overloaded(o) => panic!("unexpected overload: {o:?}"),
     }
 }
