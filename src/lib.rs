@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod components;
+pub mod distribution;
 pub mod engine;
 pub mod metrics;
 pub mod report;

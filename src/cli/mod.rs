@@ -7,6 +7,7 @@
 use crate::metrics::summary::Outcome;
 use crate::report;
 use crate::scenario::{self, Model};
+use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,17 +70,18 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli.command) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("{}", message.trim_end());
+        Err(error) => {
+            // Printed once, here; a load error already lists every problem, one per line.
+            eprintln!("{}", format!("{error:#}").trim_end());
             ExitCode::from(2)
         }
     }
 }
 
-fn load(options: &SimOptions) -> Result<Model, String> {
+fn load(options: &SimOptions) -> anyhow::Result<Model> {
     let file = options.scenario.display().to_string();
     let text = std::fs::read_to_string(&options.scenario)
-        .map_err(|e| format!("error: cannot read scenario {file}: {e}"))?;
+        .with_context(|| format!("error: cannot read scenario {file}"))?;
     let mut overrides = options.set.clone();
     if let Some(seed) = options.seed {
         overrides.push(format!("scenario.seed={seed}"));
@@ -87,10 +89,10 @@ fn load(options: &SimOptions) -> Result<Model, String> {
     if let Some(n) = options.replications {
         overrides.push(format!("scenario.replications={n}"));
     }
-    scenario::load(&text, &file, &overrides).map_err(|e| e.to_string())
+    scenario::load(&text, &file, &overrides).map_err(|e| anyhow!(e))
 }
 
-fn execute(command: Command) -> Result<ExitCode, String> {
+fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate { options } => {
             let model = load(&options)?;
@@ -144,18 +146,17 @@ fn execute(command: Command) -> Result<ExitCode, String> {
 }
 
 /// Writes the report files whole or not at all: each goes to a temporary name first.
-fn write_report(dir: &Path, outcome: &Outcome) -> Result<(), String> {
-    let fail =
-        |e: std::io::Error| format!("error: cannot write the report into {}: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
+fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
+    let fail = || format!("error: cannot write the report into {}", dir.display());
+    std::fs::create_dir_all(dir).with_context(fail)?;
     let mut files = vec![("summary.json", report::json::render(outcome))];
     if let Outcome::Completed(summary) = outcome {
         files.push(("summary.md", report::text::markdown(summary)));
     }
     for (name, content) in files {
         let temporary = dir.join(format!(".{name}.partial"));
-        std::fs::write(&temporary, content).map_err(fail)?;
-        std::fs::rename(&temporary, dir.join(name)).map_err(fail)?;
+        std::fs::write(&temporary, content).with_context(fail)?;
+        std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
     }
     Ok(())
 }

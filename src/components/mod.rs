@@ -1,6 +1,5 @@
 //! Model components, one file per kind, and the system that routes requests between them.
 
-pub mod distribution;
 pub mod service;
 pub mod system;
 pub mod traffic;

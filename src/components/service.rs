@@ -1,6 +1,6 @@
 //! A service: replicas, each `concurrency` workers in front of one FIFO queue.
 
-use super::distribution::Distribution;
+use crate::distribution::Distribution;
 use crate::engine::rng::{self, Rng};
 use crate::engine::slab::Key;
 use crate::engine::time::Nanos;
@@ -105,7 +105,7 @@ impl ServiceState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::distribution::Distribution;
+
     use crate::engine::slab::GenSlab;
 
     fn service(replicas: u32, concurrency: u32, queue_capacity: Option<u32>) -> ServiceState {

@@ -12,8 +12,10 @@ use super::traffic::PoissonSource;
 use crate::engine::queue::EventQueue;
 use crate::engine::slab::{GenSlab, Key};
 use crate::engine::time::Nanos;
+use crate::engine::time::CLOCK_LIMIT_NS;
 use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
+use crate::metrics::run::{Overload, OverloadReason, RunResult};
 use crate::scenario::model::{Model, ServiceId};
 
 /// The closed set of events, each naming the component it is for.
@@ -44,40 +46,6 @@ enum Ending {
     Succeeded,
     Failed,
     Rejected,
-}
-
-/// The latest time a run may reach: half of `u64` nanoseconds, 292 years. Scenario durations
-/// and single draws are capped at 100 years, so only a backlog of centuries gets here.
-pub const CLOCK_LIMIT_NS: Nanos = u64::MAX / 2;
-
-/// Why an overloaded run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverloadReason {
-    /// More than `scenario.max_in_flight` requests were in flight.
-    InFlight,
-    /// Work would have ended beyond [`CLOCK_LIMIT_NS`].
-    ClockLimit,
-}
-
-/// Why a run stopped before its end.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Overload {
-    pub reason: OverloadReason,
-    pub at_ns: Nanos,
-    pub in_flight: usize,
-    /// The service with the longest queue when the run stopped.
-    pub service: ServiceId,
-    pub queued: usize,
-}
-
-/// The result of one replication.
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    pub replication: u32,
-    pub record: Record,
-    /// Time of the last event: the last measured request's end.
-    pub end_ns: Nanos,
-    pub overload: Option<Overload>,
 }
 
 /// Simulates replication `replication` of `model`.

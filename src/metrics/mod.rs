@@ -2,5 +2,6 @@
 //! the queueing-theory figures shown beside the simulated ones.
 
 pub mod recorder;
+pub mod run;
 pub mod summary;
 pub mod theory;

@@ -2,8 +2,8 @@
 //! SLO verdicts, cost, and the theory beside each service.
 
 use super::recorder::{Counts, Durations, Record};
+use super::run::{Overload, OverloadReason, RunResult};
 use super::theory::{self, ServiceTheory};
-use crate::components::system::{Overload, OverloadReason, RunResult};
 use crate::engine::time::{ns_to_ms, ns_to_s};
 use crate::scenario::model::{Measure, Model};
 use statrs::distribution::{ContinuousCDF, StudentsT};

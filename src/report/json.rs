@@ -1,8 +1,8 @@
 //! The JSON summary of SPEC.md: durations in milliseconds, ratios 0..1, keys in the order the
 //! contract shows them.
 
-use crate::components::system::OverloadReason;
 use crate::metrics::recorder::Counts;
+use crate::metrics::run::OverloadReason;
 use crate::metrics::summary::{Ci95, Latency, Outcome, OverloadSummary, Summary};
 use crate::metrics::theory::ServiceTheory;
 use serde_json::{json, Map, Value};

@@ -1,6 +1,6 @@
 //! The summary for people: an aligned table for the terminal, or the same as Markdown.
 
-use crate::components::system::OverloadReason;
+use crate::metrics::run::OverloadReason;
 use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
 use std::fmt::Write;
@@ -44,7 +44,7 @@ fn count(n: u64) -> String {
 }
 
 fn seconds(s: f64) -> String {
-    crate::scenario::duration::format_ns(s * 1e9)
+    crate::engine::time::format_ns(s * 1e9)
 }
 
 fn objective_name(m: Measure) -> &'static str {

@@ -48,28 +48,6 @@ pub fn parse_duration_ns(text: &str) -> Result<u64, String> {
     Ok(ns.round() as u64)
 }
 
-/// Formats nanoseconds for people: the largest unit that keeps the number readable.
-pub fn format_ns(ns: f64) -> String {
-    let (value, unit) = if ns >= 86_400e9 {
-        (ns / 86_400e9, "d")
-    } else if ns >= 3_600e9 {
-        (ns / 3_600e9, "h")
-    } else if ns >= 60e9 {
-        (ns / 60e9, "m")
-    } else if ns >= 1e9 {
-        (ns / 1e9, "s")
-    } else if ns >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
-        (ns / 1e3, "us")
-    } else {
-        (ns, "ns")
-    };
-    let text = format!("{value:.3}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}{unit}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,12 +74,5 @@ mod tests {
         assert!(parse_duration_ns("-5ms").unwrap_err().contains("negative"));
         assert!(parse_duration_ns("ms").unwrap_err().contains("number"));
         assert!(parse_duration_ns("1000y").is_err());
-    }
-
-    #[test]
-    fn formats_with_a_readable_unit() {
-        assert_eq!(format_ns(4_000_000.0), "4ms");
-        assert_eq!(format_ns(1_500_000_000.0), "1.5s");
-        assert_eq!(format_ns(250_000.0), "250us");
     }
 }

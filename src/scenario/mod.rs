@@ -1,12 +1,14 @@
 //! Scenarios: TOML text -> raw serde structs -> validation (every problem, with key paths and
 //! lines) -> a resolved [`model::Model`] with ids and nanoseconds.
 
+pub mod distribution;
 pub mod duration;
 pub mod graph;
 pub mod load;
 pub mod model;
 pub mod problem;
 pub mod raw;
+pub mod reader;
 pub mod set;
 pub mod validate;
 

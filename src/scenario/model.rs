@@ -1,7 +1,7 @@
 //! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
 //! filled in. Everything downstream of the loader reads only this.
 
-use crate::components::distribution::Distribution;
+use crate::distribution::Distribution;
 use crate::engine::time::Nanos;
 
 /// Index of a service in [`Model::services`].

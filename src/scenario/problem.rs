@@ -28,3 +28,28 @@ pub fn join(parent: &str, key: &str) -> String {
         format!("{parent}.{key}")
     }
 }
+
+/// The candidate nearest to a misspelt `key`, if it is close enough to be a plausible typo: at
+/// most 2 edits, or a third of the candidate's length for long names (transpositions count
+/// as one edit).
+pub fn nearest<'c>(key: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), *candidate))
+        .min()
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .map(|(_, candidate)| candidate)
+}
+
+/// "unknown key `replicaz`; did you mean `replicas`? valid keys: ...".
+pub fn unknown_key_message(key: &str, valid: &[&str]) -> String {
+    let list = valid
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest(key, valid) {
+        Some(v) => format!("unknown key `{key}`; did you mean `{v}`? valid keys: {list}"),
+        None => format!("unknown key `{key}`; valid keys: {list}"),
+    }
+}

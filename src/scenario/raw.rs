@@ -60,7 +60,7 @@ pub struct RawService {
     pub replicas: Option<i64>,
     pub concurrency: Option<i64>,
     pub queue_capacity: Option<i64>,
-    /// Parsed by [`crate::components::distribution::Distribution::parse`].
+    /// Parsed by [`super::distribution::parse`].
     pub service_time: Option<toml::Value>,
     pub calls: Option<Vec<String>>,
     pub blocking_calls: Option<bool>,

@@ -3,9 +3,8 @@
 use super::duration::parse_duration_ns;
 use super::graph;
 use super::model::{Measure, Model, Objective, Service, ServiceId, Traffic};
-use super::problem::{join, Problem};
+use super::problem::{join, unknown_key_message, Problem};
 use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
-use crate::components::distribution::Distribution;
 use serde::de::DeserializeOwned;
 use serde_aux::serde_introspection::serde_introspect;
 
@@ -172,24 +171,6 @@ fn describe(value: &toml::Value) -> String {
         toml::Value::Table(_) => "a table".into(),
         toml::Value::Array(_) => "a list".into(),
         other => format!("{} {other}", other.type_str()),
-    }
-}
-
-/// "unknown key `replicaz`; did you mean `replicas`? valid keys: ...".
-pub fn unknown_key_message(key: &str, valid: &[&str]) -> String {
-    let nearest = valid
-        .iter()
-        .map(|v| (strsim::damerau_levenshtein(key, v), *v))
-        .min()
-        .filter(|(distance, v)| *distance <= (v.len() / 3).max(2));
-    let list = valid
-        .iter()
-        .map(|v| format!("`{v}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match nearest {
-        Some((_, v)) => format!("unknown key `{key}`; did you mean `{v}`? valid keys: {list}"),
-        None => format!("unknown key `{key}`; valid keys: {list}"),
     }
 }
 
@@ -401,7 +382,7 @@ fn service(
         ) as u32
     });
     let service_time = match &raw.service_time {
-        Some(v) => Distribution::parse(v, &join(path, "service_time"), problems),
+        Some(v) => super::distribution::parse(v, &join(path, "service_time"), problems),
         None => {
             problems.push(Problem::new(
                 join(path, "service_time"),

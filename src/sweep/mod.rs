@@ -3,8 +3,9 @@
 //! A run is a pure function of (model, replication): each replication builds its own
 //! components and random streams, so the thread count changes nothing but the wall time.
 
-use crate::components::system::{simulate_with_progress, RunResult};
+use crate::components::system::simulate_with_progress;
 use crate::engine::time::Nanos;
+use crate::metrics::run::RunResult;
 use crate::metrics::summary::{summarize, Outcome};
 use crate::scenario::Model;
 use rayon::prelude::*;

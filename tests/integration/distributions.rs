@@ -6,8 +6,9 @@
 //! a tolerance of at least 4.5 standard errors. The streams are seeded, so the outcome is
 //! fixed; the margin says the fixed outcome is not a lucky one.
 
-use capsim::components::distribution::{percentile_key_q, Distribution};
+use capsim::distribution::Distribution;
 use capsim::engine::rng::stream;
+use capsim::scenario::distribution::{parse as parse_distribution, percentile_key_q};
 use capsim::scenario::problem::Problem;
 use proptest::prelude::*;
 
@@ -22,7 +23,7 @@ fn value_of(text: &str) -> toml::Value {
 
 fn dist(text: &str) -> Distribution {
     let mut problems = Vec::new();
-    let parsed = Distribution::parse(&value_of(text), PATH, &mut problems);
+    let parsed = parse_distribution(&value_of(text), PATH, &mut problems);
     assert!(problems.is_empty(), "{text}: {problems:#?}");
     parsed.expect("no problems, so a distribution")
 }
@@ -438,7 +439,7 @@ fn same_stream_gives_the_same_draws() {
 
 fn problems(text: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let parsed = Distribution::parse(&value_of(text), PATH, &mut problems);
+    let parsed = parse_distribution(&value_of(text), PATH, &mut problems);
     assert!(parsed.is_none(), "{text} should not parse");
     problems
 }
@@ -734,7 +735,7 @@ fn several_mistakes_are_all_reported() {
 fn earlier_problems_in_the_list_do_not_fail_a_valid_distribution() {
     let mut problems = vec![Problem::new("elsewhere", "unrelated")];
     let value = value_of(r#"{ dist = "exponential", mean = "2ms" }"#);
-    assert!(Distribution::parse(&value, PATH, &mut problems).is_some());
+    assert!(parse_distribution(&value, PATH, &mut problems).is_some());
     assert_eq!(problems.len(), 1);
 }
 

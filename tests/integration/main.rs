@@ -1,5 +1,6 @@
 //! capsim's integration tests, built into one binary (one link instead of many).
 //!
+//! - `architecture`: the import graph between top-level modules has no cycle.
 //! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
@@ -10,6 +11,7 @@
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
 
+mod architecture;
 mod cli;
 mod determinism;
 mod distributions;
