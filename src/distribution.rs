@@ -8,9 +8,7 @@
 //! can fail: [`Distribution::sample_ns`] does no allocation and no setup, and the moments are
 //! closed forms, not estimates.
 
-use crate::engine::rng::Rng;
 use crate::engine::time::format_ns;
-use rand::Rng as _;
 use rand_distr as rd;
 use rand_distr::Distribution as _;
 
@@ -189,7 +187,7 @@ impl Distribution {
 
     /// One draw in integer nanoseconds, rounded and never negative (capped at 100 years).
     #[inline]
-    pub fn sample_ns(&self, rng: &mut Rng) -> u64 {
+    pub fn sample_ns<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let draw_ns = match self {
             Distribution::Constant { value_ns } => *value_ns,
             Distribution::Exponential { mean_ns } => {
@@ -430,7 +428,7 @@ impl Empirical {
     }
 
     #[inline]
-    fn sample(&self, rng: &mut Rng) -> f64 {
+    fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         self.quantile_ns(rng.random::<f64>())
     }
 
@@ -478,7 +476,7 @@ impl Mixture {
     }
 
     #[inline]
-    fn sample_ns(&self, rng: &mut Rng) -> u64 {
+    fn sample_ns<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let u: f64 = rng.random();
         let index = self
             .cumulative

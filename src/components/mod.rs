@@ -1,5 +1,9 @@
-//! Model components, one file per kind, and the system that routes requests between them.
+//! Model components, one file per kind: traffic, services (with their replicas), balancers,
+//! and the request lifecycle that routes requests between them; `system` holds them together
+//! for one replication.
 
+pub mod balancer;
+pub mod request;
 pub mod service;
 pub mod system;
 pub mod traffic;

@@ -1,111 +1,356 @@
-//! A service: replicas, each `concurrency` workers in front of one FIFO queue.
+//! A service: replicas behind a balancer, each replica `concurrency` workers in front of one
+//! FIFO queue; and how a visit is admitted, worked on and released.
+//!
+//! Replicas are entities with a lifecycle: `Starting` (billed, takes no traffic), `Ready`,
+//! `Draining` (takes no new traffic, finishes what it has, then goes `Down`) and `Down`. The
+//! set grows and shrinks during a run ([`ServiceState::add_replica`],
+//! [`ServiceState::drain`]); a replica's index never changes, and a `Down` slot is reused by
+//! the next replica added. A frame records its replica and whether it holds a worker there,
+//! so the rare event that needs a replica's frames (a crash) finds them by one pass over the
+//! frames in flight, and the common path keeps no per-replica list.
+//!
+//! A queue may hold keys of frames that were cancelled while they waited: they are skipped
+//! when they reach the front (lazy removal), and only live entries count against
+//! `queue_capacity`.
 
+use super::balancer::Balancer;
+use super::request::{Ending, Frame, Parent, RequestInfo, Stage};
+use super::system::{Event, System};
 use crate::distribution::Distribution;
-use crate::engine::rng::{self, Rng};
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::Stream;
 use crate::engine::slab::Key;
-use crate::engine::time::Nanos;
-use crate::scenario::model::Service;
+use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};
+use crate::metrics::run::OverloadReason;
+use crate::scenario::model::{Service, ServiceId};
 use rand::Rng as _;
 use std::collections::VecDeque;
 
-struct Replica {
-    busy_workers: u32,
-    queue: VecDeque<Key>,
+/// Where a replica is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    Starting,
+    Ready,
+    Draining,
+    Down,
 }
 
-/// Where an arriving request went.
+/// One instance of a service.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub state: ReplicaState,
+    busy_workers: u32,
+    /// Waiting frames in arrival order, possibly with cancelled ones among them.
+    queue: VecDeque<Key<Frame>>,
+    /// Live frames in `queue`.
+    queued: u32,
+}
+
+impl Replica {
+    fn new(state: ReplicaState) -> Replica {
+        Replica {
+            state,
+            busy_workers: 0,
+            queue: VecDeque::new(),
+            queued: 0,
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.state == ReplicaState::Ready
+    }
+
+    /// Frames waiting or being worked on.
+    pub fn outstanding(&self) -> u32 {
+        self.queued + self.busy_workers
+    }
+
+    fn is_idle(&self) -> bool {
+        self.outstanding() == 0
+    }
+}
+
+/// Where an arriving visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// A worker of this replica took it at once.
     Started(u32),
     /// It waits in this replica's queue.
     Queued(u32),
-    /// This replica's queue was full.
-    Rejected(u32),
+    /// This replica's queue was full, or no replica was ready.
+    Rejected,
 }
 
 /// The run-time state of one service.
 pub struct ServiceState {
     replicas: Vec<Replica>,
+    balancer: Balancer,
     concurrency: u32,
-    queue_capacity: usize,
-    next_replica: usize,
-    service_time: Distribution,
-    error_rate: f64,
-    time_rng: Rng,
-    error_rng: Rng,
+    queue_capacity: u32,
+    /// Keyed streams: a visit's draws depend on its request and call site, not on when or
+    /// where it is served.
+    time_stream: Stream,
+    error_stream: Stream,
 }
 
 impl ServiceState {
     pub fn new(spec: &Service, seed: u64, replication: u32) -> Self {
         ServiceState {
             replicas: (0..spec.replicas)
-                .map(|_| Replica {
-                    busy_workers: 0,
-                    queue: VecDeque::new(),
-                })
+                .map(|_| Replica::new(ReplicaState::Ready))
                 .collect(),
+            balancer: Balancer::round_robin(),
             concurrency: spec.concurrency,
-            queue_capacity: spec.queue_capacity.map_or(usize::MAX, |q| q as usize),
-            next_replica: 0,
-            service_time: spec.service_time.clone(),
-            error_rate: spec.error_rate,
-            time_rng: rng::stream(seed, replication, &spec.name, "service_time"),
-            error_rng: rng::stream(seed, replication, &spec.name, "error"),
+            queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
+            time_stream: Stream::new(seed, replication, &spec.name, "service_time"),
+            error_stream: Stream::new(seed, replication, &spec.name, "error"),
         }
     }
 
-    /// Sends a request to the next replica in round-robin order.
-    pub fn admit(&mut self, request: Key) -> Admission {
-        let index = self.next_replica;
-        self.next_replica = if index + 1 == self.replicas.len() {
-            0
-        } else {
-            index + 1
+    pub fn replicas(&self) -> &[Replica] {
+        &self.replicas
+    }
+
+    /// Picks a ready replica for a visit and admits it there: a free worker, a place in the
+    /// queue, or a rejection.
+    pub fn admit(&mut self, frame: Key<Frame>) -> Admission {
+        let Some(index) = self.balancer.pick(&self.replicas) else {
+            return Admission::Rejected;
         };
-        let replica = &mut self.replicas[index];
-        let index = index as u32;
+        let replica = &mut self.replicas[index as usize];
         if replica.busy_workers < self.concurrency {
             replica.busy_workers += 1;
             Admission::Started(index)
-        } else if replica.queue.len() < self.queue_capacity {
-            replica.queue.push_back(request);
+        } else if replica.queued < self.queue_capacity {
+            replica.queue.push_back(frame);
+            replica.queued += 1;
             Admission::Queued(index)
         } else {
-            Admission::Rejected(index)
+            Admission::Rejected
         }
     }
 
-    /// Frees a worker of `replica`: the next queued request takes it (and is returned), or
-    /// the worker goes idle.
-    pub fn release(&mut self, replica: u32) -> Option<Key> {
+    /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
+    /// takes it and is returned, or the worker goes idle. A draining replica left idle goes
+    /// down.
+    fn release(&mut self, replica: u32, is_live: impl Fn(Key<Frame>) -> bool) -> Option<Key<Frame>> {
         let replica = &mut self.replicas[replica as usize];
-        let next = replica.queue.pop_front();
-        if next.is_none() {
-            replica.busy_workers -= 1;
+        while let Some(next) = replica.queue.pop_front() {
+            if is_live(next) {
+                replica.queued -= 1;
+                return Some(next);
+            }
         }
-        next
+        replica.busy_workers -= 1;
+        if replica.state == ReplicaState::Draining && replica.is_idle() {
+            replica.state = ReplicaState::Down;
+        }
+        None
     }
 
-    pub fn draw_service_ns(&mut self) -> Nanos {
-        self.service_time.sample_ns(&mut self.time_rng)
+    /// A queued frame was cancelled: it no longer counts as waiting (its key stays in the
+    /// queue until it reaches the front).
+    fn forget_queued(&mut self, replica: u32) {
+        let replica = &mut self.replicas[replica as usize];
+        replica.queued -= 1;
+        if replica.state == ReplicaState::Draining && replica.is_idle() {
+            replica.state = ReplicaState::Down;
+        }
     }
 
-    /// Whether the work just finished ends in an error. Draws nothing when errors are off.
-    pub fn draw_error(&mut self) -> bool {
-        self.error_rate > 0.0 && self.error_rng.random::<f64>() < self.error_rate
+    /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
+    /// one; returns its index.
+    pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
+        match self.replicas.iter().position(|r| r.state == ReplicaState::Down) {
+            Some(index) => {
+                self.replicas[index] = Replica::new(state);
+                index as u32
+            }
+            None => {
+                self.replicas.push(Replica::new(state));
+                (self.replicas.len() - 1) as u32
+            }
+        }
     }
 
-    /// Requests waiting in all replicas' queues.
+    /// A starting replica becomes ready and takes traffic.
+    pub fn make_ready(&mut self, replica: u32) {
+        self.replicas[replica as usize].state = ReplicaState::Ready;
+    }
+
+    /// Takes a replica out of rotation: it finishes its queue and its work, then goes down
+    /// (at once if it is idle).
+    pub fn drain(&mut self, replica: u32) {
+        let replica = &mut self.replicas[replica as usize];
+        replica.state = if replica.is_idle() {
+            ReplicaState::Down
+        } else {
+            ReplicaState::Draining
+        };
+    }
+
+    /// Frames waiting in all replicas' queues.
     pub fn queued(&self) -> usize {
-        self.replicas.iter().map(|r| r.queue.len()).sum()
+        self.replicas.iter().map(|r| r.queued as usize).sum()
+    }
+
+    /// The service time of one visit: a keyed draw, so the same request at the same call
+    /// site and attempt always gets the same time, whatever replica serves it and when.
+    pub fn draw_service_ns(&self, dist: &Distribution, request: u64, site: u64, attempt: u32) -> Nanos {
+        dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
+    }
+
+    /// Whether the visit's work ends in an error; draws nothing when errors are off.
+    pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        error_rate > 0.0
+            && self
+                .error_stream
+                .at(request, site, attempt)
+                .random::<f64>()
+                < error_rate
+    }
+}
+
+impl System<'_> {
+    /// A visit arrives at `service`: a new frame, admitted by the service's balancer.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn visit(
+        &mut self,
+        now_ns: Nanos,
+        parent: Parent,
+        service: ServiceId,
+        request: RequestInfo,
+        site: u64,
+        attempt: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let key = self.frames.insert(Frame {
+            parent,
+            request,
+            service,
+            replica: 0,
+            arrived_ns: now_ns,
+            started_ns: now_ns,
+            site,
+            attempt,
+            stage: Stage::Queued,
+            admitted: false,
+            step: 0,
+            pending: 0,
+            holds_worker: false,
+            first_call: None,
+        });
+        self.note_callee(parent, key);
+        let window = self.window;
+        let record = &mut self.record.services[service];
+        if request.measured {
+            record.requests.arrived += 1;
+        }
+        match self.services[service].admit(key) {
+            Admission::Started(replica) => {
+                record.in_system.add(now_ns, 1, window);
+                self.start(now_ns, key, replica, events);
+            }
+            Admission::Queued(replica) => {
+                record.in_system.add(now_ns, 1, window);
+                record.queued.add(now_ns, 1, window);
+                let frame = self.frame_mut(key);
+                frame.replica = replica;
+                frame.admitted = true;
+            }
+            Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
+        }
+    }
+
+    /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
+    fn start(&mut self, now_ns: Nanos, key: Key<Frame>, replica: u32, events: &mut EventQueue<Event>) {
+        let frame = self.frame_mut(key);
+        frame.replica = replica;
+        frame.admitted = true;
+        frame.holds_worker = true;
+        frame.stage = Stage::Working;
+        frame.started_ns = now_ns;
+        let (service, measured, arrived_ns) = (frame.service, frame.request.measured, frame.arrived_ns);
+        let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        let record = &mut self.record.services[service];
+        record.busy_workers.add(now_ns, 1, self.window);
+        if measured {
+            record.queue_wait.record(now_ns - arrived_ns);
+        }
+        let spec = &self.model.services[service];
+        let work_ns = self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
+        #[cfg(test)]
+        self.work_log.push((request_id, service, work_ns));
+        match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
+            Some(done_ns) => events.schedule(done_ns, Event::WorkDone(key)),
+            None => self.stop_overloaded(now_ns, OverloadReason::ClockLimit),
+        }
+    }
+
+    /// A worker finished its own work on a frame.
+    pub(super) fn on_work_done(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
+        let Some(frame) = self.frames.get(key) else {
+            return; // stale: the frame ended while its work was under way
+        };
+        let (service, parent) = (frame.service, frame.parent);
+        if let Parent::Detached = parent {
+            // The caller has gone: the work was done for nobody.
+            let wasted_ns = now_ns - frame.started_ns;
+            self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
+            self.release_worker(now_ns, key, events);
+            self.end_frame(now_ns, key, Ending::Cancelled, events);
+            return;
+        }
+        let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        let model = self.model;
+        let spec = &model.services[service];
+        if self.services[service].draw_error(spec.error_rate, request_id, site, attempt) {
+            self.release_worker(now_ns, key, events);
+            self.end_frame(now_ns, key, Ending::Failed, events);
+            return;
+        }
+        if !spec.blocking_calls {
+            self.release_worker(now_ns, key, events);
+        }
+        self.next_step(now_ns, key, events);
+    }
+
+    /// Frees the frame's worker (if it holds one), handing it to the next live frame in that
+    /// replica's queue.
+    pub(super) fn release_worker(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
+        let frame = self.frame_mut(key);
+        if !frame.holds_worker {
+            return;
+        }
+        frame.holds_worker = false;
+        let (service, replica) = (frame.service, frame.replica);
+        self.record.services[service]
+            .busy_workers
+            .add(now_ns, -1, self.window);
+        let frames = &self.frames;
+        let next = self.services[service].release(replica, |k| frames.contains(k));
+        if let Some(next) = next {
+            self.record.services[service]
+                .queued
+                .add(now_ns, -1, self.window);
+            self.start(now_ns, next, replica, events);
+        }
+    }
+
+    /// A waiting frame leaves its queue (its caller gave up on it).
+    pub(super) fn leave_queue(&mut self, now_ns: Nanos, key: Key<Frame>) {
+        let frame = self.frame(key);
+        let (service, replica) = (frame.service, frame.replica);
+        self.services[service].forget_queued(replica);
+        self.record.services[service]
+            .queued
+            .add(now_ns, -1, self.window);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::engine::slab::GenSlab;
 
     fn service(replicas: u32, concurrency: u32, queue_capacity: Option<u32>) -> ServiceState {
@@ -115,7 +360,7 @@ mod tests {
             concurrency,
             queue_capacity,
             service_time: Distribution::constant(1e6),
-            calls: Vec::new(),
+            plan: Vec::new(),
             blocking_calls: false,
             error_rate: 0.0,
             price_per_hour_usd: 0.0,
@@ -123,30 +368,76 @@ mod tests {
         ServiceState::new(&spec, 1, 0)
     }
 
+    fn keys(n: usize) -> Vec<Key<Frame>> {
+        let mut frames: GenSlab<Frame> = GenSlab::default();
+        (0..n).map(|_| frames.insert(Frame::placeholder())).collect()
+    }
+
     #[test]
     fn admits_round_robin_then_queues_then_rejects() {
         // Two replicas of one worker and one waiting place each: arrivals go to replicas
         // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
-        let mut slab = GenSlab::default();
-        let keys: Vec<Key> = (0..5).map(|i| slab.insert(i)).collect();
+        let keys = keys(5);
         let mut s = service(2, 1, Some(1));
         let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k)).collect();
         use Admission::*;
-        assert_eq!(
-            admitted,
-            [Started(0), Started(1), Queued(0), Queued(1), Rejected(0)]
-        );
+        assert_eq!(admitted, [Started(0), Started(1), Queued(0), Queued(1), Rejected]);
         assert_eq!(s.queued(), 2);
-        // A freed worker of replica 1 goes to the request waiting there, FIFO.
-        assert_eq!(s.release(1), Some(keys[3]));
-        assert_eq!(s.release(1), None, "then the worker goes idle");
+        // A freed worker of replica 1 goes to the frame waiting there, FIFO.
+        assert_eq!(s.release(1, |_| true), Some(keys[3]));
+        assert_eq!(s.release(1, |_| true), None, "then the worker goes idle");
         assert_eq!(s.queued(), 1);
     }
 
     #[test]
-    fn draws_no_error_when_errors_are_off() {
-        let mut s = service(1, 1, None);
-        assert!((0..1000).all(|_| !s.draw_error()));
-        assert_eq!(s.draw_service_ns(), 1_000_000);
+    fn a_cancelled_queued_frame_is_skipped_and_frees_its_place() {
+        // One replica, one worker, two waiting places: frames 1 and 2 wait; 1 is cancelled,
+        // so a third fits, and the freed worker goes to 2, then 3.
+        let keys = keys(4);
+        let mut s = service(1, 1, Some(2));
+        assert_eq!(s.admit(keys[0]), Admission::Started(0));
+        assert_eq!(s.admit(keys[1]), Admission::Queued(0));
+        assert_eq!(s.admit(keys[2]), Admission::Queued(0));
+        s.forget_queued(0);
+        assert_eq!(s.admit(keys[3]), Admission::Queued(0));
+        let live = |k: Key<Frame>| k != keys[1];
+        assert_eq!(s.release(0, live), Some(keys[2]));
+        assert_eq!(s.release(0, live), Some(keys[3]));
+        assert_eq!(s.release(0, live), None);
+        assert_eq!(s.queued(), 0);
+    }
+
+    #[test]
+    fn the_replica_set_grows_and_drains() {
+        // Three replicas; replica 1 drains while busy, so round-robin skips it and it goes
+        // down when its work ends; a replica added later reuses its slot, starting first.
+        let keys = keys(8);
+        let mut s = service(3, 1, None);
+        assert_eq!(s.admit(keys[0]), Admission::Started(0));
+        assert_eq!(s.admit(keys[1]), Admission::Started(1));
+        s.drain(1);
+        assert_eq!(s.replicas()[1].state, ReplicaState::Draining);
+        assert_eq!(s.admit(keys[2]), Admission::Started(2));
+        assert_eq!(s.admit(keys[3]), Admission::Queued(0), "replica 1 is skipped");
+        assert_eq!(s.release(1, |_| true), None);
+        assert_eq!(s.replicas()[1].state, ReplicaState::Down);
+        assert_eq!(s.add_replica(ReplicaState::Starting), 1, "the down slot is reused");
+        assert_eq!(s.admit(keys[4]), Admission::Queued(2), "a starting replica takes nothing");
+        s.make_ready(1);
+        assert_eq!(s.admit(keys[5]), Admission::Queued(0));
+        assert_eq!(s.admit(keys[6]), Admission::Started(1));
+        assert_eq!(s.add_replica(ReplicaState::Ready), 3, "no down slot: a new one");
+        assert_eq!(s.admit(keys[7]), Admission::Queued(2));
+    }
+
+    #[test]
+    fn service_draws_follow_the_request_not_the_order_of_work() {
+        let s = service(1, 1, None);
+        let d = Distribution::exponential(1e6);
+        let a = s.draw_service_ns(&d, 42, 7, 0);
+        let _ = s.draw_service_ns(&d, 41, 7, 0);
+        assert_eq!(a, s.draw_service_ns(&d, 42, 7, 0));
+        assert_ne!(a, s.draw_service_ns(&d, 42, 7, 1), "another attempt, another draw");
+        assert!(!(0..1000).any(|r| s.draw_error(0.0, r, 0, 0)));
     }
 }

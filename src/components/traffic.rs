@@ -1,11 +1,14 @@
 //! Open-loop Poisson arrivals.
 
+use super::system::{Event, System};
+use crate::engine::queue::EventQueue;
 use crate::engine::rng::{self, Rng};
 use crate::engine::time::{Nanos, NS_PER_S};
 use rand::Rng as _;
 use rand_distr::Exp1;
 
-/// Exponential gaps between arrivals at a fixed rate, drawn from the traffic's own stream.
+/// Exponential gaps between arrivals at a fixed rate, drawn from the traffic's own
+/// sequential stream (the n-th gap is the same whatever the design does with the requests).
 pub struct PoissonSource {
     mean_gap_ns: f64,
     rng: Rng,
@@ -22,7 +25,27 @@ impl PoissonSource {
     /// Time from one arrival to the next.
     pub fn next_gap_ns(&mut self) -> Nanos {
         let unit: f64 = self.rng.sample(Exp1);
-        (unit * self.mean_gap_ns).round() as Nanos
+        // Adding 0.5 before the truncating cast rounds a non-negative gap without a libm call.
+        (unit * self.mean_gap_ns + 0.5) as Nanos
+    }
+}
+
+impl System<'_> {
+    /// The first arrival, if it falls inside the run.
+    pub(super) fn schedule_first_arrival(&mut self, events: &mut EventQueue<Event>) {
+        let first_ns = self.traffic.next_gap_ns();
+        if first_ns < self.model.duration_ns {
+            events.schedule(first_ns, Event::Arrival);
+        }
+    }
+
+    /// A request arrives; the next one is scheduled if it falls inside the run.
+    pub(super) fn on_arrival(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
+        let next_ns = now_ns.saturating_add(self.traffic.next_gap_ns());
+        if next_ns < self.model.duration_ns {
+            events.schedule(next_ns, Event::Arrival);
+        }
+        self.begin_request(now_ns, events);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod queue;
 pub mod rng;
 pub mod slab;
 pub mod time;
+pub mod timer;
 
 use queue::EventQueue;
 use time::Nanos;

@@ -1,13 +1,41 @@
-//! The future event list: a binary heap ordered by `(time, sequence)`.
+//! The future event list: a monotone priority queue on integer time, ties in scheduling order.
 //!
 //! Events at the same nanosecond pop in the order they were scheduled (FIFO), so a run never
-//! depends on how the heap breaks ties. Cancellation is lazy: an event that refers to a
-//! request slot carries that slot's generation, and the handler skips it when the slot has
-//! moved on (see [`super::slab`]); nothing is ever searched for in the heap.
+//! depends on how ties are broken. Time never runs backwards (nothing is scheduled before the
+//! event being handled), which is what lets a radix heap replace a binary heap: pushing is
+//! O(1) and popping is amortized O(bits of the time span), touching memory in sequence rather
+//! than sifting through a tree, so the cost per event barely grows with the number of events
+//! pending (a million requests in flight cost little more than one). Cancellation is lazy: an
+//! event names its entity by a generational key (and a timer token), and is skipped when it
+//! comes due if either has moved on; nothing is ever searched for here.
 
 use super::time::Nanos;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Above this many pending events the queue becomes a radix heap; below `SHRINK_BELOW` it
+/// goes back to a binary heap. The gap between the two keeps it from switching back and forth.
+const GROW_ABOVE: usize = 4096;
+const SHRINK_BELOW: usize = 1024;
+
+/// Events waiting to happen, earliest first, ties in scheduling order.
+///
+/// Two forms behind one interface, because each is fastest at one end: a binary heap keyed
+/// on `(time, seq)` while few events are pending (a typical run: sifting a few levels of a
+/// cached tree is cheaper than anything else), and a radix heap once many are (a million
+/// requests in flight: a tree that size misses the cache at every level). The switch moves
+/// every event across in `(time, seq)` order, so the order of ties is kept.
+pub struct EventQueue<E> {
+    form: Form<E>,
+    /// The time of the last event popped; nothing may be scheduled before it.
+    last_ns: Nanos,
+    next_seq: u64,
+}
+
+enum Form<E> {
+    Heap(BinaryHeap<Scheduled<E>>),
+    Radix(RadixHeap<E>),
+}
 
 struct Scheduled<E> {
     time_ns: Nanos,
@@ -36,42 +64,181 @@ impl<E> Ord for Scheduled<E> {
     }
 }
 
-/// Events waiting to happen, earliest first, ties in scheduling order.
-pub struct EventQueue<E> {
-    heap: BinaryHeap<Scheduled<E>>,
-    next_seq: u64,
-}
-
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            form: Form::Heap(BinaryHeap::new()),
+            last_ns: 0,
             next_seq: 0,
         }
     }
 }
 
 impl<E> EventQueue<E> {
+    /// Schedules `event` at `time_ns`, which must not be before the last event popped.
+    #[inline(always)]
     pub fn schedule(&mut self, time_ns: Nanos, event: E) {
-        self.heap.push(Scheduled {
-            time_ns,
-            seq: self.next_seq,
-            event,
-        });
-        self.next_seq += 1;
+        debug_assert!(
+            time_ns >= self.last_ns,
+            "an event is scheduled before the event being handled"
+        );
+        match &mut self.form {
+            Form::Heap(heap) => {
+                heap.push(Scheduled {
+                    time_ns,
+                    seq: self.next_seq,
+                    event,
+                });
+                self.next_seq += 1;
+                if heap.len() > GROW_ABOVE {
+                    self.to_radix();
+                }
+            }
+            Form::Radix(radix) => radix.push(time_ns, event),
+        }
     }
 
     /// The earliest event and its time.
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
-        self.heap.pop().map(|s| (s.time_ns, s.event))
+        let (time_ns, event) = match &mut self.form {
+            Form::Heap(heap) => heap.pop().map(|s| (s.time_ns, s.event))?,
+            Form::Radix(radix) => {
+                let popped = radix.pop()?;
+                if radix.len < SHRINK_BELOW {
+                    self.to_heap();
+                }
+                popped
+            }
+        };
+        self.last_ns = time_ns;
+        Some((time_ns, event))
+    }
+
+    #[cold]
+    fn to_radix(&mut self) {
+        let Form::Heap(heap) = std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
+        else {
+            return;
+        };
+        let mut radix = RadixHeap::new(self.last_ns);
+        // Ascending by the reversed order is latest first: walk it backwards.
+        for s in heap.into_sorted_vec().into_iter().rev() {
+            radix.push(s.time_ns, s.event);
+        }
+        self.form = Form::Radix(radix);
+    }
+
+    #[cold]
+    fn to_heap(&mut self) {
+        let Form::Radix(mut radix) = std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
+        else {
+            return;
+        };
+        let mut heap = BinaryHeap::with_capacity(GROW_ABOVE + 1);
+        while let Some((time_ns, event)) = radix.pop() {
+            heap.push(Scheduled {
+                time_ns,
+                seq: self.next_seq,
+                event,
+            });
+            self.next_seq += 1;
+        }
+        self.form = Form::Heap(heap);
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        match &self.form {
+            Form::Heap(heap) => heap.len(),
+            Form::Radix(radix) => radix.len,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+}
+
+/// Buckets of the radix heap: 0 holds events at the time of the last event popped; bucket
+/// `b` >= 1 holds those whose time first differs from it in bit `b - 1`.
+const BUCKETS: usize = 65;
+
+/// A radix heap on integer time (Ahuja, Mehlhorn, Orlin and Tarjan): an event goes into the
+/// bucket of the highest bit in which its time differs from the last time popped. Every event
+/// in a lower bucket is earlier than every event in a higher one, and an event stays in its
+/// bucket until that bucket is the lowest non-empty one; then the bucket is emptied into
+/// lower ones relative to its earliest time. Events with equal times therefore always share a
+/// bucket, each bucket keeps its events in arrival order, and bucket 0 is served from the
+/// front: ties pop first-scheduled first with no sequence number stored. A bit mask of the
+/// non-empty buckets finds the lowest in one instruction. (The `radix-heap` crate needs a
+/// 128-bit `(time, seq)` key for FIFO ties and scans up to 129 buckets per refill.)
+struct RadixHeap<E> {
+    last_ns: Nanos,
+    now: VecDeque<(Nanos, E)>,
+    later: Vec<Vec<(Nanos, E)>>,
+    /// Bit `b` set when bucket `b` (>= 1) is non-empty.
+    nonempty: u128,
+    len: usize,
+}
+
+impl<E> RadixHeap<E> {
+    fn new(last_ns: Nanos) -> Self {
+        RadixHeap {
+            last_ns,
+            now: VecDeque::new(),
+            later: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            nonempty: 0,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn bucket(&self, time_ns: Nanos) -> usize {
+        (u64::BITS - (time_ns ^ self.last_ns).leading_zeros()) as usize
+    }
+
+    #[inline]
+    fn push(&mut self, time_ns: Nanos, event: E) {
+        self.len += 1;
+        self.place(time_ns, event);
+    }
+
+    #[inline]
+    fn place(&mut self, time_ns: Nanos, event: E) {
+        let bucket = self.bucket(time_ns);
+        if bucket == 0 {
+            self.now.push_back((time_ns, event));
+        } else {
+            self.later[bucket].push((time_ns, event));
+            self.nonempty |= 1 << bucket;
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<(Nanos, E)> {
+        if self.now.is_empty() {
+            self.refill()?;
+        }
+        self.len -= 1;
+        self.now.pop_front()
+    }
+
+    /// Empties the lowest non-empty bucket into lower ones, relative to its earliest time,
+    /// which becomes the new last time; `None` when every bucket is empty.
+    fn refill(&mut self) -> Option<()> {
+        if self.nonempty == 0 {
+            return None;
+        }
+        let lowest = self.nonempty.trailing_zeros() as usize;
+        self.nonempty &= !(1 << lowest);
+        let mut items = std::mem::take(&mut self.later[lowest]);
+        self.last_ns = items.iter().map(|&(t, _)| t).min().expect("a non-empty bucket");
+        for (time_ns, event) in items.drain(..) {
+            self.place(time_ns, event);
+        }
+        // Keep the emptied bucket's allocation for the next events that land there.
+        self.later[lowest] = items;
+        Some(())
     }
 }
 
@@ -81,20 +248,40 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Whatever the schedule, events pop in (time, insertion order).
+        /// Whatever the schedule (each event scheduled while handling an earlier one, never
+        /// before it), events pop in (time, insertion order), in either form of the queue.
         #[test]
-        fn events_pop_in_time_then_insertion_order(times in prop::collection::vec(0u64..50, 0..200)) {
+        fn events_pop_in_time_then_insertion_order(
+            delays in prop::collection::vec((0u64..50, 0usize..3), 1..3000),
+            burst in 0usize..6000,
+        ) {
+            // Replay: pop one event, schedule the next batch relative to its time; compare
+            // with a reference that sorts by (time, insertion index).
             let mut queue = EventQueue::default();
-            for (i, &t) in times.iter().enumerate() {
-                queue.schedule(t, i);
-            }
-            let mut expected: Vec<(u64, usize)> = times.iter().copied().zip(0..).collect();
-            expected.sort();
+            let mut reference: Vec<(u64, usize)> = Vec::new();
             let mut popped = Vec::new();
-            while let Some(item) = queue.pop() {
-                popped.push(item);
+            let mut next_id = 0usize;
+            // A burst of events with many ties and spread times: over 4096 pending, the
+            // queue turns into its radix form and back again as they drain.
+            for i in 0..=burst {
+                let time = (i as u64 * 7919) % 600;
+                queue.schedule(time, next_id);
+                reference.push((time, next_id));
+                next_id += 1;
             }
-            prop_assert_eq!(popped, expected);
+            let mut plan = delays.into_iter();
+            while let Some((now, id)) = queue.pop() {
+                popped.push((now, id));
+                if let Some((delay, fanout)) = plan.next() {
+                    for _ in 0..=fanout {
+                        queue.schedule(now + delay, next_id);
+                        reference.push((now + delay, next_id));
+                        next_id += 1;
+                    }
+                }
+            }
+            reference.sort();
+            prop_assert_eq!(popped, reference);
         }
     }
 }

@@ -1,15 +1,38 @@
-//! Requests in flight, in a slab with generational keys.
+//! Entities in flight (requests, frames, calls), in slabs with generational keys.
 //!
-//! Memory grows with the requests in flight, never with the requests simulated: a finished
-//! request's slot is reused. Every key carries the generation of the entry it was issued for,
-//! so an event that still names a finished request (a timer that was "cancelled" by finishing
-//! the request, say) is recognised as stale and skipped in O(1): lazy cancellation.
+//! Memory grows with what is in flight, never with what was simulated: a finished entity's
+//! slot is reused. Every key carries the generation of the entry it was issued for, so an
+//! event that still names a finished entity (a timer "cancelled" by the entity ending, say) is
+//! recognised as stale and skipped in O(1): lazy cancellation. Keys are typed by what they
+//! point at (`Key<Frame>`, `Key<Call>`), so a frame key cannot be used on the call slab.
 
-/// A key into a [`GenSlab`]: slot index plus the generation it was issued for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key {
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A key into a [`GenSlab<T>`]: slot index plus the generation it was issued for.
+pub struct Key<T> {
     index: u32,
     generation: u32,
+    of: PhantomData<fn() -> T>,
+}
+
+// Derives would demand `T: Clone` etc.; a key is plain data whatever it points at.
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Key<T> {}
+impl<T> PartialEq for Key<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.index, self.generation) == (other.index, other.generation)
+    }
+}
+impl<T> Eq for Key<T> {}
+impl<T> fmt::Debug for Key<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({}v{})", self.index, self.generation)
+    }
 }
 
 struct Entry<T> {
@@ -33,33 +56,40 @@ impl<T> Default for GenSlab<T> {
 }
 
 impl<T> GenSlab<T> {
-    pub fn insert(&mut self, value: T) -> Key {
+    pub fn insert(&mut self, value: T) -> Key<T> {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
         let index = self.slots.insert(Entry { generation, value });
         Key {
             index: index as u32,
             generation,
+            of: PhantomData,
         }
     }
 
     /// The entry `key` was issued for, or `None` if it has been removed since.
-    pub fn get(&self, key: Key) -> Option<&T> {
+    #[inline]
+    pub fn get(&self, key: Key<T>) -> Option<&T> {
         match self.slots.get(key.index as usize) {
             Some(entry) if entry.generation == key.generation => Some(&entry.value),
             _ => None,
         }
     }
 
-    pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+    #[inline]
+    pub fn get_mut(&mut self, key: Key<T>) -> Option<&mut T> {
         match self.slots.get_mut(key.index as usize) {
             Some(entry) if entry.generation == key.generation => Some(&mut entry.value),
             _ => None,
         }
     }
 
+    pub fn contains(&self, key: Key<T>) -> bool {
+        self.get(key).is_some()
+    }
+
     /// Removes and returns the entry, or `None` if the key is stale.
-    pub fn remove(&mut self, key: Key) -> Option<T> {
+    pub fn remove(&mut self, key: Key<T>) -> Option<T> {
         self.get(key)?;
         Some(self.slots.remove(key.index as usize).value)
     }

@@ -16,11 +16,14 @@ pub struct Counts {
     pub failed: u64,
     pub rejected: u64,
     pub timed_out: u64,
+    /// Visits whose caller gave up on them (a sibling failed, or the call timed out). Only a
+    /// service visit can be cancelled; a request as a whole never is.
+    pub cancelled: u64,
 }
 
 impl Counts {
     pub fn finished(&self) -> u64 {
-        self.succeeded + self.failed + self.rejected + self.timed_out
+        self.succeeded + self.failed + self.rejected + self.timed_out + self.cancelled
     }
 
     pub fn add(&mut self, other: &Counts) {
@@ -29,6 +32,7 @@ impl Counts {
         self.failed += other.failed;
         self.rejected += other.rejected;
         self.timed_out += other.timed_out;
+        self.cancelled += other.cancelled;
     }
 }
 
@@ -152,6 +156,8 @@ pub struct ServiceRecord {
     pub queued: TimeWeighted,
     /// Requests at the service: waiting, being worked on, or waiting on downstream calls.
     pub in_system: TimeWeighted,
+    /// Service time spent on visits whose caller had gone by the time the work finished.
+    pub wasted_work_ns: u128,
 }
 
 impl ServiceRecord {
@@ -162,6 +168,7 @@ impl ServiceRecord {
         self.busy_workers.area += other.busy_workers.area;
         self.queued.area += other.queued.area;
         self.in_system.area += other.in_system.area;
+        self.wasted_work_ns += other.wasted_work_ns;
     }
 }
 

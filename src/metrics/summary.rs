@@ -144,24 +144,94 @@ pub enum Outcome {
     Overloaded(Box<OverloadSummary>),
 }
 
-/// Pools the results of every replication (given in replication order).
-pub fn summarize(model: &Model, runs: &[RunResult]) -> Outcome {
+/// The figures of one replication that intervals across replications need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFigures {
+    pub replication: u32,
+    pub latency: Latency,
+    pub availability: f64,
+    pub throughput_rps: f64,
+}
+
+/// Replications pooled as they finish, in any order: one merged record (counts, histograms
+/// and integrals, which merge exactly, so the order cannot change a bit of it) plus a few
+/// figures per replication, kept in replication order. Memory stays flat in the number of
+/// replications: a finished replication's record is merged and dropped at once.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub record: Record,
+    /// Sorted by replication.
+    pub runs: Vec<RunFigures>,
+    /// The overload of the lowest-numbered replication that overloaded, if any.
+    pub overload: Option<(u32, Overload)>,
+    window_s: f64,
+}
+
+impl Pool {
+    pub fn new(model: &Model) -> Pool {
+        Pool {
+            record: Record::new(model.services.len()),
+            runs: Vec::new(),
+            overload: None,
+            window_s: ns_to_s(model.window_ns() as f64),
+        }
+    }
+
+    /// Adds one finished replication.
+    pub fn add(mut self, run: RunResult) -> Pool {
+        let figures = RunFigures {
+            replication: run.replication,
+            latency: Latency::of(&run.record.latency),
+            availability: availability_of(&run.record.requests),
+            throughput_rps: run.record.requests.succeeded as f64 / self.window_s,
+        };
+        self.record.add(&run.record);
+        self.insert_figures(figures);
+        if let Some(overload) = run.overload {
+            self.note_overload(run.replication, overload);
+        }
+        self
+    }
+
+    /// Joins two pools of disjoint replications.
+    pub fn merge(mut self, other: Pool) -> Pool {
+        self.record.add(&other.record);
+        for figures in other.runs {
+            self.insert_figures(figures);
+        }
+        if let Some((replication, overload)) = other.overload {
+            self.note_overload(replication, overload);
+        }
+        self
+    }
+
+    fn insert_figures(&mut self, figures: RunFigures) {
+        let at = self
+            .runs
+            .partition_point(|r| r.replication < figures.replication);
+        self.runs.insert(at, figures);
+    }
+
+    fn note_overload(&mut self, replication: u32, overload: Overload) {
+        if self.overload.as_ref().is_none_or(|(r, _)| replication < *r) {
+            self.overload = Some((replication, overload));
+        }
+    }
+}
+
+/// Sums up pooled replications.
+pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     let theories = theory::theory(model);
-    if let Some((run, overload)) = runs
-        .iter()
-        .find_map(|r| r.overload.as_ref().map(|o| (r, o)))
-    {
+    if let Some((replication, overload)) = &pool.overload {
         return Outcome::Overloaded(Box::new(overloaded(
             model,
-            run.replication,
+            *replication,
             overload,
             &theories,
         )));
     }
-    let mut pooled = Record::new(model.services.len());
-    for run in runs {
-        pooled.add(&run.record);
-    }
+    let pooled = &pool.record;
+    let runs = &pool.runs;
     let n = runs.len().max(1) as f64;
     let window_s = ns_to_s(model.window_ns() as f64);
     let duration_s = ns_to_s(model.duration_ns as f64);
@@ -205,32 +275,22 @@ pub fn summarize(model: &Model, runs: &[RunResult]) -> Outcome {
         })
         .collect();
 
-    let per_run: Vec<(Latency, f64, f64)> = runs
-        .iter()
-        .map(|r| {
-            (
-                Latency::of(&r.record.latency),
-                availability_of(&r.record.requests),
-                r.record.requests.succeeded as f64 / window_s,
-            )
-        })
-        .collect();
-    let interval = |f: &dyn Fn(&(Latency, f64, f64)) -> f64| -> Interval {
-        let values: Vec<f64> = per_run.iter().map(f).collect();
+    let interval = |f: &dyn Fn(&RunFigures) -> f64| -> Interval {
+        let values: Vec<f64> = runs.iter().map(f).collect();
         student_t_interval(&values)
     };
     let ci95 = (runs.len() > 1).then(|| Ci95 {
         latency: LatencyIntervals {
-            mean: interval(&|r| r.0.mean),
-            p50: interval(&|r| r.0.p50),
-            p90: interval(&|r| r.0.p90),
-            p95: interval(&|r| r.0.p95),
-            p99: interval(&|r| r.0.p99),
-            p999: interval(&|r| r.0.p999),
-            max: interval(&|r| r.0.max),
+            mean: interval(&|r| r.latency.mean),
+            p50: interval(&|r| r.latency.p50),
+            p90: interval(&|r| r.latency.p90),
+            p95: interval(&|r| r.latency.p95),
+            p99: interval(&|r| r.latency.p99),
+            p999: interval(&|r| r.latency.p999),
+            max: interval(&|r| r.latency.max),
         },
-        availability: interval(&|r| r.1),
-        throughput_rps: interval(&|r| r.2),
+        availability: interval(&|r| r.availability),
+        throughput_rps: interval(&|r| r.throughput_rps),
     });
 
     let slo: Vec<Verdict> = model
@@ -241,14 +301,14 @@ pub fn summarize(model: &Model, runs: &[RunResult]) -> Outcome {
                 Measure::Availability => (
                     availability,
                     availability >= objective.target,
-                    interval(&|r| r.1),
+                    interval(&|r| r.availability),
                 ),
                 m => {
                     let target_ms = ns_to_ms(objective.target);
                     let observed = latency.get(m);
                     // With no successful request there is no latency to meet a target with.
                     let met = pooled.requests.succeeded > 0 && observed <= target_ms;
-                    (observed, met, interval(&|r| r.0.get(m)))
+                    (observed, met, interval(&|r| r.latency.get(m)))
                 }
             };
             let target = match objective.measure {

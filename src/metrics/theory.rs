@@ -51,9 +51,8 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
         let mut mean_hold_ns = service.service_time.mean_ns();
         if service.blocking_calls {
             mean_hold_ns += service
-                .calls
-                .iter()
-                .map(|&c| response_floor_ns(model, c))
+                .callees()
+                .map(|c| response_floor_ns(model, c))
                 .sum::<f64>();
         }
         let workers = service.workers() as f64;
@@ -68,7 +67,7 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             blocking_probability: None,
             note: None,
         };
-        let holds_workers = service.blocking_calls && !service.calls.is_empty();
+        let holds_workers = service.blocking_calls && !service.plan.is_empty();
         let rate_exact = rate_is_exact(model, &route, id);
         if arrival_rate_per_s == 0.0 {
             t.note = Some("no traffic reaches this service".into());
@@ -221,15 +220,14 @@ pub fn mmck(c: u32, queue_capacity: u32, lambda: f64, mu: f64) -> Option<Mmck> {
 pub fn visits_per_request(model: &Model) -> Vec<f64> {
     fn success(model: &Model, id: ServiceId) -> f64 {
         let s = &model.services[id];
-        s.calls
-            .iter()
-            .fold(1.0 - s.error_rate, |p, &c| p * success(model, c))
+        s.callees()
+            .fold(1.0 - s.error_rate, |p, c| p * success(model, c))
     }
     fn walk(model: &Model, id: ServiceId, weight: f64, visits: &mut [f64]) {
         visits[id] += weight;
         let s = &model.services[id];
         let mut reach = weight * (1.0 - s.error_rate);
-        for &callee in &s.calls {
+        for callee in s.callees() {
             walk(model, callee, reach, visits);
             reach *= success(model, callee);
         }
@@ -244,9 +242,8 @@ pub fn visits_per_request(model: &Model) -> Vec<f64> {
 fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
     let s = &model.services[id];
     s.service_time.mean_ns()
-        + s.calls
-            .iter()
-            .map(|&c| response_floor_ns(model, c))
+        + s.callees()
+            .map(|c| response_floor_ns(model, c))
             .sum::<f64>()
 }
 
@@ -254,7 +251,7 @@ fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
 fn route(model: &Model) -> Vec<ServiceId> {
     fn walk(model: &Model, id: ServiceId, out: &mut Vec<ServiceId>) {
         out.push(id);
-        for &callee in &model.services[id].calls {
+        for callee in model.services[id].callees() {
             walk(model, callee, out);
         }
     }
@@ -296,7 +293,7 @@ fn poisson_arrivals(model: &Model, route: &[ServiceId], id: ServiceId) -> Result
         let passes_poisson = upstream.replicas == 1
             && upstream.service_time.is_exponential()
             && upstream.queue_capacity.is_none()
-            && (!upstream.blocking_calls || upstream.calls.is_empty());
+            && (!upstream.blocking_calls || upstream.plan.is_empty());
         if !passes_poisson {
             return Err(format!(
                 "called after \"{}\", whose departures are not Poisson (only a single M/M/c queue with an unbounded queue passes Poisson arrivals on)",

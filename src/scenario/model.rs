@@ -44,8 +44,9 @@ pub struct Service {
     /// Waiting room per replica; `None` is unbounded.
     pub queue_capacity: Option<u32>,
     pub service_time: Distribution,
-    /// Downstream calls, made in order after the service's own work.
-    pub calls: Vec<ServiceId>,
+    /// Downstream calls after the service's own work: steps taken in order, each making its
+    /// calls together and ending when its join is satisfied.
+    pub plan: Vec<Step>,
     /// Whether a worker stays busy until the downstream calls return.
     pub blocking_calls: bool,
     /// Probability that the service's own work ends in an error.
@@ -56,6 +57,56 @@ pub struct Service {
 impl Service {
     pub fn workers(&self) -> u64 {
         u64::from(self.replicas) * u64::from(self.concurrency)
+    }
+
+    /// Every service this one calls, in plan order (with repeats).
+    pub fn callees(&self) -> impl Iterator<Item = ServiceId> + '_ {
+        self.plan
+            .iter()
+            .flat_map(|step| step.calls.iter().map(|call| call.service))
+    }
+}
+
+/// One step of a call plan: calls made at the same time, judged together by `join`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub calls: Vec<Call>,
+    pub join: Join,
+}
+
+impl Step {
+    /// A step of one plain call: call and wait (what a name in `calls` means).
+    pub fn single(service: ServiceId) -> Step {
+        Step {
+            calls: vec![Call::to(service)],
+            join: Join::All,
+        }
+    }
+}
+
+/// When a step is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// Every call must succeed; the first failure fails the step at once (fail-fast) and the
+    /// calls still running are cancelled.
+    All,
+}
+
+/// One downstream call of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub service: ServiceId,
+    /// The caller gives up after this long: the call ends `timed_out`, and the callee's work
+    /// is cancelled if it has not started (else it finishes, as wasted work).
+    pub timeout_ns: Option<Nanos>,
+}
+
+impl Call {
+    pub fn to(service: ServiceId) -> Call {
+        Call {
+            service,
+            timeout_ns: None,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::duration::parse_duration_ns;
 use super::graph;
-use super::model::{Measure, Model, Objective, Service, ServiceId, Traffic};
+use super::model::{Measure, Model, Objective, Service, ServiceId, Step, Traffic};
 use super::problem::{join, unknown_key_message, Problem};
 use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
 use serde::de::DeserializeOwned;
@@ -394,7 +394,7 @@ fn service(
     let mut calls = Vec::new();
     for (i, callee) in raw.calls.iter().flatten().enumerate() {
         match names.iter().position(|n| n == callee) {
-            Some(id) => calls.push(id as ServiceId),
+            Some(id) => calls.push(Step::single(id as ServiceId)),
             None => problems.push(Problem::new(
                 format!("{}[{i}]", join(path, "calls")),
                 format!(
@@ -424,7 +424,7 @@ fn service(
         concurrency: concurrency as u32,
         queue_capacity,
         service_time: service_time?,
-        calls,
+        plan: calls,
         blocking_calls: raw.blocking_calls.unwrap_or(false),
         error_rate,
         price_per_hour_usd,

@@ -5,8 +5,7 @@
 
 use crate::components::system::simulate_with_progress;
 use crate::engine::time::Nanos;
-use crate::metrics::run::RunResult;
-use crate::metrics::summary::{summarize, Outcome};
+use crate::metrics::summary::{summarize, Outcome, Pool};
 use crate::scenario::Model;
 use rayon::prelude::*;
 
@@ -14,16 +13,20 @@ use rayon::prelude::*;
 /// worker threads, so it must be `Sync`; it cannot change any result.
 pub type Progress<'a> = &'a (dyn Fn(u32, Nanos) + Sync);
 
-/// Every replication of `model`, in replication order.
-pub fn run_replications(model: &Model, progress: Progress) -> Vec<RunResult> {
+/// Every replication of `model`, pooled as each finishes (so memory does not grow with the
+/// number of replications).
+pub fn run_replications(model: &Model, progress: Progress) -> Pool {
     (0..model.replications)
         .into_par_iter()
-        .map(|replication| {
-            simulate_with_progress(model, replication, &mut |now_ns| {
-                progress(replication, now_ns)
-            })
-        })
-        .collect()
+        .fold(
+            || Pool::new(model),
+            |pool, replication| {
+                pool.add(simulate_with_progress(model, replication, &mut |now_ns| {
+                    progress(replication, now_ns)
+                }))
+            },
+        )
+        .reduce(|| Pool::new(model), Pool::merge)
 }
 
 /// Runs every replication and pools them into one outcome.
