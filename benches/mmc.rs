@@ -1,17 +1,26 @@
-//! Engine throughput on the peers' M/M/c model (see `shared/peers/`): customers per second,
-//! latency recorded in HDR histograms, single-threaded.
+//! Engine throughput: customers per second, latency recorded in HDR histograms, one thread.
 //!
-//! Target: M/M/16 at rho = 0.9 (lambda = 14.4, mu = 1) at 5 million customers per second or
-//! more. Run with `cargo bench --bench mmc`.
+//! - `mmc`: the M/M/c models of the peer comparison (`benches/peers/`). Target: M/M/16 at
+//!   rho = 0.9 (lambda = 14.4, mu = 1) at 5 million customers per second or more.
+//! - `in_flight`: 900,000 requests per second into workers to spare, with a 1 us service time
+//!   (about one request in flight) and a 1 s one (about 900,000 in flight). The cost per
+//!   customer may grow with the requests in flight (the event queue and the frames outgrow
+//!   the caches), but by a small factor: target at most 6.5x the idle case.
+//!
+//! Run with `cargo bench --bench mmc`.
 
 use capsim::components::system::simulate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
+fn load(toml: &str) -> capsim::scenario::Model {
+    capsim::scenario::load(toml, "bench.toml", &[]).expect("the bench scenario is valid")
+}
+
 /// One replication of about `customers` arrivals at an M/M/c queue with mu = 1.
 fn mmc(c: u32, lambda: f64, customers: u64) -> capsim::scenario::Model {
     let duration_s = customers as f64 / lambda;
-    let toml = format!(
+    load(&format!(
         r#"
         [scenario]
         duration = "{duration_s}s"
@@ -23,8 +32,24 @@ fn mmc(c: u32, lambda: f64, customers: u64) -> capsim::scenario::Model {
         concurrency = {c}
         service_time = {{ dist = "exponential", mean = "1s" }}
         "#
-    );
-    capsim::scenario::load(&toml, "bench.toml", &[]).expect("the bench scenario is valid")
+    ))
+}
+
+/// 900,000 arrivals per second for 2 s into a million workers, each request served for
+/// `mean` (exponential): the number in flight settles at 900,000 x mean.
+fn many_in_flight(mean: &str) -> capsim::scenario::Model {
+    load(&format!(
+        r#"
+        [scenario]
+        duration = "2s"
+        [traffic]
+        rate = 900000
+        [[service]]
+        name = "server"
+        concurrency = 1000000
+        service_time = {{ dist = "exponential", mean = "{mean}" }}
+        "#
+    ))
 }
 
 fn bench(criterion: &mut Criterion) {
@@ -38,6 +63,17 @@ fn bench(criterion: &mut Criterion) {
         ("mm16_rho0.9", 16, 14.4),
     ] {
         let model = mmc(c, lambda, CUSTOMERS);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(simulate(black_box(&model), 0)))
+        });
+    }
+    group.finish();
+
+    let mut group = criterion.benchmark_group("in_flight");
+    group.throughput(Throughput::Elements(1_800_000));
+    group.sample_size(10);
+    for (name, mean) in [("about_1", "1us"), ("about_900k", "1s")] {
+        let model = many_in_flight(mean);
         group.bench_function(name, |b| {
             b.iter(|| black_box(simulate(black_box(&model), 0)))
         });

@@ -179,7 +179,12 @@ impl System<'_> {
 
     /// The frame's work is done: it takes the next step of its service's call plan, or, with
     /// none left, responds with success.
-    pub(super) fn next_step(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
+    pub(super) fn next_step(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
         let frame = self.frame(key);
         let plan = &self.model.services[frame.service].plan;
         let step_index = if frame.stage == Stage::Calling {
@@ -215,7 +220,9 @@ impl System<'_> {
         let mut next = first_call;
         while let Some(call) = next {
             // The step may have ended (failed) while an earlier call was launched.
-            let Some(frame) = self.frames.get(key) else { return };
+            let Some(frame) = self.frames.get(key) else {
+                return;
+            };
             if frame.step != step_index || frame.first_call != first_call {
                 return;
             }
@@ -226,7 +233,9 @@ impl System<'_> {
 
     /// Sends a call's next attempt: a callee frame, and its timeout if the call has one.
     fn launch(&mut self, now_ns: Nanos, call_key: Key<Call>, events: &mut EventQueue<Event>) {
-        let Some(call) = self.calls.get(call_key) else { return };
+        let Some(call) = self.calls.get(call_key) else {
+            return;
+        };
         if call.done {
             return;
         }
@@ -234,12 +243,16 @@ impl System<'_> {
         let frame = self.frame(caller);
         let (request, step) = (frame.request, frame.step);
         let site = mix(frame.site ^ (u64::from(step) << 32 | u64::from(slot)));
-        let spec = &self.model.services[frame.service].plan[usize::from(step)].calls[usize::from(slot)];
+        let spec =
+            &self.model.services[frame.service].plan[usize::from(step)].calls[usize::from(slot)];
         let (callee, timeout_ns) = (spec.service, spec.timeout_ns);
         if let Some(timeout_ns) = timeout_ns {
             let call = self.calls.get_mut(call_key).expect("checked above");
             let token = call.timeout.arm();
-            events.schedule(now_ns.saturating_add(timeout_ns), Event::CallTimeout(call_key, token));
+            events.schedule(
+                now_ns.saturating_add(timeout_ns),
+                Event::CallTimeout(call_key, token),
+            );
         }
         // The callee frame's key is recorded before it is admitted, since admission may end
         // it at once (rejected), which finishes this call.
@@ -277,7 +290,13 @@ impl System<'_> {
     }
 
     /// The one place a finished call is judged, by its step's join policy.
-    pub(super) fn judge(&mut self, now_ns: Nanos, call_key: Key<Call>, ending: Ending, events: &mut EventQueue<Event>) {
+    pub(super) fn judge(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
         let Some(call) = self.calls.get_mut(call_key) else {
             return; // the step has ended already
         };
@@ -311,7 +330,10 @@ impl System<'_> {
     fn end_step(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
         let mut next = self.frame_mut(key).first_call.take();
         while let Some(call_key) = next {
-            let call = self.calls.remove(call_key).expect("a step's calls live until it ends");
+            let call = self
+                .calls
+                .remove(call_key)
+                .expect("a step's calls live until it ends");
             next = call.next;
             if let Some(callee) = call.callee {
                 self.cancel_frame(now_ns, callee, events);
@@ -320,8 +342,15 @@ impl System<'_> {
     }
 
     /// The caller gives up on a frame (see the module docs for what that does at each stage).
-    pub(super) fn cancel_frame(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
-        let Some(frame) = self.frames.get_mut(key) else { return };
+    pub(super) fn cancel_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(frame) = self.frames.get_mut(key) else {
+            return;
+        };
         let stage = frame.stage;
         frame.parent = Parent::Detached;
         match stage {
@@ -342,12 +371,24 @@ impl System<'_> {
     /// A frame fails because a call of its step did: its own service counts a failure, and
     /// its parent hears the cause (a rejection or timeout downstream reaches the request as
     /// such, so the request counts under the kind of the first failure).
-    fn fail_frame(&mut self, now_ns: Nanos, key: Key<Frame>, cause: Ending, events: &mut EventQueue<Event>) {
+    fn fail_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        cause: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
         self.end_frame_as(now_ns, key, Ending::Failed, cause, events);
     }
 
     /// A frame ends with `ending`, counted at its service and passed to its parent.
-    pub(super) fn end_frame(&mut self, now_ns: Nanos, key: Key<Frame>, ending: Ending, events: &mut EventQueue<Event>) {
+    pub(super) fn end_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
         self.end_frame_as(now_ns, key, ending, ending, events);
     }
 
@@ -360,7 +401,10 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let frame = self.frames.remove(key).expect("an ending frame is live");
-        debug_assert!(!frame.holds_worker, "a frame releases its worker before it ends");
+        debug_assert!(
+            !frame.holds_worker,
+            "a frame releases its worker before it ends"
+        );
         let record = &mut self.record.services[frame.service];
         if frame.admitted {
             record.in_system.add(now_ns, -1, self.window);

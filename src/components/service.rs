@@ -133,7 +133,11 @@ impl ServiceState {
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
     /// takes it and is returned, or the worker goes idle. A draining replica left idle goes
     /// down.
-    fn release(&mut self, replica: u32, is_live: impl Fn(Key<Frame>) -> bool) -> Option<Key<Frame>> {
+    fn release(
+        &mut self,
+        replica: u32,
+        is_live: impl Fn(Key<Frame>) -> bool,
+    ) -> Option<Key<Frame>> {
         let replica = &mut self.replicas[replica as usize];
         while let Some(next) = replica.queue.pop_front() {
             if is_live(next) {
@@ -161,7 +165,11 @@ impl ServiceState {
     /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
     /// one; returns its index.
     pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
-        match self.replicas.iter().position(|r| r.state == ReplicaState::Down) {
+        match self
+            .replicas
+            .iter()
+            .position(|r| r.state == ReplicaState::Down)
+        {
             Some(index) => {
                 self.replicas[index] = Replica::new(state);
                 index as u32
@@ -196,18 +204,20 @@ impl ServiceState {
 
     /// The service time of one visit: a keyed draw, so the same request at the same call
     /// site and attempt always gets the same time, whatever replica serves it and when.
-    pub fn draw_service_ns(&self, dist: &Distribution, request: u64, site: u64, attempt: u32) -> Nanos {
+    pub fn draw_service_ns(
+        &self,
+        dist: &Distribution,
+        request: u64,
+        site: u64,
+        attempt: u32,
+    ) -> Nanos {
         dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
     }
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
         error_rate > 0.0
-            && self
-                .error_stream
-                .at(request, site, attempt)
-                .random::<f64>()
-                < error_rate
+            && self.error_stream.at(request, site, attempt).random::<f64>() < error_rate
     }
 }
 
@@ -263,14 +273,21 @@ impl System<'_> {
     }
 
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
-    fn start(&mut self, now_ns: Nanos, key: Key<Frame>, replica: u32, events: &mut EventQueue<Event>) {
+    fn start(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) {
         let frame = self.frame_mut(key);
         frame.replica = replica;
         frame.admitted = true;
         frame.holds_worker = true;
         frame.stage = Stage::Working;
         frame.started_ns = now_ns;
-        let (service, measured, arrived_ns) = (frame.service, frame.request.measured, frame.arrived_ns);
+        let (service, measured, arrived_ns) =
+            (frame.service, frame.request.measured, frame.arrived_ns);
         let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, self.window);
@@ -278,9 +295,10 @@ impl System<'_> {
             record.queue_wait.record(now_ns - arrived_ns);
         }
         let spec = &self.model.services[service];
-        let work_ns = self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
+        let work_ns =
+            self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
         #[cfg(test)]
-        self.work_log.push((request_id, service, work_ns));
+        self.work_log.push((request_id, service, site, work_ns));
         match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
             Some(done_ns) => events.schedule(done_ns, Event::WorkDone(key)),
             None => self.stop_overloaded(now_ns, OverloadReason::ClockLimit),
@@ -288,7 +306,12 @@ impl System<'_> {
     }
 
     /// A worker finished its own work on a frame.
-    pub(super) fn on_work_done(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
+    pub(super) fn on_work_done(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
         let Some(frame) = self.frames.get(key) else {
             return; // stale: the frame ended while its work was under way
         };
@@ -317,7 +340,12 @@ impl System<'_> {
 
     /// Frees the frame's worker (if it holds one), handing it to the next live frame in that
     /// replica's queue.
-    pub(super) fn release_worker(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
+    pub(super) fn release_worker(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
         let frame = self.frame_mut(key);
         if !frame.holds_worker {
             return;
@@ -370,7 +398,9 @@ mod tests {
 
     fn keys(n: usize) -> Vec<Key<Frame>> {
         let mut frames: GenSlab<Frame> = GenSlab::default();
-        (0..n).map(|_| frames.insert(Frame::placeholder())).collect()
+        (0..n)
+            .map(|_| frames.insert(Frame::placeholder()))
+            .collect()
     }
 
     #[test]
@@ -381,7 +411,10 @@ mod tests {
         let mut s = service(2, 1, Some(1));
         let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k)).collect();
         use Admission::*;
-        assert_eq!(admitted, [Started(0), Started(1), Queued(0), Queued(1), Rejected]);
+        assert_eq!(
+            admitted,
+            [Started(0), Started(1), Queued(0), Queued(1), Rejected]
+        );
         assert_eq!(s.queued(), 2);
         // A freed worker of replica 1 goes to the frame waiting there, FIFO.
         assert_eq!(s.release(1, |_| true), Some(keys[3]));
@@ -418,15 +451,31 @@ mod tests {
         s.drain(1);
         assert_eq!(s.replicas()[1].state, ReplicaState::Draining);
         assert_eq!(s.admit(keys[2]), Admission::Started(2));
-        assert_eq!(s.admit(keys[3]), Admission::Queued(0), "replica 1 is skipped");
+        assert_eq!(
+            s.admit(keys[3]),
+            Admission::Queued(0),
+            "replica 1 is skipped"
+        );
         assert_eq!(s.release(1, |_| true), None);
         assert_eq!(s.replicas()[1].state, ReplicaState::Down);
-        assert_eq!(s.add_replica(ReplicaState::Starting), 1, "the down slot is reused");
-        assert_eq!(s.admit(keys[4]), Admission::Queued(2), "a starting replica takes nothing");
+        assert_eq!(
+            s.add_replica(ReplicaState::Starting),
+            1,
+            "the down slot is reused"
+        );
+        assert_eq!(
+            s.admit(keys[4]),
+            Admission::Queued(2),
+            "a starting replica takes nothing"
+        );
         s.make_ready(1);
         assert_eq!(s.admit(keys[5]), Admission::Queued(0));
         assert_eq!(s.admit(keys[6]), Admission::Started(1));
-        assert_eq!(s.add_replica(ReplicaState::Ready), 3, "no down slot: a new one");
+        assert_eq!(
+            s.add_replica(ReplicaState::Ready),
+            3,
+            "no down slot: a new one"
+        );
         assert_eq!(s.admit(keys[7]), Admission::Queued(2));
     }
 
@@ -437,7 +486,11 @@ mod tests {
         let a = s.draw_service_ns(&d, 42, 7, 0);
         let _ = s.draw_service_ns(&d, 41, 7, 0);
         assert_eq!(a, s.draw_service_ns(&d, 42, 7, 0));
-        assert_ne!(a, s.draw_service_ns(&d, 42, 7, 1), "another attempt, another draw");
+        assert_ne!(
+            a,
+            s.draw_service_ns(&d, 42, 7, 1),
+            "another attempt, another draw"
+        );
         assert!(!(0..1000).any(|r| s.draw_error(0.0, r, 0, 0)));
     }
 }

@@ -61,9 +61,10 @@ pub struct System<'m> {
     pub(super) calls: GenSlab<Call>,
     pub(super) record: Record,
     pub(super) overload: Option<Overload>,
-    /// Every service time drawn, as (request, service, ns): what tests check draws against.
+    /// Every service time drawn, as (request, service, call site, ns): what tests check
+    /// draws against.
     #[cfg(test)]
-    pub(super) work_log: Vec<(u64, usize, Nanos)>,
+    pub(super) work_log: Vec<(u64, usize, u64, Nanos)>,
 }
 
 impl World for System<'_> {
@@ -140,5 +141,313 @@ impl<'m> System<'m> {
             service,
             queued,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::Model;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn model(toml: &str) -> Model {
+        crate::scenario::load(toml, "t.toml", &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs replication 0 and returns its result with every service time drawn.
+    fn run_logged(model: &Model) -> (RunResult, Vec<(u64, usize, u64, Nanos)>) {
+        let mut system = System::new(model, 0);
+        let mut events = EventQueue::default();
+        system.schedule_first_arrival(&mut events);
+        let end_ns = engine::run(&mut system, &mut events, &mut |_| {});
+        let log = std::mem::take(&mut system.work_log);
+        (system.finish(0, end_ns), log)
+    }
+
+    #[test]
+    fn no_request_arrives_at_or_after_the_end() {
+        // One arrival a second on average, a run of 1 us: the first gap exceeds the run with
+        // probability 1 - 1e-6, so no request may be counted (the first arrival included).
+        let m = model(
+            r#"
+            [scenario]
+            duration = "1us"
+            [traffic]
+            rate = 1
+            [[service]]
+            name = "s"
+            service_time = { dist = "constant", value = "1ms" }
+            "#,
+        );
+        let run = simulate(&m, 0);
+        assert_eq!(run.record.requests.arrived, 0);
+        assert_eq!(run.end_ns, 0, "no event ran");
+    }
+
+    #[test]
+    fn a_request_visits_its_calls_in_order_and_ends_at_the_last_response() {
+        // Constant times and more workers than requests ever overlap, so no queueing: each
+        // request takes 1 ms at a, then 2 ms at b, then 3 ms at c: 6 ms end to end.
+        let m = model(
+            r#"
+            [scenario]
+            duration = "1h"
+            [traffic]
+            rate = 0.0166
+            [[service]]
+            name = "a"
+            concurrency = 100
+            service_time = { dist = "constant", value = "1ms" }
+            calls = ["b", "c"]
+            [[service]]
+            name = "b"
+            concurrency = 100
+            service_time = { dist = "constant", value = "2ms" }
+            [[service]]
+            name = "c"
+            concurrency = 100
+            service_time = { dist = "constant", value = "3ms" }
+            "#,
+        );
+        let run = simulate(&m, 0);
+        let r = &run.record;
+        assert!(r.requests.arrived > 30);
+        assert_eq!(r.requests.succeeded, r.requests.arrived);
+        assert_eq!(r.latency.mean_ns(), 6e6);
+        assert_eq!(r.services[0].latency.mean_ns(), 6e6);
+        assert_eq!(r.services[1].latency.mean_ns(), 2e6);
+        assert_eq!(r.services[2].latency.mean_ns(), 3e6);
+        assert_eq!(r.services[1].requests.arrived, r.requests.arrived);
+    }
+
+    /// A chain a -> b -> c, each a constant 10 ms with workers to spare, at 1000 requests/s:
+    /// by Little's law about 30 requests are in flight (sd about 5.5), but about 60 frames
+    /// (a's frame lives 30 ms, b's 20 ms, c's 10 ms). A bound of 70 is far above the requests
+    /// (P(more than 70) is about 1e-10 per instant) and often below the frames; it must count
+    /// requests, so the run completes.
+    #[test]
+    fn max_in_flight_counts_requests_not_visits() {
+        let chain = |max_in_flight: u32, c_workers: u32, c_time: &str| {
+            model(&format!(
+                r#"
+                [scenario]
+                duration = "10s"
+                max_in_flight = {max_in_flight}
+                [traffic]
+                rate = 1000
+                [[service]]
+                name = "a"
+                concurrency = 1000
+                service_time = {{ dist = "constant", value = "10ms" }}
+                calls = ["b"]
+                [[service]]
+                name = "b"
+                concurrency = 1000
+                service_time = {{ dist = "constant", value = "10ms" }}
+                calls = ["c"]
+                [[service]]
+                name = "c"
+                concurrency = {c_workers}
+                service_time = {{ dist = "constant", value = "{c_time}" }}
+                "#
+            ))
+        };
+        let run = simulate(&chain(70, 1000, "10ms"), 0);
+        assert!(run.overload.is_none(), "{:?}", run.overload);
+        assert!(run.record.requests.arrived > 9_000);
+        // With c a single worker taking 100 ms, requests pile up; the run stops at the 71st
+        // request in flight, and says so in requests, not visits (which number 3 per request).
+        let run = simulate(&chain(70, 1, "100ms"), 0);
+        let overload = run.overload.expect("c cannot keep up");
+        assert_eq!(overload.reason, OverloadReason::InFlight);
+        assert_eq!(overload.in_flight, 71);
+        assert_eq!(overload.service, 2, "c has the longest queue");
+    }
+
+    /// a calls b with a 5 ms timeout; b is one worker taking a constant 10 ms, so every call
+    /// times out. A call that is still queued when its timer fires leaves b's queue; one that
+    /// had started is detached, finishes its 10 ms as wasted work, and makes no call of its
+    /// own (b would call c). The worker then moves on to the next live frame.
+    #[test]
+    fn a_timed_out_call_leaves_the_queue_or_finishes_as_wasted_work() {
+        let mut m = model(
+            r#"
+            [scenario]
+            duration = "2s"
+            [traffic]
+            rate = 500
+            [[service]]
+            name = "a"
+            concurrency = 1000
+            service_time = { dist = "constant", value = "0s" }
+            calls = ["b"]
+            [[service]]
+            name = "b"
+            service_time = { dist = "constant", value = "10ms" }
+            calls = ["c"]
+            [[service]]
+            name = "c"
+            service_time = { dist = "constant", value = "1ms" }
+            "#,
+        );
+        m.services[0].plan[0].calls[0].timeout_ns = Some(5_000_000);
+        let (run, log) = run_logged(&m);
+        let r = &run.record;
+        assert!(run.overload.is_none());
+        assert!(r.requests.arrived > 800);
+        assert_eq!(
+            r.requests.timed_out, r.requests.arrived,
+            "every call times out"
+        );
+        let b = &r.services[1];
+        assert_eq!(b.requests.cancelled, b.requests.arrived);
+        let started = log
+            .iter()
+            .filter(|&&(_, service, _, _)| service == 1)
+            .count() as u128;
+        assert!(started > 50 && started < b.requests.arrived as u128);
+        assert_eq!(b.wasted_work_ns, started * 10_000_000);
+        assert_eq!(
+            r.services[2].requests.arrived, 0,
+            "a detached frame makes no calls"
+        );
+        // The worker was busy for the work it started (10 ms each), but for the part of the
+        // last one that ran past the end of the measured window (utilization is clipped to
+        // it).
+        let busy_ns = b.busy_workers.area();
+        assert!(busy_ns <= started * 10_000_000 && busy_ns > (started - 1) * 10_000_000);
+        assert_eq!(b.queued.level(), 0);
+        assert_eq!(b.in_system.level(), 0);
+    }
+
+    /// A step of two calls made together (built by hand: the scenario syntax for it comes
+    /// with fan-out): with idle servers the step lasts as long as the slower call, 10 ms, not
+    /// the sum; and when the fast call fails, the step fails at once (fail-fast) and the slow
+    /// call is cancelled: it leaves the queue or finishes as wasted work.
+    #[test]
+    fn a_step_waits_on_all_its_calls_and_fails_fast() {
+        let toml = |b_error_rate: f64| {
+            format!(
+                r#"
+                [scenario]
+                duration = "10s"
+                [traffic]
+                rate = 20
+                [[service]]
+                name = "a"
+                concurrency = 1000
+                service_time = {{ dist = "constant", value = "0s" }}
+                [[service]]
+                name = "b"
+                concurrency = 1000
+                service_time = {{ dist = "constant", value = "1ms" }}
+                error_rate = {b_error_rate}
+                [[service]]
+                name = "c"
+                service_time = {{ dist = "constant", value = "10ms" }}
+                "#
+            )
+        };
+        let both = |b_error_rate| {
+            let mut m = model(&toml(b_error_rate));
+            m.services[0].plan = vec![crate::scenario::model::Step {
+                calls: vec![
+                    crate::scenario::model::Call::to(1),
+                    crate::scenario::model::Call::to(2),
+                ],
+                join: crate::scenario::model::Join::All,
+            }];
+            m
+        };
+        let run = simulate(&both(0.0), 0);
+        let r = &run.record;
+        // c is one worker: at 20 requests/s some requests queue behind another's 10 ms, so
+        // end-to-end latency is at least 10 ms, and exactly 10 ms for those that do not
+        // (the histogram's lowest value, within its 0.1%); the median request did not queue.
+        assert_eq!(r.requests.succeeded, r.requests.arrived);
+        let close = |ns: f64| (ns / 10e6 - 1.0).abs() < 1e-3;
+        assert!(
+            close(r.latency.quantile_ns(0.0)),
+            "{}",
+            r.latency.quantile_ns(0.0)
+        );
+        assert!(
+            close(r.latency.quantile_ns(0.5)),
+            "{}",
+            r.latency.quantile_ns(0.5)
+        );
+
+        let run = simulate(&both(1.0), 0);
+        let r = &run.record;
+        assert_eq!(r.requests.failed, r.requests.arrived);
+        assert_eq!(r.services[0].requests.failed, r.requests.arrived);
+        let c = &r.services[2];
+        assert_eq!(
+            c.requests.cancelled, c.requests.arrived,
+            "c's call was cancelled"
+        );
+        assert!(c.wasted_work_ns > 0);
+        assert_eq!(c.requests.succeeded, 0);
+    }
+
+    /// One random design: a tree of up to four services with random calls, replicas,
+    /// workers and service-time laws.
+    fn design(
+        calls: &[Vec<usize>],
+        replicas: &[u32],
+        concurrency: &[u32],
+        lognormal: &[bool],
+    ) -> String {
+        let mut toml =
+            String::from("[scenario]\nduration = \"2s\"\n[traffic]\nrate = 200\nentry = \"s0\"\n");
+        for (i, callees) in calls.iter().enumerate() {
+            let time = if lognormal[i] {
+                r#"{ dist = "lognormal", median = "2ms", p99 = "20ms" }"#
+            } else {
+                r#"{ dist = "exponential", mean = "3ms" }"#
+            };
+            let names: Vec<String> = callees.iter().map(|c| format!("\"s{c}\"")).collect();
+            toml += &format!(
+                "[[service]]\nname = \"s{i}\"\nreplicas = {}\nconcurrency = {}\nservice_time = {time}\ncalls = [{}]\n",
+                replicas[i],
+                concurrency[i],
+                names.join(", ")
+            );
+        }
+        toml
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// The service time a request gets at a call site is the same whatever the replica
+        /// counts and workers: draws follow the request, not the order in which work starts.
+        #[test]
+        fn per_request_service_times_do_not_depend_on_replicas_or_workers(
+            // Service i may call services after it (so no cycle), one to three of them.
+            raw_calls in prop::collection::vec(prop::collection::vec(1usize..4, 0..3), 4),
+            replicas_a in prop::collection::vec(1u32..4, 4),
+            replicas_b in prop::collection::vec(1u32..4, 4),
+            concurrency_a in prop::collection::vec(1u32..4, 4),
+            concurrency_b in prop::collection::vec(1u32..4, 4),
+            lognormal in prop::collection::vec(any::<bool>(), 4),
+        ) {
+            let calls: Vec<Vec<usize>> = raw_calls
+                .iter()
+                .enumerate()
+                .map(|(i, cs)| cs.iter().map(|&c| i + c).filter(|&c| c < 4).collect())
+                .collect();
+            let a = model(&design(&calls, &replicas_a, &concurrency_a, &lognormal));
+            let b = model(&design(&calls, &replicas_b, &concurrency_b, &lognormal));
+            let draws = |m: &Model| -> BTreeMap<(u64, usize, u64), Nanos> {
+                let (run, log) = run_logged(m);
+                assert!(run.overload.is_none());
+                log.into_iter().map(|(r, s, site, ns)| ((r, s, site), ns)).collect()
+            };
+            let (da, db) = (draws(&a), draws(&b));
+            // Unbounded queues reject nothing, so both runs serve every visit of every request.
+            prop_assert_eq!(da.len(), db.len());
+            prop_assert_eq!(da, db);
+        }
     }
 }

@@ -91,7 +91,7 @@ impl<E> EventQueue<E> {
                 });
                 self.next_seq += 1;
                 if heap.len() > GROW_ABOVE {
-                    self.to_radix();
+                    self.switch_to_radix();
                 }
             }
             Form::Radix(radix) => radix.push(time_ns, event),
@@ -106,7 +106,7 @@ impl<E> EventQueue<E> {
             Form::Radix(radix) => {
                 let popped = radix.pop()?;
                 if radix.len < SHRINK_BELOW {
-                    self.to_heap();
+                    self.switch_to_heap();
                 }
                 popped
             }
@@ -116,7 +116,7 @@ impl<E> EventQueue<E> {
     }
 
     #[cold]
-    fn to_radix(&mut self) {
+    fn switch_to_radix(&mut self) {
         let Form::Heap(heap) = std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
         else {
             return;
@@ -130,8 +130,9 @@ impl<E> EventQueue<E> {
     }
 
     #[cold]
-    fn to_heap(&mut self) {
-        let Form::Radix(mut radix) = std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
+    fn switch_to_heap(&mut self) {
+        let Form::Radix(mut radix) =
+            std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
         else {
             return;
         };
@@ -232,7 +233,11 @@ impl<E> RadixHeap<E> {
         let lowest = self.nonempty.trailing_zeros() as usize;
         self.nonempty &= !(1 << lowest);
         let mut items = std::mem::take(&mut self.later[lowest]);
-        self.last_ns = items.iter().map(|&(t, _)| t).min().expect("a non-empty bucket");
+        self.last_ns = items
+            .iter()
+            .map(|&(t, _)| t)
+            .min()
+            .expect("a non-empty bucket");
         for (time_ns, event) in items.drain(..) {
             self.place(time_ns, event);
         }

@@ -116,7 +116,11 @@ mod tests {
         assert!((ones - 0.5).abs() < 0.0025, "fraction {ones}");
         let mean = u.iter().sum::<f64>() / n as f64;
         let var = u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        let cov = u.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / n as f64;
+        let cov = u
+            .windows(2)
+            .map(|w| (w[0] - mean) * (w[1] - mean))
+            .sum::<f64>()
+            / n as f64;
         assert!((cov / var).abs() < 0.005, "lag-1 correlation {}", cov / var);
     }
 }

@@ -178,7 +178,7 @@ impl Pool {
     }
 
     /// Adds one finished replication.
-    pub fn add(mut self, run: RunResult) -> Pool {
+    pub fn add(&mut self, run: RunResult) {
         let figures = RunFigures {
             replication: run.replication,
             latency: Latency::of(&run.record.latency),
@@ -190,19 +190,6 @@ impl Pool {
         if let Some(overload) = run.overload {
             self.note_overload(run.replication, overload);
         }
-        self
-    }
-
-    /// Joins two pools of disjoint replications.
-    pub fn merge(mut self, other: Pool) -> Pool {
-        self.record.add(&other.record);
-        for figures in other.runs {
-            self.insert_figures(figures);
-        }
-        if let Some((replication, overload)) = other.overload {
-            self.note_overload(replication, overload);
-        }
-        self
     }
 
     fn insert_figures(&mut self, figures: RunFigures) {

@@ -8,25 +8,30 @@ use crate::engine::time::Nanos;
 use crate::metrics::summary::{summarize, Outcome, Pool};
 use crate::scenario::Model;
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// Told how far a replication has got: `(replication, simulated time now)`. Called from the
 /// worker threads, so it must be `Sync`; it cannot change any result.
 pub type Progress<'a> = &'a (dyn Fn(u32, Nanos) + Sync);
 
-/// Every replication of `model`, pooled as each finishes (so memory does not grow with the
-/// number of replications).
+/// Every replication of `model`, each pooled as it finishes: memory holds one pool and one
+/// replication per thread, however many replications there are. Pooling is exact whatever
+/// the order in which replications finish (see [`Pool`]), so a lock around one shared pool
+/// is all the coordination needed; it is taken once per replication.
 pub fn run_replications(model: &Model, progress: Progress) -> Pool {
+    let pool = Mutex::new(Pool::new(model));
     (0..model.replications)
         .into_par_iter()
-        .fold(
-            || Pool::new(model),
-            |pool, replication| {
-                pool.add(simulate_with_progress(model, replication, &mut |now_ns| {
-                    progress(replication, now_ns)
-                }))
-            },
-        )
-        .reduce(|| Pool::new(model), Pool::merge)
+        .for_each(|replication| {
+            let run = simulate_with_progress(model, replication, &mut |now_ns| {
+                progress(replication, now_ns)
+            });
+            pool.lock()
+                .expect("no thread panics holding the pool")
+                .add(run);
+        });
+    pool.into_inner()
+        .expect("no thread panics holding the pool")
 }
 
 /// Runs every replication and pools them into one outcome.
