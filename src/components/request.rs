@@ -34,12 +34,12 @@ use crate::metrics::run::OverloadReason;
 use crate::scenario::model::{Join, ServiceId};
 
 /// A request from outside: what every frame of it carries. The request lives as long as its
-/// root frame; the count of root frames is the count of requests in flight.
+/// root frame, which arrives at the entry when the request arrives; the count of root frames
+/// is the count of requests in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestInfo {
     /// The arrival index in this replication: what keys the request's random draws.
     pub id: u64,
-    pub arrived_ns: Nanos,
     /// Whether it arrived in the measured window `[warmup, duration)`.
     pub measured: bool,
 }
@@ -99,7 +99,6 @@ impl Frame {
             parent: Parent::Detached,
             request: RequestInfo {
                 id: 0,
-                arrived_ns: 0,
                 measured: false,
             },
             service: 0,
@@ -164,11 +163,7 @@ impl System<'_> {
         if measured {
             self.record.requests.arrived += 1;
         }
-        let request = RequestInfo {
-            id,
-            arrived_ns: now_ns,
-            measured,
-        };
+        let request = RequestInfo { id, measured };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
@@ -423,14 +418,20 @@ impl System<'_> {
             }
         }
         match frame.parent {
-            Parent::Root => self.end_request(now_ns, frame.request, cause),
+            Parent::Root => self.end_request(now_ns, frame.request, frame.arrived_ns, cause),
             Parent::Call(call) => self.judge(now_ns, call, cause, events),
             Parent::Detached => {}
         }
     }
 
     /// The request's root frame ended: the request ends the same way.
-    fn end_request(&mut self, now_ns: Nanos, request: RequestInfo, ending: Ending) {
+    fn end_request(
+        &mut self,
+        now_ns: Nanos,
+        request: RequestInfo,
+        arrived_ns: Nanos,
+        ending: Ending,
+    ) {
         self.requests_in_flight -= 1;
         if !request.measured {
             return;
@@ -439,7 +440,7 @@ impl System<'_> {
         match ending {
             Ending::Succeeded => {
                 counts.succeeded += 1;
-                self.record.latency.record(now_ns - request.arrived_ns);
+                self.record.latency.record(now_ns - arrived_ns);
             }
             Ending::Failed => counts.failed += 1,
             Ending::Rejected => counts.rejected += 1,
