@@ -2,7 +2,11 @@
 //!
 //! Exit codes (SPEC.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
 //! one SLO was missed, or the design was overloaded (see `scenario.max_in_flight`); 2 bad
-//! input or usage.
+//! input or usage. A sweep exits 0 when at least one point meets every SLO, a plan when it
+//! found a design that does; a sweep stopped by Ctrl-C exits 130.
+
+mod results;
+mod sweep;
 
 use crate::metrics::summary::Outcome;
 use crate::report;
@@ -41,10 +45,63 @@ enum Command {
         #[command(flatten)]
         options: SimOptions,
     },
+    /// Run every point of the grid in [sweep] (or --sweep), in parallel; stream results to --out
+    Sweep {
+        #[command(flatten)]
+        options: SimOptions,
+        /// Add an axis: PATH=V1,V2,... or PATH={ from = A, to = B, step = S } (repeatable)
+        #[arg(long = "sweep", value_name = "PATH=VALUES")]
+        sweep: Vec<String>,
+        /// Output format on standard output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write manifest.json, results.jsonl and results.csv into this directory, a row as each point finishes
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Threads to run points and replications on (default: every core)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        jobs: Option<u32>,
+        /// Skip the points already in --out DIR (which must hold results of the same sweep)
+        #[arg(long)]
+        resume: bool,
+        /// Run one slice of the grid: i/n (points i, i+n, i+2n, ...), or auto (Kubernetes
+        /// JOB_COMPLETION_INDEX with CAPSIM_SHARDS; Slurm SLURM_ARRAY_TASK_ID and _COUNT)
+        #[arg(long, value_name = "i/n|auto")]
+        shard: Option<String>,
+    },
+    /// Search the knobs in [plan] for the cheapest design that meets every SLO with confidence
+    Plan {
+        #[command(flatten)]
+        options: SimOptions,
+        /// Output format on standard output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write plan.json and plan.md into this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Threads to run designs and replications on (default: every core)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        jobs: Option<u32>,
+        /// Most replications a design gets while a verdict is too close to call
+        #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        max_replications: u32,
+    },
+    /// Join the result directories of sweep shards (--shard i/n) into one result set
+    Merge {
+        /// The shard directories (one per slice; all of one sweep)
+        #[arg(required = true, value_name = "DIR")]
+        shards: Vec<PathBuf>,
+        /// Where to write the merged manifest.json, results.jsonl and results.csv
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Output format on standard output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Args)]
-struct SimOptions {
+pub(crate) struct SimOptions {
     /// The scenario file (TOML)
     scenario: PathBuf,
     /// Override one scenario key, e.g. --set traffic.rate=250 --set service.api.replicas=8
@@ -59,7 +116,7 @@ struct SimOptions {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Table,
     Json,
     Markdown,
@@ -78,10 +135,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load(options: &SimOptions) -> anyhow::Result<Model> {
-    let file = options.scenario.display().to_string();
-    let text = std::fs::read_to_string(&options.scenario)
-        .with_context(|| format!("error: cannot read scenario {file}"))?;
+/// `--set`, then `--seed` and `--replications`, as overrides.
+fn overrides(options: &SimOptions) -> Vec<String> {
     let mut overrides = options.set.clone();
     if let Some(seed) = options.seed {
         overrides.push(format!("scenario.seed={seed}"));
@@ -89,11 +144,53 @@ fn load(options: &SimOptions) -> anyhow::Result<Model> {
     if let Some(n) = options.replications {
         overrides.push(format!("scenario.replications={n}"));
     }
-    scenario::load(&text, &file, &overrides).map_err(|e| anyhow!(e))
+    overrides
+}
+
+fn load(options: &SimOptions) -> anyhow::Result<Model> {
+    let file = options.scenario.display().to_string();
+    let text = std::fs::read_to_string(&options.scenario)
+        .with_context(|| format!("error: cannot read scenario {file}"))?;
+    scenario::load(&text, &file, &overrides(options)).map_err(|e| anyhow!(e))
 }
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Sweep {
+            options,
+            sweep,
+            format,
+            out,
+            jobs,
+            resume,
+            shard,
+        } => sweep::sweep(sweep::SweepArgs {
+            options,
+            sweep,
+            format,
+            out,
+            jobs: jobs.map(|n| n as usize),
+            resume,
+            shard,
+        }),
+        Command::Plan {
+            options,
+            format,
+            out,
+            jobs,
+            max_replications,
+        } => sweep::plan(sweep::PlanArgs {
+            options,
+            format,
+            out,
+            jobs: jobs.map(|n| n as usize),
+            max_replications,
+        }),
+        Command::Merge {
+            shards,
+            out,
+            format,
+        } => sweep::merge(&shards, &out, format),
         Command::Validate { options } => {
             let model = load(&options)?;
             println!("ok");

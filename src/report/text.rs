@@ -18,11 +18,11 @@ pub fn ms(v: f64) -> String {
     }
 }
 
-fn percent(v: f64) -> String {
+pub(crate) fn percent(v: f64) -> String {
     format!("{:.3}%", v * 100.0)
 }
 
-fn usd(v: f64) -> String {
+pub(crate) fn usd(v: f64) -> String {
     if v >= 100.0 {
         format!("${v:.0}")
     } else {
@@ -86,7 +86,7 @@ fn verdict_text(v: &Verdict) -> VerdictText {
 }
 
 /// Left-aligns the first column and right-aligns the rest, two spaces apart.
-fn aligned(rows: &[Vec<String>], indent: &str) -> String {
+pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -54,74 +54,225 @@ impl std::error::Error for LoadError {}
 /// Parses, overrides and validates a scenario. `file` is used in messages and, through its
 /// stem, as the default scenario name.
 pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadError> {
-    let error = |diagnostics| LoadError {
-        file: file.to_string(),
-        diagnostics,
-    };
-    let spans = match DeTable::parse(text) {
-        Ok(root) => {
-            let mut spans = HashMap::new();
-            collect_spans(root.get_ref(), "", &mut spans);
-            spans
-        }
-        Err(e) => {
-            let location = match e.span() {
-                Some(span) => format!("{file}:{}", line_column(text, span.start)),
-                None => file.to_string(),
-            };
-            let message = format!("invalid TOML: {}", e.message().trim().replace('\n', " "));
-            return Err(error(vec![Diagnostic {
-                location,
-                path: String::new(),
-                message,
-            }]));
-        }
-    };
-    let mut table: toml::Table = match text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let diagnostic = Diagnostic {
-                location: file.to_string(),
-                path: String::new(),
-                message: format!("invalid TOML: {e}"),
-            };
-            return Err(error(vec![diagnostic]));
-        }
-    };
+    let mut source = Source::parse(text, file)?;
+    source.set(overrides);
+    source.model()
+}
 
-    let mut problems = Vec::new();
-    let mut set_by = HashMap::new();
-    for assignment in overrides {
-        match super::set::apply(&mut table, assignment) {
-            Ok(path) => {
-                set_by.insert(path, assignment.clone());
+/// A scenario parsed once, to be loaded many times: with `--set` overrides and `--sweep`
+/// axes applied, as a whole (grid tables checked) or as one point of its grid.
+#[derive(Debug, Clone)]
+pub struct Source {
+    text: String,
+    file: String,
+    /// Byte offset of every key written in the file, by key path.
+    spans: HashMap<String, usize>,
+    table: toml::Table,
+    /// Which command-line option wrote a key path, for messages.
+    set_by: HashMap<String, String>,
+    /// Problems with the overrides themselves.
+    problems: Vec<Problem>,
+    /// Axis paths added by `--sweep`, in command-line order.
+    command_line_axes: Vec<String>,
+}
+
+impl Source {
+    /// Parses the TOML (a syntax error is reported at its `file:line:column`).
+    pub fn parse(text: &str, file: &str) -> Result<Source, LoadError> {
+        let error = |diagnostics| LoadError {
+            file: file.to_string(),
+            diagnostics,
+        };
+        let spans = match DeTable::parse(text) {
+            Ok(root) => {
+                let mut spans = HashMap::new();
+                collect_spans(root.get_ref(), "", &mut spans);
+                spans
             }
-            Err(p) => {
-                set_by.insert(p.path.clone(), assignment.clone());
-                problems.push(p);
+            Err(e) => {
+                let location = match e.span() {
+                    Some(span) => format!("{file}:{}", line_column(text, span.start)),
+                    None => file.to_string(),
+                };
+                let message = format!("invalid TOML: {}", e.message().trim().replace('\n', " "));
+                return Err(error(vec![Diagnostic {
+                    location,
+                    path: String::new(),
+                    message,
+                }]));
+            }
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                let diagnostic = Diagnostic {
+                    location: file.to_string(),
+                    path: String::new(),
+                    message: format!("invalid TOML: {e}"),
+                };
+                return Err(error(vec![diagnostic]));
+            }
+        };
+        Ok(Source {
+            text: text.to_string(),
+            file: file.to_string(),
+            spans,
+            table,
+            set_by: HashMap::new(),
+            problems: Vec::new(),
+            command_line_axes: Vec::new(),
+        })
+    }
+
+    /// Applies `--set PATH=VALUE` overrides, in order.
+    pub fn set(&mut self, overrides: &[String]) {
+        for assignment in overrides {
+            match super::set::apply(&mut self.table, assignment) {
+                Ok(path) => {
+                    self.set_by.insert(path, format!("--set {assignment}"));
+                }
+                Err(p) => {
+                    self.set_by
+                        .insert(p.path.clone(), format!("--set {assignment}"));
+                    self.problems.push(p);
+                }
             }
         }
     }
-    let stem = std::path::Path::new(file)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("scenario");
-    let result = if problems.is_empty() {
-        validate(&table, stem)
-    } else {
-        Err(problems)
-    };
-    result.map_err(|problems| {
+
+    /// Adds `--sweep PATH=VALUES` axes to `[sweep]` (replacing an axis of the same path).
+    /// VALUES is a comma-separated list (`2,4,8`; each read as `--set` reads a value) or a
+    /// range table (`{ from = 100, to = 1000, step = 100 }`).
+    pub fn add_sweep_axes(&mut self, axes: &[String]) {
+        for assignment in axes {
+            let Some((path, text)) = assignment.split_once('=') else {
+                self.problems.push(Problem::new(
+                    assignment.as_str(),
+                    "--sweep takes PATH=V1,V2,..., e.g. --sweep service.api.replicas=2,4,8",
+                ));
+                continue;
+            };
+            let (path, text) = (path.trim(), text.trim());
+            let value = parse_toml_value(text)
+                .filter(|v| v.is_table())
+                .or_else(|| parse_toml_value(&format!("[{text}]")))
+                .unwrap_or_else(|| {
+                    toml::Value::Array(
+                        text.split(',')
+                            .map(|v| super::set::parse_value(v.trim()))
+                            .collect(),
+                    )
+                });
+            let sweep = self
+                .table
+                .entry("sweep")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match sweep {
+                toml::Value::Table(t) => {
+                    t.insert(path.to_string(), value);
+                    let key = super::problem::join("sweep", path);
+                    self.set_by.insert(key, format!("--sweep {assignment}"));
+                    self.command_line_axes.retain(|p| p != path);
+                    self.command_line_axes.push(path.to_string());
+                }
+                _ => self.problems.push(Problem::new(
+                    "sweep",
+                    "[sweep] in the file is not a table, so --sweep cannot add to it",
+                )),
+            }
+        }
+    }
+
+    /// Validates the whole scenario, `[sweep]` and `[plan]` included.
+    pub fn model(&self) -> Result<Model, LoadError> {
+        if !self.problems.is_empty() {
+            return Err(self.error(self.problems.clone(), &self.set_by));
+        }
+        validate(&self.table, self.stem()).map_err(|problems| self.error(problems, &self.set_by))
+    }
+
+    /// The axes of `[sweep]` or `[plan]` (`section`), in the order written: the file's first,
+    /// then `--sweep`'s. Read after [`Source::model`] has checked them.
+    pub fn axes(&self, section: &str) -> Vec<super::grid::Axis> {
+        let mut axes = super::grid::axes(&self.table, section);
+        let order = |axis: &super::grid::Axis| match self
+            .command_line_axes
+            .iter()
+            .position(|p| *p == axis.path)
+        {
+            Some(i) if section == "sweep" => usize::MAX / 2 + i,
+            _ => self
+                .spans
+                .get(&super::problem::join(section, &axis.path))
+                .copied()
+                .unwrap_or(usize::MAX / 4),
+        };
+        axes.sort_by_key(order);
+        axes
+    }
+
+    /// One point of a grid: the scenario without `[sweep]` and `[plan]`, with each
+    /// `(path, value)` of `settings` set (after the `--set` overrides).
+    pub fn point(&self, settings: &[(&str, &toml::Value)]) -> Result<Model, LoadError> {
+        let mut table = super::grid::without_grid(&self.table);
+        let mut set_by = self.set_by.clone();
+        let shown: Vec<String> = settings
+            .iter()
+            .map(|(path, value)| format!("{path}={}", super::grid::label(value)))
+            .collect();
+        let mut problems = self.problems.clone();
+        for (path, value) in settings {
+            set_by.insert(path.to_string(), format!("point {}", shown.join(", ")));
+            if let Err(p) = super::grid::apply(&mut table, path, value) {
+                problems.push(p);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(self.error(problems, &set_by));
+        }
+        validate(&table, self.stem()).map_err(|problems| self.error(problems, &set_by))
+    }
+
+    /// The scenario as it will run (overrides and `--sweep` applied), as canonical TOML with
+    /// comments and layout dropped, without `[plan]`: what identifies a sweep's results.
+    pub fn canonical_text(&self) -> String {
+        let mut table = self.table.clone();
+        table.remove("plan");
+        toml::to_string(&table).unwrap_or_default()
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn stem(&self) -> &str {
+        std::path::Path::new(&self.file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario")
+    }
+
+    fn error(&self, problems: Vec<Problem>, set_by: &HashMap<String, String>) -> LoadError {
         let diagnostics = problems
             .into_iter()
             .map(|Problem { path, message }| Diagnostic {
-                location: locate(text, file, &spans, &set_by, &path),
+                location: locate(&self.text, &self.file, &self.spans, set_by, &path),
                 path,
                 message,
             })
             .collect();
-        error(diagnostics)
-    })
+        LoadError {
+            file: self.file.clone(),
+            diagnostics,
+        }
+    }
+}
+
+fn parse_toml_value(text: &str) -> Option<toml::Value> {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
 }
 
 /// The place of a key path: the `--set` that wrote it or its nearest ancestor, else the line
@@ -135,8 +286,8 @@ fn locate(
 ) -> String {
     let mut candidate = path;
     loop {
-        if let Some(assignment) = set_by.get(candidate) {
-            return format!("{file} (--set {assignment})");
+        if let Some(option) = set_by.get(candidate) {
+            return format!("{file} ({option})");
         }
         if let Some(&offset) = spans.get(candidate) {
             return format!("{file}:{}", line_column(text, offset));

@@ -4,6 +4,7 @@
 pub mod distribution;
 pub mod duration;
 pub mod graph;
+pub mod grid;
 pub mod load;
 pub mod model;
 pub mod problem;
@@ -12,5 +13,5 @@ pub mod reader;
 pub mod set;
 pub mod validate;
 
-pub use load::{load, Diagnostic, LoadError};
+pub use load::{load, Diagnostic, LoadError, Source};
 pub use model::Model;

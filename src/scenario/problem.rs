@@ -5,7 +5,7 @@
 /// `path` is the key path in the form users type after `--set`, with services addressed by
 /// name (`service.api.service_time.median`); the loader turns it into `file:line:column`.
 /// `message` says what is wrong and what would be valid, lowercase, without a final period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Problem {
     pub path: String,
     pub message: String,

@@ -16,6 +16,9 @@ pub struct RawScenario {
     pub slo: Option<toml::Value>,
     pub traffic: Option<toml::Value>,
     pub service: Option<toml::Value>,
+    /// `[sweep]` and `[plan]`: axes of key paths, checked by [`super::grid`].
+    pub sweep: Option<toml::Value>,
+    pub plan: Option<toml::Value>,
 }
 
 /// `[scenario]`: name, clock and repetition.

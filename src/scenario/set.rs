@@ -15,8 +15,17 @@ pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Proble
             "--set takes PATH=VALUE, e.g. --set traffic.rate=250 or --set service.api.replicas=8",
         ));
     };
-    let path = path.trim();
-    let value = parse_value(text.trim());
+    set_value(table, path.trim(), parse_value(text.trim()))
+}
+
+/// Sets the key at `path` (dotted, services by name or index) to `value`, creating tables on
+/// the way; returns the path in the form validation reports it. What `--set` and each point
+/// of a sweep or plan do.
+pub fn set_value(
+    table: &mut toml::Table,
+    path: &str,
+    value: toml::Value,
+) -> Result<String, Problem> {
     let keys: Vec<&str> = path.split('.').collect();
     if keys.iter().any(|k| k.is_empty()) {
         return Err(Problem::new(
@@ -89,7 +98,8 @@ pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Proble
     Ok(shown.join("."))
 }
 
-fn parse_value(text: &str) -> toml::Value {
+/// A value as typed after `=`: TOML if it parses as TOML, else the text as a string.
+pub fn parse_value(text: &str) -> toml::Value {
     format!("v = {text}")
         .parse::<toml::Table>()
         .ok()

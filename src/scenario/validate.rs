@@ -71,6 +71,7 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         &mut problems,
     );
     let objectives = objectives(&slo, &mut problems);
+    super::grid::check(table, !objectives.is_empty(), &mut problems);
 
     let names: Vec<String> = raw_services
         .iter()

@@ -1,7 +1,12 @@
-//! Running many simulations: replications in parallel with rayon, results back in order.
+//! Running many simulations: replications in parallel with rayon, results back in order;
+//! grids of points (`grid`, `runner`), and the capacity search (`plan`).
 //!
 //! A run is a pure function of (model, replication): each replication builds its own
 //! components and random streams, so the thread count changes nothing but the wall time.
+
+pub mod grid;
+pub mod plan;
+pub mod runner;
 
 use crate::components::system::simulate_with_progress;
 use crate::engine::time::Nanos;
@@ -32,6 +37,22 @@ pub fn run_replications(model: &Model, progress: Progress) -> Pool {
         });
     pool.into_inner()
         .expect("no thread panics holding the pool")
+}
+
+/// Adds replications `from..to` of `model` to `pool`, in parallel: how a search asks for more
+/// evidence about a design without rerunning what it has.
+pub fn add_replications(model: &Model, pool: &mut Pool, from: u32, to: u32) {
+    let shared = Mutex::new(std::mem::replace(pool, Pool::new(model)));
+    (from..to).into_par_iter().for_each(|replication| {
+        let run = simulate_with_progress(model, replication, &mut |_| {});
+        shared
+            .lock()
+            .expect("no thread panics holding the pool")
+            .add(run);
+    });
+    *pool = shared
+        .into_inner()
+        .expect("no thread panics holding the pool");
 }
 
 /// Runs every replication and pools them into one outcome.

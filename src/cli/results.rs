@@ -1,0 +1,317 @@
+//! A sweep's output directory: `manifest.json` (which scenario, grid and shard the results
+//! belong to), `results.jsonl` (the journal: one whole line per finished point, appended and
+//! synced as each point finishes, in finishing order) and `results.csv`. When a sweep ends,
+//! or is stopped, both result files are rewritten in grid order (to a temporary name, then
+//! renamed), so the final files do not depend on the order in which points finished.
+
+use crate::report::sweep::{csv_header, csv_line, jsonl_line, Row};
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST: &str = "manifest.json";
+pub const JSONL: &str = "results.jsonl";
+pub const CSV: &str = "results.csv";
+
+/// What identifies a result set: two directories with equal manifests but for the shard hold
+/// results of the same sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub scenario: String,
+    /// A hash of the scenario as it runs (overrides and axes applied, layout and comments
+    /// dropped): see `Source::canonical_text`.
+    pub fingerprint: String,
+    pub points: usize,
+    pub columns: Vec<String>,
+    /// `i/n`, or `None` for the whole grid.
+    pub shard: Option<String>,
+}
+
+impl Manifest {
+    fn to_json(&self) -> String {
+        let value = json!({
+            "capsim": env!("CARGO_PKG_VERSION"),
+            "scenario": self.scenario,
+            "fingerprint": self.fingerprint,
+            "points": self.points,
+            "columns": self.columns,
+            "shard": self.shard,
+        });
+        let mut text = serde_json::to_string_pretty(&value).expect("JSON serializes");
+        text.push('\n');
+        text
+    }
+
+    pub fn read(dir: &Path) -> anyhow::Result<Option<Manifest>> {
+        let path = dir.join(MANIFEST);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("error: cannot read {}", path.display()))?;
+        let bad = || format!("error: {} is not a capsim sweep manifest", path.display());
+        let v: Value = serde_json::from_str(&text).with_context(bad)?;
+        let string = |key: &str| v.get(key).and_then(Value::as_str).map(String::from);
+        let manifest = (|| {
+            Some(Manifest {
+                scenario: string("scenario")?,
+                fingerprint: string("fingerprint")?,
+                points: v.get("points")?.as_u64()? as usize,
+                columns: v
+                    .get("columns")?
+                    .as_array()?
+                    .iter()
+                    .map(|c| c.as_str().map(String::from))
+                    .collect::<Option<_>>()?,
+                shard: string("shard"),
+            })
+        })();
+        manifest.map(Some).with_context(bad)
+    }
+}
+
+/// Writes `content` to `dir/name` whole or not at all: a temporary name, synced, renamed.
+pub fn write_whole(dir: &Path, name: &str, content: &str) -> anyhow::Result<()> {
+    let fail = || format!("error: cannot write {}", dir.join(name).display());
+    let temporary = dir.join(format!(".{name}.partial"));
+    let mut file = File::create(&temporary).with_context(fail)?;
+    file.write_all(content.as_bytes()).with_context(fail)?;
+    file.sync_all().with_context(fail)?;
+    std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
+    Ok(())
+}
+
+/// The rows of `results.jsonl`, by point. A last line cut short (the machine stopped in the
+/// middle of writing it) is dropped; a point found twice keeps its first row.
+pub fn read_rows(dir: &Path) -> anyhow::Result<BTreeMap<usize, Row>> {
+    let path = dir.join(JSONL);
+    let mut rows = BTreeMap::new();
+    if !path.exists() {
+        return Ok(rows);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("error: cannot read {}", path.display()))?;
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    for (number, line) in complete.lines().enumerate() {
+        let row: Row = serde_json::from_str(line).with_context(|| {
+            format!("error: {}:{}: not a result row", path.display(), number + 1)
+        })?;
+        let Some(point) = row.get("point").and_then(Value::as_u64) else {
+            bail!(
+                "error: {}:{}: a row without its point number",
+                path.display(),
+                number + 1
+            );
+        };
+        rows.entry(point as usize).or_insert(row);
+    }
+    Ok(rows)
+}
+
+/// Writes both result files in grid order, whole.
+pub fn write_sorted(
+    dir: &Path,
+    columns: &[String],
+    rows: &BTreeMap<usize, Row>,
+) -> anyhow::Result<()> {
+    let jsonl: String = rows.values().map(jsonl_line).collect();
+    let mut csv = csv_header(columns);
+    for row in rows.values() {
+        csv.push_str(&csv_line(row, columns));
+    }
+    write_whole(dir, JSONL, &jsonl)?;
+    write_whole(dir, CSV, &csv)
+}
+
+/// Where finished points go while a sweep runs: each row appended to both files in one write
+/// each; the journal synced before the next row, so a crash loses no finished point and
+/// leaves at most a half line that reading drops.
+pub struct Journal {
+    dir: PathBuf,
+    jsonl: File,
+    csv: File,
+}
+
+impl Journal {
+    /// Opens the result files for appending (after `write_sorted` has laid them out).
+    pub fn open(dir: &Path) -> anyhow::Result<Journal> {
+        let open = |name: &str| {
+            OpenOptions::new()
+                .append(true)
+                .open(dir.join(name))
+                .with_context(|| format!("error: cannot open {}", dir.join(name).display()))
+        };
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            jsonl: open(JSONL)?,
+            csv: open(CSV)?,
+        })
+    }
+
+    pub fn append(&mut self, row: &Row, columns: &[String]) -> anyhow::Result<()> {
+        let fail = || {
+            format!(
+                "error: cannot append to the results in {}",
+                self.dir.display()
+            )
+        };
+        self.jsonl
+            .write_all(jsonl_line(row).as_bytes())
+            .with_context(fail)?;
+        self.jsonl.sync_data().with_context(fail)?;
+        self.csv
+            .write_all(csv_line(row, columns).as_bytes())
+            .with_context(fail)?;
+        Ok(())
+    }
+}
+
+/// Prepares `dir` for a sweep with `manifest`: a new directory, or with `resume` one holding
+/// results of the same sweep (whose rows are returned). Refuses to mix results.
+pub fn prepare(
+    dir: &Path,
+    manifest: &Manifest,
+    resume: bool,
+) -> anyhow::Result<BTreeMap<usize, Row>> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "error: cannot create the output directory {}",
+            dir.display()
+        )
+    })?;
+    let existing = Manifest::read(dir)?;
+    let has_rows = dir.join(JSONL).exists();
+    let rows = match (&existing, resume) {
+        (Some(found), true) => {
+            if found.fingerprint != manifest.fingerprint || found.points != manifest.points {
+                bail!(
+                    "error: --resume {}: the results there are of another scenario (\"{}\", {} points, fingerprint {}) than this sweep (\"{}\", {} points, fingerprint {}); give another --out, or the same scenario, overrides and axes",
+                    dir.display(), found.scenario, found.points, found.fingerprint,
+                    manifest.scenario, manifest.points, manifest.fingerprint
+                );
+            }
+            if found.shard != manifest.shard {
+                bail!(
+                    "error: --resume {}: the results there are of shard {} and this is shard {}",
+                    dir.display(),
+                    found.shard.as_deref().unwrap_or("(whole grid)"),
+                    manifest.shard.as_deref().unwrap_or("(whole grid)")
+                );
+            }
+            read_rows(dir)?
+        }
+        (None, true) if has_rows => bail!(
+            "error: --resume {}: it has results but no {MANIFEST}, so they cannot be matched to this sweep",
+            dir.display()
+        ),
+        (Some(_), false) | (None, false) if has_rows => bail!(
+            "error: --out {} already holds sweep results; add --resume to finish them, or give another directory",
+            dir.display()
+        ),
+        _ => BTreeMap::new(),
+    };
+    write_whole(dir, MANIFEST, &manifest.to_json())?;
+    write_sorted(dir, &manifest.columns, &rows)?;
+    Ok(rows)
+}
+
+/// Joins shard directories into `out`: they must all be shards of one sweep (equal
+/// fingerprints), all the same count `n`, every slice `0..n` exactly once, each complete.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Manifest, BTreeMap<usize, Row>)> {
+    let mut shards = Vec::new();
+    for dir in dirs {
+        let manifest = Manifest::read(dir)?.with_context(|| {
+            format!(
+                "error: {} is not a sweep result directory (no {MANIFEST})",
+                dir.display()
+            )
+        })?;
+        shards.push((dir, manifest));
+    }
+    let Some((first_dir, first)) = shards.first() else {
+        bail!("error: merge needs at least one shard directory");
+    };
+    let mut seen: BTreeMap<u32, &PathBuf> = BTreeMap::new();
+    let mut count = None;
+    let mut rows = BTreeMap::new();
+    for (dir, m) in &shards {
+        if m.fingerprint != first.fingerprint
+            || m.points != first.points
+            || m.columns != first.columns
+        {
+            bail!(
+                "error: {} and {} hold results of different sweeps (\"{}\", fingerprint {} against \"{}\", fingerprint {}); only shards of one sweep can be merged",
+                first_dir.display(), dir.display(), first.scenario, first.fingerprint, m.scenario, m.fingerprint
+            );
+        }
+        let shard = match &m.shard {
+            None => crate::sweep::grid::Shard::ALL,
+            Some(text) => crate::sweep::grid::Shard::parse(text)
+                .map_err(|e| anyhow::anyhow!("error: {}: {e}", dir.display()))?,
+        };
+        if *count.get_or_insert(shard.count) != shard.count {
+            bail!(
+                "error: {} is shard {shard}, but the others are cut into {} shards",
+                dir.display(),
+                count.unwrap_or(1)
+            );
+        }
+        if let Some(other) = seen.insert(shard.index, dir) {
+            bail!(
+                "error: {} and {} are both shard {shard}",
+                other.display(),
+                dir.display()
+            );
+        }
+        let found = read_rows(dir)?;
+        let expected: Vec<usize> = shard.points(m.points).collect();
+        let missing: Vec<usize> = expected
+            .iter()
+            .copied()
+            .filter(|p| !found.contains_key(p))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "error: shard {shard} in {} is not finished: {} of its {} points are missing (the first is point {}); rerun it with --resume",
+                dir.display(), missing.len(), expected.len(), missing[0]
+            );
+        }
+        if let Some(stray) = found.keys().find(|p| !shard.contains(**p)) {
+            bail!(
+                "error: {} holds point {stray}, which is not in shard {shard}",
+                dir.display()
+            );
+        }
+        rows.extend(found);
+    }
+    let count = count.unwrap_or(1);
+    let missing: Vec<String> = (0..count)
+        .filter(|i| !seen.contains_key(i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "error: shard {} missing; merge needs every slice of the grid",
+            missing.join(", ")
+        );
+    }
+    let manifest = Manifest {
+        shard: None,
+        ..first.clone()
+    };
+    std::fs::create_dir_all(out).with_context(|| {
+        format!(
+            "error: cannot create the output directory {}",
+            out.display()
+        )
+    })?;
+    write_whole(out, MANIFEST, &manifest.to_json())?;
+    write_sorted(out, &manifest.columns, &rows)?;
+    Ok((manifest, rows))
+}

@@ -1,0 +1,344 @@
+//! `capsim sweep`, `capsim plan` and `capsim merge`: loading every point, the thread pool,
+//! the result files, Ctrl-C and the progress bar.
+
+use super::results::{self, Journal, Manifest};
+use super::{Format, SimOptions};
+use crate::metrics::summary::Outcome;
+use crate::report;
+use crate::report::sweep::Row;
+use crate::scenario::{LoadError, Source};
+use crate::sweep::grid::{Grid, Shard};
+use crate::sweep::plan;
+use crate::sweep::runner::{run_points, Point};
+use anyhow::{anyhow, bail, Context};
+use rayon::prelude::*;
+use siphasher::sip128::{Hasher128, SipHasher13};
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Exit code of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// The scenario file with `--set`, `--seed`, `--replications` and `--sweep` applied, checked.
+pub fn source(
+    options: &SimOptions,
+    sweep: &[String],
+) -> anyhow::Result<(Source, crate::scenario::Model)> {
+    let file = options.scenario.display().to_string();
+    let text = std::fs::read_to_string(&options.scenario)
+        .with_context(|| format!("error: cannot read scenario {file}"))?;
+    let mut source = Source::parse(&text, &file).map_err(|e| anyhow!(e))?;
+    source.set(&super::overrides(options));
+    source.add_sweep_axes(sweep);
+    let model = source.model().map_err(|e| anyhow!(e))?;
+    Ok((source, model))
+}
+
+/// A pool of `jobs` threads (rayon's default, every core, for `None`).
+fn thread_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = jobs {
+        builder = builder.num_threads(n);
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow!("error: cannot start {} threads: {e}", jobs.unwrap_or(0)))
+}
+
+/// Every load error of a set of points, each distinct message once, at most 20.
+fn load_errors(file: &str, errors: Vec<LoadError>) -> anyhow::Error {
+    let mut lines: Vec<String> = Vec::new();
+    for e in errors {
+        for d in e.diagnostics {
+            let line = format!("error: {}: {}: {}", d.location, d.path, d.message);
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    let n = lines.len();
+    lines.truncate(20);
+    let more = if n > 20 {
+        format!("\n... and {} more", n - 20)
+    } else {
+        String::new()
+    };
+    anyhow!(
+        "{}{more}\n{n} problem{} found in the points of {file}",
+        lines.join("\n"),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// A hex digest of the text that identifies a sweep.
+fn fingerprint(text: &str) -> String {
+    let mut hasher = SipHasher13::new_with_keys(0x6361_7073_696d, 0x0073_7765_6570);
+    hasher.write(text.as_bytes());
+    format!("{:032x}", hasher.finish128().as_u128())
+}
+
+/// Stops the sweep at the first Ctrl-C (points running finish, nothing new starts), quits at
+/// the second.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Setting the handler fails only if one is set already; then Ctrl-C just ends capsim,
+    // which loses nothing written (every row on disk is whole).
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!(
+            "\nstopping: the points running will finish and be kept (Ctrl-C again to quit now)"
+        );
+    });
+    stop
+}
+
+fn progress_bar(total: usize, done: usize, met: usize) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} points, {msg} ({elapsed}, about {eta} left)",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.set_position(done as u64);
+    bar.set_message(format!("{met} meet every SLO"));
+    bar
+}
+
+pub struct SweepArgs {
+    pub options: SimOptions,
+    pub sweep: Vec<String>,
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub resume: bool,
+    pub shard: Option<String>,
+}
+
+pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    if args.resume && args.out.is_none() {
+        bail!("error: --resume continues the sweep in an --out directory; give --out DIR");
+    }
+    let shard = match args.shard.as_deref() {
+        None => Shard::ALL,
+        Some("auto") => {
+            Shard::from_env(&|name| std::env::var(name).ok()).map_err(|e| anyhow!("error: {e}"))?
+        }
+        Some(text) => Shard::parse(text).map_err(|e| anyhow!("error: {e}"))?,
+    };
+    let (source, model) = source(&args.options, &args.sweep)?;
+    let axes = source.axes("sweep");
+    if axes.is_empty() {
+        bail!(
+            "error: {}: nothing to sweep: add a [sweep] table (e.g. \"service.api.replicas\" = [2, 4, 8]) or --sweep PATH=V1,V2,...",
+            source.file()
+        );
+    }
+    let grid = Grid::new(axes);
+    let paths: Vec<&str> = grid.axes.iter().map(|a| a.path.as_str()).collect();
+    let columns = report::sweep::columns(&paths);
+    let pool = thread_pool(args.jobs)?;
+
+    // Every point of this shard is loaded (and so checked) before anything runs or is written.
+    let indices: Vec<usize> = shard.points(grid.len()).collect();
+    let loaded: Vec<Result<Point, LoadError>> = pool.install(|| {
+        indices
+            .par_iter()
+            .map(|&index| {
+                source
+                    .point(&grid.settings(index))
+                    .map(|model| Point { index, model })
+            })
+            .collect()
+    });
+    let (points, errors): (Vec<_>, Vec<_>) = loaded.into_iter().partition(Result::is_ok);
+    if !errors.is_empty() {
+        return Err(load_errors(
+            source.file(),
+            errors.into_iter().filter_map(Result::err).collect(),
+        ));
+    }
+    let mut points: Vec<Point> = points.into_iter().filter_map(Result::ok).collect();
+
+    let manifest = Manifest {
+        scenario: model.name.clone(),
+        fingerprint: fingerprint(&source.canonical_text()),
+        points: grid.len(),
+        columns: columns.clone(),
+        shard: (shard != Shard::ALL).then(|| shard.to_string()),
+    };
+    let mut rows: BTreeMap<usize, Row> = match &args.out {
+        Some(dir) => results::prepare(dir, &manifest, args.resume)?,
+        None => BTreeMap::new(),
+    };
+    rows.retain(|point, _| shard.contains(*point) && *point < grid.len());
+    points.retain(|p| !rows.contains_key(&p.index));
+
+    let stop = stop_on_ctrl_c();
+    let met = AtomicUsize::new(rows.values().filter(|r| report::sweep::met(r)).count());
+    let bar = progress_bar(indices.len(), rows.len(), met.load(Ordering::Relaxed));
+    let journal = match &args.out {
+        Some(dir) => Some(Journal::open(dir)?),
+        None => None,
+    };
+    struct State {
+        journal: Option<Journal>,
+        rows: BTreeMap<usize, Row>,
+        error: Option<anyhow::Error>,
+    }
+    let state = Mutex::new(State {
+        journal,
+        rows,
+        error: None,
+    });
+    let done = |point: &Point, outcome: Outcome| {
+        let cost = plan::cost_per_hour_usd(&point.model);
+        let row = report::sweep::row(point.index, &grid.settings(point.index), cost, &outcome);
+        if report::sweep::met(&row) {
+            met.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut state = state.lock().expect("no thread panics holding the results");
+        if let Some(journal) = state.journal.as_mut() {
+            if let Err(e) = journal.append(&row, &columns) {
+                state.error.get_or_insert(e);
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+        state.rows.insert(point.index, row);
+        drop(state);
+        bar.set_message(format!("{} meet every SLO", met.load(Ordering::Relaxed)));
+        bar.inc(1);
+    };
+    pool.install(|| run_points(&points, &stop, &done));
+    bar.finish_and_clear();
+    let state = state
+        .into_inner()
+        .expect("no thread panics holding the results");
+    if let Some(e) = state.error {
+        return Err(e);
+    }
+    let rows = state.rows;
+    if let Some(dir) = &args.out {
+        results::write_sorted(dir, &columns, &rows)?;
+    }
+    let list: Vec<Row> = rows.into_values().collect();
+    let text = match args.format {
+        Format::Table => report::sweep::table(&model.name, &paths, &list, indices.len()),
+        Format::Markdown => report::sweep::markdown(&model.name, &paths, &list, indices.len()),
+        Format::Json => report::sweep::json(&model.name, &list, indices.len()),
+    };
+    print!("{text}");
+    if list.len() < indices.len() {
+        eprintln!(
+            "interrupted: {} of {} points done{}",
+            list.len(),
+            indices.len(),
+            match &args.out {
+                Some(dir) => format!("; rerun with --out {} --resume to finish", dir.display()),
+                None => String::new(),
+            }
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    Ok(exit_code(list.iter().any(report::sweep::met)))
+}
+
+fn exit_code(met: bool) -> ExitCode {
+    if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub fn merge(dirs: &[PathBuf], out: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let (manifest, rows) = results::merge(dirs, out)?;
+    let paths: Vec<&str> = manifest.columns
+        [..manifest.columns.len() - report::sweep::FIGURES.len() - report::sweep::EXTRAS.len()]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let list: Vec<Row> = rows.into_values().collect();
+    let text = match format {
+        Format::Table => report::sweep::table(&manifest.scenario, &paths, &list, manifest.points),
+        Format::Markdown => {
+            report::sweep::markdown(&manifest.scenario, &paths, &list, manifest.points)
+        }
+        Format::Json => report::sweep::json(&manifest.scenario, &list, manifest.points),
+    };
+    print!("{text}");
+    eprintln!(
+        "merged {} shards: {} points into {}",
+        dirs.len(),
+        list.len(),
+        out.display()
+    );
+    Ok(exit_code(list.iter().any(report::sweep::met)))
+}
+
+pub struct PlanArgs {
+    pub options: SimOptions,
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub max_replications: u32,
+}
+
+pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let (source, model) = source(&args.options, &[])?;
+    let knobs = source.axes("plan");
+    if knobs.is_empty() {
+        bail!(
+            "error: {}: nothing to plan: add a [plan] table of knobs, e.g. \"service.api.replicas\" = {{ from = 1, to = 64 }}",
+            source.file()
+        );
+    }
+    let grid = Grid::new(knobs);
+    let pool = thread_pool(args.jobs)?;
+    let options = plan::Options {
+        replications: model.replications.max(3),
+        max_replications: args.max_replications.max(model.replications.max(3)),
+    };
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} planning: {pos} designs looked at ({elapsed})",
+        )
+        .expect("the template is valid"),
+    );
+    let load = |coordinates: &[usize]| {
+        bar.inc(1);
+        source.point(&grid.settings_at(coordinates))
+    };
+    let result = pool.install(|| plan::search(&grid, &load, options));
+    bar.finish_and_clear();
+    let result = result.map_err(|e| load_errors(source.file(), vec![e]))?;
+    let text = match args.format {
+        Format::Table => report::plan::text(&model.name, &grid, &result, false),
+        Format::Markdown => report::plan::text(&model.name, &grid, &result, true),
+        Format::Json => report::plan::json(&grid, &result),
+    };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "error: cannot create the output directory {}",
+                dir.display()
+            )
+        })?;
+        results::write_whole(dir, "plan.json", &report::plan::json(&grid, &result))?;
+        results::write_whole(
+            dir,
+            "plan.md",
+            &report::plan::text(&model.name, &grid, &result, true),
+        )?;
+    }
+    print!("{text}");
+    Ok(exit_code(result.best.is_some()))
+}

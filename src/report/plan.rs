@@ -1,0 +1,186 @@
+//! A plan's answer for people (the winner, the binding objective, the cost/latency
+//! frontier) and as JSON (`{"best": {...}, "frontier": [...]}` of SPEC.md, plus more keys).
+
+use super::sweep::value;
+use super::text::{aligned, ms, percent, usd};
+use crate::scenario::model::Measure;
+use crate::sweep::grid::Grid;
+use crate::sweep::plan::{Binding, Design, Evidence, PlanResult};
+use serde_json::{json, Map, Value};
+use std::fmt::Write;
+
+fn settings_json(grid: &Grid, d: &Design) -> Value {
+    let mut m = Map::new();
+    for (path, v) in grid.settings_at(&d.coordinates) {
+        m.insert(path.to_string(), value(v));
+    }
+    Value::Object(m)
+}
+
+/// One design as JSON.
+pub fn design_json(grid: &Grid, d: &Design) -> Value {
+    let mut m = Map::new();
+    m.insert("settings".into(), settings_json(grid, d));
+    m.insert("cost_per_hour_usd".into(), json!(d.cost_per_hour_usd));
+    let s = d.summary();
+    let ci = s.and_then(|s| s.ci95.as_ref()).map(|c| c.latency.p99);
+    m.insert("p99_ms".into(), json!(s.map(|s| s.latency.p99)));
+    m.insert("p99_ms_low".into(), json!(ci.map(|c| c[0])));
+    m.insert("p99_ms_high".into(), json!(ci.map(|c| c[1])));
+    m.insert("availability".into(), json!(s.map(|s| s.availability)));
+    m.insert("replications".into(), json!(s.map(|s| s.replications)));
+    m.insert("slo_met".into(), json!(d.feasible));
+    m.insert("note".into(), json!(note(d)));
+    Value::Object(m)
+}
+
+/// Why a design is not feasible, when the figures do not say it.
+fn note(d: &Design) -> Option<String> {
+    match &d.evidence {
+        Evidence::Unstable {
+            service,
+            offered_load,
+        } => Some(format!(
+            "not simulated: \"{service}\" is offered load {offered_load:.3} >= 1 (unstable)"
+        )),
+        Evidence::Overloaded { service } => Some(format!("overloaded at \"{service}\"")),
+        Evidence::Simulated {
+            too_close: true, ..
+        } => Some("too close to call at the most replications".into()),
+        Evidence::Simulated { .. } => None,
+    }
+}
+
+fn binding_json(b: &Binding) -> Value {
+    json!({
+        "objective": b.verdict.measure.key(),
+        "target": b.verdict.target,
+        "observed": b.verdict.observed,
+        "ci95": b.verdict.ci95,
+        "margin": b.margin,
+    })
+}
+
+/// The plan as one JSON document.
+pub fn json(grid: &Grid, plan: &PlanResult) -> String {
+    let value = json!({
+        "best": plan.best.as_ref().map(|d| design_json(grid, d)),
+        "frontier": plan.frontier.iter().map(|d| design_json(grid, d)).collect::<Vec<_>>(),
+        "binding": plan.binding.as_ref().map(binding_json),
+        "knobs": grid.axes.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
+        "evaluated": plan.evaluated.len(),
+        "simulated": plan.evaluated.iter().filter(|d| d.summary().is_some()).count(),
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always serializes");
+    text.push('\n');
+    text
+}
+
+fn p99_text(d: &Design) -> String {
+    match d.summary() {
+        None => "-".into(),
+        Some(s) => match s.ci95.as_ref().map(|c| c.latency.p99) {
+            Some([lo, hi]) => format!("{} ({} .. {})", ms(s.latency.p99), ms(lo), ms(hi)),
+            None => ms(s.latency.p99),
+        },
+    }
+}
+
+fn figure(m: Measure, v: f64) -> String {
+    match m {
+        Measure::Availability => percent(v),
+        _ => ms(v),
+    }
+}
+
+/// The plan for the terminal (`markdown` wraps the tables for a document).
+pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> String {
+    let mut out = String::new();
+    let simulated = plan
+        .evaluated
+        .iter()
+        .filter(|d| d.summary().is_some())
+        .count();
+    let heading = if markdown { "## " } else { "" };
+    let _ = writeln!(
+        out,
+        "{heading}capsim plan: {name}  ({} designs looked at, {simulated} simulated, of {} on the grid)\n",
+        plan.evaluated.len(),
+        grid.len()
+    );
+    match &plan.best {
+        None => out.push_str("no design on the grid meets every SLO with confidence\n"),
+        Some(best) => {
+            out.push_str("cheapest design that meets every SLO with confidence:\n");
+            let rows: Vec<Vec<String>> = grid
+                .settings_at(&best.coordinates)
+                .iter()
+                .map(|(path, v)| vec![path.to_string(), format!("= {}", value(v))])
+                .collect();
+            let block = aligned(&rows, "  ");
+            if markdown {
+                let _ = write!(out, "\n```text\n{block}```\n\n");
+            } else {
+                out.push_str(&block);
+            }
+            let (availability, replications) = best.summary().map_or(("-".into(), 0), |s| {
+                (percent(s.availability), s.replications)
+            });
+            let _ = writeln!(
+                out,
+                "  cost {}/h, p99 {}, availability {}, {} replications",
+                usd(best.cost_per_hour_usd),
+                p99_text(best),
+                availability,
+                replications
+            );
+            if let Some(b) = &plan.binding {
+                let v = &b.verdict;
+                let (relation, end) = match v.measure {
+                    Measure::Availability => (">=", v.ci95.map_or(v.observed, |c| c[0])),
+                    _ => ("<=", v.ci95.map_or(v.observed, |c| c[1])),
+                };
+                let _ = writeln!(
+                    out,
+                    "binding SLO: {} (interval end {} {relation} {}, {:.0}% of the room left)",
+                    v.measure.key(),
+                    figure(v.measure, end),
+                    figure(v.measure, v.target),
+                    b.margin * 100.0
+                );
+            }
+        }
+    }
+    out.push_str(
+        "\ncost/latency frontier (simulated designs that no other beats on both cost and p99):\n",
+    );
+    let mut rows = vec![grid
+        .axes
+        .iter()
+        .map(|a| a.path.clone())
+        .chain(["cost/h", "p99 (95% CI)", "availability", "SLO"].map(String::from))
+        .collect::<Vec<_>>()];
+    for d in &plan.frontier {
+        let mut row: Vec<String> = grid
+            .settings_at(&d.coordinates)
+            .iter()
+            .map(|(_, v)| value(v).to_string().trim_matches('"').to_string())
+            .collect();
+        row.push(usd(d.cost_per_hour_usd));
+        row.push(p99_text(d));
+        row.push(d.summary().map_or("-".into(), |s| percent(s.availability)));
+        row.push(if d.feasible {
+            "PASS".into()
+        } else {
+            note(d).map_or("FAIL".into(), |n| format!("FAIL ({n})"))
+        });
+        rows.push(row);
+    }
+    let table = aligned(&rows, "  ");
+    if markdown {
+        let _ = write!(out, "\n```text\n{table}```\n");
+    } else {
+        out.push_str(&table);
+    }
+    out
+}

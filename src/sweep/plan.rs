@@ -1,0 +1,410 @@
+//! `capsim plan`: the cheapest design on a grid of knobs that meets every SLO *with
+//! confidence*: the upper end of each latency objective's 95% interval at or below its
+//! target, and the lower end of availability's at or above its target.
+//!
+//! The search, bounded and deterministic:
+//! - A **monotone** knob (a range, unless it says `monotone = false`) is one where a step up
+//!   never makes latency worse nor availability lower and never costs less (replicas,
+//!   workers). On the last monotone knob the search *bisects*: the smallest feasible value in
+//!   about log2(n) + 1 evaluations. Every combination of the other knobs is tried (a *line*),
+//!   lines in parallel. Without a monotone knob every point is tried.
+//! - **Theory first**: a design in which a service with an unbounded queue is offered more
+//!   work than its workers can do (offered load >= 1, from `metrics::theory`) is unstable and
+//!   infeasible without being simulated; with Erlang C's stability bound this puts the
+//!   bisection's first simulations near the answer.
+//! - **Evidence where it is needed**: a design starts with `replications` replications;
+//!   while some objective's interval straddles its target, replications are doubled, up to
+//!   `max_replications`. A verdict still too close to call then counts as not met.
+//! - The **winner** is the cheapest feasible design; ties in cost go to the smaller settings
+//!   (fewer value steps in all, then the first knob's smaller value, and so on).
+
+use super::grid::Grid;
+use super::{add_replications, run_replications};
+use crate::metrics::summary::{summarize, Outcome, Summary, Verdict};
+use crate::metrics::theory;
+use crate::scenario::model::Measure;
+use crate::scenario::Model;
+use rayon::prelude::*;
+
+/// How much evidence the search gathers per design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Replications a design starts with (at least 2, for intervals).
+    pub replications: u32,
+    /// Replications a design may grow to while a verdict is too close to call.
+    pub max_replications: u32,
+}
+
+/// What the search learnt about one design.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    /// The value index on each knob.
+    pub coordinates: Vec<usize>,
+    pub cost_per_hour_usd: f64,
+    pub feasible: bool,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// Not simulated: theory says a queue grows without limit.
+    Unstable { service: String, offered_load: f64 },
+    /// Simulated, and the run stopped as overloaded.
+    Overloaded { service: String },
+    /// Simulated to a summary; `too_close` when some verdict was still too close to call
+    /// at the most replications.
+    Simulated {
+        summary: Box<Summary>,
+        too_close: bool,
+    },
+}
+
+impl Design {
+    pub fn summary(&self) -> Option<&Summary> {
+        match &self.evidence {
+            Evidence::Simulated { summary, .. } => Some(summary),
+            _ => None,
+        }
+    }
+}
+
+/// The objective with the least room at the winner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub verdict: Verdict,
+    /// Room left as a fraction: of the target for latency, of the allowed failure ratio
+    /// (1 - target) for availability.
+    pub margin: f64,
+}
+
+/// The answer of a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanResult {
+    pub best: Option<Design>,
+    /// Simulated designs that no other simulated design beats on both cost and p99 (cheaper
+    /// or as cheap, and lower p99), by cost.
+    pub frontier: Vec<Design>,
+    pub binding: Option<Binding>,
+    /// Every design looked at, in grid order.
+    pub evaluated: Vec<Design>,
+}
+
+/// Searches `grid` for the cheapest design meeting every SLO with confidence. `load` turns a
+/// knob setting (value indices) into a model; its error ends the search.
+pub fn search<E: Send>(
+    grid: &Grid,
+    load: &(dyn Fn(&[usize]) -> Result<Model, E> + Sync),
+    options: Options,
+) -> Result<PlanResult, E> {
+    let bisect_axis = grid.axes.iter().rposition(|a| a.monotone);
+    let others: Vec<usize> = (0..grid.axes.len())
+        .filter(|&k| Some(k) != bisect_axis)
+        .collect();
+    let lines: usize = others.iter().map(|&k| grid.axes[k].values.len()).product();
+    let per_line: Vec<Result<Vec<Design>, E>> = (0..lines)
+        .into_par_iter()
+        .map(|line| {
+            // The line's coordinates on the other knobs, the first knob slowest.
+            let mut coordinates = vec![0; grid.axes.len()];
+            let mut rest = line;
+            for &k in others.iter().rev() {
+                let n = grid.axes[k].values.len();
+                coordinates[k] = rest % n;
+                rest /= n;
+            }
+            let evaluate = |coordinates: &[usize]| -> Result<Design, E> {
+                evaluate(coordinates, &load(coordinates)?, options)
+            };
+            match bisect_axis {
+                None => Ok(vec![evaluate(&coordinates)?]),
+                Some(axis) => bisect(&coordinates, axis, grid.axes[axis].values.len(), &evaluate),
+            }
+        })
+        .collect();
+    let mut evaluated = Vec::new();
+    for line in per_line {
+        evaluated.extend(line?);
+    }
+    evaluated.sort_by_key(|d| grid.index(&d.coordinates));
+    let best = evaluated
+        .iter()
+        .filter(|d| d.feasible)
+        .min_by(|a, b| {
+            a.cost_per_hour_usd
+                .total_cmp(&b.cost_per_hour_usd)
+                .then_with(|| smaller(&a.coordinates, &b.coordinates))
+        })
+        .cloned();
+    let binding = best.as_ref().and_then(|d| binding(d.summary()?));
+    Ok(PlanResult {
+        frontier: frontier(&evaluated),
+        best,
+        binding,
+        evaluated,
+    })
+}
+
+/// "Smaller settings": fewer value steps in all, then knob by knob.
+fn smaller(a: &[usize], b: &[usize]) -> std::cmp::Ordering {
+    let sum = |c: &[usize]| c.iter().sum::<usize>();
+    sum(a).cmp(&sum(b)).then_with(|| a.cmp(b))
+}
+
+/// The smallest feasible value of knob `axis` on a line, by bisection (feasibility is
+/// monotone along it): the top first (if it fails, so does the whole line), then halving.
+/// Returns every design evaluated.
+fn bisect<E>(
+    line: &[usize],
+    axis: usize,
+    n: usize,
+    evaluate: &dyn Fn(&[usize]) -> Result<Design, E>,
+) -> Result<Vec<Design>, E> {
+    let mut designs = Vec::new();
+    let at = |i: usize, designs: &mut Vec<Design>| -> Result<bool, E> {
+        let mut coordinates = line.to_vec();
+        coordinates[axis] = i;
+        let design = evaluate(&coordinates)?;
+        let feasible = design.feasible;
+        designs.push(design);
+        Ok(feasible)
+    };
+    let (mut low, mut high) = (0, n - 1);
+    if !at(high, &mut designs)? {
+        return Ok(designs);
+    }
+    while low < high {
+        let mid = (low + high) / 2;
+        if at(mid, &mut designs)? {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    Ok(designs)
+}
+
+/// Cost per hour of a design, known before it runs.
+pub fn cost_per_hour_usd(model: &Model) -> f64 {
+    model
+        .services
+        .iter()
+        .map(|s| f64::from(s.replicas) * s.price_per_hour_usd)
+        .sum()
+}
+
+/// Is the verdict met, missed, or too close to call on its interval?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    Met,
+    Missed,
+    TooClose,
+}
+
+/// The verdict judged on its interval (on the observed figure when there is none).
+pub fn confidence(v: &Verdict) -> Confidence {
+    let [low, high] = v.ci95.unwrap_or([v.observed, v.observed]);
+    if !v.observed.is_finite() || !low.is_finite() || !high.is_finite() {
+        return Confidence::Missed;
+    }
+    let (sure_met, sure_missed) = match v.measure {
+        Measure::Availability => (low >= v.target, high < v.target),
+        _ => (high <= v.target, low > v.target),
+    };
+    if sure_met && v.met {
+        Confidence::Met
+    } else if sure_missed || !v.met && v.ci95.is_none() {
+        Confidence::Missed
+    } else {
+        Confidence::TooClose
+    }
+}
+
+/// Every verdict of a summary together: missed if any is, else too close if any is.
+pub fn judge(summary: &Summary) -> Confidence {
+    let each: Vec<Confidence> = summary.slo.iter().map(confidence).collect();
+    if summary.requests.succeeded == 0 || each.contains(&Confidence::Missed) {
+        Confidence::Missed
+    } else if each.contains(&Confidence::TooClose) {
+        Confidence::TooClose
+    } else {
+        Confidence::Met
+    }
+}
+
+fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result<Design, E> {
+    let cost_per_hour_usd = cost_per_hour_usd(model);
+    let design = |feasible, evidence| Design {
+        coordinates: coordinates.to_vec(),
+        cost_per_hour_usd,
+        feasible,
+        evidence,
+    };
+    let theories = theory::theory(model);
+    let unstable = model
+        .services
+        .iter()
+        .zip(&theories)
+        .find(|(s, t)| s.queue_capacity.is_none() && t.offered_load >= 1.0);
+    if let Some((service, t)) = unstable {
+        return Ok(design(
+            false,
+            Evidence::Unstable {
+                service: service.name.clone(),
+                offered_load: t.offered_load,
+            },
+        ));
+    }
+    let mut replications = options.replications.max(2);
+    let mut model = model.clone();
+    model.replications = replications;
+    let mut pool = run_replications(&model, &|_, _| {});
+    loop {
+        match summarize(&model, &pool) {
+            Outcome::Overloaded(o) => {
+                return Ok(design(
+                    false,
+                    Evidence::Overloaded {
+                        service: o.service.clone(),
+                    },
+                ))
+            }
+            Outcome::Completed(summary) => {
+                let confidence = judge(&summary);
+                let more = (replications * 2).min(options.max_replications);
+                if confidence == Confidence::TooClose && more > replications {
+                    add_replications(&model, &mut pool, replications, more);
+                    replications = more;
+                    model.replications = replications;
+                    continue;
+                }
+                return Ok(design(
+                    confidence == Confidence::Met,
+                    Evidence::Simulated {
+                        summary,
+                        too_close: confidence == Confidence::TooClose,
+                    },
+                ));
+            }
+        }
+    }
+}
+
+/// The room an objective has at a design: a fraction of the target (latency) or of the
+/// allowed failure ratio (availability), read at the pessimistic end of its interval.
+pub fn margin(v: &Verdict) -> f64 {
+    let [low, high] = v.ci95.unwrap_or([v.observed, v.observed]);
+    match v.measure {
+        Measure::Availability if v.target < 1.0 => (low - v.target) / (1.0 - v.target),
+        Measure::Availability => low - v.target,
+        _ if v.target > 0.0 => (v.target - high) / v.target,
+        _ => -high,
+    }
+}
+
+fn binding(summary: &Summary) -> Option<Binding> {
+    summary
+        .slo
+        .iter()
+        .map(|v| Binding {
+            verdict: v.clone(),
+            margin: margin(v),
+        })
+        .min_by(|a, b| a.margin.total_cmp(&b.margin))
+}
+
+/// Simulated designs not beaten on both cost and p99 by another, cheapest first.
+fn frontier(evaluated: &[Design]) -> Vec<Design> {
+    let mut simulated: Vec<&Design> = evaluated.iter().filter(|d| d.summary().is_some()).collect();
+    let p99 = |d: &Design| d.summary().map_or(f64::INFINITY, |s| s.latency.p99);
+    simulated.sort_by(|a, b| {
+        a.cost_per_hour_usd
+            .total_cmp(&b.cost_per_hour_usd)
+            .then_with(|| p99(a).total_cmp(&p99(b)))
+            .then_with(|| smaller(&a.coordinates, &b.coordinates))
+    });
+    let mut out: Vec<Design> = Vec::new();
+    let mut best_p99 = f64::INFINITY;
+    for d in simulated {
+        if p99(d) < best_p99 {
+            best_p99 = p99(d);
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(measure: Measure, target: f64, observed: f64, ci: Option<[f64; 2]>) -> Verdict {
+        let met = match measure {
+            Measure::Availability => observed >= target,
+            _ => observed <= target,
+        };
+        Verdict {
+            measure,
+            target,
+            observed,
+            met,
+            ci95: ci,
+        }
+    }
+
+    #[test]
+    fn confidence_reads_the_pessimistic_end_of_each_interval() {
+        let p99 = |observed, low, high| {
+            confidence(&verdict(Measure::P99, 50.0, observed, Some([low, high])))
+        };
+        assert_eq!(p99(40.0, 38.0, 45.0), Confidence::Met);
+        assert_eq!(p99(48.0, 45.0, 51.0), Confidence::TooClose);
+        assert_eq!(p99(55.0, 51.0, 60.0), Confidence::Missed);
+        let availability = |low, high| {
+            let mid = (low + high) / 2.0;
+            confidence(&verdict(
+                Measure::Availability,
+                0.999,
+                mid,
+                Some([low, high]),
+            ))
+        };
+        assert_eq!(availability(0.9992, 0.9998), Confidence::Met);
+        assert_eq!(availability(0.9985, 0.9995), Confidence::TooClose);
+        assert_eq!(availability(0.990, 0.998), Confidence::Missed);
+        // Room left: 10 of 50 ms; half of the 0.1% failure budget.
+        let m = margin(&verdict(Measure::P99, 50.0, 38.0, Some([36.0, 40.0])));
+        assert!((m - 0.2).abs() < 1e-12);
+        let m = margin(&verdict(
+            Measure::Availability,
+            0.999,
+            0.9996,
+            Some([0.9995, 0.9997]),
+        ));
+        assert!((m - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bisection_finds_the_smallest_feasible_value_in_few_evaluations() {
+        for threshold in 0..=40usize {
+            let evaluate = |c: &[usize]| -> Result<Design, ()> {
+                Ok(Design {
+                    coordinates: c.to_vec(),
+                    cost_per_hour_usd: c[0] as f64,
+                    feasible: c[0] >= threshold,
+                    evidence: Evidence::Unstable {
+                        service: String::new(),
+                        offered_load: 1.0,
+                    },
+                })
+            };
+            let designs = bisect(&[0], 0, 40, &evaluate).unwrap();
+            let found = designs
+                .iter()
+                .filter(|d| d.feasible)
+                .map(|d| d.coordinates[0])
+                .min();
+            assert_eq!(found, (threshold < 40).then_some(threshold));
+            assert!(designs.len() <= 7, "{} evaluations", designs.len());
+        }
+    }
+}
