@@ -66,7 +66,7 @@ enum Command {
         resume: bool,
         /// Run one slice of the grid: i/n (points i, i+n, i+2n, ...), or auto (Kubernetes
         /// JOB_COMPLETION_INDEX with CAPSIM_SHARDS; Slurm SLURM_ARRAY_TASK_ID and _COUNT)
-        #[arg(long, value_name = "i/n|auto")]
+        #[arg(long, value_name = "i/n|auto", allow_hyphen_values = true)]
         shard: Option<String>,
     },
     /// Search the knobs in [plan] for the cheapest design that meets every SLO with confidence

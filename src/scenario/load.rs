@@ -154,7 +154,7 @@ impl Source {
             };
             let (path, text) = (path.trim(), text.trim());
             let value = parse_toml_value(text)
-                .filter(|v| v.is_table())
+                .filter(|v| v.is_table() || v.is_array())
                 .or_else(|| parse_toml_value(&format!("[{text}]")))
                 .unwrap_or_else(|| {
                     toml::Value::Array(

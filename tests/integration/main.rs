@@ -7,6 +7,9 @@
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
+//!   or crash and resume; common random numbers across points; plans against Erlang C staffing
+//!   and an exhaustive sweep; bad grids refused naming the key.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -18,3 +21,4 @@ mod distributions;
 mod queueing;
 mod summary;
 mod support;
+mod sweep;
