@@ -225,6 +225,9 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = state.error {
         return Err(e);
     }
+    if let Some(journal) = state.journal {
+        journal.close()?;
+    }
     let rows = state.rows;
     if let Some(dir) = &args.out {
         results::write_sorted(dir, &columns, &rows)?;
