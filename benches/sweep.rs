@@ -20,7 +20,7 @@ use capsim::scenario::Source;
 use capsim::sweep::grid::Grid;
 use capsim::sweep::plan::cost_per_hour_usd;
 use capsim::sweep::run_replications;
-use capsim::sweep::runner::{run_points, Point};
+use capsim::sweep::runner::run_points;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::io::Write;
@@ -57,16 +57,6 @@ fn scenario(sweep: &str) -> Source {
     source
 }
 
-fn points(source: &Source) -> Vec<Point> {
-    let grid = Grid::new(source.axes("sweep"));
-    (0..grid.len())
-        .map(|index| Point {
-            index,
-            model: source.point(&grid.settings(index)).expect("a valid point"),
-        })
-        .collect()
-}
-
 fn bench(criterion: &mut Criterion) {
     // 8 points of 100,000 to 110,000 requests: rates 1000 and 1100 per second, for 100 s.
     let grid = scenario(
@@ -74,7 +64,9 @@ fn bench(criterion: &mut Criterion) {
         "traffic.rate" = [1000, 1100]
         "service.api.concurrency" = [4, 5]"#,
     );
-    let grid_points = points(&grid);
+    let axes = Grid::new(grid.axes("sweep"));
+    let indices: Vec<usize> = (0..axes.len()).collect();
+    let load = |index: usize| grid.point(&axes.settings(index));
     let mut group = criterion.benchmark_group("sweep_jobs");
     group.sample_size(10);
     for jobs in [1, 2] {
@@ -84,7 +76,10 @@ fn bench(criterion: &mut Criterion) {
             .expect("a thread pool");
         let stop = AtomicBool::new(false);
         group.bench_function(format!("8_points_{jobs}_jobs"), |b| {
-            b.iter(|| pool.install(|| run_points(&grid_points, &stop, &|_, o| drop(black_box(o)))))
+            b.iter(|| {
+                pool.install(|| run_points(&indices, &load, &stop, &|_, _, o| drop(black_box(o))))
+                    .expect("valid points")
+            })
         });
     }
     group.finish();

@@ -6,10 +6,10 @@ use super::{Format, SimOptions};
 use crate::metrics::summary::Outcome;
 use crate::report;
 use crate::report::sweep::Row;
-use crate::scenario::{LoadError, Source};
+use crate::scenario::{LoadError, Model, Source};
 use crate::sweep::grid::{Grid, Shard};
 use crate::sweep::plan;
-use crate::sweep::runner::{run_points, Point};
+use crate::sweep::runner::run_points;
 use anyhow::{anyhow, bail, Context};
 use rayon::prelude::*;
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -147,26 +147,18 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let columns = report::sweep::columns(&paths);
     let pool = thread_pool(args.jobs)?;
 
-    // Every point of this shard is loaded (and so checked) before anything runs or is written.
+    // Every point of this shard is loaded (and so checked) before anything runs or is
+    // written; the models are dropped and loaded again as each point starts.
     let indices: Vec<usize> = shard.points(grid.len()).collect();
-    let loaded: Vec<Result<Point, LoadError>> = pool.install(|| {
+    let errors: Vec<LoadError> = pool.install(|| {
         indices
             .par_iter()
-            .map(|&index| {
-                source
-                    .point(&grid.settings(index))
-                    .map(|model| Point { index, model })
-            })
+            .filter_map(|&index| source.point(&grid.settings(index)).err())
             .collect()
     });
-    let (points, errors): (Vec<_>, Vec<_>) = loaded.into_iter().partition(Result::is_ok);
     if !errors.is_empty() {
-        return Err(load_errors(
-            source.file(),
-            errors.into_iter().filter_map(Result::err).collect(),
-        ));
+        return Err(load_errors(source.file(), errors));
     }
-    let mut points: Vec<Point> = points.into_iter().filter_map(Result::ok).collect();
 
     let manifest = Manifest {
         scenario: model.name.clone(),
@@ -180,7 +172,11 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         None => BTreeMap::new(),
     };
     rows.retain(|point, _| shard.contains(*point) && *point < grid.len());
-    points.retain(|p| !rows.contains_key(&p.index));
+    let todo: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|i| !rows.contains_key(i))
+        .collect();
 
     let stop = stop_on_ctrl_c();
     let met = AtomicUsize::new(rows.values().filter(|r| report::sweep::met(r)).count());
@@ -199,9 +195,9 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         rows,
         error: None,
     });
-    let done = |point: &Point, outcome: Outcome| {
-        let cost = plan::cost_per_hour_usd(&point.model);
-        let row = report::sweep::row(point.index, &grid.settings(point.index), cost, &outcome);
+    let done = |index: usize, model: &Model, outcome: Outcome| {
+        let cost = plan::cost_per_hour_usd(model);
+        let row = report::sweep::row(index, &grid.settings(index), cost, &outcome);
         if report::sweep::met(&row) {
             met.fetch_add(1, Ordering::Relaxed);
         }
@@ -212,13 +208,15 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
                 stop.store(true, Ordering::SeqCst);
             }
         }
-        state.rows.insert(point.index, row);
+        state.rows.insert(index, row);
         drop(state);
         bar.set_message(format!("{} meet every SLO", met.load(Ordering::Relaxed)));
         bar.inc(1);
     };
-    pool.install(|| run_points(&points, &stop, &done));
+    let load = |index: usize| source.point(&grid.settings(index));
+    let loaded = pool.install(|| run_points(&todo, &load, &stop, &done));
     bar.finish_and_clear();
+    loaded.map_err(|e| load_errors(source.file(), vec![e]))?;
     let state = state
         .into_inner()
         .expect("no thread panics holding the results");

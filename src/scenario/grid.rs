@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 /// The most values one axis may take, and the most points a grid may have.
 pub const MAX_AXIS_VALUES: usize = 100_000;
-pub const MAX_GRID_POINTS: u128 = 10_000_000;
+pub const MAX_GRID_POINTS: u128 = 1_000_000;
 
 /// One axis of a sweep, or one knob of a plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,6 +284,7 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
         };
         while ahead(v) && values.len() <= MAX_AXIS_VALUES {
             let value = if integers {
+                // `as` saturates; the ends are whole numbers, so every value lies between.
                 toml::Value::Integer(v.round() as i64)
             } else {
                 toml::Value::Float(tidy(v))
@@ -338,12 +339,20 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
         ));
         return None;
     }
-    let integers = whole("from") && whole("to") && (whole("step") || !t.contains_key("step"));
+    let integer = |key: &str| t.get(key).and_then(toml::Value::as_integer);
+    let whole_numbers = match (integer("from"), integer("to"), t.get("step")) {
+        (Some(from), Some(_), None) => Some((from, 1)),
+        (Some(from), Some(_), Some(toml::Value::Integer(step))) => Some((from, *step)),
+        _ => None,
+    };
     for i in 0..count as i64 {
-        values.push(if integers {
-            toml::Value::Integer(from as i64 + i * step as i64)
-        } else {
-            toml::Value::Float(tidy(from + i as f64 * step))
+        values.push(match whole_numbers {
+            // In 128 bits: every value lies between `from` and `to`, but a step times a
+            // count need not fit in 64.
+            Some((from, step)) => {
+                toml::Value::Integer((i128::from(from) + i128::from(i) * i128::from(step)) as i64)
+            }
+            None => toml::Value::Float(tidy(from + i as f64 * step)),
         });
     }
     Some(values)

@@ -151,27 +151,27 @@ fn three_shards_merged_equal_the_whole_sweep() {
     );
 }
 
-#[test]
-fn a_sweep_killed_partway_and_resumed_equals_an_uninterrupted_one() {
-    let s = Scratch::new("resume");
-    s.write("grid.toml", GRID);
-    // Heavier points (about 100,000 requests each per replication), one at a time, so that
-    // the sweep is still running when its first row appears.
-    let heavy = ["--set", "scenario.duration=400s", "--jobs", "1"];
+/// Heavier points (about 100,000 requests each per replication), one at a time, so that a
+/// sweep is still running when its first row appears.
+const HEAVY: [&str; 4] = ["--set", "scenario.duration=400s", "--jobs", "1"];
+
+/// Starts `capsim sweep grid.toml --out DIR` with `HEAVY` and waits (polling the journal)
+/// until its first row is on disk.
+fn start_and_wait_for_a_row(s: &Scratch, dir: &str) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
-        .args(["sweep", "grid.toml", "--out", "killed"])
-        .args(heavy)
+        .args(["sweep", "grid.toml", "--out", dir])
+        .args(HEAVY)
         .current_dir(&s.dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start capsim");
-    let journal = s.dir.join("killed/results.jsonl");
+    let journal = s.dir.join(dir).join("results.jsonl");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let rows = std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
         if rows > 0 {
-            break;
+            return child;
         }
         assert!(Instant::now() < deadline, "no row appeared within 120 s");
         assert!(
@@ -180,8 +180,16 @@ fn a_sweep_killed_partway_and_resumed_equals_an_uninterrupted_one() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+#[test]
+fn a_sweep_killed_partway_and_resumed_equals_an_uninterrupted_one() {
+    let s = Scratch::new("resume");
+    s.write("grid.toml", GRID);
+    let mut child = start_and_wait_for_a_row(&s, "killed");
     child.kill().expect("SIGKILL the sweep");
     child.wait().unwrap();
+    let journal = s.dir.join("killed/results.jsonl");
     let before = points_of(&read(&journal));
     assert!(
         !before.is_empty() && before.len() < 12,
@@ -193,15 +201,14 @@ fn a_sweep_killed_partway_and_resumed_equals_an_uninterrupted_one() {
     torn.push_str("{\"service.web.replicas\":3,\"traffic.r");
     std::fs::write(&journal, torn).unwrap();
 
-    let resumed = ran(s.capsim(
-        &[
-            &["sweep", "grid.toml", "--out", "killed", "--resume"][..],
-            &heavy,
-        ]
-        .concat(),
-    ));
+    let resume = [
+        &["sweep", "grid.toml", "--out", "killed", "--resume"][..],
+        &HEAVY,
+    ]
+    .concat();
+    let resumed = ran(s.capsim(&resume));
     assert!(resumed.stdout.contains("(12 of 12 points)"), "{resumed:#?}");
-    ran(s.capsim(&[&["sweep", "grid.toml", "--out", "whole"][..], &heavy].concat()));
+    ran(s.capsim(&[&["sweep", "grid.toml", "--out", "whole"][..], &HEAVY].concat()));
     let points = points_of(&read(&journal));
     assert_eq!(
         points,
@@ -215,6 +222,46 @@ fn a_sweep_killed_partway_and_resumed_equals_an_uninterrupted_one() {
             "{file}: the resumed sweep differs from the uninterrupted one"
         );
     }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_keeping_what_finished_in_grid_order() {
+    let s = Scratch::new("ctrl-c");
+    s.write("grid.toml", GRID);
+    let child = start_and_wait_for_a_row(&s, "stopped");
+    // SAFETY: kill(2) with the pid of a child this test started and has not yet waited for.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "SIGINT sent");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "Ctrl-C exits 130: {stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    let points = points_of(&read(s.dir.join("stopped/results.jsonl")));
+    assert!(points.len() < 12, "stopped partway: {points:?}");
+    let mut sorted = points.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(points, sorted, "whole rows, each once, in grid order");
+    let csv = read(s.dir.join("stopped/results.csv"));
+    assert_eq!(
+        csv.lines().count(),
+        1 + points.len(),
+        "the CSV holds the same rows:\n{csv}"
+    );
+    let resume = [
+        &["sweep", "grid.toml", "--out", "stopped", "--resume"][..],
+        &HEAVY,
+    ]
+    .concat();
+    let resumed = ran(s.capsim(&resume));
+    assert!(resumed.stdout.contains("(12 of 12 points)"), "{resumed:#?}");
+    assert_eq!(
+        points_of(&read(s.dir.join("stopped/results.jsonl"))).len(),
+        12
+    );
 }
 
 #[test]
@@ -453,6 +500,10 @@ fn exit_codes_say_whether_any_point_meets_every_slo() {
     s.write("grid.toml", GRID);
     let some = s.capsim(&["sweep", "grid.toml"]);
     assert_eq!(some.code, Some(0), "{some:#?}");
+    assert_eq!(
+        some.stderr, "",
+        "no progress bar when stderr is not a terminal"
+    );
     assert!(
         some.stdout.contains("PASS") && some.stdout.contains("FAIL"),
         "{some:#?}"
@@ -468,6 +519,77 @@ fn exit_codes_say_whether_any_point_meets_every_slo() {
         markdown.stdout.contains("| `service.web.replicas` |"),
         "{markdown:#?}"
     );
+}
+
+#[test]
+fn axes_keep_the_order_written_and_sweep_adds_after_them() {
+    // Not alphabetical: traffic.rate first, then the web replicas; --sweep's axis last, and a
+    // --sweep of a path the file sweeps replaces the file's axis.
+    let s = Scratch::new("order");
+    s.write(
+        "grid.toml",
+        &with_grid(
+            "sweep",
+            "\"traffic.rate\" = [200, 300]\n\"service.web.replicas\" = [1, 2]",
+        ),
+    );
+    let args = [
+        "sweep",
+        "grid.toml",
+        "--sweep",
+        "service.db.concurrency=2,4",
+        "--sweep",
+        "traffic.rate=250",
+        "--out",
+        "r",
+    ];
+    ran(s.capsim(&args));
+    let csv = read(s.dir.join("r/results.csv"));
+    assert!(
+        csv.starts_with("service.web.replicas,service.db.concurrency,traffic.rate,p50_ms,"),
+        "{csv}"
+    );
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').take(3).collect();
+    assert_eq!(first, ["1", "2", "250"]);
+    assert_eq!(csv.lines().count(), 1 + 4);
+    // In the file's order when nothing comes from the command line.
+    ran(s.capsim(&["sweep", "grid.toml", "--out", "r2"]));
+    assert!(read(s.dir.join("r2/results.csv")).starts_with("traffic.rate,service.web.replicas,"));
+}
+
+#[test]
+fn the_teaching_scenarios_answer_as_their_comments_say() {
+    // erlang-staffing.toml: 14 agents, as Erlang C staffs them, in 7 designs looked at.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/teaching");
+    let text = read(root.join("erlang-staffing.toml"));
+    let mut source = Source::parse(&text, "erlang-staffing.toml").unwrap();
+    source.set(&[]);
+    source.model().unwrap_or_else(|e| panic!("{e}"));
+    let grid = Grid::new(source.axes("plan"));
+    let load = |c: &[usize]| source.point(&grid.settings_at(c));
+    let options = Options {
+        replications: 4,
+        max_replications: 24,
+    };
+    let result = plan::search(&grid, &load, options).unwrap();
+    let best = result.best.expect("a staffing level");
+    assert_eq!(
+        grid.settings_at(&best.coordinates)[0].1.as_integer(),
+        Some(14)
+    );
+    assert_eq!(result.evaluated.len(), 7);
+    // utilization-hockey-stick.toml: a valid sweep of 10 rates, 0.5 to 0.98 of 1000/s.
+    let text = read(root.join("utilization-hockey-stick.toml"));
+    let mut source = Source::parse(&text, "utilization-hockey-stick.toml").unwrap();
+    source.set(&[]);
+    source.model().unwrap_or_else(|e| panic!("{e}"));
+    let axes = source.axes("sweep");
+    let rates: Vec<i64> = axes[0]
+        .values
+        .iter()
+        .map(|v| v.as_integer().unwrap())
+        .collect();
+    assert_eq!(rates, [500, 600, 700, 800, 850, 900, 925, 950, 965, 980]);
 }
 
 /// A scenario with `[sweep]` (or `[plan]`) lines appended to GRID's first part.
@@ -663,4 +785,30 @@ fn resume_refuses_the_results_of_another_scenario() {
     let out = ran(s.capsim(&["sweep", "commented.toml", "--out", "r", "--resume"]));
     assert!(out.stdout.contains("(12 of 12 points)"), "{out:#?}");
     assert_eq!(read(s.dir.join("r/results.csv")), before);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
+
+    /// Any axis, however odd its numbers (huge, tiny, negative, zero, mixed types), is either
+    /// checked and expanded or refused with problems; never a panic, never a runaway.
+    #[test]
+    fn arbitrary_axes_never_panic(
+        path in proptest::sample::select(vec!["traffic.rate", "service.web.replicas", "scenario.seed", "service.db.service_time.mean", "x", "service..y"]),
+        from in "-?[0-9]{1,20}(\\.[0-9]{1,3})?|inf|nan|\"1ms\"",
+        to in "-?[0-9]{1,20}(\\.[0-9]{1,3})?|-?inf",
+        key in proptest::sample::select(vec!["step", "factor", "monotone", "values", "stp"]),
+        by in "-?[0-9]{1,20}(\\.[0-9]{1,6})?(e-?[0-9]{1,3})?|true|\\[\\]",
+        section in proptest::sample::select(vec!["sweep", "plan"]),
+    ) {
+        let text = with_grid(section, &format!("\"{path}\" = {{ from = {from}, to = {to}, {key} = {by} }}"));
+        if let Ok(mut source) = Source::parse(&text, "fuzz.toml") {
+            source.set(&[]);
+            if source.model().is_ok() {
+                let axes = source.axes(section);
+                let grid = Grid::new(axes);
+                proptest::prop_assert!(grid.len() as u128 <= capsim::scenario::grid::MAX_GRID_POINTS);
+            }
+        }
+    }
 }
