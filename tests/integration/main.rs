@@ -4,6 +4,8 @@
 //! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
+//! - `deploy`: `deploy/` without a cluster: the Dockerfile against Cargo.toml, the Indexed
+//!   Job's and the Slurm array's commands run with their schedulers' variables, then merged.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
@@ -16,6 +18,7 @@
 
 mod architecture;
 mod cli;
+mod deploy;
 mod determinism;
 mod distributions;
 mod queueing;
