@@ -282,6 +282,14 @@ pub fn prepare(
                     manifest.scenario, manifest.points, manifest.fingerprint
                 );
             }
+            if found.columns != manifest.columns {
+                bail!(
+                    "error: --resume {}: the results there have other columns ({}) than this sweep writes ({}); they were written by another version of capsim",
+                    dir.display(),
+                    found.columns.join(","),
+                    manifest.columns.join(",")
+                );
+            }
             if found.shard != manifest.shard {
                 bail!(
                     "error: --resume {}: the results there are of shard {} and this is shard {}",

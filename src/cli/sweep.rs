@@ -54,7 +54,11 @@ fn load_errors(file: &str, errors: Vec<LoadError>) -> anyhow::Error {
     let mut lines: Vec<String> = Vec::new();
     for e in errors {
         for d in e.diagnostics {
-            let line = format!("error: {}: {}: {}", d.location, d.path, d.message);
+            let line = if d.path.is_empty() {
+                format!("error: {}: {}", d.location, d.message)
+            } else {
+                format!("error: {}: {}: {}", d.location, d.path, d.message)
+            };
             if !lines.contains(&line) {
                 lines.push(line);
             }

@@ -519,6 +519,31 @@ fn exit_codes_say_whether_any_point_meets_every_slo() {
         markdown.stdout.contains("| `service.web.replicas` |"),
         "{markdown:#?}"
     );
+
+    // An overloaded point is a row too: no figures, the service named, the SLO missed.
+    let overloaded = [
+        "sweep",
+        "grid.toml",
+        "--sweep",
+        "traffic.rate=300,5000",
+        "--sweep",
+        "service.web.replicas=1",
+        "--set",
+        "scenario.max_in_flight=200",
+        "--out",
+        "o",
+    ];
+    let out = s.capsim(&overloaded);
+    assert_eq!(out.code, Some(0), "the 300/s point meets the SLO: {out:#?}");
+    assert!(out.stdout.contains("OVERLOADED (web)"), "{out:#?}");
+    let csv = read(s.dir.join("o/results.csv"));
+    let row: Vec<&str> = csv.lines().nth(2).unwrap().split(',').collect();
+    assert_eq!(row[..2], ["5000", "1"]);
+    assert!(
+        row[2..9].iter().all(|cell| cell.is_empty()),
+        "no figures: {row:?}"
+    );
+    assert_eq!(row[9..], ["0.6", "false", "1", "", "web", "overloaded"]);
 }
 
 #[test]
