@@ -3,6 +3,7 @@
 
 use super::sweep::value;
 use super::text::{aligned, ms, percent, usd};
+use crate::scenario::grid::label;
 use crate::scenario::model::Measure;
 use crate::sweep::grid::Grid;
 use crate::sweep::plan::{Binding, Design, Evidence, PlanResult};
@@ -112,12 +113,12 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
         None => out.push_str("no design on the grid meets every SLO with confidence\n"),
         Some(best) => {
             out.push_str("cheapest design that meets every SLO with confidence:\n");
-            let rows: Vec<Vec<String>> = grid
-                .settings_at(&best.coordinates)
+            let settings = grid.settings_at(&best.coordinates);
+            let width = settings.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+            let block: String = settings
                 .iter()
-                .map(|(path, v)| vec![path.to_string(), format!("= {}", value(v))])
+                .map(|(path, v)| format!("  {path:<width$} = {}\n", label(v)))
                 .collect();
-            let block = aligned(&rows, "  ");
             if markdown {
                 let _ = write!(out, "\n```text\n{block}```\n\n");
             } else {
@@ -164,7 +165,7 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
         let mut row: Vec<String> = grid
             .settings_at(&d.coordinates)
             .iter()
-            .map(|(_, v)| value(v).to_string().trim_matches('"').to_string())
+            .map(|(_, v)| label(v))
             .collect();
         row.push(usd(d.cost_per_hour_usd));
         row.push(p99_text(d));

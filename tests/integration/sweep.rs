@@ -495,6 +495,77 @@ fn plan_on_two_tiers_finds_the_cheapest_pair_of_an_exhaustive_sweep() {
 }
 
 #[test]
+fn plan_picks_an_instance_type_and_its_replicas_as_an_exhaustive_sweep_does() {
+    // Instance types are bundles of a price and a speed; the knob is a list (scanned), the
+    // replicas a range (bisected for each type). Small: $0.05/h, 4 ms; large: $0.12/h, 2 ms.
+    // At 1,000 requests/s small needs at least 5 replicas to keep up, large at least 3.
+    let s = Scratch::new("instances");
+    let knobs = r#""service.api" = [
+  { name = "small", set = { price_per_hour = 0.05, service_time = { dist = "exponential", mean = "4ms" } } },
+  { name = "large", set = { price_per_hour = 0.12, service_time = { dist = "exponential", mean = "2ms" } } },
+]
+"service.api.replicas" = { from = 1, to = 12 }"#;
+    let text = format!(
+        r#"[scenario]
+name = "instances"
+duration = "20s"
+warmup = "2s"
+seed = 21
+replications = 3
+[slo]
+p99 = "30ms"
+[traffic]
+rate = 1000
+[[service]]
+name = "api"
+service_time = {{ dist = "exponential", mean = "4ms" }}
+[sweep]
+{knobs}
+[plan]
+{knobs}
+"#
+    );
+    s.write("instances.toml", &text);
+    let plan = s.capsim(&[
+        "plan",
+        "instances.toml",
+        "--format",
+        "json",
+        "--max-replications",
+        "3",
+    ]);
+    assert_eq!(plan.code, Some(0), "{plan:#?}");
+    let plan = plan.json();
+    let out = ran(s.capsim(&["sweep", "instances.toml", "--format", "json"]));
+    let rows = out.json()["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 24);
+    assert_eq!(
+        rows[12]["service.api"], "large",
+        "a bundle is shown by its name"
+    );
+    let feasible = |r: &&Value| {
+        r["p99_ms"].as_f64().is_some_and(|p| p <= 30.0)
+            && r["p99_ms_high"].as_f64().is_some_and(|h| h <= 30.0)
+    };
+    let cost = |r: &Value| r["cost_per_hour_usd"].as_f64().unwrap();
+    let cheapest = rows
+        .iter()
+        .filter(feasible)
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        .expect("some design is feasible");
+    let best = &plan["best"];
+    assert_eq!(
+        best["settings"]["service.api"], cheapest["service.api"],
+        "{plan:#}"
+    );
+    assert_eq!(
+        best["settings"]["service.api.replicas"], cheapest["service.api.replicas"],
+        "{plan:#}"
+    );
+    assert_eq!(best["cost_per_hour_usd"], cheapest["cost_per_hour_usd"]);
+}
+
+#[test]
 fn exit_codes_say_whether_any_point_meets_every_slo() {
     let s = Scratch::new("exit");
     s.write("grid.toml", GRID);
