@@ -135,6 +135,14 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a report to standard output. A reader that has gone (`capsim sweep ... | head`)
+/// is not an error worth a panic: the rest of the output is simply not wanted.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// `--set`, then `--seed` and `--replications`, as overrides.
 fn overrides(options: &SimOptions) -> Vec<String> {
     let mut overrides = options.set.clone();
@@ -223,7 +231,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         Format::Json => report::json::render(&outcome),
                         Format::Markdown => report::text::markdown(summary),
                     };
-                    print!("{text}");
+                    emit(&text);
                     Ok(if summary.slo_met {
                         ExitCode::SUCCESS
                     } else {
@@ -232,7 +240,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 Outcome::Overloaded(o) => {
                     if let Format::Json = format {
-                        print!("{}", report::json::render(&outcome));
+                        emit(&report::json::render(&outcome));
                     }
                     eprintln!("{}", report::text::overload_message(o));
                     Ok(ExitCode::from(1))

@@ -240,7 +240,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         Format::Markdown => report::sweep::markdown(&model.name, &paths, &list, indices.len()),
         Format::Json => report::sweep::json(&model.name, &list, indices.len()),
     };
-    print!("{text}");
+    super::emit(&text);
     if list.len() < indices.len() {
         eprintln!(
             "interrupted: {} of {} points done{}",
@@ -279,7 +279,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, format: Format) -> anyhow::Result<Exi
         }
         Format::Json => report::sweep::json(&manifest.scenario, &list, manifest.points),
     };
-    print!("{text}");
+    super::emit(&text);
     eprintln!(
         "merged {} shards: {} points into {}",
         dirs.len(),
@@ -344,6 +344,6 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             &report::plan::text(&model.name, &grid, &result, true),
         )?;
     }
-    print!("{text}");
+    super::emit(&text);
     Ok(exit_code(result.best.is_some()))
 }

@@ -908,3 +908,22 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `capsim sweep ... | head -1`: standard output closed before capsim writes its table.
+    let s = Scratch::new("pipe");
+    s.write("grid.toml", GRID);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["sweep", "grid.toml"])
+        .current_dir(&s.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
