@@ -5,10 +5,13 @@
 //! `traffic`, work in `service`, call timers in `request`. This file only dispatches them and
 //! stops the run when it is overloaded.
 
-use super::request::{Call, Frame};
+use super::cache::KeyLaw;
+use super::request::{BatchRun, Call, Ending, Frame};
+use super::resilience::BudgetState;
 use super::service::ServiceState;
 use super::traffic::PoissonSource;
 use crate::engine::queue::EventQueue;
+use crate::engine::rng::Stream;
 use crate::engine::slab::{GenSlab, Key};
 use crate::engine::time::Nanos;
 use crate::engine::timer::TimerToken;
@@ -16,16 +19,31 @@ use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
 use crate::scenario::model::Model;
+use crate::scenario::model::{Lookup, ServiceId};
+use std::collections::HashMap;
 
-/// The closed set of events, each naming the entity it is for.
+/// The closed set of events, each naming the entity it is for. An event that carries a
+/// timer token is stale unless the token is still live (see `engine::timer`).
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
     /// The next external request arrives (`traffic`).
     Arrival,
     /// A worker finished its own work on a frame (`service`).
     WorkDone(Key<Frame>),
-    /// A call's timeout came due (`request`); stale unless the token is still live.
+    /// A queued frame has waited its service's `queue_timeout` (`service`).
+    QueueTimeout(Key<Frame>),
+    /// A batching replica's oldest visit has waited the batch `timeout` (`service`).
+    BatchDue(u32, u32, TimerToken),
+    /// An attempt's timeout came due (`request`).
     CallTimeout(Key<Call>, TimerToken),
+    /// An attempt has not answered after its `hedge` delay (`request`).
+    Hedge(Key<Call>, TimerToken),
+    /// A retry's backoff is over (`request`).
+    Retry(Key<Call>, TimerToken),
+    /// A copy of a call reaches its callee over the network (`request`).
+    Deliver(Key<Call>, TimerToken, u8),
+    /// A copy's answer reaches its caller over the network (`request`).
+    Respond(Key<Call>, TimerToken, Ending),
 }
 
 /// Simulates replication `replication` of `model`.
@@ -59,12 +77,23 @@ pub struct System<'m> {
     pub(super) requests_in_flight: usize,
     pub(super) frames: GenSlab<Frame>,
     pub(super) calls: GenSlab<Call>,
+    pub(super) batches: GenSlab<BatchRun>,
+    /// Retry budgets, one per (caller, callee) pair whose calls have one.
+    pub(super) budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
+    /// Keyed streams of the request itself: its class and its cache key.
+    pub(super) class_stream: Stream,
+    pub(super) key_stream: Stream,
+    /// The key law of the first keyed cache: what `consistent_hash` hashes at other services.
+    pub(super) default_key_law: Option<KeyLaw>,
     pub(super) record: Record,
     pub(super) overload: Option<Overload>,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
     pub(super) work_log: Vec<(u64, usize, u64, Nanos)>,
+    /// Every breaker state after each call outcome it heard, as (time, service, state).
+    #[cfg(test)]
+    pub(super) breaker_log: Vec<(Nanos, usize, super::resilience::BreakerState)>,
 }
 
 impl World for System<'_> {
@@ -75,7 +104,17 @@ impl World for System<'_> {
         match event {
             Event::Arrival => self.on_arrival(now_ns, events),
             Event::WorkDone(frame) => self.on_work_done(now_ns, frame, events),
+            Event::QueueTimeout(frame) => self.on_queue_timeout(now_ns, frame, events),
+            Event::BatchDue(service, replica, token) => {
+                self.on_batch_due(now_ns, service as usize, replica, token, events)
+            }
             Event::CallTimeout(call, token) => self.on_call_timeout(now_ns, call, token, events),
+            Event::Hedge(call, token) => self.on_hedge(now_ns, call, token, events),
+            Event::Retry(call, token) => self.on_retry(now_ns, call, token, events),
+            Event::Deliver(call, token, copy) => self.on_deliver(now_ns, call, token, copy, events),
+            Event::Respond(call, token, ending) => {
+                self.on_respond(now_ns, call, token, ending, events)
+            }
         }
         if self.overload.is_some() {
             Control::Stop
@@ -83,6 +122,26 @@ impl World for System<'_> {
             Control::Continue
         }
     }
+}
+
+/// A retry budget per (caller, callee) pair that has one; calls of one caller to one callee
+/// share it, as the calls of one client do in Finagle.
+fn budgets(model: &Model) -> HashMap<(ServiceId, ServiceId), BudgetState> {
+    let mut budgets = HashMap::new();
+    for (caller, service) in model.services.iter().enumerate() {
+        let steps = service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
+        for call in steps.flat_map(|step| step.calls.iter()) {
+            if let Some(budget) = call.retries.and_then(|r| r.budget) {
+                budgets
+                    .entry((caller, call.service))
+                    .or_insert_with(|| BudgetState::new(budget));
+            }
+        }
+    }
+    budgets
 }
 
 impl<'m> System<'m> {
@@ -100,10 +159,22 @@ impl<'m> System<'m> {
             requests_in_flight: 0,
             frames: GenSlab::default(),
             calls: GenSlab::default(),
-            record: Record::new(model.services.len()),
+            batches: GenSlab::default(),
+            budgets: budgets(model),
+            class_stream: Stream::new(model.seed, replication, "traffic", "class"),
+            key_stream: Stream::new(model.seed, replication, "traffic", "key"),
+            default_key_law: model.services.iter().find_map(|s| {
+                match s.cache.as_ref().map(|c| &c.lookup) {
+                    Some(Lookup::Keyed(space, _)) => Some(KeyLaw::new(space)),
+                    _ => None,
+                }
+            }),
+            record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
             #[cfg(test)]
             work_log: Vec::new(),
+            #[cfg(test)]
+            breaker_log: Vec::new(),
         }
     }
 

@@ -19,6 +19,8 @@ pub struct Counts {
     pub failed: u64,
     pub rejected: u64,
     pub timed_out: u64,
+    /// Succeeded, but with an optional call below that failed (a part of `succeeded`).
+    pub degraded: u64,
     /// Visits whose caller gave up on them (a sibling failed, or the call timed out). Only a
     /// service visit can be cancelled; a request as a whole never is.
     pub cancelled: u64,
@@ -36,6 +38,7 @@ impl Counts {
         self.rejected += other.rejected;
         self.timed_out += other.timed_out;
         self.cancelled += other.cancelled;
+        self.degraded += other.degraded;
     }
 }
 
@@ -182,6 +185,19 @@ pub struct ServiceRecord {
     pub in_system: TimeWeighted,
     /// Service time spent on visits whose caller had gone by the time the work finished.
     pub wasted_work_ns: u128,
+    /// Calls made to the service (first attempts; a request entering here counts as one):
+    /// `requests.arrived / calls` is its retry amplification.
+    pub calls: u64,
+    pub retries: u64,
+    /// Second copies sent by hedging calls.
+    pub hedges: u64,
+    /// Calls failed fast by the service's open circuit breaker (they never arrived).
+    pub short_circuited: u64,
+    pub breaker_opened: u64,
+    pub cache_lookups: u64,
+    pub cache_hits: u64,
+    pub batches: u64,
+    pub batched_visits: u64,
 }
 
 impl ServiceRecord {
@@ -193,6 +209,29 @@ impl ServiceRecord {
         self.queued.area += other.queued.area;
         self.in_system.area += other.in_system.area;
         self.wasted_work_ns += other.wasted_work_ns;
+        self.calls += other.calls;
+        self.retries += other.retries;
+        self.hedges += other.hedges;
+        self.short_circuited += other.short_circuited;
+        self.breaker_opened += other.breaker_opened;
+        self.cache_lookups += other.cache_lookups;
+        self.cache_hits += other.cache_hits;
+        self.batches += other.batches;
+        self.batched_visits += other.batched_visits;
+    }
+}
+
+/// What is recorded per class of request.
+#[derive(Debug, Clone, Default)]
+pub struct ClassRecord {
+    pub requests: Counts,
+    pub latency: Durations,
+}
+
+impl ClassRecord {
+    pub fn add(&mut self, other: &ClassRecord) {
+        self.requests.add(&other.requests);
+        self.latency.add(&other.latency);
     }
 }
 
@@ -203,12 +242,14 @@ pub struct Record {
     /// End-to-end latency of succeeded requests.
     pub latency: Durations,
     pub services: Vec<ServiceRecord>,
+    pub classes: Vec<ClassRecord>,
 }
 
 impl Record {
-    pub fn new(services: usize) -> Self {
+    pub fn new(services: usize, classes: usize) -> Self {
         Record {
             services: vec![ServiceRecord::default(); services],
+            classes: vec![ClassRecord::default(); classes],
             ..Record::default()
         }
     }
@@ -217,6 +258,9 @@ impl Record {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
         for (mine, theirs) in self.services.iter_mut().zip(&other.services) {
+            mine.add(theirs);
+        }
+        for (mine, theirs) in self.classes.iter_mut().zip(&other.classes) {
             mine.add(theirs);
         }
     }

@@ -170,7 +170,7 @@ pub struct Pool {
 impl Pool {
     pub fn new(model: &Model) -> Pool {
         Pool {
-            record: Record::new(model.services.len()),
+            record: Record::new(model.services.len(), model.classes.len()),
             runs: Vec::new(),
             overload: None,
             window_s: ns_to_s(model.window_ns() as f64),

@@ -6,6 +6,7 @@ pub mod duration;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod paths;
 pub mod problem;
 pub mod raw;
 pub mod reader;

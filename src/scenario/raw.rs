@@ -16,6 +16,7 @@ pub struct RawScenario {
     pub slo: Option<toml::Value>,
     pub traffic: Option<toml::Value>,
     pub service: Option<toml::Value>,
+    pub class: Option<toml::Value>,
 }
 
 /// `[scenario]`: name, clock and repetition.
@@ -62,8 +63,33 @@ pub struct RawService {
     pub queue_capacity: Option<i64>,
     /// Parsed by [`super::distribution::parse`].
     pub service_time: Option<toml::Value>,
-    pub calls: Option<Vec<String>>,
+    /// Names and call tables, parsed by [`super::paths::plan`].
+    pub calls: Option<toml::Value>,
     pub blocking_calls: Option<bool>,
     pub error_rate: Option<f64>,
     pub price_per_hour: Option<f64>,
+    pub kind: Option<String>,
+    pub balancer: Option<toml::Value>,
+    pub hit_ratio: Option<f64>,
+    pub capacity: Option<i64>,
+    pub keys: Option<i64>,
+    pub popularity: Option<toml::Value>,
+    pub policy: Option<String>,
+    pub ttl: Option<String>,
+    pub on_miss: Option<toml::Value>,
+    pub batch: Option<toml::Value>,
+    pub rate_limit: Option<toml::Value>,
+    pub queue_timeout: Option<String>,
+    pub circuit_breaker: Option<toml::Value>,
+}
+
+/// One `[[class]]`: a kind of request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: Option<String>,
+    pub weight: Option<f64>,
+    pub entry: Option<String>,
+    /// The same keys as `[slo]`.
+    pub slo: Option<toml::Value>,
 }

@@ -2,9 +2,10 @@
 
 use super::duration::parse_duration_ns;
 use super::graph;
-use super::model::{Measure, Model, Objective, Service, ServiceId, Step, Traffic};
+use super::model::{BalancerKind, Class, Lookup, Measure, Model, Objective, Service, Traffic};
+use super::paths::{self, Names};
 use super::problem::{join, unknown_key_message, Problem};
-use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
+use super::raw::{RawClass, RawRun, RawScenario, RawService, RawSlo, RawTraffic};
 use serde::de::DeserializeOwned;
 use serde_aux::serde_introspection::serde_introspect;
 
@@ -70,31 +71,40 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         i64::from(u32::MAX),
         &mut problems,
     );
-    let objectives = objectives(&slo, &mut problems);
+    let objectives = objectives(&slo, "slo", &mut problems);
 
     let names: Vec<String> = raw_services
         .iter()
         .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
         .collect();
+    let raw_classes = classes(top.class.as_ref(), &mut problems);
+    let class_names: Vec<String> = raw_classes
+        .iter()
+        .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
+        .collect();
+    let call_names = Names {
+        services: &names,
+        classes: &class_names,
+    };
     let services: Vec<Option<Service>> = raw_services
         .iter()
-        .map(|(path, raw)| service(raw, path, &names, &mut problems))
+        .map(|(path, raw)| service(raw, path, &call_names, &mut problems))
         .collect();
 
-    let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
-    check_call_graph(
-        &raw_services,
-        &names,
-        traffic.as_ref().map(|t| t.entry),
-        &mut problems,
-    );
+    let traffic_and_entry = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let classes = traffic_and_entry.as_ref().and_then(|(_, entry)| {
+        resolve_classes(&raw_classes, &class_names, &names, *entry, &mut problems)
+    });
+    let entries: Vec<usize> = classes.iter().flatten().map(|c| c.entry).collect();
+    check_call_graph(&raw_services, &names, &entries, &mut problems);
+    let traffic = traffic_and_entry.map(|(traffic, _)| traffic);
 
     // A key whose value had the wrong type was set aside; it is not also "missing".
     let mut reported = std::collections::HashSet::new();
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
     let services: Option<Vec<Service>> = services.into_iter().collect();
-    match (traffic, services) {
-        (Some(traffic), Some(services)) if problems.is_empty() => Ok(Model {
+    match (traffic, services, classes) {
+        (Some(traffic), Some(services), Some(classes)) if problems.is_empty() => Ok(Model {
             name: run.name.unwrap_or_else(|| default_name.to_string()),
             duration_ns,
             warmup_ns,
@@ -104,6 +114,7 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             slo: objectives,
             traffic,
             services,
+            classes,
         }),
         // Every part that failed to resolve reported why, so `problems` is not empty here;
         // should that ever not hold, say so rather than panic or run a broken model.
@@ -272,7 +283,7 @@ fn count(
     v
 }
 
-fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
+fn objectives(slo: &RawSlo, path: &str, problems: &mut Vec<Problem>) -> Vec<Objective> {
     let mut out = Vec::new();
     let latency = [
         (Measure::Mean, &slo.mean),
@@ -289,7 +300,7 @@ fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
                 measure,
                 target: ns as f64,
             }),
-            Err(e) => problems.push(Problem::new(join("slo", measure.key()), e)),
+            Err(e) => problems.push(Problem::new(join(path, measure.key()), e)),
         }
     }
     if let Some(a) = slo.availability {
@@ -300,7 +311,7 @@ fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
             });
         } else {
             problems.push(Problem::new(
-                "slo.availability",
+                join(path, "availability"),
                 format!(
                     "availability {a} is not a probability; use a ratio from 0 to 1, e.g. 0.999"
                 ),
@@ -327,9 +338,10 @@ fn probability(value: Option<f64>, path: &str, problems: &mut Vec<Problem>) -> f
 fn service(
     raw: &RawService,
     path: &str,
-    names: &[String],
+    call_names: &Names,
     problems: &mut Vec<Problem>,
 ) -> Option<Service> {
+    let names = call_names.services;
     let before = problems.len();
     let name = match &raw.name {
         Some(n) if !n.trim().is_empty() => n.clone(),
@@ -391,19 +403,54 @@ fn service(
             None
         }
     };
-    let mut calls = Vec::new();
-    for (i, callee) in raw.calls.iter().flatten().enumerate() {
-        match names.iter().position(|n| n == callee) {
-            Some(id) => calls.push(Step::single(id as ServiceId)),
-            None => problems.push(Problem::new(
-                format!("{}[{i}]", join(path, "calls")),
-                format!(
-                    "unknown service \"{callee}\" in calls; defined services: {}",
-                    names.join(", ")
-                ),
-            )),
+    let plan = raw
+        .calls
+        .as_ref()
+        .map(|v| paths::plan(v, &join(path, "calls"), call_names, problems))
+        .unwrap_or_default();
+    let cache = if paths::is_cache(raw, path, problems) {
+        paths::cache(raw, path, call_names, problems)
+    } else {
+        paths::stray_cache_keys(raw, path, problems);
+        None
+    };
+    let balancer = match &raw.balancer {
+        Some(v) => paths::balancer(v, &join(path, "balancer"), problems),
+        // A keyed cache shards its keys across its replicas.
+        None if matches!(cache, Some(ref c) if matches!(c.lookup, Lookup::Keyed(..))) => {
+            Some(BalancerKind::ConsistentHash)
         }
-    }
+        None => Some(BalancerKind::RoundRobin),
+    };
+    let batch = raw
+        .batch
+        .as_ref()
+        .and_then(|v| paths::batch(v, &join(path, "batch"), problems));
+    let rate_limit = raw
+        .rate_limit
+        .as_ref()
+        .and_then(|v| paths::rate_limit(v, &join(path, "rate_limit"), problems));
+    let circuit_breaker = raw
+        .circuit_breaker
+        .as_ref()
+        .and_then(|v| paths::circuit_breaker(v, &join(path, "circuit_breaker"), problems));
+    let queue_timeout_ns = match &raw.queue_timeout {
+        None => None,
+        Some(text) => match parse_duration_ns(text) {
+            Ok(0) => {
+                problems.push(Problem::new(
+                    join(path, "queue_timeout"),
+                    "queue_timeout must be longer than 0",
+                ));
+                None
+            }
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                problems.push(Problem::new(join(path, "queue_timeout"), e));
+                None
+            }
+        },
+    };
     let error_rate = probability(raw.error_rate, &join(path, "error_rate"), problems);
     let price_per_hour_usd = match raw.price_per_hour {
         Some(p) if !(p >= 0.0 && p.is_finite()) => {
@@ -424,10 +471,16 @@ fn service(
         concurrency: concurrency as u32,
         queue_capacity,
         service_time: service_time?,
-        plan: calls,
+        plan,
         blocking_calls: raw.blocking_calls.unwrap_or(false),
         error_rate,
         price_per_hour_usd,
+        balancer: balancer?,
+        cache,
+        batch,
+        rate_limit,
+        queue_timeout_ns,
+        circuit_breaker,
     })
 }
 
@@ -439,25 +492,31 @@ const MAX_VISITS_PER_REQUEST: u64 = 100_000;
 /// bound keeps every walk of the call tree (here, in theory and in the engine) shallow.
 const MAX_CALL_DEPTH: u32 = 100;
 
-/// The call graph's edges, by service index (unknown callees are reported elsewhere).
+/// The call graph's edges, by service index: every call a request can make, once per
+/// attempt it may take (retries and hedges), so that the visit bound counts them (unknown
+/// callees are reported elsewhere).
 fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>> {
     raw.iter()
         .map(|(_, s)| {
-            s.calls
-                .iter()
-                .flatten()
-                .filter_map(|c| names.iter().position(|n| n == c))
-                .collect()
+            let mut edges = Vec::new();
+            for calls in [&s.calls, &s.on_miss].into_iter().flatten() {
+                for (callee, copies) in paths::callee_names(calls) {
+                    if let Some(id) = names.iter().position(|n| *n == callee) {
+                        edges.extend(std::iter::repeat_n(id, copies));
+                    }
+                }
+            }
+            edges
         })
         .collect()
 }
 
 /// Calls must form a directed acyclic graph (a cycle would make a request call itself
-/// forever), and a request from the entry must stay within the visit and depth bounds.
+/// forever), and a request from each entry must stay within the visit and depth bounds.
 fn check_call_graph(
     raw: &[(String, RawService)],
     names: &[String],
-    entry: Option<usize>,
+    entries: &[usize],
     problems: &mut Vec<Problem>,
 ) {
     let edges = call_edges(raw, names);
@@ -472,27 +531,33 @@ fn check_call_graph(
         ));
         return;
     }
-    let Some(entry) = entry else { return };
-    let (visits, depth) = graph::visits_and_depth(&edges)[entry];
-    if visits > MAX_VISITS_PER_REQUEST {
-        problems.push(Problem::new(
-            join(&raw[entry].0, "calls"),
-            format!("one request would make {visits} service visits through these calls; the limit is {MAX_VISITS_PER_REQUEST}"),
-        ));
-    }
-    if depth > MAX_CALL_DEPTH {
-        problems.push(Problem::new(
-            join(&raw[entry].0, "calls"),
-            format!("calls nest {depth} services deep; the limit is {MAX_CALL_DEPTH}"),
-        ));
+    let shape = graph::visits_and_depth(&edges);
+    let mut entries = entries.to_vec();
+    entries.sort_unstable();
+    entries.dedup();
+    for entry in entries {
+        let (visits, depth) = shape[entry];
+        if visits > MAX_VISITS_PER_REQUEST {
+            problems.push(Problem::new(
+                join(&raw[entry].0, "calls"),
+                format!("one request would make up to {visits} service visits through these calls (retries and hedges included); the limit is {MAX_VISITS_PER_REQUEST}"),
+            ));
+        }
+        if depth > MAX_CALL_DEPTH {
+            problems.push(Problem::new(
+                join(&raw[entry].0, "calls"),
+                format!("calls nest {depth} services deep; the limit is {MAX_CALL_DEPTH}"),
+            ));
+        }
     }
 }
 
+/// `[traffic]`, and the entry it names (the first service listed when it names none).
 fn traffic_model(
     raw: &RawTraffic,
     names: &[String],
     problems: &mut Vec<Problem>,
-) -> Option<Traffic> {
+) -> Option<(Traffic, usize)> {
     let rate_per_s = match raw.rate {
         None => {
             problems.push(Problem::new(
@@ -528,8 +593,128 @@ fn traffic_model(
             }
         },
     };
-    Some(Traffic {
-        rate_per_s: rate_per_s?,
-        entry: entry?,
-    })
+    Some((
+        Traffic {
+            rate_per_s: rate_per_s?,
+        },
+        entry?,
+    ))
+}
+
+/// The `[[class]]` array, each element with its display path (`class.checkout`).
+fn classes(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(String, RawClass)> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let Some(array) = value.as_array() else {
+        problems.push(Problem::new(
+            "class",
+            "classes are written as [[class]] tables",
+        ));
+        return Vec::new();
+    };
+    array
+        .iter()
+        .enumerate()
+        .filter_map(|(i, element)| {
+            let path = match element.get("name").and_then(|n| n.as_str()) {
+                Some(name) => format!("class.{name}"),
+                None => format!("class[{i}]"),
+            };
+            typed::<RawClass>(element, &path, problems).map(|raw| (path, raw))
+        })
+        .collect()
+}
+
+/// The classes of the model: the `[[class]]` tables, or one class "default" entering at
+/// `default_entry` (a class without `entry` enters there too).
+fn resolve_classes(
+    raw: &[(String, RawClass)],
+    class_names: &[String],
+    services: &[String],
+    default_entry: usize,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Class>> {
+    if raw.is_empty() {
+        return Some(vec![Class {
+            name: "default".into(),
+            share: 1.0,
+            entry: default_entry,
+            slo: Vec::new(),
+        }]);
+    }
+    let before = problems.len();
+    let mut classes = Vec::new();
+    for ((path, class), name) in raw.iter().zip(class_names) {
+        if class.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            problems.push(Problem::new(
+                join(path, "name"),
+                "every class needs a non-empty name",
+            ));
+        } else if class_names.iter().filter(|n| *n == name).count() > 1 {
+            problems.push(Problem::new(
+                join(path, "name"),
+                format!("class name \"{name}\" is used more than once; names must be unique"),
+            ));
+        }
+        let weight = match class.weight {
+            None => 1.0,
+            Some(w) if w > 0.0 && w.is_finite() => w,
+            Some(w) => {
+                problems.push(Problem::new(
+                    join(path, "weight"),
+                    format!("weight {w} must be more than 0 (weights are shares of arrivals, normalized by their sum)"),
+                ));
+                1.0
+            }
+        };
+        let entry = match &class.entry {
+            None => Some(default_entry),
+            Some(e) => match services.iter().position(|n| n == e) {
+                Some(id) => Some(id),
+                None => {
+                    problems.push(Problem::new(
+                        join(path, "entry"),
+                        format!(
+                            "unknown service \"{e}\"; defined services: {}",
+                            services.join(", ")
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let slo = class
+            .slo
+            .as_ref()
+            .and_then(|v| typed::<RawSlo>(v, &join(path, "slo"), problems))
+            .map(|raw| objectives(&raw, &join(path, "slo"), problems))
+            .unwrap_or_default();
+        classes.push((name.clone(), weight, entry, slo));
+    }
+    if raw.len() > usize::from(u16::MAX) {
+        problems.push(Problem::new(
+            "class",
+            format!(
+                "{} classes is more than the {} supported",
+                raw.len(),
+                u16::MAX
+            ),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let total: f64 = classes.iter().map(|c| c.1).sum();
+    classes
+        .into_iter()
+        .map(|(name, weight, entry, slo)| {
+            Some(Class {
+                name,
+                share: weight / total,
+                entry: entry?,
+                slo,
+            })
+        })
+        .collect()
 }
