@@ -246,7 +246,8 @@ impl System<'_> {
                 self.record.services[callee].breaker_opened += 1;
             }
             #[cfg(test)]
-            self.breaker_log.push((now_ns, callee, breaker.state));
+            self.breaker_log
+                .push((now_ns, callee, ending, breaker.state));
         }
     }
 }

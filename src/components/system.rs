@@ -91,9 +91,10 @@ pub struct System<'m> {
     /// draws against.
     #[cfg(test)]
     pub(super) work_log: Vec<(u64, usize, u64, Nanos)>,
-    /// Every breaker state after each call outcome it heard, as (time, service, state).
+    /// Every call outcome a breaker heard and its state after, as (time, service, outcome,
+    /// state).
     #[cfg(test)]
-    pub(super) breaker_log: Vec<(Nanos, usize, super::resilience::BreakerState)>,
+    pub(super) breaker_log: Vec<(Nanos, usize, Ending, super::resilience::BreakerState)>,
 }
 
 impl World for System<'_> {
@@ -460,6 +461,95 @@ mod tests {
         );
         assert!(c.wasted_work_ns > 0);
         assert_eq!(c.requests.succeeded, 0);
+    }
+
+    /// A breaker on a callee that is overloaded while it is called: b is one worker taking
+    /// 10 ms, called 150 times a second (1.5x its capacity) with a 50 ms timeout. Its queue
+    /// grows until calls time out; after 5 failures in a row the breaker opens for 1 s, and
+    /// calls fail fast; b's queue drains meanwhile, so the half-open probe succeeds and the
+    /// breaker closes; then the cycle repeats. The log of what the breaker heard shows each
+    /// step.
+    #[test]
+    fn a_circuit_breaker_opens_fails_fast_probes_and_closes() {
+        use super::super::resilience::BreakerState::*;
+        let mut m = model(
+            r#"
+            [scenario]
+            duration = "20s"
+            [traffic]
+            rate = 150
+            [[service]]
+            name = "a"
+            concurrency = 1000
+            service_time = { dist = "constant", value = "0s" }
+            calls = [{ service = "b", timeout = "50ms" }]
+            [[service]]
+            name = "b"
+            circuit_breaker = { failures = 5, open_for = "1s" }
+            service_time = { dist = "constant", value = "10ms" }
+            "#,
+        );
+        m.services[1].queue_capacity = None;
+        let mut system = System::new(&m, 0);
+        let mut events = EventQueue::default();
+        system.schedule_first_arrival(&mut events);
+        let end_ns = engine::run(&mut system, &mut events, &mut |_| {});
+        let log = std::mem::take(&mut system.breaker_log);
+        let run = system.finish(0, end_ns);
+        let mut opened = 0;
+        let mut closed_after_open = 0;
+        let mut failures_in_a_row = 0;
+        let mut state = Closed;
+        for &(t, _, ending, after) in &log {
+            match (state, after) {
+                (Closed, Closed) => {
+                    failures_in_a_row = if ending.is_success() {
+                        0
+                    } else {
+                        failures_in_a_row + 1
+                    };
+                }
+                (Closed, Open { until_ns }) => {
+                    // Opens on the fifth failure in a row, for 1 s.
+                    assert!(!ending.is_success());
+                    assert_eq!(failures_in_a_row, 4, "at {t}");
+                    assert_eq!(until_ns, t + 1_000_000_000);
+                    opened += 1;
+                    failures_in_a_row = 0;
+                }
+                // While open, only answers to calls made before it opened arrive.
+                (Open { .. }, Open { .. }) => {}
+                (Open { until_ns }, Closed) => {
+                    // The probe went out no earlier than the end of the open time, and
+                    // succeeded.
+                    assert!(t >= until_ns && ending.is_success(), "at {t}");
+                    closed_after_open += 1;
+                }
+                (Open { until_ns }, HalfOpen { .. }) => {
+                    panic!("a probe answered while {until_ns} was pending, at {t}")
+                }
+                (from, to) => {
+                    assert!(
+                        !matches!((from, to), (Closed, HalfOpen { .. })),
+                        "closed straight to half-open at {t}"
+                    );
+                }
+            }
+            state = after;
+        }
+        assert!(opened >= 3, "opened {opened} times");
+        assert!(
+            closed_after_open >= 2,
+            "closed {closed_after_open} times after opening"
+        );
+        let b = &run.record.services[1];
+        assert!(
+            b.short_circuited > 100,
+            "calls failed fast: {}",
+            b.short_circuited
+        );
+        assert_eq!(b.breaker_opened, opened);
+        assert_eq!(run.record.requests.rejected, b.short_circuited);
     }
 
     /// One random design: a tree of up to four services with random calls, replicas,

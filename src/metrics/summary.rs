@@ -5,7 +5,7 @@ use super::recorder::{Counts, Durations, Record};
 use super::run::{Overload, OverloadReason, RunResult};
 use super::theory::{self, ServiceTheory};
 use crate::engine::time::{ns_to_ms, ns_to_s};
-use crate::scenario::model::{Measure, Model};
+use crate::scenario::model::{Measure, Model, Objective};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Latency figures in milliseconds.
@@ -89,6 +89,39 @@ pub struct ServiceSummary {
     pub mean_in_system: f64,
     pub cost_per_hour_usd: f64,
     pub theory: ServiceTheory,
+    pub paths: PathFigures,
+}
+
+/// What the request-path mechanisms did at one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathFigures {
+    /// Calls made to the service (first attempts, and requests entering here).
+    pub calls: u64,
+    /// Visits per call: 1 without retries or hedges.
+    pub retry_amplification: f64,
+    pub retries: u64,
+    pub hedges: u64,
+    /// Calls failed fast by the service's open circuit breaker, and how often it opened.
+    pub short_circuited: u64,
+    pub breaker_opened: u64,
+    /// Service time spent on visits whose caller had gone, in seconds.
+    pub wasted_work_s: f64,
+    /// Hits per lookup, for caches.
+    pub hit_ratio: Option<f64>,
+    /// Visits per batch, for batching services.
+    pub mean_batch_size: Option<f64>,
+}
+
+/// The figures of one class of request, in the shape of the top level's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSummary {
+    pub name: String,
+    pub requests: Counts,
+    pub throughput_rps: f64,
+    pub availability: f64,
+    pub latency: Latency,
+    pub slo: Vec<Verdict>,
+    pub slo_met: bool,
 }
 
 /// One SLO objective's verdict. Latency figures in milliseconds.
@@ -115,9 +148,14 @@ pub struct Summary {
     pub latency: Latency,
     pub cost: Cost,
     pub services: Vec<ServiceSummary>,
+    /// Visits per call over every service (1 without retries or hedges).
+    pub retry_amplification: f64,
     pub slo: Vec<Verdict>,
+    /// Every objective met, the classes' included.
     pub slo_met: bool,
     pub ci95: Option<Ci95>,
+    /// One per class; a scenario without `[[class]]` has one, "default".
+    pub classes: Vec<ClassSummary>,
 }
 
 /// An overloaded run, explained.
@@ -144,13 +182,31 @@ pub enum Outcome {
     Overloaded(Box<OverloadSummary>),
 }
 
-/// The figures of one replication that intervals across replications need.
+/// The figures of one replication (or of one class in it) that intervals across
+/// replications need.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunFigures {
-    pub replication: u32,
+pub struct Figures {
     pub latency: Latency,
     pub availability: f64,
     pub throughput_rps: f64,
+}
+
+impl Figures {
+    fn of(requests: &Counts, latency: &Durations, window_s: f64) -> Figures {
+        Figures {
+            latency: Latency::of(latency),
+            availability: availability_of(requests),
+            throughput_rps: requests.succeeded as f64 / window_s,
+        }
+    }
+}
+
+/// One replication's figures, overall and per class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFigures {
+    pub replication: u32,
+    pub overall: Figures,
+    pub classes: Vec<Figures>,
 }
 
 /// Replications pooled as they finish, in any order: one merged record (counts, histograms
@@ -179,11 +235,15 @@ impl Pool {
 
     /// Adds one finished replication.
     pub fn add(&mut self, run: RunResult) {
+        let record = &run.record;
         let figures = RunFigures {
             replication: run.replication,
-            latency: Latency::of(&run.record.latency),
-            availability: availability_of(&run.record.requests),
-            throughput_rps: run.record.requests.succeeded as f64 / self.window_s,
+            overall: Figures::of(&record.requests, &record.latency, self.window_s),
+            classes: record
+                .classes
+                .iter()
+                .map(|c| Figures::of(&c.requests, &c.latency, self.window_s))
+                .collect(),
         };
         self.record.add(&run.record);
         self.insert_figures(figures);
@@ -239,79 +299,92 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
             0.0
         },
     };
+    let window_ns = model.window_ns() as f64 * n;
     let services = model
         .services
         .iter()
         .zip(&pooled.services)
         .zip(theories)
-        .map(|((spec, rec), theory)| {
-            let window_ns = model.window_ns() as f64 * n;
-            ServiceSummary {
-                name: spec.name.clone(),
-                requests: rec.requests,
-                latency: Latency::of(&rec.latency),
-                queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
-                queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
-                utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
-                mean_replicas: f64::from(spec.replicas),
-                mean_queue_length: rec.queued.area() as f64 / window_ns,
-                mean_in_system: rec.in_system.area() as f64 / window_ns,
-                cost_per_hour_usd: f64::from(spec.replicas) * spec.price_per_hour_usd,
-                theory,
-            }
+        .map(|((spec, rec), theory)| ServiceSummary {
+            name: spec.name.clone(),
+            requests: rec.requests,
+            latency: Latency::of(&rec.latency),
+            queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
+            queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
+            utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
+            mean_replicas: f64::from(spec.replicas),
+            mean_queue_length: rec.queued.area() as f64 / window_ns,
+            mean_in_system: rec.in_system.area() as f64 / window_ns,
+            cost_per_hour_usd: f64::from(spec.replicas) * spec.price_per_hour_usd,
+            theory,
+            paths: PathFigures {
+                calls: rec.calls,
+                retry_amplification: ratio(rec.requests.arrived, rec.calls),
+                retries: rec.retries,
+                hedges: rec.hedges,
+                short_circuited: rec.short_circuited,
+                breaker_opened: rec.breaker_opened,
+                wasted_work_s: ns_to_s(rec.wasted_work_ns as f64),
+                hit_ratio: (spec.cache.is_some() && rec.cache_lookups > 0)
+                    .then(|| ratio(rec.cache_hits, rec.cache_lookups)),
+                mean_batch_size: spec
+                    .batch
+                    .is_some()
+                    .then(|| ratio(rec.batched_visits, rec.batches)),
+            },
         })
         .collect();
+    let visits: u64 = pooled.services.iter().map(|r| r.requests.arrived).sum();
+    let calls: u64 = pooled.services.iter().map(|r| r.calls).sum();
 
+    let several = runs.len() > 1;
     let interval = |f: &dyn Fn(&RunFigures) -> f64| -> Interval {
         let values: Vec<f64> = runs.iter().map(f).collect();
         student_t_interval(&values)
     };
-    let ci95 = (runs.len() > 1).then(|| Ci95 {
+    let ci95 = several.then(|| Ci95 {
         latency: LatencyIntervals {
-            mean: interval(&|r| r.latency.mean),
-            p50: interval(&|r| r.latency.p50),
-            p90: interval(&|r| r.latency.p90),
-            p95: interval(&|r| r.latency.p95),
-            p99: interval(&|r| r.latency.p99),
-            p999: interval(&|r| r.latency.p999),
-            max: interval(&|r| r.latency.max),
+            mean: interval(&|r| r.overall.latency.mean),
+            p50: interval(&|r| r.overall.latency.p50),
+            p90: interval(&|r| r.overall.latency.p90),
+            p95: interval(&|r| r.overall.latency.p95),
+            p99: interval(&|r| r.overall.latency.p99),
+            p999: interval(&|r| r.overall.latency.p999),
+            max: interval(&|r| r.overall.latency.max),
         },
-        availability: interval(&|r| r.availability),
-        throughput_rps: interval(&|r| r.throughput_rps),
+        availability: interval(&|r| r.overall.availability),
+        throughput_rps: interval(&|r| r.overall.throughput_rps),
     });
-
-    let slo: Vec<Verdict> = model
-        .slo
+    let overall = Figures {
+        latency,
+        availability,
+        throughput_rps,
+    };
+    let slo = verdicts(&model.slo, &overall, pooled.requests.succeeded, &|m| {
+        several.then(|| interval(&|r| r.overall.get(m)))
+    });
+    let classes: Vec<ClassSummary> = model
+        .classes
         .iter()
-        .map(|objective| {
-            let (observed, met, ci) = match objective.measure {
-                Measure::Availability => (
-                    availability,
-                    availability >= objective.target,
-                    interval(&|r| r.availability),
-                ),
-                m => {
-                    let target_ms = ns_to_ms(objective.target);
-                    let observed = latency.get(m);
-                    // With no successful request there is no latency to meet a target with.
-                    let met = pooled.requests.succeeded > 0 && observed <= target_ms;
-                    (observed, met, interval(&|r| r.latency.get(m)))
-                }
-            };
-            let target = match objective.measure {
-                Measure::Availability => objective.target,
-                _ => ns_to_ms(objective.target),
-            };
-            Verdict {
-                measure: objective.measure,
-                target,
-                observed,
-                met,
-                ci95: (runs.len() > 1).then_some(ci),
+        .zip(&pooled.classes)
+        .enumerate()
+        .map(|(i, (class, rec))| {
+            let figures = Figures::of(&rec.requests, &rec.latency, window_s * n);
+            let slo = verdicts(&class.slo, &figures, rec.requests.succeeded, &|m| {
+                several.then(|| interval(&|r| r.classes[i].get(m)))
+            });
+            ClassSummary {
+                name: class.name.clone(),
+                requests: rec.requests,
+                throughput_rps: figures.throughput_rps,
+                availability: figures.availability,
+                latency: figures.latency,
+                slo_met: slo.iter().all(|v| v.met),
+                slo,
             }
         })
         .collect();
-    let slo_met = slo.iter().all(|v| v.met);
+    let slo_met = slo.iter().all(|v| v.met) && classes.iter().all(|c| c.slo_met);
     Outcome::Completed(Box::new(Summary {
         scenario: model.name.clone(),
         seed: model.seed,
@@ -324,10 +397,63 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         latency,
         cost,
         services,
+        retry_amplification: ratio(visits, calls),
         slo,
         slo_met,
         ci95,
+        classes,
     }))
+}
+
+impl Figures {
+    /// The figure an objective reads (availability as a ratio, latency in ms).
+    fn get(&self, measure: Measure) -> f64 {
+        match measure {
+            Measure::Availability => self.availability,
+            m => self.latency.get(m),
+        }
+    }
+}
+
+/// The verdict on each objective, from pooled figures; `interval` gives the 95% interval
+/// across replications when there are several.
+fn verdicts(
+    objectives: &[Objective],
+    figures: &Figures,
+    succeeded: u64,
+    interval: &dyn Fn(Measure) -> Option<Interval>,
+) -> Vec<Verdict> {
+    objectives
+        .iter()
+        .map(|objective| {
+            let m = objective.measure;
+            let observed = figures.get(m);
+            let (target, met) = match m {
+                Measure::Availability => (objective.target, observed >= objective.target),
+                // With no successful request there is no latency to meet a target with.
+                _ => {
+                    let target_ms = ns_to_ms(objective.target);
+                    (target_ms, succeeded > 0 && observed <= target_ms)
+                }
+            };
+            Verdict {
+                measure: m,
+                target,
+                observed,
+                met,
+                ci95: interval(m),
+            }
+        })
+        .collect()
+}
+
+/// `a / b`, or 1 when `b` is 0 (no calls: no amplification; no lookups: nothing missed).
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
 }
 
 /// Succeeded / finished; 1 when nothing finished (no request, no failure).

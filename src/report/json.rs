@@ -18,11 +18,36 @@ pub fn render(outcome: &Outcome) -> String {
     text
 }
 
+/// A request's endings: every arrival ends as exactly one of succeeded, failed, rejected or
+/// timed out; `degraded` is a part of `succeeded`.
 fn counts(c: &Counts) -> Value {
     json!({
         "arrived": c.arrived, "succeeded": c.succeeded, "failed": c.failed,
-        "rejected": c.rejected, "timed_out": c.timed_out,
+        "rejected": c.rejected, "timed_out": c.timed_out, "degraded": c.degraded,
     })
+}
+
+/// A service's visits end the same ways, or `cancelled` (their caller gave up on them).
+fn visit_counts(c: &Counts) -> Value {
+    let mut value = counts(c);
+    value["cancelled"] = json!(c.cancelled);
+    value
+}
+
+fn verdicts(slo: &[crate::metrics::summary::Verdict]) -> Value {
+    slo.iter()
+        .map(|v| {
+            let mut m = Map::new();
+            m.insert("objective".into(), json!(v.measure.key()));
+            m.insert("target".into(), json!(v.target));
+            m.insert("observed".into(), json!(v.observed));
+            m.insert("met".into(), json!(v.met));
+            if let Some(ci) = v.ci95 {
+                m.insert("ci95".into(), json!(ci));
+            }
+            Value::Object(m)
+        })
+        .collect()
 }
 
 fn latency(l: &Latency) -> Value {
@@ -44,6 +69,9 @@ fn theory(t: &ServiceTheory) -> Value {
         json!(t.mean_queue_wait_ns.map(|ns| ns / 1e6)),
     );
     m.insert("blocking_probability".into(), json!(t.blocking_probability));
+    if t.hit_ratio.is_some() {
+        m.insert("hit_ratio".into(), json!(t.hit_ratio));
+    }
     m.insert("note".into(), json!(t.note));
     Value::Object(m)
 }
@@ -63,39 +91,49 @@ fn ci95(c: &Ci95) -> Value {
 fn summary(s: &Summary) -> Value {
     let mut services = Map::new();
     for svc in &s.services {
-        services.insert(
-            svc.name.clone(),
+        let p = &svc.paths;
+        let mut value = json!({
+            "requests": visit_counts(&svc.requests),
+            "latency_ms": {
+                "mean": svc.latency.mean, "p50": svc.latency.p50,
+                "p95": svc.latency.p95, "p99": svc.latency.p99,
+            },
+            "queue_wait_ms": { "mean": svc.queue_wait_mean_ms, "p99": svc.queue_wait_p99_ms },
+            "utilization": svc.utilization,
+            "mean_replicas": svc.mean_replicas,
+            "mean_queue_length": svc.mean_queue_length,
+            "mean_in_system": svc.mean_in_system,
+            "cost_per_hour_usd": svc.cost_per_hour_usd,
+            "retry_amplification": p.retry_amplification,
+            "retries": p.retries,
+            "hedges": p.hedges,
+            "short_circuited": p.short_circuited,
+            "breaker_opened": p.breaker_opened,
+            "wasted_work_s": p.wasted_work_s,
+            "theory": theory(&svc.theory),
+        });
+        if let Some(hit_ratio) = p.hit_ratio {
+            value["hit_ratio"] = json!(hit_ratio);
+        }
+        if let Some(size) = p.mean_batch_size {
+            value["mean_batch_size"] = json!(size);
+        }
+        services.insert(svc.name.clone(), value);
+    }
+    let mut classes = Map::new();
+    for c in &s.classes {
+        classes.insert(
+            c.name.clone(),
             json!({
-                "requests": counts(&svc.requests),
-                "latency_ms": {
-                    "mean": svc.latency.mean, "p50": svc.latency.p50,
-                    "p95": svc.latency.p95, "p99": svc.latency.p99,
-                },
-                "queue_wait_ms": { "mean": svc.queue_wait_mean_ms, "p99": svc.queue_wait_p99_ms },
-                "utilization": svc.utilization,
-                "mean_replicas": svc.mean_replicas,
-                "mean_queue_length": svc.mean_queue_length,
-                "mean_in_system": svc.mean_in_system,
-                "cost_per_hour_usd": svc.cost_per_hour_usd,
-                "theory": theory(&svc.theory),
+                "requests": counts(&c.requests),
+                "throughput_rps": c.throughput_rps,
+                "availability": c.availability,
+                "latency_ms": latency(&c.latency),
+                "slo": verdicts(&c.slo),
+                "slo_met": c.slo_met,
             }),
         );
     }
-    let slo: Vec<Value> = s
-        .slo
-        .iter()
-        .map(|v| {
-            let mut m = Map::new();
-            m.insert("objective".into(), json!(v.measure.key()));
-            m.insert("target".into(), json!(v.target));
-            m.insert("observed".into(), json!(v.observed));
-            m.insert("met".into(), json!(v.met));
-            if let Some(ci) = v.ci95 {
-                m.insert("ci95".into(), json!(ci));
-            }
-            Value::Object(m)
-        })
-        .collect();
     let mut m = Map::new();
     m.insert("scenario".into(), json!(s.scenario));
     m.insert("seed".into(), json!(s.seed));
@@ -113,8 +151,10 @@ fn summary(s: &Summary) -> Value {
             "per_million_requests_usd": s.cost.per_million_requests_usd,
         }),
     );
+    m.insert("retry_amplification".into(), json!(s.retry_amplification));
     m.insert("services".into(), Value::Object(services));
-    m.insert("slo".into(), Value::Array(slo));
+    m.insert("classes".into(), Value::Object(classes));
+    m.insert("slo".into(), verdicts(&s.slo));
     m.insert("slo_met".into(), json!(s.slo_met));
     if let Some(c) = &s.ci95 {
         m.insert("ci95".into(), ci95(c));

@@ -511,7 +511,7 @@ pub fn cache_lookup(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -
         }
         (None, true) => {
             problems.push(Problem::new(
-                path,
+                join(path, "kind"),
                 "a cache needs either hit_ratio (e.g. hit_ratio = 0.9) or a keyed store (capacity, keys and popularity, e.g. capacity = 10000, keys = 1000000, popularity = { zipf = 0.8 })",
             ));
             None

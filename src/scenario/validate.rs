@@ -99,6 +99,8 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
     check_call_graph(&raw_services, &names, &entries, &mut problems);
     let traffic = traffic_and_entry.map(|(traffic, _)| traffic);
 
+    check_key_sources(&raw_services, &services, &mut problems);
+
     // A key whose value had the wrong type was set aside; it is not also "missing".
     let mut reported = std::collections::HashSet::new();
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
@@ -482,6 +484,33 @@ fn service(
         queue_timeout_ns,
         circuit_breaker,
     })
+}
+
+/// `consistent_hash` routes by the request's key, which comes from a keyed cache's
+/// popularity law: a scenario without a keyed cache has no key to hash.
+fn check_key_sources(
+    raw: &[(String, RawService)],
+    services: &[Option<Service>],
+    problems: &mut Vec<Problem>,
+) {
+    let keyed =
+        |s: &Service| matches!(s.cache.as_ref().map(|c| &c.lookup), Some(Lookup::Keyed(..)));
+    let any_keyed = services.iter().flatten().any(keyed);
+    for ((path, _), service) in raw.iter().zip(services) {
+        let Some(service) = service else { continue };
+        if service.balancer == BalancerKind::ConsistentHash && !any_keyed {
+            problems.push(Problem::new(
+                join(path, "balancer"),
+                "consistent_hash routes by the request's key, and no service gives requests keys; define a keyed cache (kind = \"cache\" with capacity, keys and popularity) or pick another balancer",
+            ));
+        }
+        if service.batch.is_some() && service.blocking_calls {
+            problems.push(Problem::new(
+                join(path, "batch"),
+                "a batching service cannot hold its workers during calls (blocking_calls = true): a batch's worker is freed when the batch's work ends",
+            ));
+        }
+    }
 }
 
 /// The most service visits one request may make: more is a call graph that fans out

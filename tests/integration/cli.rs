@@ -1042,3 +1042,99 @@ fn the_fuzz_base_scenario_is_valid_and_runs() {
         );
     }
 }
+
+/// The request-path keys refuse what cannot be meant, each at its key path and line.
+#[test]
+fn request_path_mistakes_are_named_at_their_keys() {
+    let cases: [(Bad, &str, &str, &[&str]); 11] = [
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "dbb", timeout = "5ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].service",
+            &["unknown service \"dbb\"", "did you mean \"db\"", "api, db"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ parallel = ["db", "db"], join = 3 }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].join",
+            &["3 successes out of 2 calls", "from 1 to 2"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", probability = 1.5 }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].probability",
+            &["1.5", "from 0 to 1"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "kind = \"cache\""),
+            "kind = \"cache\"",
+            "service.db.kind",
+            &["hit_ratio", "capacity"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", timeout = "-5ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].timeout",
+            &["negative"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"batch = { max_size = 0, timeout = "5ms" }"#,
+            ),
+            "batch",
+            "service.db.batch.max_size",
+            &["at least 1"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "balancer = \"consistent_hash\""),
+            "balancer",
+            "service.db.balancer",
+            &["key", "keyed cache"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", retries = { attempts = 3, budget = -0.1 } }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].retries.budget",
+            &["-0.1", "0 or more"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "balancer = \"least_loaded\""),
+            "balancer",
+            "service.db.balancer",
+            &["unknown balancer", "least_outstanding"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "circuit_breaker = { failures = 5 }"),
+            "circuit_breaker",
+            "service.db.circuit_breaker",
+            &["open_for"],
+        ),
+        (
+            Bad::Text(format!(
+                "{VALID}\n[[class]]\nname = \"checkout\"\nentry = \"payments\"\nweight = 0\n"
+            )),
+            "entry = \"payments\"",
+            "class.checkout.entry",
+            &["unknown service \"payments\""],
+        ),
+    ];
+    for (input, at, path, words) in cases {
+        check_bad_input(input, "validate", at, path, words);
+    }
+}

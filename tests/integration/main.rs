@@ -5,6 +5,8 @@
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
+//! - `paths`: request paths (caches, balancers, fan-out, hedging, retries, batching,
+//!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
@@ -15,6 +17,7 @@ mod architecture;
 mod cli;
 mod determinism;
 mod distributions;
+mod paths;
 mod queueing;
 mod summary;
 mod support;
