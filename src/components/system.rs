@@ -60,8 +60,10 @@ pub fn simulate_with_progress(
     let mut system = System::new(model, replication);
     let mut events = EventQueue::default();
     system.schedule_first_arrival(&mut events);
-    let end_ns = engine::run(&mut system, &mut events, progress);
-    system.finish(replication, end_ns)
+    let (end_ns, handled) = engine::run(&mut system, &mut events, progress);
+    let mut run = system.finish(replication, end_ns);
+    run.events = handled;
+    run
 }
 
 /// One replication's world: what its events act on. Each component kind's module adds the
@@ -192,6 +194,7 @@ impl<'m> System<'m> {
             record: self.record,
             end_ns,
             overload: self.overload,
+            events: 0,
         }
     }
 
@@ -232,7 +235,7 @@ mod tests {
         let mut system = System::new(model, 0);
         let mut events = EventQueue::default();
         system.schedule_first_arrival(&mut events);
-        let end_ns = engine::run(&mut system, &mut events, &mut |_| {});
+        let (end_ns, _) = engine::run(&mut system, &mut events, &mut |_| {});
         let log = std::mem::take(&mut system.work_log);
         (system.finish(0, end_ns), log)
     }
@@ -493,7 +496,7 @@ mod tests {
         let mut system = System::new(&m, 0);
         let mut events = EventQueue::default();
         system.schedule_first_arrival(&mut events);
-        let end_ns = engine::run(&mut system, &mut events, &mut |_| {});
+        let (end_ns, _) = engine::run(&mut system, &mut events, &mut |_| {});
         let log = std::mem::take(&mut system.breaker_log);
         let run = system.finish(0, end_ns);
         let mut opened = 0;

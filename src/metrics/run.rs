@@ -33,4 +33,6 @@ pub struct RunResult {
     /// Time of the last event: the last measured request's end.
     pub end_ns: Nanos,
     pub overload: Option<Overload>,
+    /// Events handled: what the engine's speed is measured in.
+    pub events: u64,
 }

@@ -48,7 +48,8 @@ pub struct ServiceTheory {
 
 /// Theory for every service of `model`, in service order.
 pub fn theory(model: &Model) -> Vec<ServiceTheory> {
-    let flows = flows(model);
+    let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
+    let flows = flows(model, &hit_ratios);
     let mut result = Vec::with_capacity(model.services.len());
     for (id, service) in model.services.iter().enumerate() {
         let flow = &flows[id];
@@ -74,7 +75,7 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             queueing_model: None,
             mean_queue_wait_ns: None,
             blocking_probability: None,
-            hit_ratio: che_hit_ratio_of(service),
+            hit_ratio: hit_ratios[id],
             note: None,
         };
         let holds_workers = service.blocking_calls && service.callees().next().is_some();
@@ -175,8 +176,9 @@ struct Flow {
     rate: Result<(), String>,
 }
 
-/// Flows into every service, from every class's entry.
-fn flows(model: &Model) -> Vec<Flow> {
+/// Flows into every service, from every class's entry; `hit_ratios` are the caches'
+/// theoretical hit ratios, where known.
+fn flows(model: &Model, hit_ratios: &[Option<f64>]) -> Vec<Flow> {
     let mut flows = vec![
         Flow {
             visits: 0.0,
@@ -190,6 +192,7 @@ fn flows(model: &Model) -> Vec<Flow> {
         let mut per_class = vec![0u32; model.services.len()];
         walk(
             model,
+            hit_ratios,
             class_id as ClassId,
             class.entry,
             class.share,
@@ -220,6 +223,7 @@ fn flows(model: &Model) -> Vec<Flow> {
 #[allow(clippy::too_many_arguments)]
 fn walk(
     model: &Model,
+    hit_ratios: &[Option<f64>],
     class: ClassId,
     id: ServiceId,
     weight: f64,
@@ -259,12 +263,12 @@ fn walk(
             Ok(())
         }
     });
-    let mut reach = weight * (1.0 - s.error_rate);
+    let reach = weight * (1.0 - s.error_rate);
     let mut plans: Vec<(&[Step], f64)> = vec![(&s.plan, 1.0)];
     if let Some(cache) = &s.cache {
         let miss = match &cache.lookup {
             Lookup::Fixed { hit_ratio } => Ok(1.0 - hit_ratio),
-            Lookup::Keyed(..) => match che_hit_ratio_of(s) {
+            Lookup::Keyed(..) => match hit_ratios[id] {
                 Some(hit) => Err(1.0 - hit),
                 None => Err(1.0),
             },
@@ -280,6 +284,7 @@ fn walk(
             ));
             return walk_plan(
                 model,
+                hit_ratios,
                 class,
                 plans,
                 reach,
@@ -290,9 +295,9 @@ fn walk(
             );
         }
     }
-    let _ = &mut reach;
     walk_plan(
         model,
+        hit_ratios,
         class,
         plans,
         reach,
@@ -308,6 +313,7 @@ fn walk(
 #[allow(clippy::too_many_arguments)]
 fn walk_plan(
     model: &Model,
+    hit_ratios: &[Option<f64>],
     class: ClassId,
     plans: Vec<(&[Step], f64)>,
     weight: f64,
@@ -351,6 +357,7 @@ fn walk_plan(
                 });
                 walk(
                     model,
+                    hit_ratios,
                     class,
                     call.service,
                     made * attempts,
@@ -411,7 +418,11 @@ fn success(model: &Model, id: ServiceId) -> f64 {
 
 /// Expected visits to each service per external request (see [`theory`]).
 pub fn visits_per_request(model: &Model) -> Vec<f64> {
-    flows(model).into_iter().map(|f| f.visits).collect()
+    let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
+    flows(model, &hit_ratios)
+        .into_iter()
+        .map(|f| f.visits)
+        .collect()
 }
 
 /// The Che approximation of an LRU cache's hit ratio under independent references, for a
@@ -449,21 +460,22 @@ pub fn che_hit_ratio(p: &[f64], capacity: u64) -> f64 {
     if capacity >= p.len() as f64 {
         return 1.0;
     }
-    let filled = |t: f64| p.iter().map(|&pi| 1.0 - (-pi * t).exp()).sum::<f64>();
-    // Bracket T, then bisect: `filled` rises from 0 to the number of items.
-    let (mut lo, mut hi) = (0.0, 1.0);
-    while filled(hi) < capacity {
-        hi *= 2.0;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if filled(mid) < capacity {
-            lo = mid;
-        } else {
-            hi = mid;
+    // f(T) = sum_i (1 - e^(-p_i T)) - C rises and is concave in T, so Newton's method from
+    // below converges monotonically; each step is one pass over the keys.
+    let (mut t, mut previous) = (0.0f64, f64::NAN);
+    for _ in 0..200 {
+        let (mut filled, mut slope) = (0.0, 0.0);
+        for &pi in p {
+            let stays = (-pi * t).exp();
+            filled += 1.0 - stays;
+            slope += pi * stays;
         }
+        if slope <= 0.0 || (t - previous).abs() <= 1e-12 * t {
+            break;
+        }
+        previous = t;
+        t += (capacity - filled) / slope;
     }
-    let t = 0.5 * (lo + hi);
     p.iter().map(|&pi| pi * (1.0 - (-pi * t).exp())).sum()
 }
 
@@ -614,5 +626,24 @@ mod tests {
         // A very long queue approaches M/M/c.
         let f = mmck(4, 100_000, 3.2, 1.0).unwrap();
         assert!((f.mean_wait_s - mmc_mean_wait_s(4, 3.2, 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn che_reduces_to_capacity_over_keys_for_uniform_popularity() {
+        // Every key equally likely: 1 - e^(-T / N) = C / N for every key, so the hit ratio is
+        // C / N exactly.
+        let p = vec![1e-3; 1000];
+        assert!((che_hit_ratio(&p, 100) - 0.1).abs() < 1e-9);
+        assert_eq!(che_hit_ratio(&p, 1000), 1.0, "everything fits");
+    }
+
+    #[test]
+    fn at_least_k_of_n_is_the_binomial_tail() {
+        // Three events of chance 0.5: P(>= 2) = 4 / 8, P(>= 1) = 7 / 8, P(>= 3) = 1 / 8.
+        let c = [0.5; 3];
+        assert!((at_least(&c, 2) - 0.5).abs() < 1e-12);
+        assert!((at_least(&c, 1) - 0.875).abs() < 1e-12);
+        assert!((at_least(&c, 3) - 0.125).abs() < 1e-12);
+        assert_eq!(at_least(&c, 0), 1.0);
     }
 }
