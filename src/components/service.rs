@@ -569,8 +569,10 @@ impl System<'_> {
         let frame = self.frame(key);
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
-            let wasted_ns = now_ns - frame.started_ns;
-            self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
+            if frame.request.measured {
+                let wasted_ns = now_ns - frame.started_ns;
+                self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
+            }
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Cancelled, events);
             return;

@@ -183,7 +183,8 @@ pub struct ServiceRecord {
     pub queued: TimeWeighted,
     /// Requests at the service: waiting, being worked on, or waiting on downstream calls.
     pub in_system: TimeWeighted,
-    /// Service time spent on visits whose caller had gone by the time the work finished.
+    /// Service time spent on visits (of measured requests) whose caller had gone by the time
+    /// the work finished.
     pub wasted_work_ns: u128,
     /// Calls made to the service (first attempts; a request entering here counts as one):
     /// `requests.arrived / calls` is its retry amplification.
