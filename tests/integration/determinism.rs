@@ -100,6 +100,95 @@ fn same_seed_gives_the_same_bytes_on_any_thread_count() {
     assert!(one == default, "1 thread vs the default pool");
 }
 
+/// Every request-path mechanism at once: classes, a keyed cache, fan-out with a join,
+/// timeouts, retries with backoff and a budget, a hedge, network latency, an optional call,
+/// random and power-of-two balancers, batching, a breaker, a rate limit, a queue timeout.
+const PATHS: &str = r#"[scenario]
+name = "paths"
+duration = "3s"
+warmup = "300ms"
+seed = 9
+
+[traffic]
+rate = 800
+
+[[class]]
+name = "browse"
+weight = 3
+entry = "api"
+
+[[class]]
+name = "buy"
+entry = "api"
+slo = { p99 = "80ms" }
+
+[[service]]
+name = "api"
+concurrency = 16
+rate_limit = { rate = 750, burst = 50 }
+service_time = { dist = "exponential", mean = "1ms" }
+calls = [
+  "cache",
+  { parallel = [{ service = "model", timeout = "20ms", retries = { attempts = 3, backoff = "2ms", budget = 0.2 } }, { service = "model", hedge = "8ms", optional = true }, { service = "pay", classes = ["buy"], latency = { dist = "exponential", mean = "1ms" } }], join = 2 },
+]
+
+[[service]]
+name = "cache"
+kind = "cache"
+replicas = 2
+capacity = 200
+keys = 5000
+popularity = { zipf = 0.9 }
+concurrency = 8
+service_time = { dist = "constant", value = "200us" }
+on_miss = ["db"]
+
+[[service]]
+name = "db"
+replicas = 3
+balancer = "random"
+concurrency = 2
+queue_timeout = "30ms"
+service_time = { dist = "lognormal", median = "3ms", p99 = "20ms" }
+
+[[service]]
+name = "model"
+replicas = 3
+balancer = "power_of_two"
+concurrency = 2
+batch = { max_size = 4, timeout = "2ms", per_item = "500us" }
+error_rate = 0.05
+service_time = { dist = "gamma", mean = "3ms", cv = 0.8 }
+
+[[service]]
+name = "pay"
+concurrency = 2
+circuit_breaker = { failures = 3, open_for = "200ms" }
+error_rate = 0.3
+service_time = { dist = "exponential", mean = "4ms" }
+"#;
+
+#[test]
+fn every_request_path_mechanism_gives_the_same_bytes_on_any_thread_count() {
+    let s = Scenario::new("paths-threads", PATHS);
+    let args = ["--replications", "3"];
+    let one = s.run_json(Some(1), &args);
+    let two = s.run_json(Some(2), &args);
+    let json = parse(&one);
+    assert!(
+        json["requests"]["arrived"].as_u64().unwrap() > 5_000,
+        "{json:#}"
+    );
+    for figure in ["hedges", "retries", "short_circuited"] {
+        let total: u64 = ["model", "pay", "db"]
+            .iter()
+            .map(|s| json["services"][s][figure].as_u64().unwrap())
+            .sum();
+        assert!(total > 0, "{figure} happen in this scenario");
+    }
+    assert!(one == two, "1 vs 2 threads:\n{one}\n---\n{two}");
+}
+
 #[test]
 fn same_seed_gives_the_same_bytes_run_after_run() {
     let s = Scenario::new("repeat", CHAIN);
