@@ -1,4 +1,4 @@
-//! Engine throughput on the peers' M/M/c model (see `shared/peers/`): customers per second,
+//! Engine throughput on the peers' M/M/c models (see `benches/peers/`): customers per second,
 //! latency recorded in HDR histograms, single-threaded.
 //!
 //! Target: M/M/16 at rho = 0.9 (lambda = 14.4, mu = 1) at 5 million customers per second or
