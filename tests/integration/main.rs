@@ -6,6 +6,8 @@
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `repository`: the repository stands alone (no file refers outside it) and every scenario
+//!   it ships loads.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -14,5 +16,6 @@ mod cli;
 mod determinism;
 mod distributions;
 mod queueing;
+mod repository;
 mod summary;
 mod support;
