@@ -1,6 +1,6 @@
 //! The command line: the only place that reads files, writes output and starts threads.
 //!
-//! Exit codes (SPEC.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
+//! Exit codes (docs/contract.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
 //! one SLO was missed, or the design was overloaded (see `scenario.max_in_flight`); 2 bad
 //! input or usage.
 

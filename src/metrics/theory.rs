@@ -601,7 +601,7 @@ fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
 mod tests {
     use super::*;
 
-    // Expected values from ../shared/peers/analytic.py, an independent implementation.
+    // Expected values from benches/peers/theory.py, an independent implementation.
     #[test]
     fn erlang_c_matches_published_values() {
         // M/M/4, lambda = 3.2, mu = 1: P(wait) = 0.5964, Wq = 0.7455.

@@ -1,5 +1,5 @@
-//! The JSON summary of SPEC.md: durations in milliseconds, ratios 0..1, keys in the order the
-//! contract shows them.
+//! The JSON summary of docs/contract.md: durations in milliseconds, ratios 0..1, keys in the
+//! order the contract shows them.
 
 use crate::metrics::recorder::Counts;
 use crate::metrics::run::OverloadReason;

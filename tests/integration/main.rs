@@ -9,6 +9,8 @@
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `repository`: the repository stands alone (no file refers outside it) and every scenario
+//!   it ships loads.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -19,5 +21,6 @@ mod determinism;
 mod distributions;
 mod paths;
 mod queueing;
+mod repository;
 mod summary;
 mod support;
