@@ -6,6 +6,7 @@
 use super::model::Model;
 use super::problem::Problem;
 use super::validate::validate;
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -20,6 +21,8 @@ pub struct Diagnostic {
     /// The key path, as `--set` addresses it (`service.api.replicas`); empty for syntax errors.
     pub path: String,
     pub message: String,
+    /// The lines of the file around the problem, with a caret under it (syntax errors).
+    pub snippet: Option<String>,
 }
 
 /// Everything wrong with a scenario.
@@ -36,6 +39,9 @@ impl fmt::Display for LoadError {
                 writeln!(f, "error: {}: {}", d.location, d.message)?;
             } else {
                 writeln!(f, "error: {}: {}: {}", d.location, d.path, d.message)?;
+            }
+            if let Some(snippet) = &d.snippet {
+                writeln!(f, "{}", snippet.trim_end())?;
             }
         }
         let n = self.diagnostics.len();
@@ -64,18 +70,7 @@ pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadE
             collect_spans(root.get_ref(), "", &mut spans);
             spans
         }
-        Err(e) => {
-            let location = match e.span() {
-                Some(span) => format!("{file}:{}", line_column(text, span.start)),
-                None => file.to_string(),
-            };
-            let message = format!("invalid TOML: {}", e.message().trim().replace('\n', " "));
-            return Err(error(vec![Diagnostic {
-                location,
-                path: String::new(),
-                message,
-            }]));
-        }
+        Err(e) => return Err(error(vec![syntax_error(text, file, e.message(), e.span())])),
     };
     let mut table: toml::Table = match text.parse() {
         Ok(t) => t,
@@ -83,7 +78,8 @@ pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadE
             let diagnostic = Diagnostic {
                 location: file.to_string(),
                 path: String::new(),
-                message: format!("invalid TOML: {e}"),
+                message: format!("invalid TOML: {}", e.message().trim().replace('\n', " ")),
+                snippet: None,
             };
             return Err(error(vec![diagnostic]));
         }
@@ -118,10 +114,118 @@ pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadE
                 location: locate(text, file, &spans, &set_by, &path),
                 path,
                 message,
+                snippet: None,
             })
             .collect();
         error(diagnostics)
     })
+}
+
+/// A TOML syntax error in the user's words, at the place that needs fixing, with the line
+/// and a caret under it. Two cases get a better place than the parser's: an inline table or
+/// list left open (the parser only notices at the next line, where nothing is wrong), and a
+/// duplicate key (named, and `[[traffic]]` explained).
+fn syntax_error(text: &str, file: &str, message: &str, span: Option<Range<usize>>) -> Diagnostic {
+    let message = message.trim().replace('\n', " ");
+    let Some(span) = span else {
+        return Diagnostic {
+            location: file.to_string(),
+            path: String::new(),
+            message: format!("invalid TOML: {message}"),
+            snippet: None,
+        };
+    };
+    let (span, message, label) = if message.contains("duplicate key") {
+        let key = text
+            .get(span.clone())
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        let line = text[..span.start.min(text.len())]
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .trim_start();
+        let message = if key == "traffic" || line.starts_with("[[traffic") {
+            "a scenario has one traffic source: one [traffic] table with its rate; to mix kinds of request, give [traffic] the total rate and add [[class]] tables (name, weight, entry, slo)".to_string()
+        } else if line.starts_with('[') {
+            format!("the table [{key}] is defined twice; merge the two into one")
+        } else {
+            format!("the key `{key}` is set twice in the same table; keep one")
+        };
+        (span, message, "defined again here".to_string())
+    } else {
+        match unclosed_bracket(&text[..span.start.min(text.len())]) {
+            Some((at, bracket)) if line_of(text, at) < line_of(text, span.start) => {
+                let (what, closer) = if bracket == '{' {
+                    ("inline table", '}')
+                } else {
+                    ("list", ']')
+                };
+                let message = format!(
+                    "the {what} opened here is not closed: a `{closer}` is missing (the parser stopped at line {}: {message})",
+                    line_of(text, span.start)
+                );
+                (
+                    at..at + 1,
+                    message,
+                    format!("this `{bracket}` is never closed"),
+                )
+            }
+            _ => (span, message, "here".to_string()),
+        }
+    };
+    let snippet = Snippet::source(text)
+        .path(file)
+        .annotation(AnnotationKind::Primary.span(span.clone()).label(&label));
+    let rendered = Renderer::plain()
+        .render(&[Group::with_level(Level::ERROR).element(snippet)])
+        .to_string();
+    Diagnostic {
+        location: format!("{file}:{}", line_column(text, span.start)),
+        path: String::new(),
+        message: format!("invalid TOML: {message}"),
+        snippet: Some(rendered),
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The last `{` or `[` of `text` still open at its end, outside strings and comments, with its
+/// offset; `None` when every bracket is closed.
+fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                let quote = c;
+                while let Some((_, c)) = chars.next() {
+                    if c == '\\' && quote == '"' {
+                        chars.next();
+                    } else if c == quote || c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' | '[' => open.push((at, c)),
+            '}' | ']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 /// The place of a key path: the `--set` that wrote it or its nearest ancestor, else the line

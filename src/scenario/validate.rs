@@ -31,8 +31,23 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         .as_ref()
         .and_then(|v| typed(v, "slo", &mut problems))
         .unwrap_or_default();
+    // A misspelt table (`[[services]]`, `[trafic]`) is reported as an unknown key with the
+    // nearest valid one; it is not also reported missing.
+    let misspelt: Vec<&str> = table
+        .keys()
+        .filter_map(|k| super::problem::nearest(k, serde_introspect::<RawScenario>()))
+        .filter(|near| !table.contains_key(*near))
+        .collect();
     let traffic: Option<RawTraffic> = match &top.traffic {
+        Some(toml::Value::Array(_)) => {
+            problems.push(Problem::new(
+                "traffic",
+                "a scenario has one traffic source: one [traffic] table with its rate; to mix kinds of request, give [traffic] the total rate and add [[class]] tables (name, weight, entry, slo)",
+            ));
+            None
+        }
         Some(v) => typed(v, "traffic", &mut problems),
+        None if misspelt.contains(&"traffic") => None,
         None => {
             problems.push(Problem::new(
                 "traffic",
@@ -41,7 +56,11 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             None
         }
     };
-    let raw_services = services(top.service.as_ref(), &mut problems);
+    let raw_services = if top.service.is_none() && misspelt.contains(&"service") {
+        Vec::new()
+    } else {
+        services(top.service.as_ref(), &mut problems)
+    };
 
     let (duration_ns, warmup_ns) = clock(&run, &mut problems);
     let seed = match run.seed {
@@ -88,7 +107,8 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
     };
     let services: Vec<Option<Service>> = raw_services
         .iter()
-        .map(|(path, raw)| service(raw, path, &call_names, &mut problems))
+        .enumerate()
+        .map(|(i, (path, raw))| service(i, raw, path, &call_names, &mut problems))
         .collect();
 
     let traffic_and_entry = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
@@ -166,10 +186,9 @@ fn typed<T: DeserializeOwned>(
     for (key, value) in candidates {
         let single = toml::Table::from_iter([(key.clone(), value.clone())]);
         if let Err(e) = toml::Value::Table(single).try_into::<T>() {
-            let message = e.message().trim().replace('\n', " ");
             problems.push(Problem::new(
                 join(path, key),
-                format!("{message} (found {})", describe(value)),
+                wrong_type_message(key, e.message(), value),
             ));
             known.remove(key);
         }
@@ -183,8 +202,95 @@ fn describe(value: &toml::Value) -> String {
         toml::Value::String(s) => format!("the string \"{s}\""),
         toml::Value::Table(_) => "a table".into(),
         toml::Value::Array(_) => "a list".into(),
-        other => format!("{} {other}", other.type_str()),
+        toml::Value::Integer(i) => format!("the whole number {i}"),
+        toml::Value::Float(f) => format!("the number {f}"),
+        toml::Value::Boolean(b) => format!("{b}"),
+        other => format!("the {} {other}", other.type_str()),
     }
+}
+
+/// Names that `--set` paths (dotted, `service.NAME.KEY`) and JSON keys can carry as they are:
+/// letters, digits, `-` and `_`, starting with a letter or digit.
+fn name_problem(name: &str, what: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    (!ok && !name.trim().is_empty()).then(|| {
+        let suggestion: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .collect();
+        format!(
+            "{what} name \"{name}\" can hold only letters, digits, - and _ (starting with a letter or digit), so that --set {what}.NAME.KEY can reach it; e.g. \"{}\"",
+            suggestion.trim_start_matches(['-', '_'])
+        )
+    })
+}
+
+/// Keys whose values are durations written with a unit.
+const DURATION_KEYS: [&str; 10] = [
+    "duration",
+    "warmup",
+    "mean",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
+    "ttl",
+    "queue_timeout",
+];
+
+/// What a key of the wrong type should have been, in the user's words: serde's message names
+/// a Rust type ("expected f64"), which becomes "a number, e.g. rate = 0.5".
+fn wrong_type_message(key: &str, serde_message: &str, found: &toml::Value) -> String {
+    let expected = serde_message.split("expected ").nth(1).unwrap_or("").trim();
+    if DURATION_KEYS.contains(&key)
+        && matches!(found, toml::Value::Integer(_) | toml::Value::Float(_))
+    {
+        return format!(
+            "{key} needs a unit: write e.g. {key} = \"{found}ms\" (units: ns, us, ms, s, m, h, d), not the bare number {found}"
+        );
+    }
+    let whole = [
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "usize",
+        "an integer",
+    ];
+    let (words, example) = if whole.iter().any(|t| expected.starts_with(t)) {
+        ("a whole number", format!("{key} = 2"))
+    } else if expected.starts_with("f64")
+        || expected.starts_with("f32")
+        || expected.starts_with("a float")
+    {
+        ("a number", format!("{key} = 0.5"))
+    } else if expected.starts_with("a boolean") {
+        ("true or false", format!("{key} = true"))
+    } else if expected.starts_with("a sequence") {
+        ("a list", format!("{key} = [\"a\", \"b\"]"))
+    } else if expected.starts_with("a string") && DURATION_KEYS.contains(&key) {
+        ("a duration", format!("{key} = \"50ms\""))
+    } else if expected.starts_with("a string") {
+        ("text in quotes", format!("{key} = \"text\""))
+    } else {
+        ("a table", format!("{key} = {{ ... }}"))
+    };
+    format!(
+        "{key} must be {words}, e.g. {example}, not {}",
+        describe(found)
+    )
 }
 
 /// The `[[service]]` array, each element with its display path (`service.api`).
@@ -338,6 +444,7 @@ fn probability(value: Option<f64>, path: &str, problems: &mut Vec<Problem>) -> f
 }
 
 fn service(
+    index: usize,
     raw: &RawService,
     path: &str,
     call_names: &Names,
@@ -355,7 +462,12 @@ fn service(
             String::new()
         }
     };
-    if names.iter().filter(|n| **n == name).count() > 1 && !name.is_empty() {
+    // A repeated name is reported once, at its second use.
+    if let Some(problem) = name_problem(&name, "service") {
+        problems.push(Problem::new(join(path, "name"), problem));
+    }
+    let first = names.iter().position(|n| *n == name);
+    if first.is_some_and(|first| first < index) && !name.is_empty() {
         problems.push(Problem::new(
             join(path, "name"),
             format!("service name \"{name}\" is used more than once; names must be unique"),
@@ -674,13 +786,19 @@ fn resolve_classes(
     }
     let before = problems.len();
     let mut classes = Vec::new();
-    for ((path, class), name) in raw.iter().zip(class_names) {
+    for (index, ((path, class), name)) in raw.iter().zip(class_names).enumerate() {
         if class.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
             problems.push(Problem::new(
                 join(path, "name"),
                 "every class needs a non-empty name",
             ));
-        } else if class_names.iter().filter(|n| *n == name).count() > 1 {
+        } else if let Some(problem) = name_problem(name, "class") {
+            problems.push(Problem::new(join(path, "name"), problem));
+        } else if class_names
+            .iter()
+            .position(|n| n == name)
+            .is_some_and(|first| first < index)
+        {
             problems.push(Problem::new(
                 join(path, "name"),
                 format!("class name \"{name}\" is used more than once; names must be unique"),
