@@ -42,7 +42,12 @@ pub struct RequestInfo {
     pub id: u64,
     /// Whether it arrived in the measured window `[warmup, duration)`.
     pub measured: bool,
+    /// The closed-loop user who sent it ([`NO_USER`] for open-loop arrivals).
+    pub user: u32,
 }
+
+/// The user of an open-loop request.
+pub const NO_USER: u32 = u32::MAX;
 
 /// Whom a frame answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +105,7 @@ impl Frame {
             request: RequestInfo {
                 id: 0,
                 measured: false,
+                user: NO_USER,
             },
             service: 0,
             replica: 0,
@@ -156,14 +162,22 @@ impl System<'_> {
     }
 
     /// A request arrives from outside: its record, and its root frame at the entry service.
-    pub(super) fn begin_request(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
+    pub(super) fn begin_request(
+        &mut self,
+        now_ns: Nanos,
+        user: u32,
+        events: &mut EventQueue<Event>,
+    ) {
         let id = self.next_request_id;
         self.next_request_id += 1;
         let measured = now_ns >= self.window.0;
         if measured {
             self.record.requests.arrived += 1;
         }
-        let request = RequestInfo { id, measured };
+        if let Some(series) = &mut self.series {
+            series.window.arrived += 1;
+        }
+        let request = RequestInfo { id, measured, user };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
@@ -336,6 +350,31 @@ impl System<'_> {
         }
     }
 
+    /// A frame ends at once with `ending` whatever its stage, its own calls cancelled and its
+    /// worker freed: what a crash of its replica does to it (its caller hears `ending`).
+    pub(super) fn abort_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(frame) = self.frames.get(key) else {
+            return;
+        };
+        match frame.stage {
+            Stage::Queued => self.leave_queue(now_ns, key),
+            Stage::Working => self.release_worker(now_ns, key, events),
+            Stage::Calling => {
+                self.end_step(now_ns, key, events);
+                self.release_worker(now_ns, key, events);
+            }
+        }
+        if self.frames.contains(key) {
+            self.end_frame(now_ns, key, ending, events);
+        }
+    }
+
     /// The caller gives up on a frame (see the module docs for what that does at each stage).
     pub(super) fn cancel_frame(
         &mut self,
@@ -418,7 +457,10 @@ impl System<'_> {
             }
         }
         match frame.parent {
-            Parent::Root => self.end_request(now_ns, frame.request, frame.arrived_ns, cause),
+            Parent::Root => {
+                self.end_request(now_ns, frame.request, frame.arrived_ns, cause);
+                self.request_ended(now_ns, frame.request, frame.arrived_ns, cause, events);
+            }
             Parent::Call(call) => self.judge(now_ns, call, cause, events),
             Parent::Detached => {}
         }

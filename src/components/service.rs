@@ -39,6 +39,18 @@ pub enum ReplicaState {
 #[derive(Debug, Clone)]
 pub struct Replica {
     pub state: ReplicaState,
+    /// The region it runs in (0 when the service is not regional).
+    pub region: u16,
+    /// Bumped whenever the replica is replaced or restarts, so that events scheduled for an
+    /// earlier life of the slot (its provisioning, its next failure) are recognised as stale.
+    pub incarnation: u32,
+    /// Dead or unresponsive while still in the balancer's rotation (until health checks
+    /// eject it): a visit sent to it fails at once.
+    pub broken: bool,
+    /// Taken out of rotation by health checks; back after the first probe that succeeds.
+    pub ejected: bool,
+    /// Health probes failed in a row.
+    pub probe_failures: u32,
     busy_workers: u32,
     /// Waiting frames in arrival order, possibly with cancelled ones among them.
     queue: VecDeque<Key<Frame>>,
@@ -50,6 +62,11 @@ impl Replica {
     fn new(state: ReplicaState) -> Replica {
         Replica {
             state,
+            region: 0,
+            incarnation: 0,
+            broken: false,
+            ejected: false,
+            probe_failures: 0,
             busy_workers: 0,
             queue: VecDeque::new(),
             queued: 0,
@@ -77,8 +94,11 @@ pub enum Admission {
     Started(u32),
     /// It waits in this replica's queue.
     Queued(u32),
-    /// This replica's queue was full, or no replica was ready.
+    /// This replica's queue was full.
     Rejected,
+    /// No replica is ready, the service is out (an outage), or the replica picked is dead
+    /// but still in rotation: the visit fails at once, as a connection refused would.
+    Unavailable,
 }
 
 /// The run-time state of one service.
@@ -91,19 +111,45 @@ pub struct ServiceState {
     /// where it is served.
     time_stream: Stream,
     error_stream: Stream,
+    /// Service-time factor of `slow` faults under way (1 when none is).
+    pub slow_factor: f64,
+    /// Extra error probability of `errors` faults under way (0 when none is).
+    pub extra_error_rate: f64,
+    /// Outages under way: while any is, every visit fails.
+    pub outages: u32,
+    /// Draining replicas that went down since the fleet last looked (it keeps the count of
+    /// replicas in each state over time).
+    pub went_down: u32,
 }
 
 impl ServiceState {
     pub fn new(spec: &Service, seed: u64, replication: u32) -> Self {
-        ServiceState {
-            replicas: (0..spec.replicas)
+        let replicas = match &spec.fleet.regions {
+            None => (0..spec.replicas)
                 .map(|_| Replica::new(ReplicaState::Ready))
                 .collect(),
+            Some(per_region) => per_region
+                .iter()
+                .enumerate()
+                .flat_map(|(region, &n)| {
+                    (0..n).map(move |_| Replica {
+                        region: region as u16,
+                        ..Replica::new(ReplicaState::Ready)
+                    })
+                })
+                .collect(),
+        };
+        ServiceState {
+            replicas,
             balancer: Balancer::round_robin(),
             concurrency: spec.concurrency,
             queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
             time_stream: Stream::new(seed, replication, &spec.name, "service_time"),
             error_stream: Stream::new(seed, replication, &spec.name, "error"),
+            slow_factor: 1.0,
+            extra_error_rate: 0.0,
+            outages: 0,
+            went_down: 0,
         }
     }
 
@@ -114,11 +160,16 @@ impl ServiceState {
     /// Picks a ready replica for a visit and admits it there: a free worker, a place in the
     /// queue, or a rejection.
     pub fn admit(&mut self, frame: Key<Frame>) -> Admission {
+        if self.outages > 0 {
+            return Admission::Unavailable;
+        }
         let Some(index) = self.balancer.pick(&self.replicas) else {
-            return Admission::Rejected;
+            return Admission::Unavailable;
         };
         let replica = &mut self.replicas[index as usize];
-        if replica.busy_workers < self.concurrency {
+        if replica.broken {
+            Admission::Unavailable
+        } else if replica.busy_workers < self.concurrency {
             replica.busy_workers += 1;
             Admission::Started(index)
         } else if replica.queued < self.queue_capacity {
@@ -148,6 +199,7 @@ impl ServiceState {
         replica.busy_workers -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
         None
     }
@@ -159,26 +211,54 @@ impl ServiceState {
         replica.queued -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
     }
 
     /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
     /// one; returns its index.
     pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
+        self.add_replica_in(state, 0)
+    }
+
+    /// [`ServiceState::add_replica`] in a region; a reused slot's incarnation moves on.
+    pub fn add_replica_in(&mut self, state: ReplicaState, region: u16) -> u32 {
         match self
             .replicas
             .iter()
             .position(|r| r.state == ReplicaState::Down)
         {
             Some(index) => {
-                self.replicas[index] = Replica::new(state);
+                let incarnation = self.replicas[index].incarnation.wrapping_add(1);
+                self.replicas[index] = Replica {
+                    region,
+                    incarnation,
+                    ..Replica::new(state)
+                };
                 index as u32
             }
             None => {
-                self.replicas.push(Replica::new(state));
+                self.replicas.push(Replica {
+                    region,
+                    ..Replica::new(state)
+                });
                 (self.replicas.len() - 1) as u32
             }
         }
+    }
+
+    /// The replica in slot `index`, to change its lifecycle flags (the fleet's modules do).
+    pub fn replica_mut(&mut self, index: u32) -> &mut Replica {
+        &mut self.replicas[index as usize]
+    }
+
+    /// A crashed replica's workers and queue are emptied (its frames have been ended by the
+    /// caller); it is neither working nor waiting on anything any more.
+    pub fn clear_replica(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.busy_workers = 0;
+        replica.queued = 0;
+        replica.queue.clear();
     }
 
     /// A starting replica becomes ready and takes traffic.
@@ -211,11 +291,22 @@ impl ServiceState {
         site: u64,
         attempt: u32,
     ) -> Nanos {
-        dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
+        let ns = dist.sample_ns(&mut self.time_stream.at(request, site, attempt));
+        if self.slow_factor == 1.0 {
+            ns
+        } else {
+            (ns as f64 * self.slow_factor).min(crate::engine::time::CLOCK_LIMIT_NS as f64) as Nanos
+        }
     }
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        // An `errors` fault adds its probability independently of the service's own.
+        let error_rate = if self.extra_error_rate > 0.0 {
+            1.0 - (1.0 - error_rate) * (1.0 - self.extra_error_rate)
+        } else {
+            error_rate
+        };
         error_rate > 0.0
             && self.error_stream.at(request, site, attempt).random::<f64>() < error_rate
     }
@@ -253,6 +344,7 @@ impl System<'_> {
         self.note_callee(parent, key);
         let window = self.window;
         let record = &mut self.record.services[service];
+        record.visits += 1;
         if request.measured {
             record.requests.arrived += 1;
         }
@@ -269,6 +361,7 @@ impl System<'_> {
                 frame.admitted = true;
             }
             Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
+            Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
         }
     }
 
@@ -357,6 +450,9 @@ impl System<'_> {
             .add(now_ns, -1, self.window);
         let frames = &self.frames;
         let next = self.services[service].release(replica, |k| frames.contains(k));
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
         if let Some(next) = next {
             self.record.services[service]
                 .queued
@@ -373,6 +469,9 @@ impl System<'_> {
         self.record.services[service]
             .queued
             .add(now_ns, -1, self.window);
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
     }
 }
 
@@ -392,6 +491,7 @@ mod tests {
             blocking_calls: false,
             error_rate: 0.0,
             price_per_hour_usd: 0.0,
+            fleet: Default::default(),
         };
         ServiceState::new(&spec, 1, 0)
     }

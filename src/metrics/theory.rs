@@ -83,6 +83,12 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             result.push(t);
             continue;
         }
+        // A steady-state model needs steady arrivals and a steady fleet.
+        if let Some(why) = changing_world(model, &route, id) {
+            t.note = Some(why);
+            result.push(t);
+            continue;
+        }
         if service.queue_capacity.is_none() && rate_exact {
             if offered_load >= 1.0 {
                 t.note = Some(format!("unstable: offered load {offered_load:.3} >= 1, so the queue grows without limit"));
@@ -258,6 +264,49 @@ fn route(model: &Model) -> Vec<ServiceId> {
     let mut out = Vec::new();
     walk(model, model.traffic.entry, &mut out);
     out
+}
+
+/// Why a service has no steady state, when its arrivals vary over time or its replica count
+/// (or a service's before it on the route) changes during the run.
+fn changing_world(model: &Model, route: &[ServiceId], id: ServiceId) -> Option<String> {
+    use crate::scenario::world::Arrivals;
+    match model.traffic.arrivals {
+        Arrivals::Poisson => {}
+        Arrivals::Shaped(_) => {
+            return Some("arrivals vary over time (a traffic shape), so there is no steady state; offered load is at the mean rate".into())
+        }
+        Arrivals::Replay(_) => {
+            return Some("arrivals replay a trace, so there is no steady-state model; offered load is at the trace's mean rate".into())
+        }
+        Arrivals::Closed { .. } => {
+            return Some("a closed loop of users paces the arrivals, so they are not Poisson; offered load is an upper bound (users / mean think time)".into())
+        }
+    }
+    let changes = |s: ServiceId| -> Option<&'static str> {
+        let spec = &model.services[s];
+        if spec.fleet.autoscale.is_some() {
+            return Some("is autoscaled");
+        }
+        let faulted = model.fleet.faults.iter().any(|f| match f.kind.service() {
+            Some(target) => target == s,
+            None => spec.fleet.regions.is_some(),
+        });
+        faulted.then_some("has faults")
+    };
+    if let Some(why) = changes(id) {
+        return Some(format!(
+            "its replica count or speed changes during the run (it {why}), so there is no steady state"
+        ));
+    }
+    let position = route.iter().position(|&s| s == id)?;
+    route[..position].iter().find_map(|&s| {
+        changes(s).map(|why| {
+            format!(
+                "called after \"{}\", which {why}, so its arrivals have no steady state",
+                model.services[s].name
+            )
+        })
+    })
 }
 
 /// Whether no bounded queue before the service's first visit can have rejected requests.

@@ -247,11 +247,13 @@ pub fn table(s: &Summary) -> String {
 
     let _ = writeln!(
         out,
-        "\ncost         {}/h, {} for the run, {} per million requests",
+        "\ncost         {}/h ({} a month), {} for the run, {} per million requests",
         usd(s.cost.per_hour_usd),
+        usd(s.cost.per_month_usd),
         usd(s.cost.total_usd),
         usd(s.cost.per_million_requests_usd)
     );
+    out.push_str(&world_lines(s));
     out.push('\n');
     if s.slo.is_empty() {
         out.push_str("SLO          none defined\n");
@@ -277,6 +279,86 @@ pub fn table(s: &Summary) -> String {
         } else {
             let _ = writeln!(out, "verdict      {missed} of {} SLOs missed", s.slo.len());
         }
+    }
+    out
+}
+
+/// At most this many event lines in the terminal summary.
+const MAX_EVENT_LINES: usize = 25;
+
+/// The compact event lines (replication 0), the error budget and the recoveries; empty when
+/// nothing changed during the run.
+fn world_lines(s: &Summary) -> String {
+    let mut out = String::new();
+    let lines: Vec<(f64, String)> = s
+        .events
+        .entries
+        .iter()
+        .map(|h| (h.at_ns as f64 / 1e9, super::events::describe(s, &h.what)))
+        .filter(|(_, d)| d.headline)
+        .map(|(at, d)| (at, d.text))
+        .collect();
+    if !lines.is_empty() {
+        let reps = if s.replications > 1 {
+            " (replication 0)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "\nevents{reps}");
+        for (at, text) in lines.iter().take(MAX_EVENT_LINES) {
+            let _ = writeln!(out, "  {:>9}  {text}", seconds(*at));
+        }
+        let more = lines.len().saturating_sub(MAX_EVENT_LINES) as u64 + s.events.dropped;
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (all in the JSON summary)",
+                count(more)
+            );
+        }
+    }
+    if let Some(b) = &s.error_budget {
+        let alerts: Vec<String> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} alert ({}/{} burn >= {}) at {}",
+                    a.tier.severity,
+                    seconds(a.tier.long_s),
+                    seconds(a.tier.short_s),
+                    a.tier.threshold,
+                    seconds(a.first_at_s)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "error budget {} failures of {:.0} allowed by {} ({:.0}% used); worst window burns {:.1}x{}",
+            count(b.failures),
+            b.allowed_failures,
+            percent(b.slo),
+            b.consumed * 100.0,
+            b.max_burn_rate,
+            if alerts.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", alerts.join("; "))
+            }
+        );
+    }
+    for r in &s.recoveries {
+        let what = match (r.breached, r.time_to_recover_s) {
+            (false, _) => "the SLO held in every window".to_string(),
+            (true, Some(t)) => format!("back within the SLO after {}", seconds(t)),
+            (true, None) => "not back within the SLO by the end of the run".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "recovery     {} at {}: {what}",
+            r.fault,
+            seconds(r.at_s)
+        );
     }
     out
 }

@@ -1,6 +1,8 @@
 //! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
 //! filled in. Everything downstream of the loader reads only this.
 
+pub use super::fleet::{Fleet, ServiceFleet};
+pub use super::world::Arrivals;
 use crate::distribution::Distribution;
 use crate::engine::time::Nanos;
 
@@ -19,6 +21,13 @@ pub struct Model {
     pub slo: Vec<Objective>,
     pub traffic: Traffic,
     pub services: Vec<Service>,
+    /// The time-series window (`scenario.window`).
+    pub series_window_ns: Nanos,
+    /// Whether runs record the time series (on unless a caller turns it off, e.g. to measure
+    /// what it costs).
+    pub record_series: bool,
+    /// Regions, network, faults and fixed costs.
+    pub fleet: Fleet,
 }
 
 impl Model {
@@ -33,6 +42,9 @@ impl Model {
 pub struct Traffic {
     pub rate_per_s: f64,
     pub entry: ServiceId,
+    /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
+    /// (then `rate_per_s` is the mean rate, for the theory's offered load).
+    pub arrivals: Arrivals,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +64,8 @@ pub struct Service {
     /// Probability that the service's own work ends in an error.
     pub error_rate: f64,
     pub price_per_hour_usd: f64,
+    /// Autoscaling, health checks, regions and the extra prices.
+    pub fleet: ServiceFleet,
 }
 
 impl Service {

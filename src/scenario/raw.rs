@@ -16,6 +16,11 @@ pub struct RawScenario {
     pub slo: Option<toml::Value>,
     pub traffic: Option<toml::Value>,
     pub service: Option<toml::Value>,
+    /// `[[region]]`, `[network]`, `[[fault]]`, `[cost]`: read by `fleet.rs`.
+    pub region: Option<toml::Value>,
+    pub network: Option<toml::Value>,
+    pub fault: Option<toml::Value>,
+    pub cost: Option<toml::Value>,
 }
 
 /// `[scenario]`: name, clock and repetition.
@@ -29,6 +34,8 @@ pub struct RawRun {
     pub replications: Option<i64>,
     /// Requests in flight (all services together) above which the run stops as overloaded.
     pub max_in_flight: Option<i64>,
+    /// The time-series window.
+    pub window: Option<String>,
 }
 
 /// `[slo]`: latency targets (durations) and an availability target (0..1).
@@ -50,6 +57,14 @@ pub struct RawSlo {
 pub struct RawTraffic {
     pub rate: Option<f64>,
     pub entry: Option<String>,
+    /// Traffic shapes and closed-loop users: read by `world.rs`.
+    pub diurnal: Option<toml::Value>,
+    pub spikes: Option<toml::Value>,
+    pub steps: Option<toml::Value>,
+    pub bursts: Option<toml::Value>,
+    pub trace: Option<toml::Value>,
+    pub users: Option<toml::Value>,
+    pub think_time: Option<toml::Value>,
 }
 
 /// One `[[service]]`.
@@ -66,4 +81,10 @@ pub struct RawService {
     pub blocking_calls: Option<bool>,
     pub error_rate: Option<f64>,
     pub price_per_hour: Option<f64>,
+    /// Fleet keys: read by `fleet.rs`.
+    pub autoscale: Option<toml::Value>,
+    pub regions: Option<toml::Value>,
+    pub health: Option<toml::Value>,
+    pub spot_discount: Option<f64>,
+    pub price_per_request: Option<f64>,
 }

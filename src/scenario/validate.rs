@@ -15,7 +15,11 @@ const MAX_REPLICATIONS: i64 = 100_000;
 const MAX_WORKERS: i64 = 1_000_000;
 
 /// Checks a parsed scenario. `default_name` names the scenario when `scenario.name` is absent.
-pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Problem>> {
+pub fn validate(
+    table: &toml::Table,
+    default_name: &str,
+    files: super::world::FileReader,
+) -> Result<Model, Vec<Problem>> {
     let mut problems = Vec::new();
     let top: RawScenario =
         typed(&toml::Value::Table(table.clone()), "", &mut problems).unwrap_or_default();
@@ -81,7 +85,17 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         .map(|(path, raw)| service(raw, path, &names, &mut problems))
         .collect();
 
-    let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let mut traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let world = super::world_keys::world(
+        &top,
+        &run,
+        traffic.as_mut(),
+        &raw_services,
+        &names,
+        duration_ns,
+        files,
+        &mut problems,
+    );
     check_call_graph(
         &raw_services,
         &names,
@@ -93,8 +107,8 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
     let mut reported = std::collections::HashSet::new();
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
     let services: Option<Vec<Service>> = services.into_iter().collect();
-    match (traffic, services) {
-        (Some(traffic), Some(services)) if problems.is_empty() => Ok(Model {
+    match (traffic, services, world) {
+        (Some(traffic), Some(mut services), Some(world)) if problems.is_empty() => Ok(Model {
             name: run.name.unwrap_or_else(|| default_name.to_string()),
             duration_ns,
             warmup_ns,
@@ -103,7 +117,16 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             max_in_flight: max_in_flight as usize,
             slo: objectives,
             traffic,
-            services,
+            services: {
+                for (service, fleet) in services.iter_mut().zip(world.services) {
+                    service.replicas = fleet.initial_replicas.unwrap_or(service.replicas);
+                    service.fleet = fleet.fleet;
+                }
+                services
+            },
+            series_window_ns: world.window_ns,
+            record_series: true,
+            fleet: world.fleet,
         }),
         // Every part that failed to resolve reported why, so `problems` is not empty here;
         // should that ever not hold, say so rather than panic or run a broken model.
@@ -428,6 +451,7 @@ fn service(
         blocking_calls: raw.blocking_calls.unwrap_or(false),
         error_rate,
         price_per_hour_usd,
+        fleet: Default::default(),
     })
 }
 
@@ -493,7 +517,10 @@ fn traffic_model(
     names: &[String],
     problems: &mut Vec<Problem>,
 ) -> Option<Traffic> {
+    let paced_elsewhere = raw.trace.is_some() || raw.users.is_some() || raw.think_time.is_some();
     let rate_per_s = match raw.rate {
+        // A trace or a closed loop sets the pace; `world_keys` fills in the mean rate.
+        None if paced_elsewhere => Some(1.0),
         None => {
             problems.push(Problem::new(
                 "traffic.rate",
@@ -531,5 +558,6 @@ fn traffic_model(
     Some(Traffic {
         rate_per_s: rate_per_s?,
         entry: entry?,
+        arrivals: super::world::Arrivals::Poisson,
     })
 }

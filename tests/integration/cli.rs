@@ -605,13 +605,27 @@ fn out_writes_a_summary_json_and_no_partial_file() {
     ]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     let written = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
-    let json: serde_json::Value = serde_json::from_str(&written).expect("summary.json parses");
+    let mut json: serde_json::Value = serde_json::from_str(&written).expect("summary.json parses");
     assert_eq!(json["scenario"], "shop");
+    // The file adds the time series (one row per 10 s window: the run is 2 s, so one row)
+    // to the summary on stdout.
+    let series = json
+        .as_object_mut()
+        .unwrap()
+        .remove("timeseries")
+        .expect("summary.json carries the time series");
+    assert_eq!(series.as_array().unwrap().len(), 1);
     assert_eq!(
         json,
         out.json(),
         "the file holds the same summary as stdout"
     );
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).expect("timeseries.csv");
+    assert!(
+        csv.starts_with("window_start_s,arrived,succeeded,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 2, "a header and one window");
     assert_no_partial_files(&dir);
 }
 

@@ -7,6 +7,7 @@
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -18,3 +19,4 @@ mod distributions;
 mod queueing;
 mod summary;
 mod support;
+mod world;
