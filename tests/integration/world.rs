@@ -268,3 +268,323 @@ fn closed_loop_users_send_one_request_per_think_and_response_cycle() {
         s.throughput_rps
     );
 }
+
+/// The autoscaling scenario: 20 requests/s of 100 ms work (2 busy workers on average) into
+/// replicas of 4 workers, `min = 2` (utilization 0.25, below target, so the count rests at
+/// the minimum), a 10x spike over [15m, 45m) aligned to the 15 s sync, target utilization
+/// 0.5, provisioning a constant 60 s; windows of 15 s, aligned with the syncs.
+const AUTOSCALED: &str = r#"
+    [scenario]
+    duration = "1h"
+    window = "15s"
+    seed = 4
+    [traffic]
+    rate = 20
+    spikes = [ { at = "15m", duration = "30m", multiplier = 10 } ]
+    [[service]]
+    name = "api"
+    concurrency = 4
+    service_time = { dist = "exponential", mean = "100ms" }
+    price_per_hour = 0.25
+    autoscale = { min = 2, max = 40, metric = "utilization", target = 0.5, provisioning = { dist = "constant", value = "60s" } }
+"#;
+
+/// Kubernetes' HPA against its own formula, computed here from the recorded series:
+/// - the first scale-up, at the first sync whose metric window [t - 15 s, t) lies in the
+///   spike, goes to `ceil(ready x utilization / target)` for that window's row, capped by the
+///   default rate limit `max(current + 4, 2 x current)` and by `max`;
+/// - its replicas serve no earlier than the spike's start + one sync period + provisioning;
+/// - no scale-down comes less than the 300 s stabilization window after a scale-up, and
+///   for 300 s after the spike ends the count stays at least where the spike left it (the
+///   spike's recommendations are still in the window), then falls to `min`;
+/// - over the spike's last 5 minutes the count rests at an HPA fixed point: the offered 20
+///   busy workers over `4 N` workers is within the 10% tolerance of the 0.5 target (N = 10
+///   or 11), and the measured utilization is too (sd of a 5-minute mean about 1.5%).
+#[test]
+fn a_10x_spike_scales_as_the_hpa_formula_says() {
+    let s = simulate(AUTOSCALED);
+    let api = 0;
+    let row_ending_at = |t: f64| {
+        s.series
+            .iter()
+            .find(|r| (r.start_s + r.length_s - t).abs() < 1e-9)
+            .expect("a window ends at every sync")
+    };
+    let scale_ups: Vec<(f64, u32, u32, f64)> = s
+        .events
+        .entries
+        .iter()
+        .filter_map(|h| match h.what {
+            Happening::ScaleUp {
+                from, to, observed, ..
+            } => Some((h.at_ns as f64 / 1e9, from, to, observed)),
+            _ => None,
+        })
+        .collect();
+    let (t, from, to, observed) = scale_ups[0];
+    assert_eq!(
+        t, 915.0,
+        "the sync at 15m sees only the minute before the spike"
+    );
+    assert_eq!(from, 2);
+    let row = &row_ending_at(t).services[api];
+    assert!((observed - row.utilization).abs() < 1e-12);
+    let ratio = row.utilization / 0.5;
+    assert!((ratio - 1.0).abs() > 0.1, "outside the tolerance");
+    let formula = (row.replicas_ready * ratio).ceil() as u32;
+    let limit = (from + 4).max(2 * from);
+    assert_eq!(
+        to,
+        formula.min(limit).min(40),
+        "utilization {}",
+        row.utilization
+    );
+
+    let first_ready = s
+        .events
+        .entries
+        .iter()
+        .find_map(|h| match h.what {
+            Happening::ReplicaReady { .. } => Some(h.at_ns as f64 / 1e9),
+            _ => None,
+        })
+        .unwrap();
+    assert!(first_ready >= 900.0 + 15.0 + 60.0, "ready at {first_ready}");
+
+    let scale_downs: Vec<f64> = s
+        .events
+        .entries
+        .iter()
+        .filter_map(|h| match h.what {
+            Happening::ScaleDown { .. } => Some(h.at_ns as f64 / 1e9),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !scale_downs.is_empty(),
+        "the count comes down after the spike"
+    );
+    for &down in &scale_downs {
+        let last_up = scale_ups
+            .iter()
+            .map(|u| u.0)
+            .filter(|&u| u < down)
+            .fold(0.0, f64::max);
+        assert!(
+            down - last_up >= 300.0,
+            "scale-down at {down}, scale-up at {last_up}"
+        );
+    }
+    let last = s
+        .series
+        .iter()
+        .filter(|r| r.start_s >= 2400.0 && r.start_s < 2700.0)
+        .collect::<Vec<_>>();
+    let n = last[0].services[api].replicas_ready;
+    assert!(
+        last.iter().all(|r| r.services[api].replicas_ready == n),
+        "a steady count"
+    );
+    assert!(
+        (20.0 / (4.0 * n) / 0.5 - 1.0).abs() <= 0.1,
+        "{n} replicas is no fixed point"
+    );
+    let utilization = last
+        .iter()
+        .map(|r| r.services[api].utilization)
+        .sum::<f64>()
+        / last.len() as f64;
+    assert!(
+        (utilization / 0.5 - 1.0).abs() <= 0.1 + 0.045,
+        "utilization {utilization}"
+    );
+    assert!(s.services[api].peak_replicas >= n as u64);
+    // The recommendation of the last sync in the spike (its window [2685, 2700) is all
+    // spike), by the formula: the floor under the count for the next 300 s.
+    let end_row = &row_ending_at(2700.0).services[api];
+    let ratio = end_row.utilization / 0.5;
+    let floor = if (ratio - 1.0).abs() <= 0.1 {
+        end_row.replicas_ready
+    } else {
+        (end_row.replicas_ready * ratio).ceil()
+    };
+    for row in s
+        .series
+        .iter()
+        .filter(|r| r.start_s >= 2700.0 && r.start_s < 3000.0)
+    {
+        let billed = row.services[api].replicas_billed;
+        assert!(
+            billed >= floor,
+            "{billed} replicas at {} s, within 300 s of the spike's end (floor {floor})",
+            row.start_s
+        );
+    }
+    assert_eq!(s.series.last().unwrap().services[api].replicas_ready, 2.0);
+}
+
+/// The bill of an autoscaled pool is the integral of its billed replica count: summed from
+/// the series (time-average billed replicas x window x price), it equals the run's cost; and
+/// the cost column integrates to it too.
+#[test]
+fn an_autoscaled_pool_costs_the_integral_of_its_billed_replicas() {
+    let s = simulate(AUTOSCALED);
+    let from_replicas: f64 = s
+        .series
+        .iter()
+        .map(|r| r.services[0].replicas_billed * r.length_s / 3600.0 * 0.25)
+        .sum();
+    let from_cost_column: f64 = s
+        .series
+        .iter()
+        .map(|r| r.cost_per_hour_usd * r.length_s / 3600.0)
+        .sum();
+    assert!(
+        (from_replicas / s.cost.total_usd - 1.0).abs() < 1e-9,
+        "{from_replicas} vs {}",
+        s.cost.total_usd
+    );
+    assert!((from_cost_column / s.cost.total_usd - 1.0).abs() < 1e-9);
+    // More than the minimum's 2 x 0.25 x 1 h, less than the peak's.
+    assert!(s.cost.total_usd > 0.5 && s.cost.total_usd < s.services[0].peak_replicas as f64 * 0.25);
+    assert!((s.cost.per_month_usd - s.cost.per_hour_usd * 730.0).abs() < 1e-9);
+}
+
+/// A fixed pool costs replicas x hours x price exactly: 3 x $0.40 over 2 h = $2.40, $1.20 an
+/// hour, $876 a month; with a 25% spot discount on the second service's 2 x $1.00, a price of
+/// $0.0001 per request there, and $730 a month of fixed items ($1 an hour), by hand.
+#[test]
+fn a_fixed_pool_and_the_other_prices_cost_what_a_hand_calculation_says() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2h"
+        warmup = "30m"
+        [traffic]
+        rate = 5
+        [[service]]
+        name = "a"
+        replicas = 3
+        concurrency = 4
+        service_time = { dist = "exponential", mean = "10ms" }
+        price_per_hour = 0.4
+        calls = ["b"]
+        [[service]]
+        name = "b"
+        replicas = 2
+        service_time = { dist = "exponential", mean = "10ms" }
+        price_per_hour = 1.0
+        spot_discount = 0.25
+        price_per_request = 0.0001
+        [cost]
+        fixed_monthly = { support = 500, storage = 230 }
+        "#,
+    );
+    let a = &s.services[0];
+    let b = &s.services[1];
+    assert!((a.cost_per_hour_usd - 1.2).abs() < 1e-12);
+    assert_eq!(a.mean_replicas, 3.0);
+    let b_requests_per_hour = b.requests.arrived as f64 / 1.5;
+    let b_hourly = 2.0 * 0.75 + b_requests_per_hour * 0.0001;
+    assert!((b.cost_per_hour_usd - b_hourly).abs() < 1e-9);
+    assert!((s.cost.per_hour_usd - (1.2 + b_hourly + 1.0)).abs() < 1e-9);
+    // The run: 2 h of replicas, every request of the run (warmup included), 2 h of fixed.
+    let b_visits = s.series.iter().map(|r| r.counts.arrived).sum::<u64>() as f64;
+    let total = 2.0 * 1.2 + 2.0 * 1.5 + b_visits * 0.0001 + 2.0;
+    assert!(
+        (s.cost.total_usd - total).abs() < 1e-6,
+        "{} vs {total}",
+        s.cost.total_usd
+    );
+    assert!((s.cost.per_month_usd - s.cost.per_hour_usd * 730.0).abs() < 1e-9);
+}
+
+/// Recurring crashes: each of 20 replicas fails after an exponential time with mean 1 h and
+/// is repaired after an exponential time with mean 20 min, so (alternating renewal) it is up
+/// MTBF / (MTBF + MTTR) = 60 / 80 = 0.75 of the time. Run: 2,000 h, about 30,000 failures;
+/// the sd of the up fraction is sqrt((mu_d^2 s_u^2 + mu_u^2 s_d^2) / ((mu_u + mu_d)^3 T) / 20)
+/// = 0.0015; the check allows 0.006 (4 sd).
+#[test]
+fn recurring_crashes_leave_replicas_up_mtbf_over_mtbf_plus_mttr_of_the_time() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2000h"
+        window = "10h"
+        [traffic]
+        rate = 0.001
+        [[service]]
+        name = "s"
+        replicas = 20
+        service_time = { dist = "constant", value = "1ms" }
+        [[fault]]
+        kind = "crash"
+        target = "s"
+        mtbf = "1h"
+        mttr = { dist = "exponential", mean = "20m" }
+        "#,
+    );
+    let up = s.services[0].mean_replicas / 20.0;
+    assert!((up - 0.75).abs() < 0.006, "up fraction {up}");
+    // Billing goes on while a replica restarts: 20 replicas billed throughout.
+    assert_eq!(s.services[0].peak_replicas, 20);
+}
+
+/// A crash fails the requests its replica holds; health checks decide how long the balancer
+/// keeps sending it more. Two replicas of 100 workers, 100 requests/s of 50 ms; one replica
+/// crashes at 31 s for 20 s.
+#[test]
+fn a_crash_fails_the_requests_on_the_replica_and_health_checks_eject_it_later() {
+    let toml = |health: &str| {
+        format!(
+            r#"
+            [scenario]
+            duration = "2m"
+            window = "1s"
+            [traffic]
+            rate = 100
+            [[service]]
+            name = "s"
+            replicas = 2
+            concurrency = 100
+            service_time = {{ dist = "constant", value = "50ms" }}
+            {health}
+            [[fault]]
+            kind = "crash"
+            target = "s"
+            at = "31s"
+            duration = "20s"
+            "#
+        )
+    };
+    // Without health checks the balancer hears of the crash at once: only the requests the
+    // replica held fail (about 100/s x 50 ms / 2 = 2.5 of them).
+    let quick = simulate(&toml(""));
+    assert!(
+        quick.requests.failed < 20,
+        "failed {}",
+        quick.requests.failed
+    );
+    // With probes every 5 s, 2 failures in a row: the crash at 31 s is detected at the second
+    // failed probe, at 40 s; until then half the arrivals (round-robin) go to the dead
+    // replica and fail: 100/s / 2 x 9 s = 450 (the alternation makes it nearly exact).
+    let probed = simulate(&toml(r#"health = { interval = "5s", failures = 2 }"#));
+    let failed = probed.requests.failed as f64;
+    assert!((failed - 450.0).abs() < 5.0 * 21.0, "failed {failed}");
+    let ejected = probed
+        .events
+        .entries
+        .iter()
+        .find(|h| matches!(h.what, Happening::Ejected { .. }))
+        .unwrap();
+    assert_eq!(ejected.at_ns, 40_000_000_000);
+    for row in &probed.series {
+        if row.start_s >= 41.0 {
+            assert_eq!(
+                row.counts.failed, 0,
+                "after ejection, nothing fails (at {} s)",
+                row.start_s
+            );
+        }
+    }
+}
