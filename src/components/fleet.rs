@@ -137,6 +137,7 @@ impl System<'_> {
         }
         let billed_total: u64 = billed.iter().sum();
         record.peak_replicas = record.peak_replicas.max(billed_total);
+        self.check_regions(now_ns, service);
     }
 
     /// Draining replicas of `service` went down (reported by `service.rs`).

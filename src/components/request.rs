@@ -44,6 +44,10 @@ pub struct RequestInfo {
     pub measured: bool,
     /// The closed-loop user who sent it ([`NO_USER`] for open-loop arrivals).
     pub user: u32,
+    /// The client's region, and the region its regional services serve it in (the client's
+    /// own unless it failed over); both 0 without regions.
+    pub client_region: u8,
+    pub served_region: u8,
 }
 
 /// The user of an open-loop request.
@@ -106,6 +110,8 @@ impl Frame {
                 id: 0,
                 measured: false,
                 user: NO_USER,
+                client_region: 0,
+                served_region: 0,
             },
             service: 0,
             replica: 0,
@@ -177,7 +183,14 @@ impl System<'_> {
         if let Some(series) = &mut self.series {
             series.window.arrived += 1;
         }
-        let request = RequestInfo { id, measured, user };
+        let (client_region, served_region) = self.regions.place(id, now_ns);
+        let request = RequestInfo {
+            id,
+            measured,
+            user,
+            client_region,
+            served_region,
+        };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
@@ -478,11 +491,16 @@ impl System<'_> {
         if !request.measured {
             return;
         }
+        // A client served in another region waits for the way there and back.
+        let away_ns = self.regions.round_trip_ns(request);
+        if away_ns > 0 {
+            self.record.cross_region += 1;
+        }
         let counts = &mut self.record.requests;
         match ending {
             Ending::Succeeded => {
                 counts.succeeded += 1;
-                self.record.latency.record(now_ns - arrived_ns);
+                self.record.latency.record(now_ns - arrived_ns + away_ns);
             }
             Ending::Failed => counts.failed += 1,
             Ending::Rejected => counts.rejected += 1,

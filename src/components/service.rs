@@ -120,6 +120,8 @@ pub struct ServiceState {
     /// Draining replicas that went down since the fleet last looked (it keeps the count of
     /// replicas in each state over time).
     pub went_down: u32,
+    /// A regional service's round-robin position in each region (empty when not regional).
+    region_next: Vec<usize>,
 }
 
 impl ServiceState {
@@ -150,6 +152,7 @@ impl ServiceState {
             extra_error_rate: 0.0,
             outages: 0,
             went_down: 0,
+            region_next: vec![0; spec.fleet.regions.as_ref().map_or(0, Vec::len)],
         }
     }
 
@@ -179,6 +182,43 @@ impl ServiceState {
         } else {
             Admission::Rejected
         }
+    }
+
+    /// [`ServiceState::admit`] for a regional service: round-robin over the ready replicas
+    /// of `region` only (local-first routing; the caller picked the region).
+    pub fn admit_in(&mut self, frame: Key<Frame>, region: u16) -> Admission {
+        if self.outages > 0 {
+            return Admission::Unavailable;
+        }
+        let n = self.replicas.len();
+        let next = &mut self.region_next[usize::from(region)];
+        let start = if *next < n { *next } else { 0 };
+        let Some(index) = (start..n)
+            .chain(0..start)
+            .find(|&i| self.replicas[i].is_ready() && self.replicas[i].region == region)
+        else {
+            return Admission::Unavailable;
+        };
+        *next = index + 1;
+        let replica = &mut self.replicas[index];
+        let index = index as u32;
+        if replica.broken {
+            Admission::Unavailable
+        } else if replica.busy_workers < self.concurrency {
+            replica.busy_workers += 1;
+            Admission::Started(index)
+        } else if replica.queued < self.queue_capacity {
+            replica.queue.push_back(frame);
+            replica.queued += 1;
+            Admission::Queued(index)
+        } else {
+            Admission::Rejected
+        }
+    }
+
+    /// Whether the service is regional (its replicas are placed in regions).
+    pub fn is_regional(&self) -> bool {
+        !self.region_next.is_empty()
     }
 
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
@@ -348,7 +388,16 @@ impl System<'_> {
         if request.measured {
             record.requests.arrived += 1;
         }
-        match self.services[service].admit(key) {
+        let state = &mut self.services[service];
+        let admission = if state.is_regional() {
+            match self.regions.route(request) {
+                Some(region) => state.admit_in(key, region),
+                None => Admission::Unavailable,
+            }
+        } else {
+            state.admit(key)
+        };
+        match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 self.start(now_ns, key, replica, events);

@@ -7,6 +7,7 @@
 //! This file only dispatches them and stops the run when it is overloaded.
 
 use super::fleet::{FleetState, ReplicaRef};
+use super::region::Regions;
 use super::request::{Call, Frame};
 use super::series::SeriesState;
 use super::service::ServiceState;
@@ -90,6 +91,8 @@ pub struct System<'m> {
     pub(super) series: Option<SeriesState>,
     /// Autoscalers, faults, provisioning and the log of what happened.
     pub(super) fleet: FleetState,
+    /// Client regions and where they are served.
+    pub(super) regions: Regions,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -146,6 +149,7 @@ impl<'m> System<'m> {
             overload: None,
             series: model.record_series.then(|| SeriesState::new(model)),
             fleet: FleetState::new(model, replication),
+            regions: Regions::new(model, replication),
             #[cfg(test)]
             work_log: Vec::new(),
         }

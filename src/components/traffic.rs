@@ -138,7 +138,8 @@ impl System<'_> {
         ending: Ending,
         events: &mut EventQueue<Event>,
     ) {
-        self.series_note_end(now_ns, arrived_ns, ending);
+        let away_ns = self.regions.round_trip_ns(request);
+        self.series_note_end(now_ns, arrived_ns.saturating_sub(away_ns), ending);
         if request.user == NO_USER {
             return;
         }

@@ -250,6 +250,8 @@ pub struct Record {
     /// End-to-end latency of succeeded requests.
     pub latency: Durations,
     pub services: Vec<ServiceRecord>,
+    /// Measured requests served in a region other than their client's (failed over).
+    pub cross_region: u64,
 }
 
 impl Record {
@@ -263,6 +265,7 @@ impl Record {
     pub fn add(&mut self, other: &Record) {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
+        self.cross_region += other.cross_region;
         for (mine, theirs) in self.services.iter_mut().zip(&other.services) {
             mine.add(theirs);
         }

@@ -293,13 +293,20 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
             (per_hour, total)
         })
         .collect();
-    let per_hour_usd: f64 = service_costs.iter().map(|c| c.0).sum::<f64>() + fixed_per_hour_usd;
+    // Traffic between regions: a failed-over request carries its payload there and back.
+    let gb_per_request = 2.0 * model.traffic.payload_kb / 1e6;
+    let cross_region_per_hour_usd =
+        pooled.cross_region as f64 * gb_per_request * model.fleet.price_per_gb_cross_region_usd
+            / window_hours;
+    let per_hour_usd: f64 = service_costs.iter().map(|c| c.0).sum::<f64>()
+        + fixed_per_hour_usd
+        + cross_region_per_hour_usd;
     let throughput_rps = pooled.requests.succeeded as f64 / (window_s * n);
     let availability = availability_of(&pooled.requests);
     let latency = Latency::of(&pooled.latency);
     let cost = Cost {
         total_usd: service_costs.iter().map(|c| c.1).sum::<f64>()
-            + fixed_per_hour_usd * duration_s / 3600.0,
+            + (fixed_per_hour_usd + cross_region_per_hour_usd) * duration_s / 3600.0,
         per_hour_usd,
         per_million_requests_usd: if throughput_rps > 0.0 {
             per_hour_usd / (throughput_rps * 3600.0) * 1e6

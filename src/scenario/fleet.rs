@@ -584,6 +584,10 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
         return Vec::new();
     };
     let mut out = Vec::new();
+    if items.len() > 255 {
+        problems.push(Problem::new("region", "at most 255 regions"));
+        return out;
+    }
     for (i, item) in items.iter().enumerate() {
         let path = match item.get("name").and_then(|n| n.as_str()) {
             Some(name) => format!("region.{name}"),

@@ -45,6 +45,10 @@ pub struct Traffic {
     /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
     /// (then `rate_per_s` is the mean rate, for the theory's offered load).
     pub arrivals: Arrivals,
+    /// The default class's data must stay in its region: no failover (`traffic.residency`).
+    pub residency: bool,
+    /// KB each way per request, for the price of traffic crossing regions.
+    pub payload_kb: f64,
 }
 
 #[derive(Debug, Clone)]

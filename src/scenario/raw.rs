@@ -65,6 +65,9 @@ pub struct RawTraffic {
     pub trace: Option<toml::Value>,
     pub users: Option<toml::Value>,
     pub think_time: Option<toml::Value>,
+    /// Per-class keys, on the default class until `[[class]]` exists.
+    pub residency: Option<bool>,
+    pub payload_kb: Option<f64>,
 }
 
 /// One `[[service]]`.

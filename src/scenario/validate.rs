@@ -559,5 +559,16 @@ fn traffic_model(
         rate_per_s: rate_per_s?,
         entry: entry?,
         arrivals: super::world::Arrivals::Poisson,
+        residency: raw.residency.unwrap_or(false),
+        payload_kb: match raw.payload_kb {
+            Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                problems.push(Problem::new(
+                    "traffic.payload_kb",
+                    format!("payload_kb {kb} must be zero or more"),
+                ));
+                0.0
+            }
+            kb => kb.unwrap_or(0.0),
+        },
     })
 }

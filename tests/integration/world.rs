@@ -588,3 +588,97 @@ fn a_crash_fails_the_requests_on_the_replica_and_health_checks_eject_it_later() 
         }
     }
 }
+
+/// Two regions, 60% of clients in `us` and 40% in `eu`, 80 ms apart one way; 200 requests/s
+/// of 10 ms; probes every 5 s, 3 failures to eject; DNS TTL 30 s. `eu` is out over
+/// [60.5 s, 180.5 s).
+fn regions(residency: bool) -> String {
+    format!(
+        r#"
+        [scenario]
+        duration = "5m"
+        window = "5s"
+        seed = 8
+        [traffic]
+        rate = 200
+        residency = {residency}
+        [[region]]
+        name = "us"
+        weight = 0.6
+        [[region]]
+        name = "eu"
+        weight = 0.4
+        [network]
+        latency = {{ "us-eu" = "80ms" }}
+        failover = {{ dns_ttl = "30s" }}
+        [[service]]
+        name = "api"
+        regions = {{ us = 2, eu = 2 }}
+        concurrency = 50
+        service_time = {{ dist = "constant", value = "10ms" }}
+        health = {{ interval = "5s", failures = 3 }}
+        [[fault]]
+        kind = "region_outage"
+        target = "eu"
+        at = "60.5s"
+        duration = "2m"
+        "#
+    )
+}
+
+/// A region outage: the probes at 65, 70 and 75 s fail, so `eu` is detected down at 75 s
+/// (14.5 s after it went) and its clients move at 75 + 30 = 105 s. Until then they fail:
+/// 0.4 x 200/s x (14.5 s + 30 s) = 3,560 failures (Poisson sd 60; the check allows 5 sd).
+/// After failover the moved clients' latency is 10 ms + 2 x 80 ms = 170 ms: with 40% of the
+/// requests at 170 ms and 60% at 10 ms, each window's p95 is 170 ms and p50 10 ms (within
+/// the series' 1%). With residency they never move: they fail until `eu` is back, which is
+/// at the first probe after the repair (185 s): 0.4 x 200 x 124.5 s = 9,960 (sd 100).
+#[test]
+fn a_region_outage_fails_its_clients_until_failover_then_they_pay_the_round_trip() {
+    let s = simulate(&regions(false));
+    let failed = s.requests.failed as f64;
+    assert!((failed - 3560.0).abs() < 5.0 * 60.0, "failed {failed}");
+    let moved: Vec<_> = s
+        .events
+        .entries
+        .iter()
+        .filter(|h| matches!(h.what, Happening::Failover { region: 1, to: 0 }))
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].at_ns, 105_000_000_000);
+    for row in &s.series {
+        let during = row.start_s >= 110.0 && row.start_s < 180.0;
+        let before = row.start_s + row.length_s <= 60.0;
+        if during {
+            assert!(
+                (row.p95_ms / 170.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+            assert!(
+                (row.p50_ms / 10.0 - 1.0).abs() < 0.011,
+                "p50 {} at {}",
+                row.p50_ms,
+                row.start_s
+            );
+            assert_eq!(row.counts.failed, 0);
+        }
+        if before {
+            assert!(
+                (row.p95_ms / 10.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+        }
+    }
+
+    let resident = simulate(&regions(true));
+    let failed = resident.requests.failed as f64;
+    assert!((failed - 9960.0).abs() < 5.0 * 100.0, "failed {failed}");
+    assert!(
+        resident.series.iter().all(|r| r.p95_ms < 10.2),
+        "nobody is served away from home"
+    );
+}
