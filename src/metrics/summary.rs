@@ -329,7 +329,16 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                 latency: Latency::of(&rec.latency),
                 queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
                 queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
-                utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
+                // Busy worker-time over ready worker-time: with a changing fleet the
+                // workers are those of the replicas ready at each moment.
+                utilization: {
+                    let worker_time = rec.ready.area() as f64 * f64::from(spec.concurrency);
+                    if worker_time > 0.0 {
+                        rec.busy_workers.area() as f64 / worker_time
+                    } else {
+                        0.0
+                    }
+                },
                 mean_replicas: rec.ready.area() as f64 / window_ns,
                 mean_queue_length: rec.queued.area() as f64 / window_ns,
                 mean_in_system: rec.in_system.area() as f64 / window_ns,

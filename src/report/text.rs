@@ -117,6 +117,15 @@ fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// A replica count: whole for a fixed pool, two decimals for a time average.
+fn replicas(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "-".to_string(), f)
 }
@@ -222,7 +231,7 @@ pub fn table(s: &Summary) -> String {
             theory_or_dash(t.mean_queue_wait_ns, |ns| ms(ns / 1e6)),
             ms(svc.queue_wait_p99_ms),
             ms(svc.latency.p99),
-            format!("{}", svc.mean_replicas),
+            replicas(svc.mean_replicas),
             t.queueing_model.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
