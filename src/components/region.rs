@@ -116,11 +116,11 @@ impl Regions {
         Some(u16::from(request.served_region))
     }
 
-    /// The extra time a request served away from its client's region waits: one way there,
-    /// one way back.
+    /// The network time between a request's client and the region serving it: one way
+    /// there, one way back (`network.local` each way at home; 0 without regions).
     #[inline]
     pub fn round_trip_ns(&self, request: RequestInfo) -> Nanos {
-        if request.client_region == request.served_region {
+        if self.cumulative.is_empty() {
             0
         } else {
             2 * self.latency_ns[usize::from(request.client_region)]

@@ -493,7 +493,7 @@ impl System<'_> {
         }
         // A client served in another region waits for the way there and back.
         let away_ns = self.regions.round_trip_ns(request);
-        if away_ns > 0 {
+        if request.client_region != request.served_region {
             self.record.cross_region += 1;
         }
         let counts = &mut self.record.requests;

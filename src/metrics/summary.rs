@@ -184,8 +184,13 @@ pub struct Pool {
     /// The overload of the lowest-numbered replication that overloaded, if any.
     pub overload: Option<(u32, Overload)>,
     window_s: f64,
-    /// The time series, summed over replications window by window.
+    /// The time series, summed over replications window by window, in replication order
+    /// (its figures are floats, whose sums depend on their order).
     pub series: Vec<Row>,
+    /// Series of replications that finished before a lower-numbered one, waiting for their
+    /// turn; and the next replication to add.
+    pending_series: std::collections::BTreeMap<u32, Vec<Row>>,
+    next_series: u32,
     /// Replication 0's log of happenings.
     pub log: Log,
 }
@@ -198,6 +203,8 @@ impl Pool {
             overload: None,
             window_s: ns_to_s(model.window_ns() as f64),
             series: Vec::new(),
+            pending_series: std::collections::BTreeMap::new(),
+            next_series: 0,
             log: Log::default(),
         }
     }
@@ -211,12 +218,16 @@ impl Pool {
             throughput_rps: run.record.requests.succeeded as f64 / self.window_s,
         };
         self.record.add(&run.record);
-        if self.series.is_empty() {
-            self.series = run.series;
-        } else {
-            for (mine, theirs) in self.series.iter_mut().zip(&run.series) {
-                mine.add(theirs);
+        self.pending_series.insert(run.replication, run.series);
+        while let Some(series) = self.pending_series.remove(&self.next_series) {
+            if self.series.is_empty() {
+                self.series = series;
+            } else {
+                for (mine, theirs) in self.series.iter_mut().zip(&series) {
+                    mine.add(theirs);
+                }
             }
+            self.next_series += 1;
         }
         if run.replication == 0 {
             self.log = run.log;
