@@ -32,7 +32,7 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write summary.json and summary.md into this directory
+        /// Also write summary.json, summary.md and timeseries.csv into this directory
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -89,7 +89,16 @@ fn load(options: &SimOptions) -> anyhow::Result<Model> {
     if let Some(n) = options.replications {
         overrides.push(format!("scenario.replications={n}"));
     }
-    scenario::load(&text, &file, &overrides).map_err(|e| anyhow!(e))
+    // Files a scenario names (a trace) are relative to the scenario file.
+    let base = options
+        .scenario
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let files = |name: &str| -> Result<String, String> {
+        std::fs::read_to_string(base.join(name)).map_err(|e| e.to_string())
+    };
+    scenario::load_with_files(&text, &file, &overrides, &files).map_err(|e| anyhow!(e))
 }
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
@@ -149,9 +158,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
 fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
     let fail = || format!("error: cannot write the report into {}", dir.display());
     std::fs::create_dir_all(dir).with_context(fail)?;
-    let mut files = vec![("summary.json", report::json::render(outcome))];
+    let mut files = vec![("summary.json", report::json::render_with(outcome, true))];
     if let Outcome::Completed(summary) = outcome {
         files.push(("summary.md", report::text::markdown(summary)));
+        files.push(("timeseries.csv", report::csv::render(summary)));
     }
     for (name, content) in files {
         let temporary = dir.join(format!(".{name}.partial"));

@@ -28,8 +28,9 @@ const VIRTUAL_NODES: u64 = 64;
 /// A balancing policy with its state.
 #[derive(Debug, Clone)]
 pub enum Balancer {
+    /// The next position to try, per region (one entry when the service is not regional).
     RoundRobin {
-        next: usize,
+        next: Vec<usize>,
     },
     Random {
         rng: Rng,
@@ -54,7 +55,7 @@ impl Balancer {
     /// The balancer of `kind`, drawing (if it draws) from `rng`.
     pub fn new(kind: &BalancerKind, rng: Rng) -> Balancer {
         match kind {
-            BalancerKind::RoundRobin => Balancer::RoundRobin { next: 0 },
+            BalancerKind::RoundRobin => Balancer::RoundRobin { next: Vec::new() },
             BalancerKind::Random => Balancer::Random { rng },
             BalancerKind::LeastOutstanding => Balancer::LeastOutstanding { next: 0 },
             BalancerKind::PowerOfTwo => Balancer::PowerOfTwo { rng },
@@ -74,46 +75,52 @@ impl Balancer {
         matches!(self, Balancer::ConsistentHash { .. })
     }
 
-    /// The replica to take the next visit (carrying `key` for `consistent_hash`), or `None`
-    /// when no replica is ready.
+    /// The replica to take the next visit (carrying `key` for `consistent_hash`; among the
+    /// replicas of `region` only, for a regional service), or `None` when no replica is ready.
     #[inline]
-    pub fn pick(&mut self, replicas: &[Replica], key: u64) -> Option<u32> {
+    pub fn pick(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
         let n = replicas.len();
+        let usable = |r: &Replica| r.is_ready() && region.is_none_or(|g| r.region == g);
         match self {
             Balancer::RoundRobin { next } => {
-                let start = if *next < n { *next } else { 0 };
-                let chosen = (start..n)
-                    .chain(0..start)
-                    .find(|&i| replicas[i].is_ready())?;
-                *next = chosen + 1;
+                let slot = usize::from(region.unwrap_or(0));
+                if next.len() <= slot {
+                    next.resize(slot + 1, 0);
+                }
+                let start = if next[slot] < n { next[slot] } else { 0 };
+                let chosen = (start..n).chain(0..start).find(|&i| usable(&replicas[i]))?;
+                next[slot] = chosen + 1;
                 Some(chosen as u32)
             }
             Balancer::Random { rng } => {
-                let ready = replicas.iter().filter(|r| r.is_ready()).count();
+                let ready = replicas.iter().filter(|r| usable(r)).count();
                 if ready == 0 {
                     return None;
                 }
                 let nth = rng.random_range(0..ready);
-                nth_ready(replicas, nth)
+                nth_usable(replicas, nth, usable)
             }
             Balancer::LeastOutstanding { next } => {
                 let start = if *next < n { *next } else { 0 };
                 let chosen = (start..n)
                     .chain(0..start)
-                    .filter(|&i| replicas[i].is_ready())
+                    .filter(|&i| usable(&replicas[i]))
                     .min_by_key(|&i| replicas[i].outstanding())?;
                 *next = chosen + 1;
                 Some(chosen as u32)
             }
             Balancer::PowerOfTwo { rng } => {
-                let ready = replicas.iter().filter(|r| r.is_ready()).count();
+                let ready = replicas.iter().filter(|r| usable(r)).count();
                 match ready {
                     0 => None,
-                    1 => nth_ready(replicas, 0),
+                    1 => nth_usable(replicas, 0, usable),
                     _ => {
                         let a = rng.random_range(0..ready);
                         let b = (a + 1 + rng.random_range(0..ready - 1)) % ready;
-                        let (a, b) = (nth_ready(replicas, a)?, nth_ready(replicas, b)?);
+                        let (a, b) = (
+                            nth_usable(replicas, a, usable)?,
+                            nth_usable(replicas, b, usable)?,
+                        );
                         let load = |i: u32| replicas[i as usize].outstanding();
                         Some(if load(b) < load(a) { b } else { a })
                     }
@@ -124,7 +131,7 @@ impl Balancer {
                 let weight = |i: usize| weights[i % weights.len()];
                 let mut total = 0.0;
                 let mut best: Option<usize> = None;
-                for i in (0..n).filter(|&i| replicas[i].is_ready()) {
+                for i in (0..n).filter(|&i| usable(&replicas[i])) {
                     current[i] += weight(i);
                     total += weight(i);
                     if best.is_none_or(|b| current[i] > current[b]) {
@@ -150,18 +157,18 @@ impl Balancer {
                 (start..ring.len())
                     .chain(0..start)
                     .map(|i| ring[i].1)
-                    .find(|&r| replicas[r as usize].is_ready())
+                    .find(|&r| usable(&replicas[r as usize]))
             }
         }
     }
 }
 
-/// The index of the `nth` ready replica.
-fn nth_ready(replicas: &[Replica], nth: usize) -> Option<u32> {
+/// The index of the `nth` usable replica.
+fn nth_usable(replicas: &[Replica], nth: usize, usable: impl Fn(&Replica) -> bool) -> Option<u32> {
     replicas
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.is_ready())
+        .filter(|(_, r)| usable(r))
         .nth(nth)
         .map(|(i, _)| i as u32)
 }

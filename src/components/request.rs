@@ -51,7 +51,16 @@ pub struct RequestInfo {
     pub class: ClassId,
     /// Whether it arrived in the measured window `[warmup, duration)`.
     pub measured: bool,
+    /// The closed-loop user who sent it ([`NO_USER`] for open-loop arrivals).
+    pub user: u32,
+    /// The client's region, and the region its regional services serve it in (the client's
+    /// own unless it failed over); both 0 without regions.
+    pub client_region: u8,
+    pub served_region: u8,
 }
+
+/// The user of an open-loop request.
+pub const NO_USER: u32 = u32::MAX;
 
 /// Whom a frame answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +143,9 @@ impl Frame {
                 id: 0,
                 class: 0,
                 measured: false,
+                user: NO_USER,
+                client_region: 0,
+                served_region: 0,
             },
             0,
             0,
@@ -230,9 +242,14 @@ impl<'m> System<'m> {
         self.frames.get_mut(key).expect("a frame in use is live")
     }
 
-    /// A request arrives from outside: its class, its record, and its root frame at the
-    /// class's entry service.
-    pub(super) fn begin_request(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
+    /// A request arrives from outside (from `user`, for closed-loop traffic): its class, its
+    /// record, and its root frame at the class's entry service.
+    pub(super) fn begin_request(
+        &mut self,
+        now_ns: Nanos,
+        user: u32,
+        events: &mut EventQueue<Event>,
+    ) {
         let id = self.next_request_id;
         self.next_request_id += 1;
         let measured = now_ns >= self.window.0;
@@ -241,10 +258,17 @@ impl<'m> System<'m> {
             self.record.requests.arrived += 1;
             self.record.classes[usize::from(class)].requests.arrived += 1;
         }
+        if let Some(series) = &mut self.series {
+            series.window.arrived += 1;
+        }
+        let (client_region, served_region) = self.regions.place(id, now_ns);
         let request = RequestInfo {
             id,
             class,
             measured,
+            user,
+            client_region,
+            served_region,
         };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
@@ -807,6 +831,31 @@ impl<'m> System<'m> {
         }
     }
 
+    /// A frame ends at once with `ending` whatever its stage, its own calls cancelled and its
+    /// worker freed: what a crash of its replica does to it (its caller hears `ending`).
+    pub(super) fn abort_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(frame) = self.frames.get(key) else {
+            return;
+        };
+        match frame.stage {
+            Stage::Queued => self.leave_queue(now_ns, key),
+            Stage::Working => self.release_worker(now_ns, key, events),
+            Stage::Calling => {
+                self.end_step(now_ns, key, events);
+                self.release_worker(now_ns, key, events);
+            }
+        }
+        if self.frames.contains(key) {
+            self.end_frame(now_ns, key, ending, events);
+        }
+    }
+
     /// The caller gives up on a frame (see the module docs for what that does at each stage).
     pub(super) fn cancel_frame(
         &mut self,
@@ -880,7 +929,10 @@ impl<'m> System<'m> {
             }
         }
         match frame.parent {
-            Parent::Root => self.end_request(now_ns, frame.request, frame.arrived_ns, cause),
+            Parent::Root => {
+                self.end_request(now_ns, frame.request, frame.arrived_ns, cause);
+                self.request_ended(now_ns, frame.request, frame.arrived_ns, cause, events);
+            }
             Parent::Call(call, copy) => self.callee_ended(now_ns, call, copy, key, cause, events),
             Parent::Detached => {}
         }
@@ -898,7 +950,12 @@ impl<'m> System<'m> {
         if !request.measured {
             return;
         }
-        let latency_ns = now_ns - arrived_ns;
+        // A client served in another region waits for the way there and back.
+        let away_ns = self.regions.round_trip_ns(request);
+        if request.client_region != request.served_region {
+            self.record.cross_region += 1;
+        }
+        let latency_ns = now_ns - arrived_ns + away_ns;
         let class = &mut self.record.classes[usize::from(request.class)];
         for (counts, latency) in [
             (&mut self.record.requests, &mut self.record.latency),

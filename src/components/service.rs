@@ -43,6 +43,18 @@ pub enum ReplicaState {
 #[derive(Debug, Clone)]
 pub struct Replica {
     pub state: ReplicaState,
+    /// The region it runs in (0 when the service is not regional).
+    pub region: u16,
+    /// Bumped whenever the replica is replaced or restarts, so that events scheduled for an
+    /// earlier life of the slot (its provisioning, its next failure) are recognised as stale.
+    pub incarnation: u32,
+    /// Dead or unresponsive while still in the balancer's rotation (until health checks
+    /// eject it): a visit sent to it fails at once.
+    pub broken: bool,
+    /// Taken out of rotation by health checks; back after the first probe that succeeds.
+    pub ejected: bool,
+    /// Health probes failed in a row.
+    pub probe_failures: u32,
     busy_workers: u32,
     /// Waiting frames in arrival order, possibly with cancelled ones among them.
     queue: VecDeque<Key<Frame>>,
@@ -56,6 +68,11 @@ impl Replica {
     fn new(state: ReplicaState) -> Replica {
         Replica {
             state,
+            region: 0,
+            incarnation: 0,
+            broken: false,
+            ejected: false,
+            probe_failures: 0,
             busy_workers: 0,
             queue: VecDeque::new(),
             queued: 0,
@@ -84,8 +101,11 @@ pub enum Admission {
     Started(u32),
     /// It waits in this replica's queue.
     Queued(u32),
-    /// This replica's queue was full, or no replica was ready.
+    /// This replica's queue was full.
     Rejected,
+    /// No replica is ready, the service is out (an outage), or the replica picked is dead
+    /// but still in rotation: the visit fails at once, as a connection refused would.
+    Unavailable,
 }
 
 /// The run-time state of one service.
@@ -112,6 +132,17 @@ pub struct ServiceState {
     store_spec: Option<Store>,
     pub(super) breaker: Option<Breaker>,
     pub(super) bucket: Option<TokenBucket>,
+    /// Service-time factor of `slow` faults under way (1 when none is).
+    pub slow_factor: f64,
+    /// Extra error probability of `errors` faults under way (0 when none is).
+    pub extra_error_rate: f64,
+    /// Outages under way: while any is, every visit fails.
+    pub outages: u32,
+    /// Draining replicas that went down since the fleet last looked (it keeps the count of
+    /// replicas in each state over time).
+    pub went_down: u32,
+    /// Whether the replicas are placed in regions (visits then go to the served region's).
+    regional: bool,
 }
 
 impl ServiceState {
@@ -139,9 +170,25 @@ impl ServiceState {
             store_spec,
             breaker: spec.circuit_breaker.map(Breaker::new),
             bucket: spec.rate_limit.map(TokenBucket::new),
+            slow_factor: 1.0,
+            extra_error_rate: 0.0,
+            outages: 0,
+            went_down: 0,
+            regional: spec.fleet.regions.is_some(),
         };
-        for _ in 0..spec.replicas {
-            state.add_replica(ReplicaState::Ready);
+        match &spec.fleet.regions {
+            None => {
+                for _ in 0..spec.replicas {
+                    state.add_replica(ReplicaState::Ready);
+                }
+            }
+            Some(per_region) => {
+                for (region, &n) in per_region.iter().enumerate() {
+                    for _ in 0..n {
+                        state.add_replica_in(ReplicaState::Ready, region as u16);
+                    }
+                }
+            }
         }
         state
     }
@@ -155,15 +202,22 @@ impl ServiceState {
         self.balancer.needs_key()
     }
 
-    /// Picks a ready replica for a visit (carrying `key`, for `consistent_hash`) and admits
-    /// it there: a free worker, a place in the queue, or a rejection. A batching service
-    /// queues every visit; its batches start from the queue.
-    pub fn admit(&mut self, frame: Key<Frame>, key: u64) -> Admission {
-        let Some(index) = self.balancer.pick(&self.replicas, key) else {
-            return Admission::Rejected;
+    /// Picks a ready replica for a visit (carrying `key`, for `consistent_hash`; in `region`
+    /// only, for a regional service) and admits it there: a free worker, a place in the
+    /// queue, or a rejection. A batching service queues every visit; its batches start from
+    /// the queue. With no replica to take it (none ready, an outage, a broken replica still
+    /// in rotation) the visit fails: `Unavailable`.
+    pub fn admit(&mut self, frame: Key<Frame>, key: u64, region: Option<u16>) -> Admission {
+        if self.outages > 0 {
+            return Admission::Unavailable;
+        }
+        let Some(index) = self.balancer.pick(&self.replicas, key, region) else {
+            return Admission::Unavailable;
         };
         let replica = &mut self.replicas[index as usize];
-        if replica.busy_workers < self.concurrency && self.batch.is_none() {
+        if replica.broken {
+            Admission::Unavailable
+        } else if replica.busy_workers < self.concurrency && self.batch.is_none() {
             replica.busy_workers += 1;
             Admission::Started(index)
         } else if replica.queued < self.queue_capacity {
@@ -173,6 +227,11 @@ impl ServiceState {
         } else {
             Admission::Rejected
         }
+    }
+
+    /// Whether the service is regional (its replicas are placed in regions).
+    pub fn is_regional(&self) -> bool {
+        self.regional
     }
 
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
@@ -194,6 +253,7 @@ impl ServiceState {
         replica.busy_workers -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
         None
     }
@@ -205,27 +265,41 @@ impl ServiceState {
         replica.queued -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
     }
 
     /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
     /// one; returns its index.
     pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
+        self.add_replica_in(state, 0)
+    }
+
+    /// [`ServiceState::add_replica`] in a region; a reused slot's incarnation moves on. A new
+    /// cache replica starts empty.
+    pub fn add_replica_in(&mut self, state: ReplicaState, region: u16) -> u32 {
         let down = self
             .replicas
             .iter()
             .position(|r| r.state == ReplicaState::Down);
         let index = match down {
             Some(index) => {
-                self.replicas[index] = Replica::new(state);
+                let incarnation = self.replicas[index].incarnation.wrapping_add(1);
+                self.replicas[index] = Replica {
+                    region,
+                    incarnation,
+                    ..Replica::new(state)
+                };
                 index
             }
             None => {
-                self.replicas.push(Replica::new(state));
+                self.replicas.push(Replica {
+                    region,
+                    ..Replica::new(state)
+                });
                 self.replicas.len() - 1
             }
         };
-        // A new cache replica starts empty.
         if let Some(store) = &self.store_spec {
             if index < self.stores.len() {
                 self.stores[index] = CacheStore::new(store);
@@ -234,6 +308,20 @@ impl ServiceState {
             }
         }
         index as u32
+    }
+
+    /// The replica in slot `index`, to change its lifecycle flags (the fleet's modules do).
+    pub fn replica_mut(&mut self, index: u32) -> &mut Replica {
+        &mut self.replicas[index as usize]
+    }
+
+    /// A crashed replica's workers and queue are emptied (its frames have been ended by the
+    /// caller); it is neither working nor waiting on anything any more.
+    pub fn clear_replica(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.busy_workers = 0;
+        replica.queued = 0;
+        replica.queue.clear();
     }
 
     /// A starting replica becomes ready and takes traffic.
@@ -266,11 +354,22 @@ impl ServiceState {
         site: u64,
         attempt: u32,
     ) -> Nanos {
-        dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
+        let ns = dist.sample_ns(&mut self.time_stream.at(request, site, attempt));
+        if self.slow_factor == 1.0 {
+            ns
+        } else {
+            (ns as f64 * self.slow_factor).min(crate::engine::time::CLOCK_LIMIT_NS as f64) as Nanos
+        }
     }
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        // An `errors` fault adds its probability independently of the service's own.
+        let error_rate = if self.extra_error_rate > 0.0 {
+            1.0 - (1.0 - error_rate) * (1.0 - self.extra_error_rate)
+        } else {
+            error_rate
+        };
         error_rate > 0.0
             && self.error_stream.at(request, site, attempt).random::<f64>() < error_rate
     }
@@ -345,6 +444,7 @@ impl System<'_> {
             .frames
             .insert(Frame::new(parent, request, service, now_ns, site, attempt));
         self.note_callee(parent, key);
+        self.record.services[service].visits += 1;
         if request.measured {
             self.record.services[service].requests.arrived += 1;
         }
@@ -359,8 +459,20 @@ impl System<'_> {
         } else {
             0
         };
+        // A regional service serves the request in its served region, if that is up.
+        let region = if self.services[service].is_regional() {
+            match self.regions.route(request) {
+                Some(region) => Some(region),
+                None => {
+                    self.end_frame(now_ns, key, Ending::Failed, events);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         let window = self.window;
-        let admission = self.services[service].admit(key, routing_key);
+        let admission = self.services[service].admit(key, routing_key, region);
         let record = &mut self.record.services[service];
         match admission {
             Admission::Started(replica) => {
@@ -381,6 +493,7 @@ impl System<'_> {
                 }
             }
             Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
+            Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
         }
     }
 
@@ -618,6 +731,9 @@ impl System<'_> {
             .add(now_ns, -1, self.window);
         let frames = &self.frames;
         let next = self.services[service].release(replica, |k| frames.contains(k));
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
         if let Some(next) = next {
             self.record.services[service]
                 .queued
@@ -634,6 +750,9 @@ impl System<'_> {
         self.record.services[service]
             .queued
             .add(now_ns, -1, self.window);
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
     }
 }
 
@@ -659,6 +778,7 @@ mod tests {
             rate_limit: None,
             queue_timeout_ns: None,
             circuit_breaker: None,
+            fleet: Default::default(),
         };
         ServiceState::new(&spec, 1, 0)
     }
@@ -676,7 +796,7 @@ mod tests {
         // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
         let keys = keys(5);
         let mut s = service(2, 1, Some(1));
-        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0)).collect();
+        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0, None)).collect();
         use Admission::*;
         assert_eq!(
             admitted,
@@ -695,11 +815,11 @@ mod tests {
         // so a third fits, and the freed worker goes to 2, then 3.
         let keys = keys(4);
         let mut s = service(1, 1, Some(2));
-        assert_eq!(s.admit(keys[0], 0), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0), Admission::Queued(0));
-        assert_eq!(s.admit(keys[2], 0), Admission::Queued(0));
+        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[2], 0, None), Admission::Queued(0));
         s.forget_queued(0);
-        assert_eq!(s.admit(keys[3], 0), Admission::Queued(0));
+        assert_eq!(s.admit(keys[3], 0, None), Admission::Queued(0));
         let live = |k: Key<Frame>| k != keys[1];
         assert_eq!(s.release(0, live), Some(keys[2]));
         assert_eq!(s.release(0, live), Some(keys[3]));
@@ -713,13 +833,13 @@ mod tests {
         // down when its work ends; a replica added later reuses its slot, starting first.
         let keys = keys(8);
         let mut s = service(3, 1, None);
-        assert_eq!(s.admit(keys[0], 0), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0), Admission::Started(1));
+        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None), Admission::Started(1));
         s.drain(1);
         assert_eq!(s.replicas()[1].state, ReplicaState::Draining);
-        assert_eq!(s.admit(keys[2], 0), Admission::Started(2));
+        assert_eq!(s.admit(keys[2], 0, None), Admission::Started(2));
         assert_eq!(
-            s.admit(keys[3], 0),
+            s.admit(keys[3], 0, None),
             Admission::Queued(0),
             "replica 1 is skipped"
         );
@@ -731,19 +851,19 @@ mod tests {
             "the down slot is reused"
         );
         assert_eq!(
-            s.admit(keys[4], 0),
+            s.admit(keys[4], 0, None),
             Admission::Queued(2),
             "a starting replica takes nothing"
         );
         s.make_ready(1);
-        assert_eq!(s.admit(keys[5], 0), Admission::Queued(0));
-        assert_eq!(s.admit(keys[6], 0), Admission::Started(1));
+        assert_eq!(s.admit(keys[5], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[6], 0, None), Admission::Started(1));
         assert_eq!(
             s.add_replica(ReplicaState::Ready),
             3,
             "no down slot: a new one"
         );
-        assert_eq!(s.admit(keys[7], 0), Admission::Queued(2));
+        assert_eq!(s.admit(keys[7], 0, None), Admission::Queued(2));
     }
 
     #[test]

@@ -2,14 +2,18 @@
 //! and the run of one replication.
 //!
 //! Each event belongs to a component kind and is handled in that kind's module: arrivals in
-//! `traffic`, work in `service`, call timers in `request`. This file only dispatches them and
-//! stops the run when it is overloaded.
+//! `traffic`, work in `service`, call timers in `request`, window ends in `series`, scaling
+//! in `autoscaler`, replicas coming up in `fleet`, faults in `fault`, probes in `health`.
+//! This file only dispatches them and stops the run when it is overloaded.
 
 use super::cache::KeyLaw;
+use super::fleet::{FleetState, ReplicaRef};
+use super::region::Regions;
 use super::request::{BatchRun, Call, Ending, Frame};
 use super::resilience::BudgetState;
+use super::series::SeriesState;
 use super::service::ServiceState;
-use super::traffic::PoissonSource;
+use super::traffic::Source;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::slab::{GenSlab, Key};
@@ -44,6 +48,27 @@ pub enum Event {
     Deliver(Key<Call>, TimerToken, u8),
     /// A copy's answer reaches its caller over the network (`request`).
     Respond(Key<Call>, TimerToken, Ending),
+    /// A closed-loop user is done thinking (`traffic`).
+    UserRequest(u32),
+    /// A time-series window ends (`series`).
+    WindowTick,
+    /// An autoscaler's sync period is up (`autoscaler`); the service's index.
+    AutoscaleSync(u32),
+    /// A replica finished provisioning or restarting (`fleet`).
+    ReplicaUp(ReplicaRef),
+    /// A recurring fault (crash or spot interruption) strikes a replica (`fault`).
+    ReplicaFault {
+        fault: u32,
+        replica: u32,
+        incarnation: u32,
+    },
+    /// A spot replica's notice is over: it goes (`fault`).
+    SpotReclaim(ReplicaRef),
+    /// A fault with a time window begins or ends (`fault`).
+    FaultStart(u32),
+    FaultEnd(u32),
+    /// A service's health probes (`health`).
+    HealthCheck(u32),
 }
 
 /// Simulates replication `replication` of `model`.
@@ -60,6 +85,7 @@ pub fn simulate_with_progress(
     let mut system = System::new(model, replication);
     let mut events = EventQueue::default();
     system.schedule_first_arrival(&mut events);
+    system.schedule_world(&mut events);
     let (end_ns, handled) = engine::run(&mut system, &mut events, progress);
     let mut run = system.finish(replication, end_ns);
     run.events = handled;
@@ -72,7 +98,7 @@ pub struct System<'m> {
     pub(super) model: &'m Model,
     /// The measured window `[warmup, duration)`.
     pub(super) window: (Nanos, Nanos),
-    pub(super) traffic: PoissonSource,
+    pub(super) traffic: Source,
     pub(super) next_request_id: u64,
     pub(super) services: Vec<ServiceState>,
     /// Root frames alive: requests that arrived and have not ended.
@@ -89,6 +115,12 @@ pub struct System<'m> {
     pub(super) default_key_law: Option<KeyLaw>,
     pub(super) record: Record,
     pub(super) overload: Option<Overload>,
+    /// The time series being recorded, if it is.
+    pub(super) series: Option<SeriesState>,
+    /// Autoscalers, faults, provisioning and the log of what happened.
+    pub(super) fleet: FleetState,
+    /// Client regions and where they are served.
+    pub(super) regions: Regions,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -118,6 +150,19 @@ impl World for System<'_> {
             Event::Respond(call, token, ending) => {
                 self.on_respond(now_ns, call, token, ending, events)
             }
+            Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
+            Event::WindowTick => self.on_window_tick(now_ns, events),
+            Event::AutoscaleSync(service) => self.on_autoscale_sync(now_ns, service, events),
+            Event::ReplicaUp(replica) => self.on_replica_up(now_ns, replica, events),
+            Event::ReplicaFault {
+                fault,
+                replica,
+                incarnation,
+            } => self.on_replica_fault(now_ns, fault, replica, incarnation, events),
+            Event::SpotReclaim(replica) => self.on_spot_reclaim(now_ns, replica, events),
+            Event::FaultStart(fault) => self.on_fault_start(now_ns, fault, events),
+            Event::FaultEnd(fault) => self.on_fault_end(now_ns, fault, events),
+            Event::HealthCheck(service) => self.on_health_check(now_ns, service, events),
         }
         if self.overload.is_some() {
             Control::Stop
@@ -152,7 +197,7 @@ impl<'m> System<'m> {
         System {
             model,
             window: (model.warmup_ns, model.duration_ns),
-            traffic: PoissonSource::new(model.traffic.rate_per_s, model.seed, replication),
+            traffic: Source::new(model, replication),
             next_request_id: 0,
             services: model
                 .services
@@ -174,6 +219,9 @@ impl<'m> System<'m> {
             }),
             record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
+            series: model.record_series.then(|| SeriesState::new(model)),
+            fleet: FleetState::new(model, replication),
+            regions: Regions::new(model, replication),
             #[cfg(test)]
             work_log: Vec::new(),
             #[cfg(test)]
@@ -188,12 +236,22 @@ impl<'m> System<'m> {
             record.busy_workers.close(end_ns, window);
             record.queued.close(end_ns, window);
             record.in_system.close(end_ns, window);
+            record.ready.close(end_ns, window);
+            record.starting.close(end_ns, window);
+            for billed in &mut record.billed {
+                billed.close(end_ns, window);
+            }
         }
+        let series = self.series.take().map(|s| s.rows).unwrap_or_default();
+        let mut log = std::mem::take(&mut self.fleet.log);
+        log.entries.sort_by_key(|h| h.at_ns);
         RunResult {
             replication,
             record: self.record,
             end_ns,
             overload: self.overload,
+            series,
+            log,
             events: 0,
         }
     }
@@ -235,6 +293,7 @@ mod tests {
         let mut system = System::new(model, 0);
         let mut events = EventQueue::default();
         system.schedule_first_arrival(&mut events);
+        system.schedule_world(&mut events);
         let (end_ns, _) = engine::run(&mut system, &mut events, &mut |_| {});
         let log = std::mem::take(&mut system.work_log);
         (system.finish(0, end_ns), log)
@@ -257,7 +316,11 @@ mod tests {
         );
         let run = simulate(&m, 0);
         assert_eq!(run.record.requests.arrived, 0);
-        assert_eq!(run.end_ns, 0, "no event ran");
+        assert_eq!(run.record.services[0].visits, 0, "no arrival event ran");
+        assert_eq!(
+            run.end_ns, 1_000,
+            "the only event is the time series' one window ending with the run"
+        );
     }
 
     #[test]

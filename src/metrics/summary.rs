@@ -2,9 +2,13 @@
 //! SLO verdicts, cost, and the theory beside each service.
 
 use super::recorder::{Counts, Durations, Record};
-use super::run::{Overload, OverloadReason, RunResult};
+use super::run::{Log, Overload, OverloadReason, RunResult};
+use super::series::{self, ErrorBudget, Recovery, Row, SeriesRow};
 use super::theory::{self, ServiceTheory};
 use crate::engine::time::{ns_to_ms, ns_to_s};
+
+/// Hours in a month, as cloud price sheets count them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
 use crate::scenario::model::{Measure, Model, Objective};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -74,6 +78,8 @@ pub struct Cost {
     pub total_usd: f64,
     pub per_hour_usd: f64,
     pub per_million_requests_usd: f64,
+    /// `per_hour_usd` x 730 hours.
+    pub per_month_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +95,8 @@ pub struct ServiceSummary {
     pub mean_in_system: f64,
     pub cost_per_hour_usd: f64,
     pub theory: ServiceTheory,
+    /// The most replicas billed at once (starting, ready or draining).
+    pub peak_replicas: u64,
     pub paths: PathFigures,
 }
 
@@ -156,6 +164,17 @@ pub struct Summary {
     pub ci95: Option<Ci95>,
     /// One per class; a scenario without `[[class]]` has one, "default".
     pub classes: Vec<ClassSummary>,
+    /// One row per time-series window (empty when the series was not recorded).
+    pub series: Vec<SeriesRow>,
+    /// What happened in replication 0, in time order, and how many more were not kept.
+    pub events: Log,
+    /// Names the events refer to by index: faults (their labels) and regions.
+    pub fault_labels: Vec<String>,
+    pub region_names: Vec<String>,
+    /// With an availability objective below 1: the error budget and its burn.
+    pub error_budget: Option<ErrorBudget>,
+    /// For each fault at a fixed time, the time back within the SLO.
+    pub recoveries: Vec<Recovery>,
 }
 
 /// An overloaded run, explained.
@@ -221,6 +240,15 @@ pub struct Pool {
     /// The overload of the lowest-numbered replication that overloaded, if any.
     pub overload: Option<(u32, Overload)>,
     window_s: f64,
+    /// The time series, summed over replications window by window, in replication order
+    /// (its figures are floats, whose sums depend on their order).
+    pub series: Vec<Row>,
+    /// Series of replications that finished before a lower-numbered one, waiting for their
+    /// turn; and the next replication to add.
+    pending_series: std::collections::BTreeMap<u32, Vec<Row>>,
+    next_series: u32,
+    /// Replication 0's log of happenings.
+    pub log: Log,
 }
 
 impl Pool {
@@ -230,6 +258,10 @@ impl Pool {
             runs: Vec::new(),
             overload: None,
             window_s: ns_to_s(model.window_ns() as f64),
+            series: Vec::new(),
+            pending_series: std::collections::BTreeMap::new(),
+            next_series: 0,
+            log: Log::default(),
         }
     }
 
@@ -246,6 +278,20 @@ impl Pool {
                 .collect(),
         };
         self.record.add(&run.record);
+        self.pending_series.insert(run.replication, run.series);
+        while let Some(series) = self.pending_series.remove(&self.next_series) {
+            if self.series.is_empty() {
+                self.series = series;
+            } else {
+                for (mine, theirs) in self.series.iter_mut().zip(&series) {
+                    mine.add(theirs);
+                }
+            }
+            self.next_series += 1;
+        }
+        if run.replication == 0 {
+            self.log = run.log;
+        }
         self.insert_figures(figures);
         if let Some(overload) = run.overload {
             self.note_overload(run.replication, overload);
@@ -282,22 +328,63 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     let n = runs.len().max(1) as f64;
     let window_s = ns_to_s(model.window_ns() as f64);
     let duration_s = ns_to_s(model.duration_ns as f64);
-    let per_hour_usd: f64 = model
+    // Money: billed replica-time at each region's price (the integral of the billed count,
+    // which is replicas x time for a fixed pool), requests at their price, fixed items.
+    let window_hours = window_s * n / 3600.0;
+    let fixed_per_hour_usd: f64 = model
+        .fleet
+        .fixed_monthly_usd
+        .iter()
+        .map(|(_, usd)| usd)
+        .sum::<f64>()
+        / HOURS_PER_MONTH;
+    let service_costs: Vec<(f64, f64)> = model
         .services
         .iter()
-        .map(|s| f64::from(s.replicas) * s.price_per_hour_usd)
-        .sum();
+        .zip(&pooled.services)
+        .map(|(spec, rec)| {
+            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
+            let factor = |region: usize| match &spec.fleet.regions {
+                Some(_) => model
+                    .fleet
+                    .regions
+                    .get(region)
+                    .map_or(1.0, |r| r.price_factor),
+                None => 1.0,
+            };
+            let (mut per_hour, mut total) = (0.0, 0.0);
+            for (region, billed) in rec.billed.iter().enumerate() {
+                per_hour +=
+                    billed.area() as f64 / (model.window_ns() as f64 * n) * hourly * factor(region);
+                total += billed.run_area() as f64 / n / 3.6e12 * hourly * factor(region);
+            }
+            let price = spec.fleet.price_per_request_usd;
+            per_hour += rec.requests.arrived as f64 * price / window_hours;
+            total += rec.visits as f64 * price / n;
+            (per_hour, total)
+        })
+        .collect();
+    // Traffic between regions: a failed-over request carries its payload there and back.
+    let gb_per_request = 2.0 * model.traffic.payload_kb / 1e6;
+    let cross_region_per_hour_usd =
+        pooled.cross_region as f64 * gb_per_request * model.fleet.price_per_gb_cross_region_usd
+            / window_hours;
+    let per_hour_usd: f64 = service_costs.iter().map(|c| c.0).sum::<f64>()
+        + fixed_per_hour_usd
+        + cross_region_per_hour_usd;
     let throughput_rps = pooled.requests.succeeded as f64 / (window_s * n);
     let availability = availability_of(&pooled.requests);
     let latency = Latency::of(&pooled.latency);
     let cost = Cost {
-        total_usd: per_hour_usd * duration_s / 3600.0,
+        total_usd: service_costs.iter().map(|c| c.1).sum::<f64>()
+            + (fixed_per_hour_usd + cross_region_per_hour_usd) * duration_s / 3600.0,
         per_hour_usd,
         per_million_requests_usd: if throughput_rps > 0.0 {
             per_hour_usd / (throughput_rps * 3600.0) * 1e6
         } else {
             0.0
         },
+        per_month_usd: per_hour_usd * HOURS_PER_MONTH,
     };
     let window_ns = model.window_ns() as f64 * n;
     let services = model
@@ -305,34 +392,47 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         .iter()
         .zip(&pooled.services)
         .zip(theories)
-        .map(|((spec, rec), theory)| ServiceSummary {
-            name: spec.name.clone(),
-            requests: rec.requests,
-            latency: Latency::of(&rec.latency),
-            queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
-            queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
-            utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
-            mean_replicas: f64::from(spec.replicas),
-            mean_queue_length: rec.queued.area() as f64 / window_ns,
-            mean_in_system: rec.in_system.area() as f64 / window_ns,
-            cost_per_hour_usd: f64::from(spec.replicas) * spec.price_per_hour_usd,
-            theory,
-            paths: PathFigures {
-                calls: rec.calls,
-                retry_amplification: ratio(rec.requests.arrived, rec.calls),
-                retries: rec.retries,
-                hedges: rec.hedges,
-                short_circuited: rec.short_circuited,
-                breaker_opened: rec.breaker_opened,
-                wasted_work_s: ns_to_s(rec.wasted_work_ns as f64),
-                hit_ratio: (spec.cache.is_some() && rec.cache_lookups > 0)
-                    .then(|| ratio(rec.cache_hits, rec.cache_lookups)),
-                mean_batch_size: spec
-                    .batch
-                    .is_some()
-                    .then(|| ratio(rec.batched_visits, rec.batches)),
+        .zip(&service_costs)
+        .map(
+            |(((spec, rec), theory), &(cost_per_hour_usd, _))| ServiceSummary {
+                name: spec.name.clone(),
+                requests: rec.requests,
+                latency: Latency::of(&rec.latency),
+                queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
+                queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
+                // Busy worker-time over ready worker-time: with a changing fleet the workers are
+                // those of the replicas ready at each moment.
+                utilization: {
+                    let worker_time = rec.ready.area() as f64 * f64::from(spec.concurrency);
+                    if worker_time > 0.0 {
+                        rec.busy_workers.area() as f64 / worker_time
+                    } else {
+                        0.0
+                    }
+                },
+                mean_replicas: rec.ready.area() as f64 / window_ns,
+                mean_queue_length: rec.queued.area() as f64 / window_ns,
+                mean_in_system: rec.in_system.area() as f64 / window_ns,
+                cost_per_hour_usd,
+                theory,
+                peak_replicas: rec.peak_replicas,
+                paths: PathFigures {
+                    calls: rec.calls,
+                    retry_amplification: ratio(rec.requests.arrived, rec.calls),
+                    retries: rec.retries,
+                    hedges: rec.hedges,
+                    short_circuited: rec.short_circuited,
+                    breaker_opened: rec.breaker_opened,
+                    wasted_work_s: ns_to_s(rec.wasted_work_ns as f64),
+                    hit_ratio: (spec.cache.is_some() && rec.cache_lookups > 0)
+                        .then(|| ratio(rec.cache_hits, rec.cache_lookups)),
+                    mean_batch_size: spec
+                        .batch
+                        .is_some()
+                        .then(|| ratio(rec.batched_visits, rec.batches)),
+                },
             },
-        })
+        )
         .collect();
     let visits: u64 = pooled.services.iter().map(|r| r.requests.arrived).sum();
     let calls: u64 = pooled.services.iter().map(|r| r.calls).sum();
@@ -385,6 +485,36 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         })
         .collect();
     let slo_met = slo.iter().all(|v| v.met) && classes.iter().all(|c| c.slo_met);
+
+    let availability_slo = model
+        .slo
+        .iter()
+        .find(|o| o.measure == Measure::Availability)
+        .map(|o| o.target);
+    let series = series::report_rows(&pool.series, runs.len() as u32, availability_slo);
+    let error_budget =
+        availability_slo.and_then(|a| series::error_budget(a, &pooled.requests, &pool.series));
+    // A window meets the SLO on availability and on the percentiles a window has.
+    let meets = |row: &SeriesRow| {
+        model.slo.iter().all(|o| match o.measure {
+            Measure::Availability => row.availability >= o.target,
+            Measure::P50 => row.p50_ms <= ns_to_ms(o.target),
+            Measure::P95 => row.p95_ms <= ns_to_ms(o.target),
+            Measure::P99 => row.p99_ms <= ns_to_ms(o.target),
+            _ => true,
+        })
+    };
+    let timed_faults: Vec<(String, u64)> = model
+        .fleet
+        .faults
+        .iter()
+        .filter_map(|f| f.kind.window().map(|(at, _)| (f.label.clone(), at)))
+        .collect();
+    let recoveries = if series.is_empty() || model.slo.is_empty() {
+        Vec::new()
+    } else {
+        series::recoveries(&timed_faults, &series, &meets)
+    };
     Outcome::Completed(Box::new(Summary {
         scenario: model.name.clone(),
         seed: model.seed,
@@ -402,6 +532,12 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         slo_met,
         ci95,
         classes,
+        series,
+        events: pool.log.clone(),
+        fault_labels: model.fleet.faults.iter().map(|f| f.label.clone()).collect(),
+        region_names: model.fleet.regions.iter().map(|r| r.name.clone()).collect(),
+        error_budget,
+        recoveries,
     }))
 }
 

@@ -93,6 +93,12 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             result.push(t);
             continue;
         }
+        // A steady-state model needs steady arrivals and a steady fleet.
+        if let Some(why) = changing_world(model, id) {
+            t.note = Some(why);
+            result.push(t);
+            continue;
+        }
         if let Some(reason) = own_queue_has_no_closed_form(service) {
             t.note = Some(reason);
             result.push(t);
@@ -250,7 +256,9 @@ fn walk(
             && s.queue_capacity.is_none()
             && !(s.blocking_calls && s.callees().next().is_some())
             && own_queue_has_no_closed_form(s).is_none();
-        if passes {
+        if let Some(why) = fleet_changes(model, id) {
+            Err(format!("called after \"{name}\", which {why}, so its arrivals have no steady state"))
+        } else if passes {
             Ok(())
         } else {
             Err(format!("called after \"{name}\", whose departures are not Poisson (only M/M/c queues with an unbounded queue pass Poisson arrivals on)"))
@@ -595,6 +603,43 @@ fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
         + s.callees()
             .map(|c| response_floor_ns(model, c))
             .sum::<f64>()
+}
+
+/// What changes a service's replicas or speed during a run, if anything.
+fn fleet_changes(model: &Model, s: ServiceId) -> Option<&'static str> {
+    let spec = &model.services[s];
+    if spec.fleet.autoscale.is_some() {
+        return Some("is autoscaled");
+    }
+    let faulted = model.fleet.faults.iter().any(|f| match f.kind.service() {
+        Some(target) => target == s,
+        None => spec.fleet.regions.is_some(),
+    });
+    faulted.then_some("has faults")
+}
+
+/// Why a service has no steady state, when its arrivals vary over time or its replica count
+/// changes during the run (a service called after one whose fleet changes is told so by its
+/// flow).
+fn changing_world(model: &Model, id: ServiceId) -> Option<String> {
+    use crate::scenario::world::Arrivals;
+    match model.traffic.arrivals {
+        Arrivals::Poisson => {}
+        Arrivals::Shaped(_) => {
+            return Some("arrivals vary over time (a traffic shape), so there is no steady state; offered load is at the mean rate".into())
+        }
+        Arrivals::Replay(_) => {
+            return Some("arrivals replay a trace, so there is no steady-state model; offered load is at the trace's mean rate".into())
+        }
+        Arrivals::Closed { .. } => {
+            return Some("a closed loop of users paces the arrivals, so they are not Poisson; offered load is an upper bound (users / mean think time)".into())
+        }
+    }
+    fleet_changes(model, id).map(|why| {
+        format!(
+            "its replica count or speed changes during the run (it {why}), so there is no steady state"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -118,6 +118,15 @@ fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// A replica count: whole for a fixed pool, two decimals for a time average.
+fn replicas(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "-".to_string(), f)
 }
@@ -279,7 +288,7 @@ pub fn table(s: &Summary) -> String {
             theory_or_dash(t.mean_queue_wait_ns, |ns| ms(ns / 1e6)),
             ms(svc.queue_wait_p99_ms),
             ms(svc.latency.p99),
-            format!("{}", svc.mean_replicas),
+            replicas(svc.mean_replicas),
             t.queueing_model.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -347,11 +356,13 @@ pub fn table(s: &Summary) -> String {
 
     let _ = writeln!(
         out,
-        "\ncost         {}/h, {} for the run, {} per million requests",
+        "\ncost         {}/h ({} a month), {} for the run, {} per million requests",
         usd(s.cost.per_hour_usd),
+        usd(s.cost.per_month_usd),
         usd(s.cost.total_usd),
         usd(s.cost.per_million_requests_usd)
     );
+    out.push_str(&world_lines(s));
     out.push('\n');
     let class_verdicts: Vec<(String, &Verdict)> = s
         .classes
@@ -392,6 +403,86 @@ pub fn table(s: &Summary) -> String {
         } else {
             let _ = writeln!(out, "verdict      {missed} of {} SLOs missed", all.len());
         }
+    }
+    out
+}
+
+/// At most this many event lines in the terminal summary.
+const MAX_EVENT_LINES: usize = 25;
+
+/// The compact event lines (replication 0), the error budget and the recoveries; empty when
+/// nothing changed during the run.
+fn world_lines(s: &Summary) -> String {
+    let mut out = String::new();
+    let lines: Vec<(f64, String)> = s
+        .events
+        .entries
+        .iter()
+        .map(|h| (h.at_ns as f64 / 1e9, super::events::describe(s, &h.what)))
+        .filter(|(_, d)| d.headline)
+        .map(|(at, d)| (at, d.text))
+        .collect();
+    if !lines.is_empty() {
+        let reps = if s.replications > 1 {
+            " (replication 0)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "\nevents{reps}");
+        for (at, text) in lines.iter().take(MAX_EVENT_LINES) {
+            let _ = writeln!(out, "  {:>9}  {text}", seconds(*at));
+        }
+        let more = lines.len().saturating_sub(MAX_EVENT_LINES) as u64 + s.events.dropped;
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (all in the JSON summary)",
+                count(more)
+            );
+        }
+    }
+    if let Some(b) = &s.error_budget {
+        let alerts: Vec<String> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} alert ({}/{} burn >= {}) at {}",
+                    a.tier.severity,
+                    seconds(a.tier.long_s),
+                    seconds(a.tier.short_s),
+                    a.tier.threshold,
+                    seconds(a.first_at_s)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "error budget {} failures of {:.0} allowed by {} ({:.0}% used); worst window burns {:.1}x{}",
+            count(b.failures),
+            b.allowed_failures,
+            percent(b.slo),
+            b.consumed * 100.0,
+            b.max_burn_rate,
+            if alerts.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", alerts.join("; "))
+            }
+        );
+    }
+    for r in &s.recoveries {
+        let what = match (r.breached, r.time_to_recover_s) {
+            (false, _) => "the SLO held in every window".to_string(),
+            (true, Some(t)) => format!("back within the SLO after {}", seconds(t)),
+            (true, None) => "not back within the SLO by the end of the run".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "recovery     {} at {}: {what}",
+            r.fault,
+            seconds(r.at_s)
+        );
     }
     out
 }

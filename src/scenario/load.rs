@@ -60,6 +60,19 @@ impl std::error::Error for LoadError {}
 /// Parses, overrides and validates a scenario. `file` is used in messages and, through its
 /// stem, as the default scenario name.
 pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadError> {
+    load_with_files(text, file, overrides, &|_| {
+        Err("files named in a scenario are read only when it is loaded from a file".into())
+    })
+}
+
+/// [`load`], with a reader for the files a scenario names (trace files), given their path as
+/// written in the scenario. The CLI passes one that reads them relative to the scenario file.
+pub fn load_with_files(
+    text: &str,
+    file: &str,
+    overrides: &[String],
+    files: super::world::FileReader,
+) -> Result<Model, LoadError> {
     let error = |diagnostics| LoadError {
         file: file.to_string(),
         diagnostics,
@@ -103,7 +116,7 @@ pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadE
         .and_then(|s| s.to_str())
         .unwrap_or("scenario");
     let result = if problems.is_empty() {
-        validate(&table, stem)
+        validate(&table, stem, files)
     } else {
         Err(problems)
     };

@@ -3,6 +3,7 @@
 
 pub mod distribution;
 pub mod duration;
+pub mod fleet;
 pub mod graph;
 pub mod load;
 pub mod model;
@@ -12,6 +13,8 @@ pub mod raw;
 pub mod reader;
 pub mod set;
 pub mod validate;
+pub mod world;
+pub mod world_keys;
 
-pub use load::{load, Diagnostic, LoadError};
+pub use load::{load, load_with_files, Diagnostic, LoadError};
 pub use model::Model;

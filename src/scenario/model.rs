@@ -1,6 +1,8 @@
 //! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
 //! filled in. Everything downstream of the loader reads only this.
 
+pub use super::fleet::{Fleet, ServiceFleet};
+pub use super::world::Arrivals;
 use crate::distribution::Distribution;
 use crate::engine::time::Nanos;
 
@@ -22,6 +24,13 @@ pub struct Model {
     /// Kinds of request, at least one: without `[[class]]`, one class named "default" whose
     /// entry is `traffic.entry`.
     pub classes: Vec<Class>,
+    /// The time-series window (`scenario.window`).
+    pub series_window_ns: Nanos,
+    /// Whether runs record the time series (on unless a caller turns it off, e.g. to measure
+    /// what it costs).
+    pub record_series: bool,
+    /// Regions, network, faults and fixed costs.
+    pub fleet: Fleet,
 }
 
 impl Model {
@@ -31,10 +40,17 @@ impl Model {
     }
 }
 
-/// Open-loop Poisson arrivals, split between the classes by weight.
+/// Arrivals, split between the classes by weight.
 #[derive(Debug, Clone)]
 pub struct Traffic {
     pub rate_per_s: f64,
+    /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
+    /// (then `rate_per_s` is the mean rate, for the theory's offered load).
+    pub arrivals: Arrivals,
+    /// Requests' data must stay in their region: no failover (`traffic.residency`).
+    pub residency: bool,
+    /// KB each way per request, for the price of traffic crossing regions.
+    pub payload_kb: f64,
 }
 
 /// Index of a class in [`Model::classes`].
@@ -80,6 +96,8 @@ pub struct Service {
     pub queue_timeout_ns: Option<Nanos>,
     /// A breaker on calls into the service, shared by every caller.
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Autoscaling, health checks, regions and the extra prices.
+    pub fleet: ServiceFleet,
 }
 
 impl Service {

@@ -17,6 +17,11 @@ pub struct RawScenario {
     pub traffic: Option<toml::Value>,
     pub service: Option<toml::Value>,
     pub class: Option<toml::Value>,
+    /// `[[region]]`, `[network]`, `[[fault]]`, `[cost]`: read by `fleet.rs`.
+    pub region: Option<toml::Value>,
+    pub network: Option<toml::Value>,
+    pub fault: Option<toml::Value>,
+    pub cost: Option<toml::Value>,
 }
 
 /// `[scenario]`: name, clock and repetition.
@@ -30,6 +35,8 @@ pub struct RawRun {
     pub replications: Option<i64>,
     /// Requests in flight (all services together) above which the run stops as overloaded.
     pub max_in_flight: Option<i64>,
+    /// The time-series window.
+    pub window: Option<String>,
 }
 
 /// `[slo]`: latency targets (durations) and an availability target (0..1).
@@ -51,6 +58,17 @@ pub struct RawSlo {
 pub struct RawTraffic {
     pub rate: Option<f64>,
     pub entry: Option<String>,
+    /// Traffic shapes and closed-loop users: read by `world.rs`.
+    pub diurnal: Option<toml::Value>,
+    pub spikes: Option<toml::Value>,
+    pub steps: Option<toml::Value>,
+    pub bursts: Option<toml::Value>,
+    pub trace: Option<toml::Value>,
+    pub users: Option<toml::Value>,
+    pub think_time: Option<toml::Value>,
+    /// Per-class keys, on the default class until `[[class]]` exists.
+    pub residency: Option<bool>,
+    pub payload_kb: Option<f64>,
 }
 
 /// One `[[service]]`.
@@ -81,6 +99,12 @@ pub struct RawService {
     pub rate_limit: Option<toml::Value>,
     pub queue_timeout: Option<String>,
     pub circuit_breaker: Option<toml::Value>,
+    /// Fleet keys: read by `fleet.rs`.
+    pub autoscale: Option<toml::Value>,
+    pub regions: Option<toml::Value>,
+    pub health: Option<toml::Value>,
+    pub spot_discount: Option<f64>,
+    pub price_per_request: Option<f64>,
 }
 
 /// One `[[class]]`: a kind of request.

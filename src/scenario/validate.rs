@@ -16,7 +16,11 @@ const MAX_REPLICATIONS: i64 = 100_000;
 const MAX_WORKERS: i64 = 1_000_000;
 
 /// Checks a parsed scenario. `default_name` names the scenario when `scenario.name` is absent.
-pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Problem>> {
+pub fn validate(
+    table: &toml::Table,
+    default_name: &str,
+    files: super::world::FileReader,
+) -> Result<Model, Vec<Problem>> {
     let mut problems = Vec::new();
     let top: RawScenario =
         typed(&toml::Value::Table(table.clone()), "", &mut problems).unwrap_or_default();
@@ -111,7 +115,17 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         .map(|(i, (path, raw))| service(i, raw, path, &call_names, &mut problems))
         .collect();
 
-    let traffic_and_entry = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let mut traffic_and_entry = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let world = super::world_keys::world(
+        &top,
+        &run,
+        traffic_and_entry.as_mut().map(|(t, _)| t),
+        &raw_services,
+        &names,
+        duration_ns,
+        files,
+        &mut problems,
+    );
     let classes = traffic_and_entry.as_ref().and_then(|(_, entry)| {
         resolve_classes(&raw_classes, &class_names, &names, *entry, &mut problems)
     });
@@ -125,8 +139,8 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
     let mut reported = std::collections::HashSet::new();
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
     let services: Option<Vec<Service>> = services.into_iter().collect();
-    match (traffic, services, classes) {
-        (Some(traffic), Some(services), Some(classes)) if problems.is_empty() => Ok(Model {
+    match (traffic, services, classes, world) {
+        (Some(traffic), Some(mut services), Some(classes), Some(world)) if problems.is_empty() => Ok(Model {
             name: run.name.unwrap_or_else(|| default_name.to_string()),
             duration_ns,
             warmup_ns,
@@ -135,8 +149,17 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             max_in_flight: max_in_flight as usize,
             slo: objectives,
             traffic,
-            services,
+            services: {
+                for (service, fleet) in services.iter_mut().zip(world.services) {
+                    service.replicas = fleet.initial_replicas.unwrap_or(service.replicas);
+                    service.fleet = fleet.fleet;
+                }
+                services
+            },
             classes,
+            series_window_ns: world.window_ns,
+            record_series: true,
+            fleet: world.fleet,
         }),
         // Every part that failed to resolve reported why, so `problems` is not empty here;
         // should that ever not hold, say so rather than panic or run a broken model.
@@ -595,6 +618,7 @@ fn service(
         rate_limit,
         queue_timeout_ns,
         circuit_breaker,
+        fleet: Default::default(),
     })
 }
 
@@ -699,7 +723,10 @@ fn traffic_model(
     names: &[String],
     problems: &mut Vec<Problem>,
 ) -> Option<(Traffic, usize)> {
+    let paced_elsewhere = raw.trace.is_some() || raw.users.is_some() || raw.think_time.is_some();
     let rate_per_s = match raw.rate {
+        // A trace or a closed loop sets the pace; `world_keys` fills in the mean rate.
+        None if paced_elsewhere => Some(1.0),
         None => {
             problems.push(Problem::new(
                 "traffic.rate",
@@ -737,6 +764,18 @@ fn traffic_model(
     Some((
         Traffic {
             rate_per_s: rate_per_s?,
+            arrivals: super::world::Arrivals::Poisson,
+            residency: raw.residency.unwrap_or(false),
+            payload_kb: match raw.payload_kb {
+                Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                    problems.push(Problem::new(
+                        "traffic.payload_kb",
+                        format!("payload_kb {kb} must be zero or more"),
+                    ));
+                    0.0
+                }
+                kb => kb.unwrap_or(0.0),
+            },
         },
         entry?,
     ))

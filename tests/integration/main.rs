@@ -11,6 +11,7 @@
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `repository`: the repository stands alone (no file refers outside it) and every scenario
 //!   it ships loads.
+//! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -24,3 +25,4 @@ mod queueing;
 mod repository;
 mod summary;
 mod support;
+mod world;
