@@ -843,6 +843,12 @@ impl<'m> System<'m> {
         let Some(frame) = self.frames.get(key) else {
             return;
         };
+        if let (Stage::Working, Some(run)) = (frame.stage, frame.batch) {
+            // Its batch will not hear from it: count it done now, so the batch's worker is
+            // freed when the last of its visits is.
+            self.batch_visit_done(now_ns, run, events);
+        }
+        let frame = self.frame(key);
         match frame.stage {
             Stage::Queued => self.leave_queue(now_ns, key),
             Stage::Working => self.release_worker(now_ns, key, events),

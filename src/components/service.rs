@@ -608,7 +608,7 @@ impl System<'_> {
     }
 
     /// A visit of a batch is done; the last one frees the batch's worker for the next batch.
-    fn batch_visit_done(
+    pub(super) fn batch_visit_done(
         &mut self,
         now_ns: Nanos,
         run: Key<BatchRun>,

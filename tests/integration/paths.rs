@@ -646,3 +646,35 @@ proptest! {
         }
     }
 }
+
+/// A crash takes a batch down with it: the visits of the batch being worked on and those
+/// waiting fail, the crashed replica's worker is free again when it restarts, and batching
+/// goes on. One replica, batches of 4 every 10 ms, crashed at 5 s for 1 s: about a second's
+/// arrivals (100) fail, every request ends one way, and utilization (busy over ready worker
+/// time) stays a fraction.
+#[test]
+fn a_crash_fails_the_batch_in_service_and_batching_goes_on() {
+    let summary = simulate(
+        r#"
+        [scenario]
+        duration = "20s"
+        [traffic]
+        rate = 100
+        [[service]]
+        name = "model"
+        batch = { max_size = 4, timeout = "5ms", per_item = "1ms" }
+        service_time = { dist = "constant", value = "10ms" }
+        [[fault]]
+        kind = "crash"
+        target = "model"
+        at = "5s"
+        duration = "1s"
+        "#,
+    );
+    let r = &summary.requests;
+    assert_eq!(r.succeeded + r.failed + r.rejected + r.timed_out, r.arrived);
+    assert!((50..200).contains(&r.failed), "failed {}", r.failed);
+    let model = service(&summary, "model");
+    assert!(model.utilization > 0.3 && model.utilization < 1.0, "{}", model.utilization);
+    assert!(model.paths.mean_batch_size.unwrap() > 1.0);
+}
