@@ -123,7 +123,9 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             format,
             out,
         } => {
-            let model = load(&options)?;
+            let mut model = load(&options)?;
+            // The files include timeseries.csv, so the series is recorded whatever the world.
+            model.record_series |= out.is_some();
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
                 write_report(dir, &outcome)?;

@@ -232,14 +232,17 @@ impl<'m> System<'m> {
     /// Closes the time-weighted books at the last event and hands over the record.
     fn finish(mut self, replication: u32, end_ns: Nanos) -> RunResult {
         let window = self.window;
+        // Levels hold from the last event on: the books close at the run's end, or later if
+        // requests were still being served then (replicas are billed the whole time).
+        let close_ns = end_ns.max(self.model.duration_ns);
         for record in &mut self.record.services {
-            record.busy_workers.close(end_ns, window);
-            record.queued.close(end_ns, window);
-            record.in_system.close(end_ns, window);
-            record.ready.close(end_ns, window);
-            record.starting.close(end_ns, window);
+            record.busy_workers.close(close_ns, window);
+            record.queued.close(close_ns, window);
+            record.in_system.close(close_ns, window);
+            record.ready.close(close_ns, window);
+            record.starting.close(close_ns, window);
             for billed in &mut record.billed {
-                billed.close(end_ns, window);
+                billed.close(close_ns, window);
             }
         }
         let series = self.series.take().map(|s| s.rows).unwrap_or_default();
@@ -317,10 +320,8 @@ mod tests {
         let run = simulate(&m, 0);
         assert_eq!(run.record.requests.arrived, 0);
         assert_eq!(run.record.services[0].visits, 0, "no arrival event ran");
-        assert_eq!(
-            run.end_ns, 1_000,
-            "the only event is the time series' one window ending with the run"
-        );
+        assert_eq!(run.end_ns, 0, "no event ran (no time series is recorded here)");
+        assert_eq!(run.events, 0);
     }
 
     #[test]

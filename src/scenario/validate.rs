@@ -140,7 +140,17 @@ pub fn validate(
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
     let services: Option<Vec<Service>> = services.into_iter().collect();
     match (traffic, services, classes, world) {
-        (Some(traffic), Some(mut services), Some(classes), Some(world)) if problems.is_empty() => Ok(Model {
+        (Some(traffic), Some(mut services), Some(classes), Some(world)) if problems.is_empty() => {
+            // The series costs a little per window: recorded when the world changes over
+            // time, when a window is asked for, or (set by the CLI) when files are written.
+            let record_series = run.window.is_some()
+                || !world.fleet.regions.is_empty()
+                || !world.fleet.faults.is_empty()
+                || world.services.iter().any(|s| {
+                    s.fleet.autoscale.is_some() || s.fleet.health.is_some()
+                })
+                || !matches!(traffic.arrivals, super::world::Arrivals::Poisson);
+            Ok(Model {
             name: run.name.unwrap_or_else(|| default_name.to_string()),
             duration_ns,
             warmup_ns,
@@ -158,9 +168,10 @@ pub fn validate(
             },
             classes,
             series_window_ns: world.window_ns,
-            record_series: true,
+            record_series,
             fleet: world.fleet,
-        }),
+            })
+        }
         // Every part that failed to resolve reported why, so `problems` is not empty here;
         // should that ever not hold, say so rather than panic or run a broken model.
         _ if problems.is_empty() => Err(vec![Problem::new(

@@ -675,6 +675,10 @@ fn a_crash_fails_the_batch_in_service_and_batching_goes_on() {
     assert_eq!(r.succeeded + r.failed + r.rejected + r.timed_out, r.arrived);
     assert!((50..200).contains(&r.failed), "failed {}", r.failed);
     let model = service(&summary, "model");
-    assert!(model.utilization > 0.3 && model.utilization < 1.0, "{}", model.utilization);
+    assert!(
+        model.utilization > 0.3 && model.utilization < 1.0,
+        "{}",
+        model.utilization
+    );
     assert!(model.paths.mean_batch_size.unwrap() > 1.0);
 }

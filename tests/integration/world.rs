@@ -460,6 +460,7 @@ fn a_fixed_pool_and_the_other_prices_cost_what_a_hand_calculation_says() {
         [scenario]
         duration = "2h"
         warmup = "30m"
+        window = "10m"          # the series counts every request of the run, warmup included
         [traffic]
         rate = 5
         [[service]]
