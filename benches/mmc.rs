@@ -6,6 +6,8 @@
 //!   (about one request in flight) and a 1 s one (about 900,000 in flight). The cost per
 //!   customer may grow with the requests in flight (the event queue and the frames outgrow
 //!   the caches), but by a small factor: target at most 6.5x the idle case.
+//! - `series`: a 24-hour run of 5 services (a chain, 20 requests/s) with 10 s windows, with
+//!   and without the time series (8,640 rows). Target: within 15% of each other.
 //!
 //! Run with `cargo bench --bench mmc`.
 
@@ -79,6 +81,37 @@ fn bench(criterion: &mut Criterion) {
         });
     }
     group.finish();
+
+    let mut group = criterion.benchmark_group("series");
+    group.sample_size(10);
+    let mut model = day_of_five_services();
+    group.throughput(Throughput::Elements(20 * 86_400));
+    group.bench_function("day_5_services_10s_windows", |b| {
+        b.iter(|| black_box(simulate(black_box(&model), 0)))
+    });
+    model.record_series = false;
+    group.bench_function("day_5_services_no_series", |b| {
+        b.iter(|| black_box(simulate(black_box(&model), 0)))
+    });
+    group.finish();
+}
+
+/// A day at 20 requests/s through a chain of 5 services, 10 s windows.
+fn day_of_five_services() -> capsim::scenario::Model {
+    let mut toml = String::from(
+        "[scenario]\nduration = \"24h\"\nwindow = \"10s\"\n[traffic]\nrate = 20\nentry = \"s0\"\n",
+    );
+    for i in 0..5 {
+        let calls = if i < 4 {
+            format!("calls = [\"s{}\"]", i + 1)
+        } else {
+            String::new()
+        };
+        toml += &format!(
+            "[[service]]\nname = \"s{i}\"\nreplicas = 2\nconcurrency = 4\nservice_time = {{ dist = \"exponential\", mean = \"20ms\" }}\n{calls}\n"
+        );
+    }
+    load(&toml)
 }
 
 criterion_group!(benches, bench);

@@ -18,7 +18,6 @@ use capsim::metrics::summary::summarize;
 use capsim::report::sweep::{columns, csv_line, jsonl_line, row};
 use capsim::scenario::Source;
 use capsim::sweep::grid::Grid;
-use capsim::sweep::plan::cost_per_hour_usd;
 use capsim::sweep::run_replications;
 use capsim::sweep::runner::run_points;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -27,7 +26,7 @@ use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
 /// An M/M/4 service at about 80% and a 2-level call; `rate` requests per second for 100 s.
-fn scenario(sweep: &str) -> Source {
+fn scenario(sweep: &str) -> Source<'static> {
     let text = format!(
         r#"
         [scenario]
@@ -115,10 +114,10 @@ fn bench(criterion: &mut Criterion) {
     group.bench_function("summarize_and_row", |b| {
         b.iter(|| {
             let outcome = summarize(&model, &pool);
-            black_box(row(0, &settings, cost_per_hour_usd(&model), &outcome))
+            black_box(row(0, &settings, &model, &outcome))
         })
     });
-    let r = row(0, &settings, cost_per_hour_usd(&model), &outcome);
+    let r = row(0, &settings, &model, &outcome);
     group.bench_function("append", |b| {
         b.iter(|| {
             jsonl.write_all(jsonl_line(&r).as_bytes()).unwrap();
@@ -136,7 +135,7 @@ fn bench(criterion: &mut Criterion) {
             let settings = grid.settings(0);
             let model = source.point(&settings).expect("a valid point");
             let outcome = summarize(&model, &pool);
-            let r = row(0, &settings, cost_per_hour_usd(&model), &outcome);
+            let r = row(0, &settings, &model, &outcome);
             jsonl.write_all(jsonl_line(&r).as_bytes()).unwrap();
             csv.write_all(csv_line(&r, &columns).as_bytes()).unwrap();
         })

@@ -1,6 +1,6 @@
 //! The command line: the only place that reads files, writes output and starts threads.
 //!
-//! Exit codes (SPEC.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
+//! Exit codes (docs/contract.md): 0 ran and every SLO was met (or there are none); 1 ran and at least
 //! one SLO was missed, or the design was overloaded (see `scenario.max_in_flight`); 2 bad
 //! input or usage. A sweep exits 0 when at least one point meets every SLO, a plan when it
 //! found a design that does; a sweep stopped by Ctrl-C exits 130.
@@ -36,7 +36,7 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write summary.json and summary.md into this directory
+        /// Also write summary.json, summary.md and timeseries.csv into this directory
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -155,11 +155,27 @@ fn overrides(options: &SimOptions) -> Vec<String> {
     overrides
 }
 
+/// Files a scenario names (a trace) are read relative to the scenario file.
+fn scenario_dir(options: &SimOptions) -> PathBuf {
+    options
+        .scenario
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Reads a file named in a scenario, relative to the scenario's directory `base`.
+fn read_named_file(base: &Path, name: &str) -> Result<String, String> {
+    std::fs::read_to_string(base.join(name)).map_err(|e| e.to_string())
+}
+
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
     let file = options.scenario.display().to_string();
     let text = std::fs::read_to_string(&options.scenario)
         .with_context(|| format!("error: cannot read scenario {file}"))?;
-    scenario::load(&text, &file, &overrides(options)).map_err(|e| anyhow!(e))
+    let base = scenario_dir(options);
+    let files = |name: &str| read_named_file(&base, name);
+    scenario::load_with_files(&text, &file, &overrides(options), &files).map_err(|e| anyhow!(e))
 }
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
@@ -219,7 +235,9 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             format,
             out,
         } => {
-            let model = load(&options)?;
+            let mut model = load(&options)?;
+            // The files include timeseries.csv, so the series is recorded whatever the world.
+            model.record_series |= out.is_some();
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
                 write_report(dir, &outcome)?;
@@ -254,9 +272,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
 fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
     let fail = || format!("error: cannot write the report into {}", dir.display());
     std::fs::create_dir_all(dir).with_context(fail)?;
-    let mut files = vec![("summary.json", report::json::render(outcome))];
+    let mut files = vec![("summary.json", report::json::render_with(outcome, true))];
     if let Outcome::Completed(summary) = outcome {
         files.push(("summary.md", report::text::markdown(summary)));
+        files.push(("timeseries.csv", report::csv::render(summary)));
     }
     for (name, content) in files {
         let temporary = dir.join(format!(".{name}.partial"));

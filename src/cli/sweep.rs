@@ -6,6 +6,7 @@ use super::{Format, SimOptions};
 use crate::metrics::summary::Outcome;
 use crate::report;
 use crate::report::sweep::Row;
+use crate::scenario::world::FileReader;
 use crate::scenario::{LoadError, Model, Source};
 use crate::sweep::grid::{Grid, Shard};
 use crate::sweep::plan;
@@ -23,15 +24,17 @@ use std::sync::{Arc, Mutex};
 /// Exit code of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
-/// The scenario file with `--set`, `--seed`, `--replications` and `--sweep` applied, checked.
-pub fn source(
+/// The scenario file with `--set`, `--seed`, `--replications` and `--sweep` applied, checked;
+/// `files` reads the files the scenario names.
+pub fn source<'f>(
     options: &SimOptions,
     sweep: &[String],
-) -> anyhow::Result<(Source, crate::scenario::Model)> {
+    files: FileReader<'f>,
+) -> anyhow::Result<(Source<'f>, Model)> {
     let file = options.scenario.display().to_string();
     let text = std::fs::read_to_string(&options.scenario)
         .with_context(|| format!("error: cannot read scenario {file}"))?;
-    let mut source = Source::parse(&text, &file).map_err(|e| anyhow!(e))?;
+    let mut source = Source::parse_with_files(&text, &file, files).map_err(|e| anyhow!(e))?;
     source.set(&super::overrides(options));
     source.add_sweep_axes(sweep);
     let model = source.model().map_err(|e| anyhow!(e))?;
@@ -138,7 +141,9 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         Some(text) => Shard::parse(text).map_err(|e| anyhow!("error: {e}"))?,
     };
-    let (source, model) = source(&args.options, &args.sweep)?;
+    let base = super::scenario_dir(&args.options);
+    let files = |name: &str| super::read_named_file(&base, name);
+    let (source, model) = source(&args.options, &args.sweep, &files)?;
     let axes = source.axes("sweep");
     if axes.is_empty() {
         bail!(
@@ -200,8 +205,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         error: None,
     });
     let done = |index: usize, model: &Model, outcome: Outcome| {
-        let cost = plan::cost_per_hour_usd(model);
-        let row = report::sweep::row(index, &grid.settings(index), cost, &outcome);
+        let row = report::sweep::row(index, &grid.settings(index), model, &outcome);
         if report::sweep::met(&row) {
             met.fetch_add(1, Ordering::Relaxed);
         }
@@ -298,7 +302,9 @@ pub struct PlanArgs {
 }
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (source, model) = source(&args.options, &[])?;
+    let base = super::scenario_dir(&args.options);
+    let files = |name: &str| super::read_named_file(&base, name);
+    let (source, model) = source(&args.options, &[], &files)?;
     let knobs = source.axes("plan");
     if knobs.is_empty() {
         bail!(

@@ -1,9 +1,19 @@
-//! Model components, one file per kind: traffic, services (with their replicas), balancers,
-//! and the request lifecycle that routes requests between them; `system` holds them together
-//! for one replication.
+//! Model components, one file per kind: traffic (and its shapes), services (with their
+//! replicas), balancers, caches, the resilience patterns, the request lifecycle that routes requests between them, the fleet
+//! (replicas coming and going, their cost), autoscalers, faults, health checks and the time
+//! series; `system` holds them together for one replication.
 
+pub mod autoscaler;
 pub mod balancer;
+pub mod cache;
+pub mod fault;
+pub mod fleet;
+pub mod health;
+pub mod region;
 pub mod request;
+pub mod resilience;
+pub mod series;
 pub mod service;
+pub mod shape;
 pub mod system;
 pub mod traffic;

@@ -2,22 +2,29 @@
 //! the one place where a finished call is judged.
 //!
 //! A **request** is what arrives from outside: an id (its arrival index, which keys its random
-//! draws), a class and a key (for routing and caches), its arrival time, and whether it arrived
-//! in the measured window. It ends when its root frame does.
+//! draws), its class, and whether it arrived in the measured window. It ends when its root
+//! frame does.
 //!
 //! A **frame** is one visit of a request to a service: it waits in a replica's queue
 //! (`Queued`), is worked on (`Working`), then takes the steps of the service's call plan
-//! (`Calling`), each step making its calls together. A frame's parent is the request (the root
-//! frame), the call it answers, or nobody (`Detached`: its caller gave up on it while it was
-//! being worked on; it finishes its work, which is counted as wasted, and ends).
+//! (`Calling`; for a cache that missed, the steps of its `on_miss` plan), each step making its
+//! calls together. A frame's parent is the request (the root frame), the call it answers, or
+//! nobody (`Detached`: its caller gave up on it while it was being worked on; it finishes its
+//! work, which is counted as wasted, and ends).
 //!
-//! A **call** is one downstream call of a step: it launches a callee frame (an attempt) and
-//! may hold a timer. When the callee ends, or the timer fires, the call is finished with an
-//! [`Ending`] and [`System::judge`] applies the step's join policy: with `Join::All`, a
-//! success counts down the step's pending calls and the last one moves the frame on; any
-//! failure ends the step at once, cancels the calls still running and fails the frame
-//! (fail-fast). Calls of a step stay in their slab until the step ends, linked from the
-//! frame, so that the step can cancel the ones still running.
+//! A **call** is one downstream call of a step. Each *attempt* of it sends one copy of the
+//! request, and a second (the hedge) if the first has not answered after `hedge`; a copy may
+//! spend network time each way (`latency`). An attempt ends with the first copy that
+//! succeeds (the other is cancelled), or when every copy has failed, or when its `timeout`
+//! fires; a failed attempt is retried after a backoff while attempts and the retry budget
+//! last. Every timer of an attempt carries the attempt's token ([`TimerSlot`]), so ending the
+//! attempt makes them all stale at once.
+//!
+//! When a call is over, [`System::judge`] applies the step's join: `needed` successes end the
+//! step (the calls still running are cancelled); more failures than the step can afford fail
+//! it at once and fail the frame (fail-fast), passing the cause up. An optional call's failure
+//! counts as a success that degrades the request. Calls of a step stay in their slab until the
+//! step ends, linked from the frame, so that the step can cancel the ones still running.
 //!
 //! Cancelling a frame (see [`System::cancel_frame`]): a queued frame leaves its queue; a frame
 //! being worked on is detached and finishes as wasted work; a frame waiting on its own calls
@@ -31,7 +38,8 @@ use crate::engine::slab::Key;
 use crate::engine::time::Nanos;
 use crate::engine::timer::{TimerSlot, TimerToken};
 use crate::metrics::run::OverloadReason;
-use crate::scenario::model::{Join, ServiceId};
+use crate::scenario::model::{ClassId, ServiceId, Step};
+use rand::Rng as _;
 
 /// A request from outside: what every frame of it carries. The request lives as long as its
 /// root frame, which arrives at the entry when the request arrives; the count of root frames
@@ -40,17 +48,27 @@ use crate::scenario::model::{Join, ServiceId};
 pub struct RequestInfo {
     /// The arrival index in this replication: what keys the request's random draws.
     pub id: u64,
+    pub class: ClassId,
     /// Whether it arrived in the measured window `[warmup, duration)`.
     pub measured: bool,
+    /// The closed-loop user who sent it ([`NO_USER`] for open-loop arrivals).
+    pub user: u32,
+    /// The client's region, and the region its regional services serve it in (the client's
+    /// own unless it failed over); both 0 without regions.
+    pub client_region: u8,
+    pub served_region: u8,
 }
+
+/// The user of an open-loop request.
+pub const NO_USER: u32 = u32::MAX;
 
 /// Whom a frame answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parent {
     /// The root frame: its end is the request's end.
     Root,
-    /// A callee: its end finishes this call.
-    Call(Key<Call>),
+    /// A copy (0, or 1 for a hedge) of a call's current attempt.
+    Call(Key<Call>, u8),
     /// Nobody any more: its caller gave up on it while it was being worked on.
     Detached,
 }
@@ -73,45 +91,96 @@ pub struct Frame {
     pub replica: u32,
     /// Arrival at this service.
     pub arrived_ns: Nanos,
-    /// When a worker took it.
+    /// When its work started.
     pub started_ns: Nanos,
-    /// The call site: a hash of the path of steps and slots from the root, so that each
-    /// visit of one request has its own draws, stable whatever happens elsewhere.
+    /// The call site: a hash of the path of plans, steps and slots from the root, so that
+    /// each visit of one request has its own draws, stable whatever happens elsewhere.
     pub site: u64,
+    /// The draw index of this visit at its call site: twice the attempt, plus one for a hedge.
     pub attempt: u32,
     pub stage: Stage,
     /// Whether it got past admission (a rejected frame never waited or worked).
     pub admitted: bool,
-    /// The step of the call plan under way (while `Calling`).
-    pub step: u16,
-    /// Calls of the step not yet succeeded.
-    pub pending: u16,
     pub holds_worker: bool,
+    /// A cache that missed takes the steps of its miss plan.
+    pub on_miss: bool,
+    /// An optional call failed somewhere below: the answer is degraded.
+    pub degraded: bool,
+    /// The batch it is worked on in, if the service batches.
+    pub batch: Option<Key<BatchRun>>,
+    /// The step of the plan under way (while `Calling`), and its tally.
+    pub step: u16,
+    pub tally: Tally,
     /// The calls of the current step, linked through `Call::next`.
     pub first_call: Option<Key<Call>>,
+}
+
+/// How a step stands: calls made, successes needed, and so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub made: u16,
+    pub needed: u16,
+    pub succeeded: u16,
+    pub failed: u16,
+}
+
+/// A batch being worked on: its frames finish together, and the last to be handled frees the
+/// worker.
+#[derive(Debug, Clone)]
+pub struct BatchRun {
+    pub service: ServiceId,
+    pub replica: u32,
+    pub left: u32,
 }
 
 #[cfg(test)]
 impl Frame {
     /// A frame that is never run, for tests that only need frame keys.
     pub fn placeholder() -> Frame {
-        Frame {
-            parent: Parent::Detached,
-            request: RequestInfo {
+        Frame::new(
+            Parent::Detached,
+            RequestInfo {
                 id: 0,
+                class: 0,
                 measured: false,
+                user: NO_USER,
+                client_region: 0,
+                served_region: 0,
             },
-            service: 0,
+            0,
+            0,
+            0,
+            0,
+        )
+    }
+}
+
+impl Frame {
+    pub fn new(
+        parent: Parent,
+        request: RequestInfo,
+        service: ServiceId,
+        now_ns: Nanos,
+        site: u64,
+        attempt: u32,
+    ) -> Frame {
+        Frame {
+            parent,
+            request,
+            service,
             replica: 0,
-            arrived_ns: 0,
-            started_ns: 0,
-            site: 0,
-            attempt: 0,
+            arrived_ns: now_ns,
+            started_ns: now_ns,
+            site,
+            attempt,
             stage: Stage::Queued,
             admitted: false,
-            step: 0,
-            pending: 0,
             holds_worker: false,
+            on_miss: false,
+            degraded: false,
+            batch: None,
+            step: 0,
+            tally: Tally::default(),
             first_call: None,
         }
     }
@@ -123,12 +192,22 @@ pub struct Call {
     pub caller: Key<Frame>,
     /// Its position in the step's calls.
     pub slot: u16,
-    /// The attempt under way, if any.
-    pub callee: Option<Key<Frame>>,
+    pub callee: ServiceId,
+    /// The call site of its copies (see `Frame::site`).
+    pub site: u64,
+    /// The attempt under way, from 0.
     pub attempt: u32,
+    /// Copies of the attempt at the callee (0: the first, 1: the hedge).
+    pub copies: [Option<Key<Frame>>; 2],
+    /// Copies of the attempt not answered yet (on the network either way, or at the callee).
+    pub outstanding: u8,
+    pub hedged: bool,
+    /// The timers of the attempt (or of the backoff before the next one).
+    pub timers: TimerSlot,
+    /// How the first failed copy of the attempt failed, while another is still out.
+    pub failure: Ending,
     /// Whether it has finished (the step keeps finished calls until it ends).
     pub done: bool,
-    pub timeout: TimerSlot,
     /// The next call of the same step.
     pub next: Option<Key<Call>>,
 }
@@ -137,16 +216,24 @@ pub struct Call {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
     Succeeded,
+    /// Succeeded, but an optional call below it failed.
+    Degraded,
     /// An error (the service's own, or a failed call that failed it).
     Failed,
-    /// No room: a full queue, or no ready replica.
+    /// No room: a full queue, no ready replica, no token, an open circuit breaker.
     Rejected,
     TimedOut,
     /// Its caller gave up on it.
     Cancelled,
 }
 
-impl System<'_> {
+impl Ending {
+    pub fn is_success(self) -> bool {
+        matches!(self, Ending::Succeeded | Ending::Degraded)
+    }
+}
+
+impl<'m> System<'m> {
     pub(super) fn frame(&self, key: Key<Frame>) -> &Frame {
         self.frames.get(key).expect("a frame in use is live")
     }
@@ -155,25 +242,75 @@ impl System<'_> {
         self.frames.get_mut(key).expect("a frame in use is live")
     }
 
-    /// A request arrives from outside: its record, and its root frame at the entry service.
-    pub(super) fn begin_request(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
+    /// A request arrives from outside (from `user`, for closed-loop traffic): its class, its
+    /// record, and its root frame at the class's entry service.
+    pub(super) fn begin_request(
+        &mut self,
+        now_ns: Nanos,
+        user: u32,
+        events: &mut EventQueue<Event>,
+    ) {
         let id = self.next_request_id;
         self.next_request_id += 1;
         let measured = now_ns >= self.window.0;
+        let class = self.draw_class(id);
         if measured {
             self.record.requests.arrived += 1;
+            self.record.classes[usize::from(class)].requests.arrived += 1;
         }
-        let request = RequestInfo { id, measured };
+        if let Some(series) = &mut self.series {
+            series.window.arrived += 1;
+        }
+        let (client_region, served_region) = self.regions.place(id, now_ns);
+        let request = RequestInfo {
+            id,
+            class,
+            measured,
+            user,
+            client_region,
+            served_region,
+        };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
         }
-        let entry = self.model.traffic.entry;
+        let entry = self.model.classes[usize::from(class)].entry;
+        if measured {
+            self.record.services[entry].calls += 1;
+        }
         self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
     }
 
-    /// The frame's work is done: it takes the next step of its service's call plan, or, with
-    /// none left, responds with success.
+    /// The class of request `id`: a keyed draw, so a request keeps its class whatever else
+    /// changes. With one class, nothing is drawn.
+    fn draw_class(&self, id: u64) -> ClassId {
+        let classes = &self.model.classes;
+        if classes.len() == 1 {
+            return 0;
+        }
+        let u: f64 = self.class_stream.at(id, 0, 0).random();
+        let mut cumulative = 0.0;
+        for (i, class) in classes.iter().enumerate() {
+            cumulative += class.share;
+            if u < cumulative {
+                return i as ClassId;
+            }
+        }
+        (classes.len() - 1) as ClassId
+    }
+
+    /// The steps the frame takes after its work: its service's plan, or its cache's miss plan.
+    fn plan_of(&self, frame: &Frame) -> &'m [Step] {
+        let model = self.model;
+        let service = &model.services[frame.service];
+        match (&service.cache, frame.on_miss) {
+            (Some(cache), true) => &cache.on_miss,
+            _ => &service.plan,
+        }
+    }
+
+    /// The frame's work is done (or its step is): it takes the next step of its plan that
+    /// makes at least one call, or, with none left, responds.
     pub(super) fn next_step(
         &mut self,
         now_ns: Nanos,
@@ -181,90 +318,446 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let frame = self.frame(key);
-        let plan = &self.model.services[frame.service].plan;
-        let step_index = if frame.stage == Stage::Calling {
+        let mut step_index = if frame.stage == Stage::Calling {
             frame.step + 1
         } else {
             0
         };
-        let Some(step) = plan.get(usize::from(step_index)) else {
-            self.release_worker(now_ns, key, events);
-            self.end_frame(now_ns, key, Ending::Succeeded, events);
-            return;
-        };
-        // Link every call of the step first, then launch them: a callee rejected at once
-        // fails the step while later calls are not launched yet, and the step must already
-        // know them to cancel them.
-        let mut first_call = None;
-        for slot in (0..step.calls.len()).rev() {
-            first_call = Some(self.calls.insert(Call {
-                caller: key,
-                slot: slot as u16,
-                callee: None,
-                attempt: 0,
-                done: false,
-                timeout: TimerSlot::default(),
-                next: first_call,
-            }));
-        }
-        let frame = self.frame_mut(key);
-        frame.stage = Stage::Calling;
-        frame.step = step_index;
-        frame.pending = step.calls.len() as u16;
-        frame.first_call = first_call;
-        let mut next = first_call;
-        while let Some(call) = next {
-            // The step may have ended (failed) while an earlier call was launched.
-            let Some(frame) = self.frames.get(key) else {
+        let request = frame.request;
+        let (frame_site, on_miss, caller) = (frame.site, frame.on_miss, frame.service);
+        let plan = self.plan_of(frame);
+        loop {
+            let Some(step) = plan.get(usize::from(step_index)) else {
+                self.fill_cache(now_ns, key);
+                self.release_worker(now_ns, key, events);
+                let ending = if self.frame(key).degraded {
+                    Ending::Degraded
+                } else {
+                    Ending::Succeeded
+                };
+                self.end_frame(now_ns, key, ending, events);
                 return;
             };
-            if frame.step != step_index || frame.first_call != first_call {
-                return;
+            // Link every call the step makes first, then launch them: a callee rejected at
+            // once fails the step while later calls are not launched yet, and the step must
+            // already know them to cancel them.
+            let mut first_call = None;
+            let mut made = 0u16;
+            for (slot, spec) in step.calls.iter().enumerate().rev() {
+                let site = mix(frame_site
+                    ^ (u64::from(on_miss) << 48 | u64::from(step_index) << 32 | slot as u64));
+                let for_class = spec
+                    .classes
+                    .as_ref()
+                    .is_none_or(|classes| classes.contains(&request.class));
+                let drawn = spec.probability >= 1.0
+                    || (spec.probability > 0.0
+                        && self.services[caller]
+                            .probability_stream
+                            .at(request.id, site, 0)
+                            .random::<f64>()
+                            < spec.probability);
+                if !(for_class && drawn) {
+                    continue;
+                }
+                made += 1;
+                first_call = Some(self.calls.insert(Call {
+                    caller: key,
+                    slot: slot as u16,
+                    callee: spec.service,
+                    site,
+                    attempt: 0,
+                    copies: [None, None],
+                    outstanding: 0,
+                    hedged: false,
+                    timers: TimerSlot::default(),
+                    failure: Ending::Failed,
+                    done: false,
+                    next: first_call,
+                }));
             }
-            next = self.calls.get(call).and_then(|c| c.next);
-            self.launch(now_ns, call, events);
+            if made == 0 {
+                step_index += 1;
+                continue;
+            }
+            let frame = self.frame_mut(key);
+            frame.stage = Stage::Calling;
+            frame.step = step_index;
+            frame.tally = Tally {
+                made,
+                needed: step.join.needed(made),
+                succeeded: 0,
+                failed: 0,
+            };
+            frame.first_call = first_call;
+            let mut next = first_call;
+            while let Some(call) = next {
+                // The step may have ended (failed) while an earlier call was launched.
+                let Some(frame) = self.frames.get(key) else {
+                    return;
+                };
+                if frame.first_call != first_call {
+                    return;
+                }
+                next = self.calls.get(call).and_then(|c| c.next);
+                if self.record_first_call(now_ns, call) {
+                    self.start_attempt(now_ns, call, events);
+                }
+            }
+            return;
         }
     }
 
-    /// Sends a call's next attempt: a callee frame, and its timeout if the call has one.
-    fn launch(&mut self, now_ns: Nanos, call_key: Key<Call>, events: &mut EventQueue<Event>) {
+    /// Counts a call's first attempt (for retry amplification and retry budgets); false if
+    /// the call is already over.
+    fn record_first_call(&mut self, now_ns: Nanos, call_key: Key<Call>) -> bool {
+        let Some(call) = self.calls.get(call_key) else {
+            return false;
+        };
+        if call.done {
+            return false;
+        }
+        let (callee, caller) = (call.callee, call.caller);
+        let frame = self.frame(caller);
+        let (caller_service, measured) = (frame.service, frame.request.measured);
+        if measured {
+            self.record.services[callee].calls += 1;
+        }
+        if let Some(budget) = self.budgets.get_mut(&(caller_service, callee)) {
+            budget.deposit(now_ns);
+        }
+        true
+    }
+
+    /// The spec of a call, from its caller's plan.
+    fn spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
+        let frame = self.frame(call.caller);
+        &self.plan_of(frame)[usize::from(frame.step)].calls[usize::from(call.slot)]
+    }
+
+    /// Starts the call's current attempt: its first copy, and its timeout and hedge timers.
+    pub(super) fn start_attempt(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        events: &mut EventQueue<Event>,
+    ) {
         let Some(call) = self.calls.get(call_key) else {
             return;
         };
-        if call.done {
-            return;
-        }
-        let (caller, slot, attempt) = (call.caller, call.slot, call.attempt);
-        let frame = self.frame(caller);
-        let (request, step) = (frame.request, frame.step);
-        let site = mix(frame.site ^ (u64::from(step) << 32 | u64::from(slot)));
-        let spec =
-            &self.model.services[frame.service].plan[usize::from(step)].calls[usize::from(slot)];
-        let (callee, timeout_ns) = (spec.service, spec.timeout_ns);
+        let spec = self.spec_of(call);
+        let (timeout_ns, hedge_ns) = (spec.timeout_ns, spec.hedge_ns);
+        let call = self.calls.get_mut(call_key).expect("checked above");
+        let token = call.timers.arm();
+        call.outstanding = 0;
+        call.hedged = false;
+        call.copies = [None, None];
         if let Some(timeout_ns) = timeout_ns {
-            let call = self.calls.get_mut(call_key).expect("checked above");
-            let token = call.timeout.arm();
             events.schedule(
                 now_ns.saturating_add(timeout_ns),
                 Event::CallTimeout(call_key, token),
             );
         }
-        // The callee frame's key is recorded before it is admitted, since admission may end
-        // it at once (rejected), which finishes this call.
-        let parent = Parent::Call(call_key);
-        self.visit(now_ns, parent, callee, request, site, attempt, events);
+        if let Some(hedge_ns) = hedge_ns {
+            events.schedule(
+                now_ns.saturating_add(hedge_ns),
+                Event::Hedge(call_key, token),
+            );
+        }
+        self.launch_copy(now_ns, call_key, 0, events);
     }
 
-    /// Records the callee a call has under way (called by `visit` through the frame's parent).
+    /// Sends one copy of the call's current attempt: past the callee's circuit breaker, over
+    /// the network if the call has latency, to a new frame at the callee.
+    fn launch_copy(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        copy: u8,
+        events: &mut EventQueue<Event>,
+    ) {
+        let call = self
+            .calls
+            .get_mut(call_key)
+            .expect("a launching call is live");
+        call.outstanding += 1;
+        let (callee, token) = (call.callee, call.timers.token());
+        if !self.breaker_admits(now_ns, callee) {
+            let caller = self.calls.get(call_key).expect("live").caller;
+            if self.frame(caller).request.measured {
+                self.record.services[callee].short_circuited += 1;
+            }
+            // Failed fast by the breaker, which does not count its own refusals.
+            self.copy_result(now_ns, call_key, Ending::Rejected, events);
+            return;
+        }
+        let call = self.calls.get(call_key).expect("a launching call is live");
+        let out_ns = match self.spec_of(call).latency.as_ref() {
+            Some(latency) => {
+                let request = self.frame(call.caller).request.id;
+                let caller = self.frame(call.caller).service;
+                let draw = call.attempt * 2 + u32::from(copy);
+                Some(
+                    latency.sample_ns(
+                        &mut self.services[caller]
+                            .network_out
+                            .at(request, call.site, draw),
+                    ),
+                )
+            }
+            None => None,
+        };
+        match out_ns {
+            Some(out_ns) => events.schedule(
+                now_ns.saturating_add(out_ns),
+                Event::Deliver(call_key, token, copy),
+            ),
+            None => self.deliver(now_ns, call_key, copy, events),
+        }
+    }
+
+    /// A copy reaches the callee: a frame is created there.
+    fn deliver(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        copy: u8,
+        events: &mut EventQueue<Event>,
+    ) {
+        let call = self.calls.get(call_key).expect("a delivered call is live");
+        let (callee, site, draw) = (call.callee, call.site, call.attempt * 2 + u32::from(copy));
+        let request = self.frame(call.caller).request;
+        let parent = Parent::Call(call_key, copy);
+        self.visit(now_ns, parent, callee, request, site, draw, events);
+    }
+
+    /// A copy on the network reached the callee (`Deliver`), unless its attempt is over.
+    pub(super) fn on_deliver(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        token: TimerToken,
+        copy: u8,
+        events: &mut EventQueue<Event>,
+    ) {
+        if self.attempt_is_live(call_key, token) {
+            self.deliver(now_ns, call_key, copy, events);
+        }
+    }
+
+    /// A response on the network reached the caller (`Respond`), unless its attempt is over.
+    pub(super) fn on_respond(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        token: TimerToken,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        if self.attempt_is_live(call_key, token) {
+            self.copy_answered(now_ns, call_key, ending, events);
+        }
+    }
+
+    fn attempt_is_live(&self, call_key: Key<Call>, token: TimerToken) -> bool {
+        self.calls
+            .get(call_key)
+            .is_some_and(|call| !call.done && call.timers.is_live(token))
+    }
+
+    /// Records the callee frame of a copy (called by `visit` through the frame's parent).
     pub(super) fn note_callee(&mut self, parent: Parent, frame: Key<Frame>) {
-        if let Parent::Call(call) = parent {
+        if let Parent::Call(call, copy) = parent {
             if let Some(call) = self.calls.get_mut(call) {
-                call.callee = Some(frame);
+                call.copies[usize::from(copy)] = Some(frame);
             }
         }
     }
 
-    /// A call's timeout fired: the caller gives up on the callee.
+    /// A callee frame of a copy ended: its answer travels back (with network latency), then
+    /// counts for the attempt.
+    fn callee_ended(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        copy: u8,
+        frame: Key<Frame>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(call) = self.calls.get_mut(call_key) else {
+            return; // the step has ended
+        };
+        if call.done || call.copies[usize::from(copy)] != Some(frame) {
+            return; // a copy of an attempt that is over
+        }
+        call.copies[usize::from(copy)] = None;
+        let token = call.timers.token();
+        let call = self.calls.get(call_key).expect("live");
+        let back_ns = match self.spec_of(call).latency.as_ref() {
+            Some(latency) => {
+                let request = self.frame(call.caller).request.id;
+                let caller = self.frame(call.caller).service;
+                let draw = call.attempt * 2 + u32::from(copy);
+                Some(
+                    latency.sample_ns(
+                        &mut self.services[caller]
+                            .network_back
+                            .at(request, call.site, draw),
+                    ),
+                )
+            }
+            None => None,
+        };
+        match back_ns {
+            Some(back_ns) => events.schedule(
+                now_ns.saturating_add(back_ns),
+                Event::Respond(call_key, token, ending),
+            ),
+            None => self.copy_answered(now_ns, call_key, ending, events),
+        }
+    }
+
+    /// A copy's answer reached the caller; the callee's circuit breaker hears it too.
+    fn copy_answered(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let callee = self
+            .calls
+            .get(call_key)
+            .expect("an answered call is live")
+            .callee;
+        self.breaker_hears(now_ns, callee, ending);
+        self.copy_result(now_ns, call_key, ending, events);
+    }
+
+    /// The first success ends the attempt; a failure ends it when no other copy is still out.
+    fn copy_result(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let call = self
+            .calls
+            .get_mut(call_key)
+            .expect("an answered call is live");
+        call.outstanding -= 1;
+        if ending.is_success() {
+            self.end_attempt(now_ns, call_key, events);
+            self.judge(now_ns, call_key, ending, events);
+        } else if call.outstanding > 0 {
+            call.failure = ending; // the other copy may still succeed
+        } else {
+            self.attempt_failed(now_ns, call_key, ending, events);
+        }
+    }
+
+    /// Ends the call's current attempt: its timers go stale and copies still out are cancelled.
+    fn end_attempt(&mut self, now_ns: Nanos, call_key: Key<Call>, events: &mut EventQueue<Event>) {
+        let call = self.calls.get_mut(call_key).expect("live");
+        call.timers.cancel();
+        call.outstanding = 0;
+        let copies = std::mem::take(&mut call.copies);
+        for frame in copies.into_iter().flatten() {
+            self.cancel_frame(now_ns, frame, events);
+        }
+    }
+
+    /// Every copy of the attempt failed (or it timed out): retry after a backoff if the call
+    /// may, else the call fails.
+    fn attempt_failed(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        self.end_attempt(now_ns, call_key, events);
+        let call = self.calls.get(call_key).expect("live");
+        let retries = self.spec_of(call).retries;
+        let next_attempt = call.attempt + 1;
+        let (callee, caller_frame, site) = (call.callee, call.caller, call.site);
+        let frame = self.frame(caller_frame);
+        let (caller, request, measured) = (frame.service, frame.request.id, frame.request.measured);
+        let retry = retries.filter(|r| next_attempt < r.attempts).and_then(|r| {
+            let allowed = self
+                .budgets
+                .get_mut(&(caller, callee))
+                .is_none_or(|budget| budget.withdraw(now_ns));
+            allowed.then_some(r)
+        });
+        let Some(retries) = retry else {
+            self.judge(now_ns, call_key, ending, events);
+            return;
+        };
+        if measured {
+            self.record.services[callee].retries += 1;
+        }
+        // Exponential backoff with full jitter: uniform in [0, min(cap, base x 2^(n-1))].
+        let ceiling_ns = retries
+            .backoff_ns
+            .saturating_mul(1u64 << (next_attempt - 1).min(62))
+            .min(retries.max_backoff_ns);
+        let wait_ns = if ceiling_ns == 0 {
+            0
+        } else {
+            self.services[caller]
+                .backoff_stream
+                .at(request, site, next_attempt)
+                .random_range(0..=ceiling_ns)
+        };
+        let call = self.calls.get_mut(call_key).expect("live");
+        call.attempt = next_attempt;
+        let token = call.timers.arm();
+        events.schedule(
+            now_ns.saturating_add(wait_ns),
+            Event::Retry(call_key, token),
+        );
+    }
+
+    /// A retry's backoff is over: the next attempt starts.
+    pub(super) fn on_retry(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        token: TimerToken,
+        events: &mut EventQueue<Event>,
+    ) {
+        if self.attempt_is_live(call_key, token) {
+            self.start_attempt(now_ns, call_key, events);
+        }
+    }
+
+    /// The attempt has not answered after `hedge`: a second copy goes out.
+    pub(super) fn on_hedge(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        token: TimerToken,
+        events: &mut EventQueue<Event>,
+    ) {
+        if !self.attempt_is_live(call_key, token) {
+            return;
+        }
+        let call = self.calls.get_mut(call_key).expect("live");
+        if call.hedged || call.outstanding == 0 {
+            return;
+        }
+        call.hedged = true;
+        let (callee, caller) = (call.callee, call.caller);
+        if self.frame(caller).request.measured {
+            self.record.services[callee].hedges += 1;
+        }
+        self.launch_copy(now_ns, call_key, 1, events);
+    }
+
+    /// An attempt's timeout fired: the caller gives up on its copies.
     pub(super) fn on_call_timeout(
         &mut self,
         now_ns: Nanos,
@@ -272,19 +765,16 @@ impl System<'_> {
         token: TimerToken,
         events: &mut EventQueue<Event>,
     ) {
-        let Some(call) = self.calls.get_mut(call_key) else {
-            return; // stale: the step ended
-        };
-        if call.done || !call.timeout.fire(token) {
-            return; // stale: answered, or re-armed
+        if !self.attempt_is_live(call_key, token) {
+            return;
         }
-        if let Some(callee) = call.callee.take() {
-            self.cancel_frame(now_ns, callee, events);
-        }
-        self.judge(now_ns, call_key, Ending::TimedOut, events);
+        let callee = self.calls.get(call_key).expect("live").callee;
+        self.breaker_hears(now_ns, callee, Ending::TimedOut);
+        self.attempt_failed(now_ns, call_key, Ending::TimedOut, events);
     }
 
-    /// The one place a finished call is judged, by its step's join policy.
+    /// The one place a finished call is judged, by its step's join. An optional call's
+    /// failure counts as a success that degrades the answer.
     pub(super) fn judge(
         &mut self,
         now_ns: Nanos,
@@ -299,24 +789,29 @@ impl System<'_> {
             return;
         }
         call.done = true;
-        call.callee = None;
-        call.timeout.cancel();
+        call.timers.cancel();
         let caller = call.caller;
-        let frame = self.frame(caller);
-        let join = self.model.services[frame.service].plan[usize::from(frame.step)].join;
-        match (join, ending) {
-            (Join::All, Ending::Succeeded) => {
-                let frame = self.frame_mut(caller);
-                frame.pending -= 1;
-                if frame.pending == 0 {
-                    self.end_step(now_ns, caller, events);
-                    self.next_step(now_ns, caller, events);
-                }
+        let optional = self
+            .spec_of(self.calls.get(call_key).expect("live"))
+            .optional;
+        let frame = self.frame_mut(caller);
+        let success = ending.is_success() || optional;
+        if ending == Ending::Degraded || (optional && !ending.is_success()) {
+            frame.degraded = true;
+        }
+        let tally = &mut frame.tally;
+        if success {
+            tally.succeeded += 1;
+            if tally.succeeded == tally.needed {
+                self.end_step(now_ns, caller, events);
+                self.next_step(now_ns, caller, events);
             }
-            (Join::All, failure) => {
+        } else {
+            tally.failed += 1;
+            if tally.failed > tally.made - tally.needed {
                 self.end_step(now_ns, caller, events);
                 self.release_worker(now_ns, caller, events);
-                self.fail_frame(now_ns, caller, failure, events);
+                self.end_frame_as(now_ns, caller, Ending::Failed, ending, events);
             }
         }
     }
@@ -330,9 +825,40 @@ impl System<'_> {
                 .remove(call_key)
                 .expect("a step's calls live until it ends");
             next = call.next;
-            if let Some(callee) = call.callee {
-                self.cancel_frame(now_ns, callee, events);
+            for frame in call.copies.into_iter().flatten() {
+                self.cancel_frame(now_ns, frame, events);
             }
+        }
+    }
+
+    /// A frame ends at once with `ending` whatever its stage, its own calls cancelled and its
+    /// worker freed: what a crash of its replica does to it (its caller hears `ending`).
+    pub(super) fn abort_frame(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        ending: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(frame) = self.frames.get(key) else {
+            return;
+        };
+        if let (Stage::Working, Some(run)) = (frame.stage, frame.batch) {
+            // Its batch will not hear from it: count it done now, so the batch's worker is
+            // freed when the last of its visits is.
+            self.batch_visit_done(now_ns, run, events);
+        }
+        let frame = self.frame(key);
+        match frame.stage {
+            Stage::Queued => self.leave_queue(now_ns, key),
+            Stage::Working => self.release_worker(now_ns, key, events),
+            Stage::Calling => {
+                self.end_step(now_ns, key, events);
+                self.release_worker(now_ns, key, events);
+            }
+        }
+        if self.frames.contains(key) {
+            self.end_frame(now_ns, key, ending, events);
         }
     }
 
@@ -363,19 +889,6 @@ impl System<'_> {
         }
     }
 
-    /// A frame fails because a call of its step did: its own service counts a failure, and
-    /// its parent hears the cause (a rejection or timeout downstream reaches the request as
-    /// such, so the request counts under the kind of the first failure).
-    fn fail_frame(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        cause: Ending,
-        events: &mut EventQueue<Event>,
-    ) {
-        self.end_frame_as(now_ns, key, Ending::Failed, cause, events);
-    }
-
     /// A frame ends with `ending`, counted at its service and passed to its parent.
     pub(super) fn end_frame(
         &mut self,
@@ -387,6 +900,9 @@ impl System<'_> {
         self.end_frame_as(now_ns, key, ending, ending, events);
     }
 
+    /// A frame ends, counted at its service as `counted`; its parent hears `cause` (a frame
+    /// failed by a rejection or timeout downstream counts a failure, and passes the rejection
+    /// or timeout up, so the request counts under the kind of the first failure).
     fn end_frame_as(
         &mut self,
         now_ns: Nanos,
@@ -407,8 +923,9 @@ impl System<'_> {
         if frame.request.measured {
             let counts = &mut record.requests;
             match counted {
-                Ending::Succeeded => {
+                Ending::Succeeded | Ending::Degraded => {
                     counts.succeeded += 1;
+                    counts.degraded += u64::from(counted == Ending::Degraded);
                     record.latency.record(now_ns - frame.arrived_ns);
                 }
                 Ending::Failed => counts.failed += 1,
@@ -418,8 +935,11 @@ impl System<'_> {
             }
         }
         match frame.parent {
-            Parent::Root => self.end_request(now_ns, frame.request, frame.arrived_ns, cause),
-            Parent::Call(call) => self.judge(now_ns, call, cause, events),
+            Parent::Root => {
+                self.end_request(now_ns, frame.request, frame.arrived_ns, cause);
+                self.request_ended(now_ns, frame.request, frame.arrived_ns, cause, events);
+            }
+            Parent::Call(call, copy) => self.callee_ended(now_ns, call, copy, key, cause, events),
             Parent::Detached => {}
         }
     }
@@ -436,16 +956,28 @@ impl System<'_> {
         if !request.measured {
             return;
         }
-        let counts = &mut self.record.requests;
-        match ending {
-            Ending::Succeeded => {
-                counts.succeeded += 1;
-                self.record.latency.record(now_ns - arrived_ns);
+        // A client served in another region waits for the way there and back.
+        let away_ns = self.regions.round_trip_ns(request);
+        if request.client_region != request.served_region {
+            self.record.cross_region += 1;
+        }
+        let latency_ns = now_ns - arrived_ns + away_ns;
+        let class = &mut self.record.classes[usize::from(request.class)];
+        for (counts, latency) in [
+            (&mut self.record.requests, &mut self.record.latency),
+            (&mut class.requests, &mut class.latency),
+        ] {
+            match ending {
+                Ending::Succeeded | Ending::Degraded => {
+                    counts.succeeded += 1;
+                    counts.degraded += u64::from(ending == Ending::Degraded);
+                    latency.record(latency_ns);
+                }
+                Ending::Failed => counts.failed += 1,
+                Ending::Rejected => counts.rejected += 1,
+                Ending::TimedOut => counts.timed_out += 1,
+                Ending::Cancelled => unreachable!("nobody cancels a whole request"),
             }
-            Ending::Failed => counts.failed += 1,
-            Ending::Rejected => counts.rejected += 1,
-            Ending::TimedOut => counts.timed_out += 1,
-            Ending::Cancelled => unreachable!("nobody cancels a whole request"),
         }
     }
 }

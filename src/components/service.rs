@@ -14,14 +14,18 @@
 //! `queue_capacity`.
 
 use super::balancer::Balancer;
-use super::request::{Ending, Frame, Parent, RequestInfo, Stage};
+use super::cache::{CacheStore, KeyLaw};
+use super::request::{BatchRun, Ending, Frame, Parent, RequestInfo, Stage};
+use super::resilience::{Breaker, TokenBucket};
 use super::system::{Event, System};
 use crate::distribution::Distribution;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};
+use crate::engine::timer::{TimerSlot, TimerToken};
 use crate::metrics::run::OverloadReason;
+use crate::scenario::model::{Batch, Lookup, Store};
 use crate::scenario::model::{Service, ServiceId};
 use rand::Rng as _;
 use std::collections::VecDeque;
@@ -39,20 +43,40 @@ pub enum ReplicaState {
 #[derive(Debug, Clone)]
 pub struct Replica {
     pub state: ReplicaState,
+    /// The region it runs in (0 when the service is not regional).
+    pub region: u16,
+    /// Bumped whenever the replica is replaced or restarts, so that events scheduled for an
+    /// earlier life of the slot (its provisioning, its next failure) are recognised as stale.
+    pub incarnation: u32,
+    /// Dead or unresponsive while still in the balancer's rotation (until health checks
+    /// eject it): a visit sent to it fails at once.
+    pub broken: bool,
+    /// Taken out of rotation by health checks; back after the first probe that succeeds.
+    pub ejected: bool,
+    /// Health probes failed in a row.
+    pub probe_failures: u32,
     busy_workers: u32,
     /// Waiting frames in arrival order, possibly with cancelled ones among them.
     queue: VecDeque<Key<Frame>>,
     /// Live frames in `queue`.
     queued: u32,
+    /// When a batching replica's oldest waiting visit will have waited its `timeout`.
+    batch_timer: TimerSlot,
 }
 
 impl Replica {
     fn new(state: ReplicaState) -> Replica {
         Replica {
             state,
+            region: 0,
+            incarnation: 0,
+            broken: false,
+            ejected: false,
+            probe_failures: 0,
             busy_workers: 0,
             queue: VecDeque::new(),
             queued: 0,
+            batch_timer: TimerSlot::default(),
         }
     }
 
@@ -77,8 +101,11 @@ pub enum Admission {
     Started(u32),
     /// It waits in this replica's queue.
     Queued(u32),
-    /// This replica's queue was full, or no replica was ready.
+    /// This replica's queue was full.
     Rejected,
+    /// No replica is ready, the service is out (an outage), or the replica picked is dead
+    /// but still in rotation: the visit fails at once, as a connection refused would.
+    Unavailable,
 }
 
 /// The run-time state of one service.
@@ -87,38 +114,110 @@ pub struct ServiceState {
     balancer: Balancer,
     concurrency: u32,
     queue_capacity: u32,
+    batch: Option<Batch>,
     /// Keyed streams: a visit's draws depend on its request and call site, not on when or
     /// where it is served.
     time_stream: Stream,
     error_stream: Stream,
+    pub(super) hit_stream: Stream,
+    /// The streams of the service's own calls: whether a call with a probability is made,
+    /// the backoff before a retry, the network time out and back.
+    pub(super) probability_stream: Stream,
+    pub(super) backoff_stream: Stream,
+    pub(super) network_out: Stream,
+    pub(super) network_back: Stream,
+    /// A keyed cache's law of keys, and one store per replica.
+    pub(super) key_law: Option<KeyLaw>,
+    pub(super) stores: Vec<CacheStore>,
+    store_spec: Option<Store>,
+    pub(super) breaker: Option<Breaker>,
+    pub(super) bucket: Option<TokenBucket>,
+    /// Service-time factor of `slow` faults under way (1 when none is).
+    pub slow_factor: f64,
+    /// Extra error probability of `errors` faults under way (0 when none is).
+    pub extra_error_rate: f64,
+    /// Outages under way: while any is, every visit fails.
+    pub outages: u32,
+    /// Draining replicas that went down since the fleet last looked (it keeps the count of
+    /// replicas in each state over time).
+    pub went_down: u32,
+    /// Whether the replicas are placed in regions (visits then go to the served region's).
+    regional: bool,
 }
 
 impl ServiceState {
     pub fn new(spec: &Service, seed: u64, replication: u32) -> Self {
-        ServiceState {
-            replicas: (0..spec.replicas)
-                .map(|_| Replica::new(ReplicaState::Ready))
-                .collect(),
-            balancer: Balancer::round_robin(),
+        let stream = |purpose: &str| Stream::new(seed, replication, &spec.name, purpose);
+        let (key_law, store_spec) = match spec.cache.as_ref().map(|c| &c.lookup) {
+            Some(Lookup::Keyed(space, store)) => (Some(KeyLaw::new(space)), Some(*store)),
+            _ => (None, None),
+        };
+        let mut state = ServiceState {
+            replicas: Vec::new(),
+            balancer: Balancer::new(&spec.balancer, stream("balancer").sequential()),
             concurrency: spec.concurrency,
             queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
-            time_stream: Stream::new(seed, replication, &spec.name, "service_time"),
-            error_stream: Stream::new(seed, replication, &spec.name, "error"),
+            batch: spec.batch,
+            time_stream: stream("service_time"),
+            error_stream: stream("error"),
+            hit_stream: stream("hit"),
+            probability_stream: stream("call_probability"),
+            backoff_stream: stream("backoff"),
+            network_out: stream("network_out"),
+            network_back: stream("network_back"),
+            key_law,
+            stores: Vec::new(),
+            store_spec,
+            breaker: spec.circuit_breaker.map(Breaker::new),
+            bucket: spec.rate_limit.map(TokenBucket::new),
+            slow_factor: 1.0,
+            extra_error_rate: 0.0,
+            outages: 0,
+            went_down: 0,
+            regional: spec.fleet.regions.is_some(),
+        };
+        match &spec.fleet.regions {
+            None => {
+                for _ in 0..spec.replicas {
+                    state.add_replica(ReplicaState::Ready);
+                }
+            }
+            Some(per_region) => {
+                for (region, &n) in per_region.iter().enumerate() {
+                    for _ in 0..n {
+                        state.add_replica_in(ReplicaState::Ready, region as u16);
+                    }
+                }
+            }
         }
+        state
     }
 
     pub fn replicas(&self) -> &[Replica] {
         &self.replicas
     }
 
-    /// Picks a ready replica for a visit and admits it there: a free worker, a place in the
-    /// queue, or a rejection.
-    pub fn admit(&mut self, frame: Key<Frame>) -> Admission {
-        let Some(index) = self.balancer.pick(&self.replicas) else {
-            return Admission::Rejected;
+    /// Whether the balancer routes by the request's key.
+    pub fn routes_by_key(&self) -> bool {
+        self.balancer.needs_key()
+    }
+
+    /// Picks a ready replica for a visit (carrying `key`, for `consistent_hash`; in `region`
+    /// only, for a regional service) and admits it there: a free worker, a place in the
+    /// queue, or a rejection. A batching service queues every visit; its batches start from
+    /// the queue. With no replica to take it (none ready, an outage, a broken replica still
+    /// in rotation) the visit fails: `Unavailable`.
+    pub fn admit(&mut self, frame: Key<Frame>, key: u64, region: Option<u16>) -> Admission {
+        if self.outages > 0 {
+            return Admission::Unavailable;
+        }
+        let Some(index) = self.balancer.pick(&self.replicas, key, region) else {
+            return Admission::Unavailable;
         };
         let replica = &mut self.replicas[index as usize];
-        if replica.busy_workers < self.concurrency {
+        if replica.broken {
+            Admission::Unavailable
+        } else if replica.busy_workers < self.concurrency && self.batch.is_none() {
             replica.busy_workers += 1;
             Admission::Started(index)
         } else if replica.queued < self.queue_capacity {
@@ -130,6 +229,11 @@ impl ServiceState {
         }
     }
 
+    /// Whether the service is regional (its replicas are placed in regions).
+    pub fn is_regional(&self) -> bool {
+        self.regional
+    }
+
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
     /// takes it and is returned, or the worker goes idle. A draining replica left idle goes
     /// down.
@@ -138,8 +242,9 @@ impl ServiceState {
         replica: u32,
         is_live: impl Fn(Key<Frame>) -> bool,
     ) -> Option<Key<Frame>> {
+        let batching = self.batch.is_some();
         let replica = &mut self.replicas[replica as usize];
-        while let Some(next) = replica.queue.pop_front() {
+        while let Some(next) = replica.queue.pop_front().filter(|_| !batching) {
             if is_live(next) {
                 replica.queued -= 1;
                 return Some(next);
@@ -148,6 +253,7 @@ impl ServiceState {
         replica.busy_workers -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
         None
     }
@@ -159,26 +265,63 @@ impl ServiceState {
         replica.queued -= 1;
         if replica.state == ReplicaState::Draining && replica.is_idle() {
             replica.state = ReplicaState::Down;
+            self.went_down += 1;
         }
     }
 
     /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
     /// one; returns its index.
     pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
-        match self
+        self.add_replica_in(state, 0)
+    }
+
+    /// [`ServiceState::add_replica`] in a region; a reused slot's incarnation moves on. A new
+    /// cache replica starts empty.
+    pub fn add_replica_in(&mut self, state: ReplicaState, region: u16) -> u32 {
+        let down = self
             .replicas
             .iter()
-            .position(|r| r.state == ReplicaState::Down)
-        {
+            .position(|r| r.state == ReplicaState::Down);
+        let index = match down {
             Some(index) => {
-                self.replicas[index] = Replica::new(state);
-                index as u32
+                let incarnation = self.replicas[index].incarnation.wrapping_add(1);
+                self.replicas[index] = Replica {
+                    region,
+                    incarnation,
+                    ..Replica::new(state)
+                };
+                index
             }
             None => {
-                self.replicas.push(Replica::new(state));
-                (self.replicas.len() - 1) as u32
+                self.replicas.push(Replica {
+                    region,
+                    ..Replica::new(state)
+                });
+                self.replicas.len() - 1
+            }
+        };
+        if let Some(store) = &self.store_spec {
+            if index < self.stores.len() {
+                self.stores[index] = CacheStore::new(store);
+            } else {
+                self.stores.push(CacheStore::new(store));
             }
         }
+        index as u32
+    }
+
+    /// The replica in slot `index`, to change its lifecycle flags (the fleet's modules do).
+    pub fn replica_mut(&mut self, index: u32) -> &mut Replica {
+        &mut self.replicas[index as usize]
+    }
+
+    /// A crashed replica's workers and queue are emptied (its frames have been ended by the
+    /// caller); it is neither working nor waiting on anything any more.
+    pub fn clear_replica(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.busy_workers = 0;
+        replica.queued = 0;
+        replica.queue.clear();
     }
 
     /// A starting replica becomes ready and takes traffic.
@@ -211,18 +354,81 @@ impl ServiceState {
         site: u64,
         attempt: u32,
     ) -> Nanos {
-        dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
+        let ns = dist.sample_ns(&mut self.time_stream.at(request, site, attempt));
+        if self.slow_factor == 1.0 {
+            ns
+        } else {
+            (ns as f64 * self.slow_factor).min(crate::engine::time::CLOCK_LIMIT_NS as f64) as Nanos
+        }
     }
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        // An `errors` fault adds its probability independently of the service's own.
+        let error_rate = if self.extra_error_rate > 0.0 {
+            1.0 - (1.0 - error_rate) * (1.0 - self.extra_error_rate)
+        } else {
+            error_rate
+        };
         error_rate > 0.0
             && self.error_stream.at(request, site, attempt).random::<f64>() < error_rate
     }
 }
 
+/// Frames a batch takes, in arrival order, leaving the rest waiting.
+struct BatchStart {
+    frames: Vec<Key<Frame>>,
+}
+
+impl ServiceState {
+    /// A batching replica with a free worker: the frames of the batch to start now (when
+    /// `max_size` wait, or the oldest has waited `timeout`), or the time to look again.
+    fn next_batch(
+        &mut self,
+        replica: u32,
+        now_ns: Nanos,
+        arrived_ns: impl Fn(Key<Frame>) -> Option<Nanos>,
+    ) -> Result<BatchStart, Option<Nanos>> {
+        let Some(batch) = self.batch else {
+            return Err(None);
+        };
+        let concurrency = self.concurrency;
+        let r = &mut self.replicas[replica as usize];
+        // Drop cancelled frames from the front, so the front is the oldest live one.
+        while r.queue.front().is_some_and(|&k| arrived_ns(k).is_none()) {
+            r.queue.pop_front();
+        }
+        let Some(&oldest) = r.queue.front() else {
+            return Err(None);
+        };
+        if r.busy_workers >= concurrency {
+            return Err(None);
+        }
+        let due_ns = arrived_ns(oldest)
+            .expect("live")
+            .saturating_add(batch.timeout_ns);
+        if r.queued < batch.max_size && now_ns < due_ns {
+            return Err(Some(due_ns));
+        }
+        let mut frames = Vec::with_capacity(r.queued.min(batch.max_size) as usize);
+        while frames.len() < batch.max_size as usize {
+            let Some(next) = r.queue.pop_front() else {
+                break;
+            };
+            if arrived_ns(next).is_some() {
+                frames.push(next);
+            }
+        }
+        r.queued -= frames.len() as u32;
+        r.busy_workers += 1;
+        r.batch_timer.cancel();
+        Ok(BatchStart { frames })
+    }
+}
+
 impl System<'_> {
-    /// A visit arrives at `service`: a new frame, admitted by the service's balancer.
+    /// A visit arrives at `service`: a new frame, let in by the service's rate limit and
+    /// admitted by its balancer.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn visit(
         &mut self,
@@ -234,29 +440,41 @@ impl System<'_> {
         attempt: u32,
         events: &mut EventQueue<Event>,
     ) {
-        let key = self.frames.insert(Frame {
-            parent,
-            request,
-            service,
-            replica: 0,
-            arrived_ns: now_ns,
-            started_ns: now_ns,
-            site,
-            attempt,
-            stage: Stage::Queued,
-            admitted: false,
-            step: 0,
-            pending: 0,
-            holds_worker: false,
-            first_call: None,
-        });
+        let key = self
+            .frames
+            .insert(Frame::new(parent, request, service, now_ns, site, attempt));
         self.note_callee(parent, key);
-        let window = self.window;
-        let record = &mut self.record.services[service];
+        self.record.services[service].visits += 1;
         if request.measured {
-            record.requests.arrived += 1;
+            self.record.services[service].requests.arrived += 1;
         }
-        match self.services[service].admit(key) {
+        if let Some(bucket) = &mut self.services[service].bucket {
+            if !bucket.take(now_ns) {
+                self.end_frame(now_ns, key, Ending::Rejected, events);
+                return;
+            }
+        }
+        let routing_key = if self.services[service].routes_by_key() {
+            self.request_key(service, request.id)
+        } else {
+            0
+        };
+        // A regional service serves the request in its served region, if that is up.
+        let region = if self.services[service].is_regional() {
+            match self.regions.route(request) {
+                Some(region) => Some(region),
+                None => {
+                    self.end_frame(now_ns, key, Ending::Failed, events);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let window = self.window;
+        let admission = self.services[service].admit(key, routing_key, region);
+        let record = &mut self.record.services[service];
+        match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 self.start(now_ns, key, replica, events);
@@ -267,11 +485,153 @@ impl System<'_> {
                 let frame = self.frame_mut(key);
                 frame.replica = replica;
                 frame.admitted = true;
+                if let Some(timeout_ns) = self.model.services[service].queue_timeout_ns {
+                    events.schedule(now_ns.saturating_add(timeout_ns), Event::QueueTimeout(key));
+                }
+                if self.model.services[service].batch.is_some() {
+                    self.try_batch(now_ns, service, replica, events);
+                }
             }
             Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
+            Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
         }
     }
 
+    /// A queued frame has waited `queue_timeout`: it is dropped, timed out.
+    pub(super) fn on_queue_timeout(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
+        if self
+            .frames
+            .get(key)
+            .is_some_and(|f| f.stage == Stage::Queued)
+        {
+            self.leave_queue(now_ns, key);
+            self.end_frame(now_ns, key, Ending::TimedOut, events);
+        }
+    }
+
+    /// Starts a batch on the replica if one is due, else sets its timer for when it will be.
+    fn try_batch(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let frames = &self.frames;
+        let next = self.services[service].next_batch(replica, now_ns, |k| {
+            frames
+                .get(k)
+                .filter(|f| f.stage == Stage::Queued)
+                .map(|f| f.arrived_ns)
+        });
+        match next {
+            Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
+            Err(Some(due_ns)) => {
+                let timer = &mut self.services[service].replicas[replica as usize].batch_timer;
+                if !timer.is_armed() {
+                    let token = timer.arm();
+                    events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
+                }
+            }
+            Err(None) => {}
+        }
+    }
+
+    /// A batching replica's oldest visit has waited its `timeout`.
+    pub(super) fn on_batch_due(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        token: TimerToken,
+        events: &mut EventQueue<Event>,
+    ) {
+        let timer = &mut self.services[service].replicas[replica as usize].batch_timer;
+        if timer.fire(token) {
+            self.try_batch(now_ns, service, replica, events);
+        }
+    }
+
+    /// One worker takes a batch: the service time (drawn for the batch's first visit) plus
+    /// `per_item` per visit; every visit of it finishes then.
+    fn start_batch(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        batch: BatchStart,
+        events: &mut EventQueue<Event>,
+    ) {
+        let model = self.model;
+        let spec = &model.services[service];
+        let per_item_ns = spec.batch.map_or(0, |b| b.per_item_ns);
+        let n = batch.frames.len() as u32;
+        let first = self.frame(batch.frames[0]);
+        let (request, site, attempt) = (first.request.id, first.site, first.attempt);
+        let base_ns =
+            self.services[service].draw_service_ns(&spec.service_time, request, site, attempt);
+        let work_ns = base_ns.saturating_add(per_item_ns.saturating_mul(u64::from(n)));
+        let run = self.batches.insert(BatchRun {
+            service,
+            replica,
+            left: n,
+        });
+        let window = self.window;
+        let record = &mut self.record.services[service];
+        record.busy_workers.add(now_ns, 1, window);
+        if now_ns >= window.0 {
+            record.batches += 1;
+            record.batched_visits += u64::from(n);
+        }
+        let Some(done_ns) = now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) else {
+            self.stop_overloaded(now_ns, OverloadReason::ClockLimit);
+            return;
+        };
+        for key in batch.frames {
+            let frame = self.frames.get_mut(key).expect("a batch takes live frames");
+            frame.stage = Stage::Working;
+            frame.started_ns = now_ns;
+            frame.batch = Some(run);
+            let (measured, arrived_ns) = (frame.request.measured, frame.arrived_ns);
+            let record = &mut self.record.services[service];
+            record.queued.add(now_ns, -1, window);
+            if measured {
+                record.queue_wait.record(now_ns - arrived_ns);
+            }
+            events.schedule(done_ns, Event::WorkDone(key));
+        }
+    }
+
+    /// A visit of a batch is done; the last one frees the batch's worker for the next batch.
+    pub(super) fn batch_visit_done(
+        &mut self,
+        now_ns: Nanos,
+        run: Key<BatchRun>,
+        events: &mut EventQueue<Event>,
+    ) {
+        let batch = self
+            .batches
+            .get_mut(run)
+            .expect("a batch lives until its visits are done");
+        batch.left -= 1;
+        if batch.left > 0 {
+            return;
+        }
+        let BatchRun {
+            service, replica, ..
+        } = self.batches.remove(run).expect("live");
+        self.record.services[service]
+            .busy_workers
+            .add(now_ns, -1, self.window);
+        let state = &mut self.services[service];
+        state.replicas[replica as usize].busy_workers -= 1;
+        self.try_batch(now_ns, service, replica, events);
+    }
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
     fn start(
         &mut self,
@@ -316,10 +676,16 @@ impl System<'_> {
             return; // stale: the frame ended while its work was under way
         };
         let (service, parent) = (frame.service, frame.parent);
+        if let Some(run) = frame.batch {
+            self.batch_visit_done(now_ns, run, events);
+        }
+        let frame = self.frame(key);
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
-            let wasted_ns = now_ns - frame.started_ns;
-            self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
+            if frame.request.measured {
+                let wasted_ns = now_ns - frame.started_ns;
+                self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
+            }
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Cancelled, events);
             return;
@@ -334,6 +700,14 @@ impl System<'_> {
         }
         if !spec.blocking_calls {
             self.release_worker(now_ns, key, events);
+        }
+        if spec.cache.is_some() && !self.cache_lookup(now_ns, key) {
+            self.frame_mut(key).on_miss = true;
+        } else if spec.cache.is_some() {
+            // A hit answers at once: none of the miss plan's calls.
+            self.release_worker(now_ns, key, events);
+            self.end_frame(now_ns, key, Ending::Succeeded, events);
+            return;
         }
         self.next_step(now_ns, key, events);
     }
@@ -357,6 +731,9 @@ impl System<'_> {
             .add(now_ns, -1, self.window);
         let frames = &self.frames;
         let next = self.services[service].release(replica, |k| frames.contains(k));
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
         if let Some(next) = next {
             self.record.services[service]
                 .queued
@@ -373,6 +750,9 @@ impl System<'_> {
         self.record.services[service]
             .queued
             .add(now_ns, -1, self.window);
+        if self.services[service].went_down > 0 {
+            self.replicas_went_down(now_ns, service);
+        }
     }
 }
 
@@ -392,6 +772,13 @@ mod tests {
             blocking_calls: false,
             error_rate: 0.0,
             price_per_hour_usd: 0.0,
+            balancer: crate::scenario::model::BalancerKind::RoundRobin,
+            cache: None,
+            batch: None,
+            rate_limit: None,
+            queue_timeout_ns: None,
+            circuit_breaker: None,
+            fleet: Default::default(),
         };
         ServiceState::new(&spec, 1, 0)
     }
@@ -409,7 +796,7 @@ mod tests {
         // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
         let keys = keys(5);
         let mut s = service(2, 1, Some(1));
-        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k)).collect();
+        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0, None)).collect();
         use Admission::*;
         assert_eq!(
             admitted,
@@ -428,11 +815,11 @@ mod tests {
         // so a third fits, and the freed worker goes to 2, then 3.
         let keys = keys(4);
         let mut s = service(1, 1, Some(2));
-        assert_eq!(s.admit(keys[0]), Admission::Started(0));
-        assert_eq!(s.admit(keys[1]), Admission::Queued(0));
-        assert_eq!(s.admit(keys[2]), Admission::Queued(0));
+        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[2], 0, None), Admission::Queued(0));
         s.forget_queued(0);
-        assert_eq!(s.admit(keys[3]), Admission::Queued(0));
+        assert_eq!(s.admit(keys[3], 0, None), Admission::Queued(0));
         let live = |k: Key<Frame>| k != keys[1];
         assert_eq!(s.release(0, live), Some(keys[2]));
         assert_eq!(s.release(0, live), Some(keys[3]));
@@ -446,13 +833,13 @@ mod tests {
         // down when its work ends; a replica added later reuses its slot, starting first.
         let keys = keys(8);
         let mut s = service(3, 1, None);
-        assert_eq!(s.admit(keys[0]), Admission::Started(0));
-        assert_eq!(s.admit(keys[1]), Admission::Started(1));
+        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None), Admission::Started(1));
         s.drain(1);
         assert_eq!(s.replicas()[1].state, ReplicaState::Draining);
-        assert_eq!(s.admit(keys[2]), Admission::Started(2));
+        assert_eq!(s.admit(keys[2], 0, None), Admission::Started(2));
         assert_eq!(
-            s.admit(keys[3]),
+            s.admit(keys[3], 0, None),
             Admission::Queued(0),
             "replica 1 is skipped"
         );
@@ -464,19 +851,19 @@ mod tests {
             "the down slot is reused"
         );
         assert_eq!(
-            s.admit(keys[4]),
+            s.admit(keys[4], 0, None),
             Admission::Queued(2),
             "a starting replica takes nothing"
         );
         s.make_ready(1);
-        assert_eq!(s.admit(keys[5]), Admission::Queued(0));
-        assert_eq!(s.admit(keys[6]), Admission::Started(1));
+        assert_eq!(s.admit(keys[5], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[6], 0, None), Admission::Started(1));
         assert_eq!(
             s.add_replica(ReplicaState::Ready),
             3,
             "no down slot: a new one"
         );
-        assert_eq!(s.admit(keys[7]), Admission::Queued(2));
+        assert_eq!(s.admit(keys[7], 0, None), Admission::Queued(2));
     }
 
     #[test]

@@ -2,13 +2,20 @@
 //! and the run of one replication.
 //!
 //! Each event belongs to a component kind and is handled in that kind's module: arrivals in
-//! `traffic`, work in `service`, call timers in `request`. This file only dispatches them and
-//! stops the run when it is overloaded.
+//! `traffic`, work in `service`, call timers in `request`, window ends in `series`, scaling
+//! in `autoscaler`, replicas coming up in `fleet`, faults in `fault`, probes in `health`.
+//! This file only dispatches them and stops the run when it is overloaded.
 
-use super::request::{Call, Frame};
+use super::cache::KeyLaw;
+use super::fleet::{FleetState, ReplicaRef};
+use super::region::Regions;
+use super::request::{BatchRun, Call, Ending, Frame};
+use super::resilience::BudgetState;
+use super::series::SeriesState;
 use super::service::ServiceState;
-use super::traffic::PoissonSource;
+use super::traffic::Source;
 use crate::engine::queue::EventQueue;
+use crate::engine::rng::Stream;
 use crate::engine::slab::{GenSlab, Key};
 use crate::engine::time::Nanos;
 use crate::engine::timer::TimerToken;
@@ -16,16 +23,52 @@ use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
 use crate::scenario::model::Model;
+use crate::scenario::model::{Lookup, ServiceId};
+use std::collections::HashMap;
 
-/// The closed set of events, each naming the entity it is for.
+/// The closed set of events, each naming the entity it is for. An event that carries a
+/// timer token is stale unless the token is still live (see `engine::timer`).
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
     /// The next external request arrives (`traffic`).
     Arrival,
     /// A worker finished its own work on a frame (`service`).
     WorkDone(Key<Frame>),
-    /// A call's timeout came due (`request`); stale unless the token is still live.
+    /// A queued frame has waited its service's `queue_timeout` (`service`).
+    QueueTimeout(Key<Frame>),
+    /// A batching replica's oldest visit has waited the batch `timeout` (`service`).
+    BatchDue(u32, u32, TimerToken),
+    /// An attempt's timeout came due (`request`).
     CallTimeout(Key<Call>, TimerToken),
+    /// An attempt has not answered after its `hedge` delay (`request`).
+    Hedge(Key<Call>, TimerToken),
+    /// A retry's backoff is over (`request`).
+    Retry(Key<Call>, TimerToken),
+    /// A copy of a call reaches its callee over the network (`request`).
+    Deliver(Key<Call>, TimerToken, u8),
+    /// A copy's answer reaches its caller over the network (`request`).
+    Respond(Key<Call>, TimerToken, Ending),
+    /// A closed-loop user is done thinking (`traffic`).
+    UserRequest(u32),
+    /// A time-series window ends (`series`).
+    WindowTick,
+    /// An autoscaler's sync period is up (`autoscaler`); the service's index.
+    AutoscaleSync(u32),
+    /// A replica finished provisioning or restarting (`fleet`).
+    ReplicaUp(ReplicaRef),
+    /// A recurring fault (crash or spot interruption) strikes a replica (`fault`).
+    ReplicaFault {
+        fault: u32,
+        replica: u32,
+        incarnation: u32,
+    },
+    /// A spot replica's notice is over: it goes (`fault`).
+    SpotReclaim(ReplicaRef),
+    /// A fault with a time window begins or ends (`fault`).
+    FaultStart(u32),
+    FaultEnd(u32),
+    /// A service's health probes (`health`).
+    HealthCheck(u32),
 }
 
 /// Simulates replication `replication` of `model`.
@@ -42,8 +85,11 @@ pub fn simulate_with_progress(
     let mut system = System::new(model, replication);
     let mut events = EventQueue::default();
     system.schedule_first_arrival(&mut events);
-    let end_ns = engine::run(&mut system, &mut events, progress);
-    system.finish(replication, end_ns)
+    system.schedule_world(&mut events);
+    let (end_ns, handled) = engine::run(&mut system, &mut events, progress);
+    let mut run = system.finish(replication, end_ns);
+    run.events = handled;
+    run
 }
 
 /// One replication's world: what its events act on. Each component kind's module adds the
@@ -52,19 +98,37 @@ pub struct System<'m> {
     pub(super) model: &'m Model,
     /// The measured window `[warmup, duration)`.
     pub(super) window: (Nanos, Nanos),
-    pub(super) traffic: PoissonSource,
+    pub(super) traffic: Source,
     pub(super) next_request_id: u64,
     pub(super) services: Vec<ServiceState>,
     /// Root frames alive: requests that arrived and have not ended.
     pub(super) requests_in_flight: usize,
     pub(super) frames: GenSlab<Frame>,
     pub(super) calls: GenSlab<Call>,
+    pub(super) batches: GenSlab<BatchRun>,
+    /// Retry budgets, one per (caller, callee) pair whose calls have one.
+    pub(super) budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
+    /// Keyed streams of the request itself: its class and its cache key.
+    pub(super) class_stream: Stream,
+    pub(super) key_stream: Stream,
+    /// The key law of the first keyed cache: what `consistent_hash` hashes at other services.
+    pub(super) default_key_law: Option<KeyLaw>,
     pub(super) record: Record,
     pub(super) overload: Option<Overload>,
+    /// The time series being recorded, if it is.
+    pub(super) series: Option<SeriesState>,
+    /// Autoscalers, faults, provisioning and the log of what happened.
+    pub(super) fleet: FleetState,
+    /// Client regions and where they are served.
+    pub(super) regions: Regions,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
     pub(super) work_log: Vec<(u64, usize, u64, Nanos)>,
+    /// Every call outcome a breaker heard and its state after, as (time, service, outcome,
+    /// state).
+    #[cfg(test)]
+    pub(super) breaker_log: Vec<(Nanos, usize, Ending, super::resilience::BreakerState)>,
 }
 
 impl World for System<'_> {
@@ -75,7 +139,30 @@ impl World for System<'_> {
         match event {
             Event::Arrival => self.on_arrival(now_ns, events),
             Event::WorkDone(frame) => self.on_work_done(now_ns, frame, events),
+            Event::QueueTimeout(frame) => self.on_queue_timeout(now_ns, frame, events),
+            Event::BatchDue(service, replica, token) => {
+                self.on_batch_due(now_ns, service as usize, replica, token, events)
+            }
             Event::CallTimeout(call, token) => self.on_call_timeout(now_ns, call, token, events),
+            Event::Hedge(call, token) => self.on_hedge(now_ns, call, token, events),
+            Event::Retry(call, token) => self.on_retry(now_ns, call, token, events),
+            Event::Deliver(call, token, copy) => self.on_deliver(now_ns, call, token, copy, events),
+            Event::Respond(call, token, ending) => {
+                self.on_respond(now_ns, call, token, ending, events)
+            }
+            Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
+            Event::WindowTick => self.on_window_tick(now_ns, events),
+            Event::AutoscaleSync(service) => self.on_autoscale_sync(now_ns, service, events),
+            Event::ReplicaUp(replica) => self.on_replica_up(now_ns, replica, events),
+            Event::ReplicaFault {
+                fault,
+                replica,
+                incarnation,
+            } => self.on_replica_fault(now_ns, fault, replica, incarnation, events),
+            Event::SpotReclaim(replica) => self.on_spot_reclaim(now_ns, replica, events),
+            Event::FaultStart(fault) => self.on_fault_start(now_ns, fault, events),
+            Event::FaultEnd(fault) => self.on_fault_end(now_ns, fault, events),
+            Event::HealthCheck(service) => self.on_health_check(now_ns, service, events),
         }
         if self.overload.is_some() {
             Control::Stop
@@ -85,12 +172,32 @@ impl World for System<'_> {
     }
 }
 
+/// A retry budget per (caller, callee) pair that has one; calls of one caller to one callee
+/// share it, as the calls of one client do in Finagle.
+fn budgets(model: &Model) -> HashMap<(ServiceId, ServiceId), BudgetState> {
+    let mut budgets = HashMap::new();
+    for (caller, service) in model.services.iter().enumerate() {
+        let steps = service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
+        for call in steps.flat_map(|step| step.calls.iter()) {
+            if let Some(budget) = call.retries.and_then(|r| r.budget) {
+                budgets
+                    .entry((caller, call.service))
+                    .or_insert_with(|| BudgetState::new(budget));
+            }
+        }
+    }
+    budgets
+}
+
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
         System {
             model,
             window: (model.warmup_ns, model.duration_ns),
-            traffic: PoissonSource::new(model.traffic.rate_per_s, model.seed, replication),
+            traffic: Source::new(model, replication),
             next_request_id: 0,
             services: model
                 .services
@@ -100,26 +207,55 @@ impl<'m> System<'m> {
             requests_in_flight: 0,
             frames: GenSlab::default(),
             calls: GenSlab::default(),
-            record: Record::new(model.services.len()),
+            batches: GenSlab::default(),
+            budgets: budgets(model),
+            class_stream: Stream::new(model.seed, replication, "traffic", "class"),
+            key_stream: Stream::new(model.seed, replication, "traffic", "key"),
+            default_key_law: model.services.iter().find_map(|s| {
+                match s.cache.as_ref().map(|c| &c.lookup) {
+                    Some(Lookup::Keyed(space, _)) => Some(KeyLaw::new(space)),
+                    _ => None,
+                }
+            }),
+            record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
+            series: model.record_series.then(|| SeriesState::new(model)),
+            fleet: FleetState::new(model, replication),
+            regions: Regions::new(model, replication),
             #[cfg(test)]
             work_log: Vec::new(),
+            #[cfg(test)]
+            breaker_log: Vec::new(),
         }
     }
 
     /// Closes the time-weighted books at the last event and hands over the record.
     fn finish(mut self, replication: u32, end_ns: Nanos) -> RunResult {
         let window = self.window;
+        // Levels hold from the last event on: the books close at the run's end, or later if
+        // requests were still being served then (replicas are billed the whole time).
+        let close_ns = end_ns.max(self.model.duration_ns);
         for record in &mut self.record.services {
-            record.busy_workers.close(end_ns, window);
-            record.queued.close(end_ns, window);
-            record.in_system.close(end_ns, window);
+            record.busy_workers.close(close_ns, window);
+            record.queued.close(close_ns, window);
+            record.in_system.close(close_ns, window);
+            record.ready.close(close_ns, window);
+            record.starting.close(close_ns, window);
+            for billed in &mut record.billed {
+                billed.close(close_ns, window);
+            }
         }
+        let series = self.series.take().map(|s| s.rows).unwrap_or_default();
+        let mut log = std::mem::take(&mut self.fleet.log);
+        log.entries.sort_by_key(|h| h.at_ns);
         RunResult {
             replication,
             record: self.record,
             end_ns,
             overload: self.overload,
+            series,
+            log,
+            events: 0,
         }
     }
 
@@ -160,7 +296,8 @@ mod tests {
         let mut system = System::new(model, 0);
         let mut events = EventQueue::default();
         system.schedule_first_arrival(&mut events);
-        let end_ns = engine::run(&mut system, &mut events, &mut |_| {});
+        system.schedule_world(&mut events);
+        let (end_ns, _) = engine::run(&mut system, &mut events, &mut |_| {});
         let log = std::mem::take(&mut system.work_log);
         (system.finish(0, end_ns), log)
     }
@@ -182,7 +319,12 @@ mod tests {
         );
         let run = simulate(&m, 0);
         assert_eq!(run.record.requests.arrived, 0);
-        assert_eq!(run.end_ns, 0, "no event ran");
+        assert_eq!(run.record.services[0].visits, 0, "no arrival event ran");
+        assert_eq!(
+            run.end_ns, 0,
+            "no event ran (no time series is recorded here)"
+        );
+        assert_eq!(run.events, 0);
     }
 
     #[test]
@@ -389,6 +531,95 @@ mod tests {
         );
         assert!(c.wasted_work_ns > 0);
         assert_eq!(c.requests.succeeded, 0);
+    }
+
+    /// A breaker on a callee that is overloaded while it is called: b is one worker taking
+    /// 10 ms, called 150 times a second (1.5x its capacity) with a 50 ms timeout. Its queue
+    /// grows until calls time out; after 5 failures in a row the breaker opens for 1 s, and
+    /// calls fail fast; b's queue drains meanwhile, so the half-open probe succeeds and the
+    /// breaker closes; then the cycle repeats. The log of what the breaker heard shows each
+    /// step.
+    #[test]
+    fn a_circuit_breaker_opens_fails_fast_probes_and_closes() {
+        use super::super::resilience::BreakerState::*;
+        let mut m = model(
+            r#"
+            [scenario]
+            duration = "20s"
+            [traffic]
+            rate = 150
+            [[service]]
+            name = "a"
+            concurrency = 1000
+            service_time = { dist = "constant", value = "0s" }
+            calls = [{ service = "b", timeout = "50ms" }]
+            [[service]]
+            name = "b"
+            circuit_breaker = { failures = 5, open_for = "1s" }
+            service_time = { dist = "constant", value = "10ms" }
+            "#,
+        );
+        m.services[1].queue_capacity = None;
+        let mut system = System::new(&m, 0);
+        let mut events = EventQueue::default();
+        system.schedule_first_arrival(&mut events);
+        let (end_ns, _) = engine::run(&mut system, &mut events, &mut |_| {});
+        let log = std::mem::take(&mut system.breaker_log);
+        let run = system.finish(0, end_ns);
+        let mut opened = 0;
+        let mut closed_after_open = 0;
+        let mut failures_in_a_row = 0;
+        let mut state = Closed;
+        for &(t, _, ending, after) in &log {
+            match (state, after) {
+                (Closed, Closed) => {
+                    failures_in_a_row = if ending.is_success() {
+                        0
+                    } else {
+                        failures_in_a_row + 1
+                    };
+                }
+                (Closed, Open { until_ns }) => {
+                    // Opens on the fifth failure in a row, for 1 s.
+                    assert!(!ending.is_success());
+                    assert_eq!(failures_in_a_row, 4, "at {t}");
+                    assert_eq!(until_ns, t + 1_000_000_000);
+                    opened += 1;
+                    failures_in_a_row = 0;
+                }
+                // While open, only answers to calls made before it opened arrive.
+                (Open { .. }, Open { .. }) => {}
+                (Open { until_ns }, Closed) => {
+                    // The probe went out no earlier than the end of the open time, and
+                    // succeeded.
+                    assert!(t >= until_ns && ending.is_success(), "at {t}");
+                    closed_after_open += 1;
+                }
+                (Open { until_ns }, HalfOpen { .. }) => {
+                    panic!("a probe answered while {until_ns} was pending, at {t}")
+                }
+                (from, to) => {
+                    assert!(
+                        !matches!((from, to), (Closed, HalfOpen { .. })),
+                        "closed straight to half-open at {t}"
+                    );
+                }
+            }
+            state = after;
+        }
+        assert!(opened >= 3, "opened {opened} times");
+        assert!(
+            closed_after_open >= 2,
+            "closed {closed_after_open} times after opening"
+        );
+        let b = &run.record.services[1];
+        assert!(
+            b.short_circuited > 100,
+            "calls failed fast: {}",
+            b.short_circuited
+        );
+        assert_eq!(b.breaker_opened, opened);
+        assert_eq!(run.record.requests.rejected, b.short_circuited);
     }
 
     /// One random design: a tree of up to four services with random calls, replicas,

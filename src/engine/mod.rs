@@ -38,12 +38,13 @@ pub trait World {
 const PROGRESS_EVERY_EVENTS: u64 = 1 << 20;
 
 /// Runs events in `(time, seq)` order until none are left or the world says stop, telling
-/// `progress` the simulated time now and then. Returns the time of the last event handled.
+/// `progress` the simulated time now and then. Returns the time of the last event handled
+/// and how many events were handled.
 pub fn run<W: World>(
     world: &mut W,
     events: &mut EventQueue<W::Event>,
     progress: &mut dyn FnMut(Nanos),
-) -> Nanos {
+) -> (Nanos, u64) {
     let mut now_ns = 0;
     let mut handled: u64 = 0;
     while let Some((time_ns, event)) = events.pop() {
@@ -57,5 +58,5 @@ pub fn run<W: World>(
             progress(now_ns);
         }
     }
-    now_ns
+    (now_ns, handled)
 }

@@ -78,7 +78,7 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `time_ns`, which must not be before the last event popped.
     #[inline(always)]
     pub fn schedule(&mut self, time_ns: Nanos, event: E) {
-        debug_assert!(
+        assert!(
             time_ns >= self.last_ns,
             "an event is scheduled before the event being handled"
         );

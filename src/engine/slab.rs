@@ -94,6 +94,21 @@ impl<T> GenSlab<T> {
         Some(self.slots.remove(key.index as usize).value)
     }
 
+    /// Every entry held, with its key, in slot order: for the rare event that must find
+    /// entities by what they hold (a crash finding its replica's frames).
+    pub fn iter(&self) -> impl Iterator<Item = (Key<T>, &T)> {
+        self.slots.iter().map(|(index, entry)| {
+            (
+                Key {
+                    index: index as u32,
+                    generation: entry.generation,
+                    of: PhantomData,
+                },
+                &entry.value,
+            )
+        })
+    }
+
     /// Entries currently held.
     pub fn len(&self) -> usize {
         self.slots.len()

@@ -34,6 +34,18 @@ impl TimerSlot {
         self.live != 0
     }
 
+    /// The token of the live arming (a token that is never live when the slot is disarmed).
+    pub fn token(&self) -> TimerToken {
+        TimerToken(self.live)
+    }
+
+    /// Whether an event carrying `token` belongs to the live arming; unlike [`Self::fire`],
+    /// it leaves the slot armed, for an arming that several events share (an attempt's
+    /// timeout, hedge and network deliveries).
+    pub fn is_live(&self, token: TimerToken) -> bool {
+        self.live != 0 && self.live == token.0
+    }
+
     /// Whether an event carrying `token` is the live arming; if so the timer is disarmed, so
     /// it fires once.
     pub fn fire(&mut self, token: TimerToken) -> bool {
@@ -59,8 +71,14 @@ mod tests {
         assert!(slot.fire(second));
         assert!(!slot.fire(second), "a timer fires once");
         let third = slot.arm();
+        assert!(slot.is_live(third) && slot.is_live(slot.token()));
+        assert!(slot.is_live(third), "is_live leaves the timer armed");
         slot.cancel();
         assert!(!slot.fire(third));
         assert!(!slot.is_armed());
+        assert!(
+            !slot.is_live(slot.token()),
+            "a disarmed slot has no live token"
+        );
     }
 }

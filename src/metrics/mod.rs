@@ -3,5 +3,6 @@
 
 pub mod recorder;
 pub mod run;
+pub mod series;
 pub mod summary;
 pub mod theory;

@@ -19,6 +19,8 @@ pub struct Counts {
     pub failed: u64,
     pub rejected: u64,
     pub timed_out: u64,
+    /// Succeeded, but with an optional call below that failed (a part of `succeeded`).
+    pub degraded: u64,
     /// Visits whose caller gave up on them (a sibling failed, or the call timed out). Only a
     /// service visit can be cancelled; a request as a whole never is.
     pub cancelled: u64,
@@ -36,6 +38,7 @@ impl Counts {
         self.rejected += other.rejected;
         self.timed_out += other.timed_out;
         self.cancelled += other.cancelled;
+        self.degraded += other.degraded;
     }
 }
 
@@ -122,13 +125,16 @@ impl Durations {
     }
 }
 
-/// The time integral of a level (busy workers, queue length) over the measured window.
+/// The time integral of a level (busy workers, queue length) over the measured window, and
+/// over the whole run up to the window's end (what the time series and the run's cost read).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeWeighted {
     level: u64,
     since_ns: Nanos,
     /// Integral of the level over `[window_start, window_end)`, in level x nanoseconds.
     area: u128,
+    /// Integral of the level over `[0, window_end)`.
+    run_area: u128,
 }
 
 impl TimeWeighted {
@@ -136,10 +142,14 @@ impl TimeWeighted {
     /// `[since, now)` inside the window.
     #[inline]
     pub fn set(&mut self, now_ns: Nanos, level: u64, window: (Nanos, Nanos)) {
-        let from = self.since_ns.max(window.0);
         let to = now_ns.min(window.1);
-        if to > from {
-            self.area += u128::from(self.level) * u128::from(to - from);
+        if to > self.since_ns {
+            let level = u128::from(self.level);
+            self.run_area += level * u128::from(to - self.since_ns);
+            let from = self.since_ns.max(window.0);
+            if to > from {
+                self.area += level * u128::from(to - from);
+            }
         }
         self.level = level;
         self.since_ns = now_ns;
@@ -166,6 +176,18 @@ impl TimeWeighted {
     pub fn area(&self) -> u128 {
         self.area
     }
+
+    /// The integral over `[0, min(now, window end))`, as it would be if the books were closed
+    /// at `now_ns` (which must not be before the last change).
+    pub fn run_area_at(&self, now_ns: Nanos, window: (Nanos, Nanos)) -> u128 {
+        let to = now_ns.min(window.1);
+        let open = to.saturating_sub(self.since_ns);
+        self.run_area + u128::from(self.level) * u128::from(open)
+    }
+
+    pub fn run_area(&self) -> u128 {
+        self.run_area
+    }
 }
 
 /// Everything recorded about one service.
@@ -180,8 +202,33 @@ pub struct ServiceRecord {
     pub queued: TimeWeighted,
     /// Requests at the service: waiting, being worked on, or waiting on downstream calls.
     pub in_system: TimeWeighted,
-    /// Service time spent on visits whose caller had gone by the time the work finished.
+    /// Service time spent on visits (of measured requests) whose caller had gone by the time
+    /// the work finished.
     pub wasted_work_ns: u128,
+    /// Calls made to the service (first attempts; a request entering here counts as one):
+    /// `requests.arrived / calls` is its retry amplification.
+    pub calls: u64,
+    pub retries: u64,
+    /// Second copies sent by hedging calls.
+    pub hedges: u64,
+    /// Calls failed fast by the service's open circuit breaker (they never arrived).
+    pub short_circuited: u64,
+    pub breaker_opened: u64,
+    pub cache_lookups: u64,
+    pub cache_hits: u64,
+    pub batches: u64,
+    pub batched_visits: u64,
+    /// Visits over the whole run, measured or not (what an `rps` autoscaler and a price per
+    /// request read).
+    pub visits: u64,
+    /// Replicas ready (taking traffic) and starting (provisioning or restarting).
+    pub ready: TimeWeighted,
+    pub starting: TimeWeighted,
+    /// Replicas billed (starting, ready or draining), per region (one entry when the service
+    /// is not regional).
+    pub billed: Vec<TimeWeighted>,
+    /// The most replicas billed at once.
+    pub peak_replicas: u64,
 }
 
 impl ServiceRecord {
@@ -193,6 +240,46 @@ impl ServiceRecord {
         self.queued.area += other.queued.area;
         self.in_system.area += other.in_system.area;
         self.wasted_work_ns += other.wasted_work_ns;
+        self.calls += other.calls;
+        self.retries += other.retries;
+        self.hedges += other.hedges;
+        self.short_circuited += other.short_circuited;
+        self.breaker_opened += other.breaker_opened;
+        self.cache_lookups += other.cache_lookups;
+        self.cache_hits += other.cache_hits;
+        self.batches += other.batches;
+        self.batched_visits += other.batched_visits;
+        self.visits += other.visits;
+        for (mine, theirs) in [
+            (&mut self.ready, &other.ready),
+            (&mut self.starting, &other.starting),
+        ] {
+            mine.area += theirs.area;
+            mine.run_area += theirs.run_area;
+        }
+        if self.billed.len() < other.billed.len() {
+            self.billed
+                .resize(other.billed.len(), TimeWeighted::default());
+        }
+        for (mine, theirs) in self.billed.iter_mut().zip(&other.billed) {
+            mine.area += theirs.area;
+            mine.run_area += theirs.run_area;
+        }
+        self.peak_replicas = self.peak_replicas.max(other.peak_replicas);
+    }
+}
+
+/// What is recorded per class of request.
+#[derive(Debug, Clone, Default)]
+pub struct ClassRecord {
+    pub requests: Counts,
+    pub latency: Durations,
+}
+
+impl ClassRecord {
+    pub fn add(&mut self, other: &ClassRecord) {
+        self.requests.add(&other.requests);
+        self.latency.add(&other.latency);
     }
 }
 
@@ -203,12 +290,16 @@ pub struct Record {
     /// End-to-end latency of succeeded requests.
     pub latency: Durations,
     pub services: Vec<ServiceRecord>,
+    pub classes: Vec<ClassRecord>,
+    /// Measured requests served in a region other than their client's (failed over).
+    pub cross_region: u64,
 }
 
 impl Record {
-    pub fn new(services: usize) -> Self {
+    pub fn new(services: usize, classes: usize) -> Self {
         Record {
             services: vec![ServiceRecord::default(); services],
+            classes: vec![ClassRecord::default(); classes],
             ..Record::default()
         }
     }
@@ -216,7 +307,11 @@ impl Record {
     pub fn add(&mut self, other: &Record) {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
+        self.cross_region += other.cross_region;
         for (mine, theirs) in self.services.iter_mut().zip(&other.services) {
+            mine.add(theirs);
+        }
+        for (mine, theirs) in self.classes.iter_mut().zip(&other.classes) {
             mine.add(theirs);
         }
     }
@@ -238,6 +333,8 @@ mod tests {
         level.close(30, window);
         assert_eq!(level.area(), 44);
         assert_eq!(level.level(), 0);
+        // Over [0, 20): 2 x 12 + 5 x 8 = 64.
+        assert_eq!(level.run_area(), 64);
     }
 
     #[test]

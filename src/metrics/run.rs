@@ -33,4 +33,107 @@ pub struct RunResult {
     /// Time of the last event: the last measured request's end.
     pub end_ns: Nanos,
     pub overload: Option<Overload>,
+    /// Events handled: what the engine's speed is measured in.
+    pub events: u64,
+    /// One row per time-series window of `[0, duration)` (empty when not recorded).
+    pub series: Vec<super::series::Row>,
+    pub log: Log,
+}
+
+/// Something that changed the world during a run, for the event lines of the summary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Happened {
+    pub at_ns: Nanos,
+    pub what: Happening,
+}
+
+/// What happened. Services, faults and regions are named by their index in the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Happening {
+    /// A traffic spike begins (its ramp, if any, starts here).
+    SpikeStart {
+        spike: usize,
+        multiplier: f64,
+    },
+    /// A step of the base rate begins.
+    StepStart {
+        step: usize,
+        rate_per_s: f64,
+    },
+    /// An autoscaler changed the replica count; `observed` is the metric it acted on.
+    ScaleUp {
+        service: ServiceId,
+        from: u32,
+        to: u32,
+        observed: f64,
+    },
+    ScaleDown {
+        service: ServiceId,
+        from: u32,
+        to: u32,
+        observed: f64,
+    },
+    /// A replica finished provisioning (or restarting) and takes traffic; `ready` counts the
+    /// service's ready replicas after it.
+    ReplicaReady {
+        service: ServiceId,
+        replica: u32,
+        ready: u32,
+    },
+    /// A fault with a time window begins or ends.
+    FaultStart {
+        fault: usize,
+    },
+    FaultEnd {
+        fault: usize,
+    },
+    /// A replica crashed (or a spot replica was reclaimed): its requests failed.
+    Crash {
+        fault: usize,
+        service: ServiceId,
+        replica: u32,
+    },
+    /// A spot interruption notice: the replica drains and a replacement starts.
+    SpotNotice {
+        fault: usize,
+        service: ServiceId,
+        replica: u32,
+    },
+    /// Health checks took a replica out of rotation, or put it back.
+    Ejected {
+        service: ServiceId,
+        replica: u32,
+    },
+    Restored {
+        service: ServiceId,
+        replica: u32,
+    },
+    /// Clients of `region` are sent to region `to` (failover), or back home (failback).
+    Failover {
+        region: usize,
+        to: usize,
+    },
+    Failback {
+        region: usize,
+    },
+}
+
+/// At most this many happenings are kept per replication; the rest are only counted.
+pub const MAX_HAPPENINGS: usize = 10_000;
+
+/// A replication's log of happenings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Log {
+    pub entries: Vec<Happened>,
+    pub dropped: u64,
+}
+
+impl Log {
+    pub fn push(&mut self, at_ns: Nanos, what: Happening) {
+        if self.entries.len() < MAX_HAPPENINGS {
+            self.entries.push(Happened { at_ns, what });
+        } else {
+            self.dropped += 1;
+        }
+    }
 }

@@ -2,10 +2,14 @@
 //! SLO verdicts, cost, and the theory beside each service.
 
 use super::recorder::{Counts, Durations, Record};
-use super::run::{Overload, OverloadReason, RunResult};
+use super::run::{Log, Overload, OverloadReason, RunResult};
+use super::series::{self, ErrorBudget, Recovery, Row, SeriesRow};
 use super::theory::{self, ServiceTheory};
 use crate::engine::time::{ns_to_ms, ns_to_s};
-use crate::scenario::model::{Measure, Model};
+
+/// Hours in a month, as cloud price sheets count them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+use crate::scenario::model::{Measure, Model, Objective};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Latency figures in milliseconds.
@@ -74,6 +78,8 @@ pub struct Cost {
     pub total_usd: f64,
     pub per_hour_usd: f64,
     pub per_million_requests_usd: f64,
+    /// `per_hour_usd` x 730 hours.
+    pub per_month_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +95,41 @@ pub struct ServiceSummary {
     pub mean_in_system: f64,
     pub cost_per_hour_usd: f64,
     pub theory: ServiceTheory,
+    /// The most replicas billed at once (starting, ready or draining).
+    pub peak_replicas: u64,
+    pub paths: PathFigures,
+}
+
+/// What the request-path mechanisms did at one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathFigures {
+    /// Calls made to the service (first attempts, and requests entering here).
+    pub calls: u64,
+    /// Visits per call: 1 without retries or hedges.
+    pub retry_amplification: f64,
+    pub retries: u64,
+    pub hedges: u64,
+    /// Calls failed fast by the service's open circuit breaker, and how often it opened.
+    pub short_circuited: u64,
+    pub breaker_opened: u64,
+    /// Service time spent on visits whose caller had gone, in seconds.
+    pub wasted_work_s: f64,
+    /// Hits per lookup, for caches.
+    pub hit_ratio: Option<f64>,
+    /// Visits per batch, for batching services.
+    pub mean_batch_size: Option<f64>,
+}
+
+/// The figures of one class of request, in the shape of the top level's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSummary {
+    pub name: String,
+    pub requests: Counts,
+    pub throughput_rps: f64,
+    pub availability: f64,
+    pub latency: Latency,
+    pub slo: Vec<Verdict>,
+    pub slo_met: bool,
 }
 
 /// One SLO objective's verdict. Latency figures in milliseconds.
@@ -115,9 +156,25 @@ pub struct Summary {
     pub latency: Latency,
     pub cost: Cost,
     pub services: Vec<ServiceSummary>,
+    /// Visits per call over every service (1 without retries or hedges).
+    pub retry_amplification: f64,
     pub slo: Vec<Verdict>,
+    /// Every objective met, the classes' included.
     pub slo_met: bool,
     pub ci95: Option<Ci95>,
+    /// One per class; a scenario without `[[class]]` has one, "default".
+    pub classes: Vec<ClassSummary>,
+    /// One row per time-series window (empty when the series was not recorded).
+    pub series: Vec<SeriesRow>,
+    /// What happened in replication 0, in time order, and how many more were not kept.
+    pub events: Log,
+    /// Names the events refer to by index: faults (their labels) and regions.
+    pub fault_labels: Vec<String>,
+    pub region_names: Vec<String>,
+    /// With an availability objective below 1: the error budget and its burn.
+    pub error_budget: Option<ErrorBudget>,
+    /// For each fault at a fixed time, the time back within the SLO.
+    pub recoveries: Vec<Recovery>,
 }
 
 /// An overloaded run, explained.
@@ -144,13 +201,31 @@ pub enum Outcome {
     Overloaded(Box<OverloadSummary>),
 }
 
-/// The figures of one replication that intervals across replications need.
+/// The figures of one replication (or of one class in it) that intervals across
+/// replications need.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunFigures {
-    pub replication: u32,
+pub struct Figures {
     pub latency: Latency,
     pub availability: f64,
     pub throughput_rps: f64,
+}
+
+impl Figures {
+    fn of(requests: &Counts, latency: &Durations, window_s: f64) -> Figures {
+        Figures {
+            latency: Latency::of(latency),
+            availability: availability_of(requests),
+            throughput_rps: requests.succeeded as f64 / window_s,
+        }
+    }
+}
+
+/// One replication's figures, overall and per class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFigures {
+    pub replication: u32,
+    pub overall: Figures,
+    pub classes: Vec<Figures>,
 }
 
 /// Replications pooled as they finish, in any order: one merged record (counts, histograms
@@ -165,27 +240,58 @@ pub struct Pool {
     /// The overload of the lowest-numbered replication that overloaded, if any.
     pub overload: Option<(u32, Overload)>,
     window_s: f64,
+    /// The time series, summed over replications window by window, in replication order
+    /// (its figures are floats, whose sums depend on their order).
+    pub series: Vec<Row>,
+    /// Series of replications that finished before a lower-numbered one, waiting for their
+    /// turn; and the next replication to add.
+    pending_series: std::collections::BTreeMap<u32, Vec<Row>>,
+    next_series: u32,
+    /// Replication 0's log of happenings.
+    pub log: Log,
 }
 
 impl Pool {
     pub fn new(model: &Model) -> Pool {
         Pool {
-            record: Record::new(model.services.len()),
+            record: Record::new(model.services.len(), model.classes.len()),
             runs: Vec::new(),
             overload: None,
             window_s: ns_to_s(model.window_ns() as f64),
+            series: Vec::new(),
+            pending_series: std::collections::BTreeMap::new(),
+            next_series: 0,
+            log: Log::default(),
         }
     }
 
     /// Adds one finished replication.
     pub fn add(&mut self, run: RunResult) {
+        let record = &run.record;
         let figures = RunFigures {
             replication: run.replication,
-            latency: Latency::of(&run.record.latency),
-            availability: availability_of(&run.record.requests),
-            throughput_rps: run.record.requests.succeeded as f64 / self.window_s,
+            overall: Figures::of(&record.requests, &record.latency, self.window_s),
+            classes: record
+                .classes
+                .iter()
+                .map(|c| Figures::of(&c.requests, &c.latency, self.window_s))
+                .collect(),
         };
         self.record.add(&run.record);
+        self.pending_series.insert(run.replication, run.series);
+        while let Some(series) = self.pending_series.remove(&self.next_series) {
+            if self.series.is_empty() {
+                self.series = series;
+            } else {
+                for (mine, theirs) in self.series.iter_mut().zip(&series) {
+                    mine.add(theirs);
+                }
+            }
+            self.next_series += 1;
+        }
+        if run.replication == 0 {
+            self.log = run.log;
+        }
         self.insert_figures(figures);
         if let Some(overload) = run.overload {
             self.note_overload(run.replication, overload);
@@ -222,96 +328,193 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     let n = runs.len().max(1) as f64;
     let window_s = ns_to_s(model.window_ns() as f64);
     let duration_s = ns_to_s(model.duration_ns as f64);
-    let per_hour_usd: f64 = model
+    // Money: billed replica-time at each region's price (the integral of the billed count,
+    // which is replicas x time for a fixed pool), requests at their price, fixed items.
+    let window_hours = window_s * n / 3600.0;
+    let fixed_per_hour_usd: f64 = model
+        .fleet
+        .fixed_monthly_usd
+        .iter()
+        .map(|(_, usd)| usd)
+        .sum::<f64>()
+        / HOURS_PER_MONTH;
+    let service_costs: Vec<(f64, f64)> = model
         .services
         .iter()
-        .map(|s| f64::from(s.replicas) * s.price_per_hour_usd)
-        .sum();
+        .zip(&pooled.services)
+        .map(|(spec, rec)| {
+            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
+            let factor = |region: usize| match &spec.fleet.regions {
+                Some(_) => model
+                    .fleet
+                    .regions
+                    .get(region)
+                    .map_or(1.0, |r| r.price_factor),
+                None => 1.0,
+            };
+            let (mut per_hour, mut total) = (0.0, 0.0);
+            for (region, billed) in rec.billed.iter().enumerate() {
+                per_hour +=
+                    billed.area() as f64 / (model.window_ns() as f64 * n) * hourly * factor(region);
+                total += billed.run_area() as f64 / n / 3.6e12 * hourly * factor(region);
+            }
+            let price = spec.fleet.price_per_request_usd;
+            per_hour += rec.requests.arrived as f64 * price / window_hours;
+            total += rec.visits as f64 * price / n;
+            (per_hour, total)
+        })
+        .collect();
+    // Traffic between regions: a failed-over request carries its payload there and back.
+    let gb_per_request = 2.0 * model.traffic.payload_kb / 1e6;
+    let cross_region_per_hour_usd =
+        pooled.cross_region as f64 * gb_per_request * model.fleet.price_per_gb_cross_region_usd
+            / window_hours;
+    let per_hour_usd: f64 = service_costs.iter().map(|c| c.0).sum::<f64>()
+        + fixed_per_hour_usd
+        + cross_region_per_hour_usd;
     let throughput_rps = pooled.requests.succeeded as f64 / (window_s * n);
     let availability = availability_of(&pooled.requests);
     let latency = Latency::of(&pooled.latency);
     let cost = Cost {
-        total_usd: per_hour_usd * duration_s / 3600.0,
+        total_usd: service_costs.iter().map(|c| c.1).sum::<f64>()
+            + (fixed_per_hour_usd + cross_region_per_hour_usd) * duration_s / 3600.0,
         per_hour_usd,
         per_million_requests_usd: if throughput_rps > 0.0 {
             per_hour_usd / (throughput_rps * 3600.0) * 1e6
         } else {
             0.0
         },
+        per_month_usd: per_hour_usd * HOURS_PER_MONTH,
     };
+    let window_ns = model.window_ns() as f64 * n;
     let services = model
         .services
         .iter()
         .zip(&pooled.services)
         .zip(theories)
-        .map(|((spec, rec), theory)| {
-            let window_ns = model.window_ns() as f64 * n;
-            ServiceSummary {
+        .zip(&service_costs)
+        .map(
+            |(((spec, rec), theory), &(cost_per_hour_usd, _))| ServiceSummary {
                 name: spec.name.clone(),
                 requests: rec.requests,
                 latency: Latency::of(&rec.latency),
                 queue_wait_mean_ms: ns_to_ms(rec.queue_wait.mean_ns()),
                 queue_wait_p99_ms: ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
-                utilization: rec.busy_workers.area() as f64 / (window_ns * spec.workers() as f64),
-                mean_replicas: f64::from(spec.replicas),
+                // Busy worker-time over ready worker-time: with a changing fleet the workers are
+                // those of the replicas ready at each moment.
+                utilization: {
+                    let worker_time = rec.ready.area() as f64 * f64::from(spec.concurrency);
+                    if worker_time > 0.0 {
+                        rec.busy_workers.area() as f64 / worker_time
+                    } else {
+                        0.0
+                    }
+                },
+                mean_replicas: rec.ready.area() as f64 / window_ns,
                 mean_queue_length: rec.queued.area() as f64 / window_ns,
                 mean_in_system: rec.in_system.area() as f64 / window_ns,
-                cost_per_hour_usd: f64::from(spec.replicas) * spec.price_per_hour_usd,
+                cost_per_hour_usd,
                 theory,
-            }
-        })
+                peak_replicas: rec.peak_replicas,
+                paths: PathFigures {
+                    calls: rec.calls,
+                    retry_amplification: ratio(rec.requests.arrived, rec.calls),
+                    retries: rec.retries,
+                    hedges: rec.hedges,
+                    short_circuited: rec.short_circuited,
+                    breaker_opened: rec.breaker_opened,
+                    wasted_work_s: ns_to_s(rec.wasted_work_ns as f64),
+                    hit_ratio: (spec.cache.is_some() && rec.cache_lookups > 0)
+                        .then(|| ratio(rec.cache_hits, rec.cache_lookups)),
+                    mean_batch_size: spec
+                        .batch
+                        .is_some()
+                        .then(|| ratio(rec.batched_visits, rec.batches)),
+                },
+            },
+        )
         .collect();
+    let visits: u64 = pooled.services.iter().map(|r| r.requests.arrived).sum();
+    let calls: u64 = pooled.services.iter().map(|r| r.calls).sum();
 
+    let several = runs.len() > 1;
     let interval = |f: &dyn Fn(&RunFigures) -> f64| -> Interval {
         let values: Vec<f64> = runs.iter().map(f).collect();
         student_t_interval(&values)
     };
-    let ci95 = (runs.len() > 1).then(|| Ci95 {
+    let ci95 = several.then(|| Ci95 {
         latency: LatencyIntervals {
-            mean: interval(&|r| r.latency.mean),
-            p50: interval(&|r| r.latency.p50),
-            p90: interval(&|r| r.latency.p90),
-            p95: interval(&|r| r.latency.p95),
-            p99: interval(&|r| r.latency.p99),
-            p999: interval(&|r| r.latency.p999),
-            max: interval(&|r| r.latency.max),
+            mean: interval(&|r| r.overall.latency.mean),
+            p50: interval(&|r| r.overall.latency.p50),
+            p90: interval(&|r| r.overall.latency.p90),
+            p95: interval(&|r| r.overall.latency.p95),
+            p99: interval(&|r| r.overall.latency.p99),
+            p999: interval(&|r| r.overall.latency.p999),
+            max: interval(&|r| r.overall.latency.max),
         },
-        availability: interval(&|r| r.availability),
-        throughput_rps: interval(&|r| r.throughput_rps),
+        availability: interval(&|r| r.overall.availability),
+        throughput_rps: interval(&|r| r.overall.throughput_rps),
     });
-
-    let slo: Vec<Verdict> = model
-        .slo
+    let overall = Figures {
+        latency,
+        availability,
+        throughput_rps,
+    };
+    let slo = verdicts(&model.slo, &overall, pooled.requests.succeeded, &|m| {
+        several.then(|| interval(&|r| r.overall.get(m)))
+    });
+    let classes: Vec<ClassSummary> = model
+        .classes
         .iter()
-        .map(|objective| {
-            let (observed, met, ci) = match objective.measure {
-                Measure::Availability => (
-                    availability,
-                    availability >= objective.target,
-                    interval(&|r| r.availability),
-                ),
-                m => {
-                    let target_ms = ns_to_ms(objective.target);
-                    let observed = latency.get(m);
-                    // With no successful request there is no latency to meet a target with.
-                    let met = pooled.requests.succeeded > 0 && observed <= target_ms;
-                    (observed, met, interval(&|r| r.latency.get(m)))
-                }
-            };
-            let target = match objective.measure {
-                Measure::Availability => objective.target,
-                _ => ns_to_ms(objective.target),
-            };
-            Verdict {
-                measure: objective.measure,
-                target,
-                observed,
-                met,
-                ci95: (runs.len() > 1).then_some(ci),
+        .zip(&pooled.classes)
+        .enumerate()
+        .map(|(i, (class, rec))| {
+            let figures = Figures::of(&rec.requests, &rec.latency, window_s * n);
+            let slo = verdicts(&class.slo, &figures, rec.requests.succeeded, &|m| {
+                several.then(|| interval(&|r| r.classes[i].get(m)))
+            });
+            ClassSummary {
+                name: class.name.clone(),
+                requests: rec.requests,
+                throughput_rps: figures.throughput_rps,
+                availability: figures.availability,
+                latency: figures.latency,
+                slo_met: slo.iter().all(|v| v.met),
+                slo,
             }
         })
         .collect();
-    let slo_met = slo.iter().all(|v| v.met);
+    let slo_met = slo.iter().all(|v| v.met) && classes.iter().all(|c| c.slo_met);
+
+    let availability_slo = model
+        .slo
+        .iter()
+        .find(|o| o.measure == Measure::Availability)
+        .map(|o| o.target);
+    let series = series::report_rows(&pool.series, runs.len() as u32, availability_slo);
+    let error_budget =
+        availability_slo.and_then(|a| series::error_budget(a, &pooled.requests, &pool.series));
+    // A window meets the SLO on availability and on the percentiles a window has.
+    let meets = |row: &SeriesRow| {
+        model.slo.iter().all(|o| match o.measure {
+            Measure::Availability => row.availability >= o.target,
+            Measure::P50 => row.p50_ms <= ns_to_ms(o.target),
+            Measure::P95 => row.p95_ms <= ns_to_ms(o.target),
+            Measure::P99 => row.p99_ms <= ns_to_ms(o.target),
+            _ => true,
+        })
+    };
+    let timed_faults: Vec<(String, u64)> = model
+        .fleet
+        .faults
+        .iter()
+        .filter_map(|f| f.kind.window().map(|(at, _)| (f.label.clone(), at)))
+        .collect();
+    let recoveries = if series.is_empty() || model.slo.is_empty() {
+        Vec::new()
+    } else {
+        series::recoveries(&timed_faults, &series, &meets)
+    };
     Outcome::Completed(Box::new(Summary {
         scenario: model.name.clone(),
         seed: model.seed,
@@ -324,10 +527,69 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         latency,
         cost,
         services,
+        retry_amplification: ratio(visits, calls),
         slo,
         slo_met,
         ci95,
+        classes,
+        series,
+        events: pool.log.clone(),
+        fault_labels: model.fleet.faults.iter().map(|f| f.label.clone()).collect(),
+        region_names: model.fleet.regions.iter().map(|r| r.name.clone()).collect(),
+        error_budget,
+        recoveries,
     }))
+}
+
+impl Figures {
+    /// The figure an objective reads (availability as a ratio, latency in ms).
+    fn get(&self, measure: Measure) -> f64 {
+        match measure {
+            Measure::Availability => self.availability,
+            m => self.latency.get(m),
+        }
+    }
+}
+
+/// The verdict on each objective, from pooled figures; `interval` gives the 95% interval
+/// across replications when there are several.
+fn verdicts(
+    objectives: &[Objective],
+    figures: &Figures,
+    succeeded: u64,
+    interval: &dyn Fn(Measure) -> Option<Interval>,
+) -> Vec<Verdict> {
+    objectives
+        .iter()
+        .map(|objective| {
+            let m = objective.measure;
+            let observed = figures.get(m);
+            let (target, met) = match m {
+                Measure::Availability => (objective.target, observed >= objective.target),
+                // With no successful request there is no latency to meet a target with.
+                _ => {
+                    let target_ms = ns_to_ms(objective.target);
+                    (target_ms, succeeded > 0 && observed <= target_ms)
+                }
+            };
+            Verdict {
+                measure: m,
+                target,
+                observed,
+                met,
+                ci95: interval(m),
+            }
+        })
+        .collect()
+}
+
+/// `a / b`, or 1 when `b` is 0 (no calls: no amplification; no lookups: nothing missed).
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
 }
 
 /// Succeeded / finished; 1 when nothing finished (no request, no failure).
@@ -383,6 +645,43 @@ impl OverloadSummary {
     pub fn capacity_rps(&self) -> f64 {
         self.workers as f64 / (self.theory.mean_hold_ns / 1e9)
     }
+}
+
+/// What a design costs per hour before it runs: its configured replicas (per region, at the
+/// region's price factor) at their replica-hour price less any spot discount, plus the fixed
+/// monthly items. What a run measures (`Cost::per_hour_usd`) also counts autoscaling, prices
+/// per request and traffic between regions; this is for designs that are not run (a plan's
+/// unstable designs) or that stopped overloaded.
+pub fn nominal_cost_per_hour_usd(model: &Model) -> f64 {
+    let replicas: f64 = model
+        .services
+        .iter()
+        .map(|spec| {
+            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
+            match &spec.fleet.regions {
+                Some(per_region) => per_region
+                    .iter()
+                    .enumerate()
+                    .map(|(region, &n)| {
+                        let factor = model
+                            .fleet
+                            .regions
+                            .get(region)
+                            .map_or(1.0, |r| r.price_factor);
+                        f64::from(n) * hourly * factor
+                    })
+                    .sum(),
+                None => f64::from(spec.replicas) * hourly,
+            }
+        })
+        .sum();
+    let fixed: f64 = model
+        .fleet
+        .fixed_monthly_usd
+        .iter()
+        .map(|(_, usd)| usd)
+        .sum();
+    replicas + fixed / HOURS_PER_MONTH
 }
 
 #[cfg(test)]

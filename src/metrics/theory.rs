@@ -19,7 +19,9 @@
 //! Offered load (`arrival rate x mean service time / workers`) is given for every service: at
 //! 1 or more an unbounded queue grows without limit.
 
-use crate::scenario::model::{Model, ServiceId};
+use crate::scenario::model::{
+    BalancerKind, ClassId, KeySpace, Lookup, Model, Policy, Popularity, Service, ServiceId, Step,
+};
 
 /// The theory for one service.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,23 +39,31 @@ pub struct ServiceTheory {
     pub queueing_model: Option<String>,
     pub mean_queue_wait_ns: Option<f64>,
     pub blocking_probability: Option<f64>,
+    /// A cache's hit ratio: as given for a fixed one; Che's approximation for a keyed LRU of
+    /// one replica without a TTL.
+    pub hit_ratio: Option<f64>,
     /// Why there is no closed form (or why the queue is unstable).
     pub note: Option<String>,
 }
 
 /// Theory for every service of `model`, in service order.
 pub fn theory(model: &Model) -> Vec<ServiceTheory> {
-    let visits = visits_per_request(model);
-    let route = route(model);
+    let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
+    let flows = flows(model, &hit_ratios);
     let mut result = Vec::with_capacity(model.services.len());
     for (id, service) in model.services.iter().enumerate() {
-        let arrival_rate_per_s = model.traffic.rate_per_s * visits[id];
+        let flow = &flows[id];
+        let arrival_rate_per_s = model.traffic.rate_per_s * flow.visits;
         let mut mean_hold_ns = service.service_time.mean_ns();
         if service.blocking_calls {
             mean_hold_ns += service
                 .callees()
                 .map(|c| response_floor_ns(model, c))
                 .sum::<f64>();
+        }
+        if let Some(batch) = service.batch {
+            // A batch of one: the least work a visit can be given.
+            mean_hold_ns += batch.per_item_ns as f64;
         }
         let workers = service.workers() as f64;
         let offered_load = arrival_rate_per_s * mean_hold_ns / 1e9 / workers;
@@ -65,10 +75,10 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             queueing_model: None,
             mean_queue_wait_ns: None,
             blocking_probability: None,
+            hit_ratio: hit_ratios[id],
             note: None,
         };
-        let holds_workers = service.blocking_calls && !service.plan.is_empty();
-        let rate_exact = rate_is_exact(model, &route, id);
+        let holds_workers = service.blocking_calls && service.callees().next().is_some();
         if arrival_rate_per_s == 0.0 {
             t.note = Some("no traffic reaches this service".into());
             result.push(t);
@@ -83,7 +93,18 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             result.push(t);
             continue;
         }
-        if service.queue_capacity.is_none() && rate_exact {
+        // A steady-state model needs steady arrivals and a steady fleet.
+        if let Some(why) = changing_world(model, id) {
+            t.note = Some(why);
+            result.push(t);
+            continue;
+        }
+        if let Some(reason) = own_queue_has_no_closed_form(service) {
+            t.note = Some(reason);
+            result.push(t);
+            continue;
+        }
+        if service.queue_capacity.is_none() && flow.rate.is_ok() {
             if offered_load >= 1.0 {
                 t.note = Some(format!("unstable: offered load {offered_load:.3} >= 1, so the queue grows without limit"));
                 result.push(t);
@@ -91,19 +112,379 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             }
             t.utilization = Some(offered_load);
         }
-        match poisson_arrivals(model, &route, id) {
-            Err(reason) => t.note = Some(reason),
-            Ok(()) if service.replicas > 1 => {
-                t.note = Some(format!(
-                    "round-robin over {} replicas has no closed form (each replica sees non-Poisson arrivals)",
-                    service.replicas
-                ));
-            }
-            Ok(()) => closed_form(&mut t, model, id),
+        match (&flow.poisson, &flow.rate) {
+            (Err(reason), _) => t.note = Some(reason.clone()),
+            (Ok(()), Err(reason)) => t.note = Some(reason.clone()),
+            (Ok(()), Ok(())) => match service.balancer {
+                _ if service.replicas == 1 => closed_form(&mut t, model, id),
+                BalancerKind::Random => {
+                    // Random splitting of a Poisson stream: n independent queues at lambda / n.
+                    let n = f64::from(service.replicas);
+                    let mut per_replica = t.clone();
+                    per_replica.arrival_rate_per_s /= n;
+                    closed_form(&mut per_replica, model, id);
+                    t.queueing_model = per_replica
+                        .queueing_model
+                        .map(|m| format!("{} x {m}", service.replicas));
+                    t.mean_queue_wait_ns = per_replica.mean_queue_wait_ns;
+                    t.blocking_probability = per_replica.blocking_probability;
+                    t.utilization = per_replica.utilization.or(t.utilization);
+                    t.note = per_replica.note;
+                }
+                _ => {
+                    t.note = Some(format!(
+                        "{} over {} replicas has no closed form (each replica sees non-Poisson arrivals; only random splitting keeps them Poisson)",
+                        balancer_name(&service.balancer),
+                        service.replicas
+                    ))
+                }
+            },
         }
         result.push(t);
     }
     result
+}
+
+fn balancer_name(kind: &BalancerKind) -> &'static str {
+    match kind {
+        BalancerKind::RoundRobin => "round-robin",
+        BalancerKind::Random => "random",
+        BalancerKind::LeastOutstanding => "least-outstanding",
+        BalancerKind::PowerOfTwo => "power-of-two",
+        BalancerKind::Weighted(_) => "weighted round-robin",
+        BalancerKind::ConsistentHash => "consistent hashing",
+    }
+}
+
+/// Why the service's own queue is not one of the classic models, whatever its arrivals.
+fn own_queue_has_no_closed_form(service: &Service) -> Option<String> {
+    if service.batch.is_some() {
+        return Some("dynamic batching has no closed form here (a bulk-service queue)".into());
+    }
+    if service.queue_timeout_ns.is_some() {
+        return Some("visits that wait past queue_timeout leave (a queue with impatience): no closed form here".into());
+    }
+    if service.rate_limit.is_some() {
+        return Some("a rate limit in front of the queue: no closed form here".into());
+    }
+    if service.circuit_breaker.is_some() {
+        return Some("a circuit breaker in front of the queue: no closed form here".into());
+    }
+    None
+}
+
+/// What reaches one service: expected visits per request, and whether its arrivals are
+/// Poisson and their rate is known exactly.
+#[derive(Debug, Clone)]
+struct Flow {
+    visits: f64,
+    poisson: Result<(), String>,
+    rate: Result<(), String>,
+}
+
+/// Flows into every service, from every class's entry; `hit_ratios` are the caches'
+/// theoretical hit ratios, where known.
+fn flows(model: &Model, hit_ratios: &[Option<f64>]) -> Vec<Flow> {
+    let mut flows = vec![
+        Flow {
+            visits: 0.0,
+            poisson: Ok(()),
+            rate: Ok(()),
+        };
+        model.services.len()
+    ];
+    let mut reached = vec![false; model.services.len()];
+    for (class_id, class) in model.classes.iter().enumerate() {
+        let mut per_class = vec![0u32; model.services.len()];
+        walk(
+            model,
+            hit_ratios,
+            class_id as ClassId,
+            class.entry,
+            class.share,
+            Ok(()),
+            Ok(()),
+            &mut per_class,
+            &mut flows,
+        );
+        for (id, &n) in per_class.iter().enumerate() {
+            reached[id] |= n > 0;
+            if n > 1 && flows[id].poisson.is_ok() {
+                flows[id].poisson = Err(
+                    "visited more than once per request, so its arrivals are not Poisson".into(),
+                );
+            }
+        }
+    }
+    for (flow, reached) in flows.iter_mut().zip(reached) {
+        if !reached {
+            flow.poisson = Err("no traffic reaches this service".into());
+        }
+    }
+    flows
+}
+
+/// One visit of a request of class `class` to `id` with probability `weight`; its arrival
+/// stream along this path is Poisson if `poisson`, its rate known if `rate`.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    model: &Model,
+    hit_ratios: &[Option<f64>],
+    class: ClassId,
+    id: ServiceId,
+    weight: f64,
+    poisson: Result<(), String>,
+    rate: Result<(), String>,
+    per_class: &mut [u32],
+    flows: &mut [Flow],
+) {
+    per_class[id] += 1;
+    let flow = &mut flows[id];
+    flow.visits += weight;
+    if flow.poisson.is_ok() {
+        flow.poisson = poisson.clone();
+    }
+    if flow.rate.is_ok() {
+        flow.rate = rate.clone();
+    }
+    let s = &model.services[id];
+    let name = &s.name;
+    // What the service passes on to the services it calls.
+    let out_poisson = poisson.and_then(|()| {
+        let passes = (s.replicas == 1 || s.balancer == BalancerKind::Random)
+            && s.service_time.is_exponential()
+            && s.queue_capacity.is_none()
+            && !(s.blocking_calls && s.callees().next().is_some())
+            && own_queue_has_no_closed_form(s).is_none();
+        if let Some(why) = fleet_changes(model, id) {
+            Err(format!("called after \"{name}\", which {why}, so its arrivals have no steady state"))
+        } else if passes {
+            Ok(())
+        } else {
+            Err(format!("called after \"{name}\", whose departures are not Poisson (only M/M/c queues with an unbounded queue pass Poisson arrivals on)"))
+        }
+    });
+    let out_rate = rate.and_then(|()| {
+        if s.queue_capacity.is_some() || own_queue_has_no_closed_form(s).is_some() {
+            Err(format!("the arrival rate depends on how many visits \"{name}\" turns away, which theory does not know here"))
+        } else {
+            Ok(())
+        }
+    });
+    let reach = weight * (1.0 - s.error_rate);
+    let mut plans: Vec<(&[Step], f64)> = vec![(&s.plan, 1.0)];
+    if let Some(cache) = &s.cache {
+        let miss = match &cache.lookup {
+            Lookup::Fixed { hit_ratio } => Ok(1.0 - hit_ratio),
+            Lookup::Keyed(..) => match hit_ratios[id] {
+                Some(hit) => Err(1.0 - hit),
+                None => Err(1.0),
+            },
+        };
+        let (miss_ratio, exact) = match miss {
+            Ok(m) => (m, true),
+            Err(m) => (m, false),
+        };
+        plans = vec![(&cache.on_miss, miss_ratio)];
+        if !exact {
+            let cache_rate: Result<(), String> = Err(format!(
+                "misses of the keyed cache \"{name}\" depend on the order of keys; their rate is estimated (Che) where it can be"
+            ));
+            return walk_plan(
+                model,
+                hit_ratios,
+                class,
+                plans,
+                reach,
+                out_poisson.and(cache_rate.clone()),
+                out_rate.and(cache_rate),
+                per_class,
+                flows,
+            );
+        }
+    }
+    walk_plan(
+        model,
+        hit_ratios,
+        class,
+        plans,
+        reach,
+        out_poisson,
+        out_rate,
+        per_class,
+        flows,
+    );
+}
+
+/// The steps of a plan in order, each reached with the chance that the ones before it
+/// succeeded.
+#[allow(clippy::too_many_arguments)]
+fn walk_plan(
+    model: &Model,
+    hit_ratios: &[Option<f64>],
+    class: ClassId,
+    plans: Vec<(&[Step], f64)>,
+    weight: f64,
+    poisson: Result<(), String>,
+    rate: Result<(), String>,
+    per_class: &mut [u32],
+    flows: &mut [Flow],
+) {
+    for (plan, share) in plans {
+        let mut reach = weight * share;
+        for step in plan {
+            let mut successes = Vec::new();
+            for call in &step.calls {
+                if call.classes.as_ref().is_some_and(|c| !c.contains(&class)) {
+                    continue;
+                }
+                let made = reach * call.probability;
+                let success = success(model, call.service);
+                let attempts = call.retries.map_or(1.0, |r| {
+                    // Expected attempts when each fails with 1 - success: (1 - f^k) / (1 - f).
+                    let f = 1.0 - success;
+                    if f >= 1.0 {
+                        f64::from(r.attempts)
+                    } else {
+                        (1.0 - f.powi(r.attempts as i32)) / (1.0 - f)
+                    }
+                });
+                let call_poisson = poisson.clone().and_then(|()| {
+                    if call.retries.is_some() || call.hedge_ns.is_some() || call.timeout_ns.is_some() {
+                        Err("called with retries, a hedge or a timeout, whose extra or abandoned attempts are not Poisson".to_string())
+                    } else {
+                        Ok(())
+                    }
+                });
+                let call_rate = rate.clone().and_then(|()| {
+                    if call.hedge_ns.is_some() || call.timeout_ns.is_some() {
+                        Err("hedged or timed-out calls depend on response times, which theory does not know here".to_string())
+                    } else {
+                        Ok(())
+                    }
+                });
+                walk(
+                    model,
+                    hit_ratios,
+                    class,
+                    call.service,
+                    made * attempts,
+                    call_poisson,
+                    call_rate,
+                    per_class,
+                    flows,
+                );
+                let p_ok =
+                    1.0 - (1.0 - success).powi(call.retries.map_or(1, |r| r.attempts as i32));
+                let p_ok = if call.optional { 1.0 } else { p_ok };
+                successes.push(call.probability * p_ok + (1.0 - call.probability));
+            }
+            let needed = step.join.needed(successes.len() as u16);
+            reach *= at_least(&successes, usize::from(needed));
+        }
+    }
+}
+
+/// The chance that at least `k` of independent events with these chances happen.
+fn at_least(chances: &[f64], k: usize) -> f64 {
+    // dp[j]: the chance of exactly j so far.
+    let mut dp = vec![0.0; chances.len() + 1];
+    dp[0] = 1.0;
+    for (i, &p) in chances.iter().enumerate() {
+        for j in (0..=i + 1).rev() {
+            dp[j] = dp[j] * (1.0 - p) + if j > 0 { dp[j - 1] * p } else { 0.0 };
+        }
+    }
+    dp[k..].iter().sum()
+}
+
+/// The chance that a visit to `id` succeeds, counting only errors (no rejections, timeouts).
+fn success(model: &Model, id: ServiceId) -> f64 {
+    let s = &model.services[id];
+    let own = 1.0 - s.error_rate;
+    let steps = s.plan.iter().map(|step| {
+        let chances: Vec<f64> = step
+            .calls
+            .iter()
+            .map(|c| {
+                if c.optional {
+                    1.0
+                } else {
+                    let one = success(model, c.service);
+                    let ok = 1.0 - (1.0 - one).powi(c.retries.map_or(1, |r| r.attempts as i32));
+                    c.probability * ok + (1.0 - c.probability)
+                }
+            })
+            .collect();
+        at_least(
+            &chances,
+            usize::from(step.join.needed(chances.len() as u16)),
+        )
+    });
+    steps.fold(own, |p, q| p * q)
+}
+
+/// Expected visits to each service per external request (see [`theory`]).
+pub fn visits_per_request(model: &Model) -> Vec<f64> {
+    let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
+    flows(model, &hit_ratios)
+        .into_iter()
+        .map(|f| f.visits)
+        .collect()
+}
+
+/// The Che approximation of an LRU cache's hit ratio under independent references, for a
+/// keyed LRU cache of one replica without a TTL.
+fn che_hit_ratio_of(service: &Service) -> Option<f64> {
+    let cache = service.cache.as_ref()?;
+    match &cache.lookup {
+        Lookup::Fixed { hit_ratio } => Some(*hit_ratio),
+        Lookup::Keyed(space, store)
+            if store.policy == Policy::Lru && store.ttl_ns.is_none() && service.replicas == 1 =>
+        {
+            Some(che_hit_ratio(&popularities(space), store.capacity))
+        }
+        Lookup::Keyed(..) => None,
+    }
+}
+
+/// The chance of each key (rank 1 first) under a popularity law.
+pub fn popularities(space: &KeySpace) -> Vec<f64> {
+    let n = space.keys as usize;
+    let raw: Vec<f64> = match space.popularity {
+        Popularity::Uniform => vec![1.0; n],
+        Popularity::Zipf(a) => (1..=n).map(|k| (k as f64).powf(-a)).collect(),
+    };
+    let total: f64 = raw.iter().sum();
+    raw.into_iter().map(|p| p / total).collect()
+}
+
+/// Che's approximation (Che, Tung and Wang, 2002): an LRU cache of `capacity` items under
+/// independent references with chances `p` behaves as if each item stays for the
+/// characteristic time T solving `sum_i (1 - exp(-p_i T)) = capacity`; the hit ratio is
+/// `sum_i p_i (1 - exp(-p_i T))`.
+pub fn che_hit_ratio(p: &[f64], capacity: u64) -> f64 {
+    let capacity = capacity as f64;
+    if capacity >= p.len() as f64 {
+        return 1.0;
+    }
+    // f(T) = sum_i (1 - e^(-p_i T)) - C rises and is concave in T, so Newton's method from
+    // below converges monotonically; each step is one pass over the keys.
+    let (mut t, mut previous) = (0.0f64, f64::NAN);
+    for _ in 0..200 {
+        let (mut filled, mut slope) = (0.0, 0.0);
+        for &pi in p {
+            let stays = (-pi * t).exp();
+            filled += 1.0 - stays;
+            slope += pi * stays;
+        }
+        if slope <= 0.0 || (t - previous).abs() <= 1e-12 * t {
+            break;
+        }
+        previous = t;
+        t += (capacity - filled) / slope;
+    }
+    p.iter().map(|&pi| pi * (1.0 - (-pi * t).exp())).sum()
 }
 
 fn closed_form(t: &mut ServiceTheory, model: &Model, id: ServiceId) {
@@ -214,29 +595,6 @@ pub fn mmck(c: u32, queue_capacity: u32, lambda: f64, mu: f64) -> Option<Mmck> {
     })
 }
 
-/// Expected visits to each service per external request, with errors thinning the calls
-/// that follow them (rejections are not counted, so this is an upper bound with bounded
-/// queues).
-pub fn visits_per_request(model: &Model) -> Vec<f64> {
-    fn success(model: &Model, id: ServiceId) -> f64 {
-        let s = &model.services[id];
-        s.callees()
-            .fold(1.0 - s.error_rate, |p, c| p * success(model, c))
-    }
-    fn walk(model: &Model, id: ServiceId, weight: f64, visits: &mut [f64]) {
-        visits[id] += weight;
-        let s = &model.services[id];
-        let mut reach = weight * (1.0 - s.error_rate);
-        for callee in s.callees() {
-            walk(model, callee, reach, visits);
-            reach *= success(model, callee);
-        }
-    }
-    let mut visits = vec![0.0; model.services.len()];
-    walk(model, model.traffic.entry, 1.0, &mut visits);
-    visits
-}
-
 /// A service's response time with no queueing anywhere and no errors: its own mean service
 /// time plus its calls', in sequence.
 fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
@@ -247,68 +605,48 @@ fn response_floor_ns(model: &Model, id: ServiceId) -> f64 {
             .sum::<f64>()
 }
 
-/// Services in the order a request visits them: a depth-first walk of the call tree.
-fn route(model: &Model) -> Vec<ServiceId> {
-    fn walk(model: &Model, id: ServiceId, out: &mut Vec<ServiceId>) {
-        out.push(id);
-        for callee in model.services[id].callees() {
-            walk(model, callee, out);
-        }
+/// What changes a service's replicas or speed during a run, if anything.
+fn fleet_changes(model: &Model, s: ServiceId) -> Option<&'static str> {
+    let spec = &model.services[s];
+    if spec.fleet.autoscale.is_some() {
+        return Some("is autoscaled");
     }
-    let mut out = Vec::new();
-    walk(model, model.traffic.entry, &mut out);
-    out
+    let faulted = model.fleet.faults.iter().any(|f| match f.kind.service() {
+        Some(target) => target == s,
+        None => spec.fleet.regions.is_some(),
+    });
+    faulted.then_some("has faults")
 }
 
-/// Whether no bounded queue before the service's first visit can have rejected requests.
-fn rate_is_exact(model: &Model, route: &[ServiceId], id: ServiceId) -> bool {
-    route
-        .iter()
-        .take_while(|&&s| s != id)
-        .all(|&s| model.services[s].queue_capacity.is_none())
-}
-
-/// Ok when the service's arrivals are Poisson; else why not.
-fn poisson_arrivals(model: &Model, route: &[ServiceId], id: ServiceId) -> Result<(), String> {
-    let positions: Vec<usize> = route
-        .iter()
-        .enumerate()
-        .filter(|(_, &s)| s == id)
-        .map(|(i, _)| i)
-        .collect();
-    if positions.len() > 1 {
-        return Err("visited more than once per request, so its arrivals are not Poisson".into());
-    }
-    let Some(&position) = positions.first() else {
-        return Err("no traffic reaches this service".into());
-    };
-    for (i, &s) in route[..position].iter().enumerate() {
-        if route[..i].contains(&s) {
-            return Err(format!(
-                "called after \"{}\", which a request visits twice",
-                model.services[s].name
-            ));
+/// Why a service has no steady state, when its arrivals vary over time or its replica count
+/// changes during the run (a service called after one whose fleet changes is told so by its
+/// flow).
+fn changing_world(model: &Model, id: ServiceId) -> Option<String> {
+    use crate::scenario::world::Arrivals;
+    match model.traffic.arrivals {
+        Arrivals::Poisson => {}
+        Arrivals::Shaped(_) => {
+            return Some("arrivals vary over time (a traffic shape), so there is no steady state; offered load is at the mean rate".into())
         }
-        let upstream = &model.services[s];
-        let passes_poisson = upstream.replicas == 1
-            && upstream.service_time.is_exponential()
-            && upstream.queue_capacity.is_none()
-            && (!upstream.blocking_calls || upstream.plan.is_empty());
-        if !passes_poisson {
-            return Err(format!(
-                "called after \"{}\", whose departures are not Poisson (only a single M/M/c queue with an unbounded queue passes Poisson arrivals on)",
-                upstream.name
-            ));
+        Arrivals::Replay(_) => {
+            return Some("arrivals replay a trace, so there is no steady-state model; offered load is at the trace's mean rate".into())
+        }
+        Arrivals::Closed { .. } => {
+            return Some("a closed loop of users paces the arrivals, so they are not Poisson; offered load is an upper bound (users / mean think time)".into())
         }
     }
-    Ok(())
+    fleet_changes(model, id).map(|why| {
+        format!(
+            "its replica count or speed changes during the run (it {why}), so there is no steady state"
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // Expected values from ../shared/peers/analytic.py, an independent implementation.
+    // Expected values from benches/peers/theory.py, an independent implementation.
     #[test]
     fn erlang_c_matches_published_values() {
         // M/M/4, lambda = 3.2, mu = 1: P(wait) = 0.5964, Wq = 0.7455.
@@ -333,5 +671,24 @@ mod tests {
         // A very long queue approaches M/M/c.
         let f = mmck(4, 100_000, 3.2, 1.0).unwrap();
         assert!((f.mean_wait_s - mmc_mean_wait_s(4, 3.2, 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn che_reduces_to_capacity_over_keys_for_uniform_popularity() {
+        // Every key equally likely: 1 - e^(-T / N) = C / N for every key, so the hit ratio is
+        // C / N exactly.
+        let p = vec![1e-3; 1000];
+        assert!((che_hit_ratio(&p, 100) - 0.1).abs() < 1e-9);
+        assert_eq!(che_hit_ratio(&p, 1000), 1.0, "everything fits");
+    }
+
+    #[test]
+    fn at_least_k_of_n_is_the_binomial_tail() {
+        // Three events of chance 0.5: P(>= 2) = 4 / 8, P(>= 1) = 7 / 8, P(>= 3) = 1 / 8.
+        let c = [0.5; 3];
+        assert!((at_least(&c, 2) - 0.5).abs() < 1e-12);
+        assert!((at_least(&c, 1) - 0.875).abs() < 1e-12);
+        assert!((at_least(&c, 3) - 0.125).abs() < 1e-12);
+        assert_eq!(at_least(&c, 0), 1.0);
     }
 }

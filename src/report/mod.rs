@@ -1,7 +1,9 @@
-//! Reports: the summary as a terminal table, JSON (SPEC.md's contract) or Markdown; sweep
-//! rows (CSV, JSON lines, tables) and plans. Reports
-//! only format what metrics computed; they never run a simulation.
+//! Reports: the summary as a terminal table, JSON (the contract of docs/contract.md), Markdown, or the
+//! time series as CSV; sweep rows (CSV, JSON lines, tables) and plans. Reports only format
+//! what metrics and sweeps computed; they never run a simulation.
 
+pub mod csv;
+pub mod events;
 pub mod json;
 pub mod plan;
 pub mod sweep;

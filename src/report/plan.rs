@@ -1,5 +1,5 @@
 //! A plan's answer for people (the winner, the binding objective, the cost/latency
-//! frontier) and as JSON (`{"best": {...}, "frontier": [...]}` of SPEC.md, plus more keys).
+//! frontier) and as JSON (`{"best": {...}, "frontier": [...]}` of docs/contract.md, plus more keys).
 
 use super::sweep::value;
 use super::text::{aligned, ms, percent, usd};
@@ -54,6 +54,7 @@ fn note(d: &Design) -> Option<String> {
 
 fn binding_json(b: &Binding) -> Value {
     json!({
+        "class": b.class,
         "objective": b.verdict.measure.key(),
         "target": b.verdict.target,
         "observed": b.verdict.observed,
@@ -141,10 +142,13 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
                     Measure::Availability => (">=", v.ci95.map_or(v.observed, |c| c[0])),
                     _ => ("<=", v.ci95.map_or(v.observed, |c| c[1])),
                 };
+                let name = match &b.class {
+                    Some(class) => format!("class {class}'s {}", v.measure.key()),
+                    None => v.measure.key().to_string(),
+                };
                 let _ = writeln!(
                     out,
-                    "binding SLO: {} (interval end {} {relation} {}, {:.0}% of the room left)",
-                    v.measure.key(),
+                    "binding SLO: {name} (interval end {} {relation} {}, {:.0}% of the room left)",
                     figure(v.measure, end),
                     figure(v.measure, v.target),
                     b.margin * 100.0

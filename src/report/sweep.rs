@@ -1,20 +1,21 @@
 //! A sweep's results: one row per point, as a JSON object whose keys are the columns of
-//! SPEC.md ("Sweeps and plans") in order, then a few more; the same row as a CSV record; and
+//! docs/contract.md in order, then a few more; the same row as a CSV record; and
 //! the rows as a terminal table, Markdown or one JSON document.
 //!
 //! A row is built once, from the point's outcome, and every format is rendered from it, so a
 //! row read back from `results.jsonl` renders to the same bytes as the row first written.
 
 use super::text::{aligned, ms, percent, usd};
-use crate::metrics::summary::Outcome;
+use crate::metrics::summary::{nominal_cost_per_hour_usd, Outcome};
 use crate::scenario::grid::label;
+use crate::scenario::Model;
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
 /// One row: column name -> value, in column order.
 pub type Row = Map<String, Value>;
 
-/// The columns after the swept key paths: SPEC.md's, then capsim's own (`point`, the grid
+/// The columns after the swept key paths: the contract's, then capsim's own (`point`, the grid
 /// number; `replications`; `overloaded`, the service that could not keep up; `missed`, the
 /// objectives missed).
 pub const FIGURES: [&str; 9] = [
@@ -52,11 +53,12 @@ pub fn value(v: &toml::Value) -> Value {
     }
 }
 
-/// The row of point `index`, set to `settings`, costing `cost_per_hour_usd`.
+/// The row of point `index`, set to `settings`. Its cost is what the run billed, or, for a
+/// point that stopped overloaded, the nominal cost of its configured replicas.
 pub fn row(
     index: usize,
     settings: &[(&str, &toml::Value)],
-    cost_per_hour_usd: f64,
+    model: &Model,
     outcome: &Outcome,
 ) -> Row {
     let mut m = Map::new();
@@ -73,16 +75,23 @@ pub fn row(
             m.insert("p99_ms_high".into(), json!(ci.map(|c| c[1])));
             m.insert("availability".into(), json!(s.availability));
             m.insert("throughput_rps".into(), json!(s.throughput_rps));
-            m.insert("cost_per_hour_usd".into(), json!(cost_per_hour_usd));
+            m.insert("cost_per_hour_usd".into(), json!(s.cost.per_hour_usd));
             m.insert("slo_met".into(), json!(s.slo_met));
             m.insert("point".into(), json!(index));
             m.insert("replications".into(), json!(s.replications));
             m.insert("overloaded".into(), Value::Null);
-            let missed: Vec<&str> = s
+            // The classes' objectives as CLASS.OBJECTIVE.
+            let missed: Vec<String> = s
                 .slo
                 .iter()
                 .filter(|v| !v.met)
-                .map(|v| v.measure.key())
+                .map(|v| v.measure.key().to_string())
+                .chain(s.classes.iter().flat_map(|c| {
+                    c.slo
+                        .iter()
+                        .filter(|v| !v.met)
+                        .map(move |v| format!("{}.{}", c.name, v.measure.key()))
+                }))
                 .collect();
             m.insert("missed".into(), json!(missed.join(" ")));
         }
@@ -90,7 +99,8 @@ pub fn row(
             for key in &FIGURES[..7] {
                 m.insert(key.to_string(), Value::Null);
             }
-            m.insert("cost_per_hour_usd".into(), json!(cost_per_hour_usd));
+            let nominal = nominal_cost_per_hour_usd(model);
+            m.insert("cost_per_hour_usd".into(), json!(nominal));
             m.insert("slo_met".into(), json!(false));
             m.insert("point".into(), json!(index));
             m.insert("replications".into(), Value::Null);

@@ -1,5 +1,6 @@
 //! The summary for people: an aligned table for the terminal, or the same as Markdown.
 
+use crate::metrics::recorder::Counts;
 use crate::metrics::run::OverloadReason;
 use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
@@ -117,8 +118,81 @@ pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// A replica count: whole for a fixed pool, two decimals for a time average.
+fn replicas(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "-".to_string(), f)
+}
+
+/// "10 arrived, 9 succeeded (2 degraded), 1 failed, 0 rejected, 0 timed out".
+fn endings(r: &Counts) -> String {
+    let degraded = if r.degraded > 0 {
+        format!(" ({} degraded)", count(r.degraded))
+    } else {
+        String::new()
+    };
+    format!(
+        "{} arrived, {} succeeded{degraded}, {} failed, {} rejected, {} timed out",
+        count(r.arrived),
+        count(r.succeeded),
+        count(r.failed),
+        count(r.rejected),
+        count(r.timed_out)
+    )
+}
+
+/// One line per service whose calls, cache, batches or breaker did something worth seeing.
+fn path_lines(s: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    for svc in &s.services {
+        let p = &svc.paths;
+        let mut parts = Vec::new();
+        if let Some(hit) = p.hit_ratio {
+            let theory = svc
+                .theory
+                .hit_ratio
+                .map_or_else(String::new, |t| format!(" (theory {})", percent(t)));
+            parts.push(format!("hit ratio {}{theory}", percent(hit)));
+        }
+        if p.retry_amplification != 1.0 {
+            parts.push(format!(
+                "{:.3} visits per call ({} retries, {} hedges)",
+                p.retry_amplification,
+                count(p.retries),
+                count(p.hedges)
+            ));
+        }
+        if let Some(size) = p.mean_batch_size {
+            parts.push(format!("mean batch {size:.2}"));
+        }
+        if p.breaker_opened > 0 || p.short_circuited > 0 {
+            parts.push(format!(
+                "breaker opened {} times, {} calls failed fast",
+                count(p.breaker_opened),
+                count(p.short_circuited)
+            ));
+        }
+        if p.wasted_work_s > 0.0 {
+            parts.push(format!("{} of wasted work", seconds(p.wasted_work_s)));
+        }
+        if svc.requests.cancelled > 0 {
+            parts.push(format!(
+                "{} visits cancelled",
+                count(svc.requests.cancelled)
+            ));
+        }
+        if !parts.is_empty() {
+            lines.push(format!("  {}: {}", svc.name, parts.join("; ")));
+        }
+    }
+    lines
 }
 
 /// The terminal table.
@@ -139,15 +213,7 @@ pub fn table(s: &Summary) -> String {
         seconds(s.warmup_s)
     );
     let r = &s.requests;
-    let _ = writeln!(
-        out,
-        "requests     {} arrived, {} succeeded, {} failed, {} rejected, {} timed out",
-        count(r.arrived),
-        count(r.succeeded),
-        count(r.failed),
-        count(r.rejected),
-        count(r.timed_out)
-    );
+    let _ = writeln!(out, "requests     {}", endings(r));
     let _ = writeln!(
         out,
         "throughput   {:.1} req/s (succeeded, measured window)",
@@ -222,7 +288,7 @@ pub fn table(s: &Summary) -> String {
             theory_or_dash(t.mean_queue_wait_ns, |ns| ms(ns / 1e6)),
             ms(svc.queue_wait_p99_ms),
             ms(svc.latency.p99),
-            format!("{}", svc.mean_replicas),
+            replicas(svc.mean_replicas),
             t.queueing_model.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -244,26 +310,86 @@ pub fn table(s: &Summary) -> String {
             out.push('\n');
         }
     }
+    let paths = path_lines(s);
+    if !paths.is_empty() {
+        out.push_str("request paths:\n");
+        for line in paths {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    if s.classes.len() > 1 {
+        out.push('\n');
+        let mut rows = vec![[
+            "class",
+            "arrived",
+            "availability",
+            "degraded",
+            "p50",
+            "p99",
+            "p99.9",
+            "SLO",
+        ]
+        .map(String::from)
+        .to_vec()];
+        for c in &s.classes {
+            let slo = if c.slo.is_empty() {
+                "-".to_string()
+            } else if c.slo_met {
+                "met".to_string()
+            } else {
+                "MISSED".to_string()
+            };
+            rows.push(vec![
+                c.name.clone(),
+                count(c.requests.arrived),
+                percent(c.availability),
+                count(c.requests.degraded),
+                ms(c.latency.p50),
+                ms(c.latency.p99),
+                ms(c.latency.p999),
+                slo,
+            ]);
+        }
+        out.push_str(&aligned(&rows, ""));
+    }
 
     let _ = writeln!(
         out,
-        "\ncost         {}/h, {} for the run, {} per million requests",
+        "\ncost         {}/h ({} a month), {} for the run, {} per million requests",
         usd(s.cost.per_hour_usd),
+        usd(s.cost.per_month_usd),
         usd(s.cost.total_usd),
         usd(s.cost.per_million_requests_usd)
     );
+    out.push_str(&world_lines(s));
     out.push('\n');
-    if s.slo.is_empty() {
+    let class_verdicts: Vec<(String, &Verdict)> = s
+        .classes
+        .iter()
+        .flat_map(|c| c.slo.iter().map(move |v| (c.name.clone(), v)))
+        .collect();
+    if s.slo.is_empty() && class_verdicts.is_empty() {
         out.push_str("SLO          none defined\n");
     } else {
-        let rows: Vec<Vec<String>> = s
+        let all: Vec<(String, &Verdict)> = s
             .slo
             .iter()
-            .map(|v| {
+            .map(|v| (String::new(), v))
+            .chain(class_verdicts)
+            .collect();
+        let rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|(class, v)| {
                 let t = verdict_text(v);
+                let name = if class.is_empty() {
+                    t.name.to_string()
+                } else {
+                    format!("{class}: {}", t.name)
+                };
                 vec![
                     t.mark.into(),
-                    t.name.into(),
+                    name,
                     format!("{} {}", t.observed, t.bound),
                     t.ci,
                 ]
@@ -271,12 +397,92 @@ pub fn table(s: &Summary) -> String {
             .collect();
         out.push_str("SLO\n");
         out.push_str(&aligned(&rows, "  "));
-        let missed = s.slo.iter().filter(|v| !v.met).count();
+        let missed = all.iter().filter(|(_, v)| !v.met).count();
         if missed == 0 {
             out.push_str("verdict      every SLO met\n");
         } else {
-            let _ = writeln!(out, "verdict      {missed} of {} SLOs missed", s.slo.len());
+            let _ = writeln!(out, "verdict      {missed} of {} SLOs missed", all.len());
         }
+    }
+    out
+}
+
+/// At most this many event lines in the terminal summary.
+const MAX_EVENT_LINES: usize = 25;
+
+/// The compact event lines (replication 0), the error budget and the recoveries; empty when
+/// nothing changed during the run.
+fn world_lines(s: &Summary) -> String {
+    let mut out = String::new();
+    let lines: Vec<(f64, String)> = s
+        .events
+        .entries
+        .iter()
+        .map(|h| (h.at_ns as f64 / 1e9, super::events::describe(s, &h.what)))
+        .filter(|(_, d)| d.headline)
+        .map(|(at, d)| (at, d.text))
+        .collect();
+    if !lines.is_empty() {
+        let reps = if s.replications > 1 {
+            " (replication 0)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "\nevents{reps}");
+        for (at, text) in lines.iter().take(MAX_EVENT_LINES) {
+            let _ = writeln!(out, "  {:>9}  {text}", seconds(*at));
+        }
+        let more = lines.len().saturating_sub(MAX_EVENT_LINES) as u64 + s.events.dropped;
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (all in the JSON summary)",
+                count(more)
+            );
+        }
+    }
+    if let Some(b) = &s.error_budget {
+        let alerts: Vec<String> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} alert ({}/{} burn >= {}) at {}",
+                    a.tier.severity,
+                    seconds(a.tier.long_s),
+                    seconds(a.tier.short_s),
+                    a.tier.threshold,
+                    seconds(a.first_at_s)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "error budget {} failures of {:.0} allowed by {} ({:.0}% used); worst window burns {:.1}x{}",
+            count(b.failures),
+            b.allowed_failures,
+            percent(b.slo),
+            b.consumed * 100.0,
+            b.max_burn_rate,
+            if alerts.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", alerts.join("; "))
+            }
+        );
+    }
+    for r in &s.recoveries {
+        let what = match (r.breached, r.time_to_recover_s) {
+            (false, _) => "the SLO held in every window".to_string(),
+            (true, Some(t)) => format!("back within the SLO after {}", seconds(t)),
+            (true, None) => "not back within the SLO by the end of the run".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "recovery     {} at {}: {what}",
+            r.fault,
+            seconds(r.at_s)
+        );
     }
     out
 }
@@ -342,13 +548,40 @@ pub fn markdown(s: &Summary) -> String {
         usd(s.cost.total_usd),
         usd(s.cost.per_million_requests_usd)
     );
-    if !s.slo.is_empty() {
+    if s.classes.len() > 1 {
+        out.push_str("| class | arrived | availability | degraded | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for c in &s.classes {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.name,
+                c.requests.arrived,
+                percent(c.availability),
+                c.requests.degraded,
+                ms(c.latency.p50),
+                ms(c.latency.p99),
+                ms(c.latency.p999)
+            );
+        }
+        out.push('\n');
+    }
+    let verdicts: Vec<(String, &Verdict)> = s
+        .slo
+        .iter()
+        .map(|v| (String::new(), v))
+        .chain(
+            s.classes
+                .iter()
+                .flat_map(|c| c.slo.iter().map(move |v| (format!("{}: ", c.name), v))),
+        )
+        .collect();
+    if !verdicts.is_empty() {
         out.push_str("| SLO | observed | target | 95% CI | verdict |\n|---|---:|---:|---|---|\n");
-        for v in &s.slo {
+        for (class, v) in verdicts {
             let t = verdict_text(v);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {class}{} | {} | {} | {} | {} |",
                 t.name, t.observed, t.bound, t.ci, t.mark
             );
         }

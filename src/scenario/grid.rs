@@ -361,7 +361,12 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
 /// Checks `[sweep]` and `[plan]`: every axis's form, and that each of its values, set on the
 /// scenario alone, gives a valid scenario (so that its path names a key `--set` reaches and
 /// its values fit that key). Problems are reported at `sweep.PATH` / `plan.PATH`.
-pub fn check(table: &toml::Table, has_slo: bool, problems: &mut Vec<Problem>) {
+pub fn check(
+    table: &toml::Table,
+    has_slo: bool,
+    files: super::world::FileReader,
+    problems: &mut Vec<Problem>,
+) {
     let sweep = parse_section(table, "sweep", problems);
     let plan = parse_section(table, "plan", problems);
     if table.contains_key("plan") && !has_slo {
@@ -394,13 +399,14 @@ pub fn check(table: &toml::Table, has_slo: bool, problems: &mut Vec<Problem>) {
         return;
     }
     let base = without_grid(table);
-    let base_problems: HashSet<Problem> = match super::validate::validate(&base, "scenario") {
+    let base_problems: HashSet<Problem> = match super::validate::validate(&base, "scenario", files)
+    {
         Ok(_) => HashSet::new(),
         Err(ps) => ps.into_iter().collect(),
     };
     for (section, axes) in [("sweep", sweep), ("plan", plan)] {
         for axis in axes {
-            check_values(&base, &base_problems, section, &axis, problems);
+            check_values(&base, &base_problems, section, &axis, files, problems);
         }
     }
 }
@@ -412,6 +418,7 @@ fn check_values(
     base_problems: &HashSet<Problem>,
     section: &str,
     axis: &Axis,
+    files: super::world::FileReader,
     problems: &mut Vec<Problem>,
 ) {
     let at = join(section, &axis.path);
@@ -430,7 +437,7 @@ fn check_values(
             ));
             return;
         }
-        let added: Vec<Problem> = match super::validate::validate(&point, "scenario") {
+        let added: Vec<Problem> = match super::validate::validate(&point, "scenario", files) {
             Ok(_) => Vec::new(),
             Err(ps) => ps
                 .into_iter()

@@ -6,6 +6,7 @@
 use super::model::Model;
 use super::problem::Problem;
 use super::validate::validate;
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -20,6 +21,8 @@ pub struct Diagnostic {
     /// The key path, as `--set` addresses it (`service.api.replicas`); empty for syntax errors.
     pub path: String,
     pub message: String,
+    /// The lines of the file around the problem, with a caret under it (syntax errors).
+    pub snippet: Option<String>,
 }
 
 /// Everything wrong with a scenario.
@@ -36,6 +39,9 @@ impl fmt::Display for LoadError {
                 writeln!(f, "error: {}: {}", d.location, d.message)?;
             } else {
                 writeln!(f, "error: {}: {}: {}", d.location, d.path, d.message)?;
+            }
+            if let Some(snippet) = &d.snippet {
+                writeln!(f, "{}", snippet.trim_end())?;
             }
         }
         let n = self.diagnostics.len();
@@ -54,15 +60,31 @@ impl std::error::Error for LoadError {}
 /// Parses, overrides and validates a scenario. `file` is used in messages and, through its
 /// stem, as the default scenario name.
 pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadError> {
-    let mut source = Source::parse(text, file)?;
+    load_with_files(text, file, overrides, &no_files)
+}
+
+/// The file reader of a scenario given as text alone.
+fn no_files(_: &str) -> Result<String, String> {
+    Err("files named in a scenario are read only when it is loaded from a file".into())
+}
+
+/// [`load`], with a reader for the files a scenario names (trace files), given their path as
+/// written in the scenario. The CLI passes one that reads them relative to the scenario file.
+pub fn load_with_files(
+    text: &str,
+    file: &str,
+    overrides: &[String],
+    files: super::world::FileReader,
+) -> Result<Model, LoadError> {
+    let mut source = Source::parse_with_files(text, file, files)?;
     source.set(overrides);
     source.model()
 }
 
 /// A scenario parsed once, to be loaded many times: with `--set` overrides and `--sweep`
 /// axes applied, as a whole (grid tables checked) or as one point of its grid.
-#[derive(Debug, Clone)]
-pub struct Source {
+#[derive(Clone)]
+pub struct Source<'f> {
     text: String,
     file: String,
     /// Byte offset of every key written in the file, by key path.
@@ -74,11 +96,26 @@ pub struct Source {
     problems: Vec<Problem>,
     /// Axis paths added by `--sweep`, in command-line order.
     command_line_axes: Vec<String>,
+    /// Reads the files the scenario names (trace files).
+    files: super::world::FileReader<'f>,
 }
 
-impl Source {
-    /// Parses the TOML (a syntax error is reported at its `file:line:column`).
-    pub fn parse(text: &str, file: &str) -> Result<Source, LoadError> {
+impl Source<'static> {
+    /// [`Source::parse_with_files`] for a scenario given as text alone: a trace file it names
+    /// is refused.
+    pub fn parse(text: &str, file: &str) -> Result<Source<'static>, LoadError> {
+        Source::parse_with_files(text, file, &no_files)
+    }
+}
+
+impl<'f> Source<'f> {
+    /// Parses the TOML (a syntax error is reported at its place, with the line and a caret),
+    /// with a reader for the files the scenario names.
+    pub fn parse_with_files(
+        text: &str,
+        file: &str,
+        files: super::world::FileReader<'f>,
+    ) -> Result<Source<'f>, LoadError> {
         let error = |diagnostics| LoadError {
             file: file.to_string(),
             diagnostics,
@@ -89,18 +126,7 @@ impl Source {
                 collect_spans(root.get_ref(), "", &mut spans);
                 spans
             }
-            Err(e) => {
-                let location = match e.span() {
-                    Some(span) => format!("{file}:{}", line_column(text, span.start)),
-                    None => file.to_string(),
-                };
-                let message = format!("invalid TOML: {}", e.message().trim().replace('\n', " "));
-                return Err(error(vec![Diagnostic {
-                    location,
-                    path: String::new(),
-                    message,
-                }]));
-            }
+            Err(e) => return Err(error(vec![syntax_error(text, file, e.message(), e.span())])),
         };
         let table: toml::Table = match text.parse() {
             Ok(t) => t,
@@ -108,7 +134,8 @@ impl Source {
                 let diagnostic = Diagnostic {
                     location: file.to_string(),
                     path: String::new(),
-                    message: format!("invalid TOML: {e}"),
+                    message: format!("invalid TOML: {}", e.message().trim().replace('\n', " ")),
+                    snippet: None,
                 };
                 return Err(error(vec![diagnostic]));
             }
@@ -121,6 +148,7 @@ impl Source {
             set_by: HashMap::new(),
             problems: Vec::new(),
             command_line_axes: Vec::new(),
+            files,
         })
     }
 
@@ -188,7 +216,8 @@ impl Source {
         if !self.problems.is_empty() {
             return Err(self.error(self.problems.clone(), &self.set_by));
         }
-        validate(&self.table, self.stem()).map_err(|problems| self.error(problems, &self.set_by))
+        validate(&self.table, self.stem(), self.files)
+            .map_err(|problems| self.error(problems, &self.set_by))
     }
 
     /// The axes of `[sweep]` or `[plan]` (`section`), in the order written: the file's first,
@@ -230,7 +259,7 @@ impl Source {
         if !problems.is_empty() {
             return Err(self.error(problems, &set_by));
         }
-        validate(&table, self.stem()).map_err(|problems| self.error(problems, &set_by))
+        validate(&table, self.stem(), self.files).map_err(|problems| self.error(problems, &set_by))
     }
 
     /// The scenario as it will run (overrides and `--sweep` applied), as canonical TOML with
@@ -259,6 +288,7 @@ impl Source {
                 location: locate(&self.text, &self.file, &self.spans, set_by, &path),
                 path,
                 message,
+                snippet: None,
             })
             .collect();
         LoadError {
@@ -273,6 +303,113 @@ fn parse_toml_value(text: &str) -> Option<toml::Value> {
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut t| t.remove("v"))
+}
+
+/// A TOML syntax error in the user's words, at the place that needs fixing, with the line
+/// and a caret under it. Two cases get a better place than the parser's: an inline table or
+/// list left open (the parser only notices at the next line, where nothing is wrong), and a
+/// duplicate key (named, and `[[traffic]]` explained).
+fn syntax_error(text: &str, file: &str, message: &str, span: Option<Range<usize>>) -> Diagnostic {
+    let message = message.trim().replace('\n', " ");
+    let Some(span) = span else {
+        return Diagnostic {
+            location: file.to_string(),
+            path: String::new(),
+            message: format!("invalid TOML: {message}"),
+            snippet: None,
+        };
+    };
+    let (span, message, label) = if message.contains("duplicate key") {
+        let key = text
+            .get(span.clone())
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        let line = text[..span.start.min(text.len())]
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .trim_start();
+        let message = if key == "traffic" || line.starts_with("[[traffic") {
+            "a scenario has one traffic source: one [traffic] table with its rate; to mix kinds of request, give [traffic] the total rate and add [[class]] tables (name, weight, entry, slo)".to_string()
+        } else if line.starts_with('[') {
+            format!("the table [{key}] is defined twice; merge the two into one")
+        } else {
+            format!("the key `{key}` is set twice in the same table; keep one")
+        };
+        (span, message, "defined again here".to_string())
+    } else {
+        match unclosed_bracket(&text[..span.start.min(text.len())]) {
+            Some((at, bracket)) if line_of(text, at) < line_of(text, span.start) => {
+                let (what, closer) = if bracket == '{' {
+                    ("inline table", '}')
+                } else {
+                    ("list", ']')
+                };
+                let message = format!(
+                    "the {what} opened here is not closed: a `{closer}` is missing (the parser stopped at line {}: {message})",
+                    line_of(text, span.start)
+                );
+                (
+                    at..at + 1,
+                    message,
+                    format!("this `{bracket}` is never closed"),
+                )
+            }
+            _ => (span, message, "here".to_string()),
+        }
+    };
+    let snippet = Snippet::source(text)
+        .path(file)
+        .annotation(AnnotationKind::Primary.span(span.clone()).label(&label));
+    let rendered = Renderer::plain()
+        .render(&[Group::with_level(Level::ERROR).element(snippet)])
+        .to_string();
+    Diagnostic {
+        location: format!("{file}:{}", line_column(text, span.start)),
+        path: String::new(),
+        message: format!("invalid TOML: {message}"),
+        snippet: Some(rendered),
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The last `{` or `[` of `text` still open at its end, outside strings and comments, with its
+/// offset; `None` when every bracket is closed.
+fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                let quote = c;
+                while let Some((_, c)) = chars.next() {
+                    if c == '\\' && quote == '"' {
+                        chars.next();
+                    } else if c == quote || c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' | '[' => open.push((at, c)),
+            '}' | ']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 /// The place of a key path: the `--set` that wrote it or its nearest ancestor, else the line

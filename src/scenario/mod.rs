@@ -3,15 +3,19 @@
 
 pub mod distribution;
 pub mod duration;
+pub mod fleet;
 pub mod graph;
 pub mod grid;
 pub mod load;
 pub mod model;
+pub mod paths;
 pub mod problem;
 pub mod raw;
 pub mod reader;
 pub mod set;
 pub mod validate;
+pub mod world;
+pub mod world_keys;
 
-pub use load::{load, Diagnostic, LoadError, Source};
+pub use load::{load, load_with_files, Diagnostic, LoadError, Source};
 pub use model::Model;

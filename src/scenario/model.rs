@@ -1,6 +1,8 @@
 //! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
 //! filled in. Everything downstream of the loader reads only this.
 
+pub use super::fleet::{Fleet, ServiceFleet};
+pub use super::world::Arrivals;
 use crate::distribution::Distribution;
 use crate::engine::time::Nanos;
 
@@ -19,6 +21,16 @@ pub struct Model {
     pub slo: Vec<Objective>,
     pub traffic: Traffic,
     pub services: Vec<Service>,
+    /// Kinds of request, at least one: without `[[class]]`, one class named "default" whose
+    /// entry is `traffic.entry`.
+    pub classes: Vec<Class>,
+    /// The time-series window (`scenario.window`).
+    pub series_window_ns: Nanos,
+    /// Whether runs record the time series (on unless a caller turns it off, e.g. to measure
+    /// what it costs).
+    pub record_series: bool,
+    /// Regions, network, faults and fixed costs.
+    pub fleet: Fleet,
 }
 
 impl Model {
@@ -28,11 +40,30 @@ impl Model {
     }
 }
 
-/// Open-loop Poisson arrivals into one service.
+/// Arrivals, split between the classes by weight.
 #[derive(Debug, Clone)]
 pub struct Traffic {
     pub rate_per_s: f64,
+    /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
+    /// (then `rate_per_s` is the mean rate, for the theory's offered load).
+    pub arrivals: Arrivals,
+    /// Requests' data must stay in their region: no failover (`traffic.residency`).
+    pub residency: bool,
+    /// KB each way per request, for the price of traffic crossing regions.
+    pub payload_kb: f64,
+}
+
+/// Index of a class in [`Model::classes`].
+pub type ClassId = u16;
+
+/// One kind of request: its share of arrivals, where it enters, and its own objectives.
+#[derive(Debug, Clone)]
+pub struct Class {
+    pub name: String,
+    /// Share of arrivals, normalized so that the classes' shares sum to 1.
+    pub share: f64,
     pub entry: ServiceId,
+    pub slo: Vec<Objective>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +83,21 @@ pub struct Service {
     /// Probability that the service's own work ends in an error.
     pub error_rate: f64,
     pub price_per_hour_usd: f64,
+    /// How a visit picks a replica.
+    pub balancer: BalancerKind,
+    /// A cache (`kind = "cache"`): a lookup after the service's own work; a miss takes the
+    /// steps of `Cache::on_miss` (and fills a keyed cache), a hit answers at once.
+    pub cache: Option<Cache>,
+    /// Dynamic batching of the service's work.
+    pub batch: Option<Batch>,
+    /// A token bucket in front of the service: a visit finding no token is rejected.
+    pub rate_limit: Option<RateLimit>,
+    /// A visit that waited longer than this for a worker is dropped (timed out).
+    pub queue_timeout_ns: Option<Nanos>,
+    /// A breaker on calls into the service, shared by every caller.
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Autoscaling, health checks, regions and the extra prices.
+    pub fleet: ServiceFleet,
 }
 
 impl Service {
@@ -59,12 +105,118 @@ impl Service {
         u64::from(self.replicas) * u64::from(self.concurrency)
     }
 
-    /// Every service this one calls, in plan order (with repeats).
+    /// Every service this one calls, in plan order (with repeats), cache misses included.
     pub fn callees(&self) -> impl Iterator<Item = ServiceId> + '_ {
         self.plan
             .iter()
+            .chain(self.cache.iter().flat_map(|c| c.on_miss.iter()))
             .flat_map(|step| step.calls.iter().map(|call| call.service))
     }
+
+    /// Whether any call leaves the plain "call and wait, fail fast" of `calls = ["a"]`.
+    pub fn has_call_options(&self) -> bool {
+        self.plan
+            .iter()
+            .chain(self.cache.iter().flat_map(|c| c.on_miss.iter()))
+            .any(|step| {
+                step.join != Join::All
+                    || step.calls.len() > 1
+                    || step.calls.iter().any(|c| !c.is_plain())
+            })
+    }
+}
+
+/// The balancing policies (state lives in `components::balancer`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BalancerKind {
+    RoundRobin,
+    Random,
+    LeastOutstanding,
+    PowerOfTwo,
+    /// Replica `i` gets `weights[i % weights.len()]` of the traffic.
+    Weighted(Vec<f64>),
+    ConsistentHash,
+}
+
+/// A cache's lookup and what a miss does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cache {
+    pub lookup: Lookup,
+    pub on_miss: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// Each lookup hits with this probability, independently.
+    Fixed { hit_ratio: f64 },
+    /// Requests carry keys drawn from `popularity` over `keys` items; each replica holds up
+    /// to `capacity` of them, evicting by `policy`, each for at most `ttl_ns`.
+    Keyed(KeySpace, Store),
+}
+
+/// The keys requests carry at a keyed cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySpace {
+    pub keys: u64,
+    pub popularity: Popularity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Popularity {
+    /// P(key of rank k) proportional to k^-exponent.
+    Zipf(f64),
+    Uniform,
+}
+
+/// What one cache replica holds and how it evicts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Store {
+    pub capacity: u64,
+    pub policy: Policy,
+    pub ttl_ns: Option<Nanos>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Lru,
+    Lfu,
+    Fifo,
+}
+
+/// Dynamic batching: a batch starts when `max_size` visits wait or the oldest has waited
+/// `timeout_ns`; it takes the service time plus `per_item_ns` per visit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batch {
+    pub max_size: u32,
+    pub timeout_ns: Nanos,
+    pub per_item_ns: Nanos,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub rate_per_s: f64,
+    pub burst: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CircuitBreaker {
+    pub trip: Trip,
+    /// How long the breaker stays open before letting a probe through.
+    pub open_ns: Nanos,
+}
+
+/// When a closed breaker opens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trip {
+    /// After this many failures in a row.
+    ConsecutiveFailures(u32),
+    /// When at least `min_requests` calls ended in the last `window_ns` and this share of
+    /// them failed.
+    ErrorRate {
+        ratio: f64,
+        window_ns: Nanos,
+        min_requests: u32,
+    },
 }
 
 /// One step of a call plan: calls made at the same time, judged together by `join`.
@@ -84,21 +236,48 @@ impl Step {
     }
 }
 
-/// When a step is over.
+/// When a step is over: once `needed` of its calls succeeded (the calls still running are
+/// cancelled), or once so many failed that `needed` cannot be reached (fail-fast).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Join {
-    /// Every call must succeed; the first failure fails the step at once (fail-fast) and the
-    /// calls still running are cancelled.
+    /// Every call must succeed.
     All,
+    /// The first success is enough.
+    Any,
+    /// This many successes are enough.
+    AtLeast(u16),
+}
+
+impl Join {
+    /// Successes the step needs out of `made` calls (calls skipped by probability or class
+    /// are not made, so a step of 3 with `k = 2` and one skipped needs 2 of 2).
+    pub fn needed(self, made: u16) -> u16 {
+        match self {
+            Join::All => made,
+            Join::Any => made.min(1),
+            Join::AtLeast(k) => made.min(k),
+        }
+    }
 }
 
 /// One downstream call of a step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub service: ServiceId,
-    /// The caller gives up after this long: the call ends `timed_out`, and the callee's work
-    /// is cancelled if it has not started (else it finishes, as wasted work).
+    /// Per attempt: the caller gives up after this long, and the attempt ends `timed_out`;
+    /// the callee's work is cancelled if it has not started (else it finishes, as wasted work).
     pub timeout_ns: Option<Nanos>,
+    pub retries: Option<Retries>,
+    /// A second copy goes out if the first has not answered after this long.
+    pub hedge_ns: Option<Nanos>,
+    /// The call is made with this probability (else skipped, as if it succeeded).
+    pub probability: f64,
+    /// Network time each way.
+    pub latency: Option<Distribution>,
+    /// A failure of this call does not fail the caller: the request goes on, degraded.
+    pub optional: bool,
+    /// Only requests of these classes make the call (`None`: every class).
+    pub classes: Option<Vec<ClassId>>,
 }
 
 impl Call {
@@ -106,8 +285,41 @@ impl Call {
         Call {
             service,
             timeout_ns: None,
+            retries: None,
+            hedge_ns: None,
+            probability: 1.0,
+            latency: None,
+            optional: false,
+            classes: None,
         }
     }
+
+    /// Whether it is a plain "call and wait".
+    pub fn is_plain(&self) -> bool {
+        *self == Call::to(self.service)
+    }
+}
+
+/// Retrying a failed attempt (an error, a timeout, a rejection): up to `attempts` in all,
+/// after an exponential backoff with full jitter, within a retry budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retries {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Before retry n (from 1) the caller waits a uniform time in
+    /// `[0, min(max_backoff, backoff x 2^(n-1))]`.
+    pub backoff_ns: Nanos,
+    pub max_backoff_ns: Nanos,
+    pub budget: Option<RetryBudget>,
+}
+
+/// Retries allowed over the last `window_ns`: at most `ratio` x first attempts, plus
+/// `min_per_s` x the window (Finagle's RetryBudget).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryBudget {
+    pub ratio: f64,
+    pub window_ns: Nanos,
+    pub min_per_s: f64,
 }
 
 /// What an objective measures.

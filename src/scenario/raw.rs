@@ -16,6 +16,12 @@ pub struct RawScenario {
     pub slo: Option<toml::Value>,
     pub traffic: Option<toml::Value>,
     pub service: Option<toml::Value>,
+    pub class: Option<toml::Value>,
+    /// `[[region]]`, `[network]`, `[[fault]]`, `[cost]`: read by `fleet.rs`.
+    pub region: Option<toml::Value>,
+    pub network: Option<toml::Value>,
+    pub fault: Option<toml::Value>,
+    pub cost: Option<toml::Value>,
     /// `[sweep]` and `[plan]`: axes of key paths, checked by [`super::grid`].
     pub sweep: Option<toml::Value>,
     pub plan: Option<toml::Value>,
@@ -32,6 +38,8 @@ pub struct RawRun {
     pub replications: Option<i64>,
     /// Requests in flight (all services together) above which the run stops as overloaded.
     pub max_in_flight: Option<i64>,
+    /// The time-series window.
+    pub window: Option<String>,
 }
 
 /// `[slo]`: latency targets (durations) and an availability target (0..1).
@@ -53,6 +61,17 @@ pub struct RawSlo {
 pub struct RawTraffic {
     pub rate: Option<f64>,
     pub entry: Option<String>,
+    /// Traffic shapes and closed-loop users: read by `world.rs`.
+    pub diurnal: Option<toml::Value>,
+    pub spikes: Option<toml::Value>,
+    pub steps: Option<toml::Value>,
+    pub bursts: Option<toml::Value>,
+    pub trace: Option<toml::Value>,
+    pub users: Option<toml::Value>,
+    pub think_time: Option<toml::Value>,
+    /// Per-class keys, on the default class until `[[class]]` exists.
+    pub residency: Option<bool>,
+    pub payload_kb: Option<f64>,
 }
 
 /// One `[[service]]`.
@@ -65,8 +84,39 @@ pub struct RawService {
     pub queue_capacity: Option<i64>,
     /// Parsed by [`super::distribution::parse`].
     pub service_time: Option<toml::Value>,
-    pub calls: Option<Vec<String>>,
+    /// Names and call tables, parsed by [`super::paths::plan`].
+    pub calls: Option<toml::Value>,
     pub blocking_calls: Option<bool>,
     pub error_rate: Option<f64>,
     pub price_per_hour: Option<f64>,
+    pub kind: Option<String>,
+    pub balancer: Option<toml::Value>,
+    pub hit_ratio: Option<f64>,
+    pub capacity: Option<i64>,
+    pub keys: Option<i64>,
+    pub popularity: Option<toml::Value>,
+    pub policy: Option<String>,
+    pub ttl: Option<String>,
+    pub on_miss: Option<toml::Value>,
+    pub batch: Option<toml::Value>,
+    pub rate_limit: Option<toml::Value>,
+    pub queue_timeout: Option<String>,
+    pub circuit_breaker: Option<toml::Value>,
+    /// Fleet keys: read by `fleet.rs`.
+    pub autoscale: Option<toml::Value>,
+    pub regions: Option<toml::Value>,
+    pub health: Option<toml::Value>,
+    pub spot_discount: Option<f64>,
+    pub price_per_request: Option<f64>,
+}
+
+/// One `[[class]]`: a kind of request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: Option<String>,
+    pub weight: Option<f64>,
+    pub entry: Option<String>,
+    /// The same keys as `[slo]`.
+    pub slo: Option<toml::Value>,
 }

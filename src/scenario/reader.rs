@@ -189,6 +189,75 @@ impl<'a> TableReader<'a> {
     }
 }
 
+impl TableReader<'_> {
+    /// `Some(value)` of an optional duration key; `None` when absent (or invalid, reported).
+    pub fn opt_duration_ns(&mut self, key: &str) -> Option<f64> {
+        self.table
+            .contains_key(key)
+            .then(|| self.duration_ns(key))
+            .flatten()
+    }
+
+    pub fn opt_number(&mut self, key: &str) -> Option<f64> {
+        self.table
+            .contains_key(key)
+            .then(|| self.number(key))
+            .flatten()
+    }
+
+    /// A whole number in `[min, max]`, if the key is present.
+    pub fn opt_whole(&mut self, key: &str, min: i64, max: i64) -> Option<i64> {
+        let value = self.table.get(key)?;
+        match value {
+            toml::Value::Integer(n) if (min..=max).contains(n) => Some(*n),
+            toml::Value::Integer(n) => {
+                self.problem(
+                    key,
+                    format!("{key} = {n} is out of range; use a whole number from {min} to {max}"),
+                );
+                None
+            }
+            other => {
+                self.problem(
+                    key,
+                    format!(
+                        "{key} must be a whole number from {min} to {max}, not {}",
+                        a_value(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.table.get(key)? {
+            toml::Value::Boolean(b) => Some(*b),
+            other => {
+                self.problem(
+                    key,
+                    format!("{key} must be true or false, not {}", a_value(other)),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn opt_string(&mut self, key: &str) -> Option<&'_ str> {
+        let table = self.table;
+        match table.get(key)? {
+            toml::Value::String(text) => Some(text.as_str()),
+            other => {
+                self.problem(
+                    key,
+                    format!("{key} must be a string, not {}", a_value(other)),
+                );
+                None
+            }
+        }
+    }
+}
+
 /// A TOML value's type with its article, for messages: "an integer", "a table".
 pub fn a_type(value: &toml::Value) -> String {
     let name = value.type_str();

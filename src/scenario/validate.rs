@@ -2,9 +2,10 @@
 
 use super::duration::parse_duration_ns;
 use super::graph;
-use super::model::{Measure, Model, Objective, Service, ServiceId, Step, Traffic};
+use super::model::{BalancerKind, Class, Lookup, Measure, Model, Objective, Service, Traffic};
+use super::paths::{self, Names};
 use super::problem::{join, unknown_key_message, Problem};
-use super::raw::{RawRun, RawScenario, RawService, RawSlo, RawTraffic};
+use super::raw::{RawClass, RawRun, RawScenario, RawService, RawSlo, RawTraffic};
 use serde::de::DeserializeOwned;
 use serde_aux::serde_introspection::serde_introspect;
 
@@ -15,7 +16,11 @@ const MAX_REPLICATIONS: i64 = 100_000;
 const MAX_WORKERS: i64 = 1_000_000;
 
 /// Checks a parsed scenario. `default_name` names the scenario when `scenario.name` is absent.
-pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Problem>> {
+pub fn validate(
+    table: &toml::Table,
+    default_name: &str,
+    files: super::world::FileReader,
+) -> Result<Model, Vec<Problem>> {
     let mut problems = Vec::new();
     let top: RawScenario =
         typed(&toml::Value::Table(table.clone()), "", &mut problems).unwrap_or_default();
@@ -30,8 +35,23 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         .as_ref()
         .and_then(|v| typed(v, "slo", &mut problems))
         .unwrap_or_default();
+    // A misspelt table (`[[services]]`, `[trafic]`) is reported as an unknown key with the
+    // nearest valid one; it is not also reported missing.
+    let misspelt: Vec<&str> = table
+        .keys()
+        .filter_map(|k| super::problem::nearest(k, serde_introspect::<RawScenario>()))
+        .filter(|near| !table.contains_key(*near))
+        .collect();
     let traffic: Option<RawTraffic> = match &top.traffic {
+        Some(toml::Value::Array(_)) => {
+            problems.push(Problem::new(
+                "traffic",
+                "a scenario has one traffic source: one [traffic] table with its rate; to mix kinds of request, give [traffic] the total rate and add [[class]] tables (name, weight, entry, slo)",
+            ));
+            None
+        }
         Some(v) => typed(v, "traffic", &mut problems),
+        None if misspelt.contains(&"traffic") => None,
         None => {
             problems.push(Problem::new(
                 "traffic",
@@ -40,7 +60,11 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             None
         }
     };
-    let raw_services = services(top.service.as_ref(), &mut problems);
+    let raw_services = if top.service.is_none() && misspelt.contains(&"service") {
+        Vec::new()
+    } else {
+        services(top.service.as_ref(), &mut problems)
+    };
 
     let (duration_ns, warmup_ns) = clock(&run, &mut problems);
     let seed = match run.seed {
@@ -70,32 +94,65 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
         i64::from(u32::MAX),
         &mut problems,
     );
-    let objectives = objectives(&slo, &mut problems);
-    super::grid::check(table, !objectives.is_empty(), &mut problems);
+    let objectives = objectives(&slo, "slo", &mut problems);
 
     let names: Vec<String> = raw_services
         .iter()
         .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
         .collect();
+    let raw_classes = classes(top.class.as_ref(), &mut problems);
+    let has_slo = !objectives.is_empty() || raw_classes.iter().any(|(_, c)| c.slo.is_some());
+    super::grid::check(table, has_slo, files, &mut problems);
+    let class_names: Vec<String> = raw_classes
+        .iter()
+        .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
+        .collect();
+    let call_names = Names {
+        services: &names,
+        classes: &class_names,
+    };
     let services: Vec<Option<Service>> = raw_services
         .iter()
-        .map(|(path, raw)| service(raw, path, &names, &mut problems))
+        .enumerate()
+        .map(|(i, (path, raw))| service(i, raw, path, &call_names, &mut problems))
         .collect();
 
-    let traffic = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
-    check_call_graph(
+    let mut traffic_and_entry = traffic.and_then(|t| traffic_model(&t, &names, &mut problems));
+    let world = super::world_keys::world(
+        &top,
+        &run,
+        traffic_and_entry.as_mut().map(|(t, _)| t),
         &raw_services,
         &names,
-        traffic.as_ref().map(|t| t.entry),
+        duration_ns,
+        files,
         &mut problems,
     );
+    let classes = traffic_and_entry.as_ref().and_then(|(_, entry)| {
+        resolve_classes(&raw_classes, &class_names, &names, *entry, &mut problems)
+    });
+    let entries: Vec<usize> = classes.iter().flatten().map(|c| c.entry).collect();
+    check_call_graph(&raw_services, &names, &entries, &mut problems);
+    let traffic = traffic_and_entry.map(|(traffic, _)| traffic);
+
+    check_key_sources(&raw_services, &services, &mut problems);
 
     // A key whose value had the wrong type was set aside; it is not also "missing".
     let mut reported = std::collections::HashSet::new();
     problems.retain(|p| reported.insert(p.path.clone()) || !p.message.starts_with("missing"));
     let services: Option<Vec<Service>> = services.into_iter().collect();
-    match (traffic, services) {
-        (Some(traffic), Some(services)) if problems.is_empty() => Ok(Model {
+    match (traffic, services, classes, world) {
+        (Some(traffic), Some(mut services), Some(classes), Some(world)) if problems.is_empty() => {
+            // The series costs a little per window: recorded when the world changes over
+            // time, when a window is asked for, or (set by the CLI) when files are written.
+            let record_series = run.window.is_some()
+                || !world.fleet.regions.is_empty()
+                || !world.fleet.faults.is_empty()
+                || world.services.iter().any(|s| {
+                    s.fleet.autoscale.is_some() || s.fleet.health.is_some()
+                })
+                || !matches!(traffic.arrivals, super::world::Arrivals::Poisson);
+            Ok(Model {
             name: run.name.unwrap_or_else(|| default_name.to_string()),
             duration_ns,
             warmup_ns,
@@ -104,8 +161,19 @@ pub fn validate(table: &toml::Table, default_name: &str) -> Result<Model, Vec<Pr
             max_in_flight: max_in_flight as usize,
             slo: objectives,
             traffic,
-            services,
-        }),
+            services: {
+                for (service, fleet) in services.iter_mut().zip(world.services) {
+                    service.replicas = fleet.initial_replicas.unwrap_or(service.replicas);
+                    service.fleet = fleet.fleet;
+                }
+                services
+            },
+            classes,
+            series_window_ns: world.window_ns,
+            record_series,
+            fleet: world.fleet,
+            })
+        }
         // Every part that failed to resolve reported why, so `problems` is not empty here;
         // should that ever not hold, say so rather than panic or run a broken model.
         _ if problems.is_empty() => Err(vec![Problem::new(
@@ -154,10 +222,9 @@ fn typed<T: DeserializeOwned>(
     for (key, value) in candidates {
         let single = toml::Table::from_iter([(key.clone(), value.clone())]);
         if let Err(e) = toml::Value::Table(single).try_into::<T>() {
-            let message = e.message().trim().replace('\n', " ");
             problems.push(Problem::new(
                 join(path, key),
-                format!("{message} (found {})", describe(value)),
+                wrong_type_message(key, e.message(), value),
             ));
             known.remove(key);
         }
@@ -171,8 +238,95 @@ fn describe(value: &toml::Value) -> String {
         toml::Value::String(s) => format!("the string \"{s}\""),
         toml::Value::Table(_) => "a table".into(),
         toml::Value::Array(_) => "a list".into(),
-        other => format!("{} {other}", other.type_str()),
+        toml::Value::Integer(i) => format!("the whole number {i}"),
+        toml::Value::Float(f) => format!("the number {f}"),
+        toml::Value::Boolean(b) => format!("{b}"),
+        other => format!("the {} {other}", other.type_str()),
     }
+}
+
+/// Names that `--set` paths (dotted, `service.NAME.KEY`) and JSON keys can carry as they are:
+/// letters, digits, `-` and `_`, starting with a letter or digit.
+fn name_problem(name: &str, what: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    (!ok && !name.trim().is_empty()).then(|| {
+        let suggestion: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .collect();
+        format!(
+            "{what} name \"{name}\" can hold only letters, digits, - and _ (starting with a letter or digit), so that --set {what}.NAME.KEY can reach it; e.g. \"{}\"",
+            suggestion.trim_start_matches(['-', '_'])
+        )
+    })
+}
+
+/// Keys whose values are durations written with a unit.
+const DURATION_KEYS: [&str; 10] = [
+    "duration",
+    "warmup",
+    "mean",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
+    "ttl",
+    "queue_timeout",
+];
+
+/// What a key of the wrong type should have been, in the user's words: serde's message names
+/// a Rust type ("expected f64"), which becomes "a number, e.g. rate = 0.5".
+fn wrong_type_message(key: &str, serde_message: &str, found: &toml::Value) -> String {
+    let expected = serde_message.split("expected ").nth(1).unwrap_or("").trim();
+    if DURATION_KEYS.contains(&key)
+        && matches!(found, toml::Value::Integer(_) | toml::Value::Float(_))
+    {
+        return format!(
+            "{key} needs a unit: write e.g. {key} = \"{found}ms\" (units: ns, us, ms, s, m, h, d), not the bare number {found}"
+        );
+    }
+    let whole = [
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "usize",
+        "an integer",
+    ];
+    let (words, example) = if whole.iter().any(|t| expected.starts_with(t)) {
+        ("a whole number", format!("{key} = 2"))
+    } else if expected.starts_with("f64")
+        || expected.starts_with("f32")
+        || expected.starts_with("a float")
+    {
+        ("a number", format!("{key} = 0.5"))
+    } else if expected.starts_with("a boolean") {
+        ("true or false", format!("{key} = true"))
+    } else if expected.starts_with("a sequence") {
+        ("a list", format!("{key} = [\"a\", \"b\"]"))
+    } else if expected.starts_with("a string") && DURATION_KEYS.contains(&key) {
+        ("a duration", format!("{key} = \"50ms\""))
+    } else if expected.starts_with("a string") {
+        ("text in quotes", format!("{key} = \"text\""))
+    } else {
+        ("a table", format!("{key} = {{ ... }}"))
+    };
+    format!(
+        "{key} must be {words}, e.g. {example}, not {}",
+        describe(found)
+    )
 }
 
 /// The `[[service]]` array, each element with its display path (`service.api`).
@@ -273,7 +427,7 @@ fn count(
     v
 }
 
-fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
+fn objectives(slo: &RawSlo, path: &str, problems: &mut Vec<Problem>) -> Vec<Objective> {
     let mut out = Vec::new();
     let latency = [
         (Measure::Mean, &slo.mean),
@@ -290,7 +444,7 @@ fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
                 measure,
                 target: ns as f64,
             }),
-            Err(e) => problems.push(Problem::new(join("slo", measure.key()), e)),
+            Err(e) => problems.push(Problem::new(join(path, measure.key()), e)),
         }
     }
     if let Some(a) = slo.availability {
@@ -301,7 +455,7 @@ fn objectives(slo: &RawSlo, problems: &mut Vec<Problem>) -> Vec<Objective> {
             });
         } else {
             problems.push(Problem::new(
-                "slo.availability",
+                join(path, "availability"),
                 format!(
                     "availability {a} is not a probability; use a ratio from 0 to 1, e.g. 0.999"
                 ),
@@ -326,11 +480,13 @@ fn probability(value: Option<f64>, path: &str, problems: &mut Vec<Problem>) -> f
 }
 
 fn service(
+    index: usize,
     raw: &RawService,
     path: &str,
-    names: &[String],
+    call_names: &Names,
     problems: &mut Vec<Problem>,
 ) -> Option<Service> {
+    let names = call_names.services;
     let before = problems.len();
     let name = match &raw.name {
         Some(n) if !n.trim().is_empty() => n.clone(),
@@ -342,7 +498,12 @@ fn service(
             String::new()
         }
     };
-    if names.iter().filter(|n| **n == name).count() > 1 && !name.is_empty() {
+    // A repeated name is reported once, at its second use.
+    if let Some(problem) = name_problem(&name, "service") {
+        problems.push(Problem::new(join(path, "name"), problem));
+    }
+    let first = names.iter().position(|n| *n == name);
+    if first.is_some_and(|first| first < index) && !name.is_empty() {
         problems.push(Problem::new(
             join(path, "name"),
             format!("service name \"{name}\" is used more than once; names must be unique"),
@@ -392,19 +553,54 @@ fn service(
             None
         }
     };
-    let mut calls = Vec::new();
-    for (i, callee) in raw.calls.iter().flatten().enumerate() {
-        match names.iter().position(|n| n == callee) {
-            Some(id) => calls.push(Step::single(id as ServiceId)),
-            None => problems.push(Problem::new(
-                format!("{}[{i}]", join(path, "calls")),
-                format!(
-                    "unknown service \"{callee}\" in calls; defined services: {}",
-                    names.join(", ")
-                ),
-            )),
+    let plan = raw
+        .calls
+        .as_ref()
+        .map(|v| paths::plan(v, &join(path, "calls"), call_names, problems))
+        .unwrap_or_default();
+    let cache = if paths::is_cache(raw, path, problems) {
+        paths::cache(raw, path, call_names, problems)
+    } else {
+        paths::stray_cache_keys(raw, path, problems);
+        None
+    };
+    let balancer = match &raw.balancer {
+        Some(v) => paths::balancer(v, &join(path, "balancer"), problems),
+        // A keyed cache shards its keys across its replicas.
+        None if matches!(cache, Some(ref c) if matches!(c.lookup, Lookup::Keyed(..))) => {
+            Some(BalancerKind::ConsistentHash)
         }
-    }
+        None => Some(BalancerKind::RoundRobin),
+    };
+    let batch = raw
+        .batch
+        .as_ref()
+        .and_then(|v| paths::batch(v, &join(path, "batch"), problems));
+    let rate_limit = raw
+        .rate_limit
+        .as_ref()
+        .and_then(|v| paths::rate_limit(v, &join(path, "rate_limit"), problems));
+    let circuit_breaker = raw
+        .circuit_breaker
+        .as_ref()
+        .and_then(|v| paths::circuit_breaker(v, &join(path, "circuit_breaker"), problems));
+    let queue_timeout_ns = match &raw.queue_timeout {
+        None => None,
+        Some(text) => match parse_duration_ns(text) {
+            Ok(0) => {
+                problems.push(Problem::new(
+                    join(path, "queue_timeout"),
+                    "queue_timeout must be longer than 0",
+                ));
+                None
+            }
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                problems.push(Problem::new(join(path, "queue_timeout"), e));
+                None
+            }
+        },
+    };
     let error_rate = probability(raw.error_rate, &join(path, "error_rate"), problems);
     let price_per_hour_usd = match raw.price_per_hour {
         Some(p) if !(p >= 0.0 && p.is_finite()) => {
@@ -425,11 +621,45 @@ fn service(
         concurrency: concurrency as u32,
         queue_capacity,
         service_time: service_time?,
-        plan: calls,
+        plan,
         blocking_calls: raw.blocking_calls.unwrap_or(false),
         error_rate,
         price_per_hour_usd,
+        balancer: balancer?,
+        cache,
+        batch,
+        rate_limit,
+        queue_timeout_ns,
+        circuit_breaker,
+        fleet: Default::default(),
     })
+}
+
+/// `consistent_hash` routes by the request's key, which comes from a keyed cache's
+/// popularity law: a scenario without a keyed cache has no key to hash.
+fn check_key_sources(
+    raw: &[(String, RawService)],
+    services: &[Option<Service>],
+    problems: &mut Vec<Problem>,
+) {
+    let keyed =
+        |s: &Service| matches!(s.cache.as_ref().map(|c| &c.lookup), Some(Lookup::Keyed(..)));
+    let any_keyed = services.iter().flatten().any(keyed);
+    for ((path, _), service) in raw.iter().zip(services) {
+        let Some(service) = service else { continue };
+        if service.balancer == BalancerKind::ConsistentHash && !any_keyed {
+            problems.push(Problem::new(
+                join(path, "balancer"),
+                "consistent_hash routes by the request's key, and no service gives requests keys; define a keyed cache (kind = \"cache\" with capacity, keys and popularity) or pick another balancer",
+            ));
+        }
+        if service.batch.is_some() && service.blocking_calls {
+            problems.push(Problem::new(
+                join(path, "batch"),
+                "a batching service cannot hold its workers during calls (blocking_calls = true): a batch's worker is freed when the batch's work ends",
+            ));
+        }
+    }
 }
 
 /// The most service visits one request may make: more is a call graph that fans out
@@ -440,25 +670,31 @@ const MAX_VISITS_PER_REQUEST: u64 = 100_000;
 /// bound keeps every walk of the call tree (here, in theory and in the engine) shallow.
 const MAX_CALL_DEPTH: u32 = 100;
 
-/// The call graph's edges, by service index (unknown callees are reported elsewhere).
+/// The call graph's edges, by service index: every call a request can make, once per
+/// attempt it may take (retries and hedges), so that the visit bound counts them (unknown
+/// callees are reported elsewhere).
 fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>> {
     raw.iter()
         .map(|(_, s)| {
-            s.calls
-                .iter()
-                .flatten()
-                .filter_map(|c| names.iter().position(|n| n == c))
-                .collect()
+            let mut edges = Vec::new();
+            for calls in [&s.calls, &s.on_miss].into_iter().flatten() {
+                for (callee, copies) in paths::callee_names(calls) {
+                    if let Some(id) = names.iter().position(|n| *n == callee) {
+                        edges.extend(std::iter::repeat_n(id, copies));
+                    }
+                }
+            }
+            edges
         })
         .collect()
 }
 
 /// Calls must form a directed acyclic graph (a cycle would make a request call itself
-/// forever), and a request from the entry must stay within the visit and depth bounds.
+/// forever), and a request from each entry must stay within the visit and depth bounds.
 fn check_call_graph(
     raw: &[(String, RawService)],
     names: &[String],
-    entry: Option<usize>,
+    entries: &[usize],
     problems: &mut Vec<Problem>,
 ) {
     let edges = call_edges(raw, names);
@@ -473,28 +709,37 @@ fn check_call_graph(
         ));
         return;
     }
-    let Some(entry) = entry else { return };
-    let (visits, depth) = graph::visits_and_depth(&edges)[entry];
-    if visits > MAX_VISITS_PER_REQUEST {
-        problems.push(Problem::new(
-            join(&raw[entry].0, "calls"),
-            format!("one request would make {visits} service visits through these calls; the limit is {MAX_VISITS_PER_REQUEST}"),
-        ));
-    }
-    if depth > MAX_CALL_DEPTH {
-        problems.push(Problem::new(
-            join(&raw[entry].0, "calls"),
-            format!("calls nest {depth} services deep; the limit is {MAX_CALL_DEPTH}"),
-        ));
+    let shape = graph::visits_and_depth(&edges);
+    let mut entries = entries.to_vec();
+    entries.sort_unstable();
+    entries.dedup();
+    for entry in entries {
+        let (visits, depth) = shape[entry];
+        if visits > MAX_VISITS_PER_REQUEST {
+            problems.push(Problem::new(
+                join(&raw[entry].0, "calls"),
+                format!("one request would make up to {visits} service visits through these calls (retries and hedges included); the limit is {MAX_VISITS_PER_REQUEST}"),
+            ));
+        }
+        if depth > MAX_CALL_DEPTH {
+            problems.push(Problem::new(
+                join(&raw[entry].0, "calls"),
+                format!("calls nest {depth} services deep; the limit is {MAX_CALL_DEPTH}"),
+            ));
+        }
     }
 }
 
+/// `[traffic]`, and the entry it names (the first service listed when it names none).
 fn traffic_model(
     raw: &RawTraffic,
     names: &[String],
     problems: &mut Vec<Problem>,
-) -> Option<Traffic> {
+) -> Option<(Traffic, usize)> {
+    let paced_elsewhere = raw.trace.is_some() || raw.users.is_some() || raw.think_time.is_some();
     let rate_per_s = match raw.rate {
+        // A trace or a closed loop sets the pace; `world_keys` fills in the mean rate.
+        None if paced_elsewhere => Some(1.0),
         None => {
             problems.push(Problem::new(
                 "traffic.rate",
@@ -529,8 +774,146 @@ fn traffic_model(
             }
         },
     };
-    Some(Traffic {
-        rate_per_s: rate_per_s?,
-        entry: entry?,
-    })
+    Some((
+        Traffic {
+            rate_per_s: rate_per_s?,
+            arrivals: super::world::Arrivals::Poisson,
+            residency: raw.residency.unwrap_or(false),
+            payload_kb: match raw.payload_kb {
+                Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                    problems.push(Problem::new(
+                        "traffic.payload_kb",
+                        format!("payload_kb {kb} must be zero or more"),
+                    ));
+                    0.0
+                }
+                kb => kb.unwrap_or(0.0),
+            },
+        },
+        entry?,
+    ))
+}
+
+/// The `[[class]]` array, each element with its display path (`class.checkout`).
+fn classes(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(String, RawClass)> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let Some(array) = value.as_array() else {
+        problems.push(Problem::new(
+            "class",
+            "classes are written as [[class]] tables",
+        ));
+        return Vec::new();
+    };
+    array
+        .iter()
+        .enumerate()
+        .filter_map(|(i, element)| {
+            let path = match element.get("name").and_then(|n| n.as_str()) {
+                Some(name) => format!("class.{name}"),
+                None => format!("class[{i}]"),
+            };
+            typed::<RawClass>(element, &path, problems).map(|raw| (path, raw))
+        })
+        .collect()
+}
+
+/// The classes of the model: the `[[class]]` tables, or one class "default" entering at
+/// `default_entry` (a class without `entry` enters there too).
+fn resolve_classes(
+    raw: &[(String, RawClass)],
+    class_names: &[String],
+    services: &[String],
+    default_entry: usize,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Class>> {
+    if raw.is_empty() {
+        return Some(vec![Class {
+            name: "default".into(),
+            share: 1.0,
+            entry: default_entry,
+            slo: Vec::new(),
+        }]);
+    }
+    let before = problems.len();
+    let mut classes = Vec::new();
+    for (index, ((path, class), name)) in raw.iter().zip(class_names).enumerate() {
+        if class.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            problems.push(Problem::new(
+                join(path, "name"),
+                "every class needs a non-empty name",
+            ));
+        } else if let Some(problem) = name_problem(name, "class") {
+            problems.push(Problem::new(join(path, "name"), problem));
+        } else if class_names
+            .iter()
+            .position(|n| n == name)
+            .is_some_and(|first| first < index)
+        {
+            problems.push(Problem::new(
+                join(path, "name"),
+                format!("class name \"{name}\" is used more than once; names must be unique"),
+            ));
+        }
+        let weight = match class.weight {
+            None => 1.0,
+            Some(w) if w > 0.0 && w.is_finite() => w,
+            Some(w) => {
+                problems.push(Problem::new(
+                    join(path, "weight"),
+                    format!("weight {w} must be more than 0 (weights are shares of arrivals, normalized by their sum)"),
+                ));
+                1.0
+            }
+        };
+        let entry = match &class.entry {
+            None => Some(default_entry),
+            Some(e) => match services.iter().position(|n| n == e) {
+                Some(id) => Some(id),
+                None => {
+                    problems.push(Problem::new(
+                        join(path, "entry"),
+                        format!(
+                            "unknown service \"{e}\"; defined services: {}",
+                            services.join(", ")
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let slo = class
+            .slo
+            .as_ref()
+            .and_then(|v| typed::<RawSlo>(v, &join(path, "slo"), problems))
+            .map(|raw| objectives(&raw, &join(path, "slo"), problems))
+            .unwrap_or_default();
+        classes.push((name.clone(), weight, entry, slo));
+    }
+    if raw.len() > usize::from(u16::MAX) {
+        problems.push(Problem::new(
+            "class",
+            format!(
+                "{} classes is more than the {} supported",
+                raw.len(),
+                u16::MAX
+            ),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let total: f64 = classes.iter().map(|c| c.1).sum();
+    classes
+        .into_iter()
+        .map(|(name, weight, entry, slo)| {
+            Some(Class {
+                name,
+                share: weight / total,
+                entry: entry?,
+                slo,
+            })
+        })
+        .collect()
 }

@@ -20,7 +20,7 @@
 
 use super::grid::Grid;
 use super::{add_replications, run_replications};
-use crate::metrics::summary::{summarize, Outcome, Summary, Verdict};
+use crate::metrics::summary::{nominal_cost_per_hour_usd, summarize, Outcome, Summary, Verdict};
 use crate::metrics::theory;
 use crate::scenario::model::Measure;
 use crate::scenario::Model;
@@ -71,6 +71,8 @@ impl Design {
 /// The objective with the least room at the winner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binding {
+    /// The class whose objective it is (`[[class]] slo`), or `None` for `[slo]`.
+    pub class: Option<String>,
     pub verdict: Verdict,
     /// Room left as a fraction: of the target for latency, of the allowed failure ratio
     /// (1 - target) for availability.
@@ -183,15 +185,6 @@ fn bisect<E>(
     Ok(designs)
 }
 
-/// Cost per hour of a design, known before it runs.
-pub fn cost_per_hour_usd(model: &Model) -> f64 {
-    model
-        .services
-        .iter()
-        .map(|s| f64::from(s.replicas) * s.price_per_hour_usd)
-        .sum()
-}
-
 /// Is the verdict met, missed, or too close to call on its interval?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confidence {
@@ -219,9 +212,20 @@ pub fn confidence(v: &Verdict) -> Confidence {
     }
 }
 
-/// Every verdict of a summary together: missed if any is, else too close if any is.
+/// Every objective of a summary, `[slo]`'s and each class's, with the class it belongs to.
+fn verdicts(summary: &Summary) -> impl Iterator<Item = (Option<&str>, &Verdict)> {
+    let top = summary.slo.iter().map(|v| (None, v));
+    let classes = summary
+        .classes
+        .iter()
+        .flat_map(|c| c.slo.iter().map(move |v| (Some(c.name.as_str()), v)));
+    top.chain(classes)
+}
+
+/// Every verdict of a summary together (the classes' included): missed if any is, else too
+/// close if any is.
 pub fn judge(summary: &Summary) -> Confidence {
-    let each: Vec<Confidence> = summary.slo.iter().map(confidence).collect();
+    let each: Vec<Confidence> = verdicts(summary).map(|(_, v)| confidence(v)).collect();
     if summary.requests.succeeded == 0 || each.contains(&Confidence::Missed) {
         Confidence::Missed
     } else if each.contains(&Confidence::TooClose) {
@@ -232,7 +236,8 @@ pub fn judge(summary: &Summary) -> Confidence {
 }
 
 fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result<Design, E> {
-    let cost_per_hour_usd = cost_per_hour_usd(model);
+    // Nominal until the design runs; then what the run billed.
+    let cost_per_hour_usd = nominal_cost_per_hour_usd(model);
     let design = |feasible, evidence| Design {
         coordinates: coordinates.to_vec(),
         cost_per_hour_usd,
@@ -277,13 +282,16 @@ fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result
                     model.replications = replications;
                     continue;
                 }
-                return Ok(design(
-                    confidence == Confidence::Met,
-                    Evidence::Simulated {
-                        summary,
-                        too_close: confidence == Confidence::TooClose,
-                    },
-                ));
+                return Ok(Design {
+                    cost_per_hour_usd: summary.cost.per_hour_usd,
+                    ..design(
+                        confidence == Confidence::Met,
+                        Evidence::Simulated {
+                            summary,
+                            too_close: confidence == Confidence::TooClose,
+                        },
+                    )
+                });
             }
         }
     }
@@ -302,10 +310,9 @@ pub fn margin(v: &Verdict) -> f64 {
 }
 
 fn binding(summary: &Summary) -> Option<Binding> {
-    summary
-        .slo
-        .iter()
-        .map(|v| Binding {
+    verdicts(summary)
+        .map(|(class, v)| Binding {
+            class: class.map(String::from),
             verdict: v.clone(),
             margin: margin(v),
         })

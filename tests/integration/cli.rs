@@ -605,13 +605,27 @@ fn out_writes_a_summary_json_and_no_partial_file() {
     ]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     let written = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
-    let json: serde_json::Value = serde_json::from_str(&written).expect("summary.json parses");
+    let mut json: serde_json::Value = serde_json::from_str(&written).expect("summary.json parses");
     assert_eq!(json["scenario"], "shop");
+    // The file adds the time series (one row per 10 s window: the run is 2 s, so one row)
+    // to the summary on stdout.
+    let series = json
+        .as_object_mut()
+        .unwrap()
+        .remove("timeseries")
+        .expect("summary.json carries the time series");
+    assert_eq!(series.as_array().unwrap().len(), 1);
     assert_eq!(
         json,
         out.json(),
         "the file holds the same summary as stdout"
     );
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).expect("timeseries.csv");
+    assert!(
+        csv.starts_with("window_start_s,arrived,succeeded,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 2, "a header and one window");
     assert_no_partial_files(&dir);
 }
 
@@ -1041,4 +1055,206 @@ fn the_fuzz_base_scenario_is_valid_and_runs() {
             "{line}"
         );
     }
+}
+
+/// The request-path keys refuse what cannot be meant, each at its key path and line.
+#[test]
+fn request_path_mistakes_are_named_at_their_keys() {
+    let cases: [(Bad, &str, &str, &[&str]); 11] = [
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "dbb", timeout = "5ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].service",
+            &["unknown service \"dbb\"", "did you mean \"db\"", "api, db"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ parallel = ["db", "db"], join = 3 }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].join",
+            &["3 successes out of 2 calls", "from 1 to 2"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", probability = 1.5 }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].probability",
+            &["1.5", "from 0 to 1"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "kind = \"cache\""),
+            "kind = \"cache\"",
+            "service.db.kind",
+            &["hit_ratio", "capacity"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", timeout = "-5ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].timeout",
+            &["negative"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"batch = { max_size = 0, timeout = "5ms" }"#,
+            ),
+            "batch",
+            "service.db.batch.max_size",
+            &["at least 1"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "balancer = \"consistent_hash\""),
+            "balancer",
+            "service.db.balancer",
+            &["key", "keyed cache"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", retries = { attempts = 3, budget = -0.1 } }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].retries.budget",
+            &["-0.1", "0 or more"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "balancer = \"least_loaded\""),
+            "balancer",
+            "service.db.balancer",
+            &["unknown balancer", "least_outstanding"],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "circuit_breaker = { failures = 5 }"),
+            "circuit_breaker",
+            "service.db.circuit_breaker",
+            &["open_for"],
+        ),
+        (
+            Bad::Text(format!(
+                "{VALID}\n[[class]]\nname = \"checkout\"\nentry = \"payments\"\nweight = 0\n"
+            )),
+            "entry = \"payments\"",
+            "class.checkout.entry",
+            &["unknown service \"payments\""],
+        ),
+    ];
+    for (input, at, path, words) in cases {
+        check_bad_input(input, "validate", at, path, words);
+    }
+}
+/// The keys of a world that changes over time, each mistake named at its key and line.
+#[test]
+fn world_keys_that_cannot_be_simulated_are_refused_at_their_key() {
+    let spike = r#"spikes = [ { at = "5s", duration = "1s", multiplier = 10 } ]"#;
+    let autoscale = r#"autoscale = { min = 5, max = 2, target = 0.5 }"#;
+    let mttr = "[[fault]]\nkind = \"crash\"\ntarget = \"api\"\nmtbf = \"1h\"\nmttr = \"0s\"\n";
+    let negative_mttr =
+        "[[fault]]\nkind = \"crash\"\ntarget = \"api\"\nmtbf = \"1h\"\nmttr = \"-5m\"\n";
+    let unknown_target =
+        "[[fault]]\nkind = \"slow\"\ntarget = \"apii\"\nat = \"1s\"\nduration = \"1s\"\nfactor = 2\n";
+    let unknown_region = "[[region]]\nname = \"us\"\n[[fault]]\nkind = \"region_outage\"\ntarget = \"mars\"\nat = \"1s\"\nduration = \"1s\"\n";
+    let weight = "[[region]]\nname = \"us\"\nweight = 0\n";
+    let service_region = "[[region]]\nname = \"us\"\n";
+    for (input, at, path, words) in [
+        (
+            Bad::Insert("rate = 100", spike),
+            "spikes",
+            "traffic.spikes[0].at",
+            &["outside the run"][..],
+        ),
+        (
+            Bad::Insert("name = \"api\"", autoscale),
+            "autoscale",
+            "service.api.autoscale.min",
+            &["above max"][..],
+        ),
+        (
+            Bad::Text(format!("{VALID}{mttr}")),
+            "mttr",
+            "fault[0].mttr",
+            &["longer than 0"][..],
+        ),
+        (
+            Bad::Text(format!("{VALID}{negative_mttr}")),
+            "mttr",
+            "fault[0].mttr",
+            &["negative"][..],
+        ),
+        (
+            Bad::Text(format!("{VALID}{unknown_target}")),
+            "apii",
+            "fault[0].target",
+            &["unknown service \"apii\"", "did you mean \"api\""][..],
+        ),
+        (
+            Bad::Text(format!("{VALID}{unknown_region}")),
+            "mars",
+            "fault[0].target",
+            &["unknown region \"mars\"", "us"][..],
+        ),
+        (
+            Bad::Text(format!("{VALID}{weight}")),
+            "weight",
+            "region.us.weight",
+            &["greater than 0"][..],
+        ),
+        (
+            Bad::Text(
+                with_inserted("name = \"db\"", "regions = { us = 1, eu = 2 }").replace(
+                    "[[service]]\nname = \"api\"",
+                    &format!("{service_region}[[service]]\nname = \"api\""),
+                ),
+            ),
+            "regions",
+            "service.db.regions.eu",
+            &["unknown region \"eu\""][..],
+        ),
+        (
+            Bad::Insert("seed = 3", "window = \"1m\""),
+            "window",
+            "scenario.window",
+            &["longer than the run"][..],
+        ),
+    ] {
+        check_bad_input(input, "run", at, path, words);
+    }
+}
+
+/// A trace file that is missing, or that does not parse, is named with the key that names
+/// it, and a bad line with its number.
+#[test]
+fn a_trace_file_that_is_missing_or_broken_is_named_with_its_line() {
+    let text = with_line("rate = 100", "trace = \"traces/load.csv\"");
+    let s = Scratch::new("trace");
+    s.write("bad.toml", &text);
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(stderr, "bad.toml", line_of(&text, "trace"), "traffic.trace");
+    assert!(
+        message.contains("cannot read trace file traces/load.csv"),
+        "{message}"
+    );
+
+    std::fs::create_dir_all(s.dir.join("traces")).unwrap();
+    s.write("traces/load.csv", "time_s,rate\n0,100\n60,lots\n");
+    let out = s.capsim(&["run", "bad.toml"]);
+    let stderr = out.bad_input();
+    let message = diagnostic(stderr, "bad.toml", line_of(&text, "trace"), "traffic.trace");
+    assert!(message.contains("traces/load.csv:3"), "{message}");
+    assert!(message.contains("\"lots\""), "{message}");
+
+    // Fixed, it runs (relative to the scenario's directory, wherever capsim runs from).
+    s.write("traces/load.csv", "time_s,rate\n0,100\n1,50\n");
+    let out = s.capsim(&["run", "bad.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
 }

@@ -100,6 +100,95 @@ fn same_seed_gives_the_same_bytes_on_any_thread_count() {
     assert!(one == default, "1 thread vs the default pool");
 }
 
+/// Every request-path mechanism at once: classes, a keyed cache, fan-out with a join,
+/// timeouts, retries with backoff and a budget, a hedge, network latency, an optional call,
+/// random and power-of-two balancers, batching, a breaker, a rate limit, a queue timeout.
+const PATHS: &str = r#"[scenario]
+name = "paths"
+duration = "3s"
+warmup = "300ms"
+seed = 9
+
+[traffic]
+rate = 800
+
+[[class]]
+name = "browse"
+weight = 3
+entry = "api"
+
+[[class]]
+name = "buy"
+entry = "api"
+slo = { p99 = "80ms" }
+
+[[service]]
+name = "api"
+concurrency = 16
+rate_limit = { rate = 750, burst = 50 }
+service_time = { dist = "exponential", mean = "1ms" }
+calls = [
+  "cache",
+  { parallel = [{ service = "model", timeout = "20ms", retries = { attempts = 3, backoff = "2ms", budget = 0.2 } }, { service = "model", hedge = "8ms", optional = true }, { service = "pay", classes = ["buy"], latency = { dist = "exponential", mean = "1ms" } }], join = 2 },
+]
+
+[[service]]
+name = "cache"
+kind = "cache"
+replicas = 2
+capacity = 200
+keys = 5000
+popularity = { zipf = 0.9 }
+concurrency = 8
+service_time = { dist = "constant", value = "200us" }
+on_miss = ["db"]
+
+[[service]]
+name = "db"
+replicas = 3
+balancer = "random"
+concurrency = 2
+queue_timeout = "30ms"
+service_time = { dist = "lognormal", median = "3ms", p99 = "20ms" }
+
+[[service]]
+name = "model"
+replicas = 3
+balancer = "power_of_two"
+concurrency = 2
+batch = { max_size = 4, timeout = "2ms", per_item = "500us" }
+error_rate = 0.05
+service_time = { dist = "gamma", mean = "3ms", cv = 0.8 }
+
+[[service]]
+name = "pay"
+concurrency = 2
+circuit_breaker = { failures = 3, open_for = "200ms" }
+error_rate = 0.3
+service_time = { dist = "exponential", mean = "4ms" }
+"#;
+
+#[test]
+fn every_request_path_mechanism_gives_the_same_bytes_on_any_thread_count() {
+    let s = Scenario::new("paths-threads", PATHS);
+    let args = ["--replications", "3"];
+    let one = s.run_json(Some(1), &args);
+    let two = s.run_json(Some(2), &args);
+    let json = parse(&one);
+    assert!(
+        json["requests"]["arrived"].as_u64().unwrap() > 5_000,
+        "{json:#}"
+    );
+    for figure in ["hedges", "retries", "short_circuited"] {
+        let total: u64 = ["model", "pay", "db"]
+            .iter()
+            .map(|s| json["services"][s][figure].as_u64().unwrap())
+            .sum();
+        assert!(total > 0, "{figure} happen in this scenario");
+    }
+    assert!(one == two, "1 vs 2 threads:\n{one}\n---\n{two}");
+}
+
 #[test]
 fn same_seed_gives_the_same_bytes_run_after_run() {
     let s = Scenario::new("repeat", CHAIN);
@@ -360,4 +449,166 @@ proptest! {
         }
         prop_assert_eq!(summary.services[0].requests.arrived, summary.requests.arrived);
     }
+}
+
+/// Every mechanism of a changing world at once: a shaped rate (diurnal, a ramped spike, a
+/// step, bursts), an autoscaled service with provisioning draws, regions with an outage,
+/// failover and health checks, crashes at a time and recurring, spot interruptions, slow
+/// and erroring windows, a dependency's outage.
+const CHANGING: &str = r#"[scenario]
+name = "changing"
+duration = "20m"
+window = "30s"
+seed = 5
+
+[slo]
+availability = 0.99
+p99 = "500ms"
+
+[traffic]
+rate = 60
+diurnal = { period = "10m", peak_to_trough = 2.0, peak_at = "3m" }
+spikes = [ { at = "5m", duration = "4m", multiplier = 6, ramp = "30s" } ]
+steps = [ { at = "12m", rate = 90, ramp = "1m" } ]
+bursts = { on = "20s", off = "2m", multiplier = 2 }
+
+[[region]]
+name = "us"
+weight = 0.7
+[[region]]
+name = "eu"
+weight = 0.3
+
+[network]
+latency = { "us-eu" = "70ms" }
+failover = { dns_ttl = "20s" }
+
+[[service]]
+name = "edge"
+regions = { us = 2, eu = 2 }
+concurrency = 20
+service_time = { dist = "lognormal", median = "2ms", p99 = "20ms" }
+health = { interval = "5s", failures = 2 }
+calls = ["api"]
+
+[[service]]
+name = "api"
+concurrency = 4
+service_time = { dist = "exponential", mean = "20ms" }
+autoscale = { min = 2, max = 30, target = 0.6, provisioning = { dist = "uniform", min = "20s", max = "60s" } }
+calls = ["db"]
+price_per_hour = 0.3
+
+[[service]]
+name = "db"
+replicas = 3
+concurrency = 16
+service_time = { dist = "gamma", mean = "5ms", cv = 1.2 }
+
+[[fault]]
+kind = "region_outage"
+target = "eu"
+at = "7m"
+duration = "3m"
+
+[[fault]]
+kind = "crash"
+target = "db"
+at = "2m"
+duration = "30s"
+
+[[fault]]
+kind = "crash"
+target = "api"
+mtbf = "10m"
+mttr = { dist = "exponential", mean = "30s" }
+
+[[fault]]
+kind = "spot"
+target = "api"
+rate = 2
+notice = "30s"
+
+[[fault]]
+kind = "slow"
+target = "db"
+at = "14m"
+duration = "1m"
+factor = 3
+
+[[fault]]
+kind = "errors"
+target = "api"
+at = "16m"
+duration = "1m"
+rate = 0.2
+
+[[fault]]
+kind = "outage"
+target = "db"
+at = "18m"
+duration = "20s"
+"#;
+
+/// Same bytes on stdout and in every `--out` file, on 1, 2 and 4 threads.
+#[test]
+fn a_changing_world_gives_the_same_bytes_on_any_thread_count() {
+    let s = Scenario::new("changing", CHANGING);
+    let run = |threads: usize| -> (String, String, String) {
+        let dir = format!("out{threads}");
+        let stdout = s.run_json(Some(threads), &["--replications", "3", "--out", &dir]);
+        let read =
+            |name: &str| std::fs::read_to_string(s.scratch.dir.join(&dir).join(name)).unwrap();
+        (stdout, read("summary.json"), read("timeseries.csv"))
+    };
+    let one = run(1);
+    let json = parse(&one.0);
+    let kinds: Vec<&str> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "spike",
+        "step",
+        "scale_up",
+        "crash",
+        "spot_notice",
+        "fault_start",
+        "failover",
+        "ejected",
+    ] {
+        assert!(kinds.contains(&kind), "no {kind} event: {kinds:?}");
+    }
+    assert_eq!(
+        one.2.lines().count(),
+        1 + 40,
+        "a header and 40 windows of 30 s"
+    );
+    for threads in [2, 4] {
+        let other = run(threads);
+        assert!(one.0 == other.0, "stdout, 1 vs {threads} threads");
+        assert!(one.1 == other.1, "summary.json, 1 vs {threads} threads");
+        assert!(one.2 == other.2, "timeseries.csv, 1 vs {threads} threads");
+    }
+}
+
+/// A closed loop of users and a replayed trace are deterministic too.
+#[test]
+fn closed_loops_and_traces_give_the_same_bytes_on_any_thread_count() {
+    let closed = CHAIN.replace(
+        "rate = 400",
+        "users = 40\nthink_time = { dist = \"exponential\", mean = \"100ms\" }",
+    );
+    let s = Scenario::new("closed", &closed);
+    let one = s.run_json(Some(1), &["--replications", "3"]);
+    assert!(one == s.run_json(Some(4), &["--replications", "3"]));
+    let traced = CHAIN.replace("rate = 400", "trace = \"t.csv\"");
+    let s = Scenario::new("traced", &traced);
+    s.scratch
+        .write("t.csv", "time_s,rate\n0,300\n1,500\n2,100\n");
+    let one = s.run_json(Some(1), &["--replications", "3"]);
+    assert!(parse(&one)["requests"]["arrived"].as_u64().unwrap() > 2000);
+    assert!(one == s.run_json(Some(4), &["--replications", "3"]));
 }

@@ -7,11 +7,16 @@
 //! - `deploy`: `deploy/` without a cluster: the Dockerfile against Cargo.toml, the Indexed
 //!   Job's and the Slurm array's commands run with their schedulers' variables, then merged.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
+//! - `paths`: request paths (caches, balancers, fan-out, hedging, retries, batching,
+//!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
 //!   or crash and resume; common random numbers across points; plans against Erlang C staffing
 //!   and an exhaustive sweep; bad grids refused naming the key.
+//! - `repository`: the repository stands alone (no file refers outside it) and every scenario
+//!   it ships loads.
+//! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
 //!   run a scenario in-process.
@@ -21,7 +26,10 @@ mod cli;
 mod deploy;
 mod determinism;
 mod distributions;
+mod paths;
 mod queueing;
+mod repository;
 mod summary;
 mod support;
 mod sweep;
+mod world;

@@ -1,10 +1,11 @@
 //! The engine against queueing theory.
 //!
 //! Every expectation is written here from an independent source: the formula by hand, with
-//! values cross-checked against `shared/peers/analytic.py`. Each test names its run length and
-//! the sampling error that length leaves, measured as the standard deviation of the relative
-//! error over six seeds at the same length (`capsim run ... --seed 1..6`); every tolerance is
-//! at least three of those standard deviations.
+//! its numbers worked out in the test's comment and cross-checked against a separate
+//! implementation (`benches/peers/theory.py` recomputes the M/M/c ones). Each test names its
+//! run length and the sampling error that length leaves, measured as the standard deviation of
+//! the relative error over six seeds at the same length (`capsim run ... --seed 1..6`); every
+//! tolerance is at least three of those standard deviations.
 
 use crate::support::simulate;
 use capsim::metrics::summary::{ServiceSummary, Summary};

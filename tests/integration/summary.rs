@@ -1,5 +1,5 @@
 //! The summary's derived figures against hand calculations: availability, throughput, cost,
-//! SLO verdicts, confidence intervals, and the JSON keys SPEC.md fixes.
+//! SLO verdicts, confidence intervals, and the JSON keys docs/contract.md fixes.
 
 use crate::support::simulate;
 use capsim::scenario::model::Measure;

@@ -927,3 +927,50 @@ fn a_reader_that_goes_away_is_not_a_panic() {
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_plan_meets_the_objectives_of_every_class() {
+    // No [slo]: the objective is a class's own. Checkout's p99 binds; browse has none.
+    let s = Scratch::new("classes");
+    s.write(
+        "classes.toml",
+        r#"[scenario]
+duration = "20s"
+warmup = "1s"
+seed = 2
+replications = 3
+[traffic]
+rate = 600
+[[class]]
+name = "browse"
+weight = 0.8
+entry = "web"
+[[class]]
+name = "checkout"
+weight = 0.2
+entry = "web"
+slo = { p99 = "15ms" }
+[[service]]
+name = "web"
+service_time = { dist = "exponential", mean = "2ms" }
+price_per_hour = 0.1
+[plan]
+"service.web.replicas" = { from = 1, to = 8 }
+"#,
+    );
+    let out = s.capsim(&["plan", "classes.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let plan = out.json();
+    assert_eq!(plan["binding"]["class"], "checkout", "{plan:#}");
+    assert_eq!(plan["binding"]["objective"], "p99");
+    // Round robin over n replicas at 600/s x 2 ms (mu = 500/s): 1 replica cannot keep up
+    // (offered load 1.2). Each of n replicas is an E_n/M/1 queue, whose time in system is
+    // exponential with rate mu (1 - s), s the root of s = (n lambda / (n lambda + mu (1 - s)))^n
+    // for lambda = 600/n: 2 replicas give s = 0.496 and p99 = ln(100) / 252 = 18.3 ms (over
+    // 15 ms), 3 give s = 0.224 and p99 = ln(100) / 388 = 11.9 ms (under).
+    let replicas = plan["best"]["settings"]["service.web.replicas"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(replicas, 3, "{plan:#}");
+    assert!(plan["best"]["p99_ms_high"].as_f64().unwrap() <= 15.0);
+}

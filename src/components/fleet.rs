@@ -1,0 +1,361 @@
+//! The fleet: replicas coming and going (provisioning, restarts, crashes), the count of
+//! replicas in each state over time (what the autoscaler, the time series and the bill read),
+//! the money spent so far, and the log of what happened.
+//!
+//! Every change of a replica's state goes through here, or is reported here (a draining
+//! replica that empties goes down inside `service.rs`, which counts it in `went_down`), and
+//! the levels are recounted from the replicas: changes are rare, so a recount costs nothing
+//! that matters and cannot drift.
+
+use super::autoscaler::AutoscalerState;
+use super::request::Frame;
+use super::service::ReplicaState;
+use super::system::{Event, System};
+use crate::distribution::Distribution;
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::{self, Rng, Stream};
+use crate::engine::slab::Key;
+use crate::engine::time::Nanos;
+use crate::metrics::recorder::TimeWeighted;
+use crate::metrics::run::{Happening, Log};
+use crate::scenario::fleet::FaultKind;
+use crate::scenario::model::{Model, ServiceId};
+
+const HOUR_NS: f64 = 3_600e9;
+/// Hours in a month, as cloud price sheets count them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// One life of one replica: what provisioning and repair events name, so that an event for
+/// an earlier life of a reused slot is recognised as stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaRef {
+    pub service: u32,
+    pub replica: u32,
+    pub incarnation: u32,
+}
+
+/// The fleet's state in one replication.
+pub struct FleetState {
+    pub log: Log,
+    pub autoscalers: Vec<Option<AutoscalerState>>,
+    /// Whether each fault with a time window is under way.
+    pub fault_active: Vec<bool>,
+    /// Each fault's own sequential stream (failure times, repair times).
+    pub fault_rngs: Vec<Rng>,
+    /// Provisioning delays: a keyed draw per replica started, per service.
+    provisioning: Vec<Stream>,
+    started: Vec<u64>,
+}
+
+impl FleetState {
+    pub fn new(model: &Model, replication: u32) -> FleetState {
+        FleetState {
+            log: Log::default(),
+            autoscalers: model
+                .services
+                .iter()
+                .map(|s| {
+                    s.fleet
+                        .autoscale
+                        .as_ref()
+                        .map(|_| AutoscalerState::default())
+                })
+                .collect(),
+            fault_active: vec![false; model.fleet.faults.len()],
+            fault_rngs: (0..model.fleet.faults.len())
+                .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))
+                .collect(),
+            provisioning: model
+                .services
+                .iter()
+                .map(|s| Stream::new(model.seed, replication, &s.name, "provisioning"))
+                .collect(),
+            started: vec![0; model.services.len()],
+        }
+    }
+}
+
+impl System<'_> {
+    /// Everything scheduled at the start besides arrivals: levels at time 0, the first window
+    /// end, autoscaler syncs, health probes, faults, and the traffic's spikes and steps in
+    /// the log.
+    pub(super) fn schedule_world(&mut self, events: &mut EventQueue<Event>) {
+        let model = self.model;
+        for (id, spec) in model.services.iter().enumerate() {
+            let regions = spec.fleet.regions.as_ref().map_or(1, Vec::len);
+            self.record.services[id].billed = vec![TimeWeighted::default(); regions];
+            self.recount(0, id);
+        }
+        self.schedule_series(events);
+        self.schedule_autoscalers(events);
+        self.schedule_health_checks(events);
+        self.schedule_faults(events);
+        if let crate::scenario::model::Arrivals::Shaped(shape) = &model.traffic.arrivals {
+            for (spike, s) in shape.spikes.iter().enumerate() {
+                self.fleet.log.push(
+                    s.at_ns,
+                    Happening::SpikeStart {
+                        spike,
+                        multiplier: s.multiplier,
+                    },
+                );
+            }
+            if let crate::scenario::world::BaseRate::Steps { steps, .. } = &shape.base {
+                for (step, s) in steps.iter().enumerate() {
+                    self.fleet.log.push(
+                        s.at_ns,
+                        Happening::StepStart {
+                            step,
+                            rate_per_s: s.rate_per_s,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Recounts a service's replicas in each state, from `now_ns` on.
+    pub(super) fn recount(&mut self, now_ns: Nanos, service: ServiceId) {
+        let window = self.window;
+        let record = &mut self.record.services[service];
+        let (mut ready, mut starting) = (0, 0);
+        let mut billed = vec![0u64; record.billed.len().max(1)];
+        for r in self.services[service].replicas() {
+            match r.state {
+                ReplicaState::Ready => ready += 1,
+                ReplicaState::Starting => starting += 1,
+                ReplicaState::Draining => {}
+                ReplicaState::Down => continue,
+            }
+            let region = usize::from(r.region).min(billed.len() - 1);
+            billed[region] += 1;
+        }
+        record.ready.set(now_ns, ready, window);
+        record.starting.set(now_ns, starting, window);
+        for (level, &count) in record.billed.iter_mut().zip(&billed) {
+            level.set(now_ns, count, window);
+        }
+        let billed_total: u64 = billed.iter().sum();
+        record.peak_replicas = record.peak_replicas.max(billed_total);
+        self.check_regions(now_ns, service);
+    }
+
+    /// Draining replicas of `service` went down (reported by `service.rs`).
+    pub(super) fn replicas_went_down(&mut self, now_ns: Nanos, service: ServiceId) {
+        self.services[service].went_down = 0;
+        self.recount(now_ns, service);
+    }
+
+    /// Money spent over `[0, now)` (at most the run's end): billed replica-time at each
+    /// region's price, requests at their price, and the fixed monthly items pro rata.
+    pub(super) fn cost_so_far_usd(&self, now_ns: Nanos) -> f64 {
+        let model = self.model;
+        let mut usd = 0.0;
+        for (spec, record) in model.services.iter().zip(&self.record.services) {
+            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
+            for (region, billed) in record.billed.iter().enumerate() {
+                let factor = model
+                    .fleet
+                    .regions
+                    .get(region)
+                    .map_or(1.0, |r| r.price_factor);
+                let factor = if spec.fleet.regions.is_some() {
+                    factor
+                } else {
+                    1.0
+                };
+                usd += billed.run_area_at(now_ns, self.window) as f64 / HOUR_NS * hourly * factor;
+            }
+            usd += record.visits as f64 * spec.fleet.price_per_request_usd;
+        }
+        let fixed_per_hour: f64 = model
+            .fleet
+            .fixed_monthly_usd
+            .iter()
+            .map(|(_, usd)| usd)
+            .sum::<f64>()
+            / HOURS_PER_MONTH;
+        usd + fixed_per_hour * now_ns.min(model.duration_ns) as f64 / HOUR_NS
+    }
+
+    /// Starts a new replica of `service` (in `region`): billed from now, ready after a draw of
+    /// `provisioning`.
+    pub(super) fn start_replica(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        region: u16,
+        provisioning: &Distribution,
+        events: &mut EventQueue<Event>,
+    ) -> u32 {
+        let replica = self.services[service].add_replica_in(ReplicaState::Starting, region);
+        let n = self.fleet.started[service];
+        self.fleet.started[service] += 1;
+        let delay_ns = provisioning.sample_ns(&mut self.fleet.provisioning[service].at(n, 0, 0));
+        let incarnation = self.services[service].replicas()[replica as usize].incarnation;
+        events.schedule(
+            now_ns.saturating_add(delay_ns),
+            Event::ReplicaUp(ReplicaRef {
+                service: service as u32,
+                replica,
+                incarnation,
+            }),
+        );
+        self.recount(now_ns, service);
+        replica
+    }
+
+    /// A replica finished provisioning, or its repair is done.
+    pub(super) fn on_replica_up(
+        &mut self,
+        now_ns: Nanos,
+        r: ReplicaRef,
+        events: &mut EventQueue<Event>,
+    ) {
+        let service = r.service as usize;
+        let replica = self.services[service].replica_mut(r.replica);
+        if replica.incarnation != r.incarnation {
+            return; // stale: the slot was given up or restarted since
+        }
+        replica.broken = false;
+        match replica.state {
+            // Ejected by health checks: back at the first probe that succeeds.
+            ReplicaState::Starting if replica.ejected => {}
+            ReplicaState::Starting => self.become_ready(now_ns, service, r.replica, events),
+            // Repaired before health checks noticed: healthy again, exposed to faults again.
+            ReplicaState::Ready => self.arm_replica_faults(now_ns, service, r.replica, events),
+            _ => {}
+        }
+    }
+
+    /// A replica takes traffic: counted, logged, and exposed to the recurring faults.
+    pub(super) fn become_ready(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let state = &mut self.services[service];
+        state.make_ready(replica);
+        let r = state.replica_mut(replica);
+        r.ejected = false;
+        r.probe_failures = 0;
+        self.recount(now_ns, service);
+        let ready = self.services[service]
+            .replicas()
+            .iter()
+            .filter(|r| r.is_ready())
+            .count() as u32;
+        self.fleet.log.push(
+            now_ns,
+            Happening::ReplicaReady {
+                service,
+                replica,
+                ready,
+            },
+        );
+        self.arm_replica_faults(now_ns, service, replica, events);
+    }
+
+    /// A replica dies: out of rotation (or, with health checks, still in it but failing every
+    /// visit until they eject it), every request it holds failed, restarting from now. Returns
+    /// its new incarnation, which its repair event must carry.
+    pub(super) fn crash_replica(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) -> u32 {
+        let health = self.model.services[service].fleet.health.is_some();
+        let r = self.services[service].replica_mut(replica);
+        r.incarnation = r.incarnation.wrapping_add(1);
+        if health && r.state == ReplicaState::Ready {
+            r.broken = true;
+        } else {
+            r.state = ReplicaState::Starting;
+        }
+        let incarnation = r.incarnation;
+        self.fail_replica_frames(now_ns, service, Some(replica), events);
+        self.recount(now_ns, service);
+        incarnation
+    }
+
+    /// Fails every request a replica (or, with `None`, the whole service) holds: queued ones
+    /// first, so that no freed worker hands itself to a doomed frame.
+    pub(super) fn fail_replica_frames(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: Option<u32>,
+        events: &mut EventQueue<Event>,
+    ) {
+        let mut doomed: Vec<(bool, Key<Frame>)> = self
+            .frames
+            .iter()
+            .filter(|(_, f)| {
+                f.service == service && f.admitted && replica.is_none_or(|r| f.replica == r)
+            })
+            .map(|(key, f)| (f.stage != super::request::Stage::Queued, key))
+            .collect();
+        doomed.sort_by_key(|&(working, _)| working);
+        for (_, key) in doomed {
+            let on_replica = self
+                .frames
+                .get(key)
+                .is_some_and(|f| replica.is_none_or(|r| f.replica == r));
+            if on_replica {
+                self.abort_frame(now_ns, key, super::request::Ending::Failed, events);
+            }
+        }
+        match replica {
+            Some(r) => self.services[service].clear_replica(r),
+            None => {
+                for r in 0..self.services[service].replicas().len() as u32 {
+                    self.services[service].clear_replica(r);
+                }
+            }
+        }
+    }
+
+    /// Arms the recurring faults (crashes, spot interruptions) of a replica that just became
+    /// ready: each strikes after an exponential time, drawn in the fault's own stream.
+    pub(super) fn arm_replica_faults(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let model = self.model;
+        for (i, fault) in model.fleet.faults.iter().enumerate() {
+            let mean_ns = match &fault.kind {
+                FaultKind::CrashRecurring {
+                    service: s,
+                    mtbf_ns,
+                    ..
+                } if *s == service => *mtbf_ns,
+                FaultKind::Spot {
+                    service: s,
+                    rate_per_hour,
+                    ..
+                } if *s == service => HOUR_NS / rate_per_hour,
+                _ => continue,
+            };
+            let unit: f64 = rand::Rng::sample(&mut self.fleet.fault_rngs[i], rand_distr::Exp1);
+            let at = now_ns.saturating_add((unit * mean_ns).round() as Nanos);
+            if at < model.duration_ns {
+                let incarnation = self.services[service].replicas()[replica as usize].incarnation;
+                events.schedule(
+                    at,
+                    Event::ReplicaFault {
+                        fault: i as u32,
+                        replica,
+                        incarnation,
+                    },
+                );
+            }
+        }
+    }
+}

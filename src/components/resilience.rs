@@ -1,0 +1,345 @@
+//! The resilience patterns that decide whether work is let in: circuit breakers (per service,
+//! shared by every caller), retry budgets (per caller and callee, as Finagle keeps one per
+//! client) and token-bucket rate limits (per service).
+
+use super::request::Ending;
+use super::system::System;
+use crate::engine::time::{Nanos, NS_PER_S};
+use crate::scenario::model::{CircuitBreaker, RateLimit, RetryBudget, ServiceId, Trip};
+
+/// Counts over a sliding window, kept in ten buckets: old buckets are dropped as time moves
+/// on, so a window's totals cost O(1) memory and time whatever the rate.
+#[derive(Debug, Clone)]
+pub struct SlidingCounts {
+    bucket_ns: Nanos,
+    /// (bucket index since the start of the run, [count a, count b]).
+    buckets: [(u64, [u64; 2]); WINDOW_BUCKETS],
+}
+
+const WINDOW_BUCKETS: usize = 10;
+
+impl SlidingCounts {
+    pub fn new(window_ns: Nanos) -> Self {
+        SlidingCounts {
+            bucket_ns: (window_ns / WINDOW_BUCKETS as u64).max(1),
+            buckets: [(u64::MAX, [0; 2]); WINDOW_BUCKETS],
+        }
+    }
+
+    /// Adds to counter `which` (0 or 1) at `now_ns`.
+    pub fn add(&mut self, now_ns: Nanos, which: usize) {
+        let index = now_ns / self.bucket_ns;
+        let slot = &mut self.buckets[(index % WINDOW_BUCKETS as u64) as usize];
+        if slot.0 != index {
+            *slot = (index, [0; 2]);
+        }
+        slot.1[which] += 1;
+    }
+
+    /// Both counters over the last window (the current bucket and the nine before it).
+    pub fn totals(&self, now_ns: Nanos) -> [u64; 2] {
+        let index = now_ns / self.bucket_ns;
+        let oldest = index.saturating_sub(WINDOW_BUCKETS as u64 - 1);
+        self.buckets
+            .iter()
+            .filter(|(i, _)| *i != u64::MAX && *i >= oldest && *i <= index)
+            .fold([0; 2], |sum, (_, c)| [sum[0] + c[0], sum[1] + c[1]])
+    }
+
+    pub fn clear(&mut self) {
+        self.buckets = [(u64::MAX, [0; 2]); WINDOW_BUCKETS];
+    }
+}
+
+/// A retry budget: first attempts deposit, retries withdraw; a retry is allowed while the
+/// retries in the window stay within `ratio` x the first attempts plus `min_per_s` x window.
+#[derive(Debug, Clone)]
+pub struct BudgetState {
+    spec: RetryBudget,
+    /// [first attempts, retries] over the window.
+    counts: SlidingCounts,
+}
+
+impl BudgetState {
+    pub fn new(spec: RetryBudget) -> Self {
+        BudgetState {
+            spec,
+            counts: SlidingCounts::new(spec.window_ns),
+        }
+    }
+
+    pub fn deposit(&mut self, now_ns: Nanos) {
+        self.counts.add(now_ns, 0);
+    }
+
+    /// Takes one retry from the budget if it allows one.
+    pub fn withdraw(&mut self, now_ns: Nanos) -> bool {
+        let [firsts, retries] = self.counts.totals(now_ns);
+        let window_s = self.spec.window_ns as f64 / NS_PER_S;
+        let allowed = self.spec.ratio * firsts as f64 + self.spec.min_per_s * window_s;
+        if (retries + 1) as f64 <= allowed {
+            self.counts.add(now_ns, 1);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Where a breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    /// Failing fast until the given time.
+    Open {
+        until_ns: Nanos,
+    },
+    /// Letting one probe through; `probing` while it is out.
+    HalfOpen {
+        probing: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    spec: CircuitBreaker,
+    pub state: BreakerState,
+    consecutive_failures: u32,
+    /// [calls, failures] over the error-rate window.
+    window: SlidingCounts,
+}
+
+impl Breaker {
+    pub fn new(spec: CircuitBreaker) -> Self {
+        let window_ns = match spec.trip {
+            Trip::ErrorRate { window_ns, .. } => window_ns,
+            Trip::ConsecutiveFailures(_) => 1,
+        };
+        Breaker {
+            spec,
+            state: BreakerState::Closed,
+            consecutive_failures: 0,
+            window: SlidingCounts::new(window_ns),
+        }
+    }
+
+    /// Whether a call may go through now (an open breaker past its time lets one probe out).
+    pub fn admits(&mut self, now_ns: Nanos) -> bool {
+        match self.state {
+            BreakerState::Closed => true,
+            BreakerState::Open { until_ns } if now_ns >= until_ns => {
+                self.state = BreakerState::HalfOpen { probing: true };
+                true
+            }
+            BreakerState::Open { .. } => false,
+            BreakerState::HalfOpen { probing: false } => {
+                self.state = BreakerState::HalfOpen { probing: true };
+                true
+            }
+            BreakerState::HalfOpen { probing: true } => false,
+        }
+    }
+
+    /// An outcome of a call through the breaker; returns true if the breaker opened.
+    pub fn hears(&mut self, now_ns: Nanos, ending: Ending) -> bool {
+        if ending == Ending::Cancelled {
+            return false; // the caller lost interest; says nothing of the callee's health
+        }
+        let failed = !ending.is_success();
+        match self.state {
+            BreakerState::HalfOpen { .. } => {
+                if failed {
+                    self.open(now_ns);
+                    return true;
+                }
+                self.state = BreakerState::Closed;
+                self.consecutive_failures = 0;
+                self.window.clear();
+                false
+            }
+            // Answers to calls let through before it opened change nothing.
+            BreakerState::Open { .. } => false,
+            BreakerState::Closed => {
+                let trips = match self.spec.trip {
+                    Trip::ConsecutiveFailures(n) => {
+                        self.consecutive_failures = if failed {
+                            self.consecutive_failures + 1
+                        } else {
+                            0
+                        };
+                        self.consecutive_failures >= n
+                    }
+                    Trip::ErrorRate {
+                        ratio,
+                        min_requests,
+                        ..
+                    } => {
+                        self.window.add(now_ns, 0);
+                        if failed {
+                            self.window.add(now_ns, 1);
+                        }
+                        let [calls, failures] = self.window.totals(now_ns);
+                        calls >= u64::from(min_requests) && failures as f64 >= ratio * calls as f64
+                    }
+                };
+                if trips {
+                    self.open(now_ns);
+                }
+                trips
+            }
+        }
+    }
+
+    fn open(&mut self, now_ns: Nanos) {
+        self.state = BreakerState::Open {
+            until_ns: now_ns.saturating_add(self.spec.open_ns),
+        };
+        self.consecutive_failures = 0;
+        self.window.clear();
+    }
+}
+
+/// A token bucket: `rate` tokens a second up to `burst`, one per visit let in.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    spec: RateLimit,
+    tokens: f64,
+    since_ns: Nanos,
+}
+
+impl TokenBucket {
+    pub fn new(spec: RateLimit) -> Self {
+        TokenBucket {
+            spec,
+            tokens: spec.burst,
+            since_ns: 0,
+        }
+    }
+
+    /// Takes a token if there is one.
+    pub fn take(&mut self, now_ns: Nanos) -> bool {
+        let elapsed_s = (now_ns - self.since_ns) as f64 / NS_PER_S;
+        self.tokens = (self.tokens + elapsed_s * self.spec.rate_per_s).min(self.spec.burst);
+        self.since_ns = now_ns;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl System<'_> {
+    /// Whether the callee's breaker (if it has one) lets a call through now.
+    pub(super) fn breaker_admits(&mut self, now_ns: Nanos, callee: ServiceId) -> bool {
+        match &mut self.services[callee].breaker {
+            Some(breaker) => breaker.admits(now_ns),
+            None => true,
+        }
+    }
+
+    /// The callee's breaker (if any) hears how a call ended.
+    pub(super) fn breaker_hears(&mut self, now_ns: Nanos, callee: ServiceId, ending: Ending) {
+        if let Some(breaker) = &mut self.services[callee].breaker {
+            if breaker.hears(now_ns, ending) && now_ns >= self.window.0 {
+                self.record.services[callee].breaker_opened += 1;
+            }
+            #[cfg(test)]
+            self.breaker_log
+                .push((now_ns, callee, ending, breaker.state));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliding_counts_forget_what_left_the_window() {
+        // A 10 s window in 1 s buckets: counts at 0.5 s and 5.5 s, read at 9.9 s: both; at
+        // 10.5 s: the first has left (its bucket, [0 s, 1 s), is more than nine back).
+        let mut c = SlidingCounts::new(10_000_000_000);
+        c.add(500_000_000, 0);
+        c.add(5_500_000_000, 1);
+        assert_eq!(c.totals(9_900_000_000), [1, 1]);
+        assert_eq!(c.totals(10_500_000_000), [0, 1]);
+        assert_eq!(c.totals(30_000_000_000), [0, 0]);
+    }
+
+    #[test]
+    fn a_budget_allows_its_ratio_of_retries_plus_its_floor() {
+        // 100 first attempts in a 10 s window, budget 0.2 and a floor of 1 a second: 20 + 10
+        // retries are allowed, the 31st is not.
+        let mut b = BudgetState::new(RetryBudget {
+            ratio: 0.2,
+            window_ns: 10_000_000_000,
+            min_per_s: 1.0,
+        });
+        for _ in 0..100 {
+            b.deposit(1_000);
+        }
+        let allowed = (0..40).filter(|_| b.withdraw(2_000)).count();
+        assert_eq!(allowed, 30);
+    }
+
+    #[test]
+    fn a_token_bucket_lets_through_its_burst_then_its_rate() {
+        // Burst 5, 10 a second: 5 at once, then one every 100 ms.
+        let mut t = TokenBucket::new(RateLimit {
+            rate_per_s: 10.0,
+            burst: 5.0,
+        });
+        assert_eq!((0..8).filter(|_| t.take(0)).count(), 5);
+        assert!(!t.take(99_000_000));
+        assert!(t.take(100_000_000));
+        assert!(!t.take(150_000_000));
+    }
+
+    #[test]
+    fn a_breaker_opens_fails_fast_probes_and_closes() {
+        let mut b = Breaker::new(CircuitBreaker {
+            trip: Trip::ConsecutiveFailures(3),
+            open_ns: 1_000,
+        });
+        assert!(!b.hears(0, Ending::Failed) && !b.hears(1, Ending::Failed));
+        assert!(!b.hears(2, Ending::Succeeded), "a success resets the count");
+        assert!(!b.hears(3, Ending::Failed) && !b.hears(4, Ending::TimedOut));
+        assert!(
+            b.hears(5, Ending::Rejected),
+            "the third failure in a row opens it"
+        );
+        assert_eq!(b.state, BreakerState::Open { until_ns: 1_005 });
+        assert!(!b.admits(1_004), "fails fast while open");
+        assert!(b.admits(1_005), "then lets one probe through");
+        assert!(!b.admits(1_006), "and only one");
+        assert!(
+            b.hears(1_010, Ending::Failed),
+            "a failed probe opens it again"
+        );
+        assert!(b.admits(2_010));
+        assert!(!b.hears(2_020, Ending::Succeeded));
+        assert_eq!(b.state, BreakerState::Closed, "a good probe closes it");
+    }
+
+    #[test]
+    fn an_error_rate_breaker_needs_its_minimum_of_calls() {
+        // Half failing, at least 4 calls in the window: 3 failures alone do not open it.
+        let mut b = Breaker::new(CircuitBreaker {
+            trip: Trip::ErrorRate {
+                ratio: 0.5,
+                window_ns: 10_000,
+                min_requests: 4,
+            },
+            open_ns: 100,
+        });
+        assert!(!b.hears(0, Ending::Failed));
+        assert!(!b.hears(1, Ending::Failed));
+        assert!(!b.hears(2, Ending::Failed));
+        assert!(
+            b.hears(3, Ending::Succeeded),
+            "4 calls, 3 failed: 75% >= 50%"
+        );
+    }
+}

@@ -1,0 +1,685 @@
+//! A world that changes over time, against independent expectations: arrivals of shaped
+//! traffic against the integral of the rate (written out here, not taken from capsim),
+//! exponential gaps by a Kolmogorov-Smirnov test, Kubernetes' HPA formula applied to the
+//! recorded series, MTBF / (MTBF + MTTR), and costs by hand.
+//!
+//! Arrival counts are Poisson: a window expecting `m` arrivals has a standard deviation of
+//! `sqrt(m)`; each check allows 4.5 of them (a false alarm about once in 150,000 windows).
+
+use crate::support::simulate;
+use capsim::metrics::run::Happening;
+use capsim::metrics::summary::Summary;
+
+/// Checks every window's arrivals against `expected(start_s, end_s)` within 4.5 Poisson
+/// standard deviations, and the total within 4.5 of its own.
+#[track_caller]
+fn assert_arrivals_follow(s: &Summary, expected: &dyn Fn(f64, f64) -> f64) {
+    let (mut total, mut total_expected) = (0.0, 0.0);
+    for row in &s.series {
+        let m = expected(row.start_s, row.start_s + row.length_s);
+        let n = row.counts.arrived as f64;
+        assert!(
+            (n - m).abs() <= 4.5 * m.sqrt().max(1.0),
+            "window at {} s: {n} arrivals, expected {m:.1} (sd {:.1})",
+            row.start_s,
+            m.sqrt()
+        );
+        total += n;
+        total_expected += m;
+    }
+    assert!(
+        (total - total_expected).abs() <= 4.5 * total_expected.sqrt(),
+        "total {total}, expected {total_expected:.1}"
+    );
+    assert_eq!(total as u64, s.requests.arrived);
+}
+
+/// A run of `duration` with one fast service and the given `[traffic]` lines.
+fn traffic(duration: &str, window: &str, lines: &str) -> String {
+    format!(
+        r#"
+        [scenario]
+        duration = "{duration}"
+        window = "{window}"
+        seed = 11
+        [traffic]
+        {lines}
+        [[service]]
+        name = "s"
+        concurrency = 100000
+        service_time = {{ dist = "constant", value = "1ms" }}
+        "#
+    )
+}
+
+/// Diurnal, rate 200/s, period 1 h, peak-to-trough 3 (a = 0.5), peak at 20 min:
+/// rate(t) = 200 (1 + 0.5 cos(2 pi (t - 1200) / 3600)), whose integral over [t0, t1] is
+/// 200 ((t1 - t0) + 0.5 x 3600 / (2 pi) (sin(2 pi (t1 - 1200) / 3600) - sin(...t0...))).
+/// Run: 1 h, 720,000 arrivals in 12 windows of 5 min (about 60,000 each, sd 0.4%).
+#[test]
+fn diurnal_arrivals_integrate_to_the_expected_count() {
+    let s = simulate(&traffic(
+        "1h",
+        "5m",
+        r#"rate = 200
+        diurnal = { period = "1h", peak_to_trough = 3.0, peak_at = "20m" }"#,
+    ));
+    let tau = std::f64::consts::TAU;
+    let integral = |t: f64| 200.0 * (t + 0.5 * 3600.0 / tau * (tau * (t - 1200.0) / 3600.0).sin());
+    assert_arrivals_follow(&s, &|t0, t1| integral(t1) - integral(t0));
+    // The shape shows: the window around the peak has about 3 times the trough's.
+    let peak = s.series[4].counts.arrived as f64; // [20m, 25m)
+    let trough = s.series[10].counts.arrived as f64; // [50m, 55m)
+    assert!(peak / trough > 2.5, "peak {peak}, trough {trough}");
+}
+
+/// The rate as written in the scenario below, by hand: base 100/s, a step to 300/s ramping
+/// over [40m, 42m), and a 10x spike at 10m for 10 min with 2-minute ramps (x1 -> x10 over
+/// [10m, 12m), x10 until 18m, back to x1 by 20m).
+fn spike_and_step_rate(t: f64) -> f64 {
+    let base = if t < 2400.0 {
+        100.0
+    } else if t < 2520.0 {
+        100.0 + 200.0 * (t - 2400.0) / 120.0
+    } else {
+        300.0
+    };
+    let spike = if !(600.0..1200.0).contains(&t) {
+        1.0
+    } else {
+        let up = ((t - 600.0) / 120.0).min((1200.0 - t) / 120.0).min(1.0);
+        1.0 + 9.0 * up
+    };
+    base * spike
+}
+
+/// A 10x spike with ramps and a ramped step, each window's arrivals against the integral of
+/// the rate above (Simpson's rule on 1 s slices: the rate is piecewise linear with corners on
+/// whole seconds, so this is exact). Run: 1 h, about 780,000 arrivals in 60 windows of 1 min.
+#[test]
+fn a_ramped_10x_spike_and_a_step_integrate_to_the_expected_count() {
+    let s = simulate(&traffic(
+        "1h",
+        "1m",
+        r#"rate = 100
+        spikes = [ { at = "10m", duration = "10m", multiplier = 10, ramp = "2m" } ]
+        steps = [ { at = "40m", rate = 300, ramp = "2m" } ]"#,
+    ));
+    let integral = |t0: f64, t1: f64| -> f64 {
+        let slices = (t1 - t0).round() as usize;
+        (0..slices)
+            .map(|i| {
+                let a = t0 + i as f64;
+                (spike_and_step_rate(a)
+                    + 4.0 * spike_and_step_rate(a + 0.5)
+                    + spike_and_step_rate(a + 1.0))
+                    / 6.0
+            })
+            .sum()
+    };
+    assert_arrivals_follow(&s, &integral);
+    let kinds: Vec<&Happening> = s.events.entries.iter().map(|h| &h.what).collect();
+    assert!(matches!(kinds[0], Happening::SpikeStart { multiplier, .. } if *multiplier == 10.0));
+    assert!(matches!(kinds[1], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
+}
+
+/// Bursts (a two-state Markov-modulated Poisson process): on for 30 s and off for 90 s on
+/// average, x5 when on, so the long-run rate is 100 (0.75 + 0.25 x 5) = 200/s. Over 10 h the
+/// count's sd is dominated by the modulation: about sqrt(2 x 400^2 x 0.25 x 0.75 x 22.5 s x
+/// 36,000 s) = 31,000 arrivals, 4.3% of 7.2 million; the check allows 15%.
+#[test]
+fn bursts_raise_the_long_run_rate_by_their_share_of_time() {
+    let s = simulate(&traffic(
+        "10h",
+        "1h",
+        r#"rate = 100
+        bursts = { on = "30s", off = "90s", multiplier = 5 }"#,
+    ));
+    let expected = 200.0 * 36_000.0;
+    let ratio = s.requests.arrived as f64 / expected;
+    assert!(
+        (ratio - 1.0).abs() < 0.15,
+        "arrived {} vs {expected}",
+        s.requests.arrived
+    );
+}
+
+/// Kolmogorov-Smirnov: inside the spike's flat top (x10 of 100/s over [12m, 18m)) and on the
+/// flat base before it, gaps between arrivals are exponential with mean 1 / rate. With n
+/// gaps, the statistic D exceeds 1.95 / sqrt(n) with probability 0.001 for a true law.
+#[test]
+fn interarrival_gaps_inside_a_constant_stretch_are_exponential() {
+    use capsim::components::shape::ShapedSource;
+    use capsim::scenario::world::Arrivals;
+    let model = capsim::scenario::load(
+        &traffic(
+            "20m",
+            "1m",
+            r#"rate = 100
+            spikes = [ { at = "10m", duration = "10m", multiplier = 10, ramp = "2m" } ]"#,
+        ),
+        "t.toml",
+        &[],
+    )
+    .unwrap();
+    let Arrivals::Shaped(shape) = &model.traffic.arrivals else {
+        panic!("a shaped arrival process")
+    };
+    let mut source = ShapedSource::new(shape, model.duration_ns, 5, 0);
+    let mut times = Vec::new();
+    while let Some(t) = source.next_arrival_ns() {
+        times.push(t as f64 / 1e9);
+    }
+    for (from, to, rate) in [(0.0, 600.0, 100.0), (720.0, 1080.0, 1000.0)] {
+        let inside: Vec<f64> = times
+            .iter()
+            .copied()
+            .filter(|&t| t >= from && t < to)
+            .collect();
+        let mut gaps: Vec<f64> = inside.windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_by(f64::total_cmp);
+        let n = gaps.len() as f64;
+        let d = gaps
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| {
+                let f = 1.0 - (-rate * g).exp();
+                (f - i as f64 / n).abs().max((i as f64 + 1.0) / n - f)
+            })
+            .fold(0.0, f64::max);
+        assert!(
+            d < 1.95 / n.sqrt(),
+            "rate {rate}: KS statistic {d:.5} over {n} gaps, critical {:.5}",
+            1.95 / n.sqrt()
+        );
+    }
+}
+
+/// A trace of arrival times is replayed as written: every window holds exactly the times of
+/// the trace that fall in it (times at or past the end are dropped).
+#[test]
+fn a_replayed_trace_arrives_exactly_as_written() {
+    let times: Vec<f64> = (0..2000).map(|i| (i as f64 * 0.0371).powf(1.3)).collect();
+    let trace: String = times.iter().map(|t| format!("{t}\n")).collect();
+    let toml = traffic("60s", "10s", r#"trace = "arrivals.csv""#);
+    let model = capsim::scenario::load_with_files(&toml, "t.toml", &[], &|name| {
+        assert_eq!(name, "arrivals.csv");
+        Ok(trace.clone())
+    })
+    .unwrap();
+    let capsim::metrics::summary::Outcome::Completed(s) = capsim::sweep::run(&model) else {
+        panic!("completes")
+    };
+    for row in &s.series {
+        let expected = times
+            .iter()
+            .filter(|&&t| t >= row.start_s && t < row.start_s + row.length_s)
+            .count() as u64;
+        assert_eq!(row.counts.arrived, expected, "window at {}", row.start_s);
+    }
+    assert_eq!(
+        s.requests.arrived,
+        times.iter().filter(|&&t| t < 60.0).count() as u64
+    );
+}
+
+/// A trace of rates (`time_s,rate`): 50/s for 20 s, 500/s for 10 s, 0 for 10 s, 120/s to the
+/// end; each window against the rate's integral.
+#[test]
+fn a_rate_trace_sets_the_rate_over_time() {
+    let trace = "time_s,rate\n0,50\n20,500\n30,0\n40,120\n";
+    let toml = traffic("60s", "5s", r#"trace = "rates.csv""#);
+    let model =
+        capsim::scenario::load_with_files(&toml, "t.toml", &[], &|_| Ok(trace.into())).unwrap();
+    let capsim::metrics::summary::Outcome::Completed(s) = capsim::sweep::run(&model) else {
+        panic!("completes")
+    };
+    let rate = |t: f64| match t {
+        t if t < 20.0 => 50.0,
+        t if t < 30.0 => 500.0,
+        t if t < 40.0 => 0.0,
+        _ => 120.0,
+    };
+    assert_arrivals_follow(&s, &|t0, t1| rate(t0) * (t1 - t0));
+}
+
+/// Closed loop: 50 users, each thinking an exponential 1 s between requests of 10 ms (no
+/// queueing: workers to spare), cycle 1.01 s: throughput 50 / 1.01 = 49.5/s. Over 2,000 s,
+/// 99,000 requests; the count's sd is about 0.3%; the check allows 2%.
+#[test]
+fn closed_loop_users_send_one_request_per_think_and_response_cycle() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2000s"
+        [traffic]
+        users = 50
+        think_time = { dist = "exponential", mean = "1s" }
+        [[service]]
+        name = "s"
+        concurrency = 1000
+        service_time = { dist = "constant", value = "10ms" }
+        "#,
+    );
+    let expected = 50.0 / 1.01;
+    assert!(
+        (s.throughput_rps / expected - 1.0).abs() < 0.02,
+        "throughput {} vs {expected}",
+        s.throughput_rps
+    );
+}
+
+/// The autoscaling scenario: 20 requests/s of 100 ms work (2 busy workers on average) into
+/// replicas of 4 workers, `min = 2` (utilization 0.25, below target, so the count rests at
+/// the minimum), a 10x spike over [15m, 45m) aligned to the 15 s sync, target utilization
+/// 0.5, provisioning a constant 60 s; windows of 15 s, aligned with the syncs.
+const AUTOSCALED: &str = r#"
+    [scenario]
+    duration = "1h"
+    window = "15s"
+    seed = 4
+    [traffic]
+    rate = 20
+    spikes = [ { at = "15m", duration = "30m", multiplier = 10 } ]
+    [[service]]
+    name = "api"
+    concurrency = 4
+    service_time = { dist = "exponential", mean = "100ms" }
+    price_per_hour = 0.25
+    autoscale = { min = 2, max = 40, metric = "utilization", target = 0.5, provisioning = { dist = "constant", value = "60s" } }
+"#;
+
+/// Kubernetes' HPA against its own formula, computed here from the recorded series:
+/// - the first scale-up, at the first sync whose metric window [t - 15 s, t) lies in the
+///   spike, goes to `ceil(ready x utilization / target)` for that window's row, capped by the
+///   default rate limit `max(current + 4, 2 x current)` and by `max`;
+/// - its replicas serve no earlier than the spike's start + one sync period + provisioning;
+/// - no scale-down comes less than the 300 s stabilization window after a scale-up, and
+///   for 300 s after the spike ends the count stays at least where the spike left it (the
+///   spike's recommendations are still in the window), then falls to `min`;
+/// - over the spike's last 5 minutes the count rests at an HPA fixed point: the offered 20
+///   busy workers over `4 N` workers is within the 10% tolerance of the 0.5 target (N = 10
+///   or 11), and the measured utilization is too (sd of a 5-minute mean about 1.5%).
+#[test]
+fn a_10x_spike_scales_as_the_hpa_formula_says() {
+    let s = simulate(AUTOSCALED);
+    let api = 0;
+    let row_ending_at = |t: f64| {
+        s.series
+            .iter()
+            .find(|r| (r.start_s + r.length_s - t).abs() < 1e-9)
+            .expect("a window ends at every sync")
+    };
+    let scale_ups: Vec<(f64, u32, u32, f64)> = s
+        .events
+        .entries
+        .iter()
+        .filter_map(|h| match h.what {
+            Happening::ScaleUp {
+                from, to, observed, ..
+            } => Some((h.at_ns as f64 / 1e9, from, to, observed)),
+            _ => None,
+        })
+        .collect();
+    let (t, from, to, observed) = scale_ups[0];
+    assert_eq!(
+        t, 915.0,
+        "the sync at 15m sees only the minute before the spike"
+    );
+    assert_eq!(from, 2);
+    let row = &row_ending_at(t).services[api];
+    assert!((observed - row.utilization).abs() < 1e-12);
+    let ratio = row.utilization / 0.5;
+    assert!((ratio - 1.0).abs() > 0.1, "outside the tolerance");
+    let formula = (row.replicas_ready * ratio).ceil() as u32;
+    let limit = (from + 4).max(2 * from);
+    assert_eq!(
+        to,
+        formula.min(limit).min(40),
+        "utilization {}",
+        row.utilization
+    );
+
+    let first_ready = s
+        .events
+        .entries
+        .iter()
+        .find_map(|h| match h.what {
+            Happening::ReplicaReady { .. } => Some(h.at_ns as f64 / 1e9),
+            _ => None,
+        })
+        .unwrap();
+    assert!(first_ready >= 900.0 + 15.0 + 60.0, "ready at {first_ready}");
+
+    let scale_downs: Vec<f64> = s
+        .events
+        .entries
+        .iter()
+        .filter_map(|h| match h.what {
+            Happening::ScaleDown { .. } => Some(h.at_ns as f64 / 1e9),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !scale_downs.is_empty(),
+        "the count comes down after the spike"
+    );
+    for &down in &scale_downs {
+        let last_up = scale_ups
+            .iter()
+            .map(|u| u.0)
+            .filter(|&u| u < down)
+            .fold(0.0, f64::max);
+        assert!(
+            down - last_up >= 300.0,
+            "scale-down at {down}, scale-up at {last_up}"
+        );
+    }
+    let last = s
+        .series
+        .iter()
+        .filter(|r| r.start_s >= 2400.0 && r.start_s < 2700.0)
+        .collect::<Vec<_>>();
+    let n = last[0].services[api].replicas_ready;
+    assert!(
+        last.iter().all(|r| r.services[api].replicas_ready == n),
+        "a steady count"
+    );
+    assert!(
+        (20.0 / (4.0 * n) / 0.5 - 1.0).abs() <= 0.1,
+        "{n} replicas is no fixed point"
+    );
+    let utilization = last
+        .iter()
+        .map(|r| r.services[api].utilization)
+        .sum::<f64>()
+        / last.len() as f64;
+    assert!(
+        (utilization / 0.5 - 1.0).abs() <= 0.1 + 0.045,
+        "utilization {utilization}"
+    );
+    assert!(s.services[api].peak_replicas >= n as u64);
+    // The recommendation of the last sync in the spike (its window [2685, 2700) is all
+    // spike), by the formula: the floor under the count for the next 300 s.
+    let end_row = &row_ending_at(2700.0).services[api];
+    let ratio = end_row.utilization / 0.5;
+    let floor = if (ratio - 1.0).abs() <= 0.1 {
+        end_row.replicas_ready
+    } else {
+        (end_row.replicas_ready * ratio).ceil()
+    };
+    for row in s
+        .series
+        .iter()
+        .filter(|r| r.start_s >= 2700.0 && r.start_s < 3000.0)
+    {
+        let billed = row.services[api].replicas_billed;
+        assert!(
+            billed >= floor,
+            "{billed} replicas at {} s, within 300 s of the spike's end (floor {floor})",
+            row.start_s
+        );
+    }
+    assert_eq!(s.series.last().unwrap().services[api].replicas_ready, 2.0);
+}
+
+/// The bill of an autoscaled pool is the integral of its billed replica count: summed from
+/// the series (time-average billed replicas x window x price), it equals the run's cost; and
+/// the cost column integrates to it too.
+#[test]
+fn an_autoscaled_pool_costs_the_integral_of_its_billed_replicas() {
+    let s = simulate(AUTOSCALED);
+    let from_replicas: f64 = s
+        .series
+        .iter()
+        .map(|r| r.services[0].replicas_billed * r.length_s / 3600.0 * 0.25)
+        .sum();
+    let from_cost_column: f64 = s
+        .series
+        .iter()
+        .map(|r| r.cost_per_hour_usd * r.length_s / 3600.0)
+        .sum();
+    assert!(
+        (from_replicas / s.cost.total_usd - 1.0).abs() < 1e-9,
+        "{from_replicas} vs {}",
+        s.cost.total_usd
+    );
+    assert!((from_cost_column / s.cost.total_usd - 1.0).abs() < 1e-9);
+    // More than the minimum's 2 x 0.25 x 1 h, less than the peak's.
+    assert!(s.cost.total_usd > 0.5 && s.cost.total_usd < s.services[0].peak_replicas as f64 * 0.25);
+    assert!((s.cost.per_month_usd - s.cost.per_hour_usd * 730.0).abs() < 1e-9);
+}
+
+/// A fixed pool costs replicas x hours x price exactly: 3 x $0.40 over 2 h = $2.40, $1.20 an
+/// hour, $876 a month; with a 25% spot discount on the second service's 2 x $1.00, a price of
+/// $0.0001 per request there, and $730 a month of fixed items ($1 an hour), by hand.
+#[test]
+fn a_fixed_pool_and_the_other_prices_cost_what_a_hand_calculation_says() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2h"
+        warmup = "30m"
+        window = "10m"          # the series counts every request of the run, warmup included
+        [traffic]
+        rate = 5
+        [[service]]
+        name = "a"
+        replicas = 3
+        concurrency = 4
+        service_time = { dist = "exponential", mean = "10ms" }
+        price_per_hour = 0.4
+        calls = ["b"]
+        [[service]]
+        name = "b"
+        replicas = 2
+        service_time = { dist = "exponential", mean = "10ms" }
+        price_per_hour = 1.0
+        spot_discount = 0.25
+        price_per_request = 0.0001
+        [cost]
+        fixed_monthly = { support = 500, storage = 230 }
+        "#,
+    );
+    let a = &s.services[0];
+    let b = &s.services[1];
+    assert!((a.cost_per_hour_usd - 1.2).abs() < 1e-12);
+    assert_eq!(a.mean_replicas, 3.0);
+    let b_requests_per_hour = b.requests.arrived as f64 / 1.5;
+    let b_hourly = 2.0 * 0.75 + b_requests_per_hour * 0.0001;
+    assert!((b.cost_per_hour_usd - b_hourly).abs() < 1e-9);
+    assert!((s.cost.per_hour_usd - (1.2 + b_hourly + 1.0)).abs() < 1e-9);
+    // The run: 2 h of replicas, every request of the run (warmup included), 2 h of fixed.
+    let b_visits = s.series.iter().map(|r| r.counts.arrived).sum::<u64>() as f64;
+    let total = 2.0 * 1.2 + 2.0 * 1.5 + b_visits * 0.0001 + 2.0;
+    assert!(
+        (s.cost.total_usd - total).abs() < 1e-6,
+        "{} vs {total}",
+        s.cost.total_usd
+    );
+    assert!((s.cost.per_month_usd - s.cost.per_hour_usd * 730.0).abs() < 1e-9);
+}
+
+/// Recurring crashes: each of 20 replicas fails after an exponential time with mean 1 h and
+/// is repaired after an exponential time with mean 20 min, so (alternating renewal) it is up
+/// MTBF / (MTBF + MTTR) = 60 / 80 = 0.75 of the time. Run: 2,000 h, about 30,000 failures;
+/// the sd of the up fraction is sqrt((mu_d^2 s_u^2 + mu_u^2 s_d^2) / ((mu_u + mu_d)^3 T) / 20)
+/// = 0.0015; the check allows 0.006 (4 sd).
+#[test]
+fn recurring_crashes_leave_replicas_up_mtbf_over_mtbf_plus_mttr_of_the_time() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2000h"
+        window = "10h"
+        [traffic]
+        rate = 0.001
+        [[service]]
+        name = "s"
+        replicas = 20
+        service_time = { dist = "constant", value = "1ms" }
+        [[fault]]
+        kind = "crash"
+        target = "s"
+        mtbf = "1h"
+        mttr = { dist = "exponential", mean = "20m" }
+        "#,
+    );
+    let up = s.services[0].mean_replicas / 20.0;
+    assert!((up - 0.75).abs() < 0.006, "up fraction {up}");
+    // Billing goes on while a replica restarts: 20 replicas billed throughout.
+    assert_eq!(s.services[0].peak_replicas, 20);
+}
+
+/// A crash fails the requests its replica holds; health checks decide how long the balancer
+/// keeps sending it more. Two replicas of 100 workers, 100 requests/s of 50 ms; one replica
+/// crashes at 31 s for 20 s.
+#[test]
+fn a_crash_fails_the_requests_on_the_replica_and_health_checks_eject_it_later() {
+    let toml = |health: &str| {
+        format!(
+            r#"
+            [scenario]
+            duration = "2m"
+            window = "1s"
+            [traffic]
+            rate = 100
+            [[service]]
+            name = "s"
+            replicas = 2
+            concurrency = 100
+            service_time = {{ dist = "constant", value = "50ms" }}
+            {health}
+            [[fault]]
+            kind = "crash"
+            target = "s"
+            at = "31s"
+            duration = "20s"
+            "#
+        )
+    };
+    // Without health checks the balancer hears of the crash at once: only the requests the
+    // replica held fail (about 100/s x 50 ms / 2 = 2.5 of them).
+    let quick = simulate(&toml(""));
+    assert!(
+        quick.requests.failed < 20,
+        "failed {}",
+        quick.requests.failed
+    );
+    // With probes every 5 s, 2 failures in a row: the crash at 31 s is detected at the second
+    // failed probe, at 40 s; until then half the arrivals (round-robin) go to the dead
+    // replica and fail: 100/s / 2 x 9 s = 450 (the alternation makes it nearly exact).
+    let probed = simulate(&toml(r#"health = { interval = "5s", failures = 2 }"#));
+    let failed = probed.requests.failed as f64;
+    assert!((failed - 450.0).abs() < 5.0 * 21.0, "failed {failed}");
+    let ejected = probed
+        .events
+        .entries
+        .iter()
+        .find(|h| matches!(h.what, Happening::Ejected { .. }))
+        .unwrap();
+    assert_eq!(ejected.at_ns, 40_000_000_000);
+    for row in &probed.series {
+        if row.start_s >= 41.0 {
+            assert_eq!(
+                row.counts.failed, 0,
+                "after ejection, nothing fails (at {} s)",
+                row.start_s
+            );
+        }
+    }
+}
+
+/// Two regions, 60% of clients in `us` and 40% in `eu`, 80 ms apart one way; 200 requests/s
+/// of 10 ms; probes every 5 s, 3 failures to eject; DNS TTL 30 s. `eu` is out over
+/// [60.5 s, 180.5 s).
+fn regions(residency: bool) -> String {
+    format!(
+        r#"
+        [scenario]
+        duration = "5m"
+        window = "5s"
+        seed = 8
+        [traffic]
+        rate = 200
+        residency = {residency}
+        [[region]]
+        name = "us"
+        weight = 0.6
+        [[region]]
+        name = "eu"
+        weight = 0.4
+        [network]
+        latency = {{ "us-eu" = "80ms" }}
+        failover = {{ dns_ttl = "30s" }}
+        [[service]]
+        name = "api"
+        regions = {{ us = 2, eu = 2 }}
+        concurrency = 50
+        service_time = {{ dist = "constant", value = "10ms" }}
+        health = {{ interval = "5s", failures = 3 }}
+        [[fault]]
+        kind = "region_outage"
+        target = "eu"
+        at = "60.5s"
+        duration = "2m"
+        "#
+    )
+}
+
+/// A region outage: the probes at 65, 70 and 75 s fail, so `eu` is detected down at 75 s
+/// (14.5 s after it went) and its clients move at 75 + 30 = 105 s. Until then they fail:
+/// 0.4 x 200/s x (14.5 s + 30 s) = 3,560 failures (Poisson sd 60; the check allows 5 sd).
+/// After failover the moved clients' latency is 10 ms + 2 x 80 ms = 170 ms: with 40% of the
+/// requests at 170 ms and 60% at 10 ms, each window's p95 is 170 ms and p50 10 ms (within
+/// the series' 1%). With residency they never move: they fail until `eu` is back, which is
+/// at the first probe after the repair (185 s): 0.4 x 200 x 124.5 s = 9,960 (sd 100).
+#[test]
+fn a_region_outage_fails_its_clients_until_failover_then_they_pay_the_round_trip() {
+    let s = simulate(&regions(false));
+    let failed = s.requests.failed as f64;
+    assert!((failed - 3560.0).abs() < 5.0 * 60.0, "failed {failed}");
+    let moved: Vec<_> = s
+        .events
+        .entries
+        .iter()
+        .filter(|h| matches!(h.what, Happening::Failover { region: 1, to: 0 }))
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].at_ns, 105_000_000_000);
+    for row in &s.series {
+        let during = row.start_s >= 110.0 && row.start_s < 180.0;
+        let before = row.start_s + row.length_s <= 60.0;
+        if during {
+            assert!(
+                (row.p95_ms / 170.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+            assert!(
+                (row.p50_ms / 10.0 - 1.0).abs() < 0.011,
+                "p50 {} at {}",
+                row.p50_ms,
+                row.start_s
+            );
+            assert_eq!(row.counts.failed, 0);
+        }
+        if before {
+            assert!(
+                (row.p95_ms / 10.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+        }
+    }
+
+    let resident = simulate(&regions(true));
+    let failed = resident.requests.failed as f64;
+    assert!((failed - 9960.0).abs() < 5.0 * 100.0, "failed {failed}");
+    assert!(
+        resident.series.iter().all(|r| r.p95_ms < 10.2),
+        "nobody is served away from home"
+    );
+}
