@@ -115,6 +115,18 @@ fn axis(
     }
     let (values, monotone) = match spec {
         toml::Value::Array(values) => (values.clone(), false),
+        toml::Value::Table(t)
+            if !is_bundle(spec)
+                && !["from", "to", "step", "factor", "values"]
+                    .iter()
+                    .any(|k| t.contains_key(*k)) =>
+        {
+            problems.push(Problem::new(
+                at,
+                "a table here is a range ({ from, to, step }); to sweep over table values (a distribution, an autoscale setting), write them in a list: [{ ... }, { ... }]",
+            ));
+            return None;
+        }
         toml::Value::Table(t) if !is_bundle(spec) => {
             let before = problems.len();
             let valid = ["from", "to", "step", "factor", "values", "monotone"];
