@@ -384,7 +384,7 @@ pub fn check(
     if table.contains_key("plan") && !has_slo {
         problems.push(Problem::new(
             "plan",
-            "a plan searches for the cheapest design that meets every SLO, and there is none; add an [slo] table, e.g. p99 = \"50ms\"",
+            "a plan searches for the cheapest design that meets every SLO, and there is none; add an [slo] table (or a class's slo), e.g. p99 = \"50ms\"",
         ));
     }
     if let Some(t) = table.get("plan").and_then(|p| p.as_table()) {
