@@ -446,6 +446,21 @@ fn plan_on_two_tiers_finds_the_cheapest_pair_of_an_exhaustive_sweep() {
         "3",
     ]);
     assert_eq!(plan.code, Some(0), "{plan:#?}");
+    // The search visits the same designs on any number of threads: the same bytes.
+    let one_job = s.capsim(&[
+        "plan",
+        "tiers.toml",
+        "--format",
+        "json",
+        "--max-replications",
+        "3",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(
+        one_job.stdout, plan.stdout,
+        "--jobs 1 and the default give the same plan"
+    );
     let plan = plan.json();
     let out = ran(s.capsim(&["sweep", "tiers.toml", "--format", "json"]));
     let rows = out.json()["rows"].as_array().unwrap().clone();
