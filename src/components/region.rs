@@ -91,6 +91,7 @@ impl Regions {
     }
 
     /// The client region of request `id` and the region serving it at `now_ns`.
+    #[inline]
     pub fn place(&self, id: u64, now_ns: Nanos) -> (u8, u8) {
         if self.cumulative.is_empty() {
             return (0, 0);
@@ -113,6 +114,7 @@ impl Regions {
     }
 
     /// The region a request's visits to regional services go to.
+    #[inline]
     pub fn route(&self, request: RequestInfo) -> Option<u16> {
         Some(u16::from(request.served_region))
     }

@@ -256,7 +256,9 @@ impl<'m> System<'m> {
         let class = self.draw_class(id);
         if measured {
             self.record.requests.arrived += 1;
-            self.record.classes[usize::from(class)].requests.arrived += 1;
+            if self.record.classes.len() > 1 {
+                self.record.classes[usize::from(class)].requests.arrived += 1;
+            }
         }
         if let Some(series) = &mut self.series {
             series.window.arrived += 1;
@@ -962,11 +964,15 @@ impl<'m> System<'m> {
             self.record.cross_region += 1;
         }
         let latency_ns = now_ns - arrived_ns + away_ns;
-        let class = &mut self.record.classes[usize::from(request.class)];
-        for (counts, latency) in [
-            (&mut self.record.requests, &mut self.record.latency),
-            (&mut class.requests, &mut class.latency),
-        ] {
+        // With one class, its record is the top level's (the summary reads it from there).
+        let record = &mut self.record;
+        let several = record.classes.len() > 1;
+        let class = &mut record.classes[usize::from(request.class)];
+        let records = [
+            Some((&mut record.requests, &mut record.latency)),
+            several.then_some((&mut class.requests, &mut class.latency)),
+        ];
+        for (counts, latency) in records.into_iter().flatten() {
             match ending {
                 Ending::Succeeded | Ending::Degraded => {
                     counts.succeeded += 1;
