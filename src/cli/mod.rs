@@ -106,15 +106,9 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate { options } => {
             let model = load(&options)?;
             println!("ok");
-            // Valid is not the same as viable: say which services cannot keep up.
-            let theories = crate::metrics::theory::theory(&model);
-            for (service, theory) in model.services.iter().zip(theories) {
-                if theory.offered_load >= 1.0 && service.queue_capacity.is_none() {
-                    eprintln!(
-                        "warning: service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
-                        service.name, theory.offered_load
-                    );
-                }
+            // Valid is not the same as viable.
+            for warning in crate::metrics::theory::warnings(&model) {
+                eprintln!("warning: {warning}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -124,6 +118,9 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             out,
         } => {
             let mut model = load(&options)?;
+            for warning in crate::metrics::theory::warnings(&model) {
+                eprintln!("warning: {warning}");
+            }
             // The files include timeseries.csv, so the series is recorded whatever the world.
             model.record_series |= out.is_some();
             let outcome = run_with_progress_bar(&model);
@@ -145,8 +142,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     })
                 }
                 Outcome::Overloaded(o) => {
-                    if let Format::Json = format {
-                        print!("{}", report::json::render(&outcome));
+                    match format {
+                        Format::Json => print!("{}", report::json::render(&outcome)),
+                        Format::Markdown => print!("{}", report::text::overload_markdown(o)),
+                        Format::Table => {}
                     }
                     eprintln!("{}", report::text::overload_message(o));
                     Ok(ExitCode::from(1))
@@ -156,21 +155,65 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes the report files whole or not at all: each goes to a temporary name first.
+/// Writes the report files of one run into `dir`.
 fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
+    let mut files = vec![(
+        "summary.json".to_string(),
+        report::json::render_with(outcome, true).into_bytes(),
+    )];
+    match outcome {
+        Outcome::Completed(summary) => {
+            files.push((
+                "summary.md".into(),
+                report::text::markdown(summary).into_bytes(),
+            ));
+            if !summary.series.is_empty() {
+                files.push((
+                    "timeseries.csv".into(),
+                    report::csv::render(summary).into_bytes(),
+                ));
+            }
+        }
+        Outcome::Overloaded(o) => {
+            files.push((
+                "summary.md".into(),
+                report::text::overload_markdown(o).into_bytes(),
+            ));
+        }
+    }
+    write_files(dir, &files)
+}
+
+/// The list of files the last run wrote into a report directory.
+const MANIFEST: &str = ".capsim-files";
+
+/// Writes `files` into `dir`, each whole or not at all (a temporary name, then a rename), and
+/// removes what an earlier run wrote there and this one did not (listed in the directory's
+/// manifest), so that the directory never holds files of two runs. Files capsim did not write
+/// are left alone. Names come from capsim, never from the scenario.
+pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
     let fail = || format!("error: cannot write the report into {}", dir.display());
     std::fs::create_dir_all(dir).with_context(fail)?;
-    let mut files = vec![("summary.json", report::json::render_with(outcome, true))];
-    if let Outcome::Completed(summary) = outcome {
-        files.push(("summary.md", report::text::markdown(summary)));
-        files.push(("timeseries.csv", report::csv::render(summary)));
+    let earlier = std::fs::read_to_string(dir.join(MANIFEST)).unwrap_or_default();
+    for name in earlier.lines().map(str::trim) {
+        let stale = !name.is_empty()
+            && !name.contains(['/', '\\'])
+            && !name.starts_with('.')
+            && !files.iter().any(|(written, _)| written == name);
+        if stale {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
     }
-    for (name, content) in files {
+    let write = |name: &str, content: &[u8]| -> anyhow::Result<()> {
         let temporary = dir.join(format!(".{name}.partial"));
         std::fs::write(&temporary, content).with_context(fail)?;
-        std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
+        std::fs::rename(&temporary, dir.join(name)).with_context(fail)
+    };
+    for (name, content) in files {
+        write(name, content)?;
     }
-    Ok(())
+    let manifest: String = files.iter().map(|(name, _)| format!("{name}\n")).collect();
+    write(MANIFEST, manifest.as_bytes())
 }
 
 /// Runs the model with a progress bar on standard error (drawn only on a terminal, and

@@ -424,6 +424,68 @@ fn success(model: &Model, id: ServiceId) -> f64 {
     steps.fold(own, |p, q| p * q)
 }
 
+/// The chance that a request succeeds, counting only the errors the scenario gives
+/// (`error_rate`, with retries and optional calls): an upper bound on availability.
+pub fn success_probability(model: &Model) -> f64 {
+    model
+        .classes
+        .iter()
+        .map(|class| class.share * success(model, class.entry))
+        .sum()
+}
+
+/// What is valid but cannot be what was meant, for warnings: services nothing reaches,
+/// objectives no run can meet, queues that grow without limit.
+pub fn warnings(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    let visits = visits_per_request(model);
+    for (service, &v) in model.services.iter().zip(&visits) {
+        if v == 0.0 {
+            out.push(format!(
+                "service \"{}\" is never visited: no class enters there and no call reaches it",
+                service.name
+            ));
+        }
+    }
+    for (service, t) in model.services.iter().zip(theory(model)) {
+        if t.offered_load >= 1.0 && service.queue_capacity.is_none() {
+            out.push(format!(
+                "service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
+                service.name, t.offered_load
+            ));
+        }
+    }
+    let best = success_probability(model);
+    let objectives =
+        model
+            .slo
+            .iter()
+            .map(|o| ("slo".to_string(), o))
+            .chain(model.classes.iter().flat_map(|c| {
+                c.slo
+                    .iter()
+                    .map(move |o| (format!("class.{}.slo", c.name), o))
+            }));
+    for (path, o) in objectives {
+        match o.measure {
+            crate::scenario::model::Measure::Availability if o.target > best + 1e-12 => {
+                out.push(format!(
+                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of requests can succeed (add retries, fallbacks or lower error rates)",
+                    o.target,
+                    best * 100.0
+                ));
+            }
+            crate::scenario::model::Measure::Availability => {}
+            m if o.target == 0.0 => out.push(format!(
+                "{path}.{} = 0 cannot be met unless requests take no time at all",
+                m.key()
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Expected visits to each service per external request (see [`theory`]).
 pub fn visits_per_request(model: &Model) -> Vec<f64> {
     let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();

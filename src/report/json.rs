@@ -59,6 +59,9 @@ fn verdicts(slo: &[crate::metrics::summary::Verdict]) -> Value {
             if let Some(ci) = v.ci95 {
                 m.insert("ci95".into(), json!(ci));
             }
+            if let Some(confidence) = v.confidence {
+                m.insert("confidence".into(), json!(confidence.key()));
+            }
             Value::Object(m)
         })
         .collect()
@@ -99,6 +102,7 @@ fn ci95(c: &Ci95) -> Value {
         },
         "availability": c.availability,
         "throughput_rps": c.throughput_rps,
+        "thin": c.thin.iter().map(|m| m.key()).collect::<Vec<_>>(),
     })
 }
 
@@ -127,6 +131,16 @@ fn summary(s: &Summary) -> Value {
             "wasted_work_s": p.wasted_work_s,
             "theory": theory(&svc.theory),
         });
+        if let Some(ci) = &svc.ci95 {
+            value["ci95"] = json!({
+                "latency_ms": {
+                    "mean": ci.latency_mean, "p50": ci.latency_p50,
+                    "p95": ci.latency_p95, "p99": ci.latency_p99,
+                },
+                "queue_wait_ms": { "mean": ci.queue_wait_mean, "p99": ci.queue_wait_p99 },
+                "utilization": ci.utilization,
+            });
+        }
         if let Some(hit_ratio) = p.hit_ratio {
             value["hit_ratio"] = json!(hit_ratio);
         }
