@@ -569,14 +569,19 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         .collect()
     };
     let overall_thin = thin(fewest_timed(&|r| r.overall.succeeded));
+    // A percentile is read off a histogram that keeps 3 significant digits: however alike
+    // the replications' figures, the interval is at least the histogram's own precision.
+    let percentile = |center: f64, f: &dyn Fn(&RunFigures) -> f64| -> Interval {
+        widen_to_precision(interval(center, f), center)
+    };
     let ci95 = several.then(|| Ci95 {
         latency: LatencyIntervals {
             mean: interval(latency.mean, &|r| r.overall.latency.mean),
-            p50: interval(latency.p50, &|r| r.overall.latency.p50),
-            p90: interval(latency.p90, &|r| r.overall.latency.p90),
-            p95: interval(latency.p95, &|r| r.overall.latency.p95),
-            p99: interval(latency.p99, &|r| r.overall.latency.p99),
-            p999: interval(latency.p999, &|r| r.overall.latency.p999),
+            p50: percentile(latency.p50, &|r| r.overall.latency.p50),
+            p90: percentile(latency.p90, &|r| r.overall.latency.p90),
+            p95: percentile(latency.p95, &|r| r.overall.latency.p95),
+            p99: percentile(latency.p99, &|r| r.overall.latency.p99),
+            p999: percentile(latency.p999, &|r| r.overall.latency.p999),
             max: None,
         },
         availability: interval(availability, &|r| r.overall.availability),
@@ -590,7 +595,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         succeeded: pooled.requests.succeeded,
     };
     let slo = verdicts(&model.slo, &overall, &overall_thin, &|m, center| {
-        several.then(|| interval(center, &|r| r.overall.get(m)))
+        several.then(|| objective_interval(m, interval(center, &|r| r.overall.get(m)), center))
     });
     let classes: Vec<ClassSummary> = model
         .classes
@@ -601,7 +606,9 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
             let figures = Figures::of(&rec.requests, &rec.latency, window_s * n);
             let class_thin = thin(fewest_timed(&|r| r.classes[i].succeeded));
             let slo = verdicts(&class.slo, &figures, &class_thin, &|m, center| {
-                several.then(|| interval(center, &|r| r.classes[i].get(m)))
+                several.then(|| {
+                    objective_interval(m, interval(center, &|r| r.classes[i].get(m)), center)
+                })
             });
             ClassSummary {
                 name: class.name.clone(),
@@ -745,6 +752,21 @@ fn availability_of(c: &Counts) -> f64 {
         1.0
     } else {
         c.succeeded as f64 / c.finished() as f64
+    }
+}
+
+/// `interval` widened, if need be, to the 0.1% precision of the histograms percentiles are
+/// read from (half of it on each side).
+fn widen_to_precision([low, high]: Interval, center: f64) -> Interval {
+    let half = center.abs() * 0.0005;
+    [low.min(center - half), high.max(center + half)]
+}
+
+/// The interval of objective `m`'s figure (see [`interval_around`]).
+fn objective_interval(m: Measure, found: Interval, center: f64) -> Interval {
+    match m.quantile() {
+        Some(_) => widen_to_precision(found, center),
+        None => found,
     }
 }
 

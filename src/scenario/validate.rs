@@ -760,12 +760,14 @@ fn traffic_model(
         None => (!names.is_empty()).then_some(0),
         Some(e) => match names.iter().position(|n| n == e) {
             Some(id) => Some(id),
+            // Without any service read (reported already), every name is unknown: say nothing.
+            None if names.is_empty() => None,
             None => {
                 problems.push(Problem::new(
                     "traffic.entry",
                     format!(
                         "unknown service \"{e}\"; defined services: {}",
-                        names.join(", ")
+                        super::problem::listing(names)
                     ),
                 ));
                 None
@@ -874,7 +876,7 @@ fn resolve_classes(
                         join(path, "entry"),
                         format!(
                             "unknown service \"{e}\"; defined services: {}",
-                            services.join(", ")
+                            super::problem::listing(services)
                         ),
                     ));
                     None
