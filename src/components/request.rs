@@ -263,7 +263,7 @@ impl<'m> System<'m> {
         if let Some(series) = &mut self.series {
             series.window.arrived += 1;
         }
-        let (client_region, served_region) = self.regions.place(id, now_ns);
+        let (client_region, served_region) = self.regions.place(id, class, now_ns);
         let request = RequestInfo {
             id,
             class,
@@ -962,6 +962,9 @@ impl<'m> System<'m> {
         let away_ns = self.regions.round_trip_ns(request);
         if request.client_region != request.served_region {
             self.record.cross_region += 1;
+            if self.record.classes.len() > 1 {
+                self.record.classes[usize::from(request.class)].cross_region += 1;
+            }
         }
         let latency_ns = now_ns - arrived_ns + away_ns;
         // With one class, its record is the top level's (the summary reads it from there).

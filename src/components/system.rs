@@ -249,6 +249,7 @@ impl<'m> System<'m> {
             // One class: its figures are the top level's, recorded once during the run.
             only.requests = self.record.requests;
             only.latency = self.record.latency.clone();
+            only.cross_region = self.record.cross_region;
         }
         let series = self.series.take().map(|s| s.rows).unwrap_or_default();
         let mut log = std::mem::take(&mut self.fleet.log);

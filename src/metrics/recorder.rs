@@ -274,12 +274,15 @@ impl ServiceRecord {
 pub struct ClassRecord {
     pub requests: Counts,
     pub latency: Durations,
+    /// Measured requests served in a region other than their client's.
+    pub cross_region: u64,
 }
 
 impl ClassRecord {
     pub fn add(&mut self, other: &ClassRecord) {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
+        self.cross_region += other.cross_region;
     }
 }
 

@@ -452,10 +452,15 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         })
         .collect();
     // Traffic between regions: a failed-over request carries its payload there and back.
-    let gb_per_request = 2.0 * model.traffic.payload_kb / 1e6;
+    // Each class's payload, there and back, for each of its requests served away from home.
+    let cross_region_gb: f64 = model
+        .classes
+        .iter()
+        .zip(&pooled.classes)
+        .map(|(class, rec)| rec.cross_region as f64 * 2.0 * class.payload_kb / 1e6)
+        .sum();
     let cross_region_per_hour_usd =
-        pooled.cross_region as f64 * gb_per_request * model.fleet.price_per_gb_cross_region_usd
-            / window_hours;
+        cross_region_gb * model.fleet.price_per_gb_cross_region_usd / window_hours;
     let per_hour_usd: f64 = service_costs.iter().map(|c| c.0).sum::<f64>()
         + fixed_per_hour_usd
         + cross_region_per_hour_usd;

@@ -683,3 +683,32 @@ fn a_region_outage_fails_its_clients_until_failover_then_they_pay_the_round_trip
         "nobody is served away from home"
     );
 }
+
+/// Residency is per class: in the outage above, with half the requests of a `records` class
+/// whose data must stay home and half of a `catalog` class that may fail over, the catalog's
+/// `eu` clients fail only until failover (0.5 x 3,560 = 1,780) while the records' fail for the
+/// whole outage (0.5 x 9,960 = 4,980); Poisson sd 42 and 71, the checks allow 5 sd.
+#[test]
+fn residency_is_per_class() {
+    let text = regions(false).replace(
+        "[[region]]\n        name = \"us\"",
+        "[[class]]\n        name = \"records\"\n        residency = true\n        [[class]]\n        name = \"catalog\"\n        [[region]]\n        name = \"us\"",
+    );
+    let s = simulate(&text);
+    let (records, catalog) = (&s.classes[0], &s.classes[1]);
+    assert_eq!(
+        (records.name.as_str(), catalog.name.as_str()),
+        ("records", "catalog")
+    );
+    let failed = |c: &capsim::metrics::summary::ClassSummary| c.requests.failed as f64;
+    assert!(
+        (failed(catalog) - 1780.0).abs() < 5.0 * 42.0,
+        "catalog {}",
+        failed(catalog)
+    );
+    assert!(
+        (failed(records) - 4980.0).abs() < 5.0 * 71.0,
+        "records {}",
+        failed(records)
+    );
+}
