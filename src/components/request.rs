@@ -967,26 +967,38 @@ impl<'m> System<'m> {
             }
         }
         let latency_ns = now_ns - arrived_ns + away_ns;
-        // With one class, its record is the top level's (the summary reads it from there).
         let record = &mut self.record;
-        let several = record.classes.len() > 1;
-        let class = &mut record.classes[usize::from(request.class)];
-        let records = [
-            Some((&mut record.requests, &mut record.latency)),
-            several.then_some((&mut class.requests, &mut class.latency)),
-        ];
-        for (counts, latency) in records.into_iter().flatten() {
-            match ending {
-                Ending::Succeeded | Ending::Degraded => {
-                    counts.succeeded += 1;
-                    counts.degraded += u64::from(ending == Ending::Degraded);
-                    latency.record(latency_ns);
-                }
-                Ending::Failed => counts.failed += 1,
-                Ending::Rejected => counts.rejected += 1,
-                Ending::TimedOut => counts.timed_out += 1,
-                Ending::Cancelled => unreachable!("nobody cancels a whole request"),
-            }
+        count_ending(
+            &mut record.requests,
+            &mut record.latency,
+            ending,
+            latency_ns,
+        );
+        // With one class, its record is the top level's (the summary reads it from there).
+        if record.classes.len() > 1 {
+            let class = &mut record.classes[usize::from(request.class)];
+            count_ending(&mut class.requests, &mut class.latency, ending, latency_ns);
         }
+    }
+}
+
+/// Counts how a request ended, and times it if it succeeded.
+#[inline]
+fn count_ending(
+    counts: &mut crate::metrics::recorder::Counts,
+    latency: &mut crate::metrics::recorder::Durations,
+    ending: Ending,
+    latency_ns: Nanos,
+) {
+    match ending {
+        Ending::Succeeded | Ending::Degraded => {
+            counts.succeeded += 1;
+            counts.degraded += u64::from(ending == Ending::Degraded);
+            latency.record(latency_ns);
+        }
+        Ending::Failed => counts.failed += 1,
+        Ending::Rejected => counts.rejected += 1,
+        Ending::TimedOut => counts.timed_out += 1,
+        Ending::Cancelled => unreachable!("nobody cancels a whole request"),
     }
 }
