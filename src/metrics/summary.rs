@@ -47,6 +47,17 @@ impl Latency {
     }
 }
 
+/// A latency distribution as `(q, ms)` points, `1 - q` log-spaced so that the tail is
+/// resolved to p99.999 (see `Durations::cdf_points`); empty when no request succeeded.
+pub type Cdf = Vec<(f64, f64)>;
+
+fn cdf_ms(d: &Durations) -> Cdf {
+    d.cdf_points()
+        .into_iter()
+        .map(|(q, ns)| (q, ns_to_ms(ns)))
+        .collect()
+}
+
 /// A 95% confidence interval `[low, high]`.
 pub type Interval = [f64; 2];
 
@@ -120,6 +131,7 @@ pub struct ClassSummary {
     pub throughput_rps: f64,
     pub availability: f64,
     pub latency: Latency,
+    pub latency_cdf: Cdf,
     pub slo: Vec<Verdict>,
     pub slo_met: bool,
 }
@@ -146,6 +158,8 @@ pub struct Summary {
     pub throughput_rps: f64,
     pub availability: f64,
     pub latency: Latency,
+    /// The end-to-end latency distribution, for plots.
+    pub latency_cdf: Cdf,
     pub cost: Cost,
     pub services: Vec<ServiceSummary>,
     /// Visits per call over every service (1 without retries or hedges).
@@ -379,6 +393,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                 throughput_rps: figures.throughput_rps,
                 availability: figures.availability,
                 latency: figures.latency,
+                latency_cdf: cdf_ms(&rec.latency),
                 slo_met: slo.iter().all(|v| v.met),
                 slo,
             }
@@ -395,6 +410,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         throughput_rps,
         availability,
         latency,
+        latency_cdf: cdf_ms(&pooled.latency),
         cost,
         services,
         retry_amplification: ratio(visits, calls),
