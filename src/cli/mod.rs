@@ -32,9 +32,16 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write summary.json and summary.md into this directory
+        /// Also write the report into this directory: summary.json, summary.md,
+        /// scenario.toml, charts (PNG and SVG) and index.html
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Draw the charts and index.html again from a report directory's data files
+    /// (summary.json, timeseries.csv, results.csv, scenario.toml), without simulating
+    Report {
+        /// The directory `run --out` (or `sweep --out`) wrote
+        dir: PathBuf,
     },
     /// Check a scenario and print every problem found, or `ok`
     Validate {
@@ -79,9 +86,31 @@ pub fn main() -> ExitCode {
 }
 
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
+    Ok(load_with_text(options)?.0)
+}
+
+/// The model, and the scenario as it ran: the file's text under a comment naming the file
+/// and the options applied to it.
+fn load_with_text(options: &SimOptions) -> anyhow::Result<(Model, String)> {
     let file = options.scenario.display().to_string();
     let text = std::fs::read_to_string(&options.scenario)
         .with_context(|| format!("error: cannot read scenario {file}"))?;
+    let overrides = overrides(options);
+    let model = scenario::load(&text, &file, &overrides).map_err(|e| anyhow!(e))?;
+    // Comments only, so the file still loads; control characters could end a comment line.
+    let clean = |s: &str| s.replace(|c: char| c.is_control(), "?");
+    let mut header = format!("# The scenario as capsim ran it: {}\n", clean(&file));
+    if !overrides.is_empty() {
+        let options: Vec<String> = overrides
+            .iter()
+            .map(|o| format!("--set {}", clean(o)))
+            .collect();
+        header.push_str(&format!("# with {}\n", options.join(" ")));
+    }
+    Ok((model, format!("{header}\n{text}")))
+}
+
+fn overrides(options: &SimOptions) -> Vec<String> {
     let mut overrides = options.set.clone();
     if let Some(seed) = options.seed {
         overrides.push(format!("scenario.seed={seed}"));
@@ -89,7 +118,7 @@ fn load(options: &SimOptions) -> anyhow::Result<Model> {
     if let Some(n) = options.replications {
         overrides.push(format!("scenario.replications={n}"));
     }
-    scenario::load(&text, &file, &overrides).map_err(|e| anyhow!(e))
+    overrides
 }
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
@@ -109,15 +138,16 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report { dir } => rerender(&dir),
         Command::Run {
             options,
             format,
             out,
         } => {
-            let model = load(&options)?;
+            let (model, scenario_text) = load_with_text(&options)?;
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
-                write_report(dir, &outcome)?;
+                write_report(dir, &outcome, &scenario_text)?;
             }
             match &outcome {
                 Outcome::Completed(summary) => {
@@ -145,20 +175,130 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes the report files whole or not at all: each goes to a temporary name first.
-fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
+/// Writes the report directory of a run: the data files (summary.json, summary.md for a
+/// completed run, scenario.toml), then the charts and index.html drawn from those files' text,
+/// as `capsim report` would draw them.
+fn write_report(dir: &Path, outcome: &Outcome, scenario_text: &str) -> anyhow::Result<()> {
+    let summary_json = report::json::render(outcome);
+    let mut files = vec![
+        report::File {
+            name: "summary.json".into(),
+            bytes: summary_json.clone().into_bytes(),
+        },
+        report::File {
+            name: "scenario.toml".into(),
+            bytes: scenario_text.as_bytes().to_vec(),
+        },
+    ];
+    if let Outcome::Completed(summary) = outcome {
+        files.push(report::File {
+            name: "summary.md".into(),
+            bytes: report::text::markdown(summary).into_bytes(),
+        });
+    }
+    let input = report::data::Input {
+        summary: Some(report::data::parse_summary(&summary_json).map_err(|e| anyhow!(e))?),
+        scenario: Some(scenario_text.to_string()),
+        ..Default::default()
+    };
+    files.extend(report::render(&input).map_err(|e| anyhow!("error: {e}"))?);
+    write_files(dir, &files)
+}
+
+/// Writes files into `dir` (created if missing) whole or not at all: each goes to a temporary
+/// name first and is renamed when complete. Names are plain file names: one with a path
+/// separator, a leading dot or anything but letters, digits, `.`, `_` and `-` is refused, so
+/// nothing can be written outside `dir`.
+fn write_files(dir: &Path, files: &[report::File]) -> anyhow::Result<()> {
     let fail = || format!("error: cannot write the report into {}", dir.display());
     std::fs::create_dir_all(dir).with_context(fail)?;
-    let mut files = vec![("summary.json", report::json::render(outcome))];
-    if let Outcome::Completed(summary) = outcome {
-        files.push(("summary.md", report::text::markdown(summary)));
-    }
-    for (name, content) in files {
+    for file in files {
+        let name = &file.name;
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !plain {
+            return Err(anyhow!(
+                "error: refusing to write a report file named {name:?}"
+            ));
+        }
         let temporary = dir.join(format!(".{name}.partial"));
-        std::fs::write(&temporary, content).with_context(fail)?;
+        std::fs::write(&temporary, &file.bytes).with_context(fail)?;
         std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
     }
     Ok(())
+}
+
+/// `capsim report DIR`: reads the data files a run or a sweep left in `dir` and draws the
+/// charts and page again. Nothing is simulated.
+fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
+    let shown = dir.display();
+    let read = |name: &str| -> anyhow::Result<Option<String>> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow!("error: cannot read {}: {e}", path.display())),
+        }
+    };
+    if !dir.is_dir() {
+        return Err(anyhow!("error: {shown} is not a directory"));
+    }
+    let summary = read("summary.json")?;
+    let results = read("results.csv")?;
+    if summary.is_none() && results.is_none() {
+        return Err(anyhow!(
+            "error: {shown} has neither summary.json nor results.csv: nothing to report \
+             (write one with `capsim run SCENARIO.toml --out {shown}`)"
+        ));
+    }
+    let in_dir = |e: String| anyhow!("error: {shown}/{e}");
+    let scenario_text = read("scenario.toml")?;
+    // A sweep's directory has no summary to take the objectives from: the scenario has them.
+    let objectives = match (&summary, &scenario_text) {
+        (None, Some(text)) => scenario::load(text, "scenario.toml", &[])
+            .map(|model| {
+                model
+                    .slo
+                    .iter()
+                    .map(|o| {
+                        let key = o.measure.key().to_string();
+                        let target = match o.measure {
+                            scenario::model::Measure::Availability => o.target,
+                            _ => crate::engine::time::ns_to_ms(o.target),
+                        };
+                        (key, target)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let input = report::data::Input {
+        summary: summary
+            .as_deref()
+            .map(report::data::parse_summary)
+            .transpose()
+            .map_err(in_dir)?,
+        timeseries: read("timeseries.csv")?
+            .as_deref()
+            .map(report::data::TimeSeries::parse_csv)
+            .transpose()
+            .map_err(in_dir)?,
+        sweep: results
+            .as_deref()
+            .map(report::data::SweepResults::parse_csv)
+            .transpose()
+            .map_err(in_dir)?,
+        scenario: scenario_text,
+        objectives,
+    };
+    let files = report::render(&input).map_err(|e| anyhow!("error: {e}"))?;
+    write_files(dir, &files)?;
+    println!("{}", dir.join("index.html").display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the model with a progress bar on standard error (drawn only on a terminal, and
