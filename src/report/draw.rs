@@ -101,6 +101,60 @@ fn tick_label(axis: &Axis, v: f64) -> String {
         .unwrap_or_default()
 }
 
+/// The ink of event labels: dark enough to read over any shade.
+const EVENT_INK: Rgb = Rgb(70, 70, 70);
+
+/// Event labels at the top of the plot, in rows so that none overlaps another: each goes in
+/// the first row with room, or is left out (the legend still names its kind).
+#[derive(Default)]
+struct LabelRows {
+    /// Pixel spans taken, per row.
+    rows: Vec<Vec<(i32, i32)>>,
+}
+
+impl LabelRows {
+    const ROWS: usize = 4;
+    const HEIGHT: i32 = 17;
+
+    /// A place for `label` at drawing x `x` (to its left when `left`): the pixel offset from
+    /// the mark's top and the anchor.
+    fn place<DB: DrawingBackend, C: CoordTranslate<From = (f64, f64)>>(
+        &mut self,
+        area: &DrawingArea<DB, C>,
+        label: &str,
+        x: f64,
+        left: bool,
+    ) -> Option<((i32, i32), Pos)> {
+        let width = area
+            .estimate_text_size(label, &text_style(14, EVENT_INK))
+            .map_or(7 * label.len() as i32, |(w, _)| w as i32);
+        let px = area.map_coordinate(&(x, 0.0)).0;
+        let span = if left {
+            (px - 4 - width, px - 4)
+        } else {
+            (px + 4, px + 4 + width)
+        };
+        for row in 0..Self::ROWS {
+            if self.rows.len() <= row {
+                self.rows.push(Vec::new());
+            }
+            let free = self.rows[row]
+                .iter()
+                .all(|&(a, b)| span.1 + 6 <= a || b + 6 <= span.0);
+            if free {
+                self.rows[row].push(span);
+                let dy = 4 + row as i32 * Self::HEIGHT;
+                return Some(if left {
+                    ((-4, dy), Pos::new(HPos::Right, VPos::Top))
+                } else {
+                    ((4, dy), Pos::new(HPos::Left, VPos::Top))
+                });
+            }
+        }
+        None
+    }
+}
+
 /// Drawing order: backgrounds first, then areas, bars, lines and markers on top.
 fn depth(mark: &Mark) -> u8 {
     match mark {
@@ -268,8 +322,12 @@ where
     mesh.draw().map_err(e)?;
 
     let at = |x: f64, y: f64| (fig.x.map(fig.x.clamp(x)), fig.y.map(fig.y.clamp(y)));
+    // A label at the right of the plot would run off it: those are set to the left of their
+    // mark.
+    let near_right = |x: f64| x > x0 + 0.7 * (x1 - x0);
     let plot_width = chart.plotting_area().dim_in_pixel().0.max(1) as usize;
     let small = |c: Rgb| text_style(14, c);
+    let mut labels = LabelRows::default();
     let mut layers: Vec<_> = fig.layers.iter().collect();
     layers.sort_by_key(|l| depth(&l.mark));
     for layer in layers {
@@ -363,15 +421,13 @@ where
                 let x = fig.x.map(fig.x.clamp(*x));
                 area.draw(&PathElement::new(vec![(x, y0), (x, y1)], c.stroke_width(2)))
                     .map_err(e)?;
-                area.draw(
-                    &(EmptyElement::at((x, y1))
-                        + Text::new(
-                            label.clone(),
-                            (4, 4),
-                            small(layer.color).pos(Pos::new(HPos::Left, VPos::Top)),
-                        )),
-                )
-                .map_err(e)?;
+                if let Some((offset, anchor)) = labels.place(area, label, x, near_right(x)) {
+                    area.draw(
+                        &(EmptyElement::at((x, y1))
+                            + Text::new(label.clone(), offset, small(EVENT_INK).pos(anchor))),
+                    )
+                    .map_err(e)?;
+                }
             }
             Mark::Shade {
                 x0: a,
@@ -381,15 +437,15 @@ where
                 let (a, b) = (fig.x.map(fig.x.clamp(*a)), fig.x.map(fig.x.clamp(*b)));
                 area.draw(&Rectangle::new([(a, y0), (b, y1)], c.mix(0.16).filled()))
                     .map_err(e)?;
-                area.draw(
-                    &(EmptyElement::at((a, y1))
-                        + Text::new(
-                            label.clone(),
-                            (4, 4),
-                            small(layer.color).pos(Pos::new(HPos::Left, VPos::Top)),
-                        )),
-                )
-                .map_err(e)?;
+                let right = near_right(a);
+                let edge = if right { b } else { a };
+                if let Some((offset, anchor)) = labels.place(area, label, edge, right) {
+                    area.draw(
+                        &(EmptyElement::at((edge, y1))
+                            + Text::new(label.clone(), offset, small(EVENT_INK).pos(anchor))),
+                    )
+                    .map_err(e)?;
+                }
             }
             Mark::Area { polygon } => {
                 let polygon: Vec<(f64, f64)> = polygon.iter().map(|&(x, y)| at(x, y)).collect();

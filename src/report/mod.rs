@@ -15,6 +15,7 @@ pub mod font;
 pub mod html;
 pub mod json;
 pub mod plot;
+pub mod sample;
 pub mod svg;
 pub mod text;
 

@@ -66,7 +66,7 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
         .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
         .chain(objectives.iter().map(|o| o.1))
         .fold(0.0, f64::max);
-    let nines = (-(1.0 - top_q).log10()).ceil().clamp(2.0, 5.0) as u32;
+    let nines = (-(1.0 - top_q).log10() - 1e-6).ceil().clamp(2.0, 5.0) as u32;
     // Start the x axis at the 1st percentile: the very fastest requests say little.
     let xs = series
         .iter()
@@ -208,7 +208,7 @@ pub fn utilization(s: &RunDoc) -> Figure {
             x1: u,
             y0: y_sim,
             y1: y_sim + h,
-            label: Some(format!("{u:.1}%")),
+            label: Some(percent(u)),
         });
         if let Some(t) = svc.theory.utilization {
             let t = t * 100.0;
@@ -317,6 +317,15 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
     }
 }
 
+/// A percentage with one decimal, or three significant digits below 1% (`0.00149%`).
+fn percent(p: f64) -> String {
+    if p != 0.0 && p.abs() < 1.0 {
+        format!("{}%", sig(p))
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
 /// Dollars: whole dollars from 100, cents below, and a third decimal below a dollar when it
 /// is not 0 (`0.10`, `0.231`); three significant digits below a cent.
 pub fn usd(v: f64) -> String {
@@ -344,5 +353,112 @@ pub fn count(v: f64) -> String {
         format!("{}", v.round())
     } else {
         sig(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::data::{parse_summary, Doc};
+
+    /// A summary with two classes, two services (one with theory) and a p99 objective.
+    fn summary() -> RunDoc {
+        let cdf = |scale: f64| -> serde_json::Value {
+            (0..=160)
+                .map(|k| {
+                    let q = 1.0 - 10f64.powf(-f64::from(k) / 40.0);
+                    serde_json::json!([q, scale * (1.0 + 10.0 * q * q)])
+                })
+                .chain(std::iter::once(serde_json::json!([1.0, scale * 30.0])))
+                .collect()
+        };
+        let text = serde_json::json!({
+            "scenario": "shop", "seed": 1, "replications": 2, "duration_s": 3600.0, "warmup_s": 600.0,
+            "requests": { "arrived": 60000, "succeeded": 59000, "failed": 600, "rejected": 300, "timed_out": 100, "degraded": 50 },
+            "throughput_rps": 9.83, "availability": 0.983,
+            "latency_ms": { "mean": 4.0, "p50": 3.0, "p90": 8.0, "p95": 9.0, "p99": 10.8, "p999": 11.0, "max": 30.0 },
+            "latency_cdf_ms": cdf(1.0),
+            "cost": { "total_usd": 1.5, "per_hour_usd": 1.5, "per_million_requests_usd": 42.4 },
+            "services": {
+                "api": { "utilization": 0.6, "mean_replicas": 3.0, "cost_per_hour_usd": 1.2,
+                         "theory": { "model": "M/M/3", "utilization": 0.61 } },
+                "db": { "utilization": 0.2, "mean_replicas": 1.0, "cost_per_hour_usd": 0.3, "theory": {} }
+            },
+            "classes": {
+                "browse": { "requests": { "arrived": 40000, "succeeded": 39500 }, "latency_ms": { "p99": 10.8 }, "latency_cdf_ms": cdf(1.0) },
+                "buy": { "requests": { "arrived": 20000, "succeeded": 19500 }, "latency_ms": { "p99": 21.6 }, "latency_cdf_ms": cdf(2.0) }
+            },
+            "slo": [ { "objective": "p99", "target": 20.0, "observed": 10.8, "met": true },
+                     { "objective": "availability", "target": 0.999, "observed": 0.983, "met": false } ],
+            "slo_met": false
+        });
+        match parse_summary(&text.to_string()).unwrap() {
+            Doc::Completed(s) => *s,
+            Doc::Overloaded(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_cdf_has_a_line_per_class_the_objective_and_a_nines_axis() {
+        let s = summary();
+        let fig = latency_cdf(&s).unwrap();
+        assert_eq!(
+            fig.legend(),
+            [
+                "all requests (p99 10.8 ms)",
+                "class browse (p99 10.8 ms)",
+                "class buy (p99 21.6 ms)",
+                "latency objectives (SLO)"
+            ]
+        );
+        // The q = 1 point (the maximum) is off a nines axis; the rest are drawn.
+        let Mark::Line { points, .. } = &fig.layers[0].mark else {
+            panic!("a line")
+        };
+        assert_eq!(points.len(), 161);
+        // Up to 1 - q = 1e-4: four nines, 99.99% at the top.
+        assert_eq!(fig.y.ticks.last().unwrap().label, "99.99%");
+        assert!((fig.y.range().1 - 4.0).abs() < 1e-9);
+        // Latency from 1 ms to 2 x 11 ms and the 20 ms objective: a linear axis from 0.
+        assert_eq!(fig.x.lo, 0.0);
+        assert!(fig.x.hi >= 22.0 && fig.x.hi <= 30.0, "{}", fig.x.hi);
+        let Mark::Crosses { points } = &fig.layers[3].mark else {
+            panic!("crosses")
+        };
+        assert_eq!(points, &[(20.0, 0.99)]);
+    }
+
+    #[test]
+    fn outcome_utilization_and_cost_bars_match_the_summary() {
+        let s = summary();
+        let out = outcomes(&s);
+        assert_eq!(out.legend(), ["class browse", "class buy"]);
+        let Mark::Bars { bars, .. } = &out.layers[0].mark else {
+            panic!("bars")
+        };
+        // browse: 39,500 succeeded over 2 x 3,000 s of window.
+        assert_eq!(bars.len(), 5);
+        assert!((bars[0].y1 - 39_500.0 / 6_000.0).abs() < 1e-9);
+        assert_eq!(out.x.ticks.len(), 5);
+
+        let util = utilization(&s);
+        assert_eq!(util.legend(), ["simulated", "queueing theory"]);
+        assert_eq!((util.x.lo, util.y.hi), (0.0, 2.0));
+        let Mark::Bars { bars, .. } = &util.layers[1].mark else {
+            panic!("bars")
+        };
+        assert_eq!(bars.len(), 1, "only api has theory");
+        assert!((bars[0].x1 - 61.0).abs() < 1e-9);
+        // The first service is drawn at the top.
+        assert_eq!(util.y.ticks[1].label, "api");
+
+        let cost = cost_per_service(&s);
+        let Mark::Bars { bars, .. } = &cost.layers[0].mark else {
+            panic!("bars")
+        };
+        assert_eq!(bars.iter().map(|b| b.x1).collect::<Vec<_>>(), [1.2, 0.3]);
+        assert_eq!(bars[0].label.as_deref(), Some("$1.20/h (3 replicas)"));
+        assert!(cost.x.hi >= 1.2);
+        assert!(cost.title.contains("$1.50/h"));
     }
 }

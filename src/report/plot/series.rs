@@ -39,8 +39,9 @@ fn time_axis(ts: &TimeSeries) -> Axis {
 /// steps and replicas becoming ready show on the replicas chart instead).
 fn event_style(kind: &str) -> Option<(&'static str, Rgb)> {
     match kind {
-        "spike" | "step" => Some(("traffic spike or step", Rgb(230, 159, 0))),
-        "fault_start" | "crash" | "spot_notice" => Some(("fault", Rgb(213, 94, 0))),
+        // Colors apart from the latency lines' blue, orange and vermillion.
+        "spike" | "step" => Some(("traffic spike or step", Rgb(86, 180, 233))),
+        "fault_start" | "crash" | "spot_notice" => Some(("fault", Rgb(110, 110, 110))),
         "failover" => Some(("failover", Rgb(204, 121, 167))),
         _ => None,
     }
@@ -87,6 +88,15 @@ fn line(name: &str, c: Rgb, points: Vec<(f64, f64)>, width: u32) -> Layer {
     Layer::named(name, c, Mark::Line { points, width })
 }
 
+/// How much room above the data a chart leaves: more when event labels sit at its top.
+fn headroom(marks: &[Layer]) -> f64 {
+    if marks.is_empty() {
+        1.08
+    } else {
+        1.3
+    }
+}
+
 /// The top of a y axis holding `layers` (and `extra` values), from 0.
 fn y_top(layers: &[Layer], extra: &[f64]) -> f64 {
     let values = layers.iter().flat_map(|l| match &l.mark {
@@ -121,13 +131,13 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
             ));
         }
     }
-    let top = y_top(&layers, &targets);
+    let top = y_top(&layers, &targets) * headroom(marks);
     layers.extend(marks.iter().cloned());
     Some(Figure {
         name: "latency_over_time".into(),
         title: "Latency over time: p50, p95 and p99 per window".into(),
         x: time_axis(ts),
-        y: Axis::linear("latency (ms)", 0.0, top * 1.08),
+        y: Axis::linear("latency (ms)", 0.0, top),
         layers,
         caption: "End-to-end latency percentiles of the requests that succeeded in each \
                   window, the latency objectives as dashed lines, and the run's spikes, faults \
@@ -169,13 +179,13 @@ pub fn throughput(ts: &TimeSeries, marks: &[Layer]) -> Option<Figure> {
     if layers.is_empty() {
         return None;
     }
-    let top = y_top(&layers, &[]);
+    let top = y_top(&layers, &[]) * headroom(marks);
     layers.extend(marks.iter().cloned());
     Some(Figure {
         name: "throughput_over_time".into(),
         title: "Throughput over time".into(),
         x: time_axis(ts),
-        y: Axis::linear("requests per second", 0.0, top * 1.08),
+        y: Axis::linear("requests per second", 0.0, top),
         layers,
         caption: "Requests arriving per second, and requests succeeding per second (the \
                   throughput), in each window."
@@ -216,13 +226,13 @@ pub fn failures(ts: &TimeSeries, marks: &[Layer]) -> Option<Figure> {
     if layers.is_empty() {
         return None;
     }
-    let top = y_top(&layers, &[]);
+    let top = y_top(&layers, &[]).max(0.1) * headroom(marks);
     layers.extend(marks.iter().cloned());
     Some(Figure {
         name: "failures_over_time".into(),
         title: "Failures by kind over time".into(),
         x: time_axis(ts),
-        y: Axis::linear("requests per second", 0.0, top.max(0.1) * 1.08),
+        y: Axis::linear("requests per second", 0.0, top),
         layers,
         caption: "Requests ending in each window by an error (failed), a refusal (rejected: \
                   a full queue, a rate limit, an open breaker) or a timeout, per second."
@@ -338,4 +348,123 @@ pub fn cost(ts: &TimeSeries) -> Vec<Figure> {
             size: SIZE,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    fn day() -> TimeSeries {
+        TimeSeries::parse_csv(&sample::timeseries_csv(8640, 10.0, &["api", "db"])).unwrap()
+    }
+
+    fn named<'a>(fig: &'a Figure, name: &str) -> &'a Layer {
+        fig.layers
+            .iter()
+            .find(|l| l.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no layer {name} in {:?}", fig.legend()))
+    }
+
+    fn line_len(layer: &Layer) -> usize {
+        match &layer.mark {
+            Mark::Line { points, .. } => points.len(),
+            other => panic!("not a line: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_day_of_windows_gives_every_time_series_chart() {
+        let ts = day();
+        let objectives = vec![
+            ("p99".to_string(), 40.0),
+            ("availability".to_string(), 0.999),
+        ];
+        let figures = figures(&ts, &objectives, &sample::events(8640, 10.0));
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "latency_over_time",
+                "throughput_over_time",
+                "failures_over_time",
+                "replicas_over_time",
+                "utilization_over_time",
+                "cost_over_time",
+                "cost_cumulative"
+            ]
+        );
+        for f in &figures {
+            assert_eq!((f.x.lo, f.x.hi), (0.0, 86_400.0), "{}", f.name);
+            assert_eq!(f.x.label, "time (h)");
+            assert!(!f.legend().is_empty() && !f.title.is_empty(), "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn latency_over_time_has_three_percentiles_the_objective_and_the_events() {
+        let ts = day();
+        let events = sample::events(8640, 10.0);
+        let fig = latency(&ts, &[("p99".into(), 40.0)], &event_layers(&events)).unwrap();
+        for p in ["p50", "p95", "p99"] {
+            assert_eq!(line_len(named(&fig, p)), 8640, "{p}");
+        }
+        assert_eq!(
+            named(&fig, "p99 objective (40.0 ms)").mark,
+            Mark::HLine { y: 40.0 }
+        );
+        // The spike and the fault are stretches (shaded), the crash an instant (a line); the
+        // scale-up is not marked here.
+        let spike = &fig.layers_named("traffic spike or step")[0].mark;
+        assert_eq!(
+            *spike,
+            Mark::Shade {
+                x0: 43_200.0,
+                x1: 51_840.0,
+                label: "traffic spike 0 begins (x3)".into()
+            }
+        );
+        let faults = fig.layers_named("fault");
+        assert_eq!(faults.len(), 2);
+        let Mark::Shade { x0, x1, .. } = faults[0].mark else {
+            panic!("the fault is shaded from its start to its end")
+        };
+        assert!((x0 - 60_480.0).abs() < 1e-6 && (x1 - 62_208.0).abs() < 1e-6);
+        assert!(matches!(faults[1].mark, Mark::VLine { .. }));
+        // The y axis holds the highest p99 and the objective.
+        let top = ts.points("p99_ms").iter().map(|p| p.1).fold(0.0, f64::max);
+        assert!(fig.y.lo == 0.0 && fig.y.hi >= top.max(40.0));
+        assert_eq!(fig.legend().len(), 6);
+    }
+
+    #[test]
+    fn replicas_show_only_the_autoscaled_service_and_cost_adds_up() {
+        let ts = day();
+        let fig = replicas(&ts).unwrap();
+        assert_eq!(fig.legend(), ["api ready", "api starting"]);
+        let costs = cost(&ts);
+        let Mark::Line { points, .. } = &costs[1].layers[0].mark else {
+            panic!("a line")
+        };
+        let expected: f64 = ts
+            .table
+            .column("cost_per_hour_usd")
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap() * 10.0 / 3600.0)
+            .sum();
+        assert_eq!(points.len(), 8641);
+        assert!((points.last().unwrap().1 - expected).abs() < 1e-9);
+        assert!(costs[1].y.hi >= expected);
+        // Failures per second: the fault's tenth of the requests shows.
+        let fails = failures(&ts, &[]).unwrap();
+        let Mark::Line { points, .. } = &named(&fails, "failed").mark else {
+            panic!("a line")
+        };
+        assert!(points.iter().any(|p| p.1 > 0.0));
+        assert!(points
+            .iter()
+            .filter(|p| p.1 > 0.0)
+            .all(|p| p.0 > 60_000.0 && p.0 < 62_300.0));
+    }
 }

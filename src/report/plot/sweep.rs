@@ -288,13 +288,111 @@ pub fn heat_map(r: &SweepResults, target: Option<f64>) -> Option<Figure> {
         y: Axis::categories(&r.axes[1], &labels(&ys)),
         layers: vec![
             Layer::named("meets every SLO", Rgb(120, 200, 140), Mark::Cells { cells }),
+            // Legend entries for the other colors the cells take.
             Layer::named(
                 "misses an SLO",
                 Rgb(240, 150, 150),
+                Mark::Cells { cells: Vec::new() },
+            ),
+            Layer::named(
+                "overloaded",
+                Rgb(200, 200, 200),
                 Mark::Cells { cells: Vec::new() },
             ),
         ],
         caption: "Each cell is one point of the grid, showing its p99 in milliseconds.".into(),
         size: SIZE,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn the_pareto_frontier_keeps_points_no_other_beats() {
+        // (p99, cost): (30, 1) beats (35, 2); (20, 2) and (10, 4) are each best at their cost.
+        let points = [
+            (30.0, 1.0),
+            (35.0, 2.0),
+            (20.0, 2.0),
+            (10.0, 4.0),
+            (15.0, 5.0),
+        ];
+        assert_eq!(
+            pareto_frontier(&points),
+            [(30.0, 1.0), (20.0, 2.0), (10.0, 4.0)]
+        );
+    }
+
+    #[test]
+    fn a_two_axis_sweep_gives_p99_lines_cost_against_p99_and_a_heat_map() {
+        let r = SweepResults::parse_csv(&sample::results_csv(2..=6, &[150.0, 300.0])).unwrap();
+        let figs = figures(&r, &[("p99".into(), 40.0)]);
+        let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["sweep_p99", "sweep_cost_p99", "sweep_heatmap"]);
+
+        // One line per rate, with intervals; the objective; x over the replica counts.
+        let p99 = &figs[0];
+        let lines = p99
+            .layers
+            .iter()
+            .filter(|l| matches!(l.mark, Mark::Line { .. }))
+            .count();
+        assert_eq!(lines, 2);
+        assert!(p99.layers.iter().any(|l| l.mark == Mark::HLine { y: 40.0 }));
+        assert!(p99.x.lo < 2.0 && p99.x.hi > 6.0 && !p99.x.categorical);
+        assert_eq!(p99.x.label, "service.api.replicas");
+        // 2 and 3 replicas at 300 req/s are overloaded (rho 1.5 and 1): 8 of 10 points have a
+        // p99.
+        let drawn: usize = p99
+            .layers
+            .iter()
+            .map(|l| match &l.mark {
+                Mark::Points { points } => points.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(drawn, 8);
+
+        let cost = &figs[1];
+        assert_eq!(cost.x.label, "p99 latency (ms)");
+        assert_eq!(cost.y.label, "cost (USD per hour)");
+        let Mark::Area { polygon } = &cost.layers[0].mark else {
+            panic!("the feasible region first")
+        };
+        assert!(polygon.iter().any(|p| p.0 == 40.0));
+        let Mark::Crosses { points } = &cost.layers_named("cheapest meeting every SLO")[0].mark
+        else {
+            panic!("a cross")
+        };
+        // The cheapest point with p99 <= 40 ms: 2 replicas at 150 req/s (rho 0.75, p99 40).
+        assert_eq!(points, &[(40.0, 0.2)]);
+
+        let heat = &figs[2];
+        let Mark::Cells { cells } = &heat.layers[0].mark else {
+            panic!("cells")
+        };
+        assert_eq!(cells.len(), 10);
+        assert!(cells.iter().any(|c| c.text == "overloaded"));
+        assert_eq!((heat.x.ticks.len(), heat.y.ticks.len()), (5, 2));
+    }
+
+    #[test]
+    fn a_one_axis_sweep_draws_theory_where_given_and_no_heat_map() {
+        let mut r = SweepResults::parse_csv(&sample::results_csv(2..=8, &[150.0])).unwrap();
+        r.axes.truncate(1);
+        for p in &mut r.points {
+            p.values.truncate(1);
+        }
+        r.theory_p99 = vec![(2.0, 40.0), (8.0, 12.0)];
+        let figs = figures(&r, &[]);
+        assert_eq!(figs.len(), 2);
+        assert!(figs[0].legend().contains(&"M/M/c theory"));
+        assert!(!figs[0]
+            .layers
+            .iter()
+            .any(|l| matches!(l.mark, Mark::HLine { .. })));
+    }
 }
