@@ -56,11 +56,15 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
             finite(&c.latency_cdf_ms),
         ));
     }
-    let objectives: Vec<(f64, f64)> = s
-        .slo
-        .iter()
-        .filter_map(|v| v.quantile().map(|q| (v.target, q)))
-        .collect();
+    // The latency objectives with a quantile, the classes' included, each point once.
+    let mut objectives: Vec<(f64, f64)> = Vec::new();
+    for v in s.slo.iter().chain(s.classes.iter().flat_map(|c| &c.slo)) {
+        if let Some(q) = v.quantile() {
+            if !objectives.contains(&(v.target, q)) {
+                objectives.push((v.target, q));
+            }
+        }
+    }
     let top_q = series
         .iter()
         .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
@@ -108,8 +112,8 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
         layers,
         caption: "The cumulative distribution of end-to-end latency of succeeded requests. \
                   The vertical axis is in nines (90%, 99%, 99.9%, ...), so the tail is as \
-                  readable as the body; a cross marks each latency objective at its \
-                  percentile: the curve passing left of a cross meets it."
+                  readable as the body; a cross marks each latency objective (the classes' \
+                  too) at its percentile: a curve passing left of a cross meets it."
             .into(),
         size: SIZE,
     })
