@@ -276,6 +276,14 @@ fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
             .unwrap_or_default(),
         _ => Vec::new(),
     };
+    let mut sweep = results
+        .as_deref()
+        .map(report::data::SweepResults::parse_csv)
+        .transpose()
+        .map_err(in_dir)?;
+    if let (Some(sweep), Some(text)) = (&mut sweep, &scenario_text) {
+        sweep.theory_p99 = theory_curve(sweep, text);
+    }
     let input = report::data::Input {
         summary: summary
             .as_deref()
@@ -287,11 +295,7 @@ fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
             .map(report::data::TimeSeries::parse_csv)
             .transpose()
             .map_err(in_dir)?,
-        sweep: results
-            .as_deref()
-            .map(report::data::SweepResults::parse_csv)
-            .transpose()
-            .map_err(in_dir)?,
+        sweep,
         scenario: scenario_text,
         objectives,
     };
@@ -299,6 +303,44 @@ fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
     write_files(dir, &files)?;
     println!("{}", dir.join("index.html").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Queueing theory's p99 at each value of a one-axis sweep whose scenario is a single M/M/c
+/// queue (`metrics::theory::single_queue_p99_ms`), for the sweep's p99 chart; empty for any
+/// other sweep or design. Theory only: nothing is simulated.
+fn theory_curve(sweep: &report::data::SweepResults, scenario_text: &str) -> Vec<(f64, f64)> {
+    let [axis] = sweep.axes.as_slice() else {
+        return Vec::new();
+    };
+    let values: Vec<f64> = sweep
+        .values(0)
+        .iter()
+        .filter_map(|v| match v {
+            report::data::AxisValue::Number(x) => Some(*x),
+            report::data::AxisValue::Name(_) => None,
+        })
+        .collect();
+    let (Some(lo), Some(hi)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return Vec::new();
+    };
+    // The swept values and 60 between them, for a smooth curve (a value the key does not
+    // take, such as a fraction of a replica, fails to load and is left out).
+    let mut xs: Vec<f64> = (0..=60)
+        .map(|i| lo + (hi - lo) * f64::from(i) / 60.0)
+        .chain(values)
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.into_iter()
+        .filter_map(|x| {
+            let model =
+                scenario::load(scenario_text, "scenario.toml", &[format!("{axis}={x}")]).ok()?;
+            Some((x, crate::metrics::theory::single_queue_p99_ms(&model)?))
+        })
+        .collect()
 }
 
 /// Runs the model with a progress bar on standard error (drawn only on a terminal, and

@@ -45,7 +45,14 @@ pub fn svg(fig: &Figure, id: &str) -> Result<String, String> {
     font::register();
     let mut out = String::new();
     {
-        let root = SvgBackend::new(&mut out, fig.size, id, &fig.title).into_drawing_area();
+        let description = format!(
+            "x: {}; y: {}; legend: {}",
+            fig.x.label,
+            fig.y.label,
+            fig.legend().join("; ")
+        );
+        let root =
+            SvgBackend::new(&mut out, fig.size, id, &fig.title, &description).into_drawing_area();
         draw(fig, &root)?;
         root.present().map_err(|e| e.to_string())?;
     }

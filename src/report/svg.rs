@@ -29,24 +29,34 @@ impl std::fmt::Display for SvgError {
 impl std::error::Error for SvgError {}
 
 /// Draws into `out` (written when the drawing is presented). `id` prefixes every element id,
-/// so that several charts can sit inline in one page; `title` is the chart's accessible name.
+/// so that several charts can sit inline in one page; `title` is the chart's accessible name
+/// and `description` its text description (its axes and legend), since its drawn text is
+/// glyph outlines that neither screen readers nor searches can read.
 pub struct SvgBackend<'a> {
     out: &'a mut String,
     size: (u32, u32),
     id: String,
     title: String,
+    description: String,
     body: String,
     glyphs: BTreeSet<u16>,
     presented: bool,
 }
 
 impl<'a> SvgBackend<'a> {
-    pub fn new(out: &'a mut String, size: (u32, u32), id: &str, title: &str) -> Self {
+    pub fn new(
+        out: &'a mut String,
+        size: (u32, u32),
+        id: &str,
+        title: &str,
+        description: &str,
+    ) -> Self {
         SvgBackend {
             out,
             size,
             id: id.to_string(),
             title: title.to_string(),
+            description: description.to_string(),
             body: String::new(),
             glyphs: BTreeSet::new(),
             presented: false,
@@ -65,9 +75,11 @@ impl<'a> SvgBackend<'a> {
             out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" \
              viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" \
-             aria-labelledby=\"{id}-title\"><title id=\"{id}-title\">{title}</title><defs>",
+             aria-labelledby=\"{id}-title\" aria-describedby=\"{id}-desc\">\
+             <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc><defs>",
             id = self.id,
             title = super::html::escape(&self.title),
+            desc = super::html::escape(&self.description),
         );
         let f = font::font();
         for &g in &self.glyphs {

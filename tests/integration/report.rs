@@ -446,3 +446,49 @@ fn the_report_page_renders_in_headless_chromium() {
     assert_eq!((w, h), (1280, 2400));
     assert!(inked > 0.02, "the screenshot is nearly blank ({inked})");
 }
+
+#[test]
+fn a_sweeps_directory_draws_its_charts_with_theory_and_objectives_from_its_scenario() {
+    // What `capsim sweep --out` leaves (results.csv), plus the scenario it swept: mm1.toml
+    // over traffic.rate. The page takes the p99 objective (50 ms) from the scenario and draws
+    // the M/M/1 curve beside the simulated points.
+    let scratch = Scratch::new("report-sweep");
+    let dir = scratch.dir.join("sweep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mm1 = std::fs::read_to_string(root().join("scenarios/teaching/mm1.toml")).unwrap();
+    std::fs::write(dir.join("scenario.toml"), mm1).unwrap();
+    let mut csv = String::from(
+        "traffic.rate,p50_ms,p95_ms,p99_ms,p99_ms_low,p99_ms_high,availability,\
+         throughput_rps,cost_per_hour_usd,slo_met,point,replications,overloaded,missed\n",
+    );
+    for (i, rate) in [500.0, 700.0, 900.0, 950.0].iter().enumerate() {
+        // The M/M/1 p99 with a little noise, as a simulation would give.
+        let p99 = 100f64.ln() / (1000.0 - rate) * 1e3 * 1.01;
+        csv.push_str(&format!(
+            "{rate},1,2,{p99},{},{},1,{rate},0.1,{},{i},4,,\n",
+            p99 * 0.98,
+            p99 * 1.02,
+            p99 <= 50.0
+        ));
+    }
+    std::fs::write(dir.join("results.csv"), csv).unwrap();
+    let out = scratch.capsim(&["report", dir.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let plots = check_report(&dir);
+    assert_eq!(plots, ["sweep_p99", "sweep_cost_p99"]);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("Sweep: 3 of 4 points meet every SLO"),
+        "the verdict block"
+    );
+    let svg = std::fs::read_to_string(dir.join("sweep_p99.svg")).unwrap();
+    // The chart's description names its legend: the theory curve and the objective.
+    let desc = &svg[svg.find("<desc").unwrap()..svg.find("</desc>").unwrap()];
+    assert!(desc.contains("M/M/c theory"), "{desc}");
+    assert!(desc.contains("p99 objective (50.0 ms)"), "{desc}");
+    let input = capsim::report::data::SweepResults::parse_csv(
+        &std::fs::read_to_string(dir.join("results.csv")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(input.axes, ["traffic.rate"]);
+}

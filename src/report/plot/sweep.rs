@@ -99,14 +99,18 @@ pub fn p99_against_value(r: &SweepResults, target: Option<f64>) -> Option<Figure
     }
     if !r.theory_p99.is_empty() {
         ys.extend(r.theory_p99.iter().map(|p| p.1));
-        layers.push(Layer::named(
-            "M/M/c theory",
-            Rgb(60, 60, 60),
-            Mark::Line {
-                points: r.theory_p99.clone(),
-                width: 2,
-            },
-        ));
+        // A broad light band under the simulated points, which should sit on it.
+        layers.insert(
+            0,
+            Layer::named(
+                "M/M/c theory",
+                Rgb(170, 170, 170),
+                Mark::Line {
+                    points: r.theory_p99.clone(),
+                    width: 6,
+                },
+            ),
+        );
     }
     if let Some(t) = target {
         ys.push(t);
