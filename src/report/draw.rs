@@ -332,7 +332,8 @@ where
     // A label at the right of the plot would run off it: those are set to the left of their
     // mark.
     let near_right = |x: f64| x > x0 + 0.7 * (x1 - x0);
-    let plot_width = chart.plotting_area().dim_in_pixel().0.max(1) as usize;
+    // Two pixel columns per bucket: finer thinning only makes thick lines look beaded.
+    let plot_width = (chart.plotting_area().dim_in_pixel().0 / 2).max(1) as usize;
     let small = |c: Rgb| text_style(14, c);
     let mut labels = LabelRows::default();
     let mut layers: Vec<_> = fig.layers.iter().collect();

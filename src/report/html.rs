@@ -118,7 +118,12 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
     }
     h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
     if figures.is_empty() {
-        h.push_str("<p class=\"note\">Nothing to plot: no request succeeded.</p>\n");
+        h.push_str(match &input.summary {
+            Some(Doc::Overloaded(_)) => {
+                "<p class=\"note\">No charts: the run stopped before its end.</p>\n"
+            }
+            _ => "<p class=\"note\">Nothing to plot: no request succeeded.</p>\n",
+        });
     }
     for (fig, svg) in figures.iter().zip(svgs) {
         let _ = write!(

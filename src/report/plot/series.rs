@@ -343,7 +343,7 @@ pub fn cost(ts: &TimeSeries) -> Vec<Figure> {
             title: format!("Cumulative cost: ${} over the run", super::run::usd(total)),
             x: time_axis(ts),
             y: Axis::linear("cost so far (USD)", 0.0, total.max(1e-6) * 1.08),
-            layers: vec![line("cost so far", PALETTE[0], cumulative, 3)],
+            layers: vec![line("cost so far", PALETTE[0], cumulative, 2)],
             caption: "The money spent from the start of the run to each moment.".into(),
             size: SIZE,
         },
