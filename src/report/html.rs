@@ -8,11 +8,14 @@ use super::figure::Figure;
 use super::plot::{duration, ms, run::count, run::usd, sig};
 use std::fmt::Write;
 
-/// Text made safe for HTML element content and attribute values.
+/// Text made safe for HTML (and SVG) element content and attribute values: markup escaped,
+/// and control characters, which XML does not allow, replaced by U+FFFD.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            '\n' | '\t' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{FFFD}'),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -419,6 +422,7 @@ mod tests {
             "../../etc/x&lt;script&gt;alert(1)&lt;/script&gt;"
         );
         assert_eq!(escape("a & \"b\" 'c'"), "a &amp; &quot;b&quot; &#39;c&#39;");
+        assert_eq!(escape("a\u{1}b\n"), "a\u{FFFD}b\n");
         assert_eq!(group(1_045_133), "1,045,133");
         assert_eq!(group(999), "999");
     }
