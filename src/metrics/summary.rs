@@ -51,6 +51,17 @@ impl Latency {
     }
 }
 
+/// A latency distribution as `(q, ms)` points, `1 - q` log-spaced so that the tail is
+/// resolved to p99.999 (see `Durations::cdf_points`); empty when no request succeeded.
+pub type Cdf = Vec<(f64, f64)>;
+
+fn cdf_ms(d: &Durations) -> Cdf {
+    d.cdf_points()
+        .into_iter()
+        .map(|(q, ns)| (q, ns_to_ms(ns)))
+        .collect()
+}
+
 /// A 95% confidence interval `[low, high]`.
 pub type Interval = [f64; 2];
 
@@ -143,6 +154,7 @@ pub struct ClassSummary {
     pub throughput_rps: f64,
     pub availability: f64,
     pub latency: Latency,
+    pub latency_cdf: Cdf,
     pub slo: Vec<Verdict>,
     pub slo_met: bool,
 }
@@ -192,6 +204,8 @@ pub struct Summary {
     pub throughput_rps: f64,
     pub availability: f64,
     pub latency: Latency,
+    /// The end-to-end latency distribution, for plots.
+    pub latency_cdf: Cdf,
     pub cost: Cost,
     pub services: Vec<ServiceSummary>,
     /// Visits per call over every service (1 without retries or hedges).
@@ -621,6 +635,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                 throughput_rps: figures.throughput_rps,
                 availability: figures.availability,
                 latency: figures.latency,
+                latency_cdf: cdf_ms(&rec.latency),
                 slo_met: slo.iter().all(|v| v.met),
                 slo,
             }
@@ -667,6 +682,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         throughput_rps,
         availability,
         latency,
+        latency_cdf: cdf_ms(&pooled.latency),
         cost,
         services,
         retry_amplification: ratio(visits, calls),

@@ -74,6 +74,11 @@ fn latency(l: &Latency) -> Value {
     })
 }
 
+/// `[[q, ms], ...]`.
+fn cdf(points: &[(f64, f64)]) -> Value {
+    points.iter().map(|&(q, ms)| json!([q, ms])).collect()
+}
+
 fn theory(t: &ServiceTheory) -> Value {
     let mut m = Map::new();
     m.insert("arrival_rate_rps".into(), json!(t.arrival_rate_per_s));
@@ -158,6 +163,7 @@ fn summary(s: &Summary) -> Value {
                 "throughput_rps": c.throughput_rps,
                 "availability": c.availability,
                 "latency_ms": latency(&c.latency),
+                "latency_cdf_ms": cdf(&c.latency_cdf),
                 "slo": verdicts(&c.slo),
                 "slo_met": c.slo_met,
             }),
@@ -173,6 +179,7 @@ fn summary(s: &Summary) -> Value {
     m.insert("throughput_rps".into(), json!(s.throughput_rps));
     m.insert("availability".into(), json!(s.availability));
     m.insert("latency_ms".into(), latency(&s.latency));
+    m.insert("latency_cdf_ms".into(), cdf(&s.latency_cdf));
     m.insert(
         "cost".into(),
         json!({

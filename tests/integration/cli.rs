@@ -470,6 +470,33 @@ fn validate_warns_of_a_service_that_cannot_keep_up() {
 }
 
 #[test]
+fn an_autoscaled_service_is_judged_by_its_ceiling() {
+    let s = Scratch::new("validate-autoscaled");
+    // 100 req/s x 50 ms = 5 busy workers. Two replicas of 2 workers are short (offered
+    // load 1.25) but the autoscaler may add replicas: with max = 4 there are 8 workers
+    // (load 0.625), so no warning; with max = 2 there are 4 (1.25), so a warning naming max.
+    let scenario = |max: u32| {
+        format!(
+            "[scenario]\nname = \"a\"\nduration = \"1m\"\n[traffic]\nrate = 100\n\
+             [[service]]\nname = \"api\"\nreplicas = 2\nconcurrency = 2\n\
+             service_time = {{ dist = \"exponential\", mean = \"50ms\" }}\n\
+             autoscale = {{ min = 2, max = {max}, target = 0.6 }}\n"
+        )
+    };
+    s.write("roomy.toml", &scenario(4));
+    let out = s.capsim(&["validate", "roomy.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+    s.write("capped.toml", &scenario(2));
+    let out = s.capsim(&["validate", "capped.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stderr.contains("autoscale.max = 2") && out.stderr.contains("offered load 1.25"),
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn validate_reports_the_problems_of_an_invalid_file() {
     let input = Bad::Replace("rate = 100", "rate = 0");
     check_bad_input(input, "validate", "rate = 0", "traffic.rate", &[]);

@@ -9,6 +9,8 @@
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `report`: the report directory of `run --out` and `capsim report` for every shipped
+//!   scenario, names that cannot leave it, and the page in headless Chromium.
 //! - `repository`: the repository stands alone (no file refers outside it) and every scenario
 //!   it ships loads.
 //! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
@@ -22,6 +24,7 @@ mod determinism;
 mod distributions;
 mod paths;
 mod queueing;
+mod report;
 mod repository;
 mod summary;
 mod support;

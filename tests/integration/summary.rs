@@ -125,6 +125,23 @@ fn json_summary_has_every_key_spec_md_fixes() {
             "ci95.latency_ms.{key}"
         );
     }
+    // The distribution for plots: [q, ms] pairs from the minimum to the maximum, agreeing
+    // with the percentiles (both read the same histogram).
+    let cdf = json["latency_cdf_ms"].as_array().expect("latency_cdf_ms");
+    assert!(cdf.len() > 100, "a few hundred points: {}", cdf.len());
+    let point = |p: &serde_json::Value| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+    assert_eq!(point(&cdf[0]).0, 0.0);
+    assert_eq!(
+        point(cdf.last().unwrap()),
+        (1.0, json["latency_ms"]["max"].as_f64().unwrap())
+    );
+    let p99 = cdf
+        .iter()
+        .map(point)
+        .find(|p| p.0 == 0.99)
+        .expect("a point at q = 0.99");
+    assert_eq!(p99.1, json["latency_ms"]["p99"].as_f64().unwrap());
+    assert!(json["classes"]["default"]["latency_cdf_ms"].is_array());
     for key in ["total_usd", "per_hour_usd", "per_million_requests_usd"] {
         assert!(json["cost"][key].is_f64(), "cost.{key}");
     }
