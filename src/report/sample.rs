@@ -84,8 +84,8 @@ pub fn timeseries_csv(windows: usize, window_s: f64, services: &[&str]) -> Strin
     out
 }
 
-/// The events of [`timeseries_csv`]'s run: the spike (with its end) and the fault (a start
-/// and an end), as the summary's `events` carry them.
+/// The events of [`timeseries_csv`]'s run: the spike and the fault (each a start and an
+/// end), a scale-up and a crash, as the summary's `events` carry them.
 pub fn events(windows: usize, window_s: f64) -> Vec<Event> {
     let span = windows as f64 * window_s;
     let event = |at: f64, kind: &str, text: &str, end: Option<f64>| Event {
@@ -95,8 +95,9 @@ pub fn events(windows: usize, window_s: f64) -> Vec<Event> {
         end_s: end.map(|e| e * span),
     };
     vec![
-        event(0.5, "spike", "traffic spike 0 begins (x3)", Some(0.6)),
+        event(0.5, "spike", "traffic spike 0 begins (x3)", None),
         event(0.55, "scale_up", "scale up api 4 -> 12", None),
+        event(0.6, "spike_end", "traffic spike 0 ends", None),
         event(0.70, "fault_start", "fault db-errors begins", None),
         event(0.72, "fault_end", "fault db-errors ends", None),
         event(0.85, "crash", "api replica 2 crashed (chaos)", None),

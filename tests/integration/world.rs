@@ -120,7 +120,10 @@ fn a_ramped_10x_spike_and_a_step_integrate_to_the_expected_count() {
     assert_arrivals_follow(&s, &integral);
     let kinds: Vec<&Happening> = s.events.entries.iter().map(|h| &h.what).collect();
     assert!(matches!(kinds[0], Happening::SpikeStart { multiplier, .. } if *multiplier == 10.0));
-    assert!(matches!(kinds[1], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
+    // The spike ends at 20 m, its ramp down included; the step begins at 40 m.
+    assert!(matches!(kinds[1], Happening::SpikeEnd { spike: 0 }));
+    assert_eq!(s.events.entries[1].at_ns, 20 * 60 * 1_000_000_000);
+    assert!(matches!(kinds[2], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
 }
 
 /// Bursts (a two-state Markov-modulated Poisson process): on for 30 s and off for 90 s on

@@ -63,6 +63,10 @@ pub fn event_layers(events: &[Event]) -> Vec<Layer> {
                 "fault_start" => {
                     other.kind == "fault_end" && other.text == e.text.replace("begins", "ends")
                 }
+                "spike" => {
+                    other.kind == "spike_end"
+                        && e.text.split(" begins").next() == other.text.split(" ends").next()
+                }
                 "failover" => other.kind == "failback",
                 _ => false,
             };
