@@ -36,9 +36,16 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write summary.json, summary.md and timeseries.csv into this directory
+        /// Also write the report into this directory: summary.json, summary.md,
+        /// scenario.toml, timeseries.csv (when there is a series), charts (PNG and SVG) and index.html
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Draw the charts and index.html again from a report directory's data files
+    /// (summary.json, timeseries.csv, results.csv, scenario.toml), without simulating
+    Report {
+        /// The directory `run --out` (or `sweep --out`) wrote
+        dir: PathBuf,
     },
     /// Check a scenario and print every problem found, or `ok`
     Validate {
@@ -143,18 +150,6 @@ fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// `--set`, then `--seed` and `--replications`, as overrides.
-fn overrides(options: &SimOptions) -> Vec<String> {
-    let mut overrides = options.set.clone();
-    if let Some(seed) = options.seed {
-        overrides.push(format!("scenario.seed={seed}"));
-    }
-    if let Some(n) = options.replications {
-        overrides.push(format!("scenario.replications={n}"));
-    }
-    overrides
-}
-
 /// Files a scenario names (a trace) are read relative to the scenario file.
 fn scenario_dir(options: &SimOptions) -> PathBuf {
     options
@@ -170,12 +165,49 @@ fn read_named_file(base: &Path, name: &str) -> Result<String, String> {
 }
 
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
+    Ok(load_with_text(options)?.0)
+}
+
+/// The model, and the scenario as it ran: the file's text under a comment naming the file
+/// and the options applied to it.
+fn load_with_text(options: &SimOptions) -> anyhow::Result<(Model, String)> {
     let file = options.scenario.display().to_string();
     let text = std::fs::read_to_string(&options.scenario)
         .with_context(|| format!("error: cannot read scenario {file}"))?;
+    let overrides = overrides(options);
     let base = scenario_dir(options);
     let files = |name: &str| read_named_file(&base, name);
-    scenario::load_with_files(&text, &file, &overrides(options), &files).map_err(|e| anyhow!(e))
+    let model =
+        scenario::load_with_files(&text, &file, &overrides, &files).map_err(|e| anyhow!(e))?;
+    Ok((model, scenario_as_run(&file, &text, &overrides)))
+}
+
+/// The scenario as it ran, for `scenario.toml`: the file's text under a comment naming the
+/// file and the overrides applied to it (comments only, so the file still loads).
+fn scenario_as_run(file: &str, text: &str, overrides: &[String]) -> String {
+    // Control characters could end a comment line.
+    let clean = |s: &str| s.replace(|c: char| c.is_control(), "?");
+    let mut header = format!("# The scenario as capsim ran it: {}\n", clean(file));
+    if !overrides.is_empty() {
+        let options: Vec<String> = overrides
+            .iter()
+            .map(|o| format!("--set {}", clean(o)))
+            .collect();
+        header.push_str(&format!("# with {}\n", options.join(" ")));
+    }
+    format!("{header}\n{text}")
+}
+
+/// `--set`, then `--seed` and `--replications`, as overrides.
+fn overrides(options: &SimOptions) -> Vec<String> {
+    let mut overrides = options.set.clone();
+    if let Some(seed) = options.seed {
+        overrides.push(format!("scenario.seed={seed}"));
+    }
+    if let Some(n) = options.replications {
+        overrides.push(format!("scenario.replications={n}"));
+    }
+    overrides
 }
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
@@ -218,29 +250,27 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate { options } => {
             let model = load(&options)?;
             println!("ok");
-            // Valid is not the same as viable: say which services cannot keep up.
-            let theories = crate::metrics::theory::theory(&model);
-            for (service, theory) in model.services.iter().zip(theories) {
-                if theory.offered_load >= 1.0 && service.queue_capacity.is_none() {
-                    eprintln!(
-                        "warning: service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
-                        service.name, theory.offered_load
-                    );
-                }
+            // Valid is not the same as viable.
+            for warning in crate::metrics::theory::warnings(&model) {
+                eprintln!("warning: {warning}");
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report { dir } => rerender(&dir),
         Command::Run {
             options,
             format,
             out,
         } => {
-            let mut model = load(&options)?;
+            let (mut model, scenario_text) = load_with_text(&options)?;
+            for warning in crate::metrics::theory::warnings(&model) {
+                eprintln!("warning: {warning}");
+            }
             // The files include timeseries.csv, so the series is recorded whatever the world.
             model.record_series |= out.is_some();
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
-                write_report(dir, &outcome)?;
+                write_report(dir, &outcome, &scenario_text)?;
             }
             match &outcome {
                 Outcome::Completed(summary) => {
@@ -257,8 +287,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     })
                 }
                 Outcome::Overloaded(o) => {
-                    if let Format::Json = format {
-                        emit(&report::json::render(&outcome));
+                    match format {
+                        Format::Json => emit(&report::json::render(&outcome)),
+                        Format::Markdown => emit(&report::text::overload_markdown(o)),
+                        Format::Table => {}
                     }
                     eprintln!("{}", report::text::overload_message(o));
                     Ok(ExitCode::from(1))
@@ -268,21 +300,226 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes the report files whole or not at all: each goes to a temporary name first.
-fn write_report(dir: &Path, outcome: &Outcome) -> anyhow::Result<()> {
+/// Writes the report directory of a run: the data files (summary.json with the time series,
+/// summary.md, scenario.toml, timeseries.csv when there is a series), then the charts and
+/// index.html drawn from those files' text, as `capsim report` would draw them.
+fn write_report(dir: &Path, outcome: &Outcome, scenario_text: &str) -> anyhow::Result<()> {
+    let summary_json = report::json::render_with(outcome, true);
+    let file = |name: &str, bytes: Vec<u8>| report::File {
+        name: name.into(),
+        bytes,
+    };
+    let mut files = vec![
+        file("summary.json", summary_json.clone().into_bytes()),
+        file("scenario.toml", scenario_text.as_bytes().to_vec()),
+    ];
+    let mut series_csv = None;
+    match outcome {
+        Outcome::Completed(summary) => {
+            files.push(file(
+                "summary.md",
+                report::text::markdown(summary).into_bytes(),
+            ));
+            if !summary.series.is_empty() {
+                let csv = report::csv::render(summary);
+                files.push(file("timeseries.csv", csv.clone().into_bytes()));
+                series_csv = Some(csv);
+            }
+        }
+        Outcome::Overloaded(o) => {
+            files.push(file(
+                "summary.md",
+                report::text::overload_markdown(o).into_bytes(),
+            ));
+        }
+    }
+    let input = report::data::Input {
+        summary: Some(report::data::parse_summary(&summary_json).map_err(|e| anyhow!(e))?),
+        timeseries: series_csv
+            .as_deref()
+            .map(report::data::TimeSeries::parse_csv)
+            .transpose()
+            .map_err(|e| anyhow!("error: timeseries.csv: {e}"))?,
+        scenario: Some(scenario_text.to_string()),
+        ..Default::default()
+    };
+    files.extend(report::render(&input).map_err(|e| anyhow!("error: {e}"))?);
+    write_files(dir, &files, |_| false)
+}
+
+/// The list of files the last command wrote into a report directory.
+const MANIFEST: &str = ".capsim-files";
+
+/// Writes files into `dir` (created if missing) whole or not at all: each goes to a temporary
+/// name first and is renamed when complete. Names are plain file names: one with a path
+/// separator, a leading dot or anything but letters, digits, `.`, `_` and `-` is refused, so
+/// nothing can be written outside `dir`. What an earlier command wrote there (listed in the
+/// directory's manifest) and this one does not write is removed, unless `keep` says so, so
+/// that a directory never mixes two runs' files; files capsim did not write are left alone.
+pub fn write_files(
+    dir: &Path,
+    files: &[report::File],
+    keep: impl Fn(&str) -> bool,
+) -> anyhow::Result<()> {
     let fail = || format!("error: cannot write the report into {}", dir.display());
     std::fs::create_dir_all(dir).with_context(fail)?;
-    let mut files = vec![("summary.json", report::json::render_with(outcome, true))];
-    if let Outcome::Completed(summary) = outcome {
-        files.push(("summary.md", report::text::markdown(summary)));
-        files.push(("timeseries.csv", report::csv::render(summary)));
+    let plain = |name: &str| {
+        !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    };
+    if let Some(bad) = files.iter().find(|f| !plain(&f.name)) {
+        return Err(anyhow!(
+            "error: refusing to write a report file named {:?}",
+            bad.name
+        ));
     }
-    for (name, content) in files {
+    let earlier = std::fs::read_to_string(dir.join(MANIFEST)).unwrap_or_default();
+    let mut listed: Vec<String> = Vec::new();
+    for name in earlier.lines().map(str::trim).filter(|n| plain(n)) {
+        if files.iter().any(|f| f.name == name) {
+            continue;
+        }
+        if keep(name) {
+            listed.push(name.to_string());
+        } else {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let temporary = dir.join(format!(".{name}.partial"));
-        std::fs::write(&temporary, content).with_context(fail)?;
-        std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
+        std::fs::write(&temporary, bytes).with_context(fail)?;
+        std::fs::rename(&temporary, dir.join(name)).with_context(fail)
+    };
+    for file in files {
+        write(&file.name, &file.bytes)?;
+        listed.push(file.name.clone());
     }
-    Ok(())
+    let manifest: String = listed.iter().map(|name| format!("{name}\n")).collect();
+    write(MANIFEST, manifest.as_bytes())
+}
+
+/// `capsim report DIR`: reads the data files a run or a sweep left in `dir` and draws the
+/// charts and page again. Nothing is simulated.
+fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
+    draw_report(dir)?;
+    println!("{}", dir.join("index.html").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Draws the charts and `index.html` of a report directory from its data files (what
+/// `capsim report DIR` does, and what a sweep does when it has written its results).
+fn draw_report(dir: &Path) -> anyhow::Result<()> {
+    let shown = dir.display();
+    let read = |name: &str| -> anyhow::Result<Option<String>> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow!("error: cannot read {}: {e}", path.display())),
+        }
+    };
+    if !dir.is_dir() {
+        return Err(anyhow!("error: {shown} is not a directory"));
+    }
+    let summary = read("summary.json")?;
+    let results = read("results.csv")?;
+    if summary.is_none() && results.is_none() {
+        return Err(anyhow!(
+            "error: {shown} has neither summary.json nor results.csv: nothing to report \
+             (write one with `capsim run SCENARIO.toml --out {shown}`)"
+        ));
+    }
+    let in_dir = |e: String| anyhow!("error: {shown}/{e}");
+    let scenario_text = read("scenario.toml")?;
+    // A sweep's directory has no summary to take the objectives from: the scenario has them.
+    let objectives = match (&summary, &scenario_text) {
+        (None, Some(text)) => scenario::load(text, "scenario.toml", &[])
+            .map(|model| {
+                model
+                    .slo
+                    .iter()
+                    .map(|o| {
+                        let key = o.measure.key().to_string();
+                        let target = match o.measure {
+                            scenario::model::Measure::Availability => o.target,
+                            _ => crate::engine::time::ns_to_ms(o.target),
+                        };
+                        (key, target)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let mut sweep = results
+        .as_deref()
+        .map(report::data::SweepResults::parse_csv)
+        .transpose()
+        .map_err(in_dir)?;
+    if let (Some(sweep), Some(text)) = (&mut sweep, &scenario_text) {
+        sweep.theory_p99 = theory_curve(sweep, text);
+    }
+    let input = report::data::Input {
+        summary: summary
+            .as_deref()
+            .map(report::data::parse_summary)
+            .transpose()
+            .map_err(in_dir)?,
+        timeseries: read("timeseries.csv")?
+            .as_deref()
+            .map(report::data::TimeSeries::parse_csv)
+            .transpose()
+            .map_err(in_dir)?,
+        sweep,
+        scenario: scenario_text,
+        objectives,
+    };
+    let files = report::render(&input).map_err(|e| anyhow!("error: {e}"))?;
+    // Only the charts and the page are drawn again; the data files stay.
+    write_files(dir, &files, |name| {
+        !(name.ends_with(".png") || name.ends_with(".svg") || name == "index.html")
+    })
+}
+
+/// Queueing theory's p99 at each value of a one-axis sweep whose scenario is a single M/M/c
+/// queue (`metrics::theory::single_queue_p99_ms`), for the sweep's p99 chart; empty for any
+/// other sweep or design. Theory only: nothing is simulated.
+fn theory_curve(sweep: &report::data::SweepResults, scenario_text: &str) -> Vec<(f64, f64)> {
+    let [axis] = sweep.axes.as_slice() else {
+        return Vec::new();
+    };
+    let values: Vec<f64> = sweep
+        .values(0)
+        .iter()
+        .filter_map(|v| match v {
+            report::data::AxisValue::Number(x) => Some(*x),
+            report::data::AxisValue::Name(_) => None,
+        })
+        .collect();
+    let (Some(lo), Some(hi)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return Vec::new();
+    };
+    // The swept values and 60 between them, for a smooth curve (a value the key does not
+    // take, such as a fraction of a replica, fails to load and is left out).
+    let mut xs: Vec<f64> = (0..=60)
+        .map(|i| lo + (hi - lo) * f64::from(i) / 60.0)
+        .chain(values)
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.into_iter()
+        .filter_map(|x| {
+            let model =
+                scenario::load(scenario_text, "scenario.toml", &[format!("{axis}={x}")]).ok()?;
+            Some((x, crate::metrics::theory::single_queue_p99_ms(&model)?))
+        })
+        .collect()
 }
 
 /// Runs the model with a progress bar on standard error (drawn only on a terminal, and

@@ -237,6 +237,14 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let rows = state.rows;
     if let Some(dir) = &args.out {
         results::write_sorted(dir, &columns, &rows)?;
+        if rows.len() == indices.len() {
+            let header = format!(
+                "# The scenario as capsim swept it: {}, with its overrides and --sweep axes applied\n# (comments and layout dropped)\n\n",
+                source.file().replace(|c: char| c.is_control(), "?")
+            );
+            results::write_whole(dir, "scenario.toml", &(header + &source.canonical_text()))?;
+            charts(dir);
+        }
     }
     let list: Vec<Row> = rows.into_values().collect();
     let text = match args.format {
@@ -268,8 +276,24 @@ fn exit_code(met: bool) -> ExitCode {
     }
 }
 
+/// Draws the sweep's charts and page from its files, as `capsim report` would; a chart that
+/// cannot be drawn is a warning (the results are written whatever happens to the charts).
+fn charts(dir: &Path) {
+    if let Err(e) = super::draw_report(dir) {
+        eprintln!(
+            "warning: the charts were not drawn: {}",
+            format!("{e:#}").trim_end()
+        );
+    }
+}
+
 pub fn merge(dirs: &[PathBuf], out: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let (manifest, rows) = results::merge(dirs, out)?;
+    // The shards ran one scenario (their fingerprints agree): any shard's copy of it will do.
+    if let Ok(text) = std::fs::read_to_string(dirs[0].join("scenario.toml")) {
+        results::write_whole(out, "scenario.toml", &text)?;
+    }
+    charts(out);
     let paths: Vec<&str> = manifest.columns
         [..manifest.columns.len() - report::sweep::FIGURES.len() - report::sweep::EXTRAS.len()]
         .iter()

@@ -81,6 +81,10 @@ impl Balancer {
     pub fn pick(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
         let n = replicas.len();
         let usable = |r: &Replica| r.is_ready() && region.is_none_or(|g| r.region == g);
+        if n == 1 {
+            // Nothing to choose between (whatever the policy, and its state stays as is).
+            return usable(&replicas[0]).then_some(0);
+        }
         match self {
             Balancer::RoundRobin { next } => {
                 let slot = usize::from(region.unwrap_or(0));

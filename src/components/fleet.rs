@@ -99,6 +99,10 @@ impl System<'_> {
                         multiplier: s.multiplier,
                     },
                 );
+                let end_ns = s.at_ns.saturating_add(s.duration_ns);
+                if end_ns <= model.duration_ns {
+                    self.fleet.log.push(end_ns, Happening::SpikeEnd { spike });
+                }
             }
             if let crate::scenario::world::BaseRate::Steps { steps, .. } = &shape.base {
                 for (step, s) in steps.iter().enumerate() {

@@ -21,6 +21,7 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;
+use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
 use rand::Rng as _;
 
@@ -46,7 +47,8 @@ pub struct Regions {
     views: Vec<View>,
     latency_ns: Vec<Vec<Nanos>>,
     ttl_ns: Nanos,
-    residency: bool,
+    /// Per class: its requests' data must stay in their region (no failover).
+    residency: Vec<bool>,
     probe: Option<ServiceId>,
 }
 
@@ -85,13 +87,14 @@ impl Regions {
                 .collect(),
             latency_ns: model.fleet.latency_ns.clone(),
             ttl_ns: model.fleet.dns_ttl_ns,
-            residency: model.traffic.residency,
+            residency: model.classes.iter().map(|c| c.residency).collect(),
             probe,
         }
     }
 
     /// The client region of request `id` and the region serving it at `now_ns`.
-    pub fn place(&self, id: u64, now_ns: Nanos) -> (u8, u8) {
+    #[inline]
+    pub fn place(&self, id: u64, class: ClassId, now_ns: Nanos) -> (u8, u8) {
         if self.cumulative.is_empty() {
             return (0, 0);
         }
@@ -103,7 +106,7 @@ impl Regions {
             .unwrap_or(self.cumulative.len() - 1);
         let v = &self.views[client];
         let after_ttl = now_ns >= v.changed_ns.saturating_add(self.ttl_ns);
-        let away = !self.residency
+        let away = !self.residency[usize::from(class)]
             && if v.up {
                 v.moved && !after_ttl
             } else {
@@ -112,7 +115,13 @@ impl Regions {
         (client as u8, if away { v.target } else { client as u8 })
     }
 
+    /// Whether no class ever fails over (then failovers are not events).
+    fn all_resident(&self) -> bool {
+        self.residency.iter().all(|&r| r)
+    }
+
     /// The region a request's visits to regional services go to.
+    #[inline]
     pub fn route(&self, request: RequestInfo) -> Option<u16> {
         Some(u16::from(request.served_region))
     }
@@ -158,7 +167,7 @@ impl System<'_> {
                     moved,
                     ..view
                 };
-                if moved && !self.regions.residency {
+                if moved && !self.regions.all_resident() {
                     self.fleet
                         .log
                         .push(now_ns.saturating_add(ttl), Happening::Failback { region });
@@ -175,7 +184,7 @@ impl System<'_> {
                     target: target as u8,
                     moved: false,
                 };
-                if target != region && !self.regions.residency {
+                if target != region && !self.regions.all_resident() {
                     self.fleet.log.push(
                         now_ns.saturating_add(ttl),
                         Happening::Failover { region, to: target },

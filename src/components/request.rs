@@ -256,12 +256,14 @@ impl<'m> System<'m> {
         let class = self.draw_class(id);
         if measured {
             self.record.requests.arrived += 1;
-            self.record.classes[usize::from(class)].requests.arrived += 1;
+            if self.record.classes.len() > 1 {
+                self.record.classes[usize::from(class)].requests.arrived += 1;
+            }
         }
         if let Some(series) = &mut self.series {
             series.window.arrived += 1;
         }
-        let (client_region, served_region) = self.regions.place(id, now_ns);
+        let (client_region, served_region) = self.regions.place(id, class, now_ns);
         let request = RequestInfo {
             id,
             class,
@@ -960,24 +962,43 @@ impl<'m> System<'m> {
         let away_ns = self.regions.round_trip_ns(request);
         if request.client_region != request.served_region {
             self.record.cross_region += 1;
-        }
-        let latency_ns = now_ns - arrived_ns + away_ns;
-        let class = &mut self.record.classes[usize::from(request.class)];
-        for (counts, latency) in [
-            (&mut self.record.requests, &mut self.record.latency),
-            (&mut class.requests, &mut class.latency),
-        ] {
-            match ending {
-                Ending::Succeeded | Ending::Degraded => {
-                    counts.succeeded += 1;
-                    counts.degraded += u64::from(ending == Ending::Degraded);
-                    latency.record(latency_ns);
-                }
-                Ending::Failed => counts.failed += 1,
-                Ending::Rejected => counts.rejected += 1,
-                Ending::TimedOut => counts.timed_out += 1,
-                Ending::Cancelled => unreachable!("nobody cancels a whole request"),
+            if self.record.classes.len() > 1 {
+                self.record.classes[usize::from(request.class)].cross_region += 1;
             }
         }
+        let latency_ns = now_ns - arrived_ns + away_ns;
+        let record = &mut self.record;
+        count_ending(
+            &mut record.requests,
+            &mut record.latency,
+            ending,
+            latency_ns,
+        );
+        // With one class, its record is the top level's (the summary reads it from there).
+        if record.classes.len() > 1 {
+            let class = &mut record.classes[usize::from(request.class)];
+            count_ending(&mut class.requests, &mut class.latency, ending, latency_ns);
+        }
+    }
+}
+
+/// Counts how a request ended, and times it if it succeeded.
+#[inline]
+fn count_ending(
+    counts: &mut crate::metrics::recorder::Counts,
+    latency: &mut crate::metrics::recorder::Durations,
+    ending: Ending,
+    latency_ns: Nanos,
+) {
+    match ending {
+        Ending::Succeeded | Ending::Degraded => {
+            counts.succeeded += 1;
+            counts.degraded += u64::from(ending == Ending::Degraded);
+            latency.record(latency_ns);
+        }
+        Ending::Failed => counts.failed += 1,
+        Ending::Rejected => counts.rejected += 1,
+        Ending::TimedOut => counts.timed_out += 1,
+        Ending::Cancelled => unreachable!("nobody cancels a whole request"),
     }
 }

@@ -701,13 +701,19 @@ impl System<'_> {
         if !spec.blocking_calls {
             self.release_worker(now_ns, key, events);
         }
-        if spec.cache.is_some() && !self.cache_lookup(now_ns, key) {
-            self.frame_mut(key).on_miss = true;
-        } else if spec.cache.is_some() {
+        let done = match &spec.cache {
             // A hit answers at once: none of the miss plan's calls.
+            Some(_) => self.cache_lookup(now_ns, key),
+            // A service that calls nothing is done with its work.
+            None => spec.plan.is_empty(),
+        };
+        if done {
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Succeeded, events);
             return;
+        }
+        if spec.cache.is_some() {
+            self.frame_mut(key).on_miss = true;
         }
         self.next_step(now_ns, key, events);
     }

@@ -10,6 +10,10 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 /// within 1%, at about a seventh of the memory.
 const COMPACT_DIGITS: u8 = 2;
 const HOUR_NS: u64 = 3_600_000_000_000;
+/// A CDF's points (`Durations::cdf_points`): this many per decade of `1 - q`, over this many
+/// decades (to p99.999): 201 points at most.
+pub const CDF_POINTS_PER_DECADE: u32 = 40;
+pub const CDF_DECADES: u32 = 5;
 
 /// How the requests that arrived in the measured window ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +119,30 @@ impl Durations {
 
     pub fn max_ns(&self) -> f64 {
         self.histogram.max() as f64
+    }
+
+    /// The distribution as `(q, value_ns)` points for a CDF whose tail can be read: `1 - q`
+    /// log-spaced, [`CDF_POINTS_PER_DECADE`] per decade, from q = 0 (the minimum) down to
+    /// `1 - q = 1e-5` (p99.999), stopping where fewer than one recorded value lies beyond (the
+    /// quantiles past that are all the maximum), then `(1, max)`. Empty when nothing was
+    /// recorded.
+    pub fn cdf_points(&self) -> Vec<(f64, f64)> {
+        let n = self.count();
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut points = Vec::new();
+        for k in 0..=CDF_DECADES * CDF_POINTS_PER_DECADE {
+            let tail = 10f64.powf(-(k as f64) / CDF_POINTS_PER_DECADE as f64);
+            if tail * (n as f64) < 1.0 {
+                break;
+            }
+            // Rounded so that the JSON shows 0.9 rather than 0.8999999999999999.
+            let q = ((1.0 - tail) * 1e7).round() / 1e7;
+            points.push((q, self.quantile_ns(q)));
+        }
+        points.push((1.0, self.max_ns()));
+        points
     }
 
     pub fn add(&mut self, other: &Durations) {
@@ -274,12 +302,15 @@ impl ServiceRecord {
 pub struct ClassRecord {
     pub requests: Counts,
     pub latency: Durations,
+    /// Measured requests served in a region other than their client's.
+    pub cross_region: u64,
 }
 
 impl ClassRecord {
     pub fn add(&mut self, other: &ClassRecord) {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
+        self.cross_region += other.cross_region;
     }
 }
 
@@ -356,6 +387,39 @@ mod tests {
         assert!(compact.footprint_bytes() * 5 < full.footprint_bytes());
         compact.clear();
         assert_eq!((compact.count(), compact.mean_ns()), (0, 0.0));
+    }
+
+    #[test]
+    fn cdf_points_resolve_the_tail_and_end_at_the_maximum() {
+        let mut d = Durations::default();
+        assert!(d.cdf_points().is_empty());
+        // 1..=100,000 us: the value at q is q x 100 ms (within the histogram's 0.1%).
+        for us in 1..=100_000u64 {
+            d.record(us * 1_000);
+        }
+        let points = d.cdf_points();
+        // 1 - q down to 1e-5 (one value beyond it): 201 points, then the maximum.
+        assert_eq!(points.len(), 202);
+        assert_eq!(points[0], (0.0, 1_000.0));
+        assert_eq!(*points.last().unwrap(), (1.0, d.max_ns()));
+        assert!(points
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        for q in [0.9, 0.99, 0.999, 0.9999] {
+            let &(_, ns) = points
+                .iter()
+                .find(|p| p.0 == q)
+                .expect("a point at each nine");
+            assert!((ns / (q * 1e8) - 1.0).abs() < 2e-3, "q {q}: {ns}");
+        }
+        // With 50 values the tail stops at 1 - q = 1/50: p98, then the maximum.
+        let mut few = Durations::default();
+        for us in 1..=50u64 {
+            few.record(us * 1_000);
+        }
+        let points = few.cdf_points();
+        assert!(points[points.len() - 2].0 <= 0.98 && points[points.len() - 2].0 > 0.97);
+        assert_eq!(points.last().unwrap().0, 1.0);
     }
 
     #[test]

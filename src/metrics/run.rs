@@ -55,6 +55,10 @@ pub enum Happening {
         spike: usize,
         multiplier: f64,
     },
+    /// A traffic spike is over (its ramp down, if any, has ended).
+    SpikeEnd {
+        spike: usize,
+    },
     /// A step of the base rate begins.
     StepStart {
         step: usize,

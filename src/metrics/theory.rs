@@ -424,6 +424,82 @@ fn success(model: &Model, id: ServiceId) -> f64 {
     steps.fold(own, |p, q| p * q)
 }
 
+/// The chance that a request succeeds, counting only the errors the scenario gives
+/// (`error_rate`, with retries and optional calls): an upper bound on availability.
+pub fn success_probability(model: &Model) -> f64 {
+    model
+        .classes
+        .iter()
+        .map(|class| class.share * success(model, class.entry))
+        .sum()
+}
+
+/// What is valid but cannot be what was meant, for warnings: services nothing reaches,
+/// objectives no run can meet, queues that grow without limit.
+pub fn warnings(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    let visits = visits_per_request(model);
+    for (service, &v) in model.services.iter().zip(&visits) {
+        if v == 0.0 {
+            out.push(format!(
+                "service \"{}\" is never visited: no class enters there and no call reaches it",
+                service.name
+            ));
+        }
+    }
+    for (service, t) in model.services.iter().zip(theory(model)) {
+        if service.queue_capacity.is_some() {
+            continue;
+        }
+        match &service.fleet.autoscale {
+            // An autoscaled service is short only if even its ceiling cannot keep up.
+            Some(a) => {
+                let at_ceiling = t.offered_load * f64::from(service.replicas) / f64::from(a.max);
+                if at_ceiling >= 1.0 {
+                    out.push(format!(
+                        "service \"{}\" is offered more work than even autoscale.max = {} replicas can do (offered load {:.2} at the ceiling); its queue will grow without limit",
+                        service.name, a.max, at_ceiling
+                    ));
+                }
+            }
+            None if t.offered_load >= 1.0 => out.push(format!(
+                "service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
+                service.name, t.offered_load
+            )),
+            None => {}
+        }
+    }
+    let best = success_probability(model);
+    let objectives =
+        model
+            .slo
+            .iter()
+            .map(|o| ("slo".to_string(), o))
+            .chain(model.classes.iter().flat_map(|c| {
+                c.slo
+                    .iter()
+                    .map(move |o| (format!("class.{}.slo", c.name), o))
+            }));
+    for (path, o) in objectives {
+        match o.measure {
+            crate::scenario::model::Measure::Availability if o.target > best + 1e-12 => {
+                out.push(format!(
+                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of requests can succeed (add retries, fallbacks or lower error rates)",
+                    o.target,
+                    best * 100.0
+                ));
+            }
+            crate::scenario::model::Measure::Availability => {}
+            m if o.target == 0.0 => out.push(format!(
+                "{path}.{} = 0 cannot be met unless requests take no time at all",
+                m.key()
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Expected visits to each service per external request (see [`theory`]).
 pub fn visits_per_request(model: &Model) -> Vec<f64> {
     let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
@@ -546,6 +622,60 @@ pub fn mmc_mean_wait_s(c: u32, lambda: f64, mu: f64) -> f64 {
     erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)
 }
 
+/// The `q`-quantile of the sojourn time (wait plus service) in a stable M/M/c FIFO queue, in
+/// seconds; `None` when the queue is unstable. With probability `1 - C` (C from Erlang C) an
+/// arrival is served at once, its sojourn Exp(mu); otherwise it waits Exp(gamma), gamma =
+/// c mu - lambda, and is then served. Found by bisection on the survival function (as
+/// `benches/peers/theory.py` does).
+pub fn mmc_sojourn_quantile_s(c: u32, lambda: f64, mu: f64, q: f64) -> Option<f64> {
+    let gamma = f64::from(c) * mu - lambda;
+    if !(gamma > 0.0 && mu > 0.0 && (0.0..1.0).contains(&q)) {
+        return None;
+    }
+    let waits = erlang_c(c, lambda / mu);
+    let survival = |t: f64| {
+        let served = (-mu * t).exp();
+        let waited_then_served = if (gamma - mu).abs() < 1e-12 * mu {
+            (1.0 + mu * t) * served
+        } else {
+            (gamma * served - mu * (-gamma * t).exp()) / (gamma - mu)
+        };
+        (1.0 - waits) * served + waits * waited_then_served
+    };
+    let (mut low, mut high) = (0.0, 1.0 / mu);
+    while survival(high) > 1.0 - q {
+        low = high;
+        high *= 2.0;
+    }
+    for _ in 0..200 {
+        let middle = 0.5 * (low + high);
+        if survival(middle) > 1.0 - q {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Some(0.5 * (low + high))
+}
+
+/// End-to-end p99 latency in milliseconds from theory, for a scenario that is a single M/M/c
+/// queue: one service, no calls, no errors, Poisson traffic, exponential service, one replica,
+/// an unbounded queue (where `theory` names the model `M/M/c`). `None` for any other design.
+pub fn single_queue_p99_ms(model: &Model) -> Option<f64> {
+    let [service] = model.services.as_slice() else {
+        return None;
+    };
+    let [t] = theory(model).try_into().ok()?;
+    let kendall = t.queueing_model.as_deref()?;
+    let is_mmc = kendall.starts_with("M/M/") && kendall.matches('/').count() == 2;
+    if !is_mmc || !service.plan.is_empty() || service.error_rate > 0.0 {
+        return None;
+    }
+    let c = u32::try_from(service.workers()).ok()?;
+    let mu = 1e9 / t.mean_hold_ns;
+    mmc_sojourn_quantile_s(c, t.arrival_rate_per_s, mu, 0.99).map(|s| s * 1e3)
+}
+
 /// Figures of an M/M/c/K queue (K = c + queue capacity).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mmck {
@@ -656,6 +786,27 @@ mod tests {
         assert!((erlang_c(16, 14.4) - 0.5913).abs() < 1e-4);
         // M/M/1: P(wait) = rho.
         assert!((erlang_c(1, 0.9) - 0.9).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mmc_sojourn_quantiles_match_the_closed_form_and_the_peers_script() {
+        // M/M/1: the sojourn is Exp(mu - lambda), p99 = ln(100) / (mu - lambda).
+        let p99 = mmc_sojourn_quantile_s(1, 0.9, 1.0, 0.99).unwrap();
+        assert!((p99 / (100f64.ln() / 0.1) - 1.0).abs() < 1e-9);
+        // Values printed by benches/peers/theory.py (sojourn_quantile_s): M/M/4 at rho 0.8,
+        // M/M/16 at rho 0.9, and M/M/2 at lambda = mu (gamma = mu, the equal-rates case).
+        for (c, lambda, expected) in [
+            (4, 3.2, 6.893203748883002),
+            (16, 14.4, 5.269834601084462),
+            (2, 1.0, 5.665960683792996),
+        ] {
+            let got = mmc_sojourn_quantile_s(c, lambda, 1.0, 0.99).unwrap();
+            assert!(
+                (got / expected - 1.0).abs() < 1e-9,
+                "M/M/{c}: {got} vs {expected}"
+            );
+        }
+        assert_eq!(mmc_sojourn_quantile_s(2, 2.0, 1.0, 0.99), None);
     }
 
     #[test]

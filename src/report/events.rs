@@ -24,6 +24,7 @@ pub fn describe(s: &Summary, what: &Happening) -> Described {
             format!("traffic spike {spike} begins (x{multiplier})"),
             true,
         ),
+        Happening::SpikeEnd { spike } => ("spike_end", format!("traffic spike {spike} ends"), true),
         Happening::StepStart { step, rate_per_s } => (
             "step",
             format!("traffic step {step} begins (to {rate_per_s} req/s)"),

@@ -59,6 +59,9 @@ fn verdicts(slo: &[crate::metrics::summary::Verdict]) -> Value {
             if let Some(ci) = v.ci95 {
                 m.insert("ci95".into(), json!(ci));
             }
+            if let Some(confidence) = v.confidence {
+                m.insert("confidence".into(), json!(confidence.key()));
+            }
             Value::Object(m)
         })
         .collect()
@@ -69,6 +72,11 @@ fn latency(l: &Latency) -> Value {
         "mean": l.mean, "p50": l.p50, "p90": l.p90, "p95": l.p95,
         "p99": l.p99, "p999": l.p999, "max": l.max,
     })
+}
+
+/// `[[q, ms], ...]`.
+fn cdf(points: &[(f64, f64)]) -> Value {
+    points.iter().map(|&(q, ms)| json!([q, ms])).collect()
 }
 
 fn theory(t: &ServiceTheory) -> Value {
@@ -99,6 +107,7 @@ fn ci95(c: &Ci95) -> Value {
         },
         "availability": c.availability,
         "throughput_rps": c.throughput_rps,
+        "thin": c.thin.iter().map(|m| m.key()).collect::<Vec<_>>(),
     })
 }
 
@@ -127,6 +136,16 @@ fn summary(s: &Summary) -> Value {
             "wasted_work_s": p.wasted_work_s,
             "theory": theory(&svc.theory),
         });
+        if let Some(ci) = &svc.ci95 {
+            value["ci95"] = json!({
+                "latency_ms": {
+                    "mean": ci.latency_mean, "p50": ci.latency_p50,
+                    "p95": ci.latency_p95, "p99": ci.latency_p99,
+                },
+                "queue_wait_ms": { "mean": ci.queue_wait_mean, "p99": ci.queue_wait_p99 },
+                "utilization": ci.utilization,
+            });
+        }
         if let Some(hit_ratio) = p.hit_ratio {
             value["hit_ratio"] = json!(hit_ratio);
         }
@@ -144,6 +163,7 @@ fn summary(s: &Summary) -> Value {
                 "throughput_rps": c.throughput_rps,
                 "availability": c.availability,
                 "latency_ms": latency(&c.latency),
+                "latency_cdf_ms": cdf(&c.latency_cdf),
                 "slo": verdicts(&c.slo),
                 "slo_met": c.slo_met,
             }),
@@ -159,6 +179,7 @@ fn summary(s: &Summary) -> Value {
     m.insert("throughput_rps".into(), json!(s.throughput_rps));
     m.insert("availability".into(), json!(s.availability));
     m.insert("latency_ms".into(), latency(&s.latency));
+    m.insert("latency_cdf_ms".into(), cdf(&s.latency_cdf));
     m.insert(
         "cost".into(),
         json!({

@@ -45,6 +45,9 @@ fn note(d: &Design) -> Option<String> {
             "not simulated: \"{service}\" is offered load {offered_load:.3} >= 1 (unstable)"
         )),
         Evidence::Overloaded { service } => Some(format!("overloaded at \"{service}\"")),
+        Evidence::Simulated { thin: true, .. } => Some(
+            "too few requests beyond a percentile objective in a replication to judge it; lengthen the run".into(),
+        ),
         Evidence::Simulated {
             too_close: true, ..
         } => Some("too close to call at the most replications".into()),

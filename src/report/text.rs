@@ -2,7 +2,7 @@
 
 use crate::metrics::recorder::Counts;
 use crate::metrics::run::OverloadReason;
-use crate::metrics::summary::{OverloadSummary, Summary, Verdict};
+use crate::metrics::summary::{Confidence, OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
 use std::fmt::Write;
 
@@ -75,13 +75,19 @@ fn verdict_text(v: &Verdict) -> VerdictText {
         Measure::Availability => ">=",
         _ => "<=",
     };
+    let judged = match v.confidence {
+        None => "",
+        Some(Confidence::Met) => ", met with confidence",
+        Some(Confidence::Missed) => ", missed with confidence",
+        Some(Confidence::Unsure) => ", too close to call",
+    };
     VerdictText {
         mark: if v.met { "PASS" } else { "FAIL" },
         name: objective_name(v.measure),
         observed: format(v.observed),
         bound: format!("{relation} {}", format(v.target)),
         ci: v.ci95.map_or_else(String::new, |[lo, hi]| {
-            format!("95% CI {} .. {}", format(lo), format(hi))
+            format!("95% CI {} .. {}{judged}", format(lo), format(hi))
         }),
     }
 }
@@ -195,6 +201,41 @@ fn path_lines(s: &Summary) -> Vec<String> {
     lines
 }
 
+/// Notes under the latency figures: percentiles read off too few requests.
+fn latency_notes(s: &Summary) -> Vec<String> {
+    let timed = s.requests.succeeded;
+    let mut notes = Vec::new();
+    if timed == 0 {
+        notes.push("  no request succeeded, so there is no latency to show".to_string());
+        return notes;
+    }
+    let starved: Vec<&str> = [(0.9, "p90"), (0.95, "p95"), (0.99, "p99"), (0.999, "p99.9")]
+        .into_iter()
+        .filter(|(q, _)| (timed as f64) * (1.0 - q) < 1.0)
+        .map(|(_, name)| name)
+        .collect();
+    if let Some(first) = starved.first() {
+        notes.push(format!(
+            "  * {} from {} requests {} just the largest of them; run longer for real figures",
+            starved.join(", "),
+            count(timed),
+            if starved.len() == 1 { "is" } else { "are" }
+        ));
+        let _ = first;
+    }
+    if let Some(ci) = &s.ci95 {
+        if !ci.thin.is_empty() {
+            let names: Vec<&str> = ci.thin.iter().map(|&m| objective_name(m)).collect();
+            notes.push(format!(
+                "  ~ too few requests per replication beyond {} (fewer than {}) for their intervals to mean much; run longer replications",
+                names.join(", "),
+                crate::metrics::summary::MIN_TAIL_SAMPLES
+            ));
+        }
+    }
+    notes
+}
+
 /// The terminal table.
 pub fn table(s: &Summary) -> String {
     let mut out = String::new();
@@ -221,6 +262,18 @@ pub fn table(s: &Summary) -> String {
     );
     let _ = writeln!(out, "availability {}", percent(s.availability));
     let l = &s.latency;
+    let timed = s.requests.succeeded;
+    // A percentile from fewer requests than it needs is just the largest of them (*); with
+    // no request timed there is no figure at all (-).
+    let figure = |v: f64, q: Option<f64>| -> String {
+        if timed == 0 {
+            "-".into()
+        } else if q.is_some_and(|q| (timed as f64) * (1.0 - q) < 1.0) {
+            format!("{}*", ms(v))
+        } else {
+            ms(v)
+        }
+    };
     let mut rows = vec![
         [
             "latency", "mean", "p50", "p90", "p95", "p99", "p99.9", "max",
@@ -229,31 +282,37 @@ pub fn table(s: &Summary) -> String {
         .to_vec(),
         vec![
             "".into(),
-            ms(l.mean),
-            ms(l.p50),
-            ms(l.p90),
-            ms(l.p95),
-            ms(l.p99),
-            ms(l.p999),
-            ms(l.max),
+            figure(l.mean, None),
+            figure(l.p50, Some(0.5)),
+            figure(l.p90, Some(0.9)),
+            figure(l.p95, Some(0.95)),
+            figure(l.p99, Some(0.99)),
+            figure(l.p999, Some(0.999)),
+            figure(l.max, None),
         ],
     ];
     if let Some(ci) = &s.ci95 {
         let c = &ci.latency;
-        let half = |[lo, hi]: [f64; 2]| format!("+-{}", ms((hi - lo) / 2.0));
+        let half = |[lo, hi]: [f64; 2], m: Measure| {
+            let mark = if ci.thin.contains(&m) { "~" } else { "" };
+            format!("+-{}{mark}", ms((hi - lo) / 2.0))
+        };
         rows.push(vec![
             "95% CI".into(),
-            half(c.mean),
-            half(c.p50),
-            half(c.p90),
-            half(c.p95),
-            half(c.p99),
-            half(c.p999),
-            half(c.max),
+            half(c.mean, Measure::Mean),
+            half(c.p50, Measure::P50),
+            half(c.p90, Measure::P90),
+            half(c.p95, Measure::P95),
+            half(c.p99, Measure::P99),
+            half(c.p999, Measure::P999),
+            "-".into(),
         ]);
     }
     out.push('\n');
     out.push_str(&aligned(&rows, ""));
+    for line in latency_notes(s) {
+        let _ = writeln!(out, "{line}");
+    }
 
     out.push('\n');
     let mut rows = vec![[
@@ -575,8 +634,12 @@ pub fn markdown(s: &Summary) -> String {
                 .flat_map(|c| c.slo.iter().map(move |v| (format!("{}: ", c.name), v))),
         )
         .collect();
-    if !verdicts.is_empty() {
+    if verdicts.is_empty() {
+        out.push_str("**Verdict: no SLO defined.**\n");
+    } else {
         out.push_str("| SLO | observed | target | 95% CI | verdict |\n|---|---:|---:|---|---|\n");
+        let missed = verdicts.iter().filter(|(_, v)| !v.met).count();
+        let total = verdicts.len();
         for (class, v) in verdicts {
             let t = verdict_text(v);
             let _ = writeln!(
@@ -585,8 +648,23 @@ pub fn markdown(s: &Summary) -> String {
                 t.name, t.observed, t.bound, t.ci, t.mark
             );
         }
+        if missed == 0 {
+            out.push_str("\n**Verdict: every SLO met.**\n");
+        } else {
+            let _ = writeln!(out, "\n**Verdict: {missed} of {total} SLOs missed.**");
+        }
     }
     out
+}
+
+/// The overload report as Markdown, for `summary.md` and `--format markdown`.
+pub fn overload_markdown(o: &OverloadSummary) -> String {
+    format!(
+        "## capsim: {}\n\nSeed {}. **Overloaded: the run stopped.**\n\n{}\n\n**Verdict: SLOs not met (the design cannot carry its load).**\n",
+        o.scenario,
+        o.seed,
+        overload_message(o).replace('\n', "\n\n")
+    )
 }
 
 /// Why an overloaded run stopped, and what to do about it.

@@ -47,9 +47,8 @@ pub struct Traffic {
     /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
     /// (then `rate_per_s` is the mean rate, for the theory's offered load).
     pub arrivals: Arrivals,
-    /// Requests' data must stay in their region: no failover (`traffic.residency`).
+    /// The default of every class's `residency` and `payload_kb`.
     pub residency: bool,
-    /// KB each way per request, for the price of traffic crossing regions.
     pub payload_kb: f64,
 }
 
@@ -64,6 +63,10 @@ pub struct Class {
     pub share: f64,
     pub entry: ServiceId,
     pub slo: Vec<Objective>,
+    /// Its requests' data must stay in their client's region: they never fail over.
+    pub residency: bool,
+    /// KB each request carries each way, for the price of traffic between regions.
+    pub payload_kb: f64,
 }
 
 #[derive(Debug, Clone)]

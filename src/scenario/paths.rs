@@ -32,7 +32,7 @@ impl Names<'_> {
                 path,
                 format!(
                     "unknown service \"{name}\" in calls; {hint}defined services: {}",
-                    self.services.join(", ")
+                    super::problem::listing(self.services)
                 ),
             ));
         }

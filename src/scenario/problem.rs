@@ -53,3 +53,14 @@ pub fn unknown_key_message(key: &str, valid: &[&str]) -> String {
         None => format!("unknown key `{key}`; valid keys: {list}"),
     }
 }
+
+/// Names for a message: each once, in the order first given, comma-separated.
+pub fn listing(names: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if !seen.contains(&name.as_str()) {
+            seen.push(name);
+        }
+    }
+    seen.join(", ")
+}

@@ -119,4 +119,6 @@ pub struct RawClass {
     pub entry: Option<String>,
     /// The same keys as `[slo]`.
     pub slo: Option<toml::Value>,
+    pub residency: Option<bool>,
+    pub payload_kb: Option<f64>,
 }

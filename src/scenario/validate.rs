@@ -128,8 +128,15 @@ pub fn validate(
         files,
         &mut problems,
     );
-    let classes = traffic_and_entry.as_ref().and_then(|(_, entry)| {
-        resolve_classes(&raw_classes, &class_names, &names, *entry, &mut problems)
+    let classes = traffic_and_entry.as_ref().and_then(|(traffic, entry)| {
+        resolve_classes(
+            &raw_classes,
+            &class_names,
+            &names,
+            traffic,
+            *entry,
+            &mut problems,
+        )
     });
     let entries: Vec<usize> = classes.iter().flatten().map(|c| c.entry).collect();
     check_call_graph(&raw_services, &names, &entries, &mut problems);
@@ -762,12 +769,14 @@ fn traffic_model(
         None => (!names.is_empty()).then_some(0),
         Some(e) => match names.iter().position(|n| n == e) {
             Some(id) => Some(id),
+            // Without any service read (reported already), every name is unknown: say nothing.
+            None if names.is_empty() => None,
             None => {
                 problems.push(Problem::new(
                     "traffic.entry",
                     format!(
                         "unknown service \"{e}\"; defined services: {}",
-                        names.join(", ")
+                        super::problem::listing(names)
                     ),
                 ));
                 None
@@ -825,6 +834,7 @@ fn resolve_classes(
     raw: &[(String, RawClass)],
     class_names: &[String],
     services: &[String],
+    traffic: &Traffic,
     default_entry: usize,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Class>> {
@@ -834,6 +844,8 @@ fn resolve_classes(
             share: 1.0,
             entry: default_entry,
             slo: Vec::new(),
+            residency: traffic.residency,
+            payload_kb: traffic.payload_kb,
         }]);
     }
     let before = problems.len();
@@ -876,7 +888,7 @@ fn resolve_classes(
                         join(path, "entry"),
                         format!(
                             "unknown service \"{e}\"; defined services: {}",
-                            services.join(", ")
+                            super::problem::listing(services)
                         ),
                     ));
                     None
@@ -889,7 +901,18 @@ fn resolve_classes(
             .and_then(|v| typed::<RawSlo>(v, &join(path, "slo"), problems))
             .map(|raw| objectives(&raw, &join(path, "slo"), problems))
             .unwrap_or_default();
-        classes.push((name.clone(), weight, entry, slo));
+        let payload_kb = match class.payload_kb {
+            Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                problems.push(Problem::new(
+                    join(path, "payload_kb"),
+                    format!("payload_kb {kb} must be zero or more"),
+                ));
+                0.0
+            }
+            kb => kb.unwrap_or(traffic.payload_kb),
+        };
+        let residency = class.residency.unwrap_or(traffic.residency);
+        classes.push((name.clone(), weight, entry, slo, residency, payload_kb));
     }
     if raw.len() > usize::from(u16::MAX) {
         problems.push(Problem::new(
@@ -907,12 +930,14 @@ fn resolve_classes(
     let total: f64 = classes.iter().map(|c| c.1).sum();
     classes
         .into_iter()
-        .map(|(name, weight, entry, slo)| {
+        .map(|(name, weight, entry, slo, residency, payload_kb)| {
             Some(Class {
                 name,
                 share: weight / total,
                 entry: entry?,
                 slo,
+                residency,
+                payload_kb,
             })
         })
         .collect()

@@ -20,7 +20,10 @@
 
 use super::grid::Grid;
 use super::{add_replications, run_replications};
-use crate::metrics::summary::{nominal_cost_per_hour_usd, summarize, Outcome, Summary, Verdict};
+use crate::metrics::summary::{
+    nominal_cost_per_hour_usd, summarize, Confidence as MetricsConfidence, Outcome, Summary,
+    Verdict,
+};
 use crate::metrics::theory;
 use crate::scenario::model::Measure;
 use crate::scenario::Model;
@@ -52,10 +55,13 @@ pub enum Evidence {
     /// Simulated, and the run stopped as overloaded.
     Overloaded { service: String },
     /// Simulated to a summary; `too_close` when some verdict was still too close to call
-    /// at the most replications.
+    /// at the most replications; `thin` when a percentile objective cannot be judged because
+    /// a replication has too few requests beyond it (more replications would not help; a
+    /// longer run would).
     Simulated {
         summary: Box<Summary>,
         too_close: bool,
+        thin: bool,
     },
 }
 
@@ -193,22 +199,16 @@ pub enum Confidence {
     TooClose,
 }
 
-/// The verdict judged on its interval (on the observed figure when there is none).
+/// The verdict as `metrics` judged it on its interval (`Verdict::confidence`: the whole
+/// interval on one side of the target, and enough requests beyond a percentile in every
+/// replication to trust it), or on the observed figure when there is no interval.
 pub fn confidence(v: &Verdict) -> Confidence {
-    let [low, high] = v.ci95.unwrap_or([v.observed, v.observed]);
-    if !v.observed.is_finite() || !low.is_finite() || !high.is_finite() {
-        return Confidence::Missed;
-    }
-    let (sure_met, sure_missed) = match v.measure {
-        Measure::Availability => (low >= v.target, high < v.target),
-        _ => (high <= v.target, low > v.target),
-    };
-    if sure_met && v.met {
-        Confidence::Met
-    } else if sure_missed || !v.met && v.ci95.is_none() {
-        Confidence::Missed
-    } else {
-        Confidence::TooClose
+    match v.confidence {
+        Some(MetricsConfidence::Met) if v.met => Confidence::Met,
+        Some(MetricsConfidence::Missed) => Confidence::Missed,
+        Some(_) => Confidence::TooClose,
+        None if v.met && v.observed.is_finite() => Confidence::Met,
+        None => Confidence::Missed,
     }
 }
 
@@ -276,7 +276,12 @@ fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result
             Outcome::Completed(summary) => {
                 let confidence = judge(&summary);
                 let more = (replications * 2).min(options.max_replications);
-                if confidence == Confidence::TooClose && more > replications {
+                let thin_measures = summary.ci95.as_ref().map_or(&[][..], |c| &c.thin[..]);
+                let thin = summary
+                    .slo
+                    .iter()
+                    .any(|v| confidence_is_unsure(v) && thin_measures.contains(&v.measure));
+                if confidence == Confidence::TooClose && more > replications && !thin {
                     add_replications(&model, &mut pool, replications, more);
                     replications = more;
                     model.replications = replications;
@@ -289,12 +294,17 @@ fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result
                         Evidence::Simulated {
                             summary,
                             too_close: confidence == Confidence::TooClose,
+                            thin,
                         },
                     )
                 });
             }
         }
     }
+}
+
+fn confidence_is_unsure(v: &Verdict) -> bool {
+    confidence(v) == Confidence::TooClose
 }
 
 /// The room an objective has at a design: a fraction of the target (latency) or of the
@@ -355,29 +365,38 @@ mod tests {
             observed,
             met,
             ci95: ci,
+            confidence: None,
         }
     }
 
     #[test]
-    fn confidence_reads_the_pessimistic_end_of_each_interval() {
-        let p99 = |observed, low, high| {
-            confidence(&verdict(Measure::P99, 50.0, observed, Some([low, high])))
+    fn confidence_is_the_metrics_verdict_on_the_interval() {
+        let with = |met: bool, c: Option<MetricsConfidence>| {
+            let observed = if met { 40.0 } else { 60.0 };
+            let mut v = verdict(Measure::P99, 50.0, observed, c.map(|_| [35.0, 65.0]));
+            v.confidence = c;
+            confidence(&v)
         };
-        assert_eq!(p99(40.0, 38.0, 45.0), Confidence::Met);
-        assert_eq!(p99(48.0, 45.0, 51.0), Confidence::TooClose);
-        assert_eq!(p99(55.0, 51.0, 60.0), Confidence::Missed);
-        let availability = |low, high| {
-            let mid = (low + high) / 2.0;
-            confidence(&verdict(
-                Measure::Availability,
-                0.999,
-                mid,
-                Some([low, high]),
-            ))
-        };
-        assert_eq!(availability(0.9992, 0.9998), Confidence::Met);
-        assert_eq!(availability(0.9985, 0.9995), Confidence::TooClose);
-        assert_eq!(availability(0.990, 0.998), Confidence::Missed);
+        assert_eq!(with(true, Some(MetricsConfidence::Met)), Confidence::Met);
+        assert_eq!(
+            with(true, Some(MetricsConfidence::Unsure)),
+            Confidence::TooClose
+        );
+        assert_eq!(
+            with(false, Some(MetricsConfidence::Unsure)),
+            Confidence::TooClose
+        );
+        assert_eq!(
+            with(false, Some(MetricsConfidence::Missed)),
+            Confidence::Missed
+        );
+        // One replication: the observed figure decides.
+        assert_eq!(with(true, None), Confidence::Met);
+        assert_eq!(with(false, None), Confidence::Missed);
+    }
+
+    #[test]
+    fn margin_reads_the_pessimistic_end_of_each_interval() {
         // Room left: 10 of 50 ms; half of the 0.1% failure budget.
         let m = margin(&verdict(Measure::P99, 50.0, 38.0, Some([36.0, 40.0])));
         assert!((m - 0.2).abs() < 1e-12);

@@ -470,6 +470,33 @@ fn validate_warns_of_a_service_that_cannot_keep_up() {
 }
 
 #[test]
+fn an_autoscaled_service_is_judged_by_its_ceiling() {
+    let s = Scratch::new("validate-autoscaled");
+    // 100 req/s x 50 ms = 5 busy workers. Two replicas of 2 workers are short (offered
+    // load 1.25) but the autoscaler may add replicas: with max = 4 there are 8 workers
+    // (load 0.625), so no warning; with max = 2 there are 4 (1.25), so a warning naming max.
+    let scenario = |max: u32| {
+        format!(
+            "[scenario]\nname = \"a\"\nduration = \"1m\"\n[traffic]\nrate = 100\n\
+             [[service]]\nname = \"api\"\nreplicas = 2\nconcurrency = 2\n\
+             service_time = {{ dist = \"exponential\", mean = \"50ms\" }}\n\
+             autoscale = {{ min = 2, max = {max}, target = 0.6 }}\n"
+        )
+    };
+    s.write("roomy.toml", &scenario(4));
+    let out = s.capsim(&["validate", "roomy.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+    s.write("capped.toml", &scenario(2));
+    let out = s.capsim(&["validate", "capped.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stderr.contains("autoscale.max = 2") && out.stderr.contains("offered load 1.25"),
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn validate_reports_the_problems_of_an_invalid_file() {
     let input = Bad::Replace("rate = 100", "rate = 0");
     check_bad_input(input, "validate", "rate = 0", "traffic.rate", &[]);
@@ -1257,4 +1284,204 @@ fn a_trace_file_that_is_missing_or_broken_is_named_with_its_line() {
     s.write("traces/load.csv", "time_s,rate\n0,100\n1,50\n");
     let out = s.capsim(&["run", "bad.toml", "--format", "json"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
+}
+
+/// Every mistake gets exactly this message: in the user's words (no Rust or serde type
+/// names), naming its key path (or, for a TOML syntax error, its place), with the line and
+/// column, and nothing else (no echo, no cascade). The whole error output is compared, line by
+/// line, with the snippet lines of syntax errors left out.
+#[test]
+fn bad_inputs_get_exactly_these_messages() {
+    let cases: Vec<(Bad, &[&str])> = vec![
+        (
+            Bad::Insert("name = \"api\"", "replicas = 1.5"),
+            &[
+                r#"error: bad.toml:12:1: service.api.replicas: replicas must be a whole number, e.g. replicas = 2, not the number 1.5"#,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = \"fast\""),
+            &[
+                r#"error: bad.toml:7:1: traffic.rate: rate must be a number, e.g. rate = 0.5, not the string "fast""#,
+            ],
+        ),
+        (
+            Bad::Text(format!("{VALID}\n[slo]\np99 = 50\n")),
+            &[
+                r#"error: bad.toml:21:1: slo.p99: p99 needs a unit: write e.g. p99 = "50ms" (units: ns, us, ms, s, m, h, d), not the bare number 50"#,
+            ],
+        ),
+        (
+            Bad::Replace(
+                "mean = \"1ms\"",
+                r#"service_time = { dist = "exponential", mean = "2" }"#,
+            ),
+            &[
+                r#"error: bad.toml:13:40: service.api.service_time.mean: duration "2" has no unit; write it with one, e.g. "2ms" (units: ns, us, ms, s, m, h, d)"#,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = \"db\""),
+            &[
+                r#"error: bad.toml:14:1: service.api.calls: must be a list of calls, e.g. ["db"] or [{ service = "db", timeout = "50ms" }], not the string "db""#,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "blocking_calls = 1"),
+            &[
+                r#"error: bad.toml:12:1: service.api.blocking_calls: blocking_calls must be true or false, e.g. blocking_calls = true, not the whole number 1"#,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "error_rate = \"high\""),
+            &[
+                r#"error: bad.toml:18:1: service.db.error_rate: error_rate must be a number, e.g. error_rate = 0.5, not the string "high""#,
+            ],
+        ),
+        (
+            Bad::Replace("duration = \"2s\"", "duration = 10"),
+            &[
+                r#"error: bad.toml:3:1: scenario.duration: duration needs a unit: write e.g. duration = "10ms" (units: ns, us, ms, s, m, h, d), not the bare number 10"#,
+            ],
+        ),
+        (
+            Bad::Replace("seed = 3", "seed = -1"),
+            &[
+                r#"error: bad.toml:4:1: scenario.seed: seed -1 is negative; use a whole number from 0"#,
+            ],
+        ),
+        (
+            Bad::Replace("concurrency = 2", "concurrency = 0"),
+            &[
+                r#"error: bad.toml:12:1: service.api.concurrency: 0 is out of range; use a whole number from 1 to 1000000"#,
+            ],
+        ),
+        (
+            Bad::Replace(
+                "mean = \"1ms\"",
+                r#"service_time = { dist = "exponential", mean = "1ms""#,
+            ),
+            &[
+                r#"error: bad.toml:13:16: invalid TOML: the inline table opened here is not closed: a `}` is missing (the parser stopped at line 14: missing comma between key-value pairs, expected `,`)"#,
+            ],
+        ),
+        (
+            Bad::Insert("rate = 100", "rate = 200"),
+            &[
+                r#"error: bad.toml:8:1: invalid TOML: the key `rate` is set twice in the same table; keep one"#,
+            ],
+        ),
+        (
+            Bad::Text(VALID.replace("[traffic]", "[[traffic]]") + "\n[[traffic]]\nrate = 5\n"),
+            &[
+                r#"error: bad.toml:6:3: traffic: a scenario has one traffic source: one [traffic] table with its rate; to mix kinds of request, give [traffic] the total rate and add [[class]] tables (name, weight, entry, slo)"#,
+            ],
+        ),
+        (
+            Bad::Text(VALID.replace("[[service]]", "[[services]]")),
+            &[
+                r#"error: bad.toml:10:3: services: unknown key `services`; did you mean `service`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"#,
+            ],
+        ),
+        (
+            Bad::Text(VALID.replace("[traffic]", "[trafic]")),
+            &[
+                r#"error: bad.toml:6:2: trafic: unknown key `trafic`; did you mean `traffic`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"#,
+            ],
+        ),
+        (
+            Bad::Replace("name = \"db\"", "name = \"api\""),
+            &[
+                r#"error: bad.toml:14:10: service.api.calls[0]: unknown service "db" in calls; defined services: api"#,
+                r#"error: bad.toml:17:1: service.api.name: service name "api" is used more than once; names must be unique"#,
+            ],
+        ),
+        (
+            Bad::Text(
+                with_line("name = \"db\"", "name = \"db.primary\"")
+                    .replace("calls = [\"db\"]", "calls = [\"db.primary\"]"),
+            ),
+            &[
+                r#"error: bad.toml:17:1: service.db.primary.name: service name "db.primary" can hold only letters, digits, - and _ (starting with a letter or digit), so that --set service.NAME.KEY can reach it; e.g. "db-primary""#,
+            ],
+        ),
+        (
+            Bad::Replace(
+                "mean = \"500us\"",
+                r#"service_time = { dist = "expo", mean = "500us" }"#,
+            ),
+            &[
+                r#"error: bad.toml:18:18: service.db.service_time.dist: unknown distribution "expo"; valid distributions: constant, exponential, uniform, normal, lognormal, gamma, erlang, weibull, pareto, empirical, mixture"#,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [\"dbb\"]"),
+            &[
+                r#"error: bad.toml:14:10: service.api.calls[0]: unknown service "dbb" in calls; did you mean "db"? defined services: api, db"#,
+            ],
+        ),
+        (
+            Bad::Text(format!("{VALID}\n[slo]\navailability = 2\n")),
+            &[
+                r#"error: bad.toml:21:1: slo.availability: availability 2 is not a probability; use a ratio from 0 to 1, e.g. 0.999"#,
+            ],
+        ),
+        (
+            Bad::Insert("duration = \"2s\"", "warmup = \"3s\""),
+            &[
+                r#"error: bad.toml:4:1: scenario.warmup: warmup "3s" is not shorter than duration "2s"; statistics cover [warmup, duration), so warmup must be less"#,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "replicaz = 2"),
+            &[
+                r#"error: bad.toml:12:1: service.api.replicaz: unknown key `replicaz`; did you mean `replicas`? valid keys: `name`, `replicas`, `concurrency`, `queue_capacity`, `service_time`, `calls`, `blocking_calls`, `error_rate`, `price_per_hour`, `kind`, `balancer`, `hit_ratio`, `capacity`, `keys`, `popularity`, `policy`, `ttl`, `on_miss`, `batch`, `rate_limit`, `queue_timeout`, `circuit_breaker`, `autoscale`, `regions`, `health`, `spot_discount`, `price_per_request`"#,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "queue_capacity = -1"),
+            &[
+                r#"error: bad.toml:18:1: service.db.queue_capacity: -1 is out of range; use a whole number from 0 to 4294967295"#,
+            ],
+        ),
+        (
+            Bad::Replace("duration = \"2s\"", "duration = \"-2s\""),
+            &[
+                r#"error: bad.toml:3:1: scenario.duration: duration "-2s" is negative; durations are zero or more"#,
+            ],
+        ),
+    ];
+    assert!(cases.len() >= 20);
+    let rust_words = [
+        "f64",
+        "f32",
+        "i64",
+        "i32",
+        "u32",
+        "u64",
+        "usize",
+        "sequence",
+        "invalid type",
+        "struct",
+        "Option",
+        "a map",
+    ];
+    for (input, expected) in cases {
+        let refused = refuse(input, "validate");
+        let errors: Vec<&str> = refused
+            .stderr()
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors, expected, "{}", refused.case);
+        for line in errors {
+            for word in rust_words {
+                assert!(!line.contains(word), "a Rust type name in: {line}");
+            }
+            assert!(
+                line.starts_with("error: bad.toml:"),
+                "names file and line: {line}"
+            );
+        }
+    }
 }

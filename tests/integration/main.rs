@@ -11,6 +11,8 @@
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `report`: the report directory of `run --out` and `capsim report` for every shipped
+//!   scenario, names that cannot leave it, and the page in headless Chromium.
 //! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
 //!   or crash and resume; common random numbers across points; plans against Erlang C staffing
 //!   and an exhaustive sweep; bad grids refused naming the key.
@@ -28,6 +30,7 @@ mod determinism;
 mod distributions;
 mod paths;
 mod queueing;
+mod report;
 mod repository;
 mod summary;
 mod support;

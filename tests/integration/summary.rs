@@ -2,6 +2,7 @@
 //! SLO verdicts, confidence intervals, and the JSON keys docs/contract.md fixes.
 
 use crate::support::simulate;
+use capsim::metrics::summary::Confidence;
 use capsim::scenario::model::Measure;
 
 /// 200 requests/s for 1 h with 6 min of warmup, three replications, an error rate of 10% at
@@ -117,11 +118,30 @@ fn json_summary_has_every_key_spec_md_fixes() {
     }
     for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max"] {
         assert!(json["latency_ms"][key].is_f64(), "latency_ms.{key}");
+        // The maximum has no interval: the largest of n draws grows with n.
+        let interval = &json["ci95"]["latency_ms"][key];
         assert!(
-            json["ci95"]["latency_ms"][key].is_array(),
+            interval.is_array() || (key == "max" && interval.is_null()),
             "ci95.latency_ms.{key}"
         );
     }
+    // The distribution for plots: [q, ms] pairs from the minimum to the maximum, agreeing
+    // with the percentiles (both read the same histogram).
+    let cdf = json["latency_cdf_ms"].as_array().expect("latency_cdf_ms");
+    assert!(cdf.len() > 100, "a few hundred points: {}", cdf.len());
+    let point = |p: &serde_json::Value| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+    assert_eq!(point(&cdf[0]).0, 0.0);
+    assert_eq!(
+        point(cdf.last().unwrap()),
+        (1.0, json["latency_ms"]["max"].as_f64().unwrap())
+    );
+    let p99 = cdf
+        .iter()
+        .map(point)
+        .find(|p| p.0 == 0.99)
+        .expect("a point at q = 0.99");
+    assert_eq!(p99.1, json["latency_ms"]["p99"].as_f64().unwrap());
+    assert!(json["classes"]["default"]["latency_cdf_ms"].is_array());
     for key in ["total_usd", "per_hour_usd", "per_million_requests_usd"] {
         assert!(json["cost"][key].is_f64(), "cost.{key}");
     }
@@ -145,4 +165,85 @@ fn json_summary_has_every_key_spec_md_fixes() {
         assert!(slo.get(key).is_some(), "slo[0].{key}");
     }
     assert_eq!(json["slo_met"], false);
+}
+
+/// The 95% intervals mean what they say. M/M/1 at rho 0.8 (lambda 0.8, mu 1 per ms): the
+/// mean sojourn is 1 / (mu - lambda) = 5 ms and its p99 ln(100) x 5 = 23.03 ms. Over 120
+/// seeds, each 10 replications of 45,000 requests (450 beyond the p99 in each), the intervals
+/// of the mean and of p99 should each cover the truth 95% of the time: the count of covering
+/// seeds is binomial(120, 0.95), sd 2.4 seeds, so anything from 105 (2.6 sd below; p = 0.005
+/// under the null) up passes, while an interval that ignored the spread across replications
+/// or sat beside the pooled figure would fall far below. Each interval contains the figure
+/// printed with it, by construction.
+#[test]
+fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
+    let truth_mean = 5.0;
+    let truth_p99 = 100f64.ln() * 5.0;
+    let (mut mean_covered, mut p99_covered) = (0, 0);
+    let seeds = 120;
+    for seed in 0..seeds {
+        let s = simulate(&format!(
+            r#"
+            [scenario]
+            duration = "61.25s"
+            warmup = "5s"
+            seed = {seed}
+            replications = 10
+            [traffic]
+            rate = 800
+            [[service]]
+            name = "server"
+            service_time = {{ dist = "exponential", mean = "1ms" }}
+            "#
+        ));
+        let ci = s.ci95.as_ref().expect("10 replications give intervals");
+        assert!(
+            !ci.thin.contains(&Measure::P99),
+            "450 beyond p99 per replication is enough"
+        );
+        let [low, high] = ci.latency.mean;
+        assert!(low <= s.latency.mean && s.latency.mean <= high);
+        mean_covered += u32::from(low <= truth_mean && truth_mean <= high);
+        let [low, high] = ci.latency.p99;
+        assert!(low <= s.latency.p99 && s.latency.p99 <= high);
+        p99_covered += u32::from(low <= truth_p99 && truth_p99 <= high);
+    }
+    eprintln!("intervals covered the truth: mean {mean_covered}, p99 {p99_covered} of {seeds}");
+    assert!(
+        mean_covered >= 105,
+        "mean covered {mean_covered} of {seeds}"
+    );
+    assert!(p99_covered >= 105, "p99 covered {p99_covered} of {seeds}");
+}
+
+/// Short replications (about 800 requests, 8 beyond the p99) cannot give a p99 interval that
+/// means anything: the summary says so, and a p99 verdict is not judged "with confidence".
+#[test]
+fn short_replications_get_a_warning_instead_of_a_confident_verdict() {
+    let s = simulate(
+        r#"
+        [scenario]
+        duration = "2s"
+        warmup = "1s"
+        replications = 10
+        [slo]
+        p99 = "100ms"
+        [traffic]
+        rate = 800
+        [[service]]
+        name = "server"
+        service_time = { dist = "exponential", mean = "1ms" }
+        "#,
+    );
+    let ci = s.ci95.as_ref().unwrap();
+    assert!(ci.thin.contains(&Measure::P99) && ci.thin.contains(&Measure::P999));
+    assert!(!ci.thin.contains(&Measure::P50));
+    let p99 = &s.slo[0];
+    assert!(p99.met, "23 ms is far under 100 ms");
+    assert_eq!(p99.confidence, Some(Confidence::Unsure));
+    let table = capsim::report::text::table(&s);
+    assert!(
+        table.contains("too few requests per replication beyond") && table.contains("p99.9 (fewer"),
+        "{table}"
+    );
 }

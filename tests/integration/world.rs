@@ -120,7 +120,10 @@ fn a_ramped_10x_spike_and_a_step_integrate_to_the_expected_count() {
     assert_arrivals_follow(&s, &integral);
     let kinds: Vec<&Happening> = s.events.entries.iter().map(|h| &h.what).collect();
     assert!(matches!(kinds[0], Happening::SpikeStart { multiplier, .. } if *multiplier == 10.0));
-    assert!(matches!(kinds[1], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
+    // The spike ends at 20 m, its ramp down included; the step begins at 40 m.
+    assert!(matches!(kinds[1], Happening::SpikeEnd { spike: 0 }));
+    assert_eq!(s.events.entries[1].at_ns, 20 * 60 * 1_000_000_000);
+    assert!(matches!(kinds[2], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
 }
 
 /// Bursts (a two-state Markov-modulated Poisson process): on for 30 s and off for 90 s on
@@ -681,5 +684,34 @@ fn a_region_outage_fails_its_clients_until_failover_then_they_pay_the_round_trip
     assert!(
         resident.series.iter().all(|r| r.p95_ms < 10.2),
         "nobody is served away from home"
+    );
+}
+
+/// Residency is per class: in the outage above, with half the requests of a `records` class
+/// whose data must stay home and half of a `catalog` class that may fail over, the catalog's
+/// `eu` clients fail only until failover (0.5 x 3,560 = 1,780) while the records' fail for the
+/// whole outage (0.5 x 9,960 = 4,980); Poisson sd 42 and 71, the checks allow 5 sd.
+#[test]
+fn residency_is_per_class() {
+    let text = regions(false).replace(
+        "[[region]]\n        name = \"us\"",
+        "[[class]]\n        name = \"records\"\n        residency = true\n        [[class]]\n        name = \"catalog\"\n        [[region]]\n        name = \"us\"",
+    );
+    let s = simulate(&text);
+    let (records, catalog) = (&s.classes[0], &s.classes[1]);
+    assert_eq!(
+        (records.name.as_str(), catalog.name.as_str()),
+        ("records", "catalog")
+    );
+    let failed = |c: &capsim::metrics::summary::ClassSummary| c.requests.failed as f64;
+    assert!(
+        (failed(catalog) - 1780.0).abs() < 5.0 * 42.0,
+        "catalog {}",
+        failed(catalog)
+    );
+    assert!(
+        (failed(records) - 4980.0).abs() < 5.0 * 71.0,
+        "records {}",
+        failed(records)
     );
 }
