@@ -88,6 +88,17 @@ fn one_job_and_two_jobs_write_the_same_bytes() {
         1 + 12,
         "a header and a row per point:\n{csv}"
     );
+    // The scenario as swept loads on its own, and `capsim report` draws the same page again.
+    let swept = read(s.dir.join("one/scenario.toml"));
+    capsim::scenario::load(&swept, "scenario.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let page = read(s.dir.join("one/index.html"));
+    assert!(
+        page.contains("sweep_p99"),
+        "the page shows the sweep's charts"
+    );
+    let again = s.capsim(&["report", "one"]);
+    assert_eq!(again.code, Some(0), "capsim report: {again:#?}");
+    assert_eq!(read(s.dir.join("one/index.html")), page);
     assert!(csv.starts_with(
         "service.web.replicas,traffic.rate,p50_ms,p95_ms,p99_ms,p99_ms_low,p99_ms_high,availability,throughput_rps,cost_per_hour_usd,slo_met,"
     ));
@@ -120,7 +131,17 @@ fn three_shards_merged_equal_the_whole_sweep() {
     }
     // Given in any order.
     ran(s.capsim(&["merge", "shard2", "shard0", "shard1", "--out", "merged"]));
-    for file in ["results.csv", "results.jsonl", "manifest.json"] {
+    // The data files, and the scenario and page drawn from them.
+    let drawn = [
+        "scenario.toml",
+        "index.html",
+        "sweep_p99.svg",
+        "sweep_heatmap.svg",
+    ];
+    for file in ["results.csv", "results.jsonl", "manifest.json"]
+        .into_iter()
+        .chain(drawn)
+    {
         assert_eq!(
             read(s.dir.join("whole").join(file)),
             read(s.dir.join("merged").join(file)),
