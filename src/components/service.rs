@@ -364,6 +364,9 @@ impl ServiceState {
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        if error_rate == 0.0 && self.extra_error_rate == 0.0 {
+            return false; // the common case: no errors at all
+        }
         // An `errors` fault adds its probability independently of the service's own.
         let error_rate = if self.extra_error_rate > 0.0 {
             1.0 - (1.0 - error_rate) * (1.0 - self.extra_error_rate)
@@ -708,7 +711,10 @@ impl System<'_> {
             None => spec.plan.is_empty(),
         };
         if done {
-            self.release_worker(now_ns, key, events);
+            // Without blocking calls the worker was released above.
+            if spec.blocking_calls {
+                self.release_worker(now_ns, key, events);
+            }
             self.end_frame(now_ns, key, Ending::Succeeded, events);
             return;
         }
