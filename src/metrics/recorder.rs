@@ -88,6 +88,7 @@ impl Durations {
         self.histogram.distinct_values() * std::mem::size_of::<u64>()
     }
 
+    #[inline]
     pub fn record(&mut self, ns: Nanos) {
         if self.histogram.record(ns).is_err() {
             self.histogram.saturating_record(ns);
