@@ -713,22 +713,24 @@ impl System<'_> {
         let Some(frame) = self.frames.get(key) else {
             return; // stale: the frame ended while its work was under way
         };
-        let (service, parent) = (frame.service, frame.parent);
-        if let Some(run) = frame.batch {
+        // Read once: a batch ending below changes only the frames it starts, never this one.
+        let (service, parent, batch) = (frame.service, frame.parent, frame.batch);
+        let (request, site, attempt, started_ns) =
+            (frame.request, frame.site, frame.attempt, frame.started_ns);
+        if let Some(run) = batch {
             self.batch_visit_done(now_ns, run, events);
         }
-        let frame = self.frame(key);
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
-            if frame.request.measured {
-                let wasted_ns = now_ns - frame.started_ns;
+            if request.measured {
+                let wasted_ns = now_ns - started_ns;
                 self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
             }
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Cancelled, events);
             return;
         }
-        let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        let request_id = request.id;
         let model = self.model;
         let spec = &model.services[service];
         if self.services[service].draw_error(spec.error_rate, request_id, site, attempt) {
