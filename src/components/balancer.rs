@@ -79,12 +79,18 @@ impl Balancer {
     /// replicas of `region` only, for a regional service), or `None` when no replica is ready.
     #[inline]
     pub fn pick(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
+        if let [only] = replicas {
+            // Nothing to choose between (whatever the policy, and its state stays as is).
+            return (only.is_ready() && region.is_none_or(|g| only.region == g)).then_some(0);
+        }
+        self.pick_among(replicas, key, region)
+    }
+
+    /// [`Balancer::pick`] among two replicas or more (kept out of line: a service of one
+    /// replica, the common case, never gets here).
+    fn pick_among(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
         let n = replicas.len();
         let usable = |r: &Replica| r.is_ready() && region.is_none_or(|g| r.region == g);
-        if n == 1 {
-            // Nothing to choose between (whatever the policy, and its state stays as is).
-            return usable(&replicas[0]).then_some(0);
-        }
         match self {
             Balancer::RoundRobin { next } => {
                 let slot = usize::from(region.unwrap_or(0));

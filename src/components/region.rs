@@ -98,6 +98,11 @@ impl Regions {
         if self.cumulative.is_empty() {
             return (0, 0);
         }
+        self.place_among_regions(id, class, now_ns)
+    }
+
+    /// [`Regions::place`] when there are regions (kept out of line: the common path has none).
+    fn place_among_regions(&self, id: u64, class: ClassId, now_ns: Nanos) -> (u8, u8) {
         let u: f64 = self.stream.at(id, 0, 0).random();
         let client = self
             .cumulative

@@ -244,6 +244,7 @@ impl<'m> System<'m> {
 
     /// A request arrives from outside (from `user`, for closed-loop traffic): its class, its
     /// record, and its root frame at the class's entry service.
+    #[inline(always)]
     pub(super) fn begin_request(
         &mut self,
         now_ns: Nanos,
@@ -568,6 +569,7 @@ impl<'m> System<'m> {
     }
 
     /// Records the callee frame of a copy (called by `visit` through the frame's parent).
+    #[inline]
     pub(super) fn note_callee(&mut self, parent: Parent, frame: Key<Frame>) {
         if let Parent::Call(call, copy) = parent {
             if let Some(call) = self.calls.get_mut(call) {
@@ -905,6 +907,7 @@ impl<'m> System<'m> {
     /// A frame ends, counted at its service as `counted`; its parent hears `cause` (a frame
     /// failed by a rejection or timeout downstream counts a failure, and passes the rejection
     /// or timeout up, so the request counts under the kind of the first failure).
+    #[inline]
     fn end_frame_as(
         &mut self,
         now_ns: Nanos,
@@ -913,22 +916,26 @@ impl<'m> System<'m> {
         cause: Ending,
         events: &mut EventQueue<Event>,
     ) {
-        let frame = self.frames.remove(key).expect("an ending frame is live");
+        // Only what the ending needs is copied out: the whole frame is large.
+        let frame = self.frames.get(key).expect("an ending frame is live");
         debug_assert!(
             !frame.holds_worker,
             "a frame releases its worker before it ends"
         );
-        let record = &mut self.record.services[frame.service];
-        if frame.admitted {
+        let (service, admitted, parent) = (frame.service, frame.admitted, frame.parent);
+        let (request, arrived_ns) = (frame.request, frame.arrived_ns);
+        self.frames.discard(key);
+        let record = &mut self.record.services[service];
+        if admitted {
             record.in_system.add(now_ns, -1, self.window);
         }
-        if frame.request.measured {
+        if request.measured {
             let counts = &mut record.requests;
             match counted {
                 Ending::Succeeded | Ending::Degraded => {
                     counts.succeeded += 1;
                     counts.degraded += u64::from(counted == Ending::Degraded);
-                    record.latency.record(now_ns - frame.arrived_ns);
+                    record.latency.record(now_ns - arrived_ns);
                 }
                 Ending::Failed => counts.failed += 1,
                 Ending::Rejected => counts.rejected += 1,
@@ -936,10 +943,10 @@ impl<'m> System<'m> {
                 Ending::Cancelled => counts.cancelled += 1,
             }
         }
-        match frame.parent {
+        match parent {
             Parent::Root => {
-                self.end_request(now_ns, frame.request, frame.arrived_ns, cause);
-                self.request_ended(now_ns, frame.request, frame.arrived_ns, cause, events);
+                self.end_request(now_ns, request, arrived_ns, cause);
+                self.request_ended(now_ns, request, arrived_ns, cause, events);
             }
             Parent::Call(call, copy) => self.callee_ended(now_ns, call, copy, key, cause, events),
             Parent::Detached => {}
@@ -947,6 +954,7 @@ impl<'m> System<'m> {
     }
 
     /// The request's root frame ended: the request ends the same way.
+    #[inline]
     fn end_request(
         &mut self,
         now_ns: Nanos,
@@ -983,7 +991,7 @@ impl<'m> System<'m> {
 }
 
 /// Counts how a request ended, and times it if it succeeded.
-#[inline]
+#[inline(always)]
 fn count_ending(
     counts: &mut crate::metrics::recorder::Counts,
     latency: &mut crate::metrics::recorder::Durations,

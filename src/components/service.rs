@@ -143,6 +143,8 @@ pub struct ServiceState {
     pub went_down: u32,
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
+    /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
+    plain: bool,
 }
 
 impl ServiceState {
@@ -175,7 +177,9 @@ impl ServiceState {
             outages: 0,
             went_down: 0,
             regional: spec.fleet.regions.is_some(),
+            plain: false,
         };
+        state.plain = state.bucket.is_none() && !state.routes_by_key() && !state.regional;
         match &spec.fleet.regions {
             None => {
                 for _ in 0..spec.replicas {
@@ -207,6 +211,7 @@ impl ServiceState {
     /// queue, or a rejection. A batching service queues every visit; its batches start from
     /// the queue. With no replica to take it (none ready, an outage, a broken replica still
     /// in rotation) the visit fails: `Unavailable`.
+    #[inline(always)]
     pub fn admit(&mut self, frame: Key<Frame>, key: u64, region: Option<u16>) -> Admission {
         if self.outages > 0 {
             return Admission::Unavailable;
@@ -347,6 +352,7 @@ impl ServiceState {
 
     /// The service time of one visit: a keyed draw, so the same request at the same call
     /// site and attempt always gets the same time, whatever replica serves it and when.
+    #[inline]
     pub fn draw_service_ns(
         &self,
         dist: &Distribution,
@@ -364,6 +370,9 @@ impl ServiceState {
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.
     pub fn draw_error(&self, error_rate: f64, request: u64, site: u64, attempt: u32) -> bool {
+        if error_rate == 0.0 && self.extra_error_rate == 0.0 {
+            return false; // the common case: no errors at all
+        }
         // An `errors` fault adds its probability independently of the service's own.
         let error_rate = if self.extra_error_rate > 0.0 {
             1.0 - (1.0 - error_rate) * (1.0 - self.extra_error_rate)
@@ -430,6 +439,7 @@ impl System<'_> {
     /// A visit arrives at `service`: a new frame, let in by the service's rate limit and
     /// admitted by its balancer.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn visit(
         &mut self,
         now_ns: Nanos,
@@ -444,35 +454,23 @@ impl System<'_> {
             .frames
             .insert(Frame::new(parent, request, service, now_ns, site, attempt));
         self.note_callee(parent, key);
-        self.record.services[service].visits += 1;
+        let record = &mut self.record.services[service];
+        record.visits += 1;
         if request.measured {
-            self.record.services[service].requests.arrived += 1;
+            record.requests.arrived += 1;
         }
-        if let Some(bucket) = &mut self.services[service].bucket {
-            if !bucket.take(now_ns) {
-                self.end_frame(now_ns, key, Ending::Rejected, events);
-                return;
-            }
-        }
-        let routing_key = if self.services[service].routes_by_key() {
-            self.request_key(service, request.id)
+        let state = &mut self.services[service];
+        let admission = if state.plain {
+            state.admit(key, 0, None)
         } else {
-            0
-        };
-        // A regional service serves the request in its served region, if that is up.
-        let region = if self.services[service].is_regional() {
-            match self.regions.route(request) {
-                Some(region) => Some(region),
-                None => {
-                    self.end_frame(now_ns, key, Ending::Failed, events);
-                    return;
+            match self.before_admission(now_ns, key, service, request, events) {
+                Some((routing_key, region)) => {
+                    self.services[service].admit(key, routing_key, region)
                 }
+                None => return,
             }
-        } else {
-            None
         };
         let window = self.window;
-        let admission = self.services[service].admit(key, routing_key, region);
         let record = &mut self.record.services[service];
         match admission {
             Admission::Started(replica) => {
@@ -495,6 +493,43 @@ impl System<'_> {
             Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
             Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
         }
+    }
+
+    /// What a service that is not plain does before admitting a visit: its rate limit lets it
+    /// in, its key is drawn (for `consistent_hash`), and a regional service finds the region
+    /// serving the request. `None` when the visit has ended (rejected, or no region is up).
+    fn before_admission(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        service: ServiceId,
+        request: RequestInfo,
+        events: &mut EventQueue<Event>,
+    ) -> Option<(u64, Option<u16>)> {
+        if let Some(bucket) = &mut self.services[service].bucket {
+            if !bucket.take(now_ns) {
+                self.end_frame(now_ns, key, Ending::Rejected, events);
+                return None;
+            }
+        }
+        let routing_key = if self.services[service].routes_by_key() {
+            self.request_key(service, request.id)
+        } else {
+            0
+        };
+        // A regional service serves the request in its served region, if that is up.
+        let region = if self.services[service].is_regional() {
+            match self.regions.route(request) {
+                Some(region) => Some(region),
+                None => {
+                    self.end_frame(now_ns, key, Ending::Failed, events);
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        Some((routing_key, region))
     }
 
     /// A queued frame has waited `queue_timeout`: it is dropped, timed out.
@@ -633,6 +668,7 @@ impl System<'_> {
         self.try_batch(now_ns, service, replica, events);
     }
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
+    #[inline(always)]
     fn start(
         &mut self,
         now_ns: Nanos,
@@ -649,14 +685,16 @@ impl System<'_> {
         let (service, measured, arrived_ns) =
             (frame.service, frame.request.measured, frame.arrived_ns);
         let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        // Drawn first: the draw is a chain of dependent multiplications, which the recording
+        // below can overlap.
+        let spec = &self.model.services[service];
+        let work_ns =
+            self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, self.window);
         if measured {
             record.queue_wait.record(now_ns - arrived_ns);
         }
-        let spec = &self.model.services[service];
-        let work_ns =
-            self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
         #[cfg(test)]
         self.work_log.push((request_id, service, site, work_ns));
         match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
@@ -675,22 +713,24 @@ impl System<'_> {
         let Some(frame) = self.frames.get(key) else {
             return; // stale: the frame ended while its work was under way
         };
-        let (service, parent) = (frame.service, frame.parent);
-        if let Some(run) = frame.batch {
+        // Read once: a batch ending below changes only the frames it starts, never this one.
+        let (service, parent, batch) = (frame.service, frame.parent, frame.batch);
+        let (request, site, attempt, started_ns) =
+            (frame.request, frame.site, frame.attempt, frame.started_ns);
+        if let Some(run) = batch {
             self.batch_visit_done(now_ns, run, events);
         }
-        let frame = self.frame(key);
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
-            if frame.request.measured {
-                let wasted_ns = now_ns - frame.started_ns;
+            if request.measured {
+                let wasted_ns = now_ns - started_ns;
                 self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
             }
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Cancelled, events);
             return;
         }
-        let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        let request_id = request.id;
         let model = self.model;
         let spec = &model.services[service];
         if self.services[service].draw_error(spec.error_rate, request_id, site, attempt) {
@@ -708,7 +748,10 @@ impl System<'_> {
             None => spec.plan.is_empty(),
         };
         if done {
-            self.release_worker(now_ns, key, events);
+            // Without blocking calls the worker was released above.
+            if spec.blocking_calls {
+                self.release_worker(now_ns, key, events);
+            }
             self.end_frame(now_ns, key, Ending::Succeeded, events);
             return;
         }
@@ -736,8 +779,9 @@ impl System<'_> {
             .busy_workers
             .add(now_ns, -1, self.window);
         let frames = &self.frames;
-        let next = self.services[service].release(replica, |k| frames.contains(k));
-        if self.services[service].went_down > 0 {
+        let state = &mut self.services[service];
+        let next = state.release(replica, |k| frames.contains(k));
+        if state.went_down > 0 {
             self.replicas_went_down(now_ns, service);
         }
         if let Some(next) = next {

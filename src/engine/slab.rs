@@ -84,14 +84,25 @@ impl<T> GenSlab<T> {
         }
     }
 
+    #[inline]
     pub fn contains(&self, key: Key<T>) -> bool {
         self.get(key).is_some()
     }
 
     /// Removes and returns the entry, or `None` if the key is stale.
+    #[inline]
     pub fn remove(&mut self, key: Key<T>) -> Option<T> {
         self.get(key)?;
         Some(self.slots.remove(key.index as usize).value)
+    }
+
+    /// Removes the entry `key` was issued for (a stale key removes nothing). Unlike
+    /// [`GenSlab::remove`], it does not move the value out.
+    #[inline]
+    pub fn discard(&mut self, key: Key<T>) {
+        if self.contains(key) {
+            self.slots.remove(key.index as usize);
+        }
     }
 
     /// Every entry held, with its key, in slot order: for the rare event that must find

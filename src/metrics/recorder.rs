@@ -88,6 +88,7 @@ impl Durations {
         self.histogram.distinct_values() * std::mem::size_of::<u64>()
     }
 
+    #[inline]
     pub fn record(&mut self, ns: Nanos) {
         if self.histogram.record(ns).is_err() {
             self.histogram.saturating_record(ns);
@@ -163,29 +164,32 @@ impl Durations {
 
 /// The time integral of a level (busy workers, queue length) over the measured window, and
 /// over the whole run up to the window's end (what the time series and the run's cost read).
+///
+/// A change of level adds to one running integral from time 0; the integral up to the
+/// window's start is kept aside as the level passes it, and the window's is the difference
+/// (exact: integers). After the warm-up, a change costs one multiplication.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeWeighted {
     level: u64,
     since_ns: Nanos,
-    /// Integral of the level over `[window_start, window_end)`, in level x nanoseconds.
-    area: u128,
-    /// Integral of the level over `[0, window_end)`.
+    /// Integral of the level over `[0, window_end)`, in level x nanoseconds.
     run_area: u128,
+    /// Integral of the level over `[0, window_start)`.
+    warmup_area: u128,
 }
 
 impl TimeWeighted {
     /// Changes the level at `now_ns`, accumulating the old level over the part of
-    /// `[since, now)` inside the window.
+    /// `[since, now)` before the window's end.
     #[inline]
     pub fn set(&mut self, now_ns: Nanos, level: u64, window: (Nanos, Nanos)) {
         let to = now_ns.min(window.1);
         if to > self.since_ns {
-            let level = u128::from(self.level);
-            self.run_area += level * u128::from(to - self.since_ns);
-            let from = self.since_ns.max(window.0);
-            if to > from {
-                self.area += level * u128::from(to - from);
+            let held = u128::from(self.level);
+            if self.since_ns < window.0 {
+                self.warmup_area += held * u128::from(to.min(window.0) - self.since_ns);
             }
+            self.run_area += held * u128::from(to - self.since_ns);
         }
         self.level = level;
         self.since_ns = now_ns;
@@ -209,8 +213,15 @@ impl TimeWeighted {
         self.set(now_ns, self.level, window);
     }
 
+    /// The integral over the measured window `[window_start, window_end)`.
     pub fn area(&self) -> u128 {
-        self.area
+        self.run_area - self.warmup_area
+    }
+
+    /// Adds another replication's integrals (pooling).
+    pub fn add_areas(&mut self, other: &TimeWeighted) {
+        self.run_area += other.run_area;
+        self.warmup_area += other.warmup_area;
     }
 
     /// The integral over `[0, min(now, window end))`, as it would be if the books were closed
@@ -272,9 +283,9 @@ impl ServiceRecord {
         self.requests.add(&other.requests);
         self.latency.add(&other.latency);
         self.queue_wait.add(&other.queue_wait);
-        self.busy_workers.area += other.busy_workers.area;
-        self.queued.area += other.queued.area;
-        self.in_system.area += other.in_system.area;
+        self.busy_workers.add_areas(&other.busy_workers);
+        self.queued.add_areas(&other.queued);
+        self.in_system.add_areas(&other.in_system);
         self.wasted_work_ns += other.wasted_work_ns;
         self.calls += other.calls;
         self.retries += other.retries;
@@ -290,16 +301,14 @@ impl ServiceRecord {
             (&mut self.ready, &other.ready),
             (&mut self.starting, &other.starting),
         ] {
-            mine.area += theirs.area;
-            mine.run_area += theirs.run_area;
+            mine.add_areas(theirs);
         }
         if self.billed.len() < other.billed.len() {
             self.billed
                 .resize(other.billed.len(), TimeWeighted::default());
         }
         for (mine, theirs) in self.billed.iter_mut().zip(&other.billed) {
-            mine.area += theirs.area;
-            mine.run_area += theirs.run_area;
+            mine.add_areas(theirs);
         }
         self.peak_replicas = self.peak_replicas.max(other.peak_replicas);
     }
