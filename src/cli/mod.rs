@@ -249,7 +249,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         } => sweep::merge(&shards, &out, format),
         Command::Validate { options } => {
             let model = load(&options)?;
-            println!("ok");
+            emit("ok\n");
             // Valid is not the same as viable.
             for warning in crate::metrics::theory::warnings(&model) {
                 eprintln!("warning: {warning}");
@@ -405,7 +405,7 @@ pub fn write_files(
 /// charts and page again. Nothing is simulated.
 fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
     draw_report(dir)?;
-    println!("{}", dir.join("index.html").display());
+    emit(&format!("{}\n", dir.join("index.html").display()));
     Ok(ExitCode::SUCCESS)
 }
 

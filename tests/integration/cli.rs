@@ -1485,3 +1485,32 @@ fn bad_inputs_get_exactly_these_messages() {
         }
     }
 }
+
+/// A reader that has gone before capsim writes (`capsim validate x.toml | true`) is no
+/// reason to panic: every command that prints to standard output exits as it would have,
+/// with nothing on standard error about the pipe. The pipe's read end is closed before
+/// capsim starts, so every write fails with EPIPE.
+#[test]
+fn a_closed_standard_output_is_not_a_panic() {
+    let s = Scratch::new("closed-stdout");
+    s.write("ok.toml", VALID);
+    for args in [
+        &["validate", "ok.toml"][..],
+        &["run", "ok.toml"],
+        &["run", "ok.toml", "--format", "json"],
+        &["run", "ok.toml", "--out", "report"],
+        &["report", "report"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(args)
+            .current_dir(&s.dir)
+            .stdout(writer)
+            .output()
+            .expect("start capsim");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
