@@ -131,10 +131,10 @@ pub fn p99_against_value(r: &SweepResults, target: Option<f64>) -> Option<Figure
             .collect();
         let (lo, hi) = extent(nums).unwrap_or((0.0, 1.0));
         let pad = (hi - lo).max(lo.abs() * 0.1).max(1e-9) * 0.05;
-        Axis::linear_exact(&r.axes[0], lo - pad, hi + pad)
+        Axis::linear_exact(&axis_label(&r.axes[0]), lo - pad, hi + pad)
     } else {
         let names: Vec<String> = values.iter().map(AxisValue::label).collect();
-        Axis::categories(&r.axes[0], &names)
+        Axis::categories(&axis_label(&r.axes[0]), &names)
     };
     let skipped = overloaded(r);
     Some(Figure {
@@ -288,8 +288,8 @@ pub fn heat_map(r: &SweepResults, target: Option<f64>) -> Option<Figure> {
     Some(Figure {
         name: "sweep_heatmap".into(),
         title: "p99 latency (ms) over the grid".into(),
-        x: Axis::categories(&r.axes[0], &labels(&xs)),
-        y: Axis::categories(&r.axes[1], &labels(&ys)),
+        x: Axis::categories(&axis_label(&r.axes[0]), &labels(&xs)),
+        y: Axis::categories(&axis_label(&r.axes[1]), &labels(&ys)),
         layers: vec![
             Layer::named("meets every SLO", Rgb(120, 200, 140), Mark::Cells { cells }),
             // Legend entries for the other colors the cells take.
@@ -307,6 +307,25 @@ pub fn heat_map(r: &SweepResults, target: Option<f64>) -> Option<Figure> {
         caption: "Each cell is one point of the grid, showing its p99 in milliseconds.".into(),
         size: SIZE,
     })
+}
+
+/// A swept key path as an axis label, with the unit of the keys whose unit is fixed
+/// (`traffic.rate (req/s)`); other paths as written.
+fn axis_label(path: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let unit = match last {
+        "rate" if path.starts_with("traffic.") => Some("req/s"),
+        "replicas" | "min" | "max" => Some("replicas"),
+        "concurrency" => Some("workers per replica"),
+        "queue_capacity" => Some("places per replica"),
+        "capacity" => Some("keys"),
+        "price_per_hour" => Some("USD per replica-hour"),
+        _ => None,
+    };
+    match unit {
+        Some(unit) => format!("{path} ({unit})"),
+        None => path.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -347,7 +366,7 @@ mod tests {
         assert_eq!(lines, 2);
         assert!(p99.layers.iter().any(|l| l.mark == Mark::HLine { y: 40.0 }));
         assert!(p99.x.lo < 2.0 && p99.x.hi > 6.0 && !p99.x.categorical);
-        assert_eq!(p99.x.label, "service.api.replicas");
+        assert_eq!(p99.x.label, "service.api.replicas (replicas)");
         // 2 and 3 replicas at 300 req/s are overloaded (rho 1.5 and 1): 8 of 10 points have a
         // p99.
         let drawn: usize = p99
@@ -398,5 +417,15 @@ mod tests {
             .layers
             .iter()
             .any(|l| matches!(l.mark, Mark::HLine { .. })));
+    }
+
+    #[test]
+    fn swept_keys_with_a_fixed_unit_say_it() {
+        assert_eq!(axis_label("traffic.rate"), "traffic.rate (req/s)");
+        assert_eq!(
+            axis_label("service.api.autoscale.max"),
+            "service.api.autoscale.max (replicas)"
+        );
+        assert_eq!(axis_label("service.db.error_rate"), "service.db.error_rate");
     }
 }
