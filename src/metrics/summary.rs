@@ -170,6 +170,9 @@ pub struct Verdict {
     pub ci95: Option<Interval>,
     /// With several replications: whether the whole interval lies on one side of the target.
     pub confidence: Option<Confidence>,
+    /// Some replication had too few requests beyond the percentile for its interval to be
+    /// judged by (so `confidence` is `Unsure` whatever the interval says).
+    pub thin: bool,
 }
 
 /// A verdict judged on its interval rather than its point figure.
@@ -753,6 +756,7 @@ fn verdicts(
                 met,
                 ci95,
                 confidence,
+                thin: ci95.is_some() && thin.contains(&m),
             }
         })
         .collect()

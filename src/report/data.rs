@@ -107,6 +107,11 @@ pub struct Verdict {
     pub observed: f64,
     pub met: bool,
     pub ci95: Option<[f64; 2]>,
+    /// `met`, `missed` or `unsure` (the interval crosses the target, or is too thin to
+    /// judge), where there is an interval.
+    pub confidence: Option<String>,
+    /// Too few requests beyond the percentile in some replication to judge by its interval.
+    pub thin: bool,
 }
 
 impl Verdict {

@@ -191,6 +191,15 @@ fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
             figure_value(&v.objective, hi)
         )
     });
+    let judged = match v.confidence.as_deref() {
+        Some("met") => "<br><span class=\"note\">met with confidence</span>",
+        Some("missed") => "<br><span class=\"note\">missed with confidence</span>",
+        Some("unsure") if v.thin => {
+            "<br><span class=\"note\">too few requests in the tail to judge</span>"
+        }
+        Some("unsure") => "<br><span class=\"note\">too close to call</span>",
+        _ => "",
+    };
     let (class, word) = if v.met {
         ("pass", "PASS")
     } else {
@@ -198,7 +207,7 @@ fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
     };
     let _ = writeln!(
         h,
-        "<tr class=\"{class}\"><td class=\"name\">{who}{}</td><td>{bound} {}</td><td>{}</td><td>{interval}</td>\
+        "<tr class=\"{class}\"><td class=\"name\">{who}{}</td><td>{bound} {}</td><td>{}</td><td>{interval}{judged}</td>\
          <td><span class=\"badge {class}\">{word}</span></td></tr>",
         escape(&objective_name(&v.objective)),
         figure_value(&v.objective, v.target),

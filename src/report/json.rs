@@ -62,6 +62,9 @@ fn verdicts(slo: &[crate::metrics::summary::Verdict]) -> Value {
             if let Some(confidence) = v.confidence {
                 m.insert("confidence".into(), json!(confidence.key()));
             }
+            if v.thin {
+                m.insert("thin".into(), json!(true));
+            }
             Value::Object(m)
         })
         .collect()

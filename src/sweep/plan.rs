@@ -366,6 +366,7 @@ mod tests {
             met,
             ci95: ci,
             confidence: None,
+            thin: false,
         }
     }
 

@@ -241,9 +241,18 @@ fn short_replications_get_a_warning_instead_of_a_confident_verdict() {
     let p99 = &s.slo[0];
     assert!(p99.met, "23 ms is far under 100 ms");
     assert_eq!(p99.confidence, Some(Confidence::Unsure));
+    assert!(p99.thin, "unsure because thin, not because close");
     let table = capsim::report::text::table(&s);
     assert!(
         table.contains("too few requests per replication beyond") && table.contains("p99.9 (fewer"),
         "{table}"
     );
+    assert!(
+        table.contains("too few requests in the tail to judge") && !table.contains("too close"),
+        "{table}"
+    );
+    let json = capsim::report::json::render(&capsim::metrics::summary::Outcome::Completed(
+        Box::new(s.clone()),
+    ));
+    assert!(json.contains(r#""thin": true"#), "{json}");
 }
