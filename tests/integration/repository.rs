@@ -371,6 +371,35 @@ fn the_readme_lists_every_teaching_scenario() {
     }
 }
 
+/// The README's front door stays true: the output it shows for its first command is what
+/// that command prints today, byte for byte.
+#[test]
+fn the_readme_shows_what_its_first_command_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("read README.md");
+    let command = "cargo run --release -- run scenarios/teaching/two-tier.toml";
+    assert!(
+        readme.contains(command),
+        "README.md no longer shows `{command}`"
+    );
+    let after = readme
+        .split("The first command prints:")
+        .nth(1)
+        .expect("README.md says what the first command prints");
+    let shown = after
+        .split("```text\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("a ```text block after it");
+    let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["run", "scenarios/teaching/two-tier.toml"])
+        .current_dir(root())
+        .output()
+        .expect("start capsim");
+    let printed = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(shown, printed, "README.md's sample output is stale");
+}
+
 #[test]
 fn resolve_follows_dot_dot_from_the_files_directory() {
     assert_eq!(
