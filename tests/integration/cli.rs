@@ -1514,3 +1514,106 @@ fn a_closed_standard_output_is_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Valid, but it cannot be what was meant: a service nothing reaches, a p99 of 0, and an
+/// availability above what the error rates allow (1% errors on the only path: at most 99%
+/// can succeed). Each gets its own warning, from `validate` and from `run`, and the file is
+/// still valid (exit 0 from validate).
+#[test]
+fn warnings_name_what_cannot_be_meant() {
+    let s = Scratch::new("warnings");
+    s.write(
+        "w.toml",
+        r#"[scenario]
+name = "w"
+duration = "2s"
+[slo]
+p99 = "0ms"
+availability = 0.999
+[traffic]
+rate = 100
+entry = "api"
+[[service]]
+name = "api"
+service_time = { dist = "exponential", mean = "1ms" }
+error_rate = 0.01
+[[service]]
+name = "orphan"
+service_time = { dist = "exponential", mean = "1ms" }
+"#,
+    );
+    let expected = [
+        r#"warning: service "orphan" is never visited: no class enters there and no call reaches it"#,
+        "warning: slo.p99 = 0 cannot be met unless requests take no time at all",
+        "warning: slo.availability = 0.999 cannot be met: with the error rates given, at most 99.0000% of requests can succeed (add retries, fallbacks or lower error rates)",
+    ];
+    let validate = s.capsim(&["validate", "w.toml"]);
+    assert_eq!(validate.code, Some(0), "{validate:#?}");
+    assert_eq!(validate.stderr.lines().collect::<Vec<_>>(), expected);
+    let run = s.capsim(&["run", "w.toml"]);
+    assert_eq!(run.code, Some(1), "the p99 of 0 is missed: {run:#?}");
+    for line in expected {
+        assert!(run.stderr.contains(line), "{run:#?}");
+    }
+    // Without the mistakes, no warning.
+    s.write(
+        "fine.toml",
+        &std::fs::read_to_string(s.dir.join("w.toml"))
+            .unwrap()
+            .replace("p99 = \"0ms\"", "p99 = \"50ms\"")
+            .replace("availability = 0.999", "availability = 0.98")
+            .replace("entry = \"api\"", "entry = \"api\"\n[[class]]\nname = \"a\"\n[[class]]\nname = \"b\"\nentry = \"orphan\""),
+    );
+    let fine = s.capsim(&["validate", "fine.toml"]);
+    assert_eq!(
+        (fine.code, fine.stderr.as_str()),
+        (Some(0), ""),
+        "{fine:#?}"
+    );
+}
+
+/// `--out` never leaves a stale file: a full report, then an overloaded run into the same
+/// directory, leaves only the overloaded run's files (its summary.md the overload report),
+/// and no file that capsim did not write is touched. `--format markdown` prints the same
+/// overload report.
+#[test]
+fn an_overloaded_run_replaces_the_report_it_overwrites() {
+    let s = Scratch::new("stale");
+    s.write("ok.toml", VALID);
+    let ok = s.capsim(&["run", "ok.toml", "--out", "report"]);
+    assert_eq!(ok.code, Some(0), "{ok:#?}");
+    let dir = s.dir.join("report");
+    assert!(dir.join("latency_cdf.png").exists() && dir.join("timeseries.csv").exists());
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let overload = [
+        "run",
+        "ok.toml",
+        "--set",
+        "traffic.rate=1000000",
+        "--set",
+        "scenario.max_in_flight=100",
+    ];
+    let out = s.capsim(&[&overload[..], &["--out", "report"]].concat());
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".capsim-files",
+            "index.html",
+            "notes.txt",
+            "scenario.toml",
+            "summary.json",
+            "summary.md"
+        ]
+    );
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("**Overloaded: the run stopped.**"), "{md}");
+    let printed = s.capsim(&[&overload[..], &["--format", "markdown"]].concat());
+    assert_eq!(printed.code, Some(1));
+    assert_eq!(printed.stdout, md);
+}
