@@ -133,6 +133,15 @@ pub struct BatchRun {
     pub left: u32,
 }
 
+/// Which way a call's copy travels.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// Caller to callee.
+    Out,
+    /// Callee's answer back to the caller.
+    Back,
+}
+
 #[cfg(test)]
 impl Frame {
     /// A frame that is never run, for tests that only need frame keys.
@@ -494,29 +503,31 @@ impl<'m> System<'m> {
             self.copy_result(now_ns, call_key, Ending::Rejected, events);
             return;
         }
-        let call = self.calls.get(call_key).expect("a launching call is live");
-        let out_ns = match self.spec_of(call).latency.as_ref() {
-            Some(latency) => {
-                let request = self.frame(call.caller).request.id;
-                let caller = self.frame(call.caller).service;
-                let draw = call.attempt * 2 + u32::from(copy);
-                Some(
-                    latency.sample_ns(
-                        &mut self.services[caller]
-                            .network_out
-                            .at(request, call.site, draw),
-                    ),
-                )
-            }
-            None => None,
-        };
-        match out_ns {
+        match self.network_ns(call_key, copy, Direction::Out) {
             Some(out_ns) => events.schedule(
                 now_ns.saturating_add(out_ns),
                 Event::Deliver(call_key, token, copy),
             ),
             None => self.deliver(now_ns, call_key, copy, events),
         }
+    }
+
+    /// The network latency of one copy of a call, one way (`None` when the call table sets
+    /// none): drawn from the caller's stream for that direction, keyed by the request, the
+    /// call site and the attempt and copy, so each leg of each copy has a draw of its own.
+    fn network_ns(&mut self, call_key: Key<Call>, copy: u8, direction: Direction) -> Option<Nanos> {
+        let call = self.calls.get(call_key).expect("a travelling call is live");
+        let latency = self.spec_of(call).latency.as_ref()?;
+        let (site, attempt) = (call.site, call.attempt);
+        let caller = self.frame(call.caller);
+        let (request, caller) = (caller.request.id, caller.service);
+        let caller = &mut self.services[caller];
+        let stream = match direction {
+            Direction::Out => &mut caller.network_out,
+            Direction::Back => &mut caller.network_back,
+        };
+        let draw = attempt * 2 + u32::from(copy);
+        Some(latency.sample_ns(&mut stream.at(request, site, draw)))
     }
 
     /// A copy reaches the callee: a frame is created there.
@@ -597,23 +608,7 @@ impl<'m> System<'m> {
         }
         call.copies[usize::from(copy)] = None;
         let token = call.timers.token();
-        let call = self.calls.get(call_key).expect("live");
-        let back_ns = match self.spec_of(call).latency.as_ref() {
-            Some(latency) => {
-                let request = self.frame(call.caller).request.id;
-                let caller = self.frame(call.caller).service;
-                let draw = call.attempt * 2 + u32::from(copy);
-                Some(
-                    latency.sample_ns(
-                        &mut self.services[caller]
-                            .network_back
-                            .at(request, call.site, draw),
-                    ),
-                )
-            }
-            None => None,
-        };
-        match back_ns {
+        match self.network_ns(call_key, copy, Direction::Back) {
             Some(back_ns) => events.schedule(
                 now_ns.saturating_add(back_ns),
                 Event::Respond(call_key, token, ending),

@@ -153,6 +153,19 @@ fn paint(kind: &str, c: BackendColor) -> String {
     }
 }
 
+/// The attributes of a rectangle or circle: filled, or outlined at the style's width.
+fn shape_style<S: BackendStyle>(s: &S, fill: bool) -> String {
+    if fill {
+        paint("fill", s.color())
+    } else {
+        format!(
+            "fill=\"none\" {} stroke-width=\"{}\"",
+            paint("stroke", s.color()),
+            s.stroke_width()
+        )
+    }
+}
+
 type Result<T = ()> = std::result::Result<T, DrawingErrorKind<SvgError>>;
 
 impl DrawingBackend for SvgBackend<'_> {
@@ -208,15 +221,7 @@ impl DrawingBackend for SvgBackend<'_> {
         if s.color().alpha > 0.0 {
             let (x, y) = (a.0.min(b.0), a.1.min(b.1));
             let (w, h) = ((a.0 - b.0).abs(), (a.1 - b.1).abs());
-            let style = if fill {
-                paint("fill", s.color())
-            } else {
-                format!(
-                    "fill=\"none\" {} stroke-width=\"{}\"",
-                    paint("stroke", s.color()),
-                    s.stroke_width()
-                )
-            };
+            let style = shape_style(s, fill);
             let _ = write!(
                 self.body,
                 "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" {style}/>"
@@ -253,15 +258,7 @@ impl DrawingBackend for SvgBackend<'_> {
         fill: bool,
     ) -> Result {
         if s.color().alpha > 0.0 {
-            let style = if fill {
-                paint("fill", s.color())
-            } else {
-                format!(
-                    "fill=\"none\" {} stroke-width=\"{}\"",
-                    paint("stroke", s.color()),
-                    s.stroke_width()
-                )
-            };
+            let style = shape_style(s, fill);
             let _ = write!(
                 self.body,
                 "<circle cx=\"{x}\" cy=\"{y}\" r=\"{radius}\" {style}/>"

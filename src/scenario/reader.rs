@@ -178,6 +178,23 @@ impl<'a> TableReader<'a> {
         None
     }
 
+    /// A required number inside `range`; outside it, "KEY VALUE must be BOUNDS" (`bounds`
+    /// says the range in words, e.g. "from 0 to 1000000").
+    pub fn number_within(
+        &mut self,
+        key: &str,
+        range: std::ops::RangeInclusive<f64>,
+        bounds: &str,
+    ) -> Option<f64> {
+        let number = self.number(key)?;
+        if range.contains(&number) {
+            Some(number)
+        } else {
+            self.problem(key, format!("{key} {number} must be {bounds}"));
+            None
+        }
+    }
+
     pub fn positive_number(&mut self, key: &str) -> Option<f64> {
         let number = self.number(key)?;
         if number > 0.0 {

@@ -345,10 +345,21 @@ fn services(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(St
         ));
         return Vec::new();
     };
+    named_tables(value, "service", "services", problems)
+}
+
+/// An array of tables (`[[service]]`, `[[class]]`), each element read as `T` with its display
+/// path: `KEY.NAME`, or `KEY[i]` for an element without a name.
+fn named_tables<T: DeserializeOwned>(
+    value: &toml::Value,
+    key: &str,
+    plural: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, T)> {
     let Some(array) = value.as_array() else {
         problems.push(Problem::new(
-            "service",
-            "services are written as [[service]] tables",
+            key,
+            format!("{plural} are written as [[{key}]] tables"),
         ));
         return Vec::new();
     };
@@ -357,10 +368,10 @@ fn services(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(St
         .enumerate()
         .filter_map(|(i, element)| {
             let path = match element.get("name").and_then(|n| n.as_str()) {
-                Some(name) => format!("service.{name}"),
-                None => format!("service[{i}]"),
+                Some(name) => format!("{key}.{name}"),
+                None => format!("{key}[{i}]"),
             };
-            typed::<RawService>(element, &path, problems).map(|raw| (path, raw))
+            typed::<T>(element, &path, problems).map(|raw| (path, raw))
         })
         .collect()
 }
@@ -808,24 +819,7 @@ fn classes(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(Str
     let Some(value) = value else {
         return Vec::new();
     };
-    let Some(array) = value.as_array() else {
-        problems.push(Problem::new(
-            "class",
-            "classes are written as [[class]] tables",
-        ));
-        return Vec::new();
-    };
-    array
-        .iter()
-        .enumerate()
-        .filter_map(|(i, element)| {
-            let path = match element.get("name").and_then(|n| n.as_str()) {
-                Some(name) => format!("class.{name}"),
-                None => format!("class[{i}]"),
-            };
-            typed::<RawClass>(element, &path, problems).map(|raw| (path, raw))
-        })
-        .collect()
+    named_tables(value, "class", "classes", problems)
 }
 
 /// The classes of the model: the `[[class]]` tables, or one class "default" entering at

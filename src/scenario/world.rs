@@ -473,17 +473,7 @@ fn spike(
     );
     let at_ns = time_in_run(&mut r, "at", duration_ns, "the spike");
     let length = r.positive_duration_ns("duration").map(|ns| ns as Nanos);
-    let multiplier = r.number("multiplier").and_then(|m| {
-        if (0.0..=1e6).contains(&m) {
-            Some(m)
-        } else {
-            r.problem(
-                "multiplier",
-                format!("multiplier {m} must be from 0 to 1000000"),
-            );
-            None
-        }
-    });
+    let multiplier = r.number_within("multiplier", 0.0..=1e6, "from 0 to 1000000");
     let ramp_ns = optional_duration_ns(&mut r, "ramp", 0);
     let (at_ns, length, multiplier, ramp_ns) = (at_ns?, length?, multiplier?, ramp_ns?);
     if 2 * ramp_ns > length {
@@ -516,17 +506,7 @@ fn step(
     r.example = r#"{ at = "1h", rate = 800, ramp = "10m" }"#;
     r.check_keys(&["at", "rate", "ramp"], |_| false, "in a step");
     let at_ns = time_in_run(&mut r, "at", duration_ns, "the step");
-    let rate = r.number("rate").and_then(|rate| {
-        if (0.0..=1e9).contains(&rate) {
-            Some(rate)
-        } else {
-            r.problem(
-                "rate",
-                format!("rate {rate} must be from 0 to 1e9 requests per second"),
-            );
-            None
-        }
-    });
+    let rate = r.number_within("rate", 0.0..=1e9, "from 0 to 1e9 requests per second");
     let ramp_ns = optional_duration_ns(&mut r, "ramp", 0);
     Some(RateStep {
         at_ns: at_ns?,
@@ -560,17 +540,7 @@ fn diurnal(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
         "in diurnal",
     );
     let period_ns = optional_duration_ns(&mut r, "period", 86_400_000_000_000);
-    let ratio = r.number("peak_to_trough").and_then(|ratio| {
-        if (1.0..=1e6).contains(&ratio) {
-            Some(ratio)
-        } else {
-            r.problem(
-                "peak_to_trough",
-                format!("peak_to_trough {ratio} must be from 1 (flat) to 1000000"),
-            );
-            None
-        }
-    });
+    let ratio = r.number_within("peak_to_trough", 1.0..=1e6, "from 1 (flat) to 1000000");
     let peak_at_ns = optional_duration_ns(&mut r, "peak_at", 0);
     let period_ns = period_ns?;
     if period_ns < 1_000_000_000 {
@@ -596,17 +566,7 @@ fn bursts(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Optio
     r.check_keys(&["on", "off", "multiplier"], |_| false, "in bursts");
     let on = r.positive_duration_ns("on");
     let off = r.positive_duration_ns("off");
-    let multiplier = r.number("multiplier").and_then(|m| {
-        if (0.0..=1e6).contains(&m) {
-            Some(m)
-        } else {
-            r.problem(
-                "multiplier",
-                format!("multiplier {m} must be from 0 to 1000000"),
-            );
-            None
-        }
-    });
+    let multiplier = r.number_within("multiplier", 0.0..=1e6, "from 0 to 1000000");
     Some(Bursts {
         mean_on_ns: on?,
         mean_off_ns: off?,
