@@ -19,7 +19,6 @@
 //! scaling down gives up starting replicas first, then drains ready ones, newest first (they
 //! finish their in-flight work, then go).
 
-use super::service::ReplicaState;
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
@@ -74,7 +73,7 @@ impl System<'_> {
             events.schedule(next, Event::AutoscaleSync(service));
         }
         let scrape = self.scrape(now_ns, id, a);
-        let state = self.fleet.autoscalers[id]
+        let state = self.world.autoscalers[id]
             .as_mut()
             .expect("an autoscaled service has an autoscaler");
         state.scrapes.push_back((now_ns, scrape));
@@ -90,11 +89,7 @@ impl System<'_> {
             Some(&(t, value)) if t.saturating_add(a.metric_delay_ns) <= now_ns => value,
             _ => None,
         };
-        let replicas = self.services[id].replicas();
-        let current = replicas
-            .iter()
-            .filter(|r| matches!(r.state, ReplicaState::Ready | ReplicaState::Starting))
-            .count() as u32;
+        let current = self.services[id].fleet.current();
         let Some((observed, ready)) = seen else {
             return; // no metric yet (or no replica was ready to report one)
         };
@@ -104,7 +99,7 @@ impl System<'_> {
         } else {
             (ready * ratio).ceil().min(f64::from(u32::MAX)) as u32
         };
-        let state = self.fleet.autoscalers[id].as_mut().expect("checked above");
+        let state = self.world.autoscalers[id].as_mut().expect("checked above");
         let desired = decide(a, state, now_ns, current, recommendation);
         if desired == current {
             return;
@@ -124,7 +119,7 @@ impl System<'_> {
                 observed,
             }
         };
-        self.fleet.log.push(now_ns, happening);
+        self.world.log.push(now_ns, happening);
         if desired > current {
             for _ in current..desired {
                 self.start_replica(now_ns, id, 0, &a.provisioning, events);
@@ -147,7 +142,7 @@ impl System<'_> {
         ];
         let visits = record.visits;
         let concurrency = f64::from(self.model.services[id].concurrency);
-        let state = self.fleet.autoscalers[id].as_mut()?;
+        let state = self.world.autoscalers[id].as_mut()?;
         let delta = |i: usize| (now[i] - state.mark[i]) as f64;
         let ready_time = delta(3);
         let elapsed = (now_ns - state.mark_ns) as f64;
@@ -168,22 +163,8 @@ impl System<'_> {
 
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest
     /// slot) first.
-    fn scale_down(&mut self, now_ns: Nanos, id: ServiceId, mut n: u32) {
-        let state = &mut self.services[id];
-        for wanted in [ReplicaState::Starting, ReplicaState::Ready] {
-            for index in (0..state.replicas().len() as u32).rev() {
-                if n == 0 {
-                    break;
-                }
-                if state.replicas()[index as usize].state != wanted {
-                    continue;
-                }
-                let r = state.replica_mut(index);
-                r.incarnation = r.incarnation.wrapping_add(1);
-                state.drain(index);
-                n -= 1;
-            }
-        }
+    fn scale_down(&mut self, now_ns: Nanos, id: ServiceId, n: u32) {
+        self.services[id].fleet.shrink(None, n);
         self.recount(now_ns, id);
     }
 }

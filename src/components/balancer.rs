@@ -17,7 +17,7 @@
 //!   a key goes to the first ready replica clockwise, so a key keeps its replica while the
 //!   set of replicas is unchanged, and few keys move when it changes.
 
-use super::service::Replica;
+use super::fleet::Replica;
 use crate::engine::rng::{mix, Rng};
 use crate::scenario::model::BalancerKind;
 use rand::Rng as _;

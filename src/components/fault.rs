@@ -7,8 +7,8 @@
 //! each ready replica after an exponential time (memoryless, so a replica's failures form a
 //! Poisson process while it is up), drawn in the fault's own stream.
 
-use super::fleet::ReplicaRef;
-use super::service::ReplicaState;
+use super::fleet::ReplicaState;
+use super::lifecycle::ReplicaRef;
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
@@ -28,9 +28,7 @@ impl System<'_> {
         }
         // Recurring faults strike the replicas ready at the start.
         for service in 0..self.services.len() {
-            let ready: Vec<u32> = (0..self.services[service].replicas().len() as u32)
-                .filter(|&r| self.services[service].replicas()[r as usize].is_ready())
-                .collect();
+            let ready: Vec<u32> = self.services[service].fleet.ready_indices().collect();
             for replica in ready {
                 self.arm_replica_faults(0, service, replica, events);
             }
@@ -45,8 +43,8 @@ impl System<'_> {
     ) {
         let model = self.model;
         let i = fault as usize;
-        self.fleet.fault_active[i] = true;
-        self.fleet
+        self.world.fault_active[i] = true;
+        self.world
             .log
             .push(now_ns, Happening::FaultStart { fault: i });
         match &model.fleet.faults[i].kind {
@@ -56,8 +54,9 @@ impl System<'_> {
                 replicas,
                 ..
             } => {
-                let ready: Vec<u32> = (0..self.services[service].replicas().len() as u32)
-                    .filter(|&r| self.services[service].replicas()[r as usize].is_ready())
+                let ready: Vec<u32> = self.services[service]
+                    .fleet
+                    .ready_indices()
                     .take(replicas as usize)
                     .collect();
                 for replica in ready {
@@ -88,8 +87,8 @@ impl System<'_> {
     ) {
         let model = self.model;
         let i = fault as usize;
-        self.fleet.fault_active[i] = false;
-        self.fleet
+        self.world.fault_active[i] = false;
+        self.world
             .log
             .push(now_ns, Happening::FaultEnd { fault: i });
         match &model.fleet.faults[i].kind {
@@ -114,7 +113,7 @@ impl System<'_> {
         repair_ns: Nanos,
         events: &mut EventQueue<Event>,
     ) {
-        self.fleet.log.push(
+        self.world.log.push(
             now_ns,
             Happening::Crash {
                 fault,
@@ -137,7 +136,7 @@ impl System<'_> {
     fn refresh_fault_factors(&mut self, service: usize) {
         let mut slow = 1.0;
         let mut ok = 1.0;
-        for (fault, &active) in self.model.fleet.faults.iter().zip(&self.fleet.fault_active) {
+        for (fault, &active) in self.model.fleet.faults.iter().zip(&self.world.fault_active) {
             match fault.kind {
                 FaultKind::Slow {
                     service: s, factor, ..
@@ -166,13 +165,13 @@ impl System<'_> {
         let Some(service) = model.fleet.faults[i].kind.service() else {
             return;
         };
-        let r = &self.services[service].replicas()[replica as usize];
-        if r.incarnation != incarnation || r.state != ReplicaState::Ready || r.broken {
+        let r = self.services[service].fleet.get(replica);
+        if r.incarnation() != incarnation || r.state() != ReplicaState::Ready || r.is_broken() {
             return; // stale: the replica went, restarted or is already down
         }
         match &model.fleet.faults[i].kind {
             FaultKind::CrashRecurring { mttr, .. } => {
-                let repair_ns = mttr.sample_ns(&mut self.fleet.fault_rngs[i]);
+                let repair_ns = mttr.sample_ns(&mut self.world.fault_rngs[i]);
                 self.crash(now_ns, i, service, replica, repair_ns, events);
             }
             FaultKind::Spot {
@@ -180,7 +179,7 @@ impl System<'_> {
                 provisioning,
                 ..
             } => {
-                self.fleet.log.push(
+                self.world.log.push(
                     now_ns,
                     Happening::SpotNotice {
                         fault: i,
@@ -190,11 +189,9 @@ impl System<'_> {
                 );
                 let region = r.region;
                 // The reclaimed replica drains through its notice; a replacement starts now.
-                let state = &mut self.services[service];
-                let r = state.replica_mut(replica);
-                r.incarnation = r.incarnation.wrapping_add(1);
-                let incarnation = r.incarnation;
-                state.drain(replica);
+                let fleet = &mut self.services[service].fleet;
+                fleet.drain(replica);
+                let incarnation = fleet.get(replica).incarnation();
                 self.recount(now_ns, service);
                 events.schedule(
                     now_ns.saturating_add(*notice_ns),
@@ -218,11 +215,12 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let service = r.service as usize;
-        let replica = self.services[service].replica_mut(r.replica);
-        if replica.incarnation != r.incarnation || replica.state != ReplicaState::Draining {
+        let fleet = &mut self.services[service].fleet;
+        let replica = fleet.get(r.replica);
+        if replica.incarnation() != r.incarnation || replica.state() != ReplicaState::Draining {
             return; // it finished its work and went down during the notice
         }
-        replica.state = ReplicaState::Down;
+        fleet.reclaim(r.replica);
         self.fail_replica_frames(now_ns, service, Some(r.replica), events);
         self.recount(now_ns, service);
     }

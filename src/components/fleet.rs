@@ -1,365 +1,454 @@
-//! The fleet: replicas coming and going (provisioning, restarts, crashes), the count of
-//! replicas in each state over time (what the autoscaler, the time series and the bill read),
-//! the money spent so far, and the log of what happened.
+//! The fleet of one service: its replicas and their lifecycle, owned in one place.
 //!
-//! Every change of a replica's state goes through here, or is reported here (a draining
-//! replica that empties goes down inside `service.rs`, which counts it in `went_down`), and
-//! the levels are recounted from the replicas: changes are rare, so a recount costs nothing
-//! that matters and cannot drift.
+//! A replica is `Starting` (billed, takes no traffic), `Ready`, `Draining` (takes no new
+//! traffic, finishes what it has, then goes `Down`) or `Down`. The only way to change a
+//! replica's state is this module's API ([`Fleet::start`], [`Fleet::ready`],
+//! [`Fleet::drain`], [`Fleet::crash`], [`Fleet::eject`], [`Fleet::reclaim`] and
+//! [`Fleet::idle`]), and every change goes through one private function, `set_state`, which
+//! keeps the counts of replicas in each state (per region and per version) as it goes: what
+//! the autoscaler, the time series, the bill and region detection read, in O(1).
+//! [`Fleet::idle`] is the single place a draining replica goes down: the service calls it
+//! whenever a replica's last visit leaves (a worker freed, a queued visit cancelled, a batch
+//! done, a crash cleared).
+//!
+//! A replica's slot index never changes, and a `Down` slot is reused by the next replica
+//! started (the lowest first, from a heap of free slots). A replica carries an *incarnation*, moved on whenever the
+//! slot is reused, the replica restarts or it is told to go: events scheduled for an earlier
+//! life (its provisioning, its next failure, a spot reclaim) carry the incarnation they were
+//! scheduled for and are stale otherwise. A replica also carries its *version* (0 unless a
+//! deployment runs a second one beside it): what a version changes is read through it.
 
-use super::autoscaler::AutoscalerState;
 use super::request::Frame;
-use super::service::ReplicaState;
-use super::system::{Event, System};
-use crate::distribution::Distribution;
-use crate::engine::queue::EventQueue;
-use crate::engine::rng::{self, Rng, Stream};
+use super::resilience::{Breaker, BudgetState};
 use crate::engine::slab::Key;
-use crate::engine::time::Nanos;
-use crate::metrics::recorder::TimeWeighted;
-use crate::metrics::run::{Happening, Log};
-use crate::scenario::fleet::FaultKind;
-use crate::scenario::model::{Model, ServiceId};
+use crate::engine::timer::TimerSlot;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
-const HOUR_NS: f64 = 3_600e9;
-/// Hours in a month, as cloud price sheets count them.
-pub const HOURS_PER_MONTH: f64 = 730.0;
-
-/// One life of one replica: what provisioning and repair events name, so that an event for
-/// an earlier life of a reused slot is recognised as stale.
+/// Where a replica is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplicaRef {
-    pub service: u32,
-    pub replica: u32,
-    pub incarnation: u32,
+pub enum ReplicaState {
+    Starting,
+    Ready,
+    Draining,
+    Down,
 }
 
-/// The fleet's state in one replication.
-pub struct FleetState {
-    pub log: Log,
-    pub autoscalers: Vec<Option<AutoscalerState>>,
-    /// Whether each fault with a time window is under way.
-    pub fault_active: Vec<bool>,
-    /// Each fault's own sequential stream (failure times, repair times).
-    pub fault_rngs: Vec<Rng>,
-    /// Provisioning delays: a keyed draw per replica started, per service.
-    provisioning: Vec<Stream>,
-    started: Vec<u64>,
+/// Index of a version of a service (0: the service's own keys).
+pub type VersionId = u8;
+
+/// One instance of a service: its lifecycle (changed only through [`Fleet`]) and its load
+/// (workers and queue, changed by the service).
+#[derive(Debug, Clone)]
+pub struct Replica {
+    state: ReplicaState,
+    /// The region it runs in (0 when the service is not regional).
+    pub region: u16,
+    pub version: VersionId,
+    incarnation: u32,
+    /// Dead or unresponsive while still in the balancer's rotation (until health checks
+    /// eject it): a visit sent to it fails at once.
+    broken: bool,
+    /// Taken out of rotation by health checks; back after the first probe that succeeds.
+    ejected: bool,
+    /// Health probes failed in a row.
+    probe_failures: u32,
+    pub(super) busy_workers: u32,
+    /// Waiting frames in arrival order, possibly with cancelled ones among them.
+    pub(super) queue: VecDeque<Key<Frame>>,
+    /// Live frames in `queue`.
+    pub(super) queued: u32,
+    /// When a batching replica's oldest waiting visit will have waited its `timeout`.
+    pub(super) batch_timer: TimerSlot,
+    /// Its own breakers and retry budgets for its calls (`scope = "caller"`), by the
+    /// service's slots (see `ServiceState::keep_caller_state`).
+    pub(super) breakers: Vec<Breaker>,
+    pub(super) budgets: Vec<BudgetState>,
 }
 
-impl FleetState {
-    pub fn new(model: &Model, replication: u32) -> FleetState {
-        FleetState {
-            log: Log::default(),
-            autoscalers: model
-                .services
-                .iter()
-                .map(|s| {
-                    s.fleet
-                        .autoscale
-                        .as_ref()
-                        .map(|_| AutoscalerState::default())
-                })
-                .collect(),
-            fault_active: vec![false; model.fleet.faults.len()],
-            fault_rngs: (0..model.fleet.faults.len())
-                .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))
-                .collect(),
-            provisioning: model
-                .services
-                .iter()
-                .map(|s| Stream::new(model.seed, replication, &s.name, "provisioning"))
-                .collect(),
-            started: vec![0; model.services.len()],
+impl Replica {
+    fn new(state: ReplicaState, region: u16, version: VersionId, incarnation: u32) -> Replica {
+        Replica {
+            state,
+            region,
+            version,
+            incarnation,
+            broken: false,
+            ejected: false,
+            probe_failures: 0,
+            busy_workers: 0,
+            queue: VecDeque::new(),
+            queued: 0,
+            batch_timer: TimerSlot::default(),
+            breakers: Vec::new(),
+            budgets: Vec::new(),
         }
+    }
+
+    pub fn state(&self) -> ReplicaState {
+        self.state
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.state == ReplicaState::Ready
+    }
+
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    pub fn is_ejected(&self) -> bool {
+        self.ejected
+    }
+
+    /// Frames waiting or being worked on.
+    pub fn outstanding(&self) -> u32 {
+        self.queued + self.busy_workers
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.outstanding() == 0
     }
 }
 
-impl System<'_> {
-    /// Everything scheduled at the start besides arrivals: levels at time 0, the first window
-    /// end, autoscaler syncs, health probes, faults, and the traffic's spikes and steps in
-    /// the log.
-    pub(super) fn schedule_world(&mut self, events: &mut EventQueue<Event>) {
-        let model = self.model;
-        for (id, spec) in model.services.iter().enumerate() {
-            let regions = spec.fleet.regions.as_ref().map_or(1, Vec::len);
-            self.record.services[id].billed = vec![TimeWeighted::default(); regions];
-            self.recount(0, id);
-        }
-        self.schedule_series(events);
-        self.schedule_autoscalers(events);
-        self.schedule_health_checks(events);
-        self.schedule_faults(events);
-        if let crate::scenario::model::Arrivals::Shaped(shape) = &model.traffic.arrivals {
-            for (spike, s) in shape.spikes.iter().enumerate() {
-                self.fleet.log.push(
-                    s.at_ns,
-                    Happening::SpikeStart {
-                        spike,
-                        multiplier: s.multiplier,
-                    },
-                );
-                let end_ns = s.at_ns.saturating_add(s.duration_ns);
-                if end_ns <= model.duration_ns {
-                    self.fleet.log.push(end_ns, Happening::SpikeEnd { spike });
-                }
-            }
-            if let crate::scenario::world::BaseRate::Steps { steps, .. } = &shape.base {
-                for (step, s) in steps.iter().enumerate() {
-                    self.fleet.log.push(
-                        s.at_ns,
-                        Happening::StepStart {
-                            step,
-                            rate_per_s: s.rate_per_s,
-                        },
-                    );
-                }
-            }
-        }
+/// Replicas in each state that counts for levels: ready, starting, and billed (starting,
+/// ready or draining).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub ready: u64,
+    pub starting: u64,
+    pub draining: u64,
+}
+
+impl Counts {
+    pub fn billed(&self) -> u64 {
+        self.ready + self.starting + self.draining
     }
 
-    /// Recounts a service's replicas in each state, from `now_ns` on.
-    pub(super) fn recount(&mut self, now_ns: Nanos, service: ServiceId) {
-        let window = self.window;
-        let record = &mut self.record.services[service];
-        let (mut ready, mut starting) = (0, 0);
-        let mut billed = vec![0u64; record.billed.len().max(1)];
-        for r in self.services[service].replicas() {
-            match r.state {
-                ReplicaState::Ready => ready += 1,
-                ReplicaState::Starting => starting += 1,
-                ReplicaState::Draining => {}
-                ReplicaState::Down => continue,
-            }
-            let region = usize::from(r.region).min(billed.len() - 1);
-            billed[region] += 1;
-        }
-        record.ready.set(now_ns, ready, window);
-        record.starting.set(now_ns, starting, window);
-        for (level, &count) in record.billed.iter_mut().zip(&billed) {
-            level.set(now_ns, count, window);
-        }
-        let billed_total: u64 = billed.iter().sum();
-        record.peak_replicas = record.peak_replicas.max(billed_total);
-        self.check_regions(now_ns, service);
+    fn change(&mut self, state: ReplicaState, by: i64) {
+        let slot = match state {
+            ReplicaState::Ready => &mut self.ready,
+            ReplicaState::Starting => &mut self.starting,
+            ReplicaState::Draining => &mut self.draining,
+            ReplicaState::Down => return,
+        };
+        *slot = slot.wrapping_add_signed(by);
     }
+}
 
-    /// Draining replicas of `service` went down (reported by `service.rs`).
-    pub(super) fn replicas_went_down(&mut self, now_ns: Nanos, service: ServiceId) {
-        self.services[service].went_down = 0;
-        self.recount(now_ns, service);
-    }
+/// The replicas of one service.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    replicas: Vec<Replica>,
+    /// `Down` slots, the lowest reused first.
+    free: BinaryHeap<Reverse<u32>>,
+    total: Counts,
+    by_region: Vec<Counts>,
+    by_version: Vec<Counts>,
+    /// Whether a count changed since the owner last looked ([`Fleet::take_changed`]).
+    changed: bool,
+}
 
-    /// Money spent over `[0, now)` (at most the run's end): billed replica-time at each
-    /// region's price, requests at their price, and the fixed monthly items pro rata.
-    pub(super) fn cost_so_far_usd(&self, now_ns: Nanos) -> f64 {
-        let model = self.model;
-        let mut usd = 0.0;
-        for (spec, record) in model.services.iter().zip(&self.record.services) {
-            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
-            for (region, billed) in record.billed.iter().enumerate() {
-                let factor = model
-                    .fleet
-                    .regions
-                    .get(region)
-                    .map_or(1.0, |r| r.price_factor);
-                let factor = if spec.fleet.regions.is_some() {
-                    factor
-                } else {
-                    1.0
-                };
-                usd += billed.run_area_at(now_ns, self.window) as f64 / HOUR_NS * hourly * factor;
-            }
-            usd += record.visits as f64 * spec.fleet.price_per_request_usd;
-        }
-        let fixed_per_hour: f64 = model
-            .fleet
-            .fixed_monthly_usd
-            .iter()
-            .map(|(_, usd)| usd)
-            .sum::<f64>()
-            / HOURS_PER_MONTH;
-        usd + fixed_per_hour * now_ns.min(model.duration_ns) as f64 / HOUR_NS
-    }
-
-    /// Starts a new replica of `service` (in `region`): billed from now, ready after a draw of
-    /// `provisioning`.
-    pub(super) fn start_replica(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        region: u16,
-        provisioning: &Distribution,
-        events: &mut EventQueue<Event>,
-    ) -> u32 {
-        let replica = self.services[service].add_replica_in(ReplicaState::Starting, region);
-        let n = self.fleet.started[service];
-        self.fleet.started[service] += 1;
-        let delay_ns = provisioning.sample_ns(&mut self.fleet.provisioning[service].at(n, 0, 0));
-        let incarnation = self.services[service].replicas()[replica as usize].incarnation;
-        events.schedule(
-            now_ns.saturating_add(delay_ns),
-            Event::ReplicaUp(ReplicaRef {
-                service: service as u32,
-                replica,
-                incarnation,
-            }),
-        );
-        self.recount(now_ns, service);
-        replica
-    }
-
-    /// A replica finished provisioning, or its repair is done.
-    pub(super) fn on_replica_up(
-        &mut self,
-        now_ns: Nanos,
-        r: ReplicaRef,
-        events: &mut EventQueue<Event>,
-    ) {
-        let service = r.service as usize;
-        let replica = self.services[service].replica_mut(r.replica);
-        if replica.incarnation != r.incarnation {
-            return; // stale: the slot was given up or restarted since
-        }
-        replica.broken = false;
-        match replica.state {
-            // Ejected by health checks: back at the first probe that succeeds.
-            ReplicaState::Starting if replica.ejected => {}
-            ReplicaState::Starting => self.become_ready(now_ns, service, r.replica, events),
-            // Repaired before health checks noticed: healthy again, exposed to faults again.
-            ReplicaState::Ready => self.arm_replica_faults(now_ns, service, r.replica, events),
-            _ => {}
+impl Fleet {
+    /// A fleet of `regions` regions (1 when the service is not regional), with no replica.
+    pub fn new(regions: usize) -> Fleet {
+        Fleet {
+            by_region: vec![Counts::default(); regions.max(1)],
+            by_version: vec![Counts::default()],
+            ..Fleet::default()
         }
     }
 
-    /// A replica takes traffic: counted, logged, and exposed to the recurring faults.
-    pub(super) fn become_ready(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let state = &mut self.services[service];
-        state.make_ready(replica);
-        let r = state.replica_mut(replica);
-        r.ejected = false;
-        r.probe_failures = 0;
-        self.recount(now_ns, service);
-        let ready = self.services[service]
-            .replicas()
-            .iter()
-            .filter(|r| r.is_ready())
-            .count() as u32;
-        self.fleet.log.push(
-            now_ns,
-            Happening::ReplicaReady {
-                service,
-                replica,
-                ready,
-            },
-        );
-        self.arm_replica_faults(now_ns, service, replica, events);
+    pub fn replicas(&self) -> &[Replica] {
+        &self.replicas
     }
 
-    /// A replica dies: out of rotation (or, with health checks, still in it but failing every
-    /// visit until they eject it), every request it holds failed, restarting from now. Returns
-    /// its new incarnation, which its repair event must carry.
-    pub(super) fn crash_replica(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        events: &mut EventQueue<Event>,
-    ) -> u32 {
-        let health = self.model.services[service].fleet.health.is_some();
-        let r = self.services[service].replica_mut(replica);
-        r.incarnation = r.incarnation.wrapping_add(1);
-        if health && r.state == ReplicaState::Ready {
-            r.broken = true;
+    pub fn get(&self, index: u32) -> &Replica {
+        &self.replicas[index as usize]
+    }
+
+    /// The replica's load, for the service to change (its lifecycle stays here).
+    pub(super) fn load_mut(&mut self, index: u32) -> &mut Replica {
+        &mut self.replicas[index as usize]
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.total
+    }
+
+    pub fn region_counts(&self) -> &[Counts] {
+        &self.by_region
+    }
+
+    pub fn version_counts(&self, version: VersionId) -> Counts {
+        self.by_version
+            .get(usize::from(version))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether any count changed since the last call (and clears the mark).
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// The one place a replica's state changes: the counts follow.
+    fn set_state(&mut self, index: u32, state: ReplicaState) {
+        let replica = &mut self.replicas[index as usize];
+        let (from, region, version) = (replica.state, replica.region, replica.version);
+        if from == state {
+            return;
+        }
+        replica.state = state;
+        for counts in [
+            &mut self.total,
+            &mut self.by_region[usize::from(region)],
+            &mut self.by_version[usize::from(version)],
+        ] {
+            counts.change(from, -1);
+            counts.change(state, 1);
+        }
+        if state == ReplicaState::Down {
+            self.free.push(Reverse(index));
+        }
+        self.changed = true;
+    }
+
+    /// Starts a replica of `version` in `region` (`ready` at once, or starting), reusing a
+    /// `Down` slot if there is one; returns its index. A reused slot's incarnation moves on.
+    pub fn start(&mut self, version: VersionId, region: u16, ready: bool) -> u32 {
+        let state = if ready {
+            ReplicaState::Ready
         } else {
-            r.state = ReplicaState::Starting;
+            ReplicaState::Starting
+        };
+        if self.by_version.len() <= usize::from(version) {
+            self.by_version
+                .resize(usize::from(version) + 1, Counts::default());
         }
-        let incarnation = r.incarnation;
-        self.fail_replica_frames(now_ns, service, Some(replica), events);
-        self.recount(now_ns, service);
+        let index = match self.free.pop() {
+            Some(Reverse(index)) => {
+                let incarnation = self.replicas[index as usize].incarnation.wrapping_add(1);
+                self.replicas[index as usize] =
+                    Replica::new(ReplicaState::Down, region, version, incarnation);
+                index
+            }
+            None => {
+                self.replicas
+                    .push(Replica::new(ReplicaState::Down, region, version, 0));
+                (self.replicas.len() - 1) as u32
+            }
+        };
+        self.set_state(index, state);
+        index
+    }
+
+    /// A starting replica becomes ready (provisioned, or back after health checks ejected
+    /// it and a probe succeeded) and takes traffic.
+    pub fn ready(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.ejected = false;
+        replica.probe_failures = 0;
+        self.set_state(index, ReplicaState::Ready);
+    }
+
+    /// Takes a replica out of rotation: it finishes its queue and its work, then goes down
+    /// (at once if it is idle). Events for its current life go stale.
+    pub fn drain(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        if replica.state == ReplicaState::Down {
+            return;
+        }
+        replica.incarnation = replica.incarnation.wrapping_add(1);
+        self.set_state(index, ReplicaState::Draining);
+        self.idle(index);
+    }
+
+    /// If the replica is draining and has nothing left, it goes down; true if it did. The
+    /// service calls this whenever a replica's last visit leaves.
+    pub fn idle(&mut self, index: u32) -> bool {
+        let replica = &self.replicas[index as usize];
+        if replica.state == ReplicaState::Draining && replica.is_idle() {
+            self.set_state(index, ReplicaState::Down);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The replica dies (the caller fails the visits it held, then clears its load). A
+    /// ready replica watched by health checks stays in rotation, broken, until they eject
+    /// it; otherwise it restarts (starting, billed). A draining replica was going anyway: it
+    /// goes down. Returns the new incarnation, which its repair event must carry.
+    pub fn crash(&mut self, index: u32, health_checked: bool) -> u32 {
+        let replica = &mut self.replicas[index as usize];
+        replica.incarnation = replica.incarnation.wrapping_add(1);
+        let incarnation = replica.incarnation;
+        match replica.state {
+            ReplicaState::Ready if health_checked => replica.broken = true,
+            ReplicaState::Draining => self.set_state(index, ReplicaState::Down),
+            ReplicaState::Down => {}
+            _ => self.set_state(index, ReplicaState::Starting),
+        }
         incarnation
     }
 
-    /// Fails every request a replica (or, with `None`, the whole service) holds: queued ones
-    /// first, so that no freed worker hands itself to a doomed frame.
-    pub(super) fn fail_replica_frames(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: Option<u32>,
-        events: &mut EventQueue<Event>,
-    ) {
-        let mut doomed: Vec<(bool, Key<Frame>)> = self
-            .frames
-            .iter()
-            .filter(|(_, f)| {
-                f.service == service && f.admitted && replica.is_none_or(|r| f.replica == r)
-            })
-            .map(|(key, f)| (f.stage != super::request::Stage::Queued, key))
-            .collect();
-        doomed.sort_by_key(|&(working, _)| working);
-        for (_, key) in doomed {
-            let on_replica = self
-                .frames
-                .get(key)
-                .is_some_and(|f| replica.is_none_or(|r| f.replica == r));
-            if on_replica {
-                self.abort_frame(now_ns, key, super::request::Ending::Failed, events);
-            }
-        }
-        match replica {
-            Some(r) => self.services[service].clear_replica(r),
-            None => {
-                for r in 0..self.services[service].replicas().len() as u32 {
-                    self.services[service].clear_replica(r);
+    /// A crashed replica is repaired: no longer broken. Returns its state, for what follows
+    /// (a starting replica not ejected becomes ready; an ejected one waits for a probe).
+    pub fn repair(&mut self, index: u32) -> ReplicaState {
+        let replica = &mut self.replicas[index as usize];
+        replica.broken = false;
+        replica.state
+    }
+
+    /// Health checks take a broken replica out of rotation: it restarts, and is back after
+    /// the first probe that succeeds once it is repaired.
+    pub fn eject(&mut self, index: u32) {
+        self.replicas[index as usize].ejected = true;
+        self.set_state(index, ReplicaState::Starting);
+    }
+
+    /// A health probe of the replica succeeded or failed; returns its failures in a row.
+    pub fn probe(&mut self, index: u32, ok: bool) -> u32 {
+        let replica = &mut self.replicas[index as usize];
+        replica.probe_failures = if ok { 0 } else { replica.probe_failures + 1 };
+        replica.probe_failures
+    }
+
+    /// A spot replica's notice is over: it goes, whatever it still holds (the caller fails
+    /// those visits).
+    pub fn reclaim(&mut self, index: u32) {
+        self.set_state(index, ReplicaState::Down);
+    }
+
+    /// The replica's visits were all ended by the caller (a crash): nothing waits or works
+    /// on it any more.
+    pub fn clear_load(&mut self, index: u32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.busy_workers = 0;
+        replica.queued = 0;
+        replica.queue.clear();
+        replica.batch_timer.cancel();
+        self.idle(index);
+    }
+
+    /// Gives up `n` replicas (of `version`, or of any): starting ones first, then ready ones,
+    /// newest (highest slot) first. They are drained.
+    pub fn shrink(&mut self, version: Option<VersionId>, mut n: u32) {
+        for wanted in [ReplicaState::Starting, ReplicaState::Ready] {
+            for index in (0..self.replicas.len() as u32).rev() {
+                if n == 0 {
+                    return;
+                }
+                let r = &self.replicas[index as usize];
+                if r.state == wanted && version.is_none_or(|v| r.version == v) {
+                    self.drain(index);
+                    n -= 1;
                 }
             }
         }
     }
 
-    /// Arms the recurring faults (crashes, spot interruptions) of a replica that just became
-    /// ready: each strikes after an exponential time, drawn in the fault's own stream.
-    pub(super) fn arm_replica_faults(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let model = self.model;
-        for (i, fault) in model.fleet.faults.iter().enumerate() {
-            let mean_ns = match &fault.kind {
-                FaultKind::CrashRecurring {
-                    service: s,
-                    mtbf_ns,
-                    ..
-                } if *s == service => *mtbf_ns,
-                FaultKind::Spot {
-                    service: s,
-                    rate_per_hour,
-                    ..
-                } if *s == service => HOUR_NS / rate_per_hour,
-                _ => continue,
-            };
-            let unit: f64 = rand::Rng::sample(&mut self.fleet.fault_rngs[i], rand_distr::Exp1);
-            let at = now_ns.saturating_add((unit * mean_ns).round() as Nanos);
-            if at < model.duration_ns {
-                let incarnation = self.services[service].replicas()[replica as usize].incarnation;
-                events.schedule(
-                    at,
-                    Event::ReplicaFault {
-                        fault: i as u32,
-                        replica,
-                        incarnation,
-                    },
-                );
-            }
+    /// Ready and starting replicas: the count an autoscaler manages.
+    pub fn current(&self) -> u32 {
+        (self.total.ready + self.total.starting) as u32
+    }
+
+    /// Indices of the ready replicas, in slot order.
+    pub fn ready_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.replicas
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_ready())
+            .map(|(i, _)| i as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_counts(fleet: &Fleet) {
+        let mut counts = Counts::default();
+        for r in fleet.replicas() {
+            counts.change(r.state, 1);
         }
+        assert_eq!(counts, fleet.counts());
+        let regions: u64 = fleet.region_counts().iter().map(Counts::billed).sum();
+        assert_eq!(regions, counts.billed());
+    }
+
+    #[test]
+    fn counts_follow_every_change_and_down_slots_are_reused() {
+        let mut f = Fleet::new(2);
+        let a = f.start(0, 0, true);
+        let b = f.start(0, 1, false);
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(
+            f.counts(),
+            Counts {
+                ready: 1,
+                starting: 1,
+                draining: 0
+            }
+        );
+        assert_eq!(f.region_counts()[1].starting, 1);
+        f.ready(b);
+        f.load_mut(a).busy_workers = 1;
+        f.drain(a);
+        assert_eq!(f.get(a).state(), ReplicaState::Draining, "busy: drains");
+        check_counts(&f);
+        f.load_mut(a).busy_workers = 0;
+        assert!(f.idle(a), "its last visit left: down");
+        assert!(!f.idle(a), "once");
+        check_counts(&f);
+        let c = f.start(0, 0, false);
+        assert_eq!(c, a, "the down slot is reused");
+        assert_eq!(f.get(c).incarnation(), 2, "drained (1), then reused (2)");
+        check_counts(&f);
+    }
+
+    #[test]
+    fn a_crash_restarts_a_replica_breaks_a_watched_one_and_ends_a_draining_one() {
+        let mut f = Fleet::new(1);
+        for _ in 0..3 {
+            f.start(0, 0, true);
+        }
+        f.crash(0, false);
+        assert_eq!(f.get(0).state(), ReplicaState::Starting);
+        f.crash(1, true);
+        assert!(f.get(1).is_ready() && f.get(1).is_broken());
+        f.eject(1);
+        assert_eq!(f.get(1).state(), ReplicaState::Starting);
+        assert!(f.get(1).is_ejected());
+        assert_eq!(f.repair(1), ReplicaState::Starting);
+        f.ready(1);
+        assert!(!f.get(1).is_ejected());
+        f.load_mut(2).queued = 1;
+        f.drain(2);
+        f.crash(2, false);
+        assert_eq!(
+            f.get(2).state(),
+            ReplicaState::Down,
+            "a draining replica hit by a crash does not come back"
+        );
+        check_counts(&f);
+    }
+
+    #[test]
+    fn shrinking_gives_up_starting_replicas_first_then_the_newest_ready() {
+        let mut f = Fleet::new(1);
+        for ready in [true, true, true, false] {
+            f.start(0, 0, ready);
+        }
+        f.shrink(Some(0), 2);
+        let states: Vec<ReplicaState> = f.replicas().iter().map(Replica::state).collect();
+        use ReplicaState::*;
+        assert_eq!(states, [Ready, Ready, Down, Down]);
+        assert_eq!(f.current(), 2);
     }
 }

@@ -5,7 +5,7 @@
 //! run in phase, so a crash is detected `failures - 1` to `failures` intervals after it
 //! happens (uniformly, for a crash at a random time).
 
-use super::service::ReplicaState;
+use super::fleet::ReplicaState;
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
@@ -38,16 +38,15 @@ impl System<'_> {
             events.schedule(next, Event::HealthCheck(service));
         }
         let mut changed = false;
-        for index in 0..self.services[id].replicas().len() as u32 {
-            let r = self.services[id].replica_mut(index);
-            match r.state {
-                ReplicaState::Ready if r.broken => {
-                    r.probe_failures += 1;
-                    if r.probe_failures >= health.failures {
-                        r.state = ReplicaState::Starting;
-                        r.ejected = true;
+        for index in 0..self.services[id].fleet.replicas().len() as u32 {
+            let fleet = &mut self.services[id].fleet;
+            let r = fleet.get(index);
+            match r.state() {
+                ReplicaState::Ready if r.is_broken() => {
+                    if fleet.probe(index, false) >= health.failures {
+                        fleet.eject(index);
                         changed = true;
-                        self.fleet.log.push(
+                        self.world.log.push(
                             now_ns,
                             Happening::Ejected {
                                 service: id,
@@ -56,8 +55,8 @@ impl System<'_> {
                         );
                     }
                 }
-                ReplicaState::Starting if r.ejected && !r.broken => {
-                    self.fleet.log.push(
+                ReplicaState::Starting if r.is_ejected() && !r.is_broken() => {
+                    self.world.log.push(
                         now_ns,
                         Happening::Restored {
                             service: id,
@@ -66,7 +65,9 @@ impl System<'_> {
                     );
                     self.become_ready(now_ns, id, index, events);
                 }
-                _ => r.probe_failures = 0,
+                _ => {
+                    fleet.probe(index, true);
+                }
             }
         }
         if changed {

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod fault;
 pub mod fleet;
 pub mod health;
+pub mod lifecycle;
 pub mod region;
 pub mod request;
 pub mod resilience;

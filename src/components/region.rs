@@ -13,9 +13,9 @@
 //! back, its clients return after another TTL. A class with `residency` never fails over: its
 //! requests fail while their region is down.
 
-use super::fleet::ReplicaRef;
+use super::fleet::ReplicaState;
+use super::lifecycle::ReplicaRef;
 use super::request::RequestInfo;
-use super::service::ReplicaState;
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
@@ -151,13 +151,16 @@ impl System<'_> {
             return;
         }
         let n = self.regions.views.len();
-        let mut up = vec![false; n];
-        for r in self.services[service].replicas() {
-            // A dead replica still in rotation looks up until health checks eject it.
-            if r.is_ready() {
-                up[usize::from(r.region)] = true;
-            }
-        }
+        // A dead replica still in rotation looks up until health checks eject it.
+        let up: Vec<bool> = (0..n)
+            .map(|r| {
+                self.services[service]
+                    .fleet
+                    .region_counts()
+                    .get(r)
+                    .is_some_and(|c| c.ready > 0)
+            })
+            .collect();
         let ttl = self.regions.ttl_ns;
         for region in 0..n {
             let view = self.regions.views[region];
@@ -173,7 +176,7 @@ impl System<'_> {
                     ..view
                 };
                 if moved && !self.regions.all_resident() {
-                    self.fleet
+                    self.world
                         .log
                         .push(now_ns.saturating_add(ttl), Happening::Failback { region });
                 }
@@ -190,7 +193,7 @@ impl System<'_> {
                     moved: false,
                 };
                 if target != region && !self.regions.all_resident() {
-                    self.fleet.log.push(
+                    self.world.log.push(
                         now_ns.saturating_add(ttl),
                         Happening::Failover { region, to: target },
                     );
@@ -212,14 +215,14 @@ impl System<'_> {
             if self.model.services[service].fleet.regions.is_none() {
                 continue;
             }
-            let hit: Vec<u32> = (0..self.services[service].replicas().len() as u32)
+            let hit: Vec<u32> = (0..self.services[service].fleet.replicas().len() as u32)
                 .filter(|&i| {
-                    let r = &self.services[service].replicas()[i as usize];
-                    usize::from(r.region) == region && r.state != ReplicaState::Down
+                    let r = self.services[service].fleet.get(i);
+                    usize::from(r.region) == region && r.state() != ReplicaState::Down
                 })
                 .collect();
             for replica in hit {
-                self.fleet.log.push(
+                self.world.log.push(
                     now_ns,
                     Happening::Crash {
                         fault,

@@ -31,6 +31,7 @@
 //! cancels them in turn and ends. Every visit ends exactly once, counted at its service as
 //! succeeded, failed, rejected, timed out or cancelled.
 
+use super::resilience::Permit;
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::mix;
@@ -217,6 +218,8 @@ pub struct Call {
     pub failure: Ending,
     /// Whether it has finished (the step keeps finished calls until it ends).
     pub done: bool,
+    /// The breaker permit each copy of the attempt holds, until it settles or releases it.
+    pub permits: [Option<Permit>; 2],
     /// The next call of the same step.
     pub next: Option<Key<Call>>,
 }
@@ -385,6 +388,7 @@ impl<'m> System<'m> {
                     timers: TimerSlot::default(),
                     failure: Ending::Failed,
                     done: false,
+                    permits: [None, None],
                     next: first_call,
                 }));
             }
@@ -431,13 +435,12 @@ impl<'m> System<'m> {
         }
         let (callee, caller) = (call.callee, call.caller);
         let frame = self.frame(caller);
-        let (caller_service, measured) = (frame.service, frame.request.measured);
+        let (caller_service, replica, measured) =
+            (frame.service, frame.replica, frame.request.measured);
         if measured {
             self.record.services[callee].calls += 1;
         }
-        if let Some(budget) = self.budgets.get_mut(&(caller_service, callee)) {
-            budget.deposit(now_ns);
-        }
+        self.budget_deposit(now_ns, caller_service, replica, callee);
         true
     }
 
@@ -494,7 +497,7 @@ impl<'m> System<'m> {
             .expect("a launching call is live");
         call.outstanding += 1;
         let (callee, token) = (call.callee, call.timers.token());
-        if !self.breaker_admits(now_ns, callee) {
+        if !self.breaker_acquire(now_ns, call_key, copy) {
             let caller = self.calls.get(call_key).expect("live").caller;
             if self.frame(caller).request.measured {
                 self.record.services[callee].short_circuited += 1;
@@ -566,10 +569,11 @@ impl<'m> System<'m> {
         call_key: Key<Call>,
         token: TimerToken,
         ending: Ending,
+        copy: u8,
         events: &mut EventQueue<Event>,
     ) {
         if self.attempt_is_live(call_key, token) {
-            self.copy_answered(now_ns, call_key, ending, events);
+            self.copy_answered(now_ns, call_key, copy, ending, events);
         }
     }
 
@@ -611,26 +615,22 @@ impl<'m> System<'m> {
         match self.network_ns(call_key, copy, Direction::Back) {
             Some(back_ns) => events.schedule(
                 now_ns.saturating_add(back_ns),
-                Event::Respond(call_key, token, ending),
+                Event::Respond(call_key, token, ending, copy),
             ),
-            None => self.copy_answered(now_ns, call_key, ending, events),
+            None => self.copy_answered(now_ns, call_key, copy, ending, events),
         }
     }
 
-    /// A copy's answer reached the caller; the callee's circuit breaker hears it too.
+    /// A copy's answer reached the caller; it settles its breaker permit, if it holds one.
     fn copy_answered(
         &mut self,
         now_ns: Nanos,
         call_key: Key<Call>,
+        copy: u8,
         ending: Ending,
         events: &mut EventQueue<Event>,
     ) {
-        let callee = self
-            .calls
-            .get(call_key)
-            .expect("an answered call is live")
-            .callee;
-        self.breaker_hears(now_ns, callee, ending);
+        self.breaker_settle(now_ns, call_key, copy, ending);
         self.copy_result(now_ns, call_key, ending, events);
     }
 
@@ -657,8 +657,10 @@ impl<'m> System<'m> {
         }
     }
 
-    /// Ends the call's current attempt: its timers go stale and copies still out are cancelled.
+    /// Ends the call's current attempt: its timers go stale and copies still out are
+    /// cancelled (their breaker permits released).
     fn end_attempt(&mut self, now_ns: Nanos, call_key: Key<Call>, events: &mut EventQueue<Event>) {
+        self.breaker_release_all(now_ns, call_key);
         let call = self.calls.get_mut(call_key).expect("live");
         call.timers.cancel();
         call.outstanding = 0;
@@ -683,14 +685,15 @@ impl<'m> System<'m> {
         let next_attempt = call.attempt + 1;
         let (callee, caller_frame, site) = (call.callee, call.caller, call.site);
         let frame = self.frame(caller_frame);
-        let (caller, request, measured) = (frame.service, frame.request.id, frame.request.measured);
-        let retry = retries.filter(|r| next_attempt < r.attempts).and_then(|r| {
-            let allowed = self
-                .budgets
-                .get_mut(&(caller, callee))
-                .is_none_or(|budget| budget.withdraw(now_ns));
-            allowed.then_some(r)
-        });
+        let (caller, replica, request, measured) = (
+            frame.service,
+            frame.replica,
+            frame.request.id,
+            frame.request.measured,
+        );
+        let retry = retries
+            .filter(|r| next_attempt < r.attempts)
+            .filter(|_| self.budget_withdraw(now_ns, caller, replica, callee));
         let Some(retries) = retry else {
             self.judge(now_ns, call_key, ending, events);
             return;
@@ -767,8 +770,11 @@ impl<'m> System<'m> {
         if !self.attempt_is_live(call_key, token) {
             return;
         }
-        let callee = self.calls.get(call_key).expect("live").callee;
-        self.breaker_hears(now_ns, callee, Ending::TimedOut);
+        // The breaker hears one timeout for the attempt (from the first copy that holds a
+        // permit); the copies' other permits are released as they are cancelled.
+        let call = self.calls.get(call_key).expect("live");
+        let copy = u8::from(call.permits[0].is_none());
+        self.breaker_settle(now_ns, call_key, copy, Ending::TimedOut);
         self.attempt_failed(now_ns, call_key, Ending::TimedOut, events);
     }
 
@@ -819,6 +825,7 @@ impl<'m> System<'m> {
     fn end_step(&mut self, now_ns: Nanos, key: Key<Frame>, events: &mut EventQueue<Event>) {
         let mut next = self.frame_mut(key).first_call.take();
         while let Some(call_key) = next {
+            self.breaker_release_all(now_ns, call_key);
             let call = self
                 .calls
                 .remove(call_key)

@@ -1,9 +1,19 @@
-//! The resilience patterns that decide whether work is let in: circuit breakers (per service,
-//! shared by every caller), retry budgets (per caller and callee, as Finagle keeps one per
-//! client) and token-bucket rate limits (per service).
+//! The resilience patterns that decide whether work is let in: circuit breakers, retry
+//! budgets and token-bucket rate limits (per service).
+//!
+//! Breakers and budgets live, by default, in each calling replica (`scope = "caller"`), as
+//! Hystrix, resilience4j and Finagle keep them in each client process; with `scope =
+//! "service"` one breaker per callee (and one budget per caller service and callee) is shared
+//! by every caller. A call that passes a breaker holds a [`Permit`], as resilience4j's
+//! `acquirePermission` gives one: the copy that holds it *settles* it with its outcome, or
+//! *releases* it when it is cancelled (its caller gave up, a sibling failed fast, a join was
+//! met). A released half-open probe frees the probe's place, so the next call probes again:
+//! a breaker can never stay half-open with no probe out.
 
-use super::request::Ending;
+use super::request::{Call, Ending};
+use super::service::ServiceState;
 use super::system::System;
+use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, NS_PER_S};
 use crate::scenario::model::{CircuitBreaker, RateLimit, RetryBudget, ServiceId, Trip};
 
@@ -100,6 +110,17 @@ pub enum BreakerState {
     },
 }
 
+/// A call's permission to pass a breaker, held until the call settles or releases it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permit {
+    /// Whether it is the half-open state's probe (and of which half-open round).
+    probe: bool,
+    round: u32,
+    /// The life of the calling replica that holds the breaker (for `scope = "caller"`): a
+    /// permit outliving it settles nothing in its slot's next occupant.
+    pub holder: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Breaker {
     spec: CircuitBreaker,
@@ -107,6 +128,8 @@ pub struct Breaker {
     consecutive_failures: u32,
     /// [calls, failures] over the error-rate window.
     window: SlidingCounts,
+    /// Half-open rounds so far: a probe permit belongs to one.
+    round: u32,
 }
 
 impl Breaker {
@@ -120,31 +143,60 @@ impl Breaker {
             state: BreakerState::Closed,
             consecutive_failures: 0,
             window: SlidingCounts::new(window_ns),
+            round: 0,
         }
     }
 
-    /// Whether a call may go through now (an open breaker past its time lets one probe out).
-    pub fn admits(&mut self, now_ns: Nanos) -> bool {
-        match self.state {
-            BreakerState::Closed => true,
-            BreakerState::Open { until_ns } if now_ns >= until_ns => {
-                self.state = BreakerState::HalfOpen { probing: true };
-                true
-            }
-            BreakerState::Open { .. } => false,
-            BreakerState::HalfOpen { probing: false } => {
-                self.state = BreakerState::HalfOpen { probing: true };
-                true
-            }
-            BreakerState::HalfOpen { probing: true } => false,
+    /// A permit for a call now, if the breaker lets it through (an open breaker past its
+    /// time lets one probe out; a half-open one whose probe was released, the next).
+    pub fn acquire(&mut self, now_ns: Nanos) -> Option<Permit> {
+        let probe = match self.state {
+            BreakerState::Closed => false,
+            BreakerState::Open { until_ns } if now_ns >= until_ns => true,
+            BreakerState::HalfOpen { probing: false } => true,
+            BreakerState::Open { .. } | BreakerState::HalfOpen { probing: true } => return None,
+        };
+        if probe {
+            self.round = self.round.wrapping_add(1);
+            self.state = BreakerState::HalfOpen { probing: true };
         }
+        Some(Permit {
+            probe,
+            round: self.round,
+            holder: 0,
+        })
+    }
+
+    /// A cancelled call gives its permit back: says nothing of the callee's health, but a
+    /// half-open probe's place is free again.
+    pub fn release(&mut self, permit: Permit) {
+        if self.is_live_probe(permit) {
+            self.state = BreakerState::HalfOpen { probing: false };
+        }
+    }
+
+    fn is_live_probe(&self, permit: Permit) -> bool {
+        permit.probe
+            && permit.round == self.round
+            && self.state == (BreakerState::HalfOpen { probing: true })
+    }
+
+    /// A call through the breaker settles its permit with its outcome; returns true if the
+    /// breaker opened. Only the probe decides a half-open breaker; answers to calls let
+    /// through before the breaker opened change nothing while it is open or half-open.
+    pub fn settle(&mut self, now_ns: Nanos, permit: Permit, ending: Ending) -> bool {
+        if ending == Ending::Cancelled {
+            self.release(permit);
+            return false;
+        }
+        if matches!(self.state, BreakerState::HalfOpen { .. }) && !self.is_live_probe(permit) {
+            return false;
+        }
+        self.hears(now_ns, ending)
     }
 
     /// An outcome of a call through the breaker; returns true if the breaker opened.
-    pub fn hears(&mut self, now_ns: Nanos, ending: Ending) -> bool {
-        if ending == Ending::Cancelled {
-            return false; // the caller lost interest; says nothing of the callee's health
-        }
+    fn hears(&mut self, now_ns: Nanos, ending: Ending) -> bool {
         let failed = !ending.is_success();
         match self.state {
             BreakerState::HalfOpen { .. } => {
@@ -230,24 +282,139 @@ impl TokenBucket {
     }
 }
 
+/// The breaker a call from replica `replica` of `caller` to `callee` passes, with the life
+/// of the replica that holds it (0 for a shared breaker): the caller's own (`scope =
+/// "caller"`), or the callee's shared one; `None` without a breaker.
+fn breaker_on_the_way(
+    services: &mut [ServiceState],
+    caller: ServiceId,
+    replica: u32,
+    callee: ServiceId,
+) -> Option<(&mut Breaker, u32)> {
+    match services[caller]
+        .breaker_callees
+        .iter()
+        .position(|&c| c == callee)
+    {
+        Some(slot) => {
+            let fleet = &mut services[caller].fleet;
+            let holder = fleet.get(replica).incarnation();
+            Some((&mut fleet.load_mut(replica).breakers[slot], holder))
+        }
+        None => services[callee].breaker.as_mut().map(|b| (b, 0)),
+    }
+}
+
 impl System<'_> {
-    /// Whether the callee's breaker (if it has one) lets a call through now.
-    pub(super) fn breaker_admits(&mut self, now_ns: Nanos, callee: ServiceId) -> bool {
-        match &mut self.services[callee].breaker {
-            Some(breaker) => breaker.admits(now_ns),
-            None => true,
+    /// The caller's service and replica, and the callee, of a live call.
+    fn ends_of(&self, call_key: Key<Call>) -> (ServiceId, u32, ServiceId) {
+        let call = self
+            .calls
+            .get(call_key)
+            .expect("a call at a breaker is live");
+        let frame = self.frame(call.caller);
+        (frame.service, frame.replica, call.callee)
+    }
+
+    /// Whether the breaker on the way to the callee (if any) lets copy `copy` of the call
+    /// through now; if so, the copy holds its permit.
+    pub(super) fn breaker_acquire(&mut self, now_ns: Nanos, call_key: Key<Call>, copy: u8) -> bool {
+        let (caller, replica, callee) = self.ends_of(call_key);
+        let Some((breaker, holder)) =
+            breaker_on_the_way(&mut self.services, caller, replica, callee)
+        else {
+            return true;
+        };
+        let Some(permit) = breaker.acquire(now_ns) else {
+            return false;
+        };
+        let call = self.calls.get_mut(call_key).expect("live");
+        call.permits[usize::from(copy)] = Some(Permit { holder, ..permit });
+        true
+    }
+
+    /// Copy `copy` of the call settles its permit (if it holds one) with how it ended; a
+    /// cancelled copy releases it.
+    pub(super) fn breaker_settle(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        copy: u8,
+        ending: Ending,
+    ) {
+        let Some(permit) = self
+            .calls
+            .get_mut(call_key)
+            .and_then(|c| c.permits[usize::from(copy)].take())
+        else {
+            return;
+        };
+        let (caller, replica, callee) = self.ends_of(call_key);
+        let Some((breaker, holder)) =
+            breaker_on_the_way(&mut self.services, caller, replica, callee)
+        else {
+            return;
+        };
+        if holder != permit.holder {
+            return; // its replica is gone, and its breaker with it
+        }
+        let opened = breaker.settle(now_ns, permit, ending);
+        #[cfg(test)]
+        let state = breaker.state;
+        if opened && now_ns >= self.window.0 {
+            self.record.services[callee].breaker_opened += 1;
+        }
+        #[cfg(test)]
+        if ending != Ending::Cancelled {
+            self.breaker_log.push((now_ns, callee, ending, state));
         }
     }
 
-    /// The callee's breaker (if any) hears how a call ended.
-    pub(super) fn breaker_hears(&mut self, now_ns: Nanos, callee: ServiceId, ending: Ending) {
-        if let Some(breaker) = &mut self.services[callee].breaker {
-            if breaker.hears(now_ns, ending) && now_ns >= self.window.0 {
-                self.record.services[callee].breaker_opened += 1;
-            }
-            #[cfg(test)]
-            self.breaker_log
-                .push((now_ns, callee, ending, breaker.state));
+    /// Every permit the call's copies still hold is released (they were cancelled).
+    pub(super) fn breaker_release_all(&mut self, now_ns: Nanos, call_key: Key<Call>) {
+        for copy in 0..2 {
+            self.breaker_settle(now_ns, call_key, copy, Ending::Cancelled);
+        }
+    }
+
+    /// Takes one retry from the budget of the caller's replica (or of the caller service,
+    /// with `budget_scope = "service"`) for calls to `callee`, if it has one; true if the retry
+    /// may go.
+    pub(super) fn budget_withdraw(
+        &mut self,
+        now_ns: Nanos,
+        caller: ServiceId,
+        replica: u32,
+        callee: ServiceId,
+    ) -> bool {
+        self.budget_of(caller, replica, callee)
+            .is_none_or(|budget| budget.withdraw(now_ns))
+    }
+
+    /// A first attempt deposits in the budget of calls from the caller to `callee`.
+    pub(super) fn budget_deposit(
+        &mut self,
+        now_ns: Nanos,
+        caller: ServiceId,
+        replica: u32,
+        callee: ServiceId,
+    ) {
+        if let Some(budget) = self.budget_of(caller, replica, callee) {
+            budget.deposit(now_ns);
+        }
+    }
+
+    fn budget_of(
+        &mut self,
+        caller: ServiceId,
+        replica: u32,
+        callee: ServiceId,
+    ) -> Option<&mut BudgetState> {
+        let state = &mut self.services[caller];
+        let slot = state.budget_callees.iter().position(|&c| c == callee)?;
+        match &mut state.shared_budgets[slot] {
+            Some(shared) => Some(shared),
+            None => Some(&mut state.fleet.load_mut(replica).budgets[slot]),
         }
     }
 }
@@ -255,6 +422,7 @@ impl System<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::Scope;
 
     #[test]
     fn sliding_counts_forget_what_left_the_window() {
@@ -276,6 +444,7 @@ mod tests {
             ratio: 0.2,
             window_ns: 10_000_000_000,
             min_per_s: 1.0,
+            scope: Scope::Caller,
         });
         for _ in 0..100 {
             b.deposit(1_000);
@@ -302,25 +471,63 @@ mod tests {
         let mut b = Breaker::new(CircuitBreaker {
             trip: Trip::ConsecutiveFailures(3),
             open_ns: 1_000,
+            scope: Scope::Caller,
         });
-        assert!(!b.hears(0, Ending::Failed) && !b.hears(1, Ending::Failed));
-        assert!(!b.hears(2, Ending::Succeeded), "a success resets the count");
-        assert!(!b.hears(3, Ending::Failed) && !b.hears(4, Ending::TimedOut));
+        // Closed: every call gets a permit; five calls out at once.
+        let permits: Vec<Permit> = (0..6).map(|_| b.acquire(0).expect("closed")).collect();
+        let settle = |b: &mut Breaker, i: usize, t, e| b.settle(t, permits[i], e);
+        assert!(!settle(&mut b, 0, 0, Ending::Failed) && !settle(&mut b, 1, 1, Ending::Failed));
         assert!(
-            b.hears(5, Ending::Rejected),
+            !settle(&mut b, 2, 2, Ending::Succeeded),
+            "a success resets the count"
+        );
+        assert!(!settle(&mut b, 3, 3, Ending::Failed) && !settle(&mut b, 4, 4, Ending::TimedOut));
+        assert!(
+            settle(&mut b, 5, 5, Ending::Rejected),
             "the third failure in a row opens it"
         );
         assert_eq!(b.state, BreakerState::Open { until_ns: 1_005 });
-        assert!(!b.admits(1_004), "fails fast while open");
-        assert!(b.admits(1_005), "then lets one probe through");
-        assert!(!b.admits(1_006), "and only one");
+        assert!(b.acquire(1_004).is_none(), "fails fast while open");
+        let probe = b.acquire(1_005).expect("then lets one probe through");
+        assert!(b.acquire(1_006).is_none(), "and only one");
         assert!(
-            b.hears(1_010, Ending::Failed),
+            b.settle(1_010, probe, Ending::Failed),
             "a failed probe opens it again"
         );
-        assert!(b.admits(2_010));
-        assert!(!b.hears(2_020, Ending::Succeeded));
+        let probe = b.acquire(2_010).expect("a probe after the next open time");
+        assert!(!b.settle(2_020, probe, Ending::Succeeded));
         assert_eq!(b.state, BreakerState::Closed, "a good probe closes it");
+    }
+
+    #[test]
+    fn a_cancelled_probe_gives_its_place_back() {
+        let mut b = Breaker::new(CircuitBreaker {
+            trip: Trip::ConsecutiveFailures(1),
+            open_ns: 100,
+            scope: Scope::Caller,
+        });
+        let before = b.acquire(0).expect("closed");
+        let slow = b.acquire(0).expect("closed");
+        assert!(b.settle(1, before, Ending::Failed));
+        let probe = b.acquire(101).expect("half-open: a probe");
+        assert!(b.acquire(102).is_none(), "one probe at a time");
+        assert!(
+            !b.settle(103, slow, Ending::Succeeded),
+            "an answer to a call let through before it opened decides nothing"
+        );
+        assert_eq!(b.state, BreakerState::HalfOpen { probing: true });
+        // The probe is cancelled (a sibling failed fast): its place is free again.
+        assert!(!b.settle(104, probe, Ending::Cancelled));
+        assert_eq!(b.state, BreakerState::HalfOpen { probing: false });
+        let next = b.acquire(105).expect("the next call probes");
+        b.release(probe);
+        assert_eq!(
+            b.state,
+            BreakerState::HalfOpen { probing: true },
+            "a stale probe's release frees nothing"
+        );
+        assert!(!b.settle(110, next, Ending::Succeeded));
+        assert_eq!(b.state, BreakerState::Closed);
     }
 
     #[test]
@@ -333,6 +540,7 @@ mod tests {
                 min_requests: 4,
             },
             open_ns: 100,
+            scope: Scope::Caller,
         });
         assert!(!b.hears(0, Ending::Failed));
         assert!(!b.hears(1, Ending::Failed));

@@ -1,11 +1,10 @@
 //! A service: replicas behind a balancer, each replica `concurrency` workers in front of one
 //! FIFO queue; and how a visit is admitted, worked on and released.
 //!
-//! Replicas are entities with a lifecycle: `Starting` (billed, takes no traffic), `Ready`,
-//! `Draining` (takes no new traffic, finishes what it has, then goes `Down`) and `Down`. The
-//! set grows and shrinks during a run ([`ServiceState::add_replica`],
-//! [`ServiceState::drain`]); a replica's index never changes, and a `Down` slot is reused by
-//! the next replica added. A frame records its replica and whether it holds a worker there,
+//! Replicas and their lifecycle belong to the service's [`Fleet`] (`fleet.rs`); this module
+//! changes only their load (workers and queue), and tells the fleet when a replica's last
+//! visit has left ([`Fleet::idle`]), the one place a draining replica goes down. A frame
+//! records its replica and whether it holds a worker there,
 //! so the rare event that needs a replica's frames (a crash) finds them by one pass over the
 //! frames in flight, and the common path keeps no per-replica list.
 //!
@@ -15,84 +14,20 @@
 
 use super::balancer::Balancer;
 use super::cache::{CacheStore, KeyLaw};
+use super::fleet::{Fleet, VersionId};
 use super::request::{BatchRun, Ending, Frame, Parent, RequestInfo, Stage};
-use super::resilience::{Breaker, TokenBucket};
+use super::resilience::{Breaker, BudgetState, TokenBucket};
 use super::system::{Event, System};
 use crate::distribution::Distribution;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};
-use crate::engine::timer::{TimerSlot, TimerToken};
+use crate::engine::timer::TimerToken;
 use crate::metrics::run::OverloadReason;
 use crate::scenario::model::{Batch, Lookup, Store};
-use crate::scenario::model::{Service, ServiceId};
+use crate::scenario::model::{Model, Scope, Service, ServiceId};
 use rand::Rng as _;
-use std::collections::VecDeque;
-
-/// Where a replica is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplicaState {
-    Starting,
-    Ready,
-    Draining,
-    Down,
-}
-
-/// One instance of a service.
-#[derive(Debug, Clone)]
-pub struct Replica {
-    pub state: ReplicaState,
-    /// The region it runs in (0 when the service is not regional).
-    pub region: u16,
-    /// Bumped whenever the replica is replaced or restarts, so that events scheduled for an
-    /// earlier life of the slot (its provisioning, its next failure) are recognised as stale.
-    pub incarnation: u32,
-    /// Dead or unresponsive while still in the balancer's rotation (until health checks
-    /// eject it): a visit sent to it fails at once.
-    pub broken: bool,
-    /// Taken out of rotation by health checks; back after the first probe that succeeds.
-    pub ejected: bool,
-    /// Health probes failed in a row.
-    pub probe_failures: u32,
-    busy_workers: u32,
-    /// Waiting frames in arrival order, possibly with cancelled ones among them.
-    queue: VecDeque<Key<Frame>>,
-    /// Live frames in `queue`.
-    queued: u32,
-    /// When a batching replica's oldest waiting visit will have waited its `timeout`.
-    batch_timer: TimerSlot,
-}
-
-impl Replica {
-    fn new(state: ReplicaState) -> Replica {
-        Replica {
-            state,
-            region: 0,
-            incarnation: 0,
-            broken: false,
-            ejected: false,
-            probe_failures: 0,
-            busy_workers: 0,
-            queue: VecDeque::new(),
-            queued: 0,
-            batch_timer: TimerSlot::default(),
-        }
-    }
-
-    pub fn is_ready(&self) -> bool {
-        self.state == ReplicaState::Ready
-    }
-
-    /// Frames waiting or being worked on.
-    pub fn outstanding(&self) -> u32 {
-        self.queued + self.busy_workers
-    }
-
-    fn is_idle(&self) -> bool {
-        self.outstanding() == 0
-    }
-}
 
 /// Where an arriving visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +45,7 @@ pub enum Admission {
 
 /// The run-time state of one service.
 pub struct ServiceState {
-    replicas: Vec<Replica>,
+    pub(super) fleet: Fleet,
     balancer: Balancer,
     concurrency: u32,
     queue_capacity: u32,
@@ -130,7 +65,17 @@ pub struct ServiceState {
     pub(super) key_law: Option<KeyLaw>,
     pub(super) stores: Vec<CacheStore>,
     store_spec: Option<Store>,
+    /// The service's own breaker, shared by every caller (`scope = "service"`).
     pub(super) breaker: Option<Breaker>,
+    /// Callees whose breakers each replica of this service keeps for its own calls (`scope
+    /// = "caller"`), in slot order; a new replica starts with fresh (closed) ones.
+    pub(super) breaker_callees: Vec<ServiceId>,
+    breaker_template: Vec<Breaker>,
+    /// Callees this service's calls retry within a budget, in slot order; a slot's budget is
+    /// shared by the service's replicas (`budget_scope = "service"`) or each replica's own.
+    pub(super) budget_callees: Vec<ServiceId>,
+    pub(super) shared_budgets: Vec<Option<BudgetState>>,
+    budget_template: Vec<BudgetState>,
     pub(super) bucket: Option<TokenBucket>,
     /// Service-time factor of `slow` faults under way (1 when none is).
     pub slow_factor: f64,
@@ -138,9 +83,6 @@ pub struct ServiceState {
     pub extra_error_rate: f64,
     /// Outages under way: while any is, every visit fails.
     pub outages: u32,
-    /// Draining replicas that went down since the fleet last looked (it keeps the count of
-    /// replicas in each state over time).
-    pub went_down: u32,
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
@@ -154,8 +96,9 @@ impl ServiceState {
             Some(Lookup::Keyed(space, store)) => (Some(KeyLaw::new(space)), Some(*store)),
             _ => (None, None),
         };
+        let regions = spec.fleet.regions.as_ref().map_or(1, Vec::len);
         let mut state = ServiceState {
-            replicas: Vec::new(),
+            fleet: Fleet::new(regions),
             balancer: Balancer::new(&spec.balancer, stream("balancer").sequential()),
             concurrency: spec.concurrency,
             queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
@@ -170,12 +113,19 @@ impl ServiceState {
             key_law,
             stores: Vec::new(),
             store_spec,
-            breaker: spec.circuit_breaker.map(Breaker::new),
+            breaker: spec
+                .circuit_breaker
+                .filter(|b| b.scope == Scope::Service)
+                .map(Breaker::new),
+            breaker_callees: Vec::new(),
+            breaker_template: Vec::new(),
+            budget_callees: Vec::new(),
+            shared_budgets: Vec::new(),
+            budget_template: Vec::new(),
             bucket: spec.rate_limit.map(TokenBucket::new),
             slow_factor: 1.0,
             extra_error_rate: 0.0,
             outages: 0,
-            went_down: 0,
             regional: spec.fleet.regions.is_some(),
             plain: false,
         };
@@ -183,22 +133,23 @@ impl ServiceState {
         match &spec.fleet.regions {
             None => {
                 for _ in 0..spec.replicas {
-                    state.add_replica(ReplicaState::Ready);
+                    state.start(0, 0, true);
                 }
             }
             Some(per_region) => {
                 for (region, &n) in per_region.iter().enumerate() {
                     for _ in 0..n {
-                        state.add_replica_in(ReplicaState::Ready, region as u16);
+                        state.start(0, region as u16, true);
                     }
                 }
             }
         }
+        state.fleet.take_changed();
         state
     }
 
-    pub fn replicas(&self) -> &[Replica] {
-        &self.replicas
+    pub fn replicas(&self) -> &[super::fleet::Replica] {
+        self.fleet.replicas()
     }
 
     /// Whether the balancer routes by the request's key.
@@ -216,11 +167,11 @@ impl ServiceState {
         if self.outages > 0 {
             return Admission::Unavailable;
         }
-        let Some(index) = self.balancer.pick(&self.replicas, key, region) else {
+        let Some(index) = self.balancer.pick(self.fleet.replicas(), key, region) else {
             return Admission::Unavailable;
         };
-        let replica = &mut self.replicas[index as usize];
-        if replica.broken {
+        let replica = self.fleet.load_mut(index);
+        if replica.is_broken() {
             Admission::Unavailable
         } else if replica.busy_workers < self.concurrency && self.batch.is_none() {
             replica.busy_workers += 1;
@@ -240,114 +191,107 @@ impl ServiceState {
     }
 
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
-    /// takes it and is returned, or the worker goes idle. A draining replica left idle goes
-    /// down.
+    /// takes it and is returned, or the worker goes idle (and the fleet hears of it: a
+    /// draining replica left idle goes down).
     fn release(
         &mut self,
         replica: u32,
         is_live: impl Fn(Key<Frame>) -> bool,
     ) -> Option<Key<Frame>> {
         let batching = self.batch.is_some();
-        let replica = &mut self.replicas[replica as usize];
-        while let Some(next) = replica.queue.pop_front().filter(|_| !batching) {
+        let r = self.fleet.load_mut(replica);
+        while let Some(next) = r.queue.pop_front().filter(|_| !batching) {
             if is_live(next) {
-                replica.queued -= 1;
+                r.queued -= 1;
                 return Some(next);
             }
         }
-        replica.busy_workers -= 1;
-        if replica.state == ReplicaState::Draining && replica.is_idle() {
-            replica.state = ReplicaState::Down;
-            self.went_down += 1;
-        }
+        r.busy_workers -= 1;
+        self.fleet.idle(replica);
         None
+    }
+
+    /// A batch on `replica` is done: its worker is free.
+    fn batch_done(&mut self, replica: u32) {
+        self.fleet.load_mut(replica).busy_workers -= 1;
+        self.fleet.idle(replica);
     }
 
     /// A queued frame was cancelled: it no longer counts as waiting (its key stays in the
     /// queue until it reaches the front).
     fn forget_queued(&mut self, replica: u32) {
-        let replica = &mut self.replicas[replica as usize];
-        replica.queued -= 1;
-        if replica.state == ReplicaState::Draining && replica.is_idle() {
-            replica.state = ReplicaState::Down;
-            self.went_down += 1;
+        self.fleet.load_mut(replica).queued -= 1;
+        self.fleet.idle(replica);
+    }
+
+    /// The breakers and retry budgets this service's replicas keep for their own calls: one
+    /// per callee with a breaker of `scope = "caller"`, one per callee its calls retry within
+    /// a budget (the first budget given for a callee holds for every call to it).
+    pub fn keep_caller_state(&mut self, model: &Model, caller: ServiceId) {
+        for callee in model.services[caller].callees() {
+            let spec = &model.services[callee];
+            if let Some(breaker) = spec.circuit_breaker.filter(|b| b.scope == Scope::Caller) {
+                if !self.breaker_callees.contains(&callee) {
+                    self.breaker_callees.push(callee);
+                    self.breaker_template.push(Breaker::new(breaker));
+                }
+            }
+        }
+        let service = &model.services[caller];
+        let steps = service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
+        for call in steps.flat_map(|step| step.calls.iter()) {
+            let Some(budget) = call.retries.and_then(|r| r.budget) else {
+                continue;
+            };
+            if self.budget_callees.contains(&call.service) {
+                continue;
+            }
+            self.budget_callees.push(call.service);
+            self.budget_template.push(BudgetState::new(budget));
+            self.shared_budgets
+                .push((budget.scope == Scope::Service).then(|| BudgetState::new(budget)));
+        }
+        for index in 0..self.fleet.replicas().len() as u32 {
+            self.give_caller_state(index);
         }
     }
 
-    /// Adds a replica in `state` (`Starting` or `Ready`), reusing a `Down` slot if there is
-    /// one; returns its index.
-    pub fn add_replica(&mut self, state: ReplicaState) -> u32 {
-        self.add_replica_in(state, 0)
+    /// A replica's own breakers and budgets, fresh.
+    fn give_caller_state(&mut self, index: u32) {
+        if self.breaker_template.is_empty() && self.budget_template.is_empty() {
+            return;
+        }
+        let r = self.fleet.load_mut(index);
+        r.breakers = self.breaker_template.clone();
+        r.budgets = self.budget_template.clone();
     }
 
-    /// [`ServiceState::add_replica`] in a region; a reused slot's incarnation moves on. A new
-    /// cache replica starts empty.
-    pub fn add_replica_in(&mut self, state: ReplicaState, region: u16) -> u32 {
-        let down = self
-            .replicas
-            .iter()
-            .position(|r| r.state == ReplicaState::Down);
-        let index = match down {
-            Some(index) => {
-                let incarnation = self.replicas[index].incarnation.wrapping_add(1);
-                self.replicas[index] = Replica {
-                    region,
-                    incarnation,
-                    ..Replica::new(state)
-                };
-                index
-            }
-            None => {
-                self.replicas.push(Replica {
-                    region,
-                    ..Replica::new(state)
-                });
-                self.replicas.len() - 1
-            }
-        };
+    /// Starts a replica of `version` in `region` (ready at once, or starting) through the
+    /// fleet; a cache replica starts empty, and its own breakers closed. Returns its index.
+    pub fn start(&mut self, version: VersionId, region: u16, ready: bool) -> u32 {
+        let index = self.fleet.start(version, region, ready);
+        self.give_caller_state(index);
         if let Some(store) = &self.store_spec {
-            if index < self.stores.len() {
-                self.stores[index] = CacheStore::new(store);
+            let i = index as usize;
+            if i < self.stores.len() {
+                self.stores[i] = CacheStore::new(store);
             } else {
                 self.stores.push(CacheStore::new(store));
             }
         }
-        index as u32
-    }
-
-    /// The replica in slot `index`, to change its lifecycle flags (the fleet's modules do).
-    pub fn replica_mut(&mut self, index: u32) -> &mut Replica {
-        &mut self.replicas[index as usize]
-    }
-
-    /// A crashed replica's workers and queue are emptied (its frames have been ended by the
-    /// caller); it is neither working nor waiting on anything any more.
-    pub fn clear_replica(&mut self, index: u32) {
-        let replica = &mut self.replicas[index as usize];
-        replica.busy_workers = 0;
-        replica.queued = 0;
-        replica.queue.clear();
-    }
-
-    /// A starting replica becomes ready and takes traffic.
-    pub fn make_ready(&mut self, replica: u32) {
-        self.replicas[replica as usize].state = ReplicaState::Ready;
-    }
-
-    /// Takes a replica out of rotation: it finishes its queue and its work, then goes down
-    /// (at once if it is idle).
-    pub fn drain(&mut self, replica: u32) {
-        let replica = &mut self.replicas[replica as usize];
-        replica.state = if replica.is_idle() {
-            ReplicaState::Down
-        } else {
-            ReplicaState::Draining
-        };
+        index
     }
 
     /// Frames waiting in all replicas' queues.
     pub fn queued(&self) -> usize {
-        self.replicas.iter().map(|r| r.queued as usize).sum()
+        self.fleet
+            .replicas()
+            .iter()
+            .map(|r| r.queued as usize)
+            .sum()
     }
 
     /// The service time of one visit: a keyed draw, so the same request at the same call
@@ -402,7 +346,7 @@ impl ServiceState {
             return Err(None);
         };
         let concurrency = self.concurrency;
-        let r = &mut self.replicas[replica as usize];
+        let r = self.fleet.load_mut(replica);
         // Drop cancelled frames from the front, so the front is the oldest live one.
         while r.queue.front().is_some_and(|&k| arrived_ns(k).is_none()) {
             r.queue.pop_front();
@@ -567,7 +511,7 @@ impl System<'_> {
         match next {
             Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
             Err(Some(due_ns)) => {
-                let timer = &mut self.services[service].replicas[replica as usize].batch_timer;
+                let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
                 if !timer.is_armed() {
                     let token = timer.arm();
                     events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
@@ -586,7 +530,7 @@ impl System<'_> {
         token: TimerToken,
         events: &mut EventQueue<Event>,
     ) {
-        let timer = &mut self.services[service].replicas[replica as usize].batch_timer;
+        let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
         if timer.fire(token) {
             self.try_batch(now_ns, service, replica, events);
         }
@@ -663,8 +607,8 @@ impl System<'_> {
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
-        let state = &mut self.services[service];
-        state.replicas[replica as usize].busy_workers -= 1;
+        self.services[service].batch_done(replica);
+        self.note_fleet_change(now_ns, service);
         self.try_batch(now_ns, service, replica, events);
     }
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
@@ -781,9 +725,7 @@ impl System<'_> {
         let frames = &self.frames;
         let state = &mut self.services[service];
         let next = state.release(replica, |k| frames.contains(k));
-        if state.went_down > 0 {
-            self.replicas_went_down(now_ns, service);
-        }
+        self.note_fleet_change(now_ns, service);
         if let Some(next) = next {
             self.record.services[service]
                 .queued
@@ -800,14 +742,13 @@ impl System<'_> {
         self.record.services[service]
             .queued
             .add(now_ns, -1, self.window);
-        if self.services[service].went_down > 0 {
-            self.replicas_went_down(now_ns, service);
-        }
+        self.note_fleet_change(now_ns, service);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fleet::ReplicaState;
     use super::*;
     use crate::engine::slab::GenSlab;
 
@@ -885,8 +826,8 @@ mod tests {
         let mut s = service(3, 1, None);
         assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
         assert_eq!(s.admit(keys[1], 0, None), Admission::Started(1));
-        s.drain(1);
-        assert_eq!(s.replicas()[1].state, ReplicaState::Draining);
+        s.fleet.drain(1);
+        assert_eq!(s.replicas()[1].state(), ReplicaState::Draining);
         assert_eq!(s.admit(keys[2], 0, None), Admission::Started(2));
         assert_eq!(
             s.admit(keys[3], 0, None),
@@ -894,25 +835,17 @@ mod tests {
             "replica 1 is skipped"
         );
         assert_eq!(s.release(1, |_| true), None);
-        assert_eq!(s.replicas()[1].state, ReplicaState::Down);
-        assert_eq!(
-            s.add_replica(ReplicaState::Starting),
-            1,
-            "the down slot is reused"
-        );
+        assert_eq!(s.replicas()[1].state(), ReplicaState::Down);
+        assert_eq!(s.start(0, 0, false), 1, "the down slot is reused");
         assert_eq!(
             s.admit(keys[4], 0, None),
             Admission::Queued(2),
             "a starting replica takes nothing"
         );
-        s.make_ready(1);
+        s.fleet.ready(1);
         assert_eq!(s.admit(keys[5], 0, None), Admission::Queued(0));
         assert_eq!(s.admit(keys[6], 0, None), Admission::Started(1));
-        assert_eq!(
-            s.add_replica(ReplicaState::Ready),
-            3,
-            "no down slot: a new one"
-        );
+        assert_eq!(s.start(0, 0, true), 3, "no down slot: a new one");
         assert_eq!(s.admit(keys[7], 0, None), Admission::Queued(2));
     }
 

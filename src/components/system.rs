@@ -7,10 +7,9 @@
 //! This file only dispatches them and stops the run when it is overloaded.
 
 use super::cache::KeyLaw;
-use super::fleet::{FleetState, ReplicaRef};
+use super::lifecycle::{ReplicaRef, WorldState};
 use super::region::Regions;
 use super::request::{BatchRun, Call, Ending, Frame};
-use super::resilience::BudgetState;
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -22,9 +21,8 @@ use crate::engine::timer::TimerToken;
 use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
+use crate::scenario::model::Lookup;
 use crate::scenario::model::Model;
-use crate::scenario::model::{Lookup, ServiceId};
-use std::collections::HashMap;
 
 /// The closed set of events, each naming the entity it is for. An event that carries a
 /// timer token is stale unless the token is still live (see `engine::timer`).
@@ -47,7 +45,7 @@ pub enum Event {
     /// A copy of a call reaches its callee over the network (`request`).
     Deliver(Key<Call>, TimerToken, u8),
     /// A copy's answer reaches its caller over the network (`request`).
-    Respond(Key<Call>, TimerToken, Ending),
+    Respond(Key<Call>, TimerToken, Ending, u8),
     /// A closed-loop user is done thinking (`traffic`).
     UserRequest(u32),
     /// A time-series window ends (`series`).
@@ -106,8 +104,6 @@ pub struct System<'m> {
     pub(super) frames: GenSlab<Frame>,
     pub(super) calls: GenSlab<Call>,
     pub(super) batches: GenSlab<BatchRun>,
-    /// Retry budgets, one per (caller, callee) pair whose calls have one.
-    pub(super) budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
     /// Keyed streams of the request itself: its class and its cache key.
     pub(super) class_stream: Stream,
     pub(super) key_stream: Stream,
@@ -118,7 +114,7 @@ pub struct System<'m> {
     /// The time series being recorded, if it is.
     pub(super) series: Option<SeriesState>,
     /// Autoscalers, faults, provisioning and the log of what happened.
-    pub(super) fleet: FleetState,
+    pub(super) world: WorldState,
     /// Client regions and where they are served.
     pub(super) regions: Regions,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
@@ -147,8 +143,8 @@ impl World for System<'_> {
             Event::Hedge(call, token) => self.on_hedge(now_ns, call, token, events),
             Event::Retry(call, token) => self.on_retry(now_ns, call, token, events),
             Event::Deliver(call, token, copy) => self.on_deliver(now_ns, call, token, copy, events),
-            Event::Respond(call, token, ending) => {
-                self.on_respond(now_ns, call, token, ending, events)
+            Event::Respond(call, token, ending, copy) => {
+                self.on_respond(now_ns, call, token, ending, copy, events)
             }
             Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
             Event::WindowTick => self.on_window_tick(now_ns, events),
@@ -172,26 +168,6 @@ impl World for System<'_> {
     }
 }
 
-/// A retry budget per (caller, callee) pair that has one; calls of one caller to one callee
-/// share it, as the calls of one client do in Finagle.
-fn budgets(model: &Model) -> HashMap<(ServiceId, ServiceId), BudgetState> {
-    let mut budgets = HashMap::new();
-    for (caller, service) in model.services.iter().enumerate() {
-        let steps = service
-            .plan
-            .iter()
-            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
-        for call in steps.flat_map(|step| step.calls.iter()) {
-            if let Some(budget) = call.retries.and_then(|r| r.budget) {
-                budgets
-                    .entry((caller, call.service))
-                    .or_insert_with(|| BudgetState::new(budget));
-            }
-        }
-    }
-    budgets
-}
-
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
         System {
@@ -202,13 +178,17 @@ impl<'m> System<'m> {
             services: model
                 .services
                 .iter()
-                .map(|s| ServiceState::new(s, model.seed, replication))
+                .enumerate()
+                .map(|(id, s)| {
+                    let mut state = ServiceState::new(s, model.seed, replication);
+                    state.keep_caller_state(model, id);
+                    state
+                })
                 .collect(),
             requests_in_flight: 0,
             frames: GenSlab::default(),
             calls: GenSlab::default(),
             batches: GenSlab::default(),
-            budgets: budgets(model),
             class_stream: Stream::new(model.seed, replication, "traffic", "class"),
             key_stream: Stream::new(model.seed, replication, "traffic", "key"),
             default_key_law: model.services.iter().find_map(|s| {
@@ -220,7 +200,7 @@ impl<'m> System<'m> {
             record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
             series: model.record_series.then(|| SeriesState::new(model)),
-            fleet: FleetState::new(model, replication),
+            world: WorldState::new(model, replication),
             regions: Regions::new(model, replication),
             #[cfg(test)]
             work_log: Vec::new(),
@@ -252,7 +232,7 @@ impl<'m> System<'m> {
             only.cross_region = self.record.cross_region;
         }
         let series = self.series.take().map(|s| s.rows).unwrap_or_default();
-        let mut log = std::mem::take(&mut self.fleet.log);
+        let mut log = std::mem::take(&mut self.world.log);
         log.entries.sort_by_key(|h| h.at_ns);
         RunResult {
             replication,

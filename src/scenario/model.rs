@@ -206,6 +206,29 @@ pub struct CircuitBreaker {
     pub trip: Trip,
     /// How long the breaker stays open before letting a probe through.
     pub open_ns: Nanos,
+    /// Who keeps the breaker's state: each calling replica, or the service for all callers.
+    pub scope: Scope,
+}
+
+/// Where the state of a breaker or a retry budget lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// In each calling replica, as Hystrix, resilience4j and Finagle keep them in each client
+    /// process: a caller's breaker hears only its own calls.
+    #[default]
+    Caller,
+    /// One state shared by every caller (a breaker per callee service; a budget per caller
+    /// service and callee), as a service mesh's central policy would keep it.
+    Service,
+}
+
+impl Scope {
+    pub fn key(self) -> &'static str {
+        match self {
+            Scope::Caller => "caller",
+            Scope::Service => "service",
+        }
+    }
 }
 
 /// When a closed breaker opens.
@@ -323,6 +346,8 @@ pub struct RetryBudget {
     pub ratio: f64,
     pub window_ns: Nanos,
     pub min_per_s: f64,
+    /// Each calling replica's own budget, or one per caller service (`budget_scope`).
+    pub scope: Scope,
 }
 
 /// What an objective measures.

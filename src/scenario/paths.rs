@@ -6,7 +6,7 @@
 use super::distribution;
 use super::model::{
     BalancerKind, Batch, Cache, Call, CircuitBreaker, ClassId, Join, KeySpace, Lookup, Policy,
-    Popularity, RateLimit, Retries, RetryBudget, ServiceId, Step, Store, Trip,
+    Popularity, RateLimit, Retries, RetryBudget, Scope, ServiceId, Step, Store, Trip,
 };
 use super::problem::{join, nearest, Problem};
 use super::raw::RawService;
@@ -293,6 +293,7 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
         "budget",
         "budget_window",
         "min_retries_per_s",
+        "budget_scope",
     ];
     reader.check_keys(&keys, |_| false, "in retries");
     let attempts = match reader.table.get("attempts") {
@@ -337,11 +338,12 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
         Some(m) => Some(m),
         None => Some(DEFAULT_MIN_RETRIES_PER_S),
     };
-    let has_budget_keys = ["budget_window", "min_retries_per_s"]
+    let budget_scope = scope(&mut reader, "budget_scope");
+    let has_budget_keys = ["budget_window", "min_retries_per_s", "budget_scope"]
         .iter()
         .any(|k| reader.table.contains_key(*k));
     if has_budget_keys && ratio.is_none() && !reader.table.contains_key("budget") {
-        reader.problem_here("budget_window and min_retries_per_s shape a retry budget; give the budget too, e.g. budget = 0.1");
+        reader.problem_here("budget_window, min_retries_per_s and budget_scope shape a retry budget; give the budget too, e.g. budget = 0.1");
     }
     if reader.problems.len() > before {
         return None;
@@ -351,6 +353,7 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
             ratio,
             window_ns: window_ns?,
             min_per_s: min_per_s?,
+            scope: budget_scope?,
         }),
         None => None,
     };
@@ -360,6 +363,25 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
         max_backoff_ns,
         budget,
     })
+}
+
+/// `scope = "caller"` (the default) or `"service"`: where a breaker's or a budget's state
+/// lives.
+fn scope(reader: &mut TableReader, key: &str) -> Option<Scope> {
+    let text = reader.opt_string(key).map(str::to_owned);
+    match text.as_deref() {
+        None if reader.table.contains_key(key) => None,
+        None => Some(Scope::default()),
+        Some("caller") => Some(Scope::Caller),
+        Some("service") => Some(Scope::Service),
+        Some(other) => {
+            let message = format!(
+                "{key} must be \"caller\" (state in each calling replica) or \"service\" (one state shared by every caller), not \"{other}\""
+            );
+            reader.problem(key, message);
+            None
+        }
+    }
 }
 
 /// The cap on a backoff when `max_backoff` is not given (the AWS SDKs' default cap is 20 s).
@@ -724,8 +746,10 @@ pub fn circuit_breaker(
         "window",
         "min_requests",
         "open_for",
+        "scope",
     ];
     reader.check_keys(&keys, |_| false, "in circuit_breaker");
+    let scope = scope(&mut reader, "scope");
     let open_ns = match reader.table.get("open_for") {
         None => {
             reader.required("open_for");
@@ -789,6 +813,7 @@ pub fn circuit_breaker(
     Some(CircuitBreaker {
         trip: trip?,
         open_ns: open_ns?,
+        scope: scope?,
     })
 }
 

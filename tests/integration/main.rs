@@ -11,6 +11,8 @@
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.
 //! - `distributions`: every distribution's samples against its parameters.
+//! - `lifecycle`: where components meet: breakers with cancelled probes, drained batching
+//!   replicas, and the state invariants of random designs.
 //! - `report`: the report directory of `run --out` and `capsim report` for every shipped
 //!   scenario, names that cannot leave it, and the page in headless Chromium.
 //! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
@@ -28,6 +30,7 @@ mod cli;
 mod deploy;
 mod determinism;
 mod distributions;
+mod lifecycle;
 mod paths;
 mod queueing;
 mod report;
