@@ -46,6 +46,10 @@ pub struct Replica {
     pub region: u16,
     pub version: VersionId,
     incarnation: u32,
+    /// The process in the slot: a new one after a restart or when the slot is reused (unlike
+    /// the incarnation, a drain does not change it). What a process keeps for itself (its
+    /// breakers' permits) is recognised by it.
+    process: u32,
     /// Dead or unresponsive while still in the balancer's rotation (until health checks
     /// eject it): a visit sent to it fails at once.
     broken: bool,
@@ -73,6 +77,7 @@ impl Replica {
             region,
             version,
             incarnation,
+            process: incarnation,
             broken: false,
             ejected: false,
             probe_failures: 0,
@@ -95,6 +100,10 @@ impl Replica {
 
     pub fn incarnation(&self) -> u32 {
         self.incarnation
+    }
+
+    pub fn process(&self) -> u32 {
+        self.process
     }
 
     pub fn is_broken(&self) -> bool {
@@ -232,9 +241,13 @@ impl Fleet {
         }
         let index = match self.free.pop() {
             Some(Reverse(index)) => {
-                let incarnation = self.replicas[index as usize].incarnation.wrapping_add(1);
-                self.replicas[index as usize] =
-                    Replica::new(ReplicaState::Down, region, version, incarnation);
+                let old = &self.replicas[index as usize];
+                let (incarnation, process) =
+                    (old.incarnation.wrapping_add(1), old.process.wrapping_add(1));
+                self.replicas[index as usize] = Replica {
+                    process,
+                    ..Replica::new(ReplicaState::Down, region, version, incarnation)
+                };
                 index
             }
             None => {
@@ -287,6 +300,7 @@ impl Fleet {
     pub fn crash(&mut self, index: u32, health_checked: bool) -> u32 {
         let replica = &mut self.replicas[index as usize];
         replica.incarnation = replica.incarnation.wrapping_add(1);
+        replica.process = replica.process.wrapping_add(1);
         let incarnation = replica.incarnation;
         match replica.state {
             ReplicaState::Ready if health_checked => replica.broken = true,

@@ -258,6 +258,8 @@ impl System<'_> {
         let health = self.model.services[service].fleet.health.is_some();
         let incarnation = self.services[service].fleet.crash(replica, health);
         self.fail_replica_frames(now_ns, service, Some(replica), events);
+        // The process is gone: its own breakers and budgets with it.
+        self.services[service].give_caller_state(replica);
         self.recount(now_ns, service);
         incarnation
     }

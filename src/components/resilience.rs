@@ -116,8 +116,8 @@ pub struct Permit {
     /// Whether it is the half-open state's probe (and of which half-open round).
     probe: bool,
     round: u32,
-    /// The life of the calling replica that holds the breaker (for `scope = "caller"`): a
-    /// permit outliving it settles nothing in its slot's next occupant.
+    /// The process of the calling replica that holds the breaker (for `scope = "caller"`): a
+    /// permit outliving it settles nothing in its slot's next process.
     pub holder: u32,
 }
 
@@ -175,7 +175,8 @@ impl Breaker {
         }
     }
 
-    fn is_live_probe(&self, permit: Permit) -> bool {
+    /// Whether `permit` is this breaker's probe under way.
+    pub fn is_live_probe(&self, permit: Permit) -> bool {
         permit.probe
             && permit.round == self.round
             && self.state == (BreakerState::HalfOpen { probing: true })
@@ -298,7 +299,7 @@ fn breaker_on_the_way(
     {
         Some(slot) => {
             let fleet = &mut services[caller].fleet;
-            let holder = fleet.get(replica).incarnation();
+            let holder = fleet.get(replica).process();
             Some((&mut fleet.load_mut(replica).breakers[slot], holder))
         }
         None => services[callee].breaker.as_mut().map(|b| (b, 0)),

@@ -259,8 +259,8 @@ impl ServiceState {
         }
     }
 
-    /// A replica's own breakers and budgets, fresh.
-    fn give_caller_state(&mut self, index: u32) {
+    /// A replica's own breakers and budgets, fresh (a new or restarted process).
+    pub(super) fn give_caller_state(&mut self, index: u32) {
         if self.breaker_template.is_empty() && self.budget_template.is_empty() {
             return;
         }

@@ -10,6 +10,7 @@ use super::cache::KeyLaw;
 use super::lifecycle::{ReplicaRef, WorldState};
 use super::region::Regions;
 use super::request::{BatchRun, Call, Ending, Frame};
+use super::resilience::BreakerState;
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -21,8 +22,9 @@ use crate::engine::timer::TimerToken;
 use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
-use crate::scenario::model::Lookup;
 use crate::scenario::model::Model;
+use crate::scenario::model::{Lookup, ServiceId};
+use std::collections::HashMap;
 
 /// The closed set of events, each naming the entity it is for. An event that carries a
 /// timer token is stale unless the token is still live (see `engine::timer`).
@@ -88,6 +90,47 @@ pub fn simulate_with_progress(
     let mut run = system.finish(replication, end_ns);
     run.events = handled;
     run
+}
+
+/// Simulates one replication, checking the state invariants after every event (see
+/// [`System::invariants`]): the first one broken stops the run with its description. Slow;
+/// for property tests of random designs.
+pub fn simulate_checked(model: &Model, replication: u32) -> Result<RunResult, String> {
+    struct Checked<'s, 'm> {
+        system: &'s mut System<'m>,
+        broken: Option<String>,
+    }
+    impl World for Checked<'_, '_> {
+        type Event = Event;
+        fn handle(
+            &mut self,
+            now_ns: Nanos,
+            event: Event,
+            events: &mut EventQueue<Event>,
+        ) -> Control {
+            let control = self.system.handle(now_ns, event, events);
+            if let Err(e) = self.system.invariants() {
+                self.broken = Some(format!("at {now_ns} ns, after {event:?}: {e}"));
+                return Control::Stop;
+            }
+            control
+        }
+    }
+    let mut system = System::new(model, replication);
+    let mut events = EventQueue::default();
+    system.schedule_first_arrival(&mut events);
+    system.schedule_world(&mut events);
+    let mut checked = Checked {
+        system: &mut system,
+        broken: None,
+    };
+    let (end_ns, handled) = engine::run(&mut checked, &mut events, &mut |_| {});
+    if let Some(broken) = checked.broken {
+        return Err(broken);
+    }
+    let mut run = system.finish(replication, end_ns);
+    run.events = handled;
+    Ok(run)
 }
 
 /// One replication's world: what its events act on. Each component kind's module adds the
@@ -243,6 +286,108 @@ impl<'m> System<'m> {
             log,
             events: 0,
         }
+    }
+
+    /// The state invariants that hold between events, or the first one broken:
+    /// - each fleet's counts are those of its replicas, and the levels (ready, starting,
+    ///   billed) are those counts: billed replicas are never fewer than ready ones;
+    /// - no draining replica is idle (the last visit to leave takes it down);
+    /// - a replica's count of queued visits is that of its live queued frames;
+    /// - no breaker is half-open with its probe out but no call holding the probe's permit;
+    /// - the requests in flight are the root frames alive.
+    pub fn invariants(&self) -> Result<(), String> {
+        use super::fleet::ReplicaState;
+        use super::request::{Parent, Stage};
+        let mut queued: HashMap<(ServiceId, u32), u32> = HashMap::new();
+        let mut roots = 0;
+        for (_, frame) in self.frames.iter() {
+            if frame.parent == Parent::Root {
+                roots += 1;
+            }
+            if frame.stage == Stage::Queued && frame.admitted {
+                *queued.entry((frame.service, frame.replica)).or_default() += 1;
+            }
+        }
+        if roots != self.requests_in_flight {
+            return Err(format!(
+                "{roots} root frames, {} requests in flight",
+                self.requests_in_flight
+            ));
+        }
+        // The probes under way: (caller service and replica for a caller's own breaker,
+        // callee, permit).
+        let mut probes = Vec::new();
+        for (_, call) in self.calls.iter() {
+            for permit in call.permits.iter().flatten() {
+                let frame = self.frame(call.caller);
+                probes.push((frame.service, frame.replica, call.callee, *permit));
+            }
+        }
+        for (id, state) in self.services.iter().enumerate() {
+            let name = &self.model.services[id].name;
+            let fleet = &state.fleet;
+            let mut ready = 0;
+            let mut starting = 0;
+            let mut billed = 0;
+            for (index, r) in fleet.replicas().iter().enumerate() {
+                let index = index as u32;
+                match r.state() {
+                    ReplicaState::Ready => ready += 1,
+                    ReplicaState::Starting => starting += 1,
+                    ReplicaState::Draining if r.is_idle() => {
+                        return Err(format!("{name} replica {index} is draining and idle"));
+                    }
+                    ReplicaState::Draining => {}
+                    ReplicaState::Down => continue,
+                }
+                billed += 1;
+                let live = queued.get(&(id, index)).copied().unwrap_or(0);
+                if r.queued != live {
+                    return Err(format!(
+                        "{name} replica {index} counts {} queued, {live} live frames wait",
+                        r.queued
+                    ));
+                }
+                for (slot, breaker) in r.breakers.iter().enumerate() {
+                    let callee = state.breaker_callees[slot];
+                    let out = probes.iter().any(|&(s, rep, c, p)| {
+                        s == id && rep == index && c == callee && breaker.is_live_probe(p)
+                    });
+                    if breaker.state == (BreakerState::HalfOpen { probing: true }) && !out {
+                        return Err(format!(
+                            "{name} replica {index}'s breaker to {} is half-open with no probe out",
+                            self.model.services[callee].name
+                        ));
+                    }
+                }
+            }
+            let counts = fleet.counts();
+            if (ready, starting, billed) != (counts.ready, counts.starting, counts.billed()) {
+                return Err(format!(
+                    "{name}: replicas {ready} ready, {starting} starting, {billed} billed; counted {counts:?}"
+                ));
+            }
+            let record = &self.record.services[id];
+            let billed_level: u64 = record.billed.iter().map(|b| b.level()).sum();
+            if (record.ready.level(), record.starting.level(), billed_level)
+                != (ready, starting, billed)
+            {
+                return Err(format!(
+                    "{name}: levels {} ready, {} starting, {billed_level} billed; replicas {ready}, {starting}, {billed}",
+                    record.ready.level(),
+                    record.starting.level()
+                ));
+            }
+            if let Some(breaker) = &state.breaker {
+                let out = probes
+                    .iter()
+                    .any(|&(_, _, c, p)| c == id && breaker.is_live_probe(p));
+                if breaker.state == (BreakerState::HalfOpen { probing: true }) && !out {
+                    return Err(format!("{name}'s breaker is half-open with no probe out"));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn stop_overloaded(&mut self, now_ns: Nanos, reason: OverloadReason) {
