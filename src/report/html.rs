@@ -5,27 +5,8 @@
 
 use super::data::{Doc, Input, OverloadDoc, RunDoc, SweepResults, Verdict};
 use super::figure::Figure;
-use super::plot::{duration, ms, run::count, run::usd, sig};
+use super::format::{duration, escape, group, percent, sig, sig_count, sig_ms, sig_usd};
 use std::fmt::Write;
-
-/// Text made safe for HTML (and SVG) element content and attribute values: markup escaped,
-/// and control characters, which XML does not allow, replaced by U+FFFD.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\t' | '\r' => out.push(c),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --pass: #1a7f37; --fail: #cf222e;
@@ -170,12 +151,8 @@ fn figure_value(objective: &str, v: f64) -> String {
     if objective == "availability" {
         percent(v)
     } else {
-        ms(v)
+        sig_ms(v)
     }
-}
-
-fn percent(v: f64) -> String {
-    format!("{:.3}%", v * 100.0)
 }
 
 fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
@@ -263,10 +240,10 @@ fn key_figures(h: &mut String, s: &RunDoc) {
         ("requests arrived", group(r.arrived)),
         ("throughput", format!("{} req/s", sig(s.throughput_rps))),
         ("availability", percent(s.availability)),
-        ("p50 latency", ms(s.latency_ms.p50)),
-        ("p99 latency", ms(s.latency_ms.p99)),
-        ("p99.9 latency", ms(s.latency_ms.p999)),
-        ("mean latency", ms(s.latency_ms.mean)),
+        ("p50 latency", sig_ms(s.latency_ms.p50)),
+        ("p99 latency", sig_ms(s.latency_ms.p99)),
+        ("p99.9 latency", sig_ms(s.latency_ms.p999)),
+        ("mean latency", sig_ms(s.latency_ms.mean)),
         (
             "failed · rejected · timed out",
             format!(
@@ -276,10 +253,13 @@ fn key_figures(h: &mut String, s: &RunDoc) {
                 group(r.timed_out)
             ),
         ),
-        ("cost per hour", format!("${}", usd(s.cost.per_hour_usd))),
+        (
+            "cost per hour",
+            format!("${}", sig_usd(s.cost.per_hour_usd)),
+        ),
         (
             "cost per million requests",
-            format!("${}", usd(s.cost.per_million_requests_usd)),
+            format!("${}", sig_usd(s.cost.per_million_requests_usd)),
         ),
     ];
     h.push_str("<section id=\"figures\">\n<h2>Key figures</h2>\n<dl class=\"figures\">\n");
@@ -287,19 +267,6 @@ fn key_figures(h: &mut String, s: &RunDoc) {
         let _ = writeln!(h, "<div><dt>{label}</dt><dd>{value}</dd></div>");
     }
     h.push_str("</dl>\n</section>\n");
-}
-
-/// `1045133` as `1,045,133`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn services(h: &mut String, s: &RunDoc) {
@@ -332,11 +299,11 @@ fn services(h: &mut String, s: &RunDoc) {
             group(svc.requests.arrived),
             percent(svc.utilization),
             t.utilization.map_or("—".into(), percent),
-            ms(svc.queue_wait_ms.mean),
-            t.queue_wait_mean_ms.map_or("—".into(), ms),
-            ms(svc.latency_ms.p99),
-            count(svc.mean_replicas),
-            usd(svc.cost_per_hour_usd),
+            sig_ms(svc.queue_wait_ms.mean),
+            t.queue_wait_mean_ms.map_or("—".into(), sig_ms),
+            sig_ms(svc.latency_ms.p99),
+            sig_count(svc.mean_replicas),
+            sig_usd(svc.cost_per_hour_usd),
         );
     }
     h.push_str("</tbody>\n</table>\n");
@@ -413,8 +380,8 @@ fn sweep_summary(h: &mut String, r: &SweepResults, as_verdict: bool) {
             h,
             "<p>Cheapest point meeting every SLO: <strong>{}</strong>, at ${}/h with p99 {}.</p>",
             settings.join(", "),
-            usd(p.cost_per_hour_usd.unwrap_or(0.0)),
-            p.p99_ms.map_or("—".into(), ms)
+            sig_usd(p.cost_per_hour_usd.unwrap_or(0.0)),
+            p.p99_ms.map_or("—".into(), sig_ms)
         );
     }
     h.push_str("</section>\n");
