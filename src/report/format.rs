@@ -2,14 +2,15 @@
 //! printed in two places is printed the same way. The bottom layer of `report`: it imports no
 //! other file of it.
 //!
-//! Two styles. *Figures* are what the terminal table, Markdown, sweep and plan tables print:
-//! fixed decimals, three or four significant figures (`24.73 ms`, `99.900%`, `$0.42`).
-//! *Labels* are what the charts and the report page print where space is short: three
-//! significant digits (`24.7 ms`, `0.00149%`, `0.231`), via [`sig`].
+//! Two styles. *Figures* are what the terminal table, Markdown, the report page, sweep and
+//! plan tables print: fixed decimals, three or four significant figures (`24.73 ms`,
+//! `99.900%`, `$0.42`), the same figure the same way wherever it appears. *Labels* are what
+//! the charts print on axes, bars and titles, where space is short: three significant digits
+//! (`24.7 ms`, `0.00149%`, `0.231`), via [`sig`].
 
 use crate::scenario::model::Measure;
 
-// ---- figures: terminal, Markdown, sweep and plan tables ----
+// ---- figures: terminal, Markdown, the report page, sweep and plan tables ----
 
 /// Milliseconds with three or four significant figures; seconds from 1000 ms on.
 pub fn ms(v: f64) -> String {
@@ -83,7 +84,7 @@ pub fn seconds(s: f64) -> String {
     crate::engine::time::format_ns(s * 1e9)
 }
 
-// ---- labels: charts and the report page ----
+// ---- labels: charts ----
 
 /// Three significant digits, without a trailing `.0` on whole numbers of 100 or more.
 pub fn sig(v: f64) -> String {

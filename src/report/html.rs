@@ -5,7 +5,7 @@
 
 use super::data::{Doc, Input, OverloadDoc, RunDoc, SweepResults, Verdict};
 use super::figure::Figure;
-use super::format::{duration, escape, group, percent, sig, sig_count, sig_ms, sig_usd};
+use super::format::{escape, group, ms, percent, rate, replicas, req_per_s, seconds, usd};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
@@ -82,8 +82,8 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
                 s.seed,
                 s.replications,
                 if s.replications == 1 { "" } else { "s" },
-                duration(s.duration_s),
-                duration(s.warmup_s)
+                seconds(s.duration_s),
+                seconds(s.warmup_s)
             );
             verdicts(&mut h, s);
             key_figures(&mut h, s);
@@ -146,12 +146,12 @@ fn objective_name(objective: &str) -> String {
     }
 }
 
-/// A target or observed figure in its unit.
+/// A target or observed figure in its unit, as the terminal prints it.
 fn figure_value(objective: &str, v: f64) -> String {
     if objective == "availability" {
         percent(v)
     } else {
-        sig_ms(v)
+        ms(v)
     }
 }
 
@@ -238,12 +238,12 @@ fn key_figures(h: &mut String, s: &RunDoc) {
     let r = &s.requests;
     let items = [
         ("requests arrived", group(r.arrived)),
-        ("throughput", format!("{} req/s", sig(s.throughput_rps))),
+        ("throughput", req_per_s(s.throughput_rps)),
         ("availability", percent(s.availability)),
-        ("p50 latency", sig_ms(s.latency_ms.p50)),
-        ("p99 latency", sig_ms(s.latency_ms.p99)),
-        ("p99.9 latency", sig_ms(s.latency_ms.p999)),
-        ("mean latency", sig_ms(s.latency_ms.mean)),
+        ("p50 latency", ms(s.latency_ms.p50)),
+        ("p99 latency", ms(s.latency_ms.p99)),
+        ("p99.9 latency", ms(s.latency_ms.p999)),
+        ("mean latency", ms(s.latency_ms.mean)),
         (
             "failed · rejected · timed out",
             format!(
@@ -253,13 +253,10 @@ fn key_figures(h: &mut String, s: &RunDoc) {
                 group(r.timed_out)
             ),
         ),
-        (
-            "cost per hour",
-            format!("${}", sig_usd(s.cost.per_hour_usd)),
-        ),
+        ("cost per hour", usd(s.cost.per_hour_usd)),
         (
             "cost per million requests",
-            format!("${}", sig_usd(s.cost.per_million_requests_usd)),
+            usd(s.cost.per_million_requests_usd),
         ),
     ];
     h.push_str("<section id=\"figures\">\n<h2>Key figures</h2>\n<dl class=\"figures\">\n");
@@ -293,17 +290,17 @@ fn services(h: &mut String, s: &RunDoc) {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{ok}</td><td>{}</td>\
-             <td class=\"theory\">{}</td><td>{}</td><td class=\"theory\">{}</td><td>{}</td><td>{}</td><td>${}</td></tr>",
+             <td class=\"theory\">{}</td><td>{}</td><td class=\"theory\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&svc.name),
             escape(&model),
             group(svc.requests.arrived),
             percent(svc.utilization),
             t.utilization.map_or("—".into(), percent),
-            sig_ms(svc.queue_wait_ms.mean),
-            t.queue_wait_mean_ms.map_or("—".into(), sig_ms),
-            sig_ms(svc.latency_ms.p99),
-            sig_count(svc.mean_replicas),
-            sig_usd(svc.cost_per_hour_usd),
+            ms(svc.queue_wait_ms.mean),
+            t.queue_wait_mean_ms.map_or("—".into(), ms),
+            ms(svc.latency_ms.p99),
+            replicas(svc.mean_replicas),
+            usd(svc.cost_per_hour_usd),
         );
     }
     h.push_str("</tbody>\n</table>\n");
@@ -333,14 +330,14 @@ fn overloaded(h: &mut String, o: &OverloadDoc) {
         h,
         "<section id=\"verdicts\" class=\"verdicts fail\">\n<h2>FAIL: overloaded, the design has no steady state</h2>\n\
          <p>Service <strong>{}</strong> is offered {} of its capacity ({} req/s arriving, {} req/s at most with {} workers). \
-         Replication {} stopped at {} s of simulated time with {} requests in flight ({} queued at {}).</p>\n</section>",
+         Replication {} stopped at {} of simulated time with {} requests in flight ({} queued at {}).</p>\n</section>",
         escape(&x.service),
         percent(x.offered_load),
-        sig(x.arrival_rate_rps),
-        sig(x.capacity_rps),
+        rate(x.arrival_rate_rps),
+        rate(x.capacity_rps),
         x.workers,
         x.replication,
-        sig(x.at_s),
+        seconds(x.at_s),
         group(x.in_flight),
         group(x.queued),
         escape(&x.service),
@@ -378,10 +375,10 @@ fn sweep_summary(h: &mut String, r: &SweepResults, as_verdict: bool) {
             .collect();
         let _ = writeln!(
             h,
-            "<p>Cheapest point meeting every SLO: <strong>{}</strong>, at ${}/h with p99 {}.</p>",
+            "<p>Cheapest point meeting every SLO: <strong>{}</strong>, at {}/h with p99 {}.</p>",
             settings.join(", "),
-            sig_usd(p.cost_per_hour_usd.unwrap_or(0.0)),
-            p.p99_ms.map_or("—".into(), sig_ms)
+            usd(p.cost_per_hour_usd.unwrap_or(0.0)),
+            p.p99_ms.map_or("—".into(), ms)
         );
     }
     h.push_str("</section>\n");

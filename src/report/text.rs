@@ -511,11 +511,11 @@ pub fn markdown(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "| {} | {} | {} | {} | {} | {} | {} |\n",
-        r.arrived,
-        r.succeeded,
-        r.failed,
-        r.rejected,
-        r.timed_out,
+        group(r.arrived),
+        group(r.succeeded),
+        group(r.failed),
+        group(r.rejected),
+        group(r.timed_out),
         req_per_s(s.throughput_rps),
         percent(s.availability)
     );
@@ -539,7 +539,7 @@ pub fn markdown(s: &Summary) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             svc.name,
-            svc.requests.arrived,
+            group(svc.requests.arrived),
             percent(svc.utilization),
             theory_or_dash(t.utilization, percent),
             ms(svc.queue_wait_mean_ms),
@@ -562,9 +562,9 @@ pub fn markdown(s: &Summary) -> String {
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 c.name,
-                c.requests.arrived,
+                group(c.requests.arrived),
                 percent(c.availability),
-                c.requests.degraded,
+                group(c.requests.degraded),
                 ms(c.latency.p50),
                 ms(c.latency.p99),
                 ms(c.latency.p999)
