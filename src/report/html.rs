@@ -399,4 +399,44 @@ mod tests {
         assert_eq!(group(1_045_133), "1,045,133");
         assert_eq!(group(999), "999");
     }
+
+    #[test]
+    fn the_page_prints_each_figure_as_the_terminal_does() {
+        let text = serde_json::json!({
+            "scenario": "shop", "seed": 1, "replications": 2, "duration_s": 5400.0, "warmup_s": 60.0,
+            "requests": { "arrived": 1045133, "succeeded": 1045000, "failed": 133, "rejected": 0, "timed_out": 0 },
+            "throughput_rps": 600.66, "availability": 0.99987,
+            "latency_ms": { "mean": 7.838, "p50": 6.734, "p90": 14.0, "p95": 17.0, "p99": 24.74, "p999": 1234.5, "max": 2000.0 },
+            "cost": { "total_usd": 0.75, "per_hour_usd": 0.669, "per_million_requests_usd": 0.231 },
+            "services": { "api": { "utilization": 0.6, "mean_replicas": 2.5, "cost_per_hour_usd": 0.669,
+                                   "latency_ms": { "p99": 24.74 }, "theory": {} } },
+            "slo": [ { "objective": "p99", "target": 40.0, "observed": 24.74, "met": true, "ci95": [24.1, 25.3] } ],
+            "slo_met": true
+        });
+        let input = Input {
+            summary: Some(super::super::data::parse_summary(&text.to_string()).unwrap()),
+            timeseries: None,
+            sweep: None,
+            scenario: None,
+            objectives: Vec::new(),
+        };
+        let page = page(&input, &[], &[]);
+        // The strings `capsim run` prints for the same figures (format::ms, percent, usd,
+        // req_per_s, replicas, group, seconds), not the charts' three-digit labels.
+        for expected in [
+            "<dd>24.74 ms</dd>",
+            "<dd>1.234 s</dd>",
+            "<dd>600.7 req/s</dd>",
+            "<dd>99.987%</dd>",
+            "<dd>$0.67</dd>",
+            "<dd>$0.23</dd>",
+            "<dd>1,045,133</dd>",
+            "<td>≤ 40.00 ms</td><td>24.74 ms</td><td>24.10 ms to 25.30 ms",
+            "<td>2.50</td><td>$0.67</td>",
+            "1.5h simulated, 1m warm-up",
+        ] {
+            assert!(page.contains(expected), "{expected} in\n{page}");
+        }
+        assert!(!page.contains("24.7 ms"), "{page}");
+    }
 }
