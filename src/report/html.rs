@@ -5,27 +5,8 @@
 
 use super::data::{Doc, Input, OverloadDoc, RunDoc, SweepResults, Verdict};
 use super::figure::Figure;
-use super::plot::{duration, ms, run::count, run::usd, sig};
+use super::format::{escape, group, ms, percent, rate, replicas, req_per_s, seconds, usd};
 use std::fmt::Write;
-
-/// Text made safe for HTML (and SVG) element content and attribute values: markup escaped,
-/// and control characters, which XML does not allow, replaced by U+FFFD.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\t' | '\r' => out.push(c),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --pass: #1a7f37; --fail: #cf222e;
@@ -101,8 +82,8 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
                 s.seed,
                 s.replications,
                 if s.replications == 1 { "" } else { "s" },
-                duration(s.duration_s),
-                duration(s.warmup_s)
+                seconds(s.duration_s),
+                seconds(s.warmup_s)
             );
             verdicts(&mut h, s);
             key_figures(&mut h, s);
@@ -165,17 +146,13 @@ fn objective_name(objective: &str) -> String {
     }
 }
 
-/// A target or observed figure in its unit.
+/// A target or observed figure in its unit, as the terminal prints it.
 fn figure_value(objective: &str, v: f64) -> String {
     if objective == "availability" {
         percent(v)
     } else {
         ms(v)
     }
-}
-
-fn percent(v: f64) -> String {
-    format!("{:.3}%", v * 100.0)
 }
 
 fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
@@ -261,7 +238,7 @@ fn key_figures(h: &mut String, s: &RunDoc) {
     let r = &s.requests;
     let items = [
         ("requests arrived", group(r.arrived)),
-        ("throughput", format!("{} req/s", sig(s.throughput_rps))),
+        ("throughput", req_per_s(s.throughput_rps)),
         ("availability", percent(s.availability)),
         ("p50 latency", ms(s.latency_ms.p50)),
         ("p99 latency", ms(s.latency_ms.p99)),
@@ -276,10 +253,10 @@ fn key_figures(h: &mut String, s: &RunDoc) {
                 group(r.timed_out)
             ),
         ),
-        ("cost per hour", format!("${}", usd(s.cost.per_hour_usd))),
+        ("cost per hour", usd(s.cost.per_hour_usd)),
         (
             "cost per million requests",
-            format!("${}", usd(s.cost.per_million_requests_usd)),
+            usd(s.cost.per_million_requests_usd),
         ),
     ];
     h.push_str("<section id=\"figures\">\n<h2>Key figures</h2>\n<dl class=\"figures\">\n");
@@ -287,19 +264,6 @@ fn key_figures(h: &mut String, s: &RunDoc) {
         let _ = writeln!(h, "<div><dt>{label}</dt><dd>{value}</dd></div>");
     }
     h.push_str("</dl>\n</section>\n");
-}
-
-/// `1045133` as `1,045,133`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn services(h: &mut String, s: &RunDoc) {
@@ -326,7 +290,7 @@ fn services(h: &mut String, s: &RunDoc) {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{ok}</td><td>{}</td>\
-             <td class=\"theory\">{}</td><td>{}</td><td class=\"theory\">{}</td><td>{}</td><td>{}</td><td>${}</td></tr>",
+             <td class=\"theory\">{}</td><td>{}</td><td class=\"theory\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&svc.name),
             escape(&model),
             group(svc.requests.arrived),
@@ -335,7 +299,7 @@ fn services(h: &mut String, s: &RunDoc) {
             ms(svc.queue_wait_ms.mean),
             t.queue_wait_mean_ms.map_or("—".into(), ms),
             ms(svc.latency_ms.p99),
-            count(svc.mean_replicas),
+            replicas(svc.mean_replicas),
             usd(svc.cost_per_hour_usd),
         );
     }
@@ -366,14 +330,14 @@ fn overloaded(h: &mut String, o: &OverloadDoc) {
         h,
         "<section id=\"verdicts\" class=\"verdicts fail\">\n<h2>FAIL: overloaded, the design has no steady state</h2>\n\
          <p>Service <strong>{}</strong> is offered {} of its capacity ({} req/s arriving, {} req/s at most with {} workers). \
-         Replication {} stopped at {} s of simulated time with {} requests in flight ({} queued at {}).</p>\n</section>",
+         Replication {} stopped at {} of simulated time with {} requests in flight ({} queued at {}).</p>\n</section>",
         escape(&x.service),
         percent(x.offered_load),
-        sig(x.arrival_rate_rps),
-        sig(x.capacity_rps),
+        rate(x.arrival_rate_rps),
+        rate(x.capacity_rps),
         x.workers,
         x.replication,
-        sig(x.at_s),
+        seconds(x.at_s),
         group(x.in_flight),
         group(x.queued),
         escape(&x.service),
@@ -411,7 +375,7 @@ fn sweep_summary(h: &mut String, r: &SweepResults, as_verdict: bool) {
             .collect();
         let _ = writeln!(
             h,
-            "<p>Cheapest point meeting every SLO: <strong>{}</strong>, at ${}/h with p99 {}.</p>",
+            "<p>Cheapest point meeting every SLO: <strong>{}</strong>, at {}/h with p99 {}.</p>",
             settings.join(", "),
             usd(p.cost_per_hour_usd.unwrap_or(0.0)),
             p.p99_ms.map_or("—".into(), ms)
@@ -434,5 +398,45 @@ mod tests {
         assert_eq!(escape("a\u{1}b\n"), "a\u{FFFD}b\n");
         assert_eq!(group(1_045_133), "1,045,133");
         assert_eq!(group(999), "999");
+    }
+
+    #[test]
+    fn the_page_prints_each_figure_as_the_terminal_does() {
+        let text = serde_json::json!({
+            "scenario": "shop", "seed": 1, "replications": 2, "duration_s": 5400.0, "warmup_s": 60.0,
+            "requests": { "arrived": 1045133, "succeeded": 1045000, "failed": 133, "rejected": 0, "timed_out": 0 },
+            "throughput_rps": 600.66, "availability": 0.99987,
+            "latency_ms": { "mean": 7.838, "p50": 6.734, "p90": 14.0, "p95": 17.0, "p99": 24.74, "p999": 1234.5, "max": 2000.0 },
+            "cost": { "total_usd": 0.75, "per_hour_usd": 0.669, "per_million_requests_usd": 0.231 },
+            "services": { "api": { "utilization": 0.6, "mean_replicas": 2.5, "cost_per_hour_usd": 0.669,
+                                   "latency_ms": { "p99": 24.74 }, "theory": {} } },
+            "slo": [ { "objective": "p99", "target": 40.0, "observed": 24.74, "met": true, "ci95": [24.1, 25.3] } ],
+            "slo_met": true
+        });
+        let input = Input {
+            summary: Some(super::super::data::parse_summary(&text.to_string()).unwrap()),
+            timeseries: None,
+            sweep: None,
+            scenario: None,
+            objectives: Vec::new(),
+        };
+        let page = page(&input, &[], &[]);
+        // The strings `capsim run` prints for the same figures (format::ms, percent, usd,
+        // req_per_s, replicas, group, seconds), not the charts' three-digit labels.
+        for expected in [
+            "<dd>24.74 ms</dd>",
+            "<dd>1.234 s</dd>",
+            "<dd>600.7 req/s</dd>",
+            "<dd>99.987%</dd>",
+            "<dd>$0.67</dd>",
+            "<dd>$0.23</dd>",
+            "<dd>1,045,133</dd>",
+            "<td>≤ 40.00 ms</td><td>24.74 ms</td><td>24.10 ms to 25.30 ms",
+            "<td>2.50</td><td>$0.67</td>",
+            "1.5h simulated, 1m warm-up",
+        ] {
+            assert!(page.contains(expected), "{expected} in\n{page}");
+        }
+        assert!(!page.contains("24.7 ms"), "{page}");
     }
 }

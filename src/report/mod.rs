@@ -15,6 +15,7 @@ pub mod draw;
 pub mod events;
 pub mod figure;
 pub mod font;
+pub mod format;
 pub mod html;
 pub mod json;
 pub mod plan;

@@ -1,8 +1,9 @@
 //! A plan's answer for people (the winner, the binding objective, the cost/latency
 //! frontier) and as JSON (`{"best": {...}, "frontier": [...]}` of docs/contract.md, plus more keys).
 
+use super::format::{measure, ms, percent, usd};
 use super::sweep::value;
-use super::text::{aligned, ms, percent, usd};
+use super::text::aligned;
 use crate::scenario::grid::label;
 use crate::scenario::model::Measure;
 use crate::sweep::grid::Grid;
@@ -91,13 +92,6 @@ fn p99_text(d: &Design) -> String {
     }
 }
 
-fn figure(m: Measure, v: f64) -> String {
-    match m {
-        Measure::Availability => percent(v),
-        _ => ms(v),
-    }
-}
-
 /// The plan for the terminal (`markdown` wraps the tables for a document).
 pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> String {
     let mut out = String::new();
@@ -152,8 +146,8 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
                 let _ = writeln!(
                     out,
                     "binding SLO: {name} (interval end {} {relation} {}, {:.0}% of the room left)",
-                    figure(v.measure, end),
-                    figure(v.measure, v.target),
+                    measure(v.measure, end),
+                    measure(v.measure, v.target),
                     b.margin * 100.0
                 );
             }

@@ -7,6 +7,7 @@
 //! and baseline), so a chart's PNG and SVG agree.
 
 use super::font;
+use super::format::escape;
 use ab_glyph::{Font, OutlineCurve};
 use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{
@@ -78,8 +79,8 @@ impl<'a> SvgBackend<'a> {
              aria-labelledby=\"{id}-title\" aria-describedby=\"{id}-desc\">\
              <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc><defs>",
             id = self.id,
-            title = super::html::escape(&self.title),
-            desc = super::html::escape(&self.description),
+            title = escape(&self.title),
+            desc = escape(&self.description),
         );
         let f = font::font();
         for &g in &self.glyphs {

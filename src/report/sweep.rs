@@ -5,7 +5,8 @@
 //! A row is built once, from the point's outcome, and every format is rendered from it, so a
 //! row read back from `results.jsonl` renders to the same bytes as the row first written.
 
-use super::text::{aligned, ms, percent, usd};
+use super::format::{ms, percent, rate, usd};
+use super::text::aligned;
 use crate::metrics::summary::{nominal_cost_per_hour_usd, Outcome};
 use crate::scenario::grid::label;
 use crate::scenario::Model;
@@ -170,7 +171,7 @@ fn cells(row: &Row, paths: &[&str]) -> Vec<String> {
     out.push(or_dash("p50_ms", &ms));
     out.push(p99);
     out.push(or_dash("availability", &percent));
-    out.push(or_dash("throughput_rps", &|v| format!("{v:.1}")));
+    out.push(or_dash("throughput_rps", &rate));
     out.push(or_dash("cost_per_hour_usd", &usd));
     out.push(match row.get("overloaded") {
         Some(Value::String(service)) => format!("OVERLOADED ({service})"),

@@ -1,52 +1,11 @@
 //! The summary for people: an aligned table for the terminal, or the same as Markdown.
 
+use super::format::{group, measure, ms, percent, replicas, req_per_s, seconds, usd};
 use crate::metrics::recorder::Counts;
 use crate::metrics::run::OverloadReason;
 use crate::metrics::summary::{Confidence, OverloadSummary, Summary, Verdict};
 use crate::scenario::model::Measure;
 use std::fmt::Write;
-
-/// Milliseconds with three or four significant figures; seconds from 1000 ms on.
-pub fn ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.3} s", v / 1000.0)
-    } else if v >= 100.0 {
-        format!("{v:.1} ms")
-    } else if v >= 10.0 {
-        format!("{v:.2} ms")
-    } else {
-        format!("{v:.3} ms")
-    }
-}
-
-pub(crate) fn percent(v: f64) -> String {
-    format!("{:.3}%", v * 100.0)
-}
-
-pub(crate) fn usd(v: f64) -> String {
-    if v >= 100.0 {
-        format!("${v:.0}")
-    } else {
-        format!("${v:.2}")
-    }
-}
-
-/// Thousands separators for counts.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn seconds(s: f64) -> String {
-    crate::engine::time::format_ns(s * 1e9)
-}
 
 fn objective_name(m: Measure) -> &'static str {
     match m {
@@ -67,10 +26,7 @@ struct VerdictText {
 }
 
 fn verdict_text(v: &Verdict) -> VerdictText {
-    let format = |x: f64| match v.measure {
-        Measure::Availability => percent(x),
-        _ => ms(x),
-    };
+    let format = |x: f64| measure(v.measure, x);
     let relation = match v.measure {
         Measure::Availability => ">=",
         _ => "<=",
@@ -125,15 +81,6 @@ pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
-/// A replica count: whole for a fixed pool, two decimals for a time average.
-fn replicas(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "-".to_string(), f)
 }
@@ -141,17 +88,17 @@ fn theory_or_dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 /// "10 arrived, 9 succeeded (2 degraded), 1 failed, 0 rejected, 0 timed out".
 fn endings(r: &Counts) -> String {
     let degraded = if r.degraded > 0 {
-        format!(" ({} degraded)", count(r.degraded))
+        format!(" ({} degraded)", group(r.degraded))
     } else {
         String::new()
     };
     format!(
         "{} arrived, {} succeeded{degraded}, {} failed, {} rejected, {} timed out",
-        count(r.arrived),
-        count(r.succeeded),
-        count(r.failed),
-        count(r.rejected),
-        count(r.timed_out)
+        group(r.arrived),
+        group(r.succeeded),
+        group(r.failed),
+        group(r.rejected),
+        group(r.timed_out)
     )
 }
 
@@ -172,8 +119,8 @@ fn path_lines(s: &Summary) -> Vec<String> {
             parts.push(format!(
                 "{:.3} visits per call ({} retries, {} hedges)",
                 p.retry_amplification,
-                count(p.retries),
-                count(p.hedges)
+                group(p.retries),
+                group(p.hedges)
             ));
         }
         if let Some(size) = p.mean_batch_size {
@@ -182,8 +129,8 @@ fn path_lines(s: &Summary) -> Vec<String> {
         if p.breaker_opened > 0 || p.short_circuited > 0 {
             parts.push(format!(
                 "breaker opened {} times, {} calls failed fast",
-                count(p.breaker_opened),
-                count(p.short_circuited)
+                group(p.breaker_opened),
+                group(p.short_circuited)
             ));
         }
         if p.wasted_work_s > 0.0 {
@@ -192,7 +139,7 @@ fn path_lines(s: &Summary) -> Vec<String> {
         if svc.requests.cancelled > 0 {
             parts.push(format!(
                 "{} visits cancelled",
-                count(svc.requests.cancelled)
+                group(svc.requests.cancelled)
             ));
         }
         if !parts.is_empty() {
@@ -219,7 +166,7 @@ fn latency_notes(s: &Summary) -> Vec<String> {
         notes.push(format!(
             "  * {} from {} requests {} just the largest of them; run longer for real figures",
             starved.join(", "),
-            count(timed),
+            group(timed),
             if starved.len() == 1 { "is" } else { "are" }
         ));
         let _ = first;
@@ -258,8 +205,8 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "requests     {}", endings(r));
     let _ = writeln!(
         out,
-        "throughput   {:.1} req/s (succeeded, measured window)",
-        s.throughput_rps
+        "throughput   {} (succeeded, measured window)",
+        req_per_s(s.throughput_rps)
     );
     let _ = writeln!(out, "availability {}", percent(s.availability));
     let l = &s.latency;
@@ -340,7 +287,7 @@ pub fn table(s: &Summary) -> String {
         };
         rows.push(vec![
             svc.name.clone(),
-            count(svc.requests.arrived),
+            group(svc.requests.arrived),
             percent(ok),
             percent(svc.utilization),
             theory_or_dash(t.utilization, percent),
@@ -402,9 +349,9 @@ pub fn table(s: &Summary) -> String {
             };
             rows.push(vec![
                 c.name.clone(),
-                count(c.requests.arrived),
+                group(c.requests.arrived),
                 percent(c.availability),
-                count(c.requests.degraded),
+                group(c.requests.degraded),
                 ms(c.latency.p50),
                 ms(c.latency.p99),
                 ms(c.latency.p999),
@@ -497,7 +444,7 @@ fn world_lines(s: &Summary) -> String {
             let _ = writeln!(
                 out,
                 "  ... and {} more (all in the JSON summary)",
-                count(more)
+                group(more)
             );
         }
     }
@@ -519,7 +466,7 @@ fn world_lines(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "error budget {} failures of {:.0} allowed by {} ({:.0}% used); worst window burns {:.1}x{}",
-            count(b.failures),
+            group(b.failures),
             b.allowed_failures,
             percent(b.slo),
             b.consumed * 100.0,
@@ -563,13 +510,13 @@ pub fn markdown(s: &Summary) -> String {
     out.push_str("| arrived | succeeded | failed | rejected | timed out | throughput | availability |\n|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {:.1} req/s | {} |\n",
-        r.arrived,
-        r.succeeded,
-        r.failed,
-        r.rejected,
-        r.timed_out,
-        s.throughput_rps,
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        group(r.arrived),
+        group(r.succeeded),
+        group(r.failed),
+        group(r.rejected),
+        group(r.timed_out),
+        req_per_s(s.throughput_rps),
         percent(s.availability)
     );
     let l = &s.latency;
@@ -592,7 +539,7 @@ pub fn markdown(s: &Summary) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             svc.name,
-            svc.requests.arrived,
+            group(svc.requests.arrived),
             percent(svc.utilization),
             theory_or_dash(t.utilization, percent),
             ms(svc.queue_wait_mean_ms),
@@ -615,9 +562,9 @@ pub fn markdown(s: &Summary) -> String {
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 c.name,
-                c.requests.arrived,
+                group(c.requests.arrived),
                 percent(c.availability),
-                c.requests.degraded,
+                group(c.requests.degraded),
                 ms(c.latency.p50),
                 ms(c.latency.p99),
                 ms(c.latency.p999)
@@ -686,28 +633,28 @@ pub fn overload_message(o: &OverloadSummary) -> String {
             "the run (replication {}) stopped at {} of simulated time with {} requests in flight, above scenario.max_in_flight = {} ({} waiting at \"{}\")",
             o.replication,
             seconds(o.at_s),
-            count(o.in_flight as u64),
+            group(o.in_flight as u64),
             o.max_in_flight,
-            count(o.queued as u64),
+            group(o.queued as u64),
             o.service
         ),
         OverloadReason::ClockLimit => format!(
             "the run (replication {}) stopped at {} of simulated time: the backlog would take the clock past 292 years ({} waiting at \"{}\")",
             o.replication,
             seconds(o.at_s),
-            count(o.queued as u64),
+            group(o.queued as u64),
             o.service
         ),
     };
     format!(
-        "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({:.1} req/s x {} / {} workers); \
-         it can finish at most {:.1} req/s\n{stopped}\n\
+        "overloaded: service \"{}\" cannot keep up: offered load {:.2} ({} x {} / {} workers); \
+         it can finish at most {}\n{stopped}\n\
          add replicas or concurrency, make the service faster, or bound its queue with queue_capacity so that excess requests are rejected",
         o.service,
         o.theory.offered_load,
-        o.theory.arrival_rate_per_s,
+        req_per_s(o.theory.arrival_rate_per_s),
         hold,
         o.workers,
-        o.capacity_rps(),
+        req_per_s(o.capacity_rps()),
     )
 }

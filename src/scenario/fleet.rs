@@ -5,11 +5,11 @@
 //! Like `world.rs`, each table is read with the shared [`TableReader`], every problem collected
 //! with its key path.
 
+use super::ids::ServiceId;
 use super::problem::{join, nearest, Problem};
 use super::reader::{a_type, a_value, TableReader};
 use crate::distribution::Distribution;
 use crate::engine::time::{format_ns, Nanos};
-use crate::scenario::model::ServiceId;
 
 /// Index of a region in [`Fleet::regions`].
 pub type RegionId = usize;

@@ -370,15 +370,15 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
     Some(values)
 }
 
+/// The problems a whole scenario has (none when it is valid): how [`check`] validates each
+/// point. `validate.rs` passes itself in, so that this file does not import it (it calls
+/// `check`).
+pub type Validate<'a> = &'a dyn Fn(&toml::Table) -> Vec<Problem>;
+
 /// Checks `[sweep]` and `[plan]`: every axis's form, and that each of its values, set on the
-/// scenario alone, gives a valid scenario (so that its path names a key `--set` reaches and
-/// its values fit that key). Problems are reported at `sweep.PATH` / `plan.PATH`.
-pub fn check(
-    table: &toml::Table,
-    has_slo: bool,
-    files: super::world::FileReader,
-    problems: &mut Vec<Problem>,
-) {
+/// scenario alone, gives a valid scenario by `validate` (so that its path names a key `--set`
+/// reaches and its values fit that key). Problems are reported at `sweep.PATH` / `plan.PATH`.
+pub fn check(table: &toml::Table, has_slo: bool, validate: Validate, problems: &mut Vec<Problem>) {
     let sweep = parse_section(table, "sweep", problems);
     let plan = parse_section(table, "plan", problems);
     if table.contains_key("plan") && !has_slo {
@@ -411,14 +411,10 @@ pub fn check(
         return;
     }
     let base = without_grid(table);
-    let base_problems: HashSet<Problem> = match super::validate::validate(&base, "scenario", files)
-    {
-        Ok(_) => HashSet::new(),
-        Err(ps) => ps.into_iter().collect(),
-    };
+    let base_problems: HashSet<Problem> = validate(&base).into_iter().collect();
     for (section, axes) in [("sweep", sweep), ("plan", plan)] {
         for axis in axes {
-            check_values(&base, &base_problems, section, &axis, files, problems);
+            check_values(&base, &base_problems, section, &axis, validate, problems);
         }
     }
 }
@@ -430,7 +426,7 @@ fn check_values(
     base_problems: &HashSet<Problem>,
     section: &str,
     axis: &Axis,
-    files: super::world::FileReader,
+    validate: Validate,
     problems: &mut Vec<Problem>,
 ) {
     let at = join(section, &axis.path);
@@ -449,13 +445,10 @@ fn check_values(
             ));
             return;
         }
-        let added: Vec<Problem> = match super::validate::validate(&point, "scenario", files) {
-            Ok(_) => Vec::new(),
-            Err(ps) => ps
-                .into_iter()
-                .filter(|p| !base_problems.contains(p))
-                .collect(),
-        };
+        let added: Vec<Problem> = validate(&point)
+            .into_iter()
+            .filter(|p| !base_problems.contains(p))
+            .collect();
         if added.is_empty() {
             continue;
         }

@@ -6,6 +6,7 @@ pub mod duration;
 pub mod fleet;
 pub mod graph;
 pub mod grid;
+pub mod ids;
 pub mod load;
 pub mod model;
 pub mod paths;

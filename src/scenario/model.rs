@@ -2,12 +2,10 @@
 //! filled in. Everything downstream of the loader reads only this.
 
 pub use super::fleet::{Fleet, ServiceFleet};
+pub use super::ids::ServiceId;
 pub use super::world::Arrivals;
 use crate::distribution::Distribution;
 use crate::engine::time::Nanos;
-
-/// Index of a service in [`Model::services`].
-pub type ServiceId = usize;
 
 #[derive(Debug, Clone)]
 pub struct Model {

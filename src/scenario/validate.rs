@@ -102,7 +102,10 @@ pub fn validate(
         .collect();
     let raw_classes = classes(top.class.as_ref(), &mut problems);
     let has_slo = !objectives.is_empty() || raw_classes.iter().any(|(_, c)| c.slo.is_some());
-    super::grid::check(table, has_slo, files, &mut problems);
+    // Each axis value is checked by validating the scenario with it set (without the grid
+    // tables, so this does not recurse further).
+    let whole = |t: &toml::Table| validate(t, "scenario", files).err().unwrap_or_default();
+    super::grid::check(table, has_slo, &whole, &mut problems);
     let class_names: Vec<String> = raw_classes
         .iter()
         .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))

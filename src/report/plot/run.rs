@@ -5,7 +5,7 @@ use super::super::data::{Class, RunDoc};
 use super::super::figure::{
     color, extent, shorten, Axis, Bar, Figure, Layer, Mark, GREY, PALETTE, RED, SIZE,
 };
-use super::{ms, sig};
+use super::super::format::{duration, group, sig, sig_count, sig_ms, sig_percent, sig_usd};
 
 /// Every single-run chart the summary has data for.
 pub fn figures(s: &RunDoc) -> Vec<Figure> {
@@ -45,13 +45,16 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
     if all.len() < 2 {
         return None;
     }
-    let mut series = vec![(format!("all requests (p99 {})", ms(s.latency_ms.p99)), all)];
+    let mut series = vec![(
+        format!("all requests (p99 {})", sig_ms(s.latency_ms.p99)),
+        all,
+    )];
     for c in drawn_classes(s) {
         series.push((
             format!(
                 "class {} (p99 {})",
                 shorten(&c.name, 24),
-                ms(c.latency_ms.p99)
+                sig_ms(c.latency_ms.p99)
             ),
             finite(&c.latency_cdf_ms),
         ));
@@ -178,7 +181,7 @@ pub fn outcomes(s: &RunDoc) -> Figure {
             "How the requests that arrived in the measured window ended, per second of window \
              ({} arrived in all). Degraded requests are a part of the succeeded ones: \
              answered, but an optional call on the way failed.",
-            super::super::html::group(s.requests.arrived)
+            group(s.requests.arrived)
         ),
         size: SIZE,
     }
@@ -212,7 +215,7 @@ pub fn utilization(s: &RunDoc) -> Figure {
             x1: u,
             y0: y_sim,
             y1: y_sim + h,
-            label: Some(percent(u)),
+            label: Some(sig_percent(u)),
         });
         if let Some(t) = svc.theory.utilization {
             let t = t * 100.0;
@@ -282,8 +285,8 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
                 y1: row + 0.8,
                 label: Some(format!(
                     "${}/h ({} replica{})",
-                    usd(svc.cost_per_hour_usd),
-                    count(svc.mean_replicas),
+                    sig_usd(svc.cost_per_hour_usd),
+                    sig_count(svc.mean_replicas),
                     if svc.mean_replicas == 1.0 { "" } else { "s" }
                 )),
             }
@@ -298,8 +301,8 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
         name: "cost_per_service".into(),
         title: format!(
             "Cost per service: ${}/h in all, ${} per million requests",
-            usd(s.cost.per_hour_usd),
-            usd(s.cost.per_million_requests_usd)
+            sig_usd(s.cost.per_hour_usd),
+            sig_usd(s.cost.per_million_requests_usd)
         ),
         x,
         y: service_axis(s),
@@ -314,49 +317,10 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
         caption: format!(
             "Each service's replicas times its price per replica-hour; the run of one \
              replication ({}) cost ${} in all.",
-            super::duration(s.duration_s),
-            usd(s.cost.total_usd)
+            duration(s.duration_s),
+            sig_usd(s.cost.total_usd)
         ),
         size: SIZE,
-    }
-}
-
-/// A percentage with one decimal, or three significant digits below 1% (`0.00149%`).
-fn percent(p: f64) -> String {
-    if p != 0.0 && p.abs() < 1.0 {
-        format!("{}%", sig(p))
-    } else {
-        format!("{p:.1}%")
-    }
-}
-
-/// Dollars: whole dollars from 100, cents below, and a third decimal below a dollar when it
-/// is not 0 (`0.10`, `0.231`); three significant digits below a cent.
-pub fn usd(v: f64) -> String {
-    let a = v.abs();
-    if v == 0.0 {
-        "0".into()
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a >= 0.01 {
-        let three = format!("{v:.3}");
-        match three.strip_suffix('0') {
-            Some(two) => two.to_string(),
-            None => three,
-        }
-    } else {
-        sig(v)
-    }
-}
-
-/// A time-average count: whole when it is whole (`4`), else three significant digits.
-pub fn count(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round())
-    } else {
-        sig(v)
     }
 }
 

@@ -6,6 +6,7 @@ use super::super::data::{quantile_of, Event, TimeSeries};
 use super::super::figure::{
     color, extent, shorten, Axis, Figure, Layer, Mark, Rgb, PALETTE, RED, SIZE,
 };
+use super::super::format::{sig_ms, sig_usd};
 
 /// Every time-series chart the table has columns for.
 pub fn figures(ts: &TimeSeries, objectives: &[(String, f64)], events: &[Event]) -> Vec<Figure> {
@@ -129,7 +130,7 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
         if quantile_of(objective).is_some() && ["p50", "p95", "p99"].contains(&objective.as_str()) {
             targets.push(*target);
             layers.push(Layer::named(
-                &format!("{objective} objective ({})", super::ms(*target)),
+                &format!("{objective} objective ({})", sig_ms(*target)),
                 RED,
                 Mark::HLine { y: *target },
             ));
@@ -344,7 +345,7 @@ pub fn cost(ts: &TimeSeries) -> Vec<Figure> {
         },
         Figure {
             name: "cost_cumulative".into(),
-            title: format!("Cumulative cost: ${} over the run", super::run::usd(total)),
+            title: format!("Cumulative cost: ${} over the run", sig_usd(total)),
             x: time_axis(ts),
             y: Axis::linear("cost so far (USD)", 0.0, total.max(1e-6) * 1.08),
             layers: vec![line("cost so far", PALETTE[0], cumulative, 2)],

@@ -6,7 +6,7 @@ use super::super::data::{AxisValue, SweepPoint, SweepResults};
 use super::super::figure::{
     color, extent, shorten, Axis, Cell, Figure, Layer, Mark, Rgb, GREEN, GREY, PALETTE, RED, SIZE,
 };
-use super::sig;
+use super::super::format::{sig, sig_ms};
 
 /// Every sweep chart the results have data for.
 pub fn figures(r: &SweepResults, objectives: &[(String, f64)]) -> Vec<Figure> {
@@ -115,7 +115,7 @@ pub fn p99_against_value(r: &SweepResults, target: Option<f64>) -> Option<Figure
     if let Some(t) = target {
         ys.push(t);
         layers.push(Layer::named(
-            &format!("p99 objective ({})", super::ms(t)),
+            &format!("p99 objective ({})", sig_ms(t)),
             RED,
             Mark::HLine { y: t },
         ));
@@ -194,7 +194,7 @@ pub fn cost_against_p99(r: &SweepResults, target: Option<f64>) -> Option<Figure>
     let mut layers = Vec::new();
     if let Some(t) = target {
         layers.push(Layer::named(
-            &format!("p99 within its objective ({})", super::ms(t)),
+            &format!("p99 within its objective ({})", sig_ms(t)),
             GREEN,
             Mark::Area {
                 polygon: vec![(x.lo, y.lo), (t, y.lo), (t, y.hi), (x.lo, y.hi)],
