@@ -1,11 +1,16 @@
 //! The resilience patterns that decide whether work is let in: circuit breakers (per service,
-//! shared by every caller), retry budgets (per caller and callee, as Finagle keeps one per
-//! client) and token-bucket rate limits (per service).
+//! shared by every caller), retry and hedge budgets (per caller and callee, as Finagle keeps
+//! one per client; a hedge budget is Finagle's `BackupRequestFilter` budget, a retry budget
+//! whose ratio is `maxExtraLoad`, deposited by every attempt and withdrawn by every hedge)
+//! and token-bucket rate limits (per service).
 
 use super::request::Ending;
 use super::system::System;
 use crate::engine::time::{Nanos, NS_PER_S};
-use crate::scenario::model::{CircuitBreaker, RateLimit, RetryBudget, ServiceId, Trip};
+use crate::scenario::model::{
+    Call, CircuitBreaker, Model, RateLimit, RetryBudget, ServiceId, Trip,
+};
+use std::collections::HashMap;
 
 /// Counts over a sliding window, kept in ten buckets: old buckets are dropped as time moves
 /// on, so a window's totals cost O(1) memory and time whatever the rate.
@@ -250,6 +255,30 @@ impl System<'_> {
                 .push((now_ns, callee, ending, breaker.state));
         }
     }
+}
+
+/// A budget per (caller, callee) pair that has one, `pick`ed from the calls (retry budgets,
+/// hedge budgets); calls of one caller to one callee share it, as the calls of one client do
+/// in Finagle, and the first call's spec sets it.
+pub(super) fn pair_budgets(
+    model: &Model,
+    pick: impl Fn(&Call) -> Option<RetryBudget>,
+) -> HashMap<(ServiceId, ServiceId), BudgetState> {
+    let mut budgets = HashMap::new();
+    for (caller, service) in model.services.iter().enumerate() {
+        let steps = service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
+        for call in steps.flat_map(|step| step.calls.iter()) {
+            if let Some(budget) = pick(call) {
+                budgets
+                    .entry((caller, call.service))
+                    .or_insert_with(|| BudgetState::new(budget));
+            }
+        }
+    }
+    budgets
 }
 
 #[cfg(test)]

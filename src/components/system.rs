@@ -10,7 +10,7 @@ use super::cache::KeyLaw;
 use super::fleet::{FleetState, ReplicaRef};
 use super::region::Regions;
 use super::request::{BatchRun, Call, Ending, Frame};
-use super::resilience::BudgetState;
+use super::resilience::{pair_budgets, BudgetState};
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -108,6 +108,8 @@ pub struct System<'m> {
     pub(super) batches: GenSlab<BatchRun>,
     /// Retry budgets, one per (caller, callee) pair whose calls have one.
     pub(super) budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
+    /// Hedge budgets, likewise.
+    pub(super) hedge_budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
     /// Keyed streams of the request itself: its class and its cache key.
     pub(super) class_stream: Stream,
     pub(super) key_stream: Stream,
@@ -172,26 +174,6 @@ impl World for System<'_> {
     }
 }
 
-/// A retry budget per (caller, callee) pair that has one; calls of one caller to one callee
-/// share it, as the calls of one client do in Finagle.
-fn budgets(model: &Model) -> HashMap<(ServiceId, ServiceId), BudgetState> {
-    let mut budgets = HashMap::new();
-    for (caller, service) in model.services.iter().enumerate() {
-        let steps = service
-            .plan
-            .iter()
-            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
-        for call in steps.flat_map(|step| step.calls.iter()) {
-            if let Some(budget) = call.retries.and_then(|r| r.budget) {
-                budgets
-                    .entry((caller, call.service))
-                    .or_insert_with(|| BudgetState::new(budget));
-            }
-        }
-    }
-    budgets
-}
-
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
         System {
@@ -208,7 +190,8 @@ impl<'m> System<'m> {
             frames: GenSlab::default(),
             calls: GenSlab::default(),
             batches: GenSlab::default(),
-            budgets: budgets(model),
+            budgets: pair_budgets(model, |call| call.retries.and_then(|r| r.budget)),
+            hedge_budgets: pair_budgets(model, |call| call.hedge_budget),
             class_stream: Stream::new(model.seed, replication, "traffic", "class"),
             key_stream: Stream::new(model.seed, replication, "traffic", "key"),
             default_key_law: model.services.iter().find_map(|s| {
