@@ -739,7 +739,8 @@ impl<'m> System<'m> {
         }
     }
 
-    /// The attempt has not answered after `hedge`: a second copy goes out.
+    /// The attempt has not answered after `hedge`: a second copy goes out, if the pair's
+    /// hedge budget (when it has one) allows it.
     pub(super) fn on_hedge(
         &mut self,
         now_ns: Nanos,

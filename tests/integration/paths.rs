@@ -326,17 +326,18 @@ fn under_overload_a_hedge_budget_caps_hedges_at_its_extra_load_plus_its_floor() 
     assert!(per_call > 0.09, "the budget is spent: {per_call}");
 }
 
-/// At low load the budget changes nothing: 100 calls/s on the same callee (utilization 0.2;
-/// an M/M/1 visit exceeds 5 ms with probability exp(-400/s x 5 ms) = 13.5%, about 135 hedges
-/// per 10 s window, sd 12) never come near the budget of 0.1 x 1,000 + 10 x 10 = 200 per
-/// window: the same hedges, the same latencies, to the bit.
+/// At low load the budget changes nothing: 100 calls/s on the same callee (an M/M/1 visit
+/// exceeds 5 ms with probability p = exp(-(500 - 100 (1 + p)) / s x 5 ms), the hedges' own
+/// load counted: p = 0.146, about 146 hedges per 10 s window, sd 12) never come near the
+/// budget of 0.1 x 1,000 + 10 x 10 = 200 per window: the same hedges, the same latencies, to
+/// the bit. Over 6,000 calls the fraction's sd is 0.005; the check allows [0.12, 0.17].
 #[test]
 fn at_low_load_a_hedge_budget_changes_nothing() {
     let free = hedged_call(100, r#""5ms""#);
     let capped = hedged_call(100, r#"{ after = "5ms", max_extra_load = 0.1 }"#);
     let (a, b) = (service(&free, "search"), service(&capped, "search"));
     let fraction = a.paths.hedges as f64 / a.paths.calls as f64;
-    assert!((0.11..0.16).contains(&fraction), "hedged {fraction}");
+    assert!((0.12..0.17).contains(&fraction), "hedged {fraction}");
     assert_eq!(a.paths.hedges, b.paths.hedges);
     assert_eq!(free.latency.p99, capped.latency.p99);
     assert_eq!(free.latency.mean, capped.latency.mean);
