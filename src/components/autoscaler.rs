@@ -1,14 +1,27 @@
 //! The autoscaler of a service, with the semantics of Kubernetes' Horizontal Pod Autoscaler
-//! (`pkg/controller/podautoscaler`):
+//! (`pkg/controller/podautoscaler`, its `replica_calculator.go`):
 //!
 //! 1. Every `sync` period the controller reads the metric: the average over the sync period
 //!    before (metrics-server's resolution), `metric_delay` old. Per ready replica:
 //!    utilization (busy workers / workers), visits in flight, visits per second, or queue
 //!    length.
-//! 2. `desired = ceil(ready x observed / target)`, unless `|observed / target - 1| <=
-//!    tolerance`, when the count stays. (`ready` is the time-average of ready replicas over
-//!    the metric's period: replicas still starting have no metrics, and count as zero load,
-//!    as the HPA counts unready pods when scaling up.)
+//! 2. The replica calculation, on the pods as the HPA groups them (`groupPods`): replicas
+//!    *with a metric* are those ready now that were ready through the whole window the metric
+//!    covers (at its start and at its end, the same life); each reports the window's average
+//!    per ready replica (capsim keeps pool-wide integrals, not one per replica; the HPA's
+//!    ratio uses only the sum of the pods' values, and this sum is exact when the ready set
+//!    did not change in the window). Starting replicas are *unready*. A replica ready now
+//!    but not through the window has no full sample: for `utilization` the HPA ignores it
+//!    (unready, as it ignores a CPU sample taken in a pod's initialization period); for the
+//!    other metrics it is *missing*. Then, with `ratio = observed / target`
+//!    ([`recommend`]): without unready pods on a scale-up and without missing pods, the count
+//!    stays if `|ratio - 1| <= tolerance`, else `ceil(ratio x with_metrics)`. Otherwise the
+//!    ratio is recomputed with missing pods at 100% of the target on a scale-down and at 0
+//!    on a scale-up, and unready pods at 0 on a scale-up (left out on a scale-down); if the
+//!    new ratio is within the tolerance or on the other side of 1 from the first, the count
+//!    stays; else `ceil(new ratio x pods counted)`, unless that moves against the ratio's
+//!    direction, when the count stays too. So a pool 25% over target never scales down
+//!    because many of its replicas are still starting.
 //! 3. Stabilization: the recommendation is the lowest over the last `scale_up_window` on the
 //!    way up, the highest over the last `scale_down_window` on the way down.
 //! 4. Rate limits (`behavior` policies, `selectPolicy: Max`): within any `per`, up by at most
@@ -19,6 +32,7 @@
 //! scaling down gives up starting replicas first, then drains ready ones, newest first (they
 //! finish their in-flight work, then go).
 
+use super::fleet::{Replica, ReplicaState};
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
@@ -34,20 +48,122 @@ pub struct AutoscalerState {
     /// ready replicas (level x ns), and visits.
     mark: [u128; 4],
     mark_visits: u64,
-    mark_ns: Nanos,
-    /// Metrics read at each sync, `(time, per-replica value, mean ready replicas)`, kept until
-    /// they are `metric_delay` old.
-    scrapes: VecDeque<(Nanos, Option<(f64, f64)>)>,
+    /// The ready replicas `(slot, incarnation)` at the last sync, in slot order: those ready
+    /// when the next window starts.
+    ready_at_mark: Vec<(u32, u32)>,
+    /// Metrics read at each sync, kept until they are `metric_delay` old (`None`: no replica
+    /// was ready in the window).
+    scrapes: VecDeque<(Nanos, Option<Scrape>)>,
     /// Recommendations within the longer stabilization window.
     recommendations: VecDeque<(Nanos, u32)>,
     /// Replicas added (+) or removed (-) within the longer rate-limit period.
     changes: VecDeque<(Nanos, i64)>,
 }
 
+/// What one sync read: the metric's average per ready replica over the window, and the
+/// replicas ready through the whole window (the pods the HPA has a sample of).
+#[derive(Debug, Clone)]
+struct Scrape {
+    observed: f64,
+    through: Vec<(u32, u32)>,
+}
+
+/// The pods of a sync as the HPA groups them (`groupPods`); see the module docs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pods {
+    /// Ready, with a sample.
+    pub with_metrics: u32,
+    /// Ready, without a sample.
+    pub missing: u32,
+    /// Starting (or ignored): no sample that counts.
+    pub unready: u32,
+}
+
+/// The ready replicas of a pool, `(slot, incarnation)` in slot order.
+fn ready_set(replicas: &[Replica]) -> Vec<(u32, u32)> {
+    replicas
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state() == ReplicaState::Ready)
+        .map(|(i, r)| (i as u32, r.incarnation()))
+        .collect()
+}
+
+/// Groups the replicas now by what the sample `through` (the replicas ready through its
+/// window) says of them.
+fn group_pods(replicas: &[Replica], through: &[(u32, u32)], metric: Metric) -> Pods {
+    let mut pods = Pods::default();
+    for (i, r) in replicas.iter().enumerate() {
+        match r.state() {
+            ReplicaState::Starting => pods.unready += 1,
+            ReplicaState::Ready => {
+                if through.binary_search(&(i as u32, r.incarnation())).is_ok() {
+                    pods.with_metrics += 1;
+                } else if metric == Metric::Utilization {
+                    pods.unready += 1;
+                } else {
+                    pods.missing += 1;
+                }
+            }
+            ReplicaState::Draining | ReplicaState::Down => {}
+        }
+    }
+    pods
+}
+
+/// Step 2 of the module docs, the HPA's replica calculation (`GetResourceReplicas`):
+/// `ratio` is the mean metric of the pods with a sample over the target. `None` when no pod
+/// has a sample (the HPA then does nothing).
+pub(crate) fn recommend(current: u32, ratio: f64, tolerance: f64, pods: Pods) -> Option<u32> {
+    if pods.with_metrics == 0 {
+        return None;
+    }
+    let whole = |x: f64| x.ceil().clamp(0.0, f64::from(u32::MAX)) as u32;
+    let rebalance_unready = pods.unready > 0 && ratio > 1.0;
+    if !rebalance_unready && pods.missing == 0 {
+        if (1.0 - ratio).abs() <= tolerance {
+            return Some(current);
+        }
+        return Some(whole(ratio * f64::from(pods.with_metrics)));
+    }
+    // The sum of the pods' values in units of the target, and the pods it is over.
+    let mut sum = ratio * f64::from(pods.with_metrics);
+    let mut counted = pods.with_metrics;
+    if pods.missing > 0 {
+        if ratio < 1.0 {
+            sum += f64::from(pods.missing); // at 100% of the target on a scale-down
+            counted += pods.missing;
+        } else if ratio > 1.0 {
+            counted += pods.missing; // at 0 on a scale-up
+        }
+    }
+    if rebalance_unready {
+        counted += pods.unready; // at 0
+    }
+    let new_ratio = sum / f64::from(counted);
+    if (1.0 - new_ratio).abs() <= tolerance
+        || (ratio < 1.0 && new_ratio > 1.0)
+        || (ratio > 1.0 && new_ratio < 1.0)
+    {
+        return Some(current); // too small a change, or a change of direction
+    }
+    // `new_ratio x counted` is `sum` (taken directly, so no rounding lifts it past a whole).
+    let new = whole(sum);
+    if (new_ratio < 1.0 && new > current) || (new_ratio > 1.0 && new < current) {
+        return Some(current);
+    }
+    Some(new)
+}
+
 impl System<'_> {
     pub(super) fn schedule_autoscalers(&mut self, events: &mut EventQueue<Event>) {
         for (id, spec) in self.model.services.iter().enumerate() {
             if let Some(a) = &spec.fleet.autoscale {
+                // The replicas ready at the start are ready when the first window starts.
+                let ready = ready_set(self.services[id].replicas());
+                if let Some(state) = self.world.autoscalers[id].as_mut() {
+                    state.ready_at_mark = ready;
+                }
                 if a.sync_ns < self.model.duration_ns {
                     events.schedule(a.sync_ns, Event::AutoscaleSync(id as u32));
                 }
@@ -86,18 +202,15 @@ impl System<'_> {
             state.scrapes.pop_front();
         }
         let seen = match state.scrapes.front() {
-            Some(&(t, value)) if t.saturating_add(a.metric_delay_ns) <= now_ns => value,
-            _ => None,
+            Some((t, Some(seen))) if t.saturating_add(a.metric_delay_ns) <= now_ns => seen,
+            _ => return, // no metric yet (or no replica was ready to report one)
         };
-        let current = self.services[id].fleet.current();
-        let Some((observed, ready)) = seen else {
-            return; // no metric yet (or no replica was ready to report one)
-        };
-        let ratio = observed / a.target;
-        let recommendation = if (ratio - 1.0).abs() <= a.tolerance {
-            current
-        } else {
-            (ready * ratio).ceil().min(f64::from(u32::MAX)) as u32
+        let observed = seen.observed;
+        let pods = group_pods(self.services[id].replicas(), &seen.through, a.metric);
+        let current = pods.with_metrics + pods.missing + pods.unready;
+        let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
+        else {
+            return; // no replica with a sample
         };
         let state = self.world.autoscalers[id].as_mut().expect("checked above");
         let desired = decide(a, state, now_ns, current, recommendation);
@@ -129,9 +242,9 @@ impl System<'_> {
         }
     }
 
-    /// The metric over the last sync period, per ready replica, and the mean ready count;
-    /// `None` when no replica was ready.
-    fn scrape(&mut self, now_ns: Nanos, id: ServiceId, a: &Autoscale) -> Option<(f64, f64)> {
+    /// The metric over the last sync period, per ready replica, and the replicas ready
+    /// through it; `None` when no replica was ready.
+    fn scrape(&mut self, now_ns: Nanos, id: ServiceId, a: &Autoscale) -> Option<Scrape> {
         let window = self.window;
         let record = &self.record.services[id];
         let now = [
@@ -142,10 +255,10 @@ impl System<'_> {
         ];
         let visits = record.visits;
         let concurrency = f64::from(self.model.services[id].concurrency);
+        let ready_now = ready_set(self.services[id].replicas());
         let state = self.world.autoscalers[id].as_mut()?;
         let delta = |i: usize| (now[i] - state.mark[i]) as f64;
         let ready_time = delta(3);
-        let elapsed = (now_ns - state.mark_ns) as f64;
         let value = (ready_time > 0.0).then(|| {
             let observed = match a.metric {
                 Metric::Utilization => delta(0) / (ready_time * concurrency),
@@ -153,11 +266,16 @@ impl System<'_> {
                 Metric::QueueLength => delta(2) / ready_time,
                 Metric::Rps => (visits - state.mark_visits) as f64 / (ready_time / 1e9),
             };
-            (observed, ready_time / elapsed)
+            let through = ready_now
+                .iter()
+                .copied()
+                .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
+                .collect();
+            Scrape { observed, through }
         });
         state.mark = now;
         state.mark_visits = visits;
-        state.mark_ns = now_ns;
+        state.ready_at_mark = ready_now;
         value
     }
 
@@ -291,6 +409,57 @@ mod tests {
     }
 
     const S: Nanos = 1_000_000_000;
+
+    fn pods(with_metrics: u32, missing: u32, unready: u32) -> Pods {
+        Pods {
+            with_metrics,
+            missing,
+            unready,
+        }
+    }
+
+    /// Hand numbers from `replica_calculator.go`, tolerance 0.1 throughout.
+    #[test]
+    fn starting_replicas_count_at_zero_on_a_scale_up_and_a_flip_keeps_the_count() {
+        // 4 ready at 125% of target, 6 starting: ratio 1.25 > 1, so the 6 count at 0: new
+        // ratio 4 x 1.25 / 10 = 0.5 < 1, a change of direction: keep 10. (The formula
+        // `ceil(4 x 1.25)` alone would say 5: a scale-down while 25% over target.)
+        assert_eq!(recommend(10, 1.25, 0.1, pods(4, 0, 6)), Some(10));
+        assert_eq!((4.0f64 * 1.25).ceil(), 5.0);
+        // 8 ready at 150%, 2 starting: 8 x 1.5 / 10 = 1.2, still up: ceil(1.2 x 10) = 12.
+        assert_eq!(recommend(10, 1.5, 0.1, pods(8, 0, 2)), Some(12));
+        // 4 ready at 125%, 1 starting: 5 / 5 = 1.0, within the tolerance: keep 5.
+        assert_eq!(recommend(5, 1.25, 0.1, pods(4, 0, 1)), Some(5));
+    }
+
+    #[test]
+    fn without_unready_or_missing_pods_the_count_is_ceil_of_ratio_times_ready() {
+        assert_eq!(recommend(4, 2.0, 0.1, pods(4, 0, 0)), Some(8));
+        assert_eq!(recommend(4, 1.05, 0.1, pods(4, 0, 0)), Some(4), "tolerance");
+        assert_eq!(recommend(4, 0.3, 0.1, pods(4, 0, 0)), Some(2), "ceil(1.2)");
+        // On a scale-down starting replicas are left out: ceil(4 x 0.5) = 2 of 10.
+        assert_eq!(recommend(10, 0.5, 0.1, pods(4, 0, 6)), Some(2));
+        assert_eq!(recommend(10, 0.5, 0.1, pods(0, 4, 6)), None, "no sample");
+    }
+
+    #[test]
+    fn missing_pods_count_at_the_target_on_a_scale_down_and_at_zero_on_a_scale_up() {
+        // 4 at 50% and 2 missing at 100%: (2 + 2) / 6 = 0.667, ceil(0.667 x 6) = 4.
+        assert_eq!(recommend(6, 0.5, 0.1, pods(4, 2, 0)), Some(4));
+        // 2 at 80% and 8 missing: (1.6 + 8) / 10 = 0.96, within the tolerance: keep 10.
+        assert_eq!(recommend(10, 0.8, 0.1, pods(2, 8, 0)), Some(10));
+        // 4 at 200% and 4 missing at 0: 8 / 8 = 1.0: keep 8.
+        assert_eq!(recommend(8, 2.0, 0.1, pods(4, 4, 0)), Some(8));
+        // 6 at 200% and 2 missing at 0: 12 / 8 = 1.5: ceil(1.5 x 8) = 12.
+        assert_eq!(recommend(8, 2.0, 0.1, pods(6, 2, 0)), Some(12));
+    }
+
+    #[test]
+    fn a_new_count_against_the_ratio_keeps_the_current_one() {
+        // 4 at 200% and 1 starting at 0: 8 / 5 = 1.6, up, but ceil(1.6 x 5) = 8 is below a
+        // current count of 20 (pods not yet listed): keep 20.
+        assert_eq!(recommend(20, 2.0, 0.1, pods(4, 0, 1)), Some(20));
+    }
 
     #[test]
     fn scale_up_is_limited_to_the_larger_of_4_pods_and_100_percent_per_period() {

@@ -2,16 +2,29 @@
 //! down, and a region's outage.
 //!
 //! Each request gets a client region (a keyed draw by its id, so it is the same whatever the
-//! design). Its visits to regional services are served in one region: its client's, unless
-//! clients there have failed over. A region is *detected* down when the probe service (the
-//! entry if it is regional, else the first regional service) has no ready replica there:
-//! at once when its replicas crash, or when health checks eject them. Clients keep resolving
-//! to the region for `network.failover.dns_ttl` more (their cached DNS answer), and fail;
-//! then they go to the nearest region that is up, paying the one-way latency between the two
-//! regions both ways (added to the request's latency when it ends: the request is served as
-//! it arrives, the shift of its arrival by one leg is not simulated). When the region is
-//! back, its clients return after another TTL. A class with `residency` never fails over: its
-//! requests fail while their region is down.
+//! design). Its visits to regional services are served in one region, the one its client's
+//! DNS answer names. A region is *detected* down when the probe service (the entry if it is
+//! regional, else the first regional service) has no ready replica there: at once when its
+//! replicas crash, or when health checks eject them. DNS answers a region's clients with the
+//! region itself while it is up, else with the nearest region that is up (least one-way
+//! latency, then the first listed), else with the region itself (nowhere to go: its requests
+//! fail there). Every detection recomputes every answer, so clients whose failover target
+//! goes down move on to the next nearest, and move back when a nearer one is up again.
+//!
+//! Clients cache an answer for `network.failover.dns_ttl`, and their caches were filled at
+//! times spread evenly: a request uses the answer DNS gave `age` ago, `age` uniform in
+//! `[0, dns_ttl)` (a keyed draw by the request's id). So `(now - t0) / dns_ttl` of the
+//! requests from a region follow a change of its answer made at `t0`, and all of them after
+//! `t0 + dns_ttl`; until then the others still go where the old answer says (and fail, if
+//! that region is down). A request served away pays the one-way latency between the two
+//! regions both ways (added to its latency when it ends: the request is served as it
+//! arrives, the shift of its arrival by one leg is not simulated). A class with `residency`
+//! never fails over: its requests fail while their region is down.
+//!
+//! A change of answer is logged (`Failover`, or `Failback` when the answer is home again) at
+//! `t0 + dns_ttl`, when every client follows it; a change that a later one overtakes within
+//! the TTL is taken back from the log (and the later one is not logged either if it restores
+//! the answer before: no client move completed).
 
 use super::fleet::ReplicaState;
 use super::lifecycle::ReplicaRef;
@@ -24,19 +37,31 @@ use crate::metrics::run::Happening;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
 use rand::Rng as _;
+use std::collections::VecDeque;
 
-/// Where each region's clients are served, as their DNS sees it.
-#[derive(Debug, Clone, Copy)]
+/// Where each region's clients are served, as DNS answers for them over time.
+#[derive(Debug, Clone)]
 struct View {
     /// Whether the region was up when last detected.
     up: bool,
-    /// When it was last detected down or up.
-    changed_ns: Nanos,
-    /// The region its clients fail over to (chosen when it went down).
-    target: u8,
-    /// Whether the last down spell lasted past the TTL (so clients had moved and must come
-    /// back after the TTL once it is up).
-    moved: bool,
+    /// DNS's answers for the region's clients, `(since, region)`, oldest first, kept back to
+    /// the one in force `dns_ttl` ago (the oldest a client's cache can hold).
+    answers: VecDeque<(Nanos, u8)>,
+    /// Where the log last said the clients are, by a happening already due.
+    settled: u8,
+    /// A logged happening not yet due: `(when, the answer it says clients follow)`.
+    pending: Option<(Nanos, u8)>,
+}
+
+impl View {
+    /// The answer in force at `at_ns`.
+    fn answer_at(&self, at_ns: Nanos) -> u8 {
+        self.answers
+            .iter()
+            .rev()
+            .find(|&&(since, _)| since <= at_ns)
+            .map_or(self.answers[0].1, |&(_, region)| region)
+    }
 }
 
 /// The regions of one replication.
@@ -80,9 +105,9 @@ impl Regions {
             views: (0..regions.len())
                 .map(|r| View {
                     up: true,
-                    changed_ns: 0,
-                    target: r as u8,
-                    moved: false,
+                    answers: VecDeque::from([(0, r as u8)]),
+                    settled: r as u8,
+                    pending: None,
                 })
                 .collect(),
             latency_ns: model.fleet.latency_ns.clone(),
@@ -109,15 +134,21 @@ impl Regions {
             .iter()
             .position(|&c| u < c)
             .unwrap_or(self.cumulative.len() - 1);
+        if self.residency[usize::from(class)] {
+            return (client as u8, client as u8);
+        }
         let v = &self.views[client];
-        let after_ttl = now_ns >= v.changed_ns.saturating_add(self.ttl_ns);
-        let away = !self.residency[usize::from(class)]
-            && if v.up {
-                v.moved && !after_ttl
-            } else {
-                after_ttl
-            };
-        (client as u8, if away { v.target } else { client as u8 })
+        let &(since, last) = v.answers.back().expect("a view holds an answer");
+        if v.answers.len() == 1 || now_ns >= since.saturating_add(self.ttl_ns) {
+            return (client as u8, last); // every cache holds the last answer
+        }
+        // The client's cache was filled `age` ago: it holds the answer in force then.
+        let age_ns = if self.ttl_ns == 0 {
+            0
+        } else {
+            self.stream.at(id, 1, 0).random_range(0..self.ttl_ns)
+        };
+        (client as u8, v.answer_at(now_ns.saturating_sub(age_ns)))
     }
 
     /// Whether no class ever fails over (then failovers are not events).
@@ -161,44 +192,70 @@ impl System<'_> {
                     .is_some_and(|c| c.ready > 0)
             })
             .collect();
+        if self.regions.views.iter().zip(&up).all(|(v, &u)| v.up == u) {
+            return;
+        }
+        for (view, &up) in self.regions.views.iter_mut().zip(&up) {
+            view.up = up;
+        }
         let ttl = self.regions.ttl_ns;
+        let all_resident = self.regions.all_resident();
         for region in 0..n {
-            let view = self.regions.views[region];
-            if view.up == up[region] {
-                continue;
-            }
-            if up[region] {
-                let moved = now_ns >= view.changed_ns.saturating_add(ttl);
-                self.regions.views[region] = View {
-                    up: true,
-                    changed_ns: now_ns,
-                    moved,
-                    ..view
-                };
-                if moved && !self.regions.all_resident() {
-                    self.world
-                        .log
-                        .push(now_ns.saturating_add(ttl), Happening::Failback { region });
-                }
+            let latency = &self.regions.latency_ns[region];
+            let answer = if up[region] {
+                region
             } else {
-                let latency = &self.regions.latency_ns[region];
-                let target = (0..n)
+                (0..n)
                     .filter(|&q| q != region && up[q])
                     .min_by_key(|&q| (latency[q], q))
-                    .unwrap_or(region);
-                self.regions.views[region] = View {
-                    up: false,
-                    changed_ns: now_ns,
-                    target: target as u8,
-                    moved: false,
-                };
-                if target != region && !self.regions.all_resident() {
-                    self.world.log.push(
-                        now_ns.saturating_add(ttl),
-                        Happening::Failover { region, to: target },
-                    );
-                }
+                    .unwrap_or(region)
+            } as u8;
+            let view = &mut self.regions.views[region];
+            if view.answers.back().is_some_and(|&(_, last)| last == answer) {
+                continue;
             }
+            // Answers no cache can hold any more: all but the last one in force a TTL ago.
+            let oldest_held = now_ns.saturating_sub(ttl);
+            while view
+                .answers
+                .get(1)
+                .is_some_and(|&(since, _)| since <= oldest_held)
+            {
+                view.answers.pop_front();
+            }
+            view.answers.push_back((now_ns, answer));
+            if all_resident {
+                continue;
+            }
+            // A logged move not yet complete is overtaken: taken back from the log.
+            match view.pending.take() {
+                Some((due, _)) if due > now_ns => {
+                    let log = &mut self.world.log.entries;
+                    if let Some(i) = log.iter().rposition(|h| {
+                        h.at_ns == due
+                            && matches!(h.what, Happening::Failover { region: r, .. }
+                                | Happening::Failback { region: r } if r == region)
+                    }) {
+                        log.remove(i);
+                    }
+                }
+                Some((_, done)) => view.settled = done,
+                None => {}
+            }
+            if answer == view.settled {
+                continue; // back where the log says clients are: no move completed
+            }
+            let due = now_ns.saturating_add(ttl);
+            view.pending = Some((due, answer));
+            let happening = if usize::from(answer) == region {
+                Happening::Failback { region }
+            } else {
+                Happening::Failover {
+                    region,
+                    to: usize::from(answer),
+                }
+            };
+            self.world.log.push(due, happening);
         }
     }
 

@@ -478,6 +478,12 @@ impl<'m> System<'m> {
                 now_ns.saturating_add(hedge_ns),
                 Event::Hedge(call_key, token),
             );
+            // Every attempt deposits in its pair's hedge budget, if it has one.
+            let call = self.calls.get(call_key).expect("live");
+            let (caller, callee) = (self.frame(call.caller).service, call.callee);
+            if let Some(budget) = self.hedge_budgets.get_mut(&(caller, callee)) {
+                budget.deposit(now_ns);
+            }
         }
         self.launch_copy(now_ns, call_key, 0, events);
     }
@@ -736,7 +742,8 @@ impl<'m> System<'m> {
         }
     }
 
-    /// The attempt has not answered after `hedge`: a second copy goes out.
+    /// The attempt has not answered after `hedge`: a second copy goes out, if the pair's
+    /// hedge budget (when it has one) allows it.
     pub(super) fn on_hedge(
         &mut self,
         now_ns: Nanos,
@@ -751,9 +758,19 @@ impl<'m> System<'m> {
         if call.hedged || call.outstanding == 0 {
             return;
         }
-        call.hedged = true;
         let (callee, caller) = (call.callee, call.caller);
-        if self.frame(caller).request.measured {
+        let frame = self.frame(caller);
+        let (caller_service, measured) = (frame.service, frame.request.measured);
+        // Within the pair's hedge budget, if it has one; else this attempt is not hedged.
+        if !self
+            .hedge_budgets
+            .get_mut(&(caller_service, callee))
+            .is_none_or(|budget| budget.withdraw(now_ns))
+        {
+            return;
+        }
+        self.calls.get_mut(call_key).expect("live").hedged = true;
+        if measured {
             self.record.services[callee].hedges += 1;
         }
         self.launch_copy(now_ns, call_key, 1, events);

@@ -1,21 +1,24 @@
-//! The resilience patterns that decide whether work is let in: circuit breakers, retry
-//! budgets and token-bucket rate limits (per service).
+//! The resilience patterns that decide whether work is let in: circuit breakers, retry and
+//! hedge budgets, and token-bucket rate limits (per service).
 //!
-//! Breakers and budgets live, by default, in each calling replica (`scope = "caller"`), as
-//! Hystrix, resilience4j and Finagle keep them in each client process; with `scope =
-//! "service"` one breaker per callee (and one budget per caller service and callee) is shared
-//! by every caller. A call that passes a breaker holds a [`Permit`], as resilience4j's
-//! `acquirePermission` gives one: the copy that holds it *settles* it with its outcome, or
-//! *releases* it when it is cancelled (its caller gave up, a sibling failed fast, a join was
-//! met). A released half-open probe frees the probe's place, so the next call probes again:
-//! a breaker can never stay half-open with no probe out.
+//! Breakers and retry budgets live, by default, in each calling replica (`scope =
+//! "caller"`), as Hystrix, resilience4j and Finagle keep them in each client process; with
+//! `scope = "service"` one breaker per callee (and one retry budget per caller service and
+//! callee) is shared by every caller. A call that passes a breaker holds a [`Permit`], as
+//! resilience4j's `acquirePermission` gives one: the copy that holds it *settles* it with its
+//! outcome, or *releases* it when it is cancelled (its caller gave up, a sibling failed fast,
+//! a join was met). A released half-open probe frees the probe's place, so the next call
+//! probes again: a breaker can never stay half-open with no probe out. A hedge budget is
+//! Finagle's `BackupRequestFilter` budget, per caller service and callee: a retry budget
+//! whose ratio is `maxExtraLoad`, deposited by every attempt and withdrawn by every hedge.
 
 use super::request::{Call, Ending};
 use super::service::ServiceState;
 use super::system::System;
 use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, NS_PER_S};
-use crate::scenario::model::{CircuitBreaker, RateLimit, RetryBudget, ServiceId, Trip};
+use crate::scenario::model::{CircuitBreaker, Model, RateLimit, RetryBudget, ServiceId, Trip};
+use std::collections::HashMap;
 
 /// Counts over a sliding window, kept in ten buckets: old buckets are dropped as time moves
 /// on, so a window's totals cost O(1) memory and time whatever the rate.
@@ -418,6 +421,30 @@ impl System<'_> {
             None => Some(&mut state.fleet.load_mut(replica).budgets[slot]),
         }
     }
+}
+
+/// A budget per (caller, callee) pair that has one, `pick`ed from the calls (retry budgets,
+/// hedge budgets); calls of one caller to one callee share it, as the calls of one client do
+/// in Finagle, and the first call's spec sets it.
+pub(super) fn pair_budgets(
+    model: &Model,
+    pick: impl Fn(&crate::scenario::model::Call) -> Option<RetryBudget>,
+) -> HashMap<(ServiceId, ServiceId), BudgetState> {
+    let mut budgets = HashMap::new();
+    for (caller, service) in model.services.iter().enumerate() {
+        let steps = service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
+        for call in steps.flat_map(|step| step.calls.iter()) {
+            if let Some(budget) = pick(call) {
+                budgets
+                    .entry((caller, call.service))
+                    .or_insert_with(|| BudgetState::new(budget));
+            }
+        }
+    }
+    budgets
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::cache::KeyLaw;
 use super::lifecycle::{ReplicaRef, WorldState};
 use super::region::Regions;
 use super::request::{BatchRun, Call, Ending, Frame};
-use super::resilience::BreakerState;
+use super::resilience::{pair_budgets, BreakerState, BudgetState};
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -147,6 +147,8 @@ pub struct System<'m> {
     pub(super) frames: GenSlab<Frame>,
     pub(super) calls: GenSlab<Call>,
     pub(super) batches: GenSlab<BatchRun>,
+    /// Hedge budgets, one per (caller, callee) pair whose calls have one.
+    pub(super) hedge_budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
     /// Keyed streams of the request itself: its class and its cache key.
     pub(super) class_stream: Stream,
     pub(super) key_stream: Stream,
@@ -232,6 +234,7 @@ impl<'m> System<'m> {
             frames: GenSlab::default(),
             calls: GenSlab::default(),
             batches: GenSlab::default(),
+            hedge_budgets: pair_budgets(model, |call| call.hedge_budget),
             class_stream: Stream::new(model.seed, replication, "traffic", "class"),
             key_stream: Stream::new(model.seed, replication, "traffic", "key"),
             default_key_law: model.services.iter().find_map(|s| {

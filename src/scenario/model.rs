@@ -294,6 +294,10 @@ pub struct Call {
     pub retries: Option<Retries>,
     /// A second copy goes out if the first has not answered after this long.
     pub hedge_ns: Option<Nanos>,
+    /// Hedges allowed, as Finagle's backup-request filter budgets them (`maxExtraLoad`):
+    /// `ratio` x the attempts over the window, plus `min_per_s` x the window; `None`:
+    /// unlimited (one hedge per attempt at most).
+    pub hedge_budget: Option<RetryBudget>,
     /// The call is made with this probability (else skipped, as if it succeeded).
     pub probability: f64,
     /// Network time each way.
@@ -311,6 +315,7 @@ impl Call {
             timeout_ns: None,
             retries: None,
             hedge_ns: None,
+            hedge_budget: None,
             probability: 1.0,
             latency: None,
             optional: false,

@@ -186,7 +186,12 @@ fn call(
         None => None,
     };
     let timeout_ns = positive_duration(&mut reader, "timeout");
-    let hedge_ns = positive_duration(&mut reader, "hedge");
+    let (hedge_ns, hedge_budget) = match reader.table.get("hedge") {
+        Some(value @ toml::Value::Table(_)) => {
+            hedge(value, &join(path, "hedge"), reader.problems).unwrap_or((None, None))
+        }
+        _ => (positive_duration(&mut reader, "hedge"), None),
+    };
     let probability = match reader.opt_number("probability") {
         Some(p) if !(0.0..=1.0).contains(&p) => {
             reader.problem(
@@ -219,6 +224,7 @@ fn call(
         timeout_ns,
         retries,
         hedge_ns,
+        hedge_budget,
         probability,
         latency,
         optional,
@@ -382,6 +388,86 @@ fn scope(reader: &mut TableReader, key: &str) -> Option<Scope> {
             None
         }
     }
+}
+
+/// `hedge = { after = "5ms", max_extra_load = 0.05, budget_window = "10s",
+/// min_hedges_per_s = 10 }`: the delay, and a budget for the hedges (Finagle's
+/// `BackupRequestFilter`); without `max_extra_load`, hedges are not budgeted, as with
+/// `hedge = "5ms"`.
+fn hedge(
+    value: &toml::Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<(Option<u64>, Option<RetryBudget>)> {
+    let example = r#"{ after = "5ms", max_extra_load = 0.05 }"#;
+    let mut reader = TableReader::new(value, path, problems, "")?;
+    reader.example = example;
+    let before = reader.problems.len();
+    let keys = [
+        "after",
+        "max_extra_load",
+        "budget_window",
+        "min_hedges_per_s",
+    ];
+    reader.check_keys(&keys, |_| false, "in a hedge");
+    let after_ns = match reader.duration_ns("after") {
+        Some(ns) if ns <= 0.0 => {
+            reader.problem("after", "after must be longer than 0");
+            None
+        }
+        other => other.map(|ns| ns as u64),
+    };
+    let ratio = match reader.opt_number("max_extra_load") {
+        Some(x) if !(0.0..=1.0).contains(&x) => {
+            reader.problem(
+                "max_extra_load",
+                format!(
+                    "max_extra_load {x} must be from 0 to 1: hedges allowed per attempt, e.g. 0.05"
+                ),
+            );
+            None
+        }
+        other => other,
+    };
+    let window_ns = match reader.opt_duration_ns("budget_window") {
+        Some(ns) if ns <= 0.0 => {
+            reader.problem("budget_window", "budget_window must be longer than 0");
+            None
+        }
+        Some(ns) => Some(ns as u64),
+        None => Some(DEFAULT_BUDGET_WINDOW_NS),
+    };
+    let min_per_s = match reader.opt_number("min_hedges_per_s") {
+        Some(m) if !(m >= 0.0 && m.is_finite()) => {
+            reader.problem(
+                "min_hedges_per_s",
+                format!("min_hedges_per_s {m} must be 0 or more"),
+            );
+            None
+        }
+        Some(m) => Some(m),
+        None => Some(DEFAULT_MIN_RETRIES_PER_S),
+    };
+    let has_budget_keys = ["budget_window", "min_hedges_per_s"]
+        .iter()
+        .any(|k| reader.table.contains_key(*k));
+    if has_budget_keys && !reader.table.contains_key("max_extra_load") {
+        reader.problem_here("budget_window and min_hedges_per_s shape a hedge budget; give max_extra_load too, e.g. max_extra_load = 0.05");
+    }
+    if reader.problems.len() > before {
+        return None;
+    }
+    let budget = match ratio {
+        Some(ratio) => Some(RetryBudget {
+            ratio,
+            window_ns: window_ns?,
+            min_per_s: min_per_s?,
+            // One per caller service and callee, as retry budgets with that scope.
+            scope: Scope::Service,
+        }),
+        None => None,
+    };
+    Some((after_ns, budget))
 }
 
 /// The cap on a backoff when `max_backoff` is not given (the AWS SDKs' default cap is 20 s).

@@ -8,7 +8,7 @@
 //! tolerance. Streams are seeded, so each outcome is fixed; the margins say it is not a lucky
 //! one.
 
-use crate::support::simulate;
+use crate::support::{simulate, Scratch};
 use capsim::metrics::summary::Summary;
 use proptest::prelude::*;
 
@@ -274,6 +274,120 @@ fn fan_out_joins_follow_exponential_order_statistics() {
         } else {
             assert_eq!(cancelled, 0);
         }
+    }
+}
+
+/// A callee of one worker (exponential, mean 2 ms: 500 calls/s) behind a 50 ms call timeout,
+/// hedged at 5 ms, for 60 s; `hedge` is the call's hedge key.
+fn hedged_call(rate: u32, hedge: &str) -> Summary {
+    simulate(&format!(
+        r#"
+        [scenario]
+        duration = "60s"
+        seed = 3
+        [traffic]
+        rate = {rate}
+        [[service]]
+        name = "api"
+        concurrency = 100000
+        service_time = {{ dist = "constant", value = "0s" }}
+        calls = [{{ service = "search", timeout = "50ms", hedge = {hedge} }}]
+        [[service]]
+        name = "search"
+        concurrency = 1
+        service_time = {{ dist = "exponential", mean = "2ms" }}
+        "#
+    ))
+}
+
+/// A hedge budget (Finagle's `BackupRequestFilter`, `maxExtraLoad`) under overload: 600
+/// calls/s on a callee that serves 500/s, so nearly every attempt waits past the 5 ms hedge
+/// delay. Unbudgeted, hedges approach one per call (more than 0.9). With `max_extra_load =
+/// 0.1` and the default floor of 10 a second, the hedges over any 10 s window stay within
+/// 0.1 x the attempts in it plus 10 x 10 s; over the 60 s run at most 0.1 x 36,000 + 10 x
+/// 60 = 4,200, 0.117 per call (the check allows 2% for the window's edges), and the budget
+/// is spent (more than 0.09 per call).
+#[test]
+fn under_overload_a_hedge_budget_caps_hedges_at_its_extra_load_plus_its_floor() {
+    let free = hedged_call(600, r#""5ms""#);
+    let search = service(&free, "search");
+    let per_call = search.paths.hedges as f64 / search.paths.calls as f64;
+    assert!(per_call > 0.9, "unbudgeted: {per_call} hedges per call");
+
+    let capped = hedged_call(600, r#"{ after = "5ms", max_extra_load = 0.1 }"#);
+    let search = service(&capped, "search");
+    let calls = search.paths.calls as f64;
+    let per_call = search.paths.hedges as f64 / calls;
+    let bound = 0.1 + 10.0 * 60.0 / calls;
+    assert!(
+        per_call <= bound * 1.02,
+        "budgeted: {per_call} hedges per call, bound {bound}"
+    );
+    assert!(per_call > 0.09, "the budget is spent: {per_call}");
+}
+
+/// At low load the budget changes nothing: 100 calls/s on the same callee (an M/M/1 visit
+/// exceeds 5 ms with probability p = exp(-(500 - 100 (1 + p)) / s x 5 ms), the hedges' own
+/// load counted: p = 0.146, about 146 hedges per 10 s window, sd 12) never come near the
+/// budget of 0.1 x 1,000 + 10 x 10 = 200 per window: the same hedges, the same latencies, to
+/// the bit. Over 6,000 calls the fraction's sd is 0.005; the check allows [0.12, 0.17].
+#[test]
+fn at_low_load_a_hedge_budget_changes_nothing() {
+    let free = hedged_call(100, r#""5ms""#);
+    let capped = hedged_call(100, r#"{ after = "5ms", max_extra_load = 0.1 }"#);
+    let (a, b) = (service(&free, "search"), service(&capped, "search"));
+    let fraction = a.paths.hedges as f64 / a.paths.calls as f64;
+    assert!((0.12..0.17).contains(&fraction), "hedged {fraction}");
+    assert_eq!(a.paths.hedges, b.paths.hedges);
+    assert_eq!(free.latency.p99, capped.latency.p99);
+    assert_eq!(free.latency.mean, capped.latency.mean);
+}
+
+/// The hedge table's keys: each mistake is reported at its key, exit code 2.
+#[test]
+fn bad_hedge_tables_name_the_key() {
+    let bad = |hedge: &str| {
+        let text = format!(
+            r#"
+            [[service]]
+            name = "api"
+            service_time = {{ dist = "constant", value = "1ms" }}
+            calls = [{{ service = "db", hedge = {hedge} }}]
+            [[service]]
+            name = "db"
+            service_time = {{ dist = "constant", value = "1ms" }}
+            "#
+        );
+        let scratch = Scratch::new("hedge");
+        scratch.write("bad.toml", &text);
+        scratch
+            .capsim(&["validate", "bad.toml"])
+            .bad_input()
+            .to_string()
+    };
+    for (hedge, expected) in [
+        (r#"{ max_extra_load = 0.1 }"#, r#"missing "after""#),
+        (r#"{ after = "0s" }"#, "after must be longer than 0"),
+        (
+            r#"{ after = "5ms", max_extra_load = 1.5 }"#,
+            "max_extra_load 1.5 must be from 0 to 1",
+        ),
+        (
+            r#"{ after = "5ms", max_extra_load = 0.1, min_hedges_per_s = -1 }"#,
+            "min_hedges_per_s -1 must be 0 or more",
+        ),
+        (
+            r#"{ after = "5ms", budget_window = "10s" }"#,
+            "give max_extra_load too",
+        ),
+        (
+            r#"{ after = "5ms", max_extra_lod = 0.1 }"#,
+            r#"did you mean "max_extra_load"?"#,
+        ),
+    ] {
+        let message = bad(hedge);
+        assert!(message.contains("calls[0].hedge"), "{hedge}: {message}");
+        assert!(message.contains(expected), "{hedge}: {message}");
     }
 }
 
