@@ -583,7 +583,7 @@ impl<'m> System<'m> {
         }
     }
 
-    fn attempt_is_live(&self, call_key: Key<Call>, token: TimerToken) -> bool {
+    pub(super) fn attempt_is_live(&self, call_key: Key<Call>, token: TimerToken) -> bool {
         self.calls
             .get(call_key)
             .is_some_and(|call| !call.done && call.timers.is_live(token))

@@ -156,6 +156,8 @@ pub struct System<'m> {
     pub(super) default_key_law: Option<KeyLaw>,
     pub(super) record: Record,
     pub(super) overload: Option<Overload>,
+    /// Pending events above which stale ones are dropped (see `drop_stale_events`).
+    compact_above: usize,
     /// The time series being recorded, if it is.
     pub(super) series: Option<SeriesState>,
     /// Autoscalers, faults, provisioning and the log of what happened.
@@ -205,6 +207,9 @@ impl World for System<'_> {
             Event::FaultEnd(fault) => self.on_fault_end(now_ns, fault, events),
             Event::HealthCheck(service) => self.on_health_check(now_ns, service, events),
         }
+        if events.len() > self.compact_above {
+            self.drop_stale_events(events);
+        }
         if self.overload.is_some() {
             Control::Stop
         } else {
@@ -212,6 +217,9 @@ impl World for System<'_> {
         }
     }
 }
+
+/// Pending events below which stale ones are left to be skipped when they come due.
+const COMPACT_ABOVE: usize = 1 << 16;
 
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
@@ -245,6 +253,7 @@ impl<'m> System<'m> {
             }),
             record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
+            compact_above: COMPACT_ABOVE,
             series: model.record_series.then(|| SeriesState::new(model)),
             world: WorldState::new(model, replication),
             regions: Regions::new(model, replication),
@@ -391,6 +400,30 @@ impl<'m> System<'m> {
             }
         }
         Ok(())
+    }
+
+    /// Drops the pending events that would be skipped when they came due (the timers of
+    /// attempts that are over, the work of frames that have ended), and waits for the queue to
+    /// double before doing it again: a call's 1-hour timeout, armed and then made stale by its
+    /// answer a millisecond later, would otherwise stay queued for the hour, so memory would
+    /// grow with rate x timeout instead of with what is in flight. Amortized O(1) per event;
+    /// the events kept keep their order, so a run's results do not change.
+    #[cold]
+    fn drop_stale_events(&mut self, events: &mut EventQueue<Event>) {
+        events.retain(|&event| match event {
+            Event::CallTimeout(call, token)
+            | Event::Hedge(call, token)
+            | Event::Retry(call, token)
+            | Event::Deliver(call, token, _)
+            | Event::Respond(call, token, _, _) => self.attempt_is_live(call, token),
+            Event::WorkDone(frame) => self.frames.contains(frame),
+            Event::QueueTimeout(frame) => self
+                .frames
+                .get(frame)
+                .is_some_and(|f| f.stage == super::request::Stage::Queued),
+            _ => true,
+        });
+        self.compact_above = COMPACT_ABOVE.max(2 * events.len());
     }
 
     pub(super) fn stop_overloaded(&mut self, now_ns: Nanos, reason: OverloadReason) {

@@ -179,6 +179,16 @@ impl<E> EventQueue<E> {
         self.form = Form::Heap(heap);
     }
 
+    /// Drops the pending events for which `keep` is false; the others keep their order (ties
+    /// included). What a world does with events it knows to be stale (a timer of a call that
+    /// has ended), so that memory follows what is live rather than what was once scheduled.
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        match &mut self.form {
+            Form::Heap(heap) => heap.retain(|s| keep(&s.event)),
+            Form::Radix(radix) => radix.retain(keep),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.form {
             Form::Heap(heap) => heap.len(),
@@ -255,6 +265,19 @@ impl<E> RadixHeap<E> {
         self.now.pop_front()
     }
 
+    fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        self.now.retain(|(_, e)| keep(e));
+        let mut len = self.now.len();
+        for (b, bucket) in self.later.iter_mut().enumerate() {
+            bucket.retain(|(_, e)| keep(e));
+            if bucket.is_empty() {
+                self.nonempty &= !(1 << b);
+            }
+            len += bucket.len();
+        }
+        self.len = len;
+    }
+
     /// Empties the lowest non-empty bucket into lower ones, relative to its earliest time,
     /// which becomes the new last time; `None` when every bucket is empty.
     fn refill(&mut self) -> Option<()> {
@@ -317,6 +340,29 @@ mod tests {
                 }
             }
             reference.sort();
+            prop_assert_eq!(popped, reference);
+        }
+
+        /// Dropping events (in either form) leaves the others in (time, insertion order).
+        #[test]
+        fn retained_events_keep_their_order(
+            times in prop::collection::vec(0u64..300, 1..9000),
+            drop_every in 2usize..5,
+        ) {
+            let mut queue = EventQueue::default();
+            for (id, &t) in times.iter().enumerate() {
+                queue.schedule(t, id);
+            }
+            queue.retain(|&id| id % drop_every != 0);
+            let mut reference: Vec<(u64, usize)> = times
+                .iter()
+                .enumerate()
+                .filter(|&(id, _)| id % drop_every != 0)
+                .map(|(id, &t)| (t, id))
+                .collect();
+            reference.sort();
+            prop_assert_eq!(queue.len(), reference.len());
+            let popped: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop()).collect();
             prop_assert_eq!(popped, reference);
         }
     }

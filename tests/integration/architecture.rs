@@ -431,14 +431,17 @@ fn files_of_report_and_scenario_import_each_other_without_a_cycle() {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// The cycles between files of `src/components/` when this check was written. The lead is
-/// breaking them: a group here may shrink or go, but no cycle may appear outside them. When
+/// The cycles between files of `src/components/` when this check was written (with
+/// `lifecycle.rs`, which holds what `fleet.rs` held then, now that `fleet.rs` is the owner of
+/// replicas): each component kind still adds its handlers to `System`. Splitting `System`
+/// will break them: a group here may shrink or go, but no cycle may appear outside them. When
 /// the list is empty, components is held to the same rule as report and scenario.
 const COMPONENTS_KNOWN_CYCLES: &[&[&str]] = &[&[
     "autoscaler.rs",
     "balancer.rs",
     "cache.rs",
     "fleet.rs",
+    "lifecycle.rs",
     "region.rs",
     "request.rs",
     "resilience.rs",
