@@ -397,6 +397,9 @@ impl System<'_> {
         let key = self
             .frames
             .insert(Frame::new(parent, request, service, now_ns, site, attempt));
+        if self.frames.len() > self.max_frames {
+            self.stop_overloaded(now_ns, OverloadReason::Visits);
+        }
         self.note_callee(parent, key);
         let record = &mut self.record.services[service];
         record.visits += 1;

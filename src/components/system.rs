@@ -158,6 +158,8 @@ pub struct System<'m> {
     pub(super) overload: Option<Overload>,
     /// Pending events above which stale ones are dropped (see `drop_stale_events`).
     compact_above: usize,
+    /// Frames (visits) in flight above which the run stops as overloaded.
+    pub(super) max_frames: usize,
     /// The time series being recorded, if it is.
     pub(super) series: Option<SeriesState>,
     /// Autoscalers, faults, provisioning and the log of what happened.
@@ -254,6 +256,7 @@ impl<'m> System<'m> {
             record: Record::new(model.services.len(), model.classes.len()),
             overload: None,
             compact_above: COMPACT_ABOVE,
+            max_frames: crate::metrics::run::max_visits_in_flight(model.max_in_flight),
             series: model.record_series.then(|| SeriesState::new(model)),
             world: WorldState::new(model, replication),
             regions: Regions::new(model, replication),

@@ -10,8 +10,23 @@ use crate::scenario::model::ServiceId;
 pub enum OverloadReason {
     /// More than `scenario.max_in_flight` requests were in flight.
     InFlight,
+    /// More than [`MAX_VISITS_PER_REQUEST_IN_FLIGHT`] x `scenario.max_in_flight` visits
+    /// (frames) were in flight at once: fan-out, retries and hedges can multiply the frames of
+    /// each request, and memory follows the frames.
+    Visits,
     /// Work would have ended beyond [`crate::engine::time::CLOCK_LIMIT_NS`].
     ClockLimit,
+}
+
+/// Visits in flight allowed per request allowed in flight (`scenario.max_in_flight`), and at
+/// least 100,000 in all: what bounds the frames, and so the memory, of a run.
+pub const MAX_VISITS_PER_REQUEST_IN_FLIGHT: usize = 4;
+
+/// The visits (frames) in flight above which a run stops as overloaded.
+pub fn max_visits_in_flight(max_in_flight: usize) -> usize {
+    max_in_flight
+        .saturating_mul(MAX_VISITS_PER_REQUEST_IN_FLIGHT)
+        .max(100_000)
 }
 
 /// Why a run stopped before its end.

@@ -325,6 +325,7 @@ fn overload(o: &OverloadSummary) -> Value {
             "service": o.service,
             "reason": match o.reason {
                 OverloadReason::InFlight => "max_in_flight",
+                OverloadReason::Visits => "max_visits_in_flight",
                 OverloadReason::ClockLimit => "clock_limit",
             },
             "replication": o.replication,

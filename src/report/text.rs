@@ -638,6 +638,17 @@ pub fn overload_message(o: &OverloadSummary) -> String {
             group(o.queued as u64),
             o.service
         ),
+        OverloadReason::Visits => format!(
+            "the run (replication {}) stopped at {} of simulated time with more than {} visits in flight ({} x scenario.max_in_flight = {}, or at least 100,000), with {} requests in flight ({} waiting at \"{}\")",
+            o.replication,
+            seconds(o.at_s),
+            group(crate::metrics::run::max_visits_in_flight(o.max_in_flight) as u64),
+            crate::metrics::run::MAX_VISITS_PER_REQUEST_IN_FLIGHT,
+            o.max_in_flight,
+            group(o.in_flight as u64),
+            group(o.queued as u64),
+            o.service
+        ),
         OverloadReason::ClockLimit => format!(
             "the run (replication {}) stopped at {} of simulated time: the backlog would take the clock past 292 years ({} waiting at \"{}\")",
             o.replication,

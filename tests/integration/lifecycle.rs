@@ -274,3 +274,39 @@ proptest! {
         }
     }
 }
+
+/// Frames are bounded, not only requests: each request fans out to 200 calls of a callee that
+/// cannot keep up (one worker, 1 s a call), so frames pile up 201 per request. With
+/// `max_in_flight = 1000` the visits in flight are capped at max(4 x 1000, 100,000) =
+/// 100,000, reached at the 498th request in flight (497 x 201 = 99,897 < 100,000 < 498 x
+/// 201): the run stops as overloaded by visits, before the requests reach their own bound.
+#[test]
+fn visits_in_flight_are_bounded_as_requests_are() {
+    let fan_out = vec!["\"b\""; 200].join(", ");
+    let text = format!(
+        r#"
+        [scenario]
+        duration = "10s"
+        max_in_flight = 1000
+        [traffic]
+        rate = 1000
+        [[service]]
+        name = "a"
+        concurrency = 100000
+        service_time = {{ dist = "constant", value = "0s" }}
+        calls = [ {{ parallel = [{fan_out}] }} ]
+        [[service]]
+        name = "b"
+        service_time = {{ dist = "constant", value = "1s" }}
+        "#
+    );
+    let model =
+        capsim::scenario::load(&text, "fan-out.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let run = capsim::components::system::simulate(&model, 0);
+    let overload = run.overload.expect("the visits pile up");
+    assert_eq!(
+        overload.reason,
+        capsim::metrics::run::OverloadReason::Visits
+    );
+    assert_eq!(overload.in_flight, 498);
+}
