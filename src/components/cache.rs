@@ -18,6 +18,7 @@ use crate::engine::time::Nanos;
 use crate::scenario::model::{KeySpace, Lookup, Policy, Popularity, ServiceId, Store};
 use rand::{Rng as _, SeedableRng as _};
 use rand_distr::Distribution as _;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// A popularity law ready to sample keys from (1 is the most popular).
@@ -25,7 +26,22 @@ use std::collections::HashMap;
 pub struct KeyLaw {
     keys: u64,
     zipf: Option<rand_distr::Zipf<f64>>,
+    /// The last Zipf draws, by request: a miss asks for its key again to fill it a few
+    /// milliseconds later, and a Zipf draw (three `powf`s) costs more than the lookup.
+    recent: Box<[Cell<Option<Drawn>>]>,
 }
+
+/// A key drawn for a request on a stream.
+#[derive(Debug, Clone, Copy)]
+struct Drawn {
+    stream: Stream,
+    request: u64,
+    key: u64,
+}
+
+/// Draws remembered per law (indexed by the request's low bits: the requests of the last
+/// few milliseconds at tens of thousands a second).
+const RECENT_DRAWS: usize = 1024;
 
 impl KeyLaw {
     pub fn new(space: &KeySpace) -> KeyLaw {
@@ -36,9 +52,14 @@ impl KeyLaw {
             ),
             Popularity::Uniform => None,
         };
+        let recent = match zipf {
+            Some(_) => vec![Cell::new(None); RECENT_DRAWS].into_boxed_slice(),
+            None => Box::default(),
+        };
         KeyLaw {
             keys: space.keys,
             zipf,
+            recent,
         }
     }
 
@@ -46,7 +67,21 @@ impl KeyLaw {
     pub fn key(&self, stream: Stream, request: u64) -> u64 {
         let mut rng = stream.at(request, 0, 0);
         match &self.zipf {
-            Some(zipf) => (zipf.sample(&mut rng) as u64).clamp(1, self.keys),
+            Some(zipf) => {
+                let slot = &self.recent[request as usize % RECENT_DRAWS];
+                if let Some(d) = slot.get() {
+                    if d.request == request && d.stream == stream {
+                        return d.key;
+                    }
+                }
+                let key = (zipf.sample(&mut rng) as u64).clamp(1, self.keys);
+                slot.set(Some(Drawn {
+                    stream,
+                    request,
+                    key,
+                }));
+                key
+            }
             None => rng.random_range(1..=self.keys),
         }
     }
@@ -137,16 +172,18 @@ impl CacheStore {
         let Some(&slot) = self.index.get(&key) else {
             return false;
         };
-        let filled_ns = match &self.held {
-            Held::Lru(chain) | Held::Fifo(chain) => chain.nodes.items[slot as usize].filled_ns,
-            Held::Lfu(lfu) => lfu.nodes.items[slot as usize].filled_ns,
-            Held::Random(dense) | Held::RedisLru(dense, _) => {
-                dense.entries[slot as usize].filled_ns
+        if let Some(ttl_ns) = self.ttl_ns {
+            let filled_ns = match &self.held {
+                Held::Lru(chain) | Held::Fifo(chain) => chain.nodes.items[slot as usize].filled_ns,
+                Held::Lfu(lfu) => lfu.nodes.items[slot as usize].filled_ns,
+                Held::Random(dense) | Held::RedisLru(dense, _) => {
+                    dense.entries[slot as usize].filled_ns
+                }
+            };
+            if now_ns - filled_ns >= ttl_ns {
+                self.remove(key, slot);
+                return false;
             }
-        };
-        if self.ttl_ns.is_some_and(|t| now_ns - filled_ns >= t) {
-            self.remove(key, slot);
-            return false;
         }
         match &mut self.held {
             Held::Lru(chain) => chain.move_back(slot),
