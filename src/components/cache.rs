@@ -110,10 +110,11 @@ pub struct CacheStore {
 
 /// Where each held key sits in its policy's slab.
 ///
-/// Hashed by foldhash with a fixed seed: keys are ranks the simulation draws, not input an
-/// adversary picks, so a DoS-resistant hash (SipHash, `std`'s default) buys nothing, and a
-/// fixed seed keeps every run free of a per-process random one.
-type Index = HashMap<u64, Slot, foldhash::fast::FixedState>;
+/// Hashed by FxHash (rustc-hash): keys are ranks the simulation draws, not input an
+/// adversary picks, so a DoS-resistant hash (SipHash, `std`'s default) buys nothing, and
+/// FxHash has no per-process random seed. Against foldhash (fixed seed) on a map of 1e5 Zipf
+/// keys, a million lookups and fills took 24-37 ms against 45-46 ms, back to back.
+type Index = HashMap<u64, Slot, rustc_hash::FxBuildHasher>;
 
 /// A slot in a slab; `NIL` ends a list.
 type Slot = u32;
