@@ -22,6 +22,8 @@
 use crate::scenario::model::{
     BalancerKind, ClassId, KeySpace, Lookup, Model, Policy, Popularity, Service, ServiceId, Step,
 };
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// The theory for one service.
 #[derive(Debug, Clone, PartialEq)]
@@ -518,10 +520,121 @@ fn che_hit_ratio_of(service: &Service) -> Option<f64> {
         Lookup::Keyed(space, store)
             if store.policy == Policy::Lru && store.ttl_ns.is_none() && service.replicas == 1 =>
         {
-            Some(che_hit_ratio(&popularities(space), store.capacity))
+            Some(che_hit_ratio_memo(space, store.capacity))
         }
         Lookup::Keyed(..) => None,
     }
+}
+
+/// What Che's approximation was solved for: (keys, Zipf exponent's bits or `None` for
+/// uniform, capacity).
+type CheKey = (u64, Option<u64>, u64);
+
+/// Che's approximation is solved once per (keys, popularity law, capacity) in a process:
+/// theory is wanted several times per run (`theory` for the summary, `visits_per_request`
+/// and `theory` again in `warnings`, a sweep's plan), and a sweep over other keys asks for the
+/// same cache again at every point.
+static CHE_SOLVED: Mutex<BTreeMap<CheKey, f64>> = Mutex::new(BTreeMap::new());
+
+/// The (keys, capacity) of every solve, for the tests to count them.
+#[cfg(test)]
+static CHE_SOLVES: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+/// [`che_hit_ratio_for`], solved once per process for each key space and capacity.
+pub fn che_hit_ratio_memo(space: &KeySpace, capacity: u64) -> f64 {
+    let key = match space.popularity {
+        Popularity::Zipf(a) => (space.keys, Some(a.to_bits()), capacity),
+        Popularity::Uniform => (space.keys, None, capacity),
+    };
+    // The lock is held while solving, so two threads asking at once solve once.
+    let mut solved = CHE_SOLVED.lock().unwrap_or_else(|e| e.into_inner());
+    *solved.entry(key).or_insert_with(|| {
+        #[cfg(test)]
+        CHE_SOLVES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((space.keys, capacity));
+        che_hit_ratio_for(space, capacity)
+    })
+}
+
+/// Ranks summed one by one in Che's approximation; the ranks past them are integrated.
+pub const CHE_EXACT_RANKS: u64 = 100_000;
+
+/// Simpson panels over the integrated ranks (on a log scale, where the terms are smooth).
+const CHE_PANELS: usize = 2048;
+
+/// Che's approximation for an LRU cache of `capacity` keys under the law `space`.
+///
+/// Up to [`CHE_EXACT_RANKS`] keys, every key's chance is summed ([`che_hit_ratio`]). Past
+/// that, the first `CHE_EXACT_RANKS` ranks are summed and the rest, where a rank's chance
+/// changes slowly from one rank to the next, by Euler-Maclaurin: the sum of a smooth `h` over
+/// ranks m..=n is the integral of `h` from m to n plus `(h(m) + h(n)) / 2`, within
+/// `|h'(m) - h'(n)| / 12` (at most `exponent / (12 m)` keys of the cache's fill, 1e-6 at m =
+/// 1e5). The integral is Simpson's rule over log(rank). So memory and time stay those of
+/// 1e5 keys whatever the key space (1e9 keys: a few milliseconds).
+pub fn che_hit_ratio_for(space: &KeySpace, capacity: u64) -> f64 {
+    let n = space.keys;
+    if n <= CHE_EXACT_RANKS {
+        return che_hit_ratio(&popularities(space), capacity);
+    }
+    if capacity >= n {
+        return 1.0;
+    }
+    let exponent = match space.popularity {
+        // Every key has chance 1/n: n (1 - e^(-T/n)) = C, so the hit ratio is C / n.
+        Popularity::Uniform => return capacity as f64 / n as f64,
+        Popularity::Zipf(a) => a,
+    };
+    // (rank or quadrature node, weight): the weight is how many ranks the node stands for.
+    let m = (CHE_EXACT_RANKS + 1) as f64;
+    let (lo, hi) = (m.ln(), (n as f64).ln());
+    let step = (hi - lo) / CHE_PANELS as f64;
+    let exact = (1..=CHE_EXACT_RANKS).map(|k| (k as f64, 1.0));
+    let simpson = (0..=CHE_PANELS).map(|j| {
+        let x = (lo + step * j as f64).exp();
+        let simpson_weight = match j {
+            0 => 1.0,
+            j if j == CHE_PANELS => 1.0,
+            j if j % 2 == 1 => 4.0,
+            _ => 2.0,
+        };
+        // dx = x du.
+        (x, simpson_weight * step / 3.0 * x)
+    });
+    let ends = [(m, 0.5), (n as f64, 0.5)];
+    let nodes: Vec<(f64, f64)> = exact.chain(simpson).chain(ends).collect();
+    let total: f64 = nodes.iter().map(|&(x, w)| w * x.powf(-exponent)).sum();
+    // (chance of a key at the node, ranks it stands for)
+    let p: Vec<(f64, f64)> = nodes
+        .iter()
+        .map(|&(x, w)| (x.powf(-exponent) / total, w))
+        .collect();
+    let t = che_characteristic_time(capacity as f64, |t| {
+        p.iter().fold((0.0, 0.0), |(filled, slope), &(pi, w)| {
+            let stays = (-pi * t).exp();
+            (filled + w * (1.0 - stays), slope + w * pi * stays)
+        })
+    });
+    p.iter()
+        .map(|&(pi, w)| w * pi * (1.0 - (-pi * t).exp()))
+        .sum()
+}
+
+/// The characteristic time T solving `filled(T) = capacity`, where `fill(T)` gives
+/// (filled(T), filled'(T)). filled(T) = sum_i (1 - e^(-p_i T)) rises and is concave in T, so
+/// Newton's method from below converges monotonically.
+fn che_characteristic_time(capacity: f64, fill: impl Fn(f64) -> (f64, f64)) -> f64 {
+    let (mut t, mut previous) = (0.0f64, f64::NAN);
+    for _ in 0..200 {
+        let (filled, slope) = fill(t);
+        if slope <= 0.0 || (t - previous).abs() <= 1e-12 * t {
+            break;
+        }
+        previous = t;
+        t += (capacity - filled) / slope;
+    }
+    t
 }
 
 /// The chance of each key (rank 1 first) under a popularity law.
@@ -544,22 +657,16 @@ pub fn che_hit_ratio(p: &[f64], capacity: u64) -> f64 {
     if capacity >= p.len() as f64 {
         return 1.0;
     }
-    // f(T) = sum_i (1 - e^(-p_i T)) - C rises and is concave in T, so Newton's method from
-    // below converges monotonically; each step is one pass over the keys.
-    let (mut t, mut previous) = (0.0f64, f64::NAN);
-    for _ in 0..200 {
+    // Each Newton step is one pass over the keys.
+    let t = che_characteristic_time(capacity, |t| {
         let (mut filled, mut slope) = (0.0, 0.0);
         for &pi in p {
             let stays = (-pi * t).exp();
             filled += 1.0 - stays;
             slope += pi * stays;
         }
-        if slope <= 0.0 || (t - previous).abs() <= 1e-12 * t {
-            break;
-        }
-        previous = t;
-        t += (capacity - filled) / slope;
-    }
+        (filled, slope)
+    });
     p.iter().map(|&pi| pi * (1.0 - (-pi * t).exp())).sum()
 }
 
@@ -831,6 +938,73 @@ mod tests {
         let p = vec![1e-3; 1000];
         assert!((che_hit_ratio(&p, 100) - 0.1).abs() < 1e-9);
         assert_eq!(che_hit_ratio(&p, 1000), 1.0, "everything fits");
+    }
+
+    fn zipf(keys: u64, exponent: f64) -> KeySpace {
+        KeySpace {
+            keys,
+            popularity: Popularity::Zipf(exponent),
+        }
+    }
+
+    #[test]
+    fn che_by_sum_and_integral_matches_the_exact_sum_at_a_million_keys() {
+        // 1e6 keys: the first 1e5 ranks summed, the other 900,000 integrated; against the
+        // sum over every key, within 1e-4 in hit ratio (the tail's Euler-Maclaurin error is
+        // below 1e-6 keys of fill, Simpson's below 1e-9), at small and large capacities
+        // (a large cache holds much of the integrated tail).
+        for (exponent, capacity) in [(0.9, 10_000), (0.9, 300_000), (0.6, 100_000), (1.2, 1_000)] {
+            let space = zipf(1_000_000, exponent);
+            let exact = che_hit_ratio(&popularities(&space), capacity);
+            let approx = che_hit_ratio_for(&space, capacity);
+            assert!(
+                (approx - exact).abs() < 1e-4,
+                "zipf {exponent}, capacity {capacity}: {approx} vs {exact}"
+            );
+        }
+        // Uniform: C / N exactly.
+        let uniform = KeySpace {
+            keys: 1_000_000,
+            popularity: Popularity::Uniform,
+        };
+        assert_eq!(che_hit_ratio_for(&uniform, 25_000), 0.025);
+    }
+
+    #[test]
+    fn che_at_a_billion_keys_rises_with_capacity_below_one() {
+        // 1e9 keys (the largest key space): no vector of a billion chances; the hit ratio
+        // grows with the cache and stays below the chance mass of the top C ranks, which
+        // is what a cache holding exactly the C most popular keys would hit (LRU does worse).
+        let space = zipf(1_000_000_000, 0.9);
+        let h = |c: u64| che_hit_ratio_for(&space, c);
+        let (small, large) = (h(1_000_000), h(100_000_000));
+        assert!(
+            0.0 < small && small < large && large < 1.0,
+            "{small} {large}"
+        );
+        // Top 1e6 of 1e9 ranks under Zipf(0.9): sum_{k<=C} k^-0.9 / sum_{k<=N} k^-0.9, by
+        // the integral (C^0.1 - 1) / (N^0.1 - 1) to within a few percent: 2.98 / 6.94 = 0.43.
+        assert!(small < 0.45, "{small}");
+    }
+
+    #[test]
+    fn che_is_solved_once_per_key_space_and_capacity() {
+        // A sweep over a cache's capacity asks for theory at every point, several times per
+        // point (the summary, warnings, the sweep's plan): each distinct capacity is solved
+        // once. The key count is this test's own, so other tests' solves do not count.
+        let space = zipf(123_457, 0.9);
+        for capacity in [1_000, 2_000, 1_000, 2_000, 1_000] {
+            for _ in 0..3 {
+                che_hit_ratio_memo(&space, capacity);
+            }
+        }
+        let solves = CHE_SOLVES.lock().unwrap();
+        let ours: Vec<u64> = solves
+            .iter()
+            .filter(|&&(keys, _)| keys == 123_457)
+            .map(|&(_, capacity)| capacity)
+            .collect();
+        assert_eq!(ours, [1_000, 2_000]);
     }
 
     #[test]

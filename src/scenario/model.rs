@@ -182,6 +182,15 @@ pub enum Policy {
     Lru,
     Lfu,
     Fifo,
+    /// Evicts a held key drawn uniformly (Redis's `allkeys-random`).
+    Random,
+    /// Redis's approximated LRU (`allkeys-lru`): the key idle longest by an LRU clock that
+    /// ticks once per `clock_ns`, among `samples` keys drawn per eviction and a pool of 16
+    /// candidates kept across evictions.
+    RedisLru {
+        samples: u32,
+        clock_ns: Nanos,
+    },
 }
 
 /// Dynamic batching: a batch starts when `max_size` visits wait or the oldest has waited

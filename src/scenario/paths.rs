@@ -586,17 +586,9 @@ pub fn balancer(
 /// The cache keys of a `[[service]]` with `kind = "cache"`: `hit_ratio`, or `capacity`,
 /// `keys`, `popularity`, `policy` and `ttl`; `on_miss` is parsed by the caller.
 pub fn cache_lookup(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -> Option<Lookup> {
-    let keyed_keys = ["capacity", "keys", "popularity", "policy", "ttl"];
-    let keyed_given: Vec<&str> = keyed_keys
-        .iter()
-        .copied()
-        .filter(|k| match *k {
-            "capacity" => raw.capacity.is_some(),
-            "keys" => raw.keys.is_some(),
-            "popularity" => raw.popularity.is_some(),
-            "policy" => raw.policy.is_some(),
-            _ => raw.ttl.is_some(),
-        })
+    let keyed_given: Vec<&str> = keyed_keys_given(raw)
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
         .collect();
     match (raw.hit_ratio, keyed_given.is_empty()) {
         (Some(_), false) => {
@@ -657,27 +649,37 @@ fn keyed(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -> Option<Lo
         None | Some("lru") => Some(Policy::Lru),
         Some("lfu") => Some(Policy::Lfu),
         Some("fifo") => Some(Policy::Fifo),
+        Some("random") => Some(Policy::Random),
+        Some("redis_lru") => redis_lru(raw, path, problems),
         Some(other) => {
             problems.push(Problem::new(
                 join(path, "policy"),
-                format!("unknown policy \"{other}\"; valid policies: lru, lfu, fifo"),
+                format!(
+                    "unknown policy \"{other}\"; valid policies: lru, lfu, fifo, random, redis_lru"
+                ),
             ));
             None
         }
     };
+    if raw.policy.as_deref() != Some("redis_lru") {
+        for (key, given) in [
+            ("samples", raw.samples.is_some()),
+            ("clock", raw.clock.is_some()),
+        ] {
+            if given {
+                problems.push(Problem::new(
+                    join(path, key),
+                    format!(
+                        "{key} applies only to policy = \"redis_lru\" (Redis's sampled LRU), not to policy = \"{}\"",
+                        raw.policy.as_deref().unwrap_or("lru")
+                    ),
+                ));
+            }
+        }
+    }
     let ttl_ns = match &raw.ttl {
         None => Some(None),
-        Some(text) => match super::duration::parse_duration_ns(text) {
-            Ok(0) => {
-                problems.push(Problem::new(join(path, "ttl"), "ttl must be longer than 0"));
-                None
-            }
-            Ok(ns) => Some(Some(ns)),
-            Err(e) => {
-                problems.push(Problem::new(join(path, "ttl"), e));
-                None
-            }
-        },
+        Some(text) => positive_duration_ns(text, &join(path, "ttl"), "", problems).map(Some),
     };
     if problems.len() > before {
         return None;
@@ -695,9 +697,80 @@ fn keyed(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -> Option<Lo
     ))
 }
 
-/// The largest key space or capacity: the Che approximation and a Zipf law over it are
-/// computed with a pass over every key, which stays well under a second at 10 million.
-const MAX_KEYS: i64 = 10_000_000;
+/// The largest key space or capacity: a billion keys (200 million users with a few keys
+/// each). A Zipf law draws a key in O(1) time and memory whatever the number of keys
+/// (rejection-inversion), and Che's approximation sums its first ranks and integrates the
+/// rest (`metrics::theory`), so neither grows with the key space.
+const MAX_KEYS: i64 = 1_000_000_000;
+
+/// Redis's bounds of `maxmemory-samples`.
+const MAX_SAMPLES: i64 = 64;
+
+/// `policy = "redis_lru"`, its `samples` (default 5, as Redis's `maxmemory-samples`) and
+/// `clock` (default 1 s, Redis's `LRU_CLOCK_RESOLUTION`).
+fn redis_lru(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -> Option<Policy> {
+    let samples = match raw.samples {
+        None => Some(5),
+        Some(n) if (1..=MAX_SAMPLES).contains(&n) => Some(n as u32),
+        Some(n) => {
+            problems.push(Problem::new(
+                join(path, "samples"),
+                format!("samples = {n} is out of range; use a whole number from 1 to {MAX_SAMPLES} (keys sampled per eviction, as Redis's maxmemory-samples; default 5)"),
+            ));
+            None
+        }
+    };
+    let clock_ns = match &raw.clock {
+        None => Some(1_000_000_000),
+        Some(text) => positive_duration_ns(
+            text,
+            &join(path, "clock"),
+            " (the tick of the LRU clock; Redis's is \"1s\")",
+            problems,
+        ),
+    };
+    Some(Policy::RedisLru {
+        samples: samples?,
+        clock_ns: clock_ns?,
+    })
+}
+
+/// A duration longer than 0 at `path` (`ttl`, `clock`); `hint` follows the message for 0.
+fn positive_duration_ns(
+    text: &str,
+    path: &str,
+    hint: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<u64> {
+    match super::duration::parse_duration_ns(text) {
+        Ok(0) => {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            problems.push(Problem::new(
+                path,
+                format!("{key} must be longer than 0{hint}"),
+            ));
+            None
+        }
+        Ok(ns) => Some(ns),
+        Err(e) => {
+            problems.push(Problem::new(path, e));
+            None
+        }
+    }
+}
+
+/// The keys of a keyed cache, and whether each is given.
+fn keyed_keys_given(raw: &RawService) -> [(&'static str, bool); 7] {
+    [
+        ("capacity", raw.capacity.is_some()),
+        ("keys", raw.keys.is_some()),
+        ("popularity", raw.popularity.is_some()),
+        ("policy", raw.policy.is_some()),
+        ("samples", raw.samples.is_some()),
+        ("clock", raw.clock.is_some()),
+        ("ttl", raw.ttl.is_some()),
+    ]
+}
 
 /// `popularity = { zipf = 0.8 }` or `"uniform"`.
 fn popularity(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Option<Popularity> {
@@ -920,15 +993,10 @@ pub fn is_cache(raw: &RawService, path: &str, problems: &mut Vec<Problem>) -> bo
 
 /// Whether any cache key was given to a service that is not a cache.
 pub fn stray_cache_keys(raw: &RawService, path: &str, problems: &mut Vec<Problem>) {
-    let given = [
-        ("hit_ratio", raw.hit_ratio.is_some()),
-        ("capacity", raw.capacity.is_some()),
-        ("keys", raw.keys.is_some()),
-        ("popularity", raw.popularity.is_some()),
-        ("policy", raw.policy.is_some()),
-        ("ttl", raw.ttl.is_some()),
-        ("on_miss", raw.on_miss.is_some()),
-    ];
+    let given = [("hit_ratio", raw.hit_ratio.is_some())]
+        .into_iter()
+        .chain(keyed_keys_given(raw))
+        .chain([("on_miss", raw.on_miss.is_some())]);
     for (key, present) in given {
         if present {
             problems.push(Problem::new(

@@ -96,6 +96,9 @@ pub struct RawService {
     pub keys: Option<i64>,
     pub popularity: Option<toml::Value>,
     pub policy: Option<String>,
+    /// `policy = "redis_lru"`: keys sampled per eviction, and the LRU clock's tick.
+    pub samples: Option<i64>,
+    pub clock: Option<String>,
     pub ttl: Option<String>,
     pub on_miss: Option<toml::Value>,
     pub batch: Option<toml::Value>,

@@ -279,7 +279,7 @@ fn name_problem(name: &str, what: &str) -> Option<String> {
 }
 
 /// Keys whose values are durations written with a unit.
-const DURATION_KEYS: [&str; 10] = [
+const DURATION_KEYS: [&str; 11] = [
     "duration",
     "warmup",
     "mean",
@@ -290,6 +290,7 @@ const DURATION_KEYS: [&str; 10] = [
     "p999",
     "ttl",
     "queue_timeout",
+    "clock",
 ];
 
 /// What a key of the wrong type should have been, in the user's words: serde's message names

@@ -1435,7 +1435,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "replicaz = 2"),
             &[
-                r#"error: bad.toml:12:1: service.api.replicaz: unknown key `replicaz`; did you mean `replicas`? valid keys: `name`, `replicas`, `concurrency`, `queue_capacity`, `service_time`, `calls`, `blocking_calls`, `error_rate`, `price_per_hour`, `kind`, `balancer`, `hit_ratio`, `capacity`, `keys`, `popularity`, `policy`, `ttl`, `on_miss`, `batch`, `rate_limit`, `queue_timeout`, `circuit_breaker`, `autoscale`, `regions`, `health`, `spot_discount`, `price_per_request`"#,
+                r#"error: bad.toml:12:1: service.api.replicaz: unknown key `replicaz`; did you mean `replicas`? valid keys: `name`, `replicas`, `concurrency`, `queue_capacity`, `service_time`, `calls`, `blocking_calls`, `error_rate`, `price_per_hour`, `kind`, `balancer`, `hit_ratio`, `capacity`, `keys`, `popularity`, `policy`, `samples`, `clock`, `ttl`, `on_miss`, `batch`, `rate_limit`, `queue_timeout`, `circuit_breaker`, `autoscale`, `regions`, `health`, `spot_discount`, `price_per_request`"#,
             ],
         ),
         (
