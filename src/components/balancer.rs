@@ -17,7 +17,7 @@
 //!   a key goes to the first ready replica clockwise, so a key keeps its replica while the
 //!   set of replicas is unchanged, and few keys move when it changes.
 
-use super::fleet::Replica;
+use super::fleet::{Replica, VersionId};
 use crate::engine::rng::{mix, Rng};
 use crate::scenario::model::BalancerKind;
 use rand::Rng as _;
@@ -76,21 +76,41 @@ impl Balancer {
     }
 
     /// The replica to take the next visit (carrying `key` for `consistent_hash`; among the
-    /// replicas of `region` only, for a regional service), or `None` when no replica is ready.
+    /// replicas of `region` only, for a regional service, and of `version` only, when asked
+    /// to pick within a version), or `None` when no such replica is ready.
     #[inline]
-    pub fn pick(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
+    pub fn pick(
+        &mut self,
+        replicas: &[Replica],
+        key: u64,
+        region: Option<u16>,
+        version: Option<VersionId>,
+    ) -> Option<u32> {
         if let [only] = replicas {
             // Nothing to choose between (whatever the policy, and its state stays as is).
-            return (only.is_ready() && region.is_none_or(|g| only.region == g)).then_some(0);
+            return (only.is_ready()
+                && region.is_none_or(|g| only.region == g)
+                && version.is_none_or(|v| only.version == v))
+            .then_some(0);
         }
-        self.pick_among(replicas, key, region)
+        self.pick_among(replicas, key, region, version)
     }
 
     /// [`Balancer::pick`] among two replicas or more (kept out of line: a service of one
     /// replica, the common case, never gets here).
-    fn pick_among(&mut self, replicas: &[Replica], key: u64, region: Option<u16>) -> Option<u32> {
+    fn pick_among(
+        &mut self,
+        replicas: &[Replica],
+        key: u64,
+        region: Option<u16>,
+        version: Option<VersionId>,
+    ) -> Option<u32> {
         let n = replicas.len();
-        let usable = |r: &Replica| r.is_ready() && region.is_none_or(|g| r.region == g);
+        let usable = |r: &Replica| {
+            r.is_ready()
+                && region.is_none_or(|g| r.region == g)
+                && version.is_none_or(|v| r.version == v)
+        };
         match self {
             Balancer::RoundRobin { next } => {
                 let slot = usize::from(region.unwrap_or(0));
@@ -173,6 +193,21 @@ impl Balancer {
     }
 }
 
+/// The version a visit goes to when traffic is split between versions by weight (a rollout's
+/// traffic router): `u` is the visit's uniform draw in [0, 1), `weights` the versions' shares
+/// (any positive scale; a version of weight 0 gets nothing).
+pub fn version_by_weight(weights: &[f64], u: f64) -> VersionId {
+    let total: f64 = weights.iter().sum();
+    let mut cumulative = 0.0;
+    for (version, w) in weights.iter().enumerate() {
+        cumulative += w / total;
+        if u < cumulative {
+            return version as VersionId;
+        }
+    }
+    weights.iter().rposition(|&w| w > 0.0).unwrap_or(0) as VersionId
+}
+
 /// The index of the `nth` usable replica.
 fn nth_usable(replicas: &[Replica], nth: usize, usable: impl Fn(&Replica) -> bool) -> Option<u32> {
     replicas
@@ -181,4 +216,42 @@ fn nth_usable(replicas: &[Replica], nth: usize, usable: impl Fn(&Replica) -> boo
         .filter(|(_, r)| usable(r))
         .nth(nth)
         .map(|(i, _)| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::Stream;
+
+    #[test]
+    fn a_pick_within_a_version_sees_only_its_replicas() {
+        let mut fleet = super::super::fleet::Fleet::new(1);
+        for version in [0, 1, 0, 1] {
+            fleet.start(version, 0, true);
+        }
+        for kind in [
+            BalancerKind::RoundRobin,
+            BalancerKind::Random,
+            BalancerKind::LeastOutstanding,
+            BalancerKind::PowerOfTwo,
+        ] {
+            let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
+            for _ in 0..20 {
+                let r = b.pick(fleet.replicas(), 0, None, Some(1)).expect("ready");
+                assert!(r == 1 || r == 3, "{kind:?} picked {r}");
+            }
+            assert_eq!(b.pick(fleet.replicas(), 0, None, Some(2)), None, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_split_by_weight_gives_each_version_its_share() {
+        // 95/5: draws below 0.95 go to version 0, the rest to 1; a zero weight gets nothing.
+        assert_eq!(version_by_weight(&[95.0, 5.0], 0.0), 0);
+        assert_eq!(version_by_weight(&[95.0, 5.0], 0.9499), 0);
+        assert_eq!(version_by_weight(&[95.0, 5.0], 0.95), 1);
+        assert_eq!(version_by_weight(&[95.0, 5.0], 0.999_999), 1);
+        assert_eq!(version_by_weight(&[1.0, 0.0], 0.999_999_999), 0);
+        assert_eq!(version_by_weight(&[0.0, 3.0], 0.0), 1);
+    }
 }

@@ -167,7 +167,7 @@ impl ServiceState {
         if self.outages > 0 {
             return Admission::Unavailable;
         }
-        let Some(index) = self.balancer.pick(self.fleet.replicas(), key, region) else {
+        let Some(index) = self.balancer.pick(self.fleet.replicas(), key, region, None) else {
             return Admission::Unavailable;
         };
         let replica = self.fleet.load_mut(index);
@@ -283,6 +283,23 @@ impl ServiceState {
             }
         }
         index
+    }
+
+    /// What `of` reads for `replica`'s version (the replica is looked at only when the
+    /// service has versions besides its own keys).
+    #[inline(always)]
+    pub fn version_of<'s, T>(
+        &self,
+        spec: &'s Service,
+        replica: u32,
+        of: impl Fn(&'s Service, VersionId) -> T,
+    ) -> T {
+        let version = if spec.versions.len() > 1 {
+            self.fleet.get(replica).version
+        } else {
+            0
+        };
+        of(spec, version)
     }
 
     /// Frames waiting in all replicas' queues.
@@ -555,8 +572,13 @@ impl System<'_> {
         let n = batch.frames.len() as u32;
         let first = self.frame(batch.frames[0]);
         let (request, site, attempt) = (first.request.id, first.site, first.attempt);
-        let base_ns =
-            self.services[service].draw_service_ns(&spec.service_time, request, site, attempt);
+        let state = &self.services[service];
+        let base_ns = state.draw_service_ns(
+            state.version_of(spec, replica, Service::service_time_of),
+            request,
+            site,
+            attempt,
+        );
         let work_ns = base_ns.saturating_add(per_item_ns.saturating_mul(u64::from(n)));
         let run = self.batches.insert(BatchRun {
             service,
@@ -635,8 +657,13 @@ impl System<'_> {
         // Drawn first: the draw is a chain of dependent multiplications, which the recording
         // below can overlap.
         let spec = &self.model.services[service];
-        let work_ns =
-            self.services[service].draw_service_ns(&spec.service_time, request_id, site, attempt);
+        let state = &self.services[service];
+        let work_ns = state.draw_service_ns(
+            state.version_of(spec, replica, Service::service_time_of),
+            request_id,
+            site,
+            attempt,
+        );
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, self.window);
         if measured {
@@ -662,8 +689,13 @@ impl System<'_> {
         };
         // Read once: a batch ending below changes only the frames it starts, never this one.
         let (service, parent, batch) = (frame.service, frame.parent, frame.batch);
-        let (request, site, attempt, started_ns) =
-            (frame.request, frame.site, frame.attempt, frame.started_ns);
+        let (request, site, attempt, started_ns, replica) = (
+            frame.request,
+            frame.site,
+            frame.attempt,
+            frame.started_ns,
+            frame.replica,
+        );
         if let Some(run) = batch {
             self.batch_visit_done(now_ns, run, events);
         }
@@ -680,7 +712,8 @@ impl System<'_> {
         let request_id = request.id;
         let model = self.model;
         let spec = &model.services[service];
-        if self.services[service].draw_error(spec.error_rate, request_id, site, attempt) {
+        let error_rate = self.services[service].version_of(spec, replica, Service::error_rate_of);
+        if self.services[service].draw_error(error_rate, request_id, site, attempt) {
             self.release_worker(now_ns, key, events);
             self.end_frame(now_ns, key, Ending::Failed, events);
             return;
@@ -756,7 +789,11 @@ mod tests {
     use crate::engine::slab::GenSlab;
 
     fn service(replicas: u32, concurrency: u32, queue_capacity: Option<u32>) -> ServiceState {
-        let spec = Service {
+        ServiceState::new(&spec(replicas, concurrency, queue_capacity), 1, 0)
+    }
+
+    fn spec(replicas: u32, concurrency: u32, queue_capacity: Option<u32>) -> Service {
+        Service {
             name: "s".into(),
             replicas,
             concurrency,
@@ -773,8 +810,8 @@ mod tests {
             queue_timeout_ns: None,
             circuit_breaker: None,
             fleet: Default::default(),
-        };
-        ServiceState::new(&spec, 1, 0)
+            versions: vec![crate::scenario::model::Version::base()],
+        }
     }
 
     fn keys(n: usize) -> Vec<Key<Frame>> {
@@ -850,6 +887,35 @@ mod tests {
         assert_eq!(s.admit(keys[6], 0, None), Admission::Started(1));
         assert_eq!(s.start(0, 0, true), 3, "no down slot: a new one");
         assert_eq!(s.admit(keys[7], 0, None), Admission::Queued(2));
+    }
+
+    #[test]
+    fn what_a_version_changes_is_read_through_the_replica() {
+        // Version 1 changes the service time (a constant 7 ms against the service's 1 ms) and
+        // the error rate; version 0 keeps the service's own keys.
+        let mut s = service(1, 1, None);
+        let mut spec = Service {
+            versions: vec![
+                crate::scenario::model::Version::base(),
+                crate::scenario::model::Version {
+                    name: "new".into(),
+                    service_time: Some(Distribution::constant(7e6)),
+                    error_rate: Some(1.0),
+                    price_per_hour_usd: None,
+                },
+            ],
+            ..spec(1, 1, None)
+        };
+        spec.price_per_hour_usd = 2.0;
+        let new = s.start(1, 0, true);
+        let draw = |s: &ServiceState, r: u32| {
+            s.draw_service_ns(s.version_of(&spec, r, Service::service_time_of), 9, 0, 0)
+        };
+        assert_eq!(draw(&s, 0), 1_000_000);
+        assert_eq!(draw(&s, new), 7_000_000);
+        assert_eq!(s.version_of(&spec, 0, Service::error_rate_of), 0.0);
+        assert_eq!(s.version_of(&spec, new, Service::error_rate_of), 1.0);
+        assert_eq!(spec.price_per_hour_of(1), 2.0, "inherited");
     }
 
     #[test]

@@ -99,9 +99,61 @@ pub struct Service {
     pub circuit_breaker: Option<CircuitBreaker>,
     /// Autoscaling, health checks, regions and the extra prices.
     pub fleet: ServiceFleet,
+    /// Versions of the service that a run may hold side by side (a rollout's old and new):
+    /// version 0 is the keys above; each later one changes some of them. A replica carries
+    /// its version, and what a version changes is read through it.
+    pub versions: Vec<Version>,
+}
+
+/// What a version of a service changes; `None` keeps the service's own key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Version {
+    pub name: String,
+    pub service_time: Option<Distribution>,
+    pub error_rate: Option<f64>,
+    pub price_per_hour_usd: Option<f64>,
+}
+
+impl Version {
+    /// Version 0: the service's own keys, unchanged.
+    pub fn base() -> Version {
+        Version {
+            name: "base".into(),
+            ..Version::default()
+        }
+    }
 }
 
 impl Service {
+    /// The service time of a replica of `version`.
+    #[inline]
+    pub fn service_time_of(&self, version: u8) -> &Distribution {
+        match self.versions.get(usize::from(version)) {
+            Some(Version {
+                service_time: Some(d),
+                ..
+            }) => d,
+            _ => &self.service_time,
+        }
+    }
+
+    /// The error rate of a replica of `version`.
+    #[inline]
+    pub fn error_rate_of(&self, version: u8) -> f64 {
+        self.versions
+            .get(usize::from(version))
+            .and_then(|v| v.error_rate)
+            .unwrap_or(self.error_rate)
+    }
+
+    /// The price per replica-hour of a replica of `version`.
+    pub fn price_per_hour_of(&self, version: u8) -> f64 {
+        self.versions
+            .get(usize::from(version))
+            .and_then(|v| v.price_per_hour_usd)
+            .unwrap_or(self.price_per_hour_usd)
+    }
+
     pub fn workers(&self) -> u64 {
         u64::from(self.replicas) * u64::from(self.concurrency)
     }

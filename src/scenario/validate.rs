@@ -654,6 +654,7 @@ fn service(
         queue_timeout_ns,
         circuit_breaker,
         fleet: Default::default(),
+        versions: vec![super::model::Version::base()],
     })
 }
 
