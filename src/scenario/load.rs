@@ -469,6 +469,18 @@ fn numbers_too_large(table: &DeTable<'_>, prefix: &str, found: &mut Vec<(String,
     }
 }
 
+/// The message for a `--set` value that is a number too large for TOML (see
+/// `numbers_too_large`), which would otherwise be taken as a string.
+pub(super) fn value_too_large(text: &str) -> Option<String> {
+    let mut found = Vec::new();
+    numbers_too_large(
+        DeTable::parse(&format!("v = {text}")).ok()?.get_ref(),
+        "",
+        &mut found,
+    );
+    found.into_iter().next().map(|(_, _, message)| message)
+}
+
 fn number_too_large(
     value: &Spanned<DeValue<'_>>,
     path: &str,

@@ -1985,6 +1985,19 @@ fn bad_inputs_get_exactly_these_messages() {
             r##"error: bad.toml (--set service.nope.replicas=2): service.nope.replicas: no service named "nope"; defined: api, db"##,
         ),
         (
+            &[
+                "run",
+                "bad.toml",
+                "--set",
+                "service.api.replicas=99999999999999999999",
+            ],
+            r##"error: bad.toml (--set service.api.replicas=99999999999999999999): service.api.replicas: 99999999999999999999 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+        ),
+        (
+            &["run", "bad.toml", "--set", "traffic.rate=1e400"],
+            r##"error: bad.toml (--set traffic.rate=1e400): traffic.rate: 1e400 is too large a number: numbers go up to about 1.8e308 (docs/scenarios.md gives each key's range)"##,
+        ),
+        (
             &["run", "bad.toml", "--format", "xml"],
             r##"error: invalid value 'xml' for '--format <FORMAT>'"##,
         ),
