@@ -5,6 +5,7 @@
 //! input or usage. A sweep exits 0 when at least one point meets every SLO, a plan when it
 //! found a design that does; a sweep stopped by Ctrl-C exits 130.
 
+mod output;
 mod results;
 mod sweep;
 
@@ -66,7 +67,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Threads to run points and replications on (default: every core)
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        #[arg(long, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
         jobs: Option<u32>,
         /// Skip the points already in --out DIR (which must hold results of the same sweep)
         #[arg(long)]
@@ -87,10 +88,10 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Threads to run designs and replications on (default: every core)
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        #[arg(long, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
         jobs: Option<u32>,
         /// Most replications a design gets while a verdict is too close to call
-        #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        #[arg(long, value_name = "N", default_value_t = 24, value_parser = max_replications, allow_negative_numbers = true)]
         max_replications: u32,
     },
     /// Join the result directories of sweep shards (--shard i/n) into one result set
@@ -115,11 +116,43 @@ pub(crate) struct SimOptions {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
     /// Seed of the random streams (overrides scenario.seed; 0 to 2^63 - 1)
-    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    #[arg(long, value_parser = seed, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Number of independent replications (overrides scenario.replications)
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_parser = replications, allow_negative_numbers = true)]
     replications: Option<u32>,
+}
+
+/// A flag's whole number from `low` to `high`, or what is wrong with it in the user's words
+/// (clap prints it after "invalid value 'TEXT' for '--FLAG'").
+fn whole_number(text: &str, low: u64, high: u64) -> Result<u64, String> {
+    let valid = format!("use a whole number from {low} to {high}");
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    match text.parse::<u64>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("{text} is out of range; {valid}")),
+        Err(_) if digits(text) => Err(format!("{text} is out of range; {valid}")),
+        Err(_) if text.strip_prefix('-').is_some_and(digits) => {
+            Err(format!("{text} is negative; {valid}"))
+        }
+        Err(_) => Err(format!("\"{text}\" is not a whole number; {valid}")),
+    }
+}
+
+fn seed(text: &str) -> Result<u64, String> {
+    whole_number(text, 0, i64::MAX as u64)
+}
+
+fn replications(text: &str) -> Result<u32, String> {
+    whole_number(text, 1, 100_000).map(|n| n as u32)
+}
+
+fn max_replications(text: &str) -> Result<u32, String> {
+    whole_number(text, 2, 100_000).map(|n| n as u32)
+}
+
+fn jobs(text: &str) -> Result<u32, String> {
+    whole_number(text, 1, 4096).map(|n| n as u32)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -246,7 +279,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             shards,
             out,
             format,
-        } => sweep::merge(&shards, &out, format),
+        } => {
+            let _lock = output::Lock::acquire(&out, true)?;
+            sweep::merge(&shards, &out, format)
+        }
         Command::Validate { options } => {
             let model = load(&options)?;
             emit("ok\n");
@@ -263,6 +299,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             out,
         } => {
             let (mut model, scenario_text) = load_with_text(&options)?;
+            let lock = out
+                .as_deref()
+                .map(|dir| output::Lock::acquire(dir, true))
+                .transpose()?;
             for warning in crate::metrics::theory::warnings(&model) {
                 eprintln!("warning: {warning}");
             }
@@ -272,6 +312,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(dir) = &out {
                 write_report(dir, &outcome, &scenario_text)?;
             }
+            drop(lock);
             match &outcome {
                 Outcome::Completed(summary) => {
                     let text = match format {
@@ -376,6 +417,12 @@ pub fn write_files(
             bad.name
         ));
     }
+    let write = |name: &str, bytes: &[u8]| output::write_whole(dir, name, bytes);
+    // Until the list of files is written, the directory may mix two runs' files: marked so.
+    write(
+        output::WRITING,
+        b"capsim was writing this directory; if this file stays, it stopped before it finished\n",
+    )?;
     let earlier = std::fs::read_to_string(dir.join(MANIFEST)).unwrap_or_default();
     let mut listed: Vec<String> = Vec::new();
     for name in earlier.lines().map(str::trim).filter(|n| plain(n)) {
@@ -388,22 +435,30 @@ pub fn write_files(
             let _ = std::fs::remove_file(dir.join(name));
         }
     }
-    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
-        let temporary = dir.join(format!(".{name}.partial"));
-        std::fs::write(&temporary, bytes).with_context(fail)?;
-        std::fs::rename(&temporary, dir.join(name)).with_context(fail)
-    };
     for file in files {
         write(&file.name, &file.bytes)?;
         listed.push(file.name.clone());
     }
     let manifest: String = listed.iter().map(|name| format!("{name}\n")).collect();
-    write(MANIFEST, manifest.as_bytes())
+    write(MANIFEST, manifest.as_bytes())?;
+    std::fs::remove_file(dir.join(output::WRITING)).with_context(fail)
 }
 
 /// `capsim report DIR`: reads the data files a run or a sweep left in `dir` and draws the
 /// charts and page again. Nothing is simulated.
 fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
+    let _lock = match dir.is_dir() {
+        true => Some(output::Lock::acquire(dir, false)?),
+        false => None,
+    };
+    if dir.join(output::WRITING).exists() {
+        return Err(anyhow!(
+            "error: {} is incomplete: the capsim that wrote it stopped before it finished ({} is \
+             there), so its files may mix two runs; run that command again",
+            dir.display(),
+            output::WRITING
+        ));
+    }
     draw_report(dir)?;
     emit(&format!("{}\n", dir.join("index.html").display()));
     Ok(ExitCode::SUCCESS)

@@ -74,15 +74,9 @@ impl Manifest {
     }
 }
 
-/// Writes `content` to `dir/name` whole or not at all: a temporary name, synced, renamed.
+/// Writes `content` to `dir/name` whole or not at all (see `output::write_whole`).
 pub fn write_whole(dir: &Path, name: &str, content: &str) -> anyhow::Result<()> {
-    let fail = || format!("error: cannot write {}", dir.join(name).display());
-    let temporary = dir.join(format!(".{name}.partial"));
-    let mut file = File::create(&temporary).with_context(fail)?;
-    file.write_all(content.as_bytes()).with_context(fail)?;
-    file.sync_all().with_context(fail)?;
-    std::fs::rename(&temporary, dir.join(name)).with_context(fail)?;
-    Ok(())
+    super::output::write_whole(dir, name, content.as_bytes())
 }
 
 /// The rows of `results.jsonl`, by point. A last line cut short (the machine stopped in the

@@ -176,6 +176,11 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         columns: columns.clone(),
         shard: (shard != Shard::ALL).then(|| shard.to_string()),
     };
+    let _lock = args
+        .out
+        .as_deref()
+        .map(|dir| super::output::Lock::acquire(dir, true))
+        .transpose()?;
     let mut rows: BTreeMap<usize, Row> = match &args.out {
         Some(dir) => results::prepare(dir, &manifest, args.resume)?,
         None => BTreeMap::new(),
@@ -361,12 +366,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         Format::Json => report::plan::json(&grid, &result),
     };
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| {
-            format!(
-                "error: cannot create the output directory {}",
-                dir.display()
-            )
-        })?;
+        let _lock = super::output::Lock::acquire(dir, true)?;
         results::write_whole(dir, "plan.json", &report::plan::json(&grid, &result))?;
         results::write_whole(
             dir,

@@ -218,7 +218,8 @@ fn verdict_line(rows: &[Row]) -> String {
 /// The same as Markdown.
 pub fn markdown(name: &str, paths: &[&str], rows: &[Row], total: usize) -> String {
     let mut out = format!(
-        "## capsim sweep: {name}\n\n{} of {total} points.\n\n",
+        "## capsim sweep: {}\n\n{} of {total} points.\n\n",
+        super::text::markdown_text(name),
         rows.len()
     );
     let headings: Vec<String> = paths

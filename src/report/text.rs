@@ -494,10 +494,29 @@ fn world_lines(s: &Summary) -> String {
     out
 }
 
+/// User text (a scenario's name) made literal in Markdown: every character Markdown or HTML
+/// could read as markup is escaped with a backslash, and a line break becomes a space, so a
+/// name renders as itself and cannot open a link, an image, a table cell or an HTML tag.
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            // Not `-`, `.` or `(`: they are markup only at a line's start or after `]`.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The same content as Markdown, for pasting into a design doc.
 pub fn markdown(s: &Summary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "## capsim: {}\n", s.scenario);
+    let _ = writeln!(out, "## capsim: {}\n", markdown_text(&s.scenario));
     let _ = writeln!(
         out,
         "Seed {}, {} replication(s), {} simulated after {} warmup.\n",
@@ -609,7 +628,7 @@ pub fn markdown(s: &Summary) -> String {
 pub fn overload_markdown(o: &OverloadSummary) -> String {
     format!(
         "## capsim: {}\n\nSeed {}. **Overloaded: the run stopped.**\n\n{}\n\n**Verdict: SLOs not met (the design cannot carry its load).**\n",
-        o.scenario,
+        markdown_text(&o.scenario),
         o.seed,
         overload_message(o).replace('\n', "\n\n")
     )

@@ -286,10 +286,14 @@ pub fn a_type(value: &toml::Value) -> String {
     format!("{article} {name}")
 }
 
-/// A TOML value as a person would name it: the string itself, else its type.
+/// A TOML value as a person would name it: a string, number or true/false itself (so that
+/// "from 1 to 1000, not 0" says what is wrong with a whole number out of range), else its type.
 pub fn a_value(value: &toml::Value) -> String {
     match value {
         toml::Value::String(text) => format!("the string \"{text}\""),
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::Float(x) => format!("the number {x}"),
+        toml::Value::Boolean(b) => b.to_string(),
         other => a_type(other),
     }
 }

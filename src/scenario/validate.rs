@@ -628,7 +628,7 @@ fn service(
         Some(p) if !(p >= 0.0 && p.is_finite()) => {
             problems.push(Problem::new(
                 join(path, "price_per_hour"),
-                format!("price {p} must be zero or more (USD per replica-hour)"),
+                format!("price {p} must be a finite number, zero or more (USD per replica-hour)"),
             ));
             0.0
         }

@@ -1450,8 +1450,391 @@ fn bad_inputs_get_exactly_these_messages() {
                 r#"error: bad.toml:3:1: scenario.duration: duration "-2s" is negative; durations are zero or more"#,
             ],
         ),
+        (
+            Bad::Replace("seed = 3", "seed = 99999999999999999999999"),
+            &[
+                r##"error: bad.toml:4:1: scenario.seed: 99999999999999999999999 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Replace("seed = 3", "seed = 9223372036854775808"),
+            &[
+                r##"error: bad.toml:4:1: scenario.seed: 9223372036854775808 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = 1e400"),
+            &[
+                r##"error: bad.toml:7:1: traffic.rate: 1e400 is too large a number: numbers go up to about 1.8e308 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = -5"),
+            &[
+                r##"error: bad.toml:7:1: traffic.rate: rate -5 must be more than 0 and at most 1e9 requests per second"##,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = nan"),
+            &[
+                r##"error: bad.toml:7:1: traffic.rate: rate NaN must be more than 0 and at most 1e9 requests per second"##,
+            ],
+        ),
+        (
+            Bad::Replace("concurrency = 2", "concurrency = 2.5"),
+            &[
+                r##"error: bad.toml:12:1: service.api.concurrency: concurrency must be a whole number, e.g. concurrency = 2, not the number 2.5"##,
+            ],
+        ),
+        (
+            Bad::Replace("concurrency = 2", "concurrency = 99999999999999999999"),
+            &[
+                r##"error: bad.toml:12:1: service.api.concurrency: 99999999999999999999 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Replace("name = \"shop\"", "name = 5"),
+            &[
+                r##"error: bad.toml:2:1: scenario.name: name must be text in quotes, e.g. name = "text", not the whole number 5"##,
+            ],
+        ),
+        (
+            Bad::Insert("seed = 3", "warmup = \"5s\""),
+            &[
+                r##"error: bad.toml:5:1: scenario.warmup: warmup "5s" is not shorter than duration "2s"; statistics cover [warmup, duration), so warmup must be less"##,
+            ],
+        ),
+        (
+            Bad::Insert("seed = 3", "replications = 0"),
+            &[
+                r##"error: bad.toml:5:1: scenario.replications: 0 is out of range; use a whole number from 1 to 100000"##,
+            ],
+        ),
+        (
+            Bad::Insert("seed = 3", "max_in_flight = -1"),
+            &[
+                r##"error: bad.toml:5:1: scenario.max_in_flight: -1 is out of range; use a whole number from 1 to 4294967295"##,
+            ],
+        ),
+        (
+            Bad::Insert("seed = 3", "window = \"0s\""),
+            &[
+                r##"error: bad.toml:5:1: scenario.window: window must be longer than 0"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "diurnal = { period = \"24h\", peak_to_trough = 0.5, peak_at = \"20h\" }"),
+            &[
+                r##"error: bad.toml:9:29: traffic.diurnal.peak_to_trough: peak_to_trough 0.5 must be from 1 (flat) to 1000000"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "spikes = [ { at = \"1s\", duration = \"1s\", multiplier = -2 } ]"),
+            &[
+                r##"error: bad.toml:9:42: traffic.spikes[0].multiplier: multiplier -2 must be from 0 to 1000000"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "steps = [ { at = \"1s\", rate = \"x\" } ]"),
+            &[
+                r##"error: bad.toml:9:24: traffic.steps[0].rate: rate must be a number without quotes or unit, such as rate = 1.5, not the string "x""##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "payload_kb = -1"),
+            &[
+                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb -1 must be zero or more"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "residency = \"yes\""),
+            &[
+                r##"error: bad.toml:9:1: traffic.residency: residency must be true or false, e.g. residency = true, not the string "yes""##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "replicas = 0"),
+            &[
+                r##"error: bad.toml:12:1: service.api.replicas: 0 is out of range; use a whole number from 1 to 1000000"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "queue_capacity = 1.5"),
+            &[
+                r##"error: bad.toml:12:1: service.api.queue_capacity: queue_capacity must be a whole number, e.g. queue_capacity = 2, not the number 1.5"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "balancer = \"fastest\""),
+            &[
+                r##"error: bad.toml:12:1: service.api.balancer: unknown balancer "fastest"; valid balancers: round_robin, random, least_outstanding, power_of_two, weighted, consistent_hash"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "kind = \"queue\""),
+            &[
+                r##"error: bad.toml:12:1: service.api.kind: unknown kind "queue"; a service is kind = "service" (the default) or "cache""##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "queue_timeout = \"-1s\""),
+            &[
+                r##"error: bad.toml:12:1: service.api.queue_timeout: duration "-1s" is negative; durations are zero or more"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "spot_discount = 2"),
+            &[
+                r##"error: bad.toml:12:1: service.api.spot_discount: 2 must be from 0 to 1"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "price_per_request = \"cheap\""),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_request: price_per_request must be a number, e.g. price_per_request = 0.5, not the string "cheap""##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "price_per_hour = inf"),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_hour: price inf must be a finite number, zero or more (USD per replica-hour)"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", timeout = \"0ms\" }]"),
+            &[
+                r##"error: bad.toml:14:28: service.api.calls[0].timeout: timeout must be longer than 0"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", retries = { attempts = 99999999999999999999 } }]"),
+            &[
+                r##"error: bad.toml:14:40: service.api.calls[0].retries.attempts: 99999999999999999999 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", retries = { attempts = -1 } }]"),
+            &[
+                r##"error: bad.toml:14:40: service.api.calls[0].retries.attempts: attempts = -1 is out of range; use a whole number from 1 to 100"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", hedge = 5 }]"),
+            &[
+                r##"error: bad.toml:14:28: service.api.calls[0].hedge: hedge must be a duration with a unit such as "5ms", not the bare number 5"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", probability = 1.5 }]"),
+            &[
+                r##"error: bad.toml:14:28: service.api.calls[0].probability: probability 1.5 is not a probability; use a number from 0 to 1"##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ parallel = [\"db\"], join = \"some\" }]"),
+            &[
+                r##"error: bad.toml:14:31: service.api.calls[0].join: join must be "all", "any" or a whole number of calls from 1 to 1, not the string "some""##,
+            ],
+        ),
+        (
+            Bad::Replace("calls = [\"db\"]", "calls = [{ service = \"db\", optional = 1 }]"),
+            &[
+                r##"error: bad.toml:14:28: service.api.calls[0].optional: optional must be true or false, not 1"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "kind = \"cache\"\nhit_ratio = 1.2\non_miss = []"),
+            &[
+                r##"error: bad.toml:19:1: service.db.hit_ratio: hit_ratio 1.2 is not a probability; use a number from 0 to 1"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "kind = \"cache\"\ncapacity = 0\nkeys = 10\non_miss = []"),
+            &[
+                r##"error: bad.toml:19:1: service.db.capacity: capacity = 0 is out of range; use a whole number from 1 to 10000000"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "kind = \"cache\"\ncapacity = 10\nkeys = 10\npolicy = \"mru\"\non_miss = []"),
+            &[
+                r##"error: bad.toml:21:1: service.db.policy: unknown policy "mru"; valid policies: lru, lfu, fifo"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "batch = { max_size = 0, timeout = \"1ms\" }"),
+            &[
+                r##"error: bad.toml:18:11: service.db.batch.max_size: max_size must be at least 1 (a batch of 0 never starts)"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "rate_limit = { rate = 0, burst = 10 }"),
+            &[
+                r##"error: bad.toml:18:16: service.db.rate_limit.rate: rate must be greater than 0, not 0"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "rate_limit = { rate = 10, burst = 1e400 }"),
+            &[
+                r##"error: bad.toml:18:27: service.db.rate_limit.burst: 1e400 is too large a number: numbers go up to about 1.8e308 (docs/scenarios.md gives each key's range)"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "circuit_breaker = { failure_ratio = 2 }"),
+            &[
+                r##"error: bad.toml:18:21: service.db.circuit_breaker.failure_ratio: unknown key "failure_ratio" in circuit_breaker; it takes failures, error_rate, window, min_requests, open_for"##,
+                r##"error: bad.toml:18:1: service.db.circuit_breaker: missing "open_for"; write e.g. { failures = 5, open_for = "30s" } or { error_rate = 0.5, window = "10s", min_requests = 20, open_for = "30s" }"##,
+                r##"error: bad.toml:18:1: service.db.circuit_breaker: a breaker needs failures or error_rate; e.g. { failures = 5, open_for = "30s" } or { error_rate = 0.5, window = "10s", min_requests = 20, open_for = "30s" }"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "autoscale = { min = 5, max = 2, target = 0.5 }"),
+            &[
+                r##"error: bad.toml:18:15: service.db.autoscale.min: min 5 is above max 2"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "autoscale = { min = 1, max = 2, target = 1.5 }"),
+            &[
+                r##"error: bad.toml:18:33: service.db.autoscale.target: a utilization target is a fraction of the workers; 1.5 is above 1"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "autoscale = { min = 1, max = 2, target = 0.5, metric = \"cpu\" }"),
+            &[
+                r##"error: bad.toml:18:47: service.db.autoscale.metric: unknown metric "cpu"; did you mean "rps"? valid metrics: utilization, in_flight, rps, queue_length"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "health = { interval = \"0s\", failures = 3 }"),
+            &[
+                r##"error: bad.toml:18:12: service.db.health.interval: interval must be longer than 0"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"db\"", "health = { interval = \"10s\", failures = 0 }"),
+            &[
+                r##"error: bad.toml:18:30: service.db.health.failures: failures must be a whole number from 1 to 1000, not 0"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[slo]\np99 = \"-1ms\"\n"),
+            &[
+                r##"error: bad.toml:21:1: slo.p99: duration "-1ms" is negative; durations are zero or more"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[slo]\navailability = 1.5\n"),
+            &[
+                r##"error: bad.toml:21:1: slo.availability: availability 1.5 is not a probability; use a ratio from 0 to 1, e.g. 0.999"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[slo]\np42 = \"1ms\"\n"),
+            &[
+                r##"error: bad.toml:21:1: slo.p42: unknown key `p42`; did you mean `p50`? valid keys: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `availability`"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"meteor\"\ntarget = \"db\"\nat = \"1s\"\nduration = \"1s\"\n"),
+            &[
+                r##"error: bad.toml:21:1: fault[0].kind: unknown fault kind "meteor"; valid fault kinds: crash, spot, slow, errors, outage, region_outage"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"crash\"\ntarget = \"db\"\nat = \"1s\"\nduration = \"1s\"\nreplicas = 0\n"),
+            &[
+                r##"error: bad.toml:25:1: fault[0].replicas: replicas must be a whole number from 1 to 1000000, not 0"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"slow\"\ntarget = \"db\"\nat = \"1s\"\nduration = \"1s\"\nfactor = -2\n"),
+            &[
+                r##"error: bad.toml:25:1: fault[0].factor: factor must be greater than 0, not -2"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"errors\"\ntarget = \"db\"\nat = \"1s\"\nduration = \"1s\"\nrate = 2\n"),
+            &[
+                r##"error: bad.toml:25:1: fault[0].rate: 2 is not a probability; use a number from 0 to 1"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"outage\"\ntarget = \"nope\"\nat = \"1s\"\nduration = \"1s\"\n"),
+            &[
+                r##"error: bad.toml:22:1: fault[0].target: unknown service "nope"; defined services: api, db"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[fault]]\nkind = \"spot\"\ntarget = \"db\"\nrate = -1\n"),
+            &[
+                r##"error: bad.toml:23:1: fault[0].rate: rate must be greater than 0, not -1"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[region]]\nname = \"us\"\nweight = -1\n"),
+            &[
+                r##"error: bad.toml:22:1: region.us.weight: weight -1 must be greater than 0 (a share of clients)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[network]\nlocal = 5\n"),
+            &[
+                r##"error: bad.toml:21:1: network.local: local must be a duration with a unit such as "5ms", not the bare number 5"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[cost]\nfoo = 1\n"),
+            &[
+                r##"error: bad.toml:21:1: cost.foo: unknown key "foo" in [cost]; it takes fixed_monthly, per_gb_cross_region"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[class]]\nname = \"a\"\nweight = 0\n"),
+            &[
+                r##"error: bad.toml:22:1: class.a.weight: weight 0 must be more than 0 (weights are shares of arrivals, normalized by their sum)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[class]]\nname = \"a\"\nentry = \"nope\"\n"),
+            &[
+                r##"error: bad.toml:22:1: class.a.entry: unknown service "nope"; defined services: api, db"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"traffic.rate\" = []\n"),
+            &[
+                r##"error: bad.toml:21:1: sweep.traffic.rate: empty list of values; give at least one, e.g. [2, 4, 8]"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"traffic.rate\" = { from = 1, to = 10, step = 0 }\n"),
+            &[
+                r##"error: bad.toml:21:39: sweep.traffic.rate.step: step 0 never gets anywhere; use a step above 0 (or below 0 for a falling range)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"nope.x\" = [1, 2]\n"),
+            &[
+                r##"error: bad.toml:21:1: sweep.nope.x: `nope` names no key: unknown key `nope`; valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[plan]\n\"service.api.replicas\" = { from = 1, to = 0, step = 1 }\n"),
+            &[
+                r##"error: bad.toml:21:46: plan.service.api.replicas.step: step 1 has the wrong sign: it never gets from 1 to 0; use -1"##,
+                r##"error: bad.toml:20:2: plan: a plan searches for the cheapest design that meets every SLO, and there is none; add an [slo] table (or a class's slo), e.g. p99 = "50ms""##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[plan]\nfoo = 1\n"),
+            &[
+                r##"error: bad.toml:20:2: plan: a plan searches for the cheapest design that meets every SLO, and there is none; add an [slo] table (or a class's slo), e.g. p99 = "50ms""##,
+                r##"error: bad.toml:21:1: plan.foo: `foo` names no key: unknown key `foo`; did you mean `slo`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"##,
+            ],
+        ),
     ];
-    assert!(cases.len() >= 20);
+    assert!(cases.len() >= 80);
+    let scenario_cases = cases.len();
     let rust_words = [
         "f64",
         "f32",
@@ -1482,6 +1865,164 @@ fn bad_inputs_get_exactly_these_messages() {
                 line.starts_with("error: bad.toml:"),
                 "names file and line: {line}"
             );
+        }
+    }
+
+    // Flags: the first line of the message, with `bad.toml` the valid scenario. Each names
+    // the flag (or the scenario and the option applied to it), what is wrong and what is valid.
+    let flag_cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "bad.toml", "--seed", "x"],
+            r##"error: invalid value 'x' for '--seed <SEED>': "x" is not a whole number; use a whole number from 0 to 9223372036854775807"##,
+        ),
+        (
+            &["run", "bad.toml", "--seed", "-1"],
+            r##"error: invalid value '-1' for '--seed <SEED>': -1 is negative; use a whole number from 0 to 9223372036854775807"##,
+        ),
+        (
+            &["run", "bad.toml", "--seed", "99999999999999999999"],
+            r##"error: invalid value '99999999999999999999' for '--seed <SEED>': 99999999999999999999 is out of range; use a whole number from 0 to 9223372036854775807"##,
+        ),
+        (
+            &["run", "bad.toml", "--seed", "1.5"],
+            r##"error: invalid value '1.5' for '--seed <SEED>': "1.5" is not a whole number; use a whole number from 0 to 9223372036854775807"##,
+        ),
+        (
+            &["run", "bad.toml", "--replications", "0"],
+            r##"error: invalid value '0' for '--replications <REPLICATIONS>': 0 is out of range; use a whole number from 1 to 100000"##,
+        ),
+        (
+            &["run", "bad.toml", "--replications", "two"],
+            r##"error: invalid value 'two' for '--replications <REPLICATIONS>': "two" is not a whole number; use a whole number from 1 to 100000"##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--sweep",
+                "traffic.rate=1,2",
+                "--jobs",
+                "0",
+            ],
+            r##"error: invalid value '0' for '--jobs <N>': 0 is out of range; use a whole number from 1 to 4096"##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--sweep",
+                "traffic.rate=1,2",
+                "--jobs",
+                "-2",
+            ],
+            r##"error: invalid value '-2' for '--jobs <N>': -2 is negative; use a whole number from 1 to 4096"##,
+        ),
+        (
+            &["plan", "bad.toml", "--max-replications", "1"],
+            r##"error: invalid value '1' for '--max-replications <N>': 1 is out of range; use a whole number from 2 to 100000"##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--sweep",
+                "traffic.rate=1,2",
+                "--shard",
+                "3/2",
+            ],
+            r##"error: --shard 3/2: shard 3 does not exist among 2 (they are numbered 0 to 1)"##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--sweep",
+                "traffic.rate=1,2",
+                "--shard",
+                "x",
+            ],
+            r##"error: --shard x: expected i/n with 0 <= i < n (e.g. 0/3, 1/3, 2/3), or auto"##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--sweep",
+                "traffic.rate=1,2",
+                "--shard",
+                "1/0",
+            ],
+            r##"error: --shard 1/0: the count must be from 1 to 100000, found 0"##,
+        ),
+        (
+            &["sweep", "bad.toml", "--sweep", "traffic.rate="],
+            r##"error: bad.toml (--sweep traffic.rate=): sweep.traffic.rate: empty list of values; give at least one, e.g. [2, 4, 8]"##,
+        ),
+        (
+            &["sweep", "bad.toml", "--sweep", "traffic.rate=1,-2"],
+            r##"error: bad.toml (--sweep traffic.rate=1,-2): sweep.traffic.rate: at -2: traffic.rate: rate -2 must be more than 0 and at most 1e9 requests per second"##,
+        ),
+        (
+            &["sweep", "bad.toml"],
+            r##"error: bad.toml: nothing to sweep: add a [sweep] table (e.g. "service.api.replicas" = [2, 4, 8]) or --sweep PATH=V1,V2,..."##,
+        ),
+        (
+            &[
+                "sweep",
+                "bad.toml",
+                "--resume",
+                "--sweep",
+                "traffic.rate=1,2",
+            ],
+            r##"error: --resume continues the sweep in an --out directory; give --out DIR"##,
+        ),
+        (
+            &["run", "bad.toml", "--set", "x"],
+            r##"error: bad.toml (--set x): x: --set takes PATH=VALUE, e.g. --set traffic.rate=250 or --set service.api.replicas=8"##,
+        ),
+        (
+            &["run", "bad.toml", "--set", "service.nope.replicas=2"],
+            r##"error: bad.toml (--set service.nope.replicas=2): service.nope.replicas: no service named "nope"; defined: api, db"##,
+        ),
+        (
+            &[
+                "run",
+                "bad.toml",
+                "--set",
+                "service.api.replicas=99999999999999999999",
+            ],
+            r##"error: bad.toml (--set service.api.replicas=99999999999999999999): service.api.replicas: 99999999999999999999 is too large a number: whole numbers go from -9223372036854775808 to 9223372036854775807 (docs/scenarios.md gives each key's range)"##,
+        ),
+        (
+            &["run", "bad.toml", "--set", "traffic.rate=1e400"],
+            r##"error: bad.toml (--set traffic.rate=1e400): traffic.rate: 1e400 is too large a number: numbers go up to about 1.8e308 (docs/scenarios.md gives each key's range)"##,
+        ),
+        (
+            &["run", "bad.toml", "--format", "xml"],
+            r##"error: invalid value 'xml' for '--format <FORMAT>'"##,
+        ),
+        (
+            &["run", "bad.toml", "--out"],
+            r##"error: a value is required for '--out <DIR>' but none was supplied"##,
+        ),
+        (
+            &["merge", "nothere", "--out", "m"],
+            r##"error: nothere is not a sweep result directory (no manifest.json)"##,
+        ),
+        (
+            &["report", "nothere"],
+            r##"error: nothere is not a directory"##,
+        ),
+    ];
+    assert!(scenario_cases + flag_cases.len() >= 100);
+    let s = Scratch::new("bad-flags");
+    s.write("bad.toml", VALID);
+    for (args, expected) in flag_cases {
+        let out = s.capsim(args);
+        let first = out.bad_input().lines().next().unwrap_or("");
+        assert_eq!(first, *expected, "capsim {}", args.join(" "));
+        for word in rust_words {
+            assert!(!first.contains(word), "a Rust type name in: {first}");
         }
     }
 }
@@ -1616,4 +2157,183 @@ fn an_overloaded_run_replaces_the_report_it_overwrites() {
     let printed = s.capsim(&[&overload[..], &["--format", "markdown"]].concat());
     assert_eq!(printed.code, Some(1));
     assert_eq!(printed.stdout, md);
+}
+
+/// This machine's name as capsim's lock file records it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Symbolic links planted in `--out` (as a temporary `.NAME.partial`, and as an output name)
+/// are replaced, never written through: the files they point at keep their bytes.
+#[test]
+fn out_replaces_symbolic_links_and_never_writes_through_them() {
+    let s = Scratch::new("links");
+    s.write("ok.toml", VALID);
+    let victim = s.write("victim.txt", "keep me\n");
+    let dir = s.dir.join("report");
+    std::fs::create_dir(&dir).unwrap();
+    for name in [".summary.json.partial", ".index.html.partial", "index.html"] {
+        std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+    }
+    let out = s.capsim(&["run", "ok.toml", "--out", "report"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    for name in ["summary.json", "index.html"] {
+        assert!(!is_link(&dir.join(name)), "{name} is a file of its own");
+    }
+    assert!(std::fs::read_to_string(dir.join("index.html"))
+        .unwrap()
+        .starts_with("<!DOCTYPE html>"));
+    assert_no_partial_files(&dir);
+}
+
+/// One command at a time writes into a directory: a live lock (this test's own process) makes
+/// run, sweep, merge, plan and report refuse with exit 2 and say what to do; a stale one (its
+/// process gone) is taken over; the lock is removed when the command ends.
+#[test]
+fn a_second_command_into_the_same_out_is_refused_while_a_stale_lock_is_taken_over() {
+    let s = Scratch::new("lock");
+    s.write("ok.toml", VALID);
+    let shard = s.capsim(&[
+        "sweep",
+        "ok.toml",
+        "--sweep",
+        "traffic.rate=50,100",
+        "--shard",
+        "0/1",
+        "--out",
+        "shard",
+    ]);
+    assert_eq!(shard.code, Some(0), "{shard:#?}");
+    let dir = s.dir.join("busy");
+    std::fs::create_dir(&dir).unwrap();
+    let lock = dir.join(".capsim-lock");
+    std::fs::write(&lock, format!("{} {}\n", std::process::id(), host())).unwrap();
+    let expected = format!(
+        "error: busy is in use: another capsim (process {} on {}) is writing there, and two \
+         commands writing into one directory would mix their files; wait for it to finish or \
+         give another directory. If no capsim is running there (one was killed on another \
+         machine), remove busy/.capsim-lock\n",
+        std::process::id(),
+        host()
+    );
+    for args in [
+        &["run", "ok.toml", "--out", "busy"][..],
+        &[
+            "sweep",
+            "ok.toml",
+            "--sweep",
+            "traffic.rate=50,100",
+            "--out",
+            "busy",
+        ],
+        &["merge", "shard", "--out", "busy"],
+        &["report", "busy"],
+    ] {
+        let out = s.capsim(args);
+        assert_eq!(out.bad_input(), expected, "{args:?}");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the lock");
+
+    // A process that has ended holds no lock.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(&lock, format!("{pid} {}\n", host())).unwrap();
+    let out = s.capsim(&["run", "ok.toml", "--out", "busy"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(dir.join("summary.json").exists());
+    assert!(!lock.exists(), "the lock is removed when the run ends");
+
+    // A command refused before it writes leaves no directory behind.
+    let bad = s.capsim(&["merge", "nothing-here", "--out", "never"]);
+    bad.bad_input();
+    assert!(!s.dir.join("never").exists());
+}
+
+/// A run killed while it replaces a report leaves `.capsim-writing`; `capsim report` refuses
+/// such a directory (its files may mix two runs) until a command finishes writing it.
+#[test]
+fn a_report_left_half_written_is_refused_until_written_again() {
+    let s = Scratch::new("torn");
+    s.write("ok.toml", VALID);
+    let out = s.capsim(&["run", "ok.toml", "--out", "report"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let marker = s.dir.join("report/.capsim-writing");
+    assert!(!marker.exists(), "a finished run leaves no marker");
+    std::fs::write(&marker, "").unwrap();
+    let refused = s.capsim(&["report", "report"]);
+    assert_eq!(
+        refused.bad_input(),
+        "error: report is incomplete: the capsim that wrote it stopped before it finished \
+         (.capsim-writing is there), so its files may mix two runs; run that command again\n"
+    );
+    let again = s.capsim(&["run", "ok.toml", "--out", "report"]);
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert!(!marker.exists());
+    let report = s.capsim(&["report", "report"]);
+    assert_eq!(report.code, Some(0), "{report:#?}");
+}
+
+/// What a killed merge (or sweep) leaves, temporary files of any kind, is no obstacle to the
+/// next one, which leaves none.
+#[test]
+fn partial_files_left_by_a_killed_merge_do_not_trip_the_next() {
+    let s = Scratch::new("merge-partial");
+    s.write("ok.toml", VALID);
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let dir = format!("s{i}");
+        let out = s.capsim(&[
+            "sweep",
+            "ok.toml",
+            "--sweep",
+            "traffic.rate=50,100,150",
+            "--shard",
+            &shard,
+            "--out",
+            &dir,
+        ]);
+        assert_eq!(out.code, Some(0), "{out:#?}");
+    }
+    let merged = s.dir.join("merged");
+    std::fs::create_dir(&merged).unwrap();
+    let victim = s.write("victim.txt", "keep me\n");
+    std::fs::write(merged.join(".results.csv.partial"), "half a fil").unwrap();
+    std::fs::write(merged.join(".results.jsonl.partial"), "{\"poi").unwrap();
+    std::os::unix::fs::symlink(&victim, merged.join(".manifest.json.partial")).unwrap();
+    let out = s.capsim(&["merge", "s0", "s1", "--out", "merged"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_no_partial_files(&merged);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    let csv = std::fs::read_to_string(merged.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and 3 points: {csv}");
+}
+
+/// A scenario name with Markdown and HTML markup lands in summary.md and `--format markdown`
+/// as literal text (escaped), never as a link, an image, emphasis or a tag.
+#[test]
+fn markdown_shows_a_scenario_name_as_text() {
+    let s = Scratch::new("markdown-name");
+    s.write(
+        "ok.toml",
+        &VALID.replace(
+            "name = \"shop\"",
+            r#"name = "*bold* [link](http://x) <img src=x> a|b `code` _it_ #""#,
+        ),
+    );
+    let out = s.capsim(&["run", "ok.toml", "--format", "markdown", "--out", "report"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let heading = r"## capsim: \*bold\* \[link\](http://x) \<img src=x\> a\|b \`code\` \_it\_ \#";
+    assert_eq!(out.stdout.lines().next(), Some(heading));
+    let md = std::fs::read_to_string(s.dir.join("report/summary.md")).unwrap();
+    assert_eq!(md.lines().next(), Some(heading));
 }

@@ -1,8 +1,10 @@
-//! `deploy/`: what can be checked without a container engine or a cluster. The Dockerfile's
-//! build stage against Cargo.toml (every declared target copied in, the binary built and
-//! copied out by its real path, a user without privileges); the Kubernetes Indexed Job's and
-//! the Slurm array's own commands, run here with the environment their schedulers would set,
-//! merged, and compared with the unsharded sweep byte for byte.
+//! `deploy/`: the Slurm array submitted to a real single-node Slurm that the test starts on
+//! this machine (Debian's slurm-wlm and munge, as root), its merge compared with the unsharded
+//! sweep byte for byte. What needs a container engine or a cluster is checked without: the
+//! Dockerfile's build stage against Cargo.toml (every declared target copied in, the binary
+//! built and copied out by its real path, a user without privileges); the Kubernetes Indexed
+//! Job's and the Slurm array's own commands, run here with the environment their schedulers
+//! would set, merged, and compared with the unsharded sweep.
 
 use crate::support::Scratch;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,29 @@ service_time = { dist = "exponential", mean = "1ms" }
 [sweep]
 "service.web.replicas" = [1, 2, 3]
 "traffic.rate" = [200, 300, 400, 500]
+"#;
+
+/// An 8-point grid, one point per task of the Slurm array, where one point (one replica at
+/// 950/s: M/M/1 at utilization 0.95, p99 sojourn ln(100)/(1000 - 950) s = 92 ms) misses the
+/// 15 ms p99 and every other passes with a wide margin (at most utilization 0.475: p99 about
+/// ln(100)/525 s = 8.8 ms). The slice of that point alone exits 1: a task must still succeed.
+const SLURM_GRID: &str = r#"[scenario]
+name = "deploy-slurm"
+duration = "10s"
+seed = 4
+replications = 2
+[slo]
+p99 = "15ms"
+[traffic]
+rate = 100
+entry = "web"
+[[service]]
+name = "web"
+concurrency = 1
+service_time = { dist = "exponential", mean = "1ms" }
+[sweep]
+"service.web.replicas" = [1, 2, 3, 4]
+"traffic.rate" = [100, 950]
 "#;
 
 #[test]
@@ -213,28 +238,27 @@ fn the_indexed_job_runs_each_slice_and_its_merge_equals_the_whole_sweep() {
     let s = Scratch::new("k8s");
     s.write("grid.toml", GRID);
     whole(&s);
-    // The shard pods: the container's args, with the mounts mapped into the scratch
-    // directory and the variables the Job controller and the downward API set.
-    let args = yaml_list(&yaml, "name: shard", "args");
+    // The shard pods: the container's shell command, with the mounts mapped into the scratch
+    // directory and the variables the Job controller and the downward API set. Every pod
+    // must succeed (exit 0), or the Job retries its index: a slice whose points all miss an
+    // SLO (capsim's exit code 1) is finished too.
+    let script = yaml_list(&yaml, "name: shard", "args")[0]
+        .replace("/usr/local/bin/capsim", env!("CARGO_BIN_EXE_capsim"))
+        .replace("/scenarios/sweep.toml", "grid.toml")
+        .replace("/results/", "results/");
     for index in 0..completions {
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                a.replace("/scenarios/sweep.toml", "grid.toml")
-                    .replace("/results/", "results/")
-                    .replace("$(SHARD_INDEX)", &index.to_string())
-            })
-            .collect();
-        let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(&args)
+        let out = Command::new("sh")
+            .args(["-c", &script])
             .current_dir(&s.dir)
             .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env("SHARD_INDEX", index.to_string())
             .env("CAPSIM_SHARDS", shards_env.to_string())
             .env_remove("SLURM_ARRAY_TASK_ID")
             .output()
             .unwrap();
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
+        assert_eq!(
+            out.status.code(),
+            Some(0),
             "shard {index}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -271,8 +295,14 @@ fn the_slurm_array_runs_each_slice_and_its_merge_equals_the_whole_sweep() {
     let (low, high): (u32, u32) = (low.parse().unwrap(), high.parse().unwrap());
 
     let s = Scratch::new("slurm");
-    s.write("grid.toml", GRID);
+    s.write("grid.toml", SLURM_GRID);
     whole(&s);
+    let alone = s.capsim(&["sweep", "grid.toml", "--shard", "1/8", "--format", "json"]);
+    assert_eq!(
+        alone.code,
+        Some(1),
+        "the slice of the missing point: {alone:#?}"
+    );
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_capsim")).parent().unwrap();
     let path = format!(
         "{}:{}",
@@ -294,8 +324,10 @@ fn the_slurm_array_runs_each_slice_and_its_merge_equals_the_whole_sweep() {
             .env_remove("JOB_COMPLETION_INDEX")
             .output()
             .unwrap();
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
+        // Exit 0 for every task, or `afterok` never starts the merge.
+        assert_eq!(
+            out.status.code(),
+            Some(0),
             "task {task}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -312,4 +344,364 @@ fn the_slurm_array_runs_each_slice_and_its_merge_equals_the_whole_sweep() {
         text.contains("--dependency=afterok:$jobid --wrap \"capsim merge $PWD/results/shard-* --out $PWD/results/merged\""),
         "the comment's merge command is the one tested"
     );
+}
+
+/// A program of the Slurm or MUNGE packages: on the PATH, or in /usr/sbin (where Debian puts
+/// the daemons, not always on a user's PATH).
+fn slurm_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(["/usr/sbin".into(), "/usr/local/sbin".into()]);
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "the Slurm test runs deploy/slurm/sweep.sbatch on a real single-node Slurm, and {name} \
+         was not found on the PATH or in /usr/sbin: install Slurm and MUNGE with \
+         `apt-get install slurm-wlm munge` (Debian; .ci/run does this). The test starts its own \
+         munged, slurmctld and slurmd in a temporary directory, as root"
+    );
+}
+
+/// A free TCP port on the loopback interface (the kernel's choice, released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The daemons of a single-node cluster, stopped (SIGTERM, then SIGKILL) when dropped, after
+/// cancelling the jobs still there (a test that fails mid-array leaves no job running).
+struct Daemons {
+    children: Vec<(String, std::process::Child)>,
+    /// scancel for every job of the user, and squeue to see them gone, in this cluster.
+    cancel: Option<(Command, Command)>,
+}
+
+impl Daemons {
+    fn start(&mut self, name: &str, command: &mut Command, log: &Path) {
+        let file = std::fs::File::create(log).unwrap();
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        self.children.push((name.to_string(), child));
+    }
+
+    /// Fails the test if a daemon has exited.
+    fn check(&mut self, logs: &dyn Fn() -> String) {
+        for (name, child) in &mut self.children {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{name} exited ({status}); the logs:\n{}", logs());
+            }
+        }
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        if let Some((scancel, squeue)) = &mut self.cancel {
+            let _ = scancel.status();
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(20)
+                && squeue.output().is_ok_and(|o| !o.stdout.is_empty())
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        // The last started first: slurmd, slurmctld, munged.
+        for (_, child) in self.children.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let started = std::time::Instant::now();
+            while child.try_wait().ok().flatten().is_none() {
+                if started.elapsed() > std::time::Duration::from_secs(10) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// The last `lines` lines of each file, headed by its name.
+fn tails(files: &[PathBuf], lines: usize) -> String {
+    let mut text = String::new();
+    for file in files {
+        let body = std::fs::read_to_string(file).unwrap_or_else(|e| format!("({e})"));
+        let all: Vec<&str> = body.lines().collect();
+        let from = all.len().saturating_sub(lines);
+        text += &format!("== {}\n{}\n", file.display(), all[from..].join("\n"));
+    }
+    text
+}
+
+#[test]
+fn the_slurm_array_runs_on_a_real_slurm_and_its_merge_equals_the_whole_sweep() {
+    // A single-node cluster of this machine in a scratch directory: a MUNGE key and daemon of
+    // its own, a generated slurm.conf on free ports, slurmctld and slurmd in the foreground.
+    let [mungekey, munged, slurmctld, slurmd, sbatch, squeue, sinfo, scancel] = [
+        "mungekey",
+        "munged",
+        "slurmctld",
+        "slurmd",
+        "sbatch",
+        "squeue",
+        "sinfo",
+        "scancel",
+    ]
+    .map(slurm_program);
+    let s = Scratch::new("slurm-real");
+    let dir = s.dir.canonicalize().unwrap();
+    let munge = dir.join("munge");
+    for sub in ["munge", "state", "spool"] {
+        std::fs::create_dir(dir.join(sub)).unwrap();
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // munged refuses a key directory others may write to, and needs the socket's directory
+        // searchable by every user.
+        std::fs::set_permissions(&munge, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
+    let key = munge.join("munge.key");
+    let made = Command::new(&mungekey)
+        .arg("--create")
+        .arg("--keyfile")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "mungekey: {made:?}");
+    let socket = munge.join("socket");
+    let host = read("/proc/sys/kernel/hostname");
+    let host = host.trim().split('.').next().unwrap().to_string();
+    assert_eq!(
+        uid(),
+        0,
+        "the Slurm test starts slurmd, which runs jobs as their user and so needs root: run \
+         `cargo test --release` as root (CI does)"
+    );
+    let user = "root".to_string();
+    let conf = dir.join("slurm.conf");
+    let d = dir.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "ClusterName=capsimtest\n\
+             SlurmctldHost={host}(127.0.0.1)\n\
+             SlurmctldPort={ctld_port}\n\
+             SlurmdPort={d_port}\n\
+             SlurmUser={user}\n\
+             SlurmdUser={user}\n\
+             AuthType=auth/munge\n\
+             AuthInfo=socket={socket}\n\
+             CredType=cred/munge\n\
+             StateSaveLocation={d}/state\n\
+             SlurmdSpoolDir={d}/spool\n\
+             SlurmctldPidFile={d}/slurmctld.pid\n\
+             SlurmdPidFile={d}/slurmd.pid\n\
+             SlurmctldLogFile={d}/slurmctld.log\n\
+             SlurmdLogFile={d}/slurmd.log\n\
+             ProctrackType=proctrack/linuxproc\n\
+             TaskPlugin=task/none\n\
+             JobAcctGatherType=jobacct_gather/none\n\
+             AccountingStorageType=accounting_storage/none\n\
+             JobCompType=jobcomp/none\n\
+             MpiDefault=none\n\
+             SwitchType=switch/none\n\
+             SchedulerType=sched/builtin\n\
+             SelectType=select/cons_tres\n\
+             SelectTypeParameters=CR_CPU\n\
+             ReturnToService=2\n\
+             NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1024 State=UNKNOWN\n\
+             PartitionName=capsim Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
+            ctld_port = free_port(),
+            d_port = free_port(),
+            // No more than the machine has, or slurmd drains the node.
+            cpus = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            socket = socket.display(),
+        ),
+    )
+    .unwrap();
+    let logs = || {
+        let mut files: Vec<PathBuf> = ["slurmctld.log", "slurmd.log"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+        let mut tasks: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log" || x == "out"))
+            .filter(|p| !files.contains(p))
+            .collect();
+        tasks.sort();
+        files.extend(tasks);
+        tails(&files, 40)
+    };
+    let slurm = |program: &Path| {
+        let mut c = Command::new(program);
+        c.current_dir(&dir).env("SLURM_CONF", &conf);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SLURM_") {
+                c.env_remove(name);
+            }
+        }
+        c.env("SLURM_CONF", &conf);
+        c
+    };
+    let mut daemons = Daemons {
+        children: vec![],
+        cancel: None,
+    };
+    daemons.start(
+        "munged",
+        Command::new(&munged)
+            .arg("--foreground")
+            .arg("--force")
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--key-file={}", key.display()))
+            .arg(format!("--pid-file={}", munge.join("munged.pid").display()))
+            .arg(format!("--seed-file={}", munge.join("seed").display())),
+        &dir.join("munged.out"),
+    );
+    let bounded =
+        |what: &str, limit_s: u64, daemons: &mut Daemons, done: &mut dyn FnMut() -> bool| {
+            let started = std::time::Instant::now();
+            while !done() {
+                daemons.check(&logs);
+                if started.elapsed() > std::time::Duration::from_secs(limit_s) {
+                    panic!("{what} within {limit_s} s failed; the logs:\n{}", logs());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        };
+    bounded("munged's socket", 30, &mut daemons, &mut || socket.exists());
+    daemons.start(
+        "slurmctld",
+        slurm(&slurmctld).args(["-D", "-i", "-f"]).arg(&conf),
+        &dir.join("slurmctld.out"),
+    );
+    daemons.start(
+        "slurmd",
+        slurm(&slurmd).args(["-D", "-f"]).arg(&conf),
+        &dir.join("slurmd.out"),
+    );
+    let mut cancel = slurm(&scancel);
+    cancel.args(["--quiet", "--user", &user]);
+    let mut queued = slurm(&squeue);
+    queued.args(["-h", "--user", &user]);
+    daemons.cancel = Some((cancel, queued));
+    bounded("the node coming up idle", 60, &mut daemons, &mut || {
+        let out = slurm(&sinfo).args(["-h", "-o", "%T"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "idle"
+    });
+
+    // The script's header commands, as a user types them (the scenario and the script's path
+    // put in), in bash with capsim on the PATH: the array, then the merge that depends on it.
+    // Each task asks one CPU (the script asks four, more than the test's node may have).
+    let script = root().join("deploy/slurm/sweep.sbatch");
+    let text = read(&script);
+    let header: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#     "))
+        .map(|l| {
+            l.replace("SCENARIO=my-sweep.toml", "SCENARIO=grid.toml")
+                .replace("deploy/slurm/sweep.sbatch", &script.display().to_string())
+                .replace("sbatch --parsable", "sbatch --parsable --cpus-per-task=1")
+                .replace("sbatch --dependency", "sbatch --parsable --dependency")
+        })
+        .collect();
+    assert_eq!(header.len(), 2, "the header's two commands: {header:?}");
+    assert!(header[0].starts_with("jobid=$(sbatch"), "{}", header[0]);
+    s.write("grid.toml", SLURM_GRID);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_capsim")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let sbatch_dir = sbatch.parent().unwrap().display().to_string();
+    let submitted = slurm(Path::new("bash"))
+        .arg("-c")
+        .arg(format!(
+            "set -e\n{}\necho \"$jobid\"\n{}\n",
+            header[0], header[1]
+        ))
+        .env("PATH", format!("{sbatch_dir}:{path}"))
+        .output()
+        .unwrap();
+    let ids = String::from_utf8_lossy(&submitted.stdout).to_string();
+    assert!(
+        submitted.status.success(),
+        "submitting: {}\n{}",
+        String::from_utf8_lossy(&submitted.stderr),
+        logs()
+    );
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    assert_eq!(ids.len(), 2, "the array's and the merge's job ids: {ids:?}");
+
+    // Wait for every array task and the merge to finish, at most 5 minutes.
+    let mut last = String::new();
+    bounded(
+        "every array task and the merge finishing",
+        300,
+        &mut daemons,
+        &mut || {
+            let out = slurm(&squeue)
+                .args(["-h", "-t", "all", "-o", "%i %T %r", "-j"])
+                .arg(ids.join(","))
+                .output()
+                .unwrap();
+            last = String::from_utf8_lossy(&out.stdout).to_string();
+            let states: Vec<(&str, &str, &str)> = last
+                .lines()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    Some((w.next()?, w.next()?, w.next().unwrap_or("")))
+                })
+                .collect();
+            let bad = states.iter().find(|(_, state, reason)| {
+                ![
+                    "PENDING",
+                    "CONFIGURING",
+                    "RUNNING",
+                    "COMPLETING",
+                    "COMPLETED",
+                ]
+                .contains(state)
+                    || reason.starts_with("DependencyNeverSatisfied")
+            });
+            if let Some((id, state, reason)) = bad {
+                panic!(
+                    "job {id} is {state} ({reason}); squeue:\n{last}\nthe logs:\n{}",
+                    logs()
+                );
+            }
+            !states.is_empty() && states.iter().all(|(_, state, _)| *state == "COMPLETED")
+        },
+    );
+    let tasks = last
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}_", ids[0])));
+    assert_eq!(tasks.count(), 8, "the array's 8 tasks: {last}");
+
+    whole(&s);
+    assert_same_results(&s, "results/merged");
+}
+
+/// This process's user id, from /proc (no `libc` needed).
+fn uid() -> u32 {
+    read("/proc/self/status")
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|u| u.parse().ok())
+        .expect("Uid: in /proc/self/status")
 }

@@ -4,8 +4,9 @@
 //! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
-//! - `deploy`: `deploy/` without a cluster: the Dockerfile against Cargo.toml, the Indexed
-//!   Job's and the Slurm array's commands run with their schedulers' variables, then merged.
+//! - `deploy`: `deploy/`: the Slurm array submitted to a real single-node Slurm it starts
+//!   (slurm-wlm and munge), the Dockerfile against Cargo.toml, the Indexed Job's and the
+//!   Slurm array's commands run with their schedulers' variables, each merged.
 //! - `determinism`: same scenario and seed give the same bytes; streams are per component.
 //! - `paths`: request paths (caches, balancers, fan-out, hedging, retries, batching,
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
