@@ -20,8 +20,6 @@ use crate::scenario::fleet::FaultKind;
 use crate::scenario::model::{Model, ServiceId};
 
 const HOUR_NS: f64 = 3_600e9;
-/// Hours in a month, as cloud price sheets count them.
-pub const HOURS_PER_MONTH: f64 = 730.0;
 
 /// One life of one replica: what provisioning and repair events name, so that an event for
 /// an earlier life of a reused slot is recognised as stale.
@@ -140,38 +138,6 @@ impl System<'_> {
         if self.services[service].fleet.take_changed() {
             self.recount(now_ns, service);
         }
-    }
-
-    /// Money spent over `[0, now)` (at most the run's end): billed replica-time at each
-    /// region's price, requests at their price, and the fixed monthly items pro rata.
-    pub(super) fn cost_so_far_usd(&self, now_ns: Nanos) -> f64 {
-        let model = self.model;
-        let mut usd = 0.0;
-        for (spec, record) in model.services.iter().zip(&self.record.services) {
-            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
-            for (region, billed) in record.billed.iter().enumerate() {
-                let factor = model
-                    .fleet
-                    .regions
-                    .get(region)
-                    .map_or(1.0, |r| r.price_factor);
-                let factor = if spec.fleet.regions.is_some() {
-                    factor
-                } else {
-                    1.0
-                };
-                usd += billed.run_area_at(now_ns, self.window) as f64 / HOUR_NS * hourly * factor;
-            }
-            usd += record.visits as f64 * spec.fleet.price_per_request_usd;
-        }
-        let fixed_per_hour: f64 = model
-            .fleet
-            .fixed_monthly_usd
-            .iter()
-            .map(|(_, usd)| usd)
-            .sum::<f64>()
-            / HOURS_PER_MONTH;
-        usd + fixed_per_hour * now_ns.min(model.duration_ns) as f64 / HOUR_NS
     }
 
     /// Starts a new replica of `service` (in `region`): billed from now, ready after a draw of

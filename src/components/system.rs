@@ -289,7 +289,7 @@ impl<'m> System<'m> {
             only.latency = self.record.latency.clone();
             only.cross_region = self.record.cross_region;
         }
-        let series = self.series.take().map(|s| s.rows).unwrap_or_default();
+        let series = self.series.take().map(|s| s.series).unwrap_or_default();
         let mut log = std::mem::take(&mut self.world.log);
         log.entries.sort_by_key(|h| h.at_ns);
         RunResult {

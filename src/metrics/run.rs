@@ -50,8 +50,8 @@ pub struct RunResult {
     pub overload: Option<Overload>,
     /// Events handled: what the engine's speed is measured in.
     pub events: u64,
-    /// One row per time-series window of `[0, duration)` (empty when not recorded).
-    pub series: Vec<super::series::Row>,
+    /// The time series over `[0, duration)` (no windows when not recorded).
+    pub series: super::series::Series,
     pub log: Log,
 }
 

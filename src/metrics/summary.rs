@@ -3,7 +3,7 @@
 
 use super::recorder::{Counts, Durations, Record};
 use super::run::{Log, Overload, OverloadReason, RunResult};
-use super::series::{self, ErrorBudget, Recovery, Row, SeriesRow};
+use super::series::{self, ErrorBudget, Recovery, Series, SeriesRow};
 use super::theory::{self, ServiceTheory};
 use crate::engine::time::{ns_to_ms, ns_to_s};
 
@@ -318,10 +318,11 @@ pub struct RunFigures {
     pub classes: Vec<Figures>,
 }
 
-/// Replications pooled as they finish, in any order: one merged record (counts, histograms
-/// and integrals, which merge exactly, so the order cannot change a bit of it) plus a few
-/// figures per replication, kept in replication order. Memory stays flat in the number of
-/// replications: a finished replication's record is merged and dropped at once.
+/// Replications pooled as they finish, in any order: one merged record and one merged time
+/// series (counts, histograms and integrals, which merge exactly, so the order cannot change
+/// a bit of them) plus a few figures per replication, kept in replication order. Memory stays
+/// flat in the number of replications: a finished replication's record and series are merged
+/// and dropped at once.
 #[derive(Debug, Clone)]
 pub struct Pool {
     pub record: Record,
@@ -332,13 +333,9 @@ pub struct Pool {
     window_s: f64,
     /// Workers per replica of each service, for each replication's utilization.
     concurrency: Vec<u32>,
-    /// The time series, summed over replications window by window, in replication order
-    /// (its figures are floats, whose sums depend on their order).
-    pub series: Vec<Row>,
-    /// Series of replications that finished before a lower-numbered one, waiting for their
-    /// turn; and the next replication to add.
-    pending_series: std::collections::BTreeMap<u32, Vec<Row>>,
-    next_series: u32,
+    /// The time series, summed over replications window by window (integers and
+    /// histograms, read as figures only at summary time).
+    pub series: Series,
     /// Replication 0's log of happenings.
     pub log: Log,
 }
@@ -351,9 +348,7 @@ impl Pool {
             overload: None,
             window_s: ns_to_s(model.window_ns() as f64),
             concurrency: model.services.iter().map(|s| s.concurrency).collect(),
-            series: Vec::new(),
-            pending_series: std::collections::BTreeMap::new(),
-            next_series: 0,
+            series: Series::default(),
             log: Log::default(),
         }
     }
@@ -382,17 +377,7 @@ impl Pool {
                 .collect(),
         };
         self.record.add(&run.record);
-        self.pending_series.insert(run.replication, run.series);
-        while let Some(series) = self.pending_series.remove(&self.next_series) {
-            if self.series.is_empty() {
-                self.series = series;
-            } else {
-                for (mine, theirs) in self.series.iter_mut().zip(&series) {
-                    mine.add(theirs);
-                }
-            }
-            self.next_series += 1;
-        }
+        self.series.add(run.series);
         if run.replication == 0 {
             self.log = run.log;
         }
@@ -435,27 +420,14 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     // Money: billed replica-time at each region's price (the integral of the billed count,
     // which is replicas x time for a fixed pool), requests at their price, fixed items.
     let window_hours = window_s * n / 3600.0;
-    let fixed_per_hour_usd: f64 = model
-        .fleet
-        .fixed_monthly_usd
-        .iter()
-        .map(|(_, usd)| usd)
-        .sum::<f64>()
-        / HOURS_PER_MONTH;
+    let fixed_per_hour_usd = fixed_per_hour_usd(model);
     let service_costs: Vec<(f64, f64)> = model
         .services
         .iter()
         .zip(&pooled.services)
         .map(|(spec, rec)| {
-            let hourly = spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount);
-            let factor = |region: usize| match &spec.fleet.regions {
-                Some(_) => model
-                    .fleet
-                    .regions
-                    .get(region)
-                    .map_or(1.0, |r| r.price_factor),
-                None => 1.0,
-            };
+            let hourly = replica_hour_usd(spec);
+            let factor = |region: usize| region_price_factor(model, spec, region);
             let (mut per_hour, mut total) = (0.0, 0.0);
             for (region, billed) in rec.billed.iter().enumerate() {
                 per_hour +=
@@ -651,7 +623,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         .iter()
         .find(|o| o.measure == Measure::Availability)
         .map(|o| o.target);
-    let series = series::report_rows(&pool.series, runs.len() as u32, availability_slo);
+    let series = series::report_rows(&pool.series, model, runs.len() as u32, availability_slo);
     let error_budget =
         availability_slo.and_then(|a| series::error_budget(a, &pooled.requests, &pool.series));
     // A window meets the SLO on availability and on the percentiles a window has.
@@ -845,6 +817,39 @@ impl OverloadSummary {
     pub fn capacity_rps(&self) -> f64 {
         self.workers as f64 / (self.theory.mean_hold_ns / 1e9)
     }
+}
+
+/// A replica-hour of `spec` at its price, less any spot discount (before its region's price
+/// factor).
+pub fn replica_hour_usd(spec: &crate::scenario::model::Service) -> f64 {
+    spec.price_per_hour_usd * (1.0 - spec.fleet.spot_discount)
+}
+
+/// The price factor of `region` for `spec`: the region's for a regional service, else 1.
+pub fn region_price_factor(
+    model: &Model,
+    spec: &crate::scenario::model::Service,
+    region: usize,
+) -> f64 {
+    match &spec.fleet.regions {
+        Some(_) => model
+            .fleet
+            .regions
+            .get(region)
+            .map_or(1.0, |r| r.price_factor),
+        None => 1.0,
+    }
+}
+
+/// The fixed monthly items, per hour.
+pub fn fixed_per_hour_usd(model: &Model) -> f64 {
+    model
+        .fleet
+        .fixed_monthly_usd
+        .iter()
+        .map(|(_, usd)| usd)
+        .sum::<f64>()
+        / HOURS_PER_MONTH
 }
 
 /// What a design costs per hour before it runs: its configured replicas (per region, at the
