@@ -262,6 +262,28 @@ fn short_replications_get_a_warning_instead_of_a_confident_verdict() {
     assert!(json.contains(r#""thin": true"#), "{json}");
 }
 
+/// 3 replications of 1,000 requests (100/s for 10 s) at one server failing `error_rate` of
+/// its requests, with `slo` in `[slo]`.
+fn thousand_requests(seed: u64, error_rate: f64, slo: &str) -> capsim::metrics::summary::Summary {
+    simulate(&format!(
+        r#"
+        [scenario]
+        duration = "11s"
+        warmup = "1s"
+        seed = {seed}
+        replications = 3
+        [slo]
+        {slo}
+        [traffic]
+        rate = 100
+        [[service]]
+        name = "server"
+        error_rate = {error_rate}
+        service_time = {{ dist = "exponential", mean = "1ms" }}
+        "#
+    ))
+}
+
 /// A 99.99% target needs about 3 / 0.0001 = 30,000 finished requests per replication to be
 /// judged (see `MIN_FAILURES_TO_JUDGE`): at 1,000 requests a true availability of 99.95%
 /// (0.5 failures expected per replication) shows no failure at all in 61% of replications,
@@ -270,23 +292,7 @@ fn short_replications_get_a_warning_instead_of_a_confident_verdict() {
 #[test]
 fn an_availability_target_too_fine_for_the_requests_is_unsure_on_every_seed() {
     for seed in 0..20 {
-        let s = simulate(&format!(
-            r#"
-            [scenario]
-            duration = "11s"
-            warmup = "1s"
-            seed = {seed}
-            replications = 3
-            [slo]
-            availability = 0.9999
-            [traffic]
-            rate = 100
-            [[service]]
-            name = "server"
-            error_rate = 0.0005
-            service_time = {{ dist = "exponential", mean = "1ms" }}
-            "#
-        ));
+        let s = thousand_requests(seed, 0.0005, "availability = 0.9999");
         let v = &s.slo[0];
         assert_eq!(v.confidence, Some(Confidence::Unsure), "seed {seed}: {v:?}");
         assert!(
@@ -312,21 +318,7 @@ fn an_availability_target_too_fine_for_the_requests_is_unsure_on_every_seed() {
 #[test]
 fn availability_intervals_stay_within_0_and_1() {
     for seed in 0..10 {
-        let s = simulate(&format!(
-            r#"
-            [scenario]
-            duration = "11s"
-            warmup = "1s"
-            seed = {seed}
-            replications = 3
-            [traffic]
-            rate = 100
-            [[service]]
-            name = "server"
-            error_rate = 0.003
-            service_time = {{ dist = "exponential", mean = "1ms" }}
-            "#
-        ));
+        let s = thousand_requests(seed, 0.003, "");
         let [low, high] = s.ci95.as_ref().unwrap().availability;
         assert!(
             0.0 <= low && low <= s.availability && s.availability <= high && high <= 1.0,
