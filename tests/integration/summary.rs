@@ -265,7 +265,12 @@ fn short_replications_get_a_warning_instead_of_a_confident_verdict() {
 /// 3 replications of 1,000 requests (100/s for 10 s) at one server failing `error_rate` of
 /// its requests, with `slo` in `[slo]`.
 fn thousand_requests(seed: u64, error_rate: f64, slo: &str) -> capsim::metrics::summary::Summary {
-    simulate(&format!(
+    simulate(&thousand_requests_toml(seed, error_rate, slo))
+}
+
+/// The scenario of [`thousand_requests`].
+fn thousand_requests_toml(seed: u64, error_rate: f64, slo: &str) -> String {
+    format!(
         r#"
         [scenario]
         duration = "11s"
@@ -281,7 +286,7 @@ fn thousand_requests(seed: u64, error_rate: f64, slo: &str) -> capsim::metrics::
         error_rate = {error_rate}
         service_time = {{ dist = "exponential", mean = "1ms" }}
         "#
-    ))
+    )
 }
 
 /// A 99.99% target needs about 3 / 0.0001 = 30,000 finished requests per replication to be
@@ -360,4 +365,40 @@ fn a_flawless_run_long_enough_is_met_with_confidence_and_its_interval_is_below_1
     assert!(low > 0.99 && low < 1.0);
     assert_eq!(v.confidence, Some(Confidence::Met));
     assert!(!v.thin);
+}
+
+/// `capsim plan` respects a thin availability verdict: 1,000 requests per replication
+/// cannot judge 99.99% (flawless replications included: no error here), so no design is
+/// feasible, none gets more replications (they would not help), and each is noted thin.
+#[test]
+fn plan_counts_an_availability_target_too_fine_to_judge_as_not_met() {
+    use capsim::sweep::plan::{self, Evidence, Options};
+    let text = thousand_requests_toml(1, 0.0, "availability = 0.9999")
+        + "[plan]\n\"service.server.replicas\" = { from = 1, to = 2 }\n";
+    let mut source = capsim::scenario::Source::parse(&text, "thin.toml").unwrap();
+    source.set(&[]);
+    source.model().unwrap_or_else(|e| panic!("{e}"));
+    let grid = capsim::sweep::grid::Grid::new(source.axes("plan"));
+    let load = |c: &[usize]| source.point(&grid.settings_at(c));
+    let options = Options {
+        replications: 3,
+        max_replications: 24,
+    };
+    let result = plan::search(&grid, &load, options).unwrap();
+    assert!(result.best.is_none(), "nothing can be judged met");
+    assert!(!result.evaluated.is_empty());
+    for design in &result.evaluated {
+        assert!(!design.feasible);
+        match &design.evidence {
+            Evidence::Simulated { summary, thin, .. } => {
+                assert!(*thin, "{:?}", summary.slo);
+                assert_eq!(
+                    summary.replications, 3,
+                    "no more replications for a thin verdict"
+                );
+                assert_eq!(summary.availability, 1.0);
+            }
+            other => panic!("simulated, not {other:?}"),
+        }
+    }
 }
