@@ -66,9 +66,8 @@ fn cdf_ms(d: &Durations) -> Cdf {
 pub type Interval = [f64; 2];
 
 /// 95% intervals from the spread across replications (Student t, n - 1 degrees of freedom),
-/// each around the pooled figure it belongs to (see [`interval_around`]); latency figures'
-/// corrected for their skew ([`skewed_interval_around`]), availability's widened to the
-/// binomial interval of the pooled counts ([`availability_interval`]).
+/// each around the pooled figure it belongs to (see [`interval_around`]); availability's
+/// widened to the binomial interval of the pooled counts ([`availability_interval`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ci95 {
     pub latency: LatencyIntervals,
@@ -84,7 +83,7 @@ pub struct Ci95 {
 /// handful of the largest values) and the spread across replications understates the error.
 /// Measured on M/M/1 at rho 0.8 with 10 replications: the p99 interval covered the truth for
 /// 98 of 100 seeds at 10,000 requests per replication (100 beyond the p99), 60 of 100 at 800
-/// (8 beyond); `tests/integration/summary.rs` checks 104 beyond.
+/// (8 beyond); `tests/integration/summary.rs` checks 200 beyond.
 pub const MIN_TAIL_SAMPLES: f64 = 100.0;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -552,7 +551,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                         runs.iter().map(|r| f(&r.services[index])).collect()
                     };
                     let of = |f: &dyn Fn(&ServiceFigures) -> f64, center: f64| {
-                        skewed_interval_around(center, &values(f))
+                        interval_around(center, &values(f))
                     };
                     let latency = Latency::of(&rec.latency);
                     ServiceIntervals {
@@ -584,10 +583,6 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         let values: Vec<f64> = runs.iter().map(f).collect();
         interval_around(center, &values)
     };
-    let latency_interval = |center: f64, f: &dyn Fn(&RunFigures) -> f64| -> Interval {
-        let values: Vec<f64> = runs.iter().map(f).collect();
-        skewed_interval_around(center, &values)
-    };
     let fewest_timed = |f: &dyn Fn(&RunFigures) -> u64| runs.iter().map(f).min().unwrap_or(0);
     let thin = |fewest: u64| -> Vec<Measure> {
         [
@@ -608,11 +603,11 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     // A percentile is read off a histogram that keeps 3 significant digits: however alike
     // the replications' figures, the interval is at least the histogram's own precision.
     let percentile = |center: f64, f: &dyn Fn(&RunFigures) -> f64| -> Interval {
-        widen_to_precision(latency_interval(center, f), center)
+        widen_to_precision(interval(center, f), center)
     };
     let ci95 = several.then(|| Ci95 {
         latency: LatencyIntervals {
-            mean: latency_interval(latency.mean, &|r| r.overall.latency.mean),
+            mean: interval(latency.mean, &|r| r.overall.latency.mean),
             p50: percentile(latency.p50, &|r| r.overall.latency.p50),
             p90: percentile(latency.p90, &|r| r.overall.latency.p90),
             p95: percentile(latency.p95, &|r| r.overall.latency.p95),
@@ -859,10 +854,8 @@ fn widen_to_precision([low, high]: Interval, center: f64) -> Interval {
 fn objective_interval(m: Measure, center: f64, values: &[f64], counts: &Counts) -> Interval {
     match m {
         Measure::Availability => availability_interval(counts, center, values),
-        m if m.quantile().is_some() => {
-            widen_to_precision(skewed_interval_around(center, values), center)
-        }
-        _ => skewed_interval_around(center, values),
+        m if m.quantile().is_some() => widen_to_precision(interval_around(center, values), center),
+        _ => interval_around(center, values),
     }
 }
 
@@ -918,51 +911,6 @@ pub fn interval_around(center: f64, values: &[f64]) -> Interval {
         .inverse_cdf(0.975);
     let half = t * (variance / n as f64).sqrt();
     [center - half, center + half]
-}
-
-/// A 95% interval around `center` for a figure whose replication values are skewed, as
-/// latencies are (a replication that drew a long busy period has a much higher mean and
-/// p99; one that did not is only a little lower): the t-interval with Hall's (1992)
-/// transformation of the t statistic, which removes the first-order effect of the skewness
-/// `g` of the values. With right skew the replications' spread is small exactly when their
-/// figures are low, so a plain t-interval misses high more often than low; Hall's
-/// transformation `G(T) = T + a T^2 + a^2 T^3 / 3 + b`, `a = g / (3 sqrt(n))`,
-/// `b = g / (6 sqrt(n))`, is monotone, and inverting it at `+- t(0.975, n - 1)` gives
-/// `[center - se G^-1(t), center - se G^-1(-t)]`, with `se = s / sqrt(n)`: a longer upper
-/// arm for right-skewed values, the plain t-interval for symmetric ones (and for n = 2,
-/// whose skewness is 0). It always contains `center`. Measured on M/M/1 at rho 0.8, 10
-/// replications, 1,000 seeds: with 10,000 requests each the p99 interval covered the truth
-/// 93.5% of the time (plain t: 92.3%; t on the logarithms: 92.5%; the replication figures
-/// vary by a few percent, so logarithms barely change their shape) and the mean's 94.3%
-/// (plain t 94.6%); with 20,000 each, 94.6% and 94.2% (plain t: 94.1%, 95.2%).
-pub fn skewed_interval_around(center: f64, values: &[f64]) -> Interval {
-    let n = values.len();
-    if n < 2 {
-        return [center, center];
-    }
-    let count = n as f64;
-    let mean = values.iter().sum::<f64>() / count;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (count - 1.0);
-    let sd = variance.sqrt();
-    if sd == 0.0 || !sd.is_finite() {
-        return interval_around(center, values);
-    }
-    let skewness = values.iter().map(|v| (v - mean).powi(3)).sum::<f64>() / count / sd.powi(3);
-    let a = skewness / (3.0 * count.sqrt());
-    let b = skewness / (6.0 * count.sqrt());
-    // The inverse of G: G(T) = ((1 + a T)^3 - 1) / (3 a) + b.
-    let inverse = |x: f64| {
-        if a.abs() < 1e-12 {
-            x - b
-        } else {
-            ((1.0 + 3.0 * a * (x - b)).cbrt() - 1.0) / a
-        }
-    };
-    let t = StudentsT::new(0.0, 1.0, count - 1.0)
-        .expect("n - 1 >= 1 degrees of freedom")
-        .inverse_cdf(0.975);
-    let se = sd / count.sqrt();
-    [center - se * inverse(t), center - se * inverse(-t)]
 }
 
 fn overloaded(
@@ -1045,24 +993,6 @@ mod tests {
         let half = 2.776_445_105 * 0.5f64.sqrt();
         assert!((low - (3.2 - half)).abs() < 1e-6 && (high - (3.2 + half)).abs() < 1e-6);
         assert_eq!(interval_around(7.0, &[7.5]), [7.0, 7.0]);
-    }
-
-    #[test]
-    fn the_skewed_interval_matches_a_hand_calculation() {
-        // Symmetric values (skewness 0): the plain t-interval.
-        let plain = interval_around(3.2, &[1.0, 2.0, 3.0, 4.0, 5.0]);
-        let skewed = skewed_interval_around(3.2, &[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert!((plain[0] - skewed[0]).abs() < 1e-12 && (plain[1] - skewed[1]).abs() < 1e-12);
-        // Values 1, 1, 1, 5: mean 2, s = 2, m3 = (3 x -1 + 27) / 4 = 6, g = 6 / 8 = 0.75,
-        // a = 0.75 / 6 = 0.125, b = 0.0625, t(0.975, 3) = 3.182446, se = 1.
-        // G^-1(t) = (cbrt(1 + 0.375 x 3.119946) - 1) / 0.125 = 2.3572, and
-        // G^-1(-t) = (cbrt(1 - 0.375 x 3.244946) - 1) / 0.125 = -12.8063: [-0.357, 14.806].
-        let [low, high] = skewed_interval_around(2.0, &[1.0, 1.0, 1.0, 5.0]);
-        let t = 3.182_446_305;
-        let inverse = |x: f64| ((1.0 + 0.375 * (x - 0.0625)).cbrt() - 1.0) / 0.125;
-        assert!((low - (2.0 - inverse(t))).abs() < 1e-6, "{low}");
-        assert!((high - (2.0 - inverse(-t))).abs() < 1e-6, "{high}");
-        assert!(high - 2.0 > 2.0 - low, "right skew: a longer upper arm");
     }
 
     #[test]

@@ -168,29 +168,27 @@ fn json_summary_has_every_key_spec_md_fixes() {
 }
 
 /// The 95% intervals mean what they say. M/M/1 at rho 0.8 (lambda 0.8, mu 1 per ms): the
-/// mean sojourn is 1 / (mu - lambda) = 5 ms and its p99 ln(100) x 5 = 23.03 ms. 300 seeds,
-/// each 10 replications of 10,400 requests (13 s at 800/s after 5 s of warmup; 104 beyond
-/// the p99, just over `MIN_TAIL_SAMPLES`), 31 million requests in all. The replications'
-/// figures are right-skewed, so latency intervals are Hall's skew-corrected t-intervals
-/// (`skewed_interval_around`); measured over 1,000 seeds of this set-up they covered the
-/// truth 94.3% (mean) and 93.5% (p99) of the time, where plain t-intervals covered 94.6% and
-/// 92.3% (the p99 misses one-sided, truth above the interval). The count of covering seeds
-/// is then binomial(300, 0.935): mean 280.5, sd 4.3; the threshold 268 (89.3%) is 2.9 sd
-/// below, a false failure with probability about 0.2% per figure. It fails an interval
-/// that covers 88% or less (mean 264, sd 5.6) three times in four, and one that ignores the spread
-/// across replications or sits beside the pooled figure always. Each interval contains the
-/// figure printed with it, by construction.
+/// mean sojourn is 1 / (mu - lambda) = 5 ms and its p99 ln(100) x 5 = 23.03 ms. 150 seeds,
+/// each 10 replications of 20,000 requests (25 s at 800/s after 5 s of warmup; 200 beyond
+/// the p99), 30 million requests in all. Measured over 1,000 seeds of this set-up, the
+/// t-intervals covered the truth 95.2% (mean) and 94.1% (p99) of the time, misses mostly
+/// on the high side (truth above the interval: 38 of 48 for the mean, 52 of 59 for p99).
+/// The count of covering seeds is then about binomial(150, 0.94): mean 141, sd 2.9; the
+/// threshold 132 (88%) is 3.1 sd below: the binomial tail gives a false failure with
+/// probability 0.17% per figure. An interval that covers 85% fails 82% of the time, and one
+/// that ignores the spread across replications or sits beside the pooled figure always.
+/// Each interval contains the figure printed with it, by construction.
 #[test]
 fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
     let truth_mean = 5.0;
     let truth_p99 = 100f64.ln() * 5.0;
     let (mut mean_covered, mut p99_covered) = (0, 0);
-    let seeds = 300;
+    let seeds = 150;
     for seed in 0..seeds {
         let s = simulate(&format!(
             r#"
             [scenario]
-            duration = "18s"
+            duration = "30s"
             warmup = "5s"
             seed = {seed}
             replications = 10
@@ -204,7 +202,7 @@ fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
         let ci = s.ci95.as_ref().expect("10 replications give intervals");
         assert!(
             !ci.thin.contains(&Measure::P99),
-            "104 beyond p99 per replication is enough"
+            "200 beyond p99 per replication is enough"
         );
         let [low, high] = ci.latency.mean;
         assert!(low <= s.latency.mean && s.latency.mean <= high);
@@ -215,10 +213,10 @@ fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
     }
     eprintln!("intervals covered the truth: mean {mean_covered}, p99 {p99_covered} of {seeds}");
     assert!(
-        mean_covered >= 268,
+        mean_covered >= 132,
         "mean covered {mean_covered} of {seeds}"
     );
-    assert!(p99_covered >= 268, "p99 covered {p99_covered} of {seeds}");
+    assert!(p99_covered >= 132, "p99 covered {p99_covered} of {seeds}");
 }
 
 /// Short replications (about 800 requests, 8 beyond the p99) cannot give a p99 interval that
