@@ -66,7 +66,8 @@ fn cdf_ms(d: &Durations) -> Cdf {
 pub type Interval = [f64; 2];
 
 /// 95% intervals from the spread across replications (Student t, n - 1 degrees of freedom),
-/// each around the pooled figure it belongs to (see [`interval_around`]).
+/// each around the pooled figure it belongs to (see [`interval_around`]); availability's
+/// widened to the binomial interval of the pooled counts ([`availability_interval`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ci95 {
     pub latency: LatencyIntervals,
@@ -82,7 +83,7 @@ pub struct Ci95 {
 /// handful of the largest values) and the spread across replications understates the error.
 /// Measured on M/M/1 at rho 0.8 with 10 replications: the p99 interval covered the truth for
 /// 98 of 100 seeds at 10,000 requests per replication (100 beyond the p99), 60 of 100 at 800
-/// (8 beyond); `tests/integration/summary.rs` checks 450 beyond.
+/// (8 beyond); `tests/integration/summary.rs` checks 200 beyond.
 pub const MIN_TAIL_SAMPLES: f64 = 100.0;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -265,6 +266,8 @@ pub struct Figures {
     pub throughput_rps: f64,
     /// Requests timed (succeeded): how far into the tail the percentiles can see.
     pub succeeded: u64,
+    /// Requests finished (succeeded or not): how small a failure ratio can be seen.
+    pub finished: u64,
 }
 
 impl Figures {
@@ -274,6 +277,7 @@ impl Figures {
             availability: availability_of(requests),
             throughput_rps: requests.succeeded as f64 / window_s,
             succeeded: requests.succeeded,
+            finished: requests.finished(),
         }
     }
 }
@@ -515,9 +519,11 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                         .then(|| ratio(rec.batched_visits, rec.batches)),
                 },
                 ci95: several.then(|| {
+                    let values = |f: &dyn Fn(&ServiceFigures) -> f64| -> Vec<f64> {
+                        runs.iter().map(|r| f(&r.services[index])).collect()
+                    };
                     let of = |f: &dyn Fn(&ServiceFigures) -> f64, center: f64| {
-                        let values: Vec<f64> = runs.iter().map(|r| f(&r.services[index])).collect();
-                        interval_around(center, &values)
+                        interval_around(center, &values(f))
                     };
                     let latency = Latency::of(&rec.latency);
                     ServiceIntervals {
@@ -533,7 +539,10 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                             &|f| f.queue_wait_p99_ms,
                             ns_to_ms(rec.queue_wait.quantile_ns(0.99)),
                         ),
-                        utilization: of(&|f| f.utilization, utilization_of(rec, spec.concurrency)),
+                        utilization: interval_around(
+                            utilization_of(rec, spec.concurrency),
+                            &values(&|f| f.utilization),
+                        ),
                     }
                 }),
             },
@@ -578,7 +587,10 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
             p999: percentile(latency.p999, &|r| r.overall.latency.p999),
             max: None,
         },
-        availability: interval(availability, &|r| r.overall.availability),
+        availability: {
+            let values: Vec<f64> = runs.iter().map(|r| r.overall.availability).collect();
+            availability_interval(&pooled.requests, availability, &values)
+        },
         throughput_rps: interval(throughput_rps, &|r| r.overall.throughput_rps),
         thin: overall_thin.clone(),
     });
@@ -587,10 +599,22 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         availability,
         throughput_rps,
         succeeded: pooled.requests.succeeded,
+        finished: pooled.requests.finished(),
     };
-    let slo = verdicts(&model.slo, &overall, &overall_thin, &|m, center| {
-        several.then(|| objective_interval(m, interval(center, &|r| r.overall.get(m)), center))
-    });
+    let slo = verdicts(
+        &model.slo,
+        &overall,
+        &Thin {
+            percentiles: &overall_thin,
+            fewest_finished: fewest_timed(&|r| r.overall.finished),
+        },
+        &|m, center| {
+            several.then(|| {
+                let values: Vec<f64> = runs.iter().map(|r| r.overall.get(m)).collect();
+                objective_interval(m, center, &values, &pooled.requests)
+            })
+        },
+    );
     let classes: Vec<ClassSummary> = model
         .classes
         .iter()
@@ -599,9 +623,14 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         .map(|(i, (class, rec))| {
             let figures = Figures::of(&rec.requests, &rec.latency, window_s * n);
             let class_thin = thin(fewest_timed(&|r| r.classes[i].succeeded));
-            let slo = verdicts(&class.slo, &figures, &class_thin, &|m, center| {
+            let thin = Thin {
+                percentiles: &class_thin,
+                fewest_finished: fewest_timed(&|r| r.classes[i].finished),
+            };
+            let slo = verdicts(&class.slo, &figures, &thin, &|m, center| {
                 several.then(|| {
-                    objective_interval(m, interval(center, &|r| r.classes[i].get(m)), center)
+                    let values: Vec<f64> = runs.iter().map(|r| r.classes[i].get(m)).collect();
+                    objective_interval(m, center, &values, &rec.requests)
                 })
             });
             ClassSummary {
@@ -684,12 +713,44 @@ impl Figures {
     }
 }
 
+/// What a set of replications has too little of to judge an objective by its interval.
+struct Thin<'a> {
+    /// Percentiles with too few requests beyond them in some replication (see
+    /// [`MIN_TAIL_SAMPLES`]).
+    percentiles: &'a [Measure],
+    /// The fewest requests any replication finished (see [`MIN_FAILURES_TO_JUDGE`]).
+    fewest_finished: u64,
+}
+
+impl Thin<'_> {
+    /// Whether objective `o` is too thin to judge.
+    fn judges_out(&self, o: &Objective) -> bool {
+        match o.measure {
+            Measure::Availability => {
+                (self.fewest_finished as f64) * (1.0 - o.target) < MIN_FAILURES_TO_JUDGE
+            }
+            m => self.percentiles.contains(&m),
+        }
+    }
+}
+
+/// Failures a replication must be able to show for an availability target `a` to be judged:
+/// it needs at least `3 / (1 - a)` finished requests. With no failure among n requests the
+/// 95% upper bound on the failure ratio is about 3 / n (the "rule of three"), so with fewer
+/// requests even a flawless replication cannot show the target met; and a replication that
+/// expects under 3 failures mostly sees 0 or 1, so the spread across replications says
+/// little. Per replication rather than pooled because failures come in bursts within a
+/// replication (faults, overload) that only the spread across replications measures, and,
+/// as with [`MIN_TAIL_SAMPLES`], more replications of the same length do not help; longer
+/// ones do.
+pub const MIN_FAILURES_TO_JUDGE: f64 = 3.0;
+
 /// The verdict on each objective, from pooled figures; `interval` gives the 95% interval
-/// across replications when there are several.
+/// when there are several replications.
 fn verdicts(
     objectives: &[Objective],
     figures: &Figures,
-    thin: &[Measure],
+    thin: &Thin,
     interval: &dyn Fn(Measure, f64) -> Option<Interval>,
 ) -> Vec<Verdict> {
     objectives
@@ -706,12 +767,13 @@ fn verdicts(
                 }
             };
             let ci95 = interval(m, observed);
+            let thin = ci95.is_some() && thin.judges_out(objective);
             let confidence = ci95.map(|[low, high]| {
                 let (surely_met, surely_missed) = match m {
                     Measure::Availability => (low >= target, high < target),
                     _ => (high <= target && figures.succeeded > 0, low > target),
                 };
-                if thin.contains(&m) {
+                if thin {
                     Confidence::Unsure
                 } else if surely_met {
                     Confidence::Met
@@ -728,7 +790,7 @@ fn verdicts(
                 met,
                 ci95,
                 confidence,
-                thin: ci95.is_some() && thin.contains(&m),
+                thin,
             }
         })
         .collect()
@@ -759,12 +821,47 @@ fn widen_to_precision([low, high]: Interval, center: f64) -> Interval {
     [low.min(center - half), high.max(center + half)]
 }
 
-/// The interval of objective `m`'s figure (see [`interval_around`]).
-fn objective_interval(m: Measure, found: Interval, center: f64) -> Interval {
-    match m.quantile() {
-        Some(_) => widen_to_precision(found, center),
-        None => found,
+/// The interval of objective `m`'s figure, `center` pooled from `counts`, `values` the
+/// replications' own.
+fn objective_interval(m: Measure, center: f64, values: &[f64], counts: &Counts) -> Interval {
+    match m {
+        Measure::Availability => availability_interval(counts, center, values),
+        m if m.quantile().is_some() => widen_to_precision(interval_around(center, values), center),
+        _ => interval_around(center, values),
     }
+}
+
+/// z with 2.5% of the standard normal above it.
+const Z_975: f64 = 1.959_963_984_540_054;
+
+/// The 95% Wilson score interval of a success ratio: `succeeded` of `finished` trials.
+/// Chosen over the normal approximation, which collapses to a point when no trial failed
+/// and can pass 1, and over Clopper-Pearson, which is exact but conservative (it covers
+/// more than 95%, often 97-99%, so it calls fewer verdicts); Wilson's coverage stays close
+/// to 95% for failure ratios down to a few over n, which [`MIN_FAILURES_TO_JUDGE`] ensures
+/// for any judged verdict. Always within [0, 1]; [1, 1] when nothing finished.
+pub fn wilson_interval(succeeded: u64, finished: u64) -> Interval {
+    if finished == 0 {
+        return [1.0, 1.0];
+    }
+    let n = finished as f64;
+    let p = succeeded as f64 / n;
+    let z2 = Z_975 * Z_975;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z_975 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    [(centre - half).max(0.0), (centre + half).min(1.0)]
+}
+
+/// The 95% interval of an availability: the wider of the Wilson interval of the pooled
+/// counts (every request an independent trial) and the t-interval across the replications'
+/// own availabilities ([`interval_around`]), clipped to [0, 1]. Failures are often
+/// correlated within a replication (a fault fails a burst of requests), which makes the
+/// binomial interval too narrow; the spread across replications sees that, but collapses to
+/// a point when no replication saw a failure, where the binomial interval does not.
+pub fn availability_interval(pooled: &Counts, center: f64, values: &[f64]) -> Interval {
+    let [w_low, w_high] = wilson_interval(pooled.succeeded, pooled.finished());
+    let [t_low, t_high] = interval_around(center, values);
+    [w_low.min(t_low).max(0.0), w_high.max(t_high).min(1.0)]
 }
 
 /// A 95% interval around `center`, the pooled figure: `center +- t(0.975, n - 1) x s /
@@ -901,5 +998,18 @@ mod tests {
         let half = 2.776_445_105 * 0.5f64.sqrt();
         assert!((low - (3.2 - half)).abs() < 1e-6 && (high - (3.2 + half)).abs() < 1e-6);
         assert_eq!(interval_around(7.0, &[7.5]), [7.0, 7.0]);
+    }
+
+    #[test]
+    fn wilson_intervals_match_a_hand_calculation_and_stay_within_0_and_1() {
+        // 0 failures in 3,000: [n / (n + z^2), 1] = [3000 / 3003.8415, 1].
+        let [low, high] = wilson_interval(3000, 3000);
+        assert!((low - 3000.0 / (3000.0 + Z_975 * Z_975)).abs() < 1e-12 && high == 1.0);
+        // 90 of 100: centre (0.9 + 1.9208 / 100) / 1.038415 = 0.885212, half 1.959964 /
+        // 1.038415 x sqrt(0.0009 + 0.000096) = 0.059568: [0.825634, 0.944771].
+        let [low, high] = wilson_interval(90, 100);
+        assert!((low - 0.825_634).abs() < 1e-5 && (high - 0.944_771).abs() < 1e-5);
+        assert_eq!(wilson_interval(0, 0), [1.0, 1.0]);
+        assert_eq!(wilson_interval(0, 5)[0], 0.0);
     }
 }

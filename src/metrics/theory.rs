@@ -499,6 +499,81 @@ pub fn warnings(model: &Model) -> Vec<String> {
             _ => {}
         }
     }
+    out.extend(timeouts_within_latency_targets(model));
+    out
+}
+
+/// A latency objective covers successful requests only: a request whose call timed out
+/// fails, and its latency is not counted. A call timeout at or below a latency objective's
+/// target, on the path of requests the objective judges, turns the requests that would
+/// have been slow into failures, so the objective can pass by construction; the warning
+/// says so (availability is where those requests show).
+fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
+    use crate::scenario::model::Measure;
+    // Per class: the (caller, callee, timeout) of every call its requests can make that
+    // fails the request when it times out (an optional call's timeout does not).
+    let timed: Vec<Vec<(usize, usize, u64)>> = (0..model.classes.len())
+        .map(|class| {
+            let mut found = Vec::new();
+            let mut seen = vec![false; model.services.len()];
+            let mut stack = vec![model.classes[class].entry];
+            while let Some(id) = stack.pop() {
+                if std::mem::replace(&mut seen[id], true) {
+                    continue;
+                }
+                let s = &model.services[id];
+                let steps = s.plan.iter().chain(s.cache.iter().flat_map(|c| &c.on_miss));
+                for call in steps.flat_map(|step| &step.calls) {
+                    let makes = call
+                        .classes
+                        .as_ref()
+                        .is_none_or(|c| c.contains(&(class as ClassId)));
+                    if !makes {
+                        continue;
+                    }
+                    stack.push(call.service);
+                    if let (Some(t), false) = (call.timeout_ns, call.optional) {
+                        found.push((id, call.service, t));
+                    }
+                }
+            }
+            found.sort_unstable();
+            found
+        })
+        .collect();
+    let all: Vec<usize> = (0..model.classes.len()).collect();
+    let objectives = model
+        .slo
+        .iter()
+        .map(|o| ("slo".to_string(), o, all.clone()))
+        .chain(model.classes.iter().enumerate().flat_map(|(i, c)| {
+            c.slo
+                .iter()
+                .map(move |o| (format!("class.{}.slo", c.name), o, vec![i]))
+        }));
+    let mut out = Vec::new();
+    for (path, o, classes) in objectives {
+        if o.measure == Measure::Availability || o.target == 0.0 {
+            continue;
+        }
+        let mut calls: Vec<(usize, usize, u64)> = classes
+            .iter()
+            .flat_map(|&c| timed[c].iter().copied())
+            .filter(|&(_, _, t)| t as f64 <= o.target)
+            .collect();
+        calls.sort_unstable();
+        calls.dedup();
+        for (caller, callee, t) in calls {
+            out.push(format!(
+                "{path}.{} = {} can pass by construction: the call from \"{}\" to \"{}\" times out after {}, and a timed-out request is a failure, not a latency (latency objectives cover successful requests only)",
+                o.measure.key(),
+                crate::engine::time::format_ns(o.target),
+                model.services[caller].name,
+                model.services[callee].name,
+                crate::engine::time::format_ns(t as f64),
+            ));
+        }
+    }
     out
 }
 

@@ -171,6 +171,9 @@ fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
     let judged = match v.confidence.as_deref() {
         Some("met") => "<br><span class=\"note\">met with confidence</span>",
         Some("missed") => "<br><span class=\"note\">missed with confidence</span>",
+        Some("unsure") if v.thin && v.objective == "availability" => {
+            "<br><span class=\"note\">too few requests to judge</span>"
+        }
         Some("unsure") if v.thin => {
             "<br><span class=\"note\">too few requests in the tail to judge</span>"
         }

@@ -47,7 +47,7 @@ fn note(d: &Design) -> Option<String> {
         )),
         Evidence::Overloaded { service } => Some(format!("overloaded at \"{service}\"")),
         Evidence::Simulated { thin: true, .. } => Some(
-            "too few requests beyond a percentile objective in a replication to judge it; lengthen the run".into(),
+            "too few requests in a replication to judge an objective (beyond a percentile, or for an availability target); lengthen the run".into(),
         ),
         Evidence::Simulated {
             too_close: true, ..

@@ -35,6 +35,9 @@ fn verdict_text(v: &Verdict) -> VerdictText {
         None => "",
         Some(Confidence::Met) => ", met with confidence",
         Some(Confidence::Missed) => ", missed with confidence",
+        Some(Confidence::Unsure) if v.thin && v.measure == Measure::Availability => {
+            ", too few requests to judge"
+        }
         Some(Confidence::Unsure) if v.thin => ", too few requests in the tail to judge",
         Some(Confidence::Unsure) => ", too close to call",
     };

@@ -55,9 +55,10 @@ pub enum Evidence {
     /// Simulated, and the run stopped as overloaded.
     Overloaded { service: String },
     /// Simulated to a summary; `too_close` when some verdict was still too close to call
-    /// at the most replications; `thin` when a percentile objective cannot be judged because
-    /// a replication has too few requests beyond it (more replications would not help; a
-    /// longer run would).
+    /// at the most replications; `thin` when an objective cannot be judged because a
+    /// replication has too few requests beyond a percentile, or too few to show an
+    /// availability target's failure ratio (more replications would not help; a longer run
+    /// would). A thin verdict is unsure, so it never counts as met.
     Simulated {
         summary: Box<Summary>,
         too_close: bool,
@@ -276,11 +277,9 @@ fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result
             Outcome::Completed(summary) => {
                 let confidence = judge(&summary);
                 let more = (replications * 2).min(options.max_replications);
-                let thin_measures = summary.ci95.as_ref().map_or(&[][..], |c| &c.thin[..]);
-                let thin = summary
-                    .slo
-                    .iter()
-                    .any(|v| confidence_is_unsure(v) && thin_measures.contains(&v.measure));
+                // Too few requests in a replication to judge some objective (`[slo]`'s or a
+                // class's): more replications of the same length would not help.
+                let thin = verdicts(&summary).any(|(_, v)| v.thin);
                 if confidence == Confidence::TooClose && more > replications && !thin {
                     add_replications(&model, &mut pool, replications, more);
                     replications = more;
@@ -301,10 +300,6 @@ fn evaluate<E>(coordinates: &[usize], model: &Model, options: Options) -> Result
             }
         }
     }
-}
-
-fn confidence_is_unsure(v: &Verdict) -> bool {
-    confidence(v) == Confidence::TooClose
 }
 
 /// The room an objective has at a design: a fraction of the target (latency) or of the

@@ -2056,10 +2056,12 @@ fn a_closed_standard_output_is_not_a_panic() {
     }
 }
 
-/// Valid, but it cannot be what was meant: a service nothing reaches, a p99 of 0, and an
+/// Valid, but it cannot be what was meant: a service nothing reaches, a p99 of 0, an
 /// availability above what the error rates allow (1% errors on the only path: at most 99%
-/// can succeed). Each gets its own warning, from `validate` and from `run`, and the file is
-/// still valid (exit 0 from validate).
+/// can succeed), and a mean objective of 20 ms that a 20 ms call timeout on the path can
+/// meet by construction (a timed-out request is a failure, not a latency). Each gets its
+/// own warning, from `validate` and from `run`, and the file is still valid (exit 0 from
+/// validate).
 #[test]
 fn warnings_name_what_cannot_be_meant() {
     let s = Scratch::new("warnings");
@@ -2071,6 +2073,7 @@ duration = "2s"
 [slo]
 p99 = "0ms"
 availability = 0.999
+mean = "20ms"
 [traffic]
 rate = 100
 entry = "api"
@@ -2078,6 +2081,10 @@ entry = "api"
 name = "api"
 service_time = { dist = "exponential", mean = "1ms" }
 error_rate = 0.01
+calls = [{ service = "db", timeout = "20ms" }]
+[[service]]
+name = "db"
+service_time = { dist = "exponential", mean = "1ms" }
 [[service]]
 name = "orphan"
 service_time = { dist = "exponential", mean = "1ms" }
@@ -2087,6 +2094,7 @@ service_time = { dist = "exponential", mean = "1ms" }
         r#"warning: service "orphan" is never visited: no class enters there and no call reaches it"#,
         "warning: slo.p99 = 0 cannot be met unless requests take no time at all",
         "warning: slo.availability = 0.999 cannot be met: with the error rates given, at most 99.0000% of requests can succeed (add retries, fallbacks or lower error rates)",
+        r#"warning: slo.mean = 20ms can pass by construction: the call from "api" to "db" times out after 20ms, and a timed-out request is a failure, not a latency (latency objectives cover successful requests only)"#,
     ];
     let validate = s.capsim(&["validate", "w.toml"]);
     assert_eq!(validate.code, Some(0), "{validate:#?}");
@@ -2103,6 +2111,7 @@ service_time = { dist = "exponential", mean = "1ms" }
             .unwrap()
             .replace("p99 = \"0ms\"", "p99 = \"50ms\"")
             .replace("availability = 0.999", "availability = 0.98")
+            .replace("timeout = \"20ms\"", "timeout = \"60ms\"")
             .replace("entry = \"api\"", "entry = \"api\"\n[[class]]\nname = \"a\"\n[[class]]\nname = \"b\"\nentry = \"orphan\""),
     );
     let fine = s.capsim(&["validate", "fine.toml"]);
