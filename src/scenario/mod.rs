@@ -9,6 +9,7 @@ pub mod grid;
 pub mod ids;
 pub mod load;
 pub mod model;
+pub mod numbers;
 pub mod paths;
 pub mod problem;
 pub mod raw;

@@ -15,7 +15,7 @@ pub fn apply(table: &mut toml::Table, assignment: &str) -> Result<String, Proble
             "--set takes PATH=VALUE, e.g. --set traffic.rate=250 or --set service.api.replicas=8",
         ));
     };
-    if let Some(message) = super::load::value_too_large(text.trim()) {
+    if let Some(message) = super::numbers::value_too_large(text.trim()) {
         return Err(Problem::new(path.trim(), message));
     }
     set_value(table, path.trim(), parse_value(text.trim()))

@@ -1651,13 +1651,13 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"db\"", "kind = \"cache\"\ncapacity = 0\nkeys = 10\non_miss = []"),
             &[
-                r##"error: bad.toml:19:1: service.db.capacity: capacity = 0 is out of range; use a whole number from 1 to 10000000"##,
+                r##"error: bad.toml:19:1: service.db.capacity: capacity = 0 is out of range; use a whole number from 1 to 1000000000"##,
             ],
         ),
         (
             Bad::Insert("name = \"db\"", "kind = \"cache\"\ncapacity = 10\nkeys = 10\npolicy = \"mru\"\non_miss = []"),
             &[
-                r##"error: bad.toml:21:1: service.db.policy: unknown policy "mru"; valid policies: lru, lfu, fifo"##,
+                r##"error: bad.toml:21:1: service.db.policy: unknown policy "mru"; valid policies: lru, lfu, fifo, random, redis_lru"##,
             ],
         ),
         (
@@ -1681,9 +1681,18 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"db\"", "circuit_breaker = { failure_ratio = 2 }"),
             &[
-                r##"error: bad.toml:18:21: service.db.circuit_breaker.failure_ratio: unknown key "failure_ratio" in circuit_breaker; it takes failures, error_rate, window, min_requests, open_for"##,
+                r##"error: bad.toml:18:21: service.db.circuit_breaker.failure_ratio: unknown key "failure_ratio" in circuit_breaker; it takes failures, error_rate, window, min_requests, open_for, scope"##,
                 r##"error: bad.toml:18:1: service.db.circuit_breaker: missing "open_for"; write e.g. { failures = 5, open_for = "30s" } or { error_rate = 0.5, window = "10s", min_requests = 20, open_for = "30s" }"##,
                 r##"error: bad.toml:18:1: service.db.circuit_breaker: a breaker needs failures or error_rate; e.g. { failures = 5, open_for = "30s" } or { error_rate = 0.5, window = "10s", min_requests = 20, open_for = "30s" }"##,
+            ],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                "circuit_breaker = { failures = 5, open_for = \"1s\", scope = \"global\" }",
+            ),
+            &[
+                r##"error: bad.toml:18:52: service.db.circuit_breaker.scope: scope must be "caller" (state in each calling replica) or "service" (one state shared by every caller), not "global""##,
             ],
         ),
         (
