@@ -96,36 +96,15 @@ pub fn simulate_with_progress(
 /// [`System::invariants`]): the first one broken stops the run with its description. Slow;
 /// for property tests of random designs.
 pub fn simulate_checked(model: &Model, replication: u32) -> Result<RunResult, String> {
-    struct Checked<'s, 'm> {
-        system: &'s mut System<'m>,
-        broken: Option<String>,
-    }
-    impl World for Checked<'_, '_> {
-        type Event = Event;
-        fn handle(
-            &mut self,
-            now_ns: Nanos,
-            event: Event,
-            events: &mut EventQueue<Event>,
-        ) -> Control {
-            let control = self.system.handle(now_ns, event, events);
-            if let Err(e) = self.system.invariants() {
-                self.broken = Some(format!("at {now_ns} ns, after {event:?}: {e}"));
-                return Control::Stop;
-            }
-            control
-        }
-    }
+    // The same run loop as `simulate` (one instantiation of it, so the common path is
+    // compiled as it always is), with the check switched on in the system.
     let mut system = System::new(model, replication);
+    system.checking = Some(None);
     let mut events = EventQueue::default();
     system.schedule_first_arrival(&mut events);
     system.schedule_world(&mut events);
-    let mut checked = Checked {
-        system: &mut system,
-        broken: None,
-    };
-    let (end_ns, handled) = engine::run(&mut checked, &mut events, &mut |_| {});
-    if let Some(broken) = checked.broken {
+    let (end_ns, handled) = engine::run(&mut system, &mut events, &mut |_| {});
+    if let Some(Some(broken)) = system.checking.take() {
         return Err(broken);
     }
     let mut run = system.finish(replication, end_ns);
@@ -160,6 +139,9 @@ pub struct System<'m> {
     compact_above: usize,
     /// Frames (visits) in flight above which the run stops as overloaded.
     pub(super) max_frames: usize,
+    /// With `simulate_checked`: the invariants are checked after every event, and the first
+    /// one broken is kept here (and stops the run).
+    checking: Option<Option<String>>,
     /// The time series being recorded, if it is.
     pub(super) series: Option<SeriesState>,
     /// Autoscalers, faults, provisioning and the log of what happened.
@@ -212,6 +194,9 @@ impl World for System<'_> {
         if events.len() > self.compact_above {
             self.drop_stale_events(events);
         }
+        if self.checking.is_some() && self.check_after(now_ns, event) {
+            return Control::Stop;
+        }
         if self.overload.is_some() {
             Control::Stop
         } else {
@@ -257,6 +242,7 @@ impl<'m> System<'m> {
             overload: None,
             compact_above: COMPACT_ABOVE,
             max_frames: crate::metrics::run::max_visits_in_flight(model.max_in_flight),
+            checking: None,
             series: model.record_series.then(|| SeriesState::new(model)),
             world: WorldState::new(model, replication),
             regions: Regions::new(model, replication),
@@ -403,6 +389,20 @@ impl<'m> System<'m> {
             }
         }
         Ok(())
+    }
+
+    /// With checking on: whether an invariant is broken after `event` (kept for
+    /// `simulate_checked`).
+    #[cold]
+    #[inline(never)]
+    fn check_after(&mut self, now_ns: Nanos, event: Event) -> bool {
+        match self.invariants() {
+            Ok(()) => false,
+            Err(e) => {
+                self.checking = Some(Some(format!("at {now_ns} ns, after {event:?}: {e}")));
+                true
+            }
+        }
     }
 
     /// Drops the pending events that would be skipped when they came due (the timers of
