@@ -6,7 +6,7 @@
 //! found a design that does; a sweep stopped by Ctrl-C exits 130.
 
 mod output;
-mod results;
+pub mod results;
 mod sweep;
 
 use crate::metrics::summary::Outcome;
