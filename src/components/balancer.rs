@@ -430,6 +430,7 @@ pub fn version_by_weight(weights: &[f64], u: f64) -> VersionId {
 mod tests {
     use super::*;
     use crate::engine::rng::Stream;
+    use rand::Rng as _;
 
     #[test]
     fn a_pick_within_a_version_sees_only_its_replicas() {
@@ -449,6 +450,106 @@ mod tests {
                 assert!(r == 1 || r == 3, "{kind:?} picked {r}");
             }
             assert_eq!(b.pick(&fleet, 0, None, Some(2)), None, "{kind:?}");
+        }
+    }
+
+    /// The rule of `least_outstanding` as a plain scan of the slots (the implementation before
+    /// the load index): from `start`, wrapping round, the first ready replica (of `region`)
+    /// of the least load.
+    fn least_by_scan(
+        loads: &[Option<(u16, u32)>],
+        start: usize,
+        region: Option<u16>,
+    ) -> Option<u32> {
+        let n = loads.len();
+        let start = if start < n { start } else { 0 };
+        (start..n)
+            .chain(0..start)
+            .filter_map(|i| loads[i].map(|(g, load)| (i, g, load)))
+            .filter(|&(_, g, _)| region.is_none_or(|r| r == g))
+            .min_by_key(|&(_, _, load)| load)
+            .map(|(i, _, _)| i as u32)
+    }
+
+    #[test]
+    fn the_load_index_picks_what_a_scan_of_the_slots_picks() {
+        // Random fleets of 1 to 70 slots in up to 3 regions, loads 0 to 3 (many ties), some
+        // slots not ready; after each random change, every start and region asked agree.
+        let mut rng = Stream::new(7, 0, "test", "load_index").sequential();
+        for _ in 0..200 {
+            let slots = rng.random_range(1..70usize);
+            let regions = rng.random_range(1..4u16);
+            let mut loads: Vec<Option<(u16, u32)>> = vec![None; slots];
+            let mut index = LoadIndex::new(usize::from(regions));
+            for _ in 0..50 {
+                let slot = rng.random_range(0..slots);
+                let region = loads[slot].map_or_else(|| rng.random_range(0..regions), |(g, _)| g);
+                let now = rng
+                    .random_bool(0.8)
+                    .then(|| (region, rng.random_range(0..4u32)));
+                loads[slot] = now;
+                index.set(region, slot as u32, now.map(|(_, l)| l));
+                for start in [0, rng.random_range(0..slots), slots, slots + 3] {
+                    for region in [None, Some(rng.random_range(0..regions))] {
+                        assert_eq!(
+                            index.least_loaded(start, region),
+                            least_by_scan(&loads, start, region),
+                            "start {start} region {region:?} loads {loads:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_ring_grown_slot_by_slot_is_the_ring_built_at_once_and_keeps_the_first_64_points() {
+        let mut grown = Vec::new();
+        add_to_ring(&mut grown, 0..3, 160);
+        add_to_ring(&mut grown, 3..10, 160);
+        let mut at_once = Vec::new();
+        add_to_ring(&mut at_once, 0..10, 160);
+        assert_eq!(grown, at_once);
+        assert_eq!(grown.len(), 10 * 160);
+        // The default ring's points are among the larger ring's: more virtual nodes add
+        // points without moving any.
+        let mut small = Vec::new();
+        add_to_ring(&mut small, 0..10, 64);
+        assert!(small.iter().all(|p| grown.binary_search(p).is_ok()));
+    }
+
+    #[test]
+    fn each_balancer_picks_only_ready_replicas_of_the_region_asked() {
+        // Slots 0..8 alternate regions 0 and 1; slots 2 and 5 are drained (down).
+        let mut fleet = super::super::fleet::Fleet::new(2);
+        for i in 0..8u16 {
+            fleet.start(0, i % 2, true);
+        }
+        fleet.drain(2);
+        fleet.drain(5);
+        for kind in [
+            BalancerKind::RoundRobin,
+            BalancerKind::Random,
+            BalancerKind::LeastOutstanding,
+            BalancerKind::PowerOfTwo,
+            BalancerKind::Weighted(vec![1.0]),
+            BalancerKind::ConsistentHash { virtual_nodes: 16 },
+        ] {
+            let mut fleet = fleet.clone();
+            let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
+            if b.needs_load_index() {
+                fleet.index_load();
+            }
+            let mut seen = [0u32; 8];
+            for key in 0..400u64 {
+                let r = b.pick(&fleet, key, Some(1), None).expect("ready");
+                assert!(r % 2 == 1 && r != 5, "{kind:?} picked {r}");
+                seen[r as usize] += 1;
+            }
+            if !matches!(kind, BalancerKind::ConsistentHash { .. }) {
+                // Each of the 3 ready replicas of region 1 gets a share.
+                assert!([1, 3, 7].iter().all(|&r| seen[r] > 50), "{kind:?} {seen:?}");
+            }
         }
     }
 
