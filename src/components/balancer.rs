@@ -430,7 +430,6 @@ pub fn version_by_weight(weights: &[f64], u: f64) -> VersionId {
 mod tests {
     use super::*;
     use crate::engine::rng::Stream;
-    use rand::Rng as _;
 
     #[test]
     fn a_pick_within_a_version_sees_only_its_replicas() {
