@@ -6,7 +6,11 @@
 //! [`Fleet::drain`], [`Fleet::crash`], [`Fleet::eject`], [`Fleet::reclaim`] and
 //! [`Fleet::idle`]), and every change goes through one private function, `set_state`, which
 //! keeps the counts of replicas in each state (per region and per version) as it goes: what
-//! the autoscaler, the time series, the bill and region detection read, in O(1).
+//! the autoscaler, the time series, the bill and region detection read, in O(1), and the
+//! ready replicas' slots in lists (all, per region, per version; in slot order) that the
+//! balancers index instead of scanning. A replica's load counts change only through
+//! [`Fleet::change_load`], so the load index a least-outstanding balancer reads (kept here,
+//! when asked for) hears of every change of state or load.
 //! [`Fleet::idle`] is the single place a draining replica goes down: the service calls it
 //! whenever a replica's last visit leaves (a worker freed, a queued visit cancelled, a batch
 //! done, a crash cleared).
@@ -39,7 +43,7 @@ pub enum ReplicaState {
 pub type VersionId = u8;
 
 /// One instance of a service: its lifecycle (changed only through [`Fleet`]) and its load
-/// (workers and queue, changed by the service).
+/// (workers and queue, changed by the service; the counts through [`Fleet::change_load`]).
 #[derive(Debug, Clone)]
 pub struct Replica {
     state: ReplicaState,
