@@ -13,17 +13,25 @@
 //!   "power of two choices"; ties to the first drawn).
 //! - `weighted`: smooth weighted round-robin (as nginx does): replica `i` takes a share
 //!   `w_i / sum w` of the visits, spread evenly.
-//! - `consistent_hash`: a hash ring of 64 virtual nodes per replica on the request's key;
-//!   a key goes to the first ready replica clockwise, so a key keeps its replica while the
-//!   set of replicas is unchanged, and few keys move when it changes.
+//! - `consistent_hash`: a hash ring of `virtual_nodes` points (64 unless given) per replica
+//!   slot on the request's key; a key goes to the first ready replica clockwise, so a key
+//!   keeps its replica while the set of replicas is unchanged, and few keys move when it
+//!   changes.
+//!
+//! Cost per pick: the fleet keeps the ready replicas in lists (all, per region, per version;
+//! in slot order) updated on the rare lifecycle change, so `random` and `power_of_two` index
+//! them in O(1) and `round_robin` tries the next slot, else searches the list in O(log n).
+//! `least_outstanding` reads the fleet's load index (per region, a tree of minima over the
+//! slots) in O(log n), and each change of a replica's load updates it in O(log n). A pick
+//! within both a region and a version filters the region's list by version (O(n)), and a
+//! `least_outstanding` pick within a version scans that version's ready list; `weighted`
+//! goes through the ready list (O(ready)); `consistent_hash` is O(log n) plus the walk past
+//! replicas not ready.
 
-use super::fleet::{Replica, VersionId};
+use super::fleet::{Fleet, Replica, VersionId};
 use crate::engine::rng::{mix, Rng};
 use crate::scenario::model::BalancerKind;
 use rand::Rng as _;
-
-/// Virtual nodes per replica on a consistent-hash ring.
-const VIRTUAL_NODES: u64 = 64;
 
 /// A balancing policy with its state.
 #[derive(Debug, Clone)]
@@ -45,9 +53,11 @@ pub enum Balancer {
         weights: Vec<f64>,
         current: Vec<f64>,
     },
+    /// The ring's points (hash, slot) in order, for the first `built_for` slots.
     ConsistentHash {
         ring: Vec<(u64, u32)>,
         built_for: usize,
+        virtual_nodes: u32,
     },
 }
 
@@ -63,9 +73,10 @@ impl Balancer {
                 weights: weights.clone(),
                 current: Vec::new(),
             },
-            BalancerKind::ConsistentHash => Balancer::ConsistentHash {
+            BalancerKind::ConsistentHash { virtual_nodes } => Balancer::ConsistentHash {
                 ring: Vec::new(),
                 built_for: 0,
+                virtual_nodes: *virtual_nodes,
             },
         }
     }
@@ -75,41 +86,45 @@ impl Balancer {
         matches!(self, Balancer::ConsistentHash { .. })
     }
 
+    /// Whether `pick` reads the fleet's load index ([`Fleet::index_load`]).
+    pub fn needs_load_index(&self) -> bool {
+        matches!(self, Balancer::LeastOutstanding { .. })
+    }
+
     /// The replica to take the next visit (carrying `key` for `consistent_hash`; among the
     /// replicas of `region` only, for a regional service, and of `version` only, when asked
     /// to pick within a version), or `None` when no such replica is ready.
     #[inline]
     pub fn pick(
         &mut self,
-        replicas: &[Replica],
+        fleet: &Fleet,
         key: u64,
         region: Option<u16>,
         version: Option<VersionId>,
     ) -> Option<u32> {
-        if let [only] = replicas {
+        if let [only] = fleet.replicas() {
             // Nothing to choose between (whatever the policy, and its state stays as is).
-            return (only.is_ready()
-                && region.is_none_or(|g| only.region == g)
-                && version.is_none_or(|v| only.version == v))
-            .then_some(0);
+            return fits(only, region, version).then_some(0);
         }
-        self.pick_among(replicas, key, region, version)
+        self.pick_among(fleet, key, region, version)
     }
 
     /// [`Balancer::pick`] among two replicas or more (kept out of line: a service of one
     /// replica, the common case, never gets here).
     fn pick_among(
         &mut self,
-        replicas: &[Replica],
+        fleet: &Fleet,
         key: u64,
         region: Option<u16>,
         version: Option<VersionId>,
     ) -> Option<u32> {
+        let replicas = fleet.replicas();
         let n = replicas.len();
-        let usable = |r: &Replica| {
-            r.is_ready()
-                && region.is_none_or(|g| r.region == g)
-                && version.is_none_or(|v| r.version == v)
+        let (list, only_version) = fleet.ready_list(region, version);
+        let ready = Ready {
+            list,
+            replicas,
+            version: only_version,
         };
         match self {
             Balancer::RoundRobin { next } => {
@@ -118,39 +133,49 @@ impl Balancer {
                     next.resize(slot + 1, 0);
                 }
                 let start = if next[slot] < n { next[slot] } else { 0 };
-                let chosen = (start..n).chain(0..start).find(|&i| usable(&replicas[i]))?;
-                next[slot] = chosen + 1;
-                Some(chosen as u32)
+                // The next slot is usually ready: no search.
+                let chosen = if fits(&replicas[start], region, version) {
+                    start as u32
+                } else {
+                    ready.first_from(start)?
+                };
+                next[slot] = chosen as usize + 1;
+                Some(chosen)
             }
             Balancer::Random { rng } => {
-                let ready = replicas.iter().filter(|r| usable(r)).count();
-                if ready == 0 {
+                let count = ready.len();
+                if count == 0 {
                     return None;
                 }
-                let nth = rng.random_range(0..ready);
-                nth_usable(replicas, nth, usable)
+                Some(ready.nth(rng.random_range(0..count)))
             }
             Balancer::LeastOutstanding { next } => {
                 let start = if *next < n { *next } else { 0 };
-                let chosen = (start..n)
-                    .chain(0..start)
-                    .filter(|&i| usable(&replicas[i]))
-                    .min_by_key(|&i| replicas[i].outstanding())?;
-                *next = chosen + 1;
-                Some(chosen as u32)
+                let chosen = match version {
+                    None => fleet.least_loaded(start, region)?,
+                    // Within a version: a scan of its ready replicas (the index is per region).
+                    Some(_) => {
+                        let from = list.partition_point(|&i| (i as usize) < start);
+                        list[from..]
+                            .iter()
+                            .chain(&list[..from])
+                            .copied()
+                            .filter(|&i| ready.keeps(i))
+                            .min_by_key(|&i| replicas[i as usize].outstanding())?
+                    }
+                };
+                *next = chosen as usize + 1;
+                Some(chosen)
             }
             Balancer::PowerOfTwo { rng } => {
-                let ready = replicas.iter().filter(|r| usable(r)).count();
-                match ready {
+                let count = ready.len();
+                match count {
                     0 => None,
-                    1 => nth_usable(replicas, 0, usable),
+                    1 => Some(ready.nth(0)),
                     _ => {
-                        let a = rng.random_range(0..ready);
-                        let b = (a + 1 + rng.random_range(0..ready - 1)) % ready;
-                        let (a, b) = (
-                            nth_usable(replicas, a, usable)?,
-                            nth_usable(replicas, b, usable)?,
-                        );
+                        let a = rng.random_range(0..count);
+                        let b = (a + 1 + rng.random_range(0..count - 1)) % count;
+                        let (a, b) = (ready.nth(a), ready.nth(b));
                         let load = |i: u32| replicas[i as usize].outstanding();
                         Some(if load(b) < load(a) { b } else { a })
                     }
@@ -161,7 +186,11 @@ impl Balancer {
                 let weight = |i: usize| weights[i % weights.len()];
                 let mut total = 0.0;
                 let mut best: Option<usize> = None;
-                for i in (0..n).filter(|&i| usable(&replicas[i])) {
+                for i in list
+                    .iter()
+                    .filter(|&&i| ready.keeps(i))
+                    .map(|&i| i as usize)
+                {
                     current[i] += weight(i);
                     total += weight(i);
                     if best.is_none_or(|b| current[i] > current[b]) {
@@ -172,14 +201,13 @@ impl Balancer {
                 current[chosen] -= total;
                 Some(chosen as u32)
             }
-            Balancer::ConsistentHash { ring, built_for } => {
-                if *built_for != n {
-                    *ring = (0..n as u32)
-                        .flat_map(|r| {
-                            (0..VIRTUAL_NODES).map(move |v| (mix(u64::from(r) << 32 | v), r))
-                        })
-                        .collect();
-                    ring.sort_unstable();
+            Balancer::ConsistentHash {
+                ring,
+                built_for,
+                virtual_nodes,
+            } => {
+                if *built_for < n {
+                    add_to_ring(ring, *built_for..n, *virtual_nodes);
                     *built_for = n;
                 }
                 let point = mix(key ^ 0x5eed_0f7e_4ba1);
@@ -187,9 +215,199 @@ impl Balancer {
                 (start..ring.len())
                     .chain(0..start)
                     .map(|i| ring[i].1)
-                    .find(|&r| usable(&replicas[r as usize]))
+                    .find(|&r| fits(&replicas[r as usize], region, version))
             }
         }
+    }
+}
+
+/// Whether a replica may take a visit in `region` (if given) of `version` (if given).
+#[inline(always)]
+fn fits(r: &Replica, region: Option<u16>, version: Option<VersionId>) -> bool {
+    r.is_ready() && region.is_none_or(|g| r.region == g) && version.is_none_or(|v| r.version == v)
+}
+
+/// Puts the virtual nodes of `slots` on the ring. A slot's points depend on the slot alone,
+/// so the ring only grows with the fleet's slots and never needs rebuilding: a replica
+/// that starts, stops or comes back keeps its points, and a pick walks past those of
+/// replicas not ready. The first 64 points of a slot are the same whatever `virtual_nodes`.
+fn add_to_ring(ring: &mut Vec<(u64, u32)>, slots: std::ops::Range<usize>, virtual_nodes: u32) {
+    for r in slots {
+        let r = r as u32;
+        ring.extend((0..u64::from(virtual_nodes)).map(|v| (mix(u64::from(r) << 32 | v), r)));
+    }
+    // Two sorted runs (the old ring, the new points sorted by the run detection): merged in
+    // linear time by the stable sort. The points are distinct, so the order is the same as
+    // a full sort's.
+    ring.sort();
+}
+
+/// The ready replicas a pick chooses among: a list in slot order, filtered by version when
+/// the fleet keeps no list for the pair asked (region and version).
+struct Ready<'a> {
+    list: &'a [u32],
+    replicas: &'a [Replica],
+    version: Option<VersionId>,
+}
+
+impl Ready<'_> {
+    #[inline(always)]
+    fn keeps(&self, i: u32) -> bool {
+        self.version
+            .is_none_or(|v| self.replicas[i as usize].version == v)
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        match self.version {
+            None => self.list.len(),
+            Some(_) => self.list.iter().filter(|&&i| self.keeps(i)).count(),
+        }
+    }
+
+    /// The `nth` (below `len`), in slot order.
+    #[inline(always)]
+    fn nth(&self, nth: usize) -> u32 {
+        match self.version {
+            None => self.list[nth],
+            Some(_) => self
+                .list
+                .iter()
+                .copied()
+                .filter(|&i| self.keeps(i))
+                .nth(nth)
+                .expect("nth below len"),
+        }
+    }
+
+    /// The first at slot `start` or after, wrapping round.
+    fn first_from(&self, start: usize) -> Option<u32> {
+        let from = self.list.partition_point(|&i| (i as usize) < start);
+        self.list[from..]
+            .iter()
+            .chain(&self.list[..from])
+            .copied()
+            .find(|&i| self.keeps(i))
+    }
+}
+
+/// The ready replicas' loads, for `least_outstanding` in O(log n): per region, a tree of
+/// minima over the slots (a slot not ready, or of another region, counts as unbounded), so
+/// the least load is the root and the first slot at or after a position with that load is
+/// found by one descent. The fleet keeps it: every change of state or load goes through it.
+#[derive(Debug, Clone)]
+pub struct LoadIndex {
+    trees: Vec<MinTree>,
+}
+
+impl LoadIndex {
+    pub fn new(regions: usize) -> LoadIndex {
+        LoadIndex {
+            trees: vec![MinTree::default(); regions.max(1)],
+        }
+    }
+
+    /// The load of the replica in `slot` (of `region`), or `None` when it is not ready.
+    #[inline(always)]
+    pub fn set(&mut self, region: u16, slot: u32, load: Option<u32>) {
+        self.trees[usize::from(region)].set(slot as usize, load.unwrap_or(UNREADY));
+    }
+
+    /// The least loaded ready replica (of `region`, if given): ties go to the first at slot
+    /// `start` or after, wrapping round (the same choice as a scan of the slots from
+    /// `start`, keeping the first of the least load).
+    pub fn least_loaded(&self, start: usize, region: Option<u16>) -> Option<u32> {
+        let trees = match region {
+            Some(g) => std::slice::from_ref(self.trees.get(usize::from(g))?),
+            None => &self.trees[..],
+        };
+        let least = trees.iter().map(MinTree::least).min()?;
+        if least == UNREADY {
+            return None;
+        }
+        let first = |from: usize| trees.iter().filter_map(|t| t.first_from(from, least)).min();
+        first(start).or_else(|| first(0)).map(|i| i as u32)
+    }
+}
+
+/// The load of a slot that is not a candidate.
+const UNREADY: u32 = u32::MAX;
+
+/// Minima over leaves `0..leaves` (a power of two), stored as a heap: node 1 the root, node
+/// i's children 2i and 2i + 1, leaf j at `leaves + j`.
+#[derive(Debug, Clone)]
+struct MinTree {
+    leaves: usize,
+    nodes: Vec<u32>,
+}
+
+impl Default for MinTree {
+    fn default() -> Self {
+        MinTree {
+            leaves: 1,
+            nodes: vec![UNREADY; 2],
+        }
+    }
+}
+
+impl MinTree {
+    fn least(&self) -> u32 {
+        self.nodes[1]
+    }
+
+    fn set(&mut self, slot: usize, load: u32) {
+        if slot >= self.leaves {
+            self.grow(slot + 1);
+        }
+        let mut i = self.leaves + slot;
+        self.nodes[i] = load;
+        // Up to the root, stopping where a minimum is unchanged.
+        while i > 1 {
+            let parent = i / 2;
+            let least = self.nodes[2 * parent].min(self.nodes[2 * parent + 1]);
+            if self.nodes[parent] == least {
+                break;
+            }
+            self.nodes[parent] = least;
+            i = parent;
+        }
+    }
+
+    /// Room for `slots` leaves (the fleet grew: rare).
+    fn grow(&mut self, slots: usize) {
+        let leaves = slots.next_power_of_two();
+        let mut nodes = vec![UNREADY; 2 * leaves];
+        nodes[leaves..leaves + self.leaves].copy_from_slice(&self.nodes[self.leaves..]);
+        for i in (1..leaves).rev() {
+            nodes[i] = nodes[2 * i].min(nodes[2 * i + 1]);
+        }
+        *self = MinTree { leaves, nodes };
+    }
+
+    /// The first slot at `start` or after whose load is at most `bound`.
+    fn first_from(&self, start: usize, bound: u32) -> Option<usize> {
+        if start >= self.leaves {
+            return None;
+        }
+        let mut i = self.leaves + start;
+        // Climb until a subtree at or to the right of `start` holds such a load...
+        while self.nodes[i] > bound {
+            while i & 1 == 1 {
+                i /= 2; // a right child: its parent's right part is already behind us
+                if i <= 1 {
+                    return None;
+                }
+            }
+            i += 1;
+        }
+        // ...then descend to its leftmost such leaf.
+        while i < self.leaves {
+            i *= 2;
+            if self.nodes[i] > bound {
+                i += 1;
+            }
+        }
+        Some(i - self.leaves)
     }
 }
 
@@ -206,16 +424,6 @@ pub fn version_by_weight(weights: &[f64], u: f64) -> VersionId {
         }
     }
     weights.iter().rposition(|&w| w > 0.0).unwrap_or(0) as VersionId
-}
-
-/// The index of the `nth` usable replica.
-fn nth_usable(replicas: &[Replica], nth: usize, usable: impl Fn(&Replica) -> bool) -> Option<u32> {
-    replicas
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| usable(r))
-        .nth(nth)
-        .map(|(i, _)| i as u32)
 }
 
 #[cfg(test)]
@@ -237,10 +445,138 @@ mod tests {
         ] {
             let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
             for _ in 0..20 {
-                let r = b.pick(fleet.replicas(), 0, None, Some(1)).expect("ready");
+                let r = b.pick(&fleet, 0, None, Some(1)).expect("ready");
                 assert!(r == 1 || r == 3, "{kind:?} picked {r}");
             }
-            assert_eq!(b.pick(fleet.replicas(), 0, None, Some(2)), None, "{kind:?}");
+            assert_eq!(b.pick(&fleet, 0, None, Some(2)), None, "{kind:?}");
+        }
+    }
+
+    /// The rule of `least_outstanding` as a plain scan of the slots (the implementation before
+    /// the load index): from `start`, wrapping round, the first ready replica (of `region`)
+    /// of the least load.
+    fn least_by_scan(
+        loads: &[Option<(u16, u32)>],
+        start: usize,
+        region: Option<u16>,
+    ) -> Option<u32> {
+        let n = loads.len();
+        let start = if start < n { start } else { 0 };
+        (start..n)
+            .chain(0..start)
+            .filter_map(|i| loads[i].map(|(g, load)| (i, g, load)))
+            .filter(|&(_, g, _)| region.is_none_or(|r| r == g))
+            .min_by_key(|&(_, _, load)| load)
+            .map(|(i, _, _)| i as u32)
+    }
+
+    #[test]
+    fn the_load_index_picks_what_a_scan_of_the_slots_picks() {
+        // Random fleets of 1 to 70 slots in up to 3 regions, loads 0 to 3 (many ties), some
+        // slots not ready; after each random change, every start and region asked agree.
+        let mut rng = Stream::new(7, 0, "test", "load_index").sequential();
+        for _ in 0..200 {
+            let slots = rng.random_range(1..70usize);
+            let regions = rng.random_range(1..4u16);
+            let mut loads: Vec<Option<(u16, u32)>> = vec![None; slots];
+            let mut index = LoadIndex::new(usize::from(regions));
+            for _ in 0..50 {
+                let slot = rng.random_range(0..slots);
+                let region = loads[slot].map_or_else(|| rng.random_range(0..regions), |(g, _)| g);
+                let now = rng
+                    .random_bool(0.8)
+                    .then(|| (region, rng.random_range(0..4u32)));
+                loads[slot] = now;
+                index.set(region, slot as u32, now.map(|(_, l)| l));
+                for start in [0, rng.random_range(0..slots), slots, slots + 3] {
+                    for region in [None, Some(rng.random_range(0..regions))] {
+                        assert_eq!(
+                            index.least_loaded(start, region),
+                            least_by_scan(&loads, start, region),
+                            "start {start} region {region:?} loads {loads:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_ring_grown_slot_by_slot_is_the_ring_built_at_once_and_keeps_the_first_64_points() {
+        let mut grown = Vec::new();
+        add_to_ring(&mut grown, 0..3, 160);
+        add_to_ring(&mut grown, 3..10, 160);
+        let mut at_once = Vec::new();
+        add_to_ring(&mut at_once, 0..10, 160);
+        assert_eq!(grown, at_once);
+        assert_eq!(grown.len(), 10 * 160);
+        // The default ring's points are among the larger ring's: more virtual nodes add
+        // points without moving any.
+        let mut small = Vec::new();
+        add_to_ring(&mut small, 0..10, 64);
+        assert!(small.iter().all(|p| grown.binary_search(p).is_ok()));
+    }
+
+    #[test]
+    fn more_virtual_nodes_spread_the_ring_evenly_within_four_sd() {
+        // A replica's share of the ring is the sum of its V arcs; with points placed like
+        // uniform draws each arc is about exponential of mean 1 / (R V), so the share has mean
+        // 1 / R and sd 1 / (R sqrt V). With R = 4: within 4 sd, |share - 0.25| < 1 / sqrt V
+        // (0.079 at V = 160, 0.032 at V = 1000).
+        for v in [160u32, 1000] {
+            let mut ring = Vec::new();
+            add_to_ring(&mut ring, 0..4, v);
+            let mut share = [0f64; 4];
+            for (i, &(h, _)) in ring.iter().enumerate() {
+                // A key at a point in (previous point, h] goes to this point's replica.
+                let previous = if i == 0 {
+                    ring[ring.len() - 1].0
+                } else {
+                    ring[i - 1].0
+                };
+                share[ring[i].1 as usize] += h.wrapping_sub(previous) as f64 / 2f64.powi(64);
+            }
+            for s in share {
+                assert!(
+                    (s - 0.25).abs() < 1.0 / f64::from(v).sqrt(),
+                    "V {v}: {share:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_balancer_picks_only_ready_replicas_of_the_region_asked() {
+        // Slots 0..8 alternate regions 0 and 1; slots 2 and 5 are drained (down).
+        let mut fleet = super::super::fleet::Fleet::new(2);
+        for i in 0..8u16 {
+            fleet.start(0, i % 2, true);
+        }
+        fleet.drain(2);
+        fleet.drain(5);
+        for kind in [
+            BalancerKind::RoundRobin,
+            BalancerKind::Random,
+            BalancerKind::LeastOutstanding,
+            BalancerKind::PowerOfTwo,
+            BalancerKind::Weighted(vec![1.0]),
+            BalancerKind::ConsistentHash { virtual_nodes: 16 },
+        ] {
+            let mut fleet = fleet.clone();
+            let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
+            if b.needs_load_index() {
+                fleet.index_load();
+            }
+            let mut seen = [0u32; 8];
+            for key in 0..400u64 {
+                let r = b.pick(&fleet, key, Some(1), None).expect("ready");
+                assert!(r % 2 == 1 && r != 5, "{kind:?} picked {r}");
+                seen[r as usize] += 1;
+            }
+            if !matches!(kind, BalancerKind::ConsistentHash { .. }) {
+                // Each of the 3 ready replicas of region 1 gets a share.
+                assert!([1, 3, 7].iter().all(|&r| seen[r] > 50), "{kind:?} {seen:?}");
+            }
         }
     }
 

@@ -6,7 +6,11 @@
 //! [`Fleet::drain`], [`Fleet::crash`], [`Fleet::eject`], [`Fleet::reclaim`] and
 //! [`Fleet::idle`]), and every change goes through one private function, `set_state`, which
 //! keeps the counts of replicas in each state (per region and per version) as it goes: what
-//! the autoscaler, the time series, the bill and region detection read, in O(1).
+//! the autoscaler, the time series, the bill and region detection read, in O(1), and the
+//! ready replicas' slots in lists (all, per region, per version; in slot order) that the
+//! balancers index instead of scanning. A replica's load counts change only through
+//! [`Fleet::change_load`], so the load index a least-outstanding balancer reads (kept here,
+//! when asked for) hears of every change of state or load.
 //! [`Fleet::idle`] is the single place a draining replica goes down: the service calls it
 //! whenever a replica's last visit leaves (a worker freed, a queued visit cancelled, a batch
 //! done, a crash cleared).
@@ -18,6 +22,7 @@
 //! scheduled for and are stale otherwise. A replica also carries its *version* (0 unless a
 //! deployment runs a second one beside it): what a version changes is read through it.
 
+use super::balancer::LoadIndex;
 use super::request::Frame;
 use super::resilience::{Breaker, BudgetState};
 use crate::engine::slab::Key;
@@ -38,7 +43,7 @@ pub enum ReplicaState {
 pub type VersionId = u8;
 
 /// One instance of a service: its lifecycle (changed only through [`Fleet`]) and its load
-/// (workers and queue, changed by the service).
+/// (workers and queue, changed by the service; the counts through [`Fleet::change_load`]).
 #[derive(Debug, Clone)]
 pub struct Replica {
     state: ReplicaState,
@@ -57,11 +62,12 @@ pub struct Replica {
     ejected: bool,
     /// Health probes failed in a row.
     probe_failures: u32,
-    pub(super) busy_workers: u32,
+    /// Workers busy and live frames waiting: changed only through [`Fleet::change_load`] (and
+    /// [`Fleet::clear_load`]), so a least-outstanding balancer's index hears every change.
+    busy_workers: u32,
+    queued: u32,
     /// Waiting frames in arrival order, possibly with cancelled ones among them.
     pub(super) queue: VecDeque<Key<Frame>>,
-    /// Live frames in `queue`.
-    pub(super) queued: u32,
     /// When a batching replica's oldest waiting visit will have waited its `timeout`.
     pub(super) batch_timer: TimerSlot,
     /// Its own breakers and retry budgets for its calls (`scope = "caller"`), by the
@@ -114,6 +120,15 @@ impl Replica {
         self.ejected
     }
 
+    pub fn busy_workers(&self) -> u32 {
+        self.busy_workers
+    }
+
+    /// Live frames waiting in its queue.
+    pub fn queued(&self) -> u32 {
+        self.queued
+    }
+
     /// Frames waiting or being worked on.
     pub fn outstanding(&self) -> u32 {
         self.queued + self.busy_workers
@@ -149,6 +164,37 @@ impl Counts {
     }
 }
 
+/// The ready replicas' slots, each list in slot order: all of them, per region and per
+/// version. Kept by `set_state` (a binary search and a shift, on the rare lifecycle change),
+/// so a balancer draws the n-th ready replica in O(1) instead of scanning every slot.
+#[derive(Debug, Clone, Default)]
+struct ReadyLists {
+    all: Vec<u32>,
+    by_region: Vec<Vec<u32>>,
+    by_version: Vec<Vec<u32>>,
+}
+
+impl ReadyLists {
+    fn change(&mut self, index: u32, region: u16, version: VersionId, ready: bool) {
+        if self.by_version.len() <= usize::from(version) {
+            self.by_version.resize(usize::from(version) + 1, Vec::new());
+        }
+        for list in [
+            &mut self.all,
+            &mut self.by_region[usize::from(region)],
+            &mut self.by_version[usize::from(version)],
+        ] {
+            match (list.binary_search(&index), ready) {
+                (Err(at), true) => list.insert(at, index),
+                (Ok(at), false) => {
+                    list.remove(at);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The replicas of one service.
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
@@ -158,6 +204,9 @@ pub struct Fleet {
     total: Counts,
     by_region: Vec<Counts>,
     by_version: Vec<Counts>,
+    ready: ReadyLists,
+    /// Ready replicas by load, for a least-outstanding balancer ([`Fleet::index_load`]).
+    load_index: Option<LoadIndex>,
     /// Whether a count changed since the owner last looked ([`Fleet::take_changed`]).
     changed: bool,
 }
@@ -168,6 +217,10 @@ impl Fleet {
         Fleet {
             by_region: vec![Counts::default(); regions.max(1)],
             by_version: vec![Counts::default()],
+            ready: ReadyLists {
+                by_region: vec![Vec::new(); regions.max(1)],
+                ..ReadyLists::default()
+            },
             ..Fleet::default()
         }
     }
@@ -180,9 +233,76 @@ impl Fleet {
         &self.replicas[index as usize]
     }
 
-    /// The replica's load, for the service to change (its lifecycle stays here).
+    /// The replica's queue and own state, for the service to change (its lifecycle stays
+    /// here, and its load counts change through [`Fleet::change_load`]).
     pub(super) fn load_mut(&mut self, index: u32) -> &mut Replica {
         &mut self.replicas[index as usize]
+    }
+
+    /// The one place a replica's load counts change (`busy_by` workers, `queued_by` live
+    /// waiting frames): the load index, if kept, follows.
+    #[inline(always)]
+    pub(super) fn change_load(&mut self, index: u32, busy_by: i32, queued_by: i32) {
+        let replica = &mut self.replicas[index as usize];
+        replica.busy_workers = replica.busy_workers.wrapping_add_signed(busy_by);
+        replica.queued = replica.queued.wrapping_add_signed(queued_by);
+        if let Some(load) = &mut self.load_index {
+            if replica.state == ReplicaState::Ready {
+                load.set(replica.region, index, Some(replica.outstanding()));
+            }
+        }
+    }
+
+    /// Keeps the ready replicas indexed by load from now on (what a least-outstanding
+    /// balancer reads through [`Fleet::least_loaded`]).
+    pub fn index_load(&mut self) {
+        let mut load = LoadIndex::new(self.by_region.len());
+        for (index, r) in self.replicas.iter().enumerate() {
+            load.set(
+                r.region,
+                index as u32,
+                r.is_ready().then(|| r.outstanding()),
+            );
+        }
+        self.load_index = Some(load);
+    }
+
+    /// The least loaded ready replica (of `region` only, if given): the first at or after
+    /// slot `start`, wrapping round, among those of the least load. `None` if none is ready,
+    /// or if the load is not indexed.
+    #[inline]
+    pub fn least_loaded(&self, start: usize, region: Option<u16>) -> Option<u32> {
+        self.load_index.as_ref()?.least_loaded(start, region)
+    }
+
+    /// The ready replicas that a pick in `region` (if given) and of `version` (if given)
+    /// chooses among, in slot order: a list kept as replicas change state, and a version
+    /// the caller must still filter it by (only when both region and version are given: the
+    /// lists are per region and per version, not per pair).
+    #[inline]
+    pub fn ready_list(
+        &self,
+        region: Option<u16>,
+        version: Option<VersionId>,
+    ) -> (&[u32], Option<VersionId>) {
+        const NONE: &[u32] = &[];
+        match (region, version) {
+            (None, None) => (&self.ready.all, None),
+            (Some(g), v) => (
+                self.ready
+                    .by_region
+                    .get(usize::from(g))
+                    .map_or(NONE, Vec::as_slice),
+                v,
+            ),
+            (None, Some(v)) => (
+                self.ready
+                    .by_version
+                    .get(usize::from(v))
+                    .map_or(NONE, Vec::as_slice),
+                None,
+            ),
+        }
     }
 
     pub fn counts(&self) -> Counts {
@@ -220,6 +340,14 @@ impl Fleet {
         ] {
             counts.change(from, -1);
             counts.change(state, 1);
+        }
+        if from == ReplicaState::Ready || state == ReplicaState::Ready {
+            let ready = state == ReplicaState::Ready;
+            self.ready.change(index, region, version, ready);
+            if let Some(load) = &mut self.load_index {
+                let r = &self.replicas[index as usize];
+                load.set(region, index, ready.then(|| r.outstanding()));
+            }
         }
         if state == ReplicaState::Down {
             self.free.push(Reverse(index));
@@ -343,10 +471,10 @@ impl Fleet {
     /// on it any more.
     pub fn clear_load(&mut self, index: u32) {
         let replica = &mut self.replicas[index as usize];
-        replica.busy_workers = 0;
-        replica.queued = 0;
+        let (busy, queued) = (replica.busy_workers, replica.queued);
         replica.queue.clear();
         replica.batch_timer.cancel();
+        self.change_load(index, -(busy as i32), -(queued as i32));
         self.idle(index);
     }
 
@@ -374,11 +502,7 @@ impl Fleet {
 
     /// Indices of the ready replicas, in slot order.
     pub fn ready_indices(&self) -> impl Iterator<Item = u32> + '_ {
-        self.replicas
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.is_ready())
-            .map(|(i, _)| i as u32)
+        self.ready.all.iter().copied()
     }
 }
 
@@ -394,6 +518,19 @@ mod tests {
         assert_eq!(counts, fleet.counts());
         let regions: u64 = fleet.region_counts().iter().map(Counts::billed).sum();
         assert_eq!(regions, counts.billed());
+        // The ready lists are what a scan of the slots finds, in slot order.
+        let scan = |keep: &dyn Fn(&Replica) -> bool| -> Vec<u32> {
+            (0..fleet.replicas().len() as u32)
+                .filter(|&i| fleet.get(i).is_ready() && keep(fleet.get(i)))
+                .collect()
+        };
+        assert_eq!(fleet.ready_list(None, None).0, scan(&|_| true));
+        for g in 0..fleet.region_counts().len() as u16 {
+            assert_eq!(fleet.ready_list(Some(g), None).0, scan(&|r| r.region == g));
+        }
+        for v in 0..3 {
+            assert_eq!(fleet.ready_list(None, Some(v)).0, scan(&|r| r.version == v));
+        }
     }
 
     #[test]
@@ -412,11 +549,11 @@ mod tests {
         );
         assert_eq!(f.region_counts()[1].starting, 1);
         f.ready(b);
-        f.load_mut(a).busy_workers = 1;
+        f.change_load(a, 1, 0);
         f.drain(a);
         assert_eq!(f.get(a).state(), ReplicaState::Draining, "busy: drains");
         check_counts(&f);
-        f.load_mut(a).busy_workers = 0;
+        f.change_load(a, -1, 0);
         assert!(f.idle(a), "its last visit left: down");
         assert!(!f.idle(a), "once");
         check_counts(&f);
@@ -442,7 +579,7 @@ mod tests {
         assert_eq!(f.repair(1), ReplicaState::Starting);
         f.ready(1);
         assert!(!f.get(1).is_ejected());
-        f.load_mut(2).queued = 1;
+        f.change_load(2, 0, 1);
         f.drain(2);
         f.crash(2, false);
         assert_eq!(

@@ -130,6 +130,9 @@ impl ServiceState {
             plain: false,
         };
         state.plain = state.bucket.is_none() && !state.routes_by_key() && !state.regional;
+        if state.balancer.needs_load_index() {
+            state.fleet.index_load();
+        }
         match &spec.fleet.regions {
             None => {
                 for _ in 0..spec.replicas {
@@ -167,18 +170,18 @@ impl ServiceState {
         if self.outages > 0 {
             return Admission::Unavailable;
         }
-        let Some(index) = self.balancer.pick(self.fleet.replicas(), key, region, None) else {
+        let Some(index) = self.balancer.pick(&self.fleet, key, region, None) else {
             return Admission::Unavailable;
         };
         let replica = self.fleet.load_mut(index);
         if replica.is_broken() {
             Admission::Unavailable
-        } else if replica.busy_workers < self.concurrency && self.batch.is_none() {
-            replica.busy_workers += 1;
+        } else if replica.busy_workers() < self.concurrency && self.batch.is_none() {
+            self.fleet.change_load(index, 1, 0);
             Admission::Started(index)
-        } else if replica.queued < self.queue_capacity {
+        } else if replica.queued() < self.queue_capacity {
             replica.queue.push_back(frame);
-            replica.queued += 1;
+            self.fleet.change_load(index, 0, 1);
             Admission::Queued(index)
         } else {
             Admission::Rejected
@@ -202,25 +205,25 @@ impl ServiceState {
         let r = self.fleet.load_mut(replica);
         while let Some(next) = r.queue.pop_front().filter(|_| !batching) {
             if is_live(next) {
-                r.queued -= 1;
+                self.fleet.change_load(replica, 0, -1);
                 return Some(next);
             }
         }
-        r.busy_workers -= 1;
+        self.fleet.change_load(replica, -1, 0);
         self.fleet.idle(replica);
         None
     }
 
     /// A batch on `replica` is done: its worker is free.
     fn batch_done(&mut self, replica: u32) {
-        self.fleet.load_mut(replica).busy_workers -= 1;
+        self.fleet.change_load(replica, -1, 0);
         self.fleet.idle(replica);
     }
 
     /// A queued frame was cancelled: it no longer counts as waiting (its key stays in the
     /// queue until it reaches the front).
     fn forget_queued(&mut self, replica: u32) {
-        self.fleet.load_mut(replica).queued -= 1;
+        self.fleet.change_load(replica, 0, -1);
         self.fleet.idle(replica);
     }
 
@@ -307,7 +310,7 @@ impl ServiceState {
         self.fleet
             .replicas()
             .iter()
-            .map(|r| r.queued as usize)
+            .map(|r| r.queued() as usize)
             .sum()
     }
 
@@ -371,16 +374,16 @@ impl ServiceState {
         let Some(&oldest) = r.queue.front() else {
             return Err(None);
         };
-        if r.busy_workers >= concurrency {
+        if r.busy_workers() >= concurrency {
             return Err(None);
         }
         let due_ns = arrived_ns(oldest)
             .expect("live")
             .saturating_add(batch.timeout_ns);
-        if r.queued < batch.max_size && now_ns < due_ns {
+        if r.queued() < batch.max_size && now_ns < due_ns {
             return Err(Some(due_ns));
         }
-        let mut frames = Vec::with_capacity(r.queued.min(batch.max_size) as usize);
+        let mut frames = Vec::with_capacity(r.queued().min(batch.max_size) as usize);
         while frames.len() < batch.max_size as usize {
             let Some(next) = r.queue.pop_front() else {
                 break;
@@ -389,9 +392,8 @@ impl ServiceState {
                 frames.push(next);
             }
         }
-        r.queued -= frames.len() as u32;
-        r.busy_workers += 1;
         r.batch_timer.cancel();
+        self.fleet.change_load(replica, 1, -(frames.len() as i32));
         Ok(BatchStart { frames })
     }
 }

@@ -343,10 +343,10 @@ impl<'m> System<'m> {
                 }
                 billed += 1;
                 let live = queued.get(&(id, index)).copied().unwrap_or(0);
-                if r.queued != live {
+                if r.queued() != live {
                     return Err(format!(
                         "{name} replica {index} counts {} queued, {live} live frames wait",
-                        r.queued
+                        r.queued()
                     ));
                 }
                 for (slot, breaker) in r.breakers.iter().enumerate() {

@@ -154,7 +154,7 @@ fn balancer_name(kind: &BalancerKind) -> &'static str {
         BalancerKind::LeastOutstanding => "least-outstanding",
         BalancerKind::PowerOfTwo => "power-of-two",
         BalancerKind::Weighted(_) => "weighted round-robin",
-        BalancerKind::ConsistentHash => "consistent hashing",
+        BalancerKind::ConsistentHash { .. } => "consistent hashing",
     }
 }
 

@@ -188,8 +188,16 @@ pub enum BalancerKind {
     PowerOfTwo,
     /// Replica `i` gets `weights[i % weights.len()]` of the traffic.
     Weighted(Vec<f64>),
-    ConsistentHash,
+    /// A ring of `virtual_nodes` points per replica slot.
+    ConsistentHash {
+        virtual_nodes: u32,
+    },
 }
+
+/// Virtual nodes per replica on a consistent-hash ring unless `virtual_nodes` is given.
+pub const DEFAULT_VIRTUAL_NODES: u32 = 64;
+/// The most virtual nodes per replica allowed (the ring holds 16 bytes per point).
+pub const MAX_VIRTUAL_NODES: u32 = 1000;
 
 /// A cache's lookup and what a miss does.
 #[derive(Debug, Clone, PartialEq)]

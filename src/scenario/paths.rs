@@ -7,6 +7,7 @@ use super::distribution;
 use super::model::{
     BalancerKind, Batch, Cache, Call, CircuitBreaker, ClassId, Join, KeySpace, Lookup, Policy,
     Popularity, RateLimit, Retries, RetryBudget, Scope, ServiceId, Step, Store, Trip,
+    DEFAULT_VIRTUAL_NODES, MAX_VIRTUAL_NODES,
 };
 use super::problem::{join, nearest, Problem};
 use super::raw::RawService;
@@ -476,7 +477,7 @@ pub const DEFAULT_MAX_BACKOFF_NS: u64 = 20_000_000_000;
 pub const DEFAULT_BUDGET_WINDOW_NS: u64 = 10_000_000_000;
 pub const DEFAULT_MIN_RETRIES_PER_S: f64 = 10.0;
 
-const BALANCERS: [(&str, &str); 6] = [
+const BALANCERS: [(&str, &str); 7] = [
     ("round_robin", r#"balancer = "round_robin""#),
     ("random", r#"balancer = "random""#),
     ("least_outstanding", r#"balancer = "least_outstanding""#),
@@ -486,15 +487,21 @@ const BALANCERS: [(&str, &str); 6] = [
         r#"balancer = { kind = "weighted", weights = [3, 1] }"#,
     ),
     ("consistent_hash", r#"balancer = "consistent_hash""#),
+    (
+        "consistent_hash",
+        r#"balancer = { kind = "consistent_hash", virtual_nodes = 160 }"#,
+    ),
 ];
 
-/// `balancer = "random"`, or `{ kind = "weighted", weights = [...] }`.
+/// `balancer = "random"`, `{ kind = "weighted", weights = [...] }` or
+/// `{ kind = "consistent_hash", virtual_nodes = 160 }`.
 pub fn balancer(
     value: &toml::Value,
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<BalancerKind> {
-    let names: Vec<&str> = BALANCERS.iter().map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = BALANCERS.iter().map(|(n, _)| *n).collect();
+    names.dedup();
     let (kind, table) = match value {
         toml::Value::String(name) => (name.as_str(), None),
         toml::Value::Table(table) => match table.get("kind") {
@@ -529,7 +536,27 @@ pub fn balancer(
         "random" => BalancerKind::Random,
         "least_outstanding" => BalancerKind::LeastOutstanding,
         "power_of_two" => BalancerKind::PowerOfTwo,
-        "consistent_hash" => BalancerKind::ConsistentHash,
+        "consistent_hash" => {
+            let virtual_nodes = match table {
+                None => DEFAULT_VIRTUAL_NODES,
+                Some(table) => {
+                    let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
+                    reader.example = BALANCERS[6].1;
+                    reader.check_keys(
+                        &["kind", "virtual_nodes"],
+                        |_| false,
+                        "in a consistent_hash balancer",
+                    );
+                    let before = reader.problems.len();
+                    let given = reader.opt_whole("virtual_nodes", 1, i64::from(MAX_VIRTUAL_NODES));
+                    if reader.problems.len() > before {
+                        return None;
+                    }
+                    given.map_or(DEFAULT_VIRTUAL_NODES, |n| n as u32)
+                }
+            };
+            BalancerKind::ConsistentHash { virtual_nodes }
+        }
         "weighted" => {
             let Some(table) = table else {
                 problems.push(Problem::new(
@@ -570,7 +597,7 @@ pub fn balancer(
             return None;
         }
     };
-    if let (Some(table), false) = (table, kind == "weighted") {
+    if let (Some(table), false) = (table, kind == "weighted" || kind == "consistent_hash") {
         if let Some(t) = table.as_table() {
             for key in t.keys().filter(|k| *k != "kind") {
                 problems.push(Problem::new(

@@ -590,7 +590,9 @@ fn service(
         Some(v) => paths::balancer(v, &join(path, "balancer"), problems),
         // A keyed cache shards its keys across its replicas.
         None if matches!(cache, Some(ref c) if matches!(c.lookup, Lookup::Keyed(..))) => {
-            Some(BalancerKind::ConsistentHash)
+            Some(BalancerKind::ConsistentHash {
+                virtual_nodes: crate::scenario::model::DEFAULT_VIRTUAL_NODES,
+            })
         }
         None => Some(BalancerKind::RoundRobin),
     };
@@ -670,7 +672,7 @@ fn check_key_sources(
     let any_keyed = services.iter().flatten().any(keyed);
     for ((path, _), service) in raw.iter().zip(services) {
         let Some(service) = service else { continue };
-        if service.balancer == BalancerKind::ConsistentHash && !any_keyed {
+        if matches!(service.balancer, BalancerKind::ConsistentHash { .. }) && !any_keyed {
             problems.push(Problem::new(
                 join(path, "balancer"),
                 "consistent_hash routes by the request's key, and no service gives requests keys; define a keyed cache (kind = \"cache\" with capacity, keys and popularity) or pick another balancer",

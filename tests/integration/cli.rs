@@ -1087,7 +1087,7 @@ fn the_fuzz_base_scenario_is_valid_and_runs() {
 /// The request-path keys refuse what cannot be meant, each at its key path and line.
 #[test]
 fn request_path_mistakes_are_named_at_their_keys() {
-    let cases: [(Bad, &str, &str, &[&str]); 11] = [
+    let cases: [(Bad, &str, &str, &[&str]); 13] = [
         (
             Bad::Replace(
                 "calls = [\"db\"]",
@@ -1153,6 +1153,24 @@ fn request_path_mistakes_are_named_at_their_keys() {
             "calls",
             "service.api.calls[0].retries.budget",
             &["-0.1", "0 or more"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "consistent_hash", virtual_nodes = 0 }"#,
+            ),
+            "balancer",
+            "service.db.balancer.virtual_nodes",
+            &["from 1 to 1000"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "consistent_hash", vnodes = 160 }"#,
+            ),
+            "balancer",
+            "service.db.balancer.vnodes",
+            &["virtual_nodes"],
         ),
         (
             Bad::Insert("name = \"db\"", "balancer = \"least_loaded\""),

@@ -242,6 +242,44 @@ fn a_fixed_hit_ratio_hits_at_that_rate() {
     );
 }
 
+/// `virtual_nodes = 64` is the default ring, figure for figure; a larger ring sends keys
+/// elsewhere but keeps every request ending one way. A keyed cache of 4 replicas.
+#[test]
+fn consistent_hash_virtual_nodes_default_to_64() {
+    let run = |balancer: &str| {
+        simulate(&format!(
+            r#"
+            [scenario]
+            duration = "2s"
+            [traffic]
+            rate = 20000
+            [[service]]
+            name = "cache"
+            kind = "cache"
+            replicas = 4
+            concurrency = 1000
+            capacity = 100
+            keys = 10000
+            popularity = {{ zipf = 0.9 }}
+            {balancer}
+            service_time = {{ dist = "constant", value = "1us" }}
+            "#
+        ))
+    };
+    let default = run("");
+    assert_eq!(
+        default,
+        run(r#"balancer = { kind = "consistent_hash", virtual_nodes = 64 }"#)
+    );
+    let ketama = run(r#"balancer = { kind = "consistent_hash", virtual_nodes = 160 }"#);
+    assert_eq!(ketama.requests.arrived, default.requests.arrived);
+    assert_eq!(ketama.requests.succeeded, ketama.requests.arrived);
+    assert_ne!(
+        ketama.services[0].paths.hit_ratio, default.services[0].paths.hit_ratio,
+        "other shards, other hits"
+    );
+}
+
 /// `n` single-worker replicas of an exponential server (mean 1 ms) at utilization `rho`,
 /// balanced by `balancer`, for `customers` arrivals.
 fn farm(balancer: &str, n: u32, rho: f64, customers: f64) -> Summary {
