@@ -721,7 +721,9 @@ pub fn bytes(v: f64) -> String {
 /// A wall time from seconds: `45s`, `2h 30m`, `3.2 days`, `120 years`.
 fn wall_time(s: f64) -> String {
     const DAY: f64 = 86_400.0;
-    if s < DAY {
+    if s < 1.0 {
+        "under a second".into()
+    } else if s < DAY {
         super::format::duration(s)
     } else if s < 365.0 * DAY {
         format!("{:.1} days", s / DAY)
@@ -742,7 +744,7 @@ pub fn too_many_events(
     format!(
         "error: {what} is too large to start: about {} events ({} requests per replication x \
          {} visits per request x about {EVENTS_PER_VISIT} events per visit, over {} \
-         replications), about {} at {} events/s per core on {threads} cores; the limit is {} \
+         replication{}), about {} at {} events/s per core on {threads} cores; the limit is {} \
          events (--max-events).\nThe estimate follows traffic.rate (its mean, shapes included), \
          scenario.duration, scenario.replications (or --replications), the visits per request \
          of the call graph (calls, fan-out, retries){}. Shorten scenario.duration, lower \
@@ -750,8 +752,12 @@ pub fn too_many_events(
          (--max-events 0 lifts it).",
         big(e.events),
         big(e.arrivals_per_replication),
-        sig(e.visits_per_request),
+        match e.visits_per_request {
+            v if v >= 100.0 => big(v),
+            v => sig(v),
+        },
         big(e.replications),
+        if e.replications == 1.0 { "" } else { "s" },
         wall_time(e.seconds(threads)),
         big(EVENTS_PER_SECOND_PER_CORE),
         big(limit as f64),
