@@ -167,8 +167,8 @@ service_time = {{ dist = "constant", value = "1us" }}
 #[test]
 fn ten_thousand_replicas_of_a_ten_million_key_cache_are_refused_for_memory() {
     let s = Scratch::new("budget-cache");
-    // Each replica reserves min(capacity + 1, 2^20) slots up front: 1e4 x 2^20 entries x 56
-    // bytes = 547 GiB.
+    // Each replica reserves min(capacity + 1, 2^20) slots up front: 1e4 x 2^20 entries x 64
+    // bytes (LRU) = 625 GiB.
     s.write(
         "cache.toml",
         r#"
@@ -188,9 +188,9 @@ service_time = { dist = "constant", value = "1us" }
     );
     let stderr = refused(&s, &["run", "cache.toml"]);
     for needed in [
-        "would hold about 547 GiB of memory",
+        "would hold about 625 GiB of memory",
         "--max-memory",
-        "keyed caches (replicas x capacity entries) 547 GiB",
+        "keyed caches (replicas x capacity entries) 625 GiB",
         "capacity",
     ] {
         assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
