@@ -133,12 +133,12 @@ pub(crate) struct SimOptions {
 /// (`metrics::budget`) is above either limit is refused before it starts, with exit code 2.
 #[derive(Args, Clone, Copy)]
 pub(crate) struct Budget {
-    /// Refuse to start when the estimated events exceed N (default 10^10, about 17 minutes
+    /// Refuse to start when the estimated events exceed N (10^10 is about 17 minutes
     /// of one core; 0 lifts the limit)
     #[arg(long, value_name = "N", default_value_t = crate::metrics::budget::DEFAULT_MAX_EVENTS, value_parser = max_events, allow_negative_numbers = true)]
     max_events: u64,
     /// Refuse to start when the estimated memory exceeds SIZE: bytes, or with KiB, MiB, GiB
-    /// or TiB (default 8GiB; 0 lifts the limit)
+    /// or TiB (0 lifts the limit)
     #[arg(long, value_name = "SIZE", default_value = "8GiB", value_parser = memory_size, allow_negative_numbers = true)]
     max_memory: u64,
 }
