@@ -28,12 +28,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Taken by each measurement, so that two tests never count at once.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// The most bytes held at once while `replications` replications of a short two-tier
 /// scenario run and are summarized; `scenario` is the rest of its `[scenario]` table.
 fn peak_bytes(scenario: &str, replications: u32) -> usize {
     // One measurement at a time: the tests of this binary run on parallel threads, and the
     // counter is the whole process's.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let toml = format!(
         r#"
@@ -103,4 +105,43 @@ fn a_recorded_time_series_keeps_the_peak_of_2000_replications_within_a_few_mib()
         r#"duration = "100ms"
         window = "1ms""#,
     );
+}
+
+/// What `metrics::budget` takes a keyed-cache entry to cost, `bytes_per_cache_entry`, is at
+/// least what a store of 10^6 keys holds per key, for every policy (its slots reserved up
+/// front, its index, its policy's lists), measured by the counting allocator.
+#[test]
+fn a_cache_entry_costs_at_most_what_the_budget_counts() {
+    use capsim::components::cache::CacheStore;
+    use capsim::scenario::model::{Policy, Store};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const KEYS: u64 = 1_000_000;
+    for policy in [
+        Policy::Lru,
+        Policy::Lfu,
+        Policy::Fifo,
+        Policy::Random,
+        Policy::RedisLru {
+            samples: 5,
+            clock_ns: 1_000_000_000,
+        },
+    ] {
+        let before = HELD.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
+        let mut store = CacheStore::new(&Store {
+            capacity: KEYS,
+            policy,
+            ttl_ns: None,
+        });
+        for key in 0..KEYS {
+            store.fill(key * 7919, key);
+        }
+        let per_key = (PEAK.load(Ordering::Relaxed) - before) as f64 / KEYS as f64;
+        eprintln!("{policy:?}: {per_key:.1} bytes per key at its peak");
+        assert!(
+            per_key <= capsim::metrics::budget::bytes_per_cache_entry(policy),
+            "{policy:?}: {per_key} bytes per key"
+        );
+        drop(store);
+    }
 }

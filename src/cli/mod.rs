@@ -34,6 +34,8 @@ enum Command {
     Run {
         #[command(flatten)]
         options: SimOptions,
+        #[command(flatten)]
+        budget: Budget,
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -57,6 +59,8 @@ enum Command {
     Sweep {
         #[command(flatten)]
         options: SimOptions,
+        #[command(flatten)]
+        budget: Budget,
         /// Add an axis: PATH=V1,V2,... or PATH={ from = A, to = B, step = S } (repeatable)
         #[arg(long = "sweep", value_name = "PATH=VALUES")]
         sweep: Vec<String>,
@@ -81,6 +85,8 @@ enum Command {
     Plan {
         #[command(flatten)]
         options: SimOptions,
+        #[command(flatten)]
+        budget: Budget,
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -121,6 +127,75 @@ pub(crate) struct SimOptions {
     /// Number of independent replications (overrides scenario.replications)
     #[arg(long, value_parser = replications, allow_negative_numbers = true)]
     replications: Option<u32>,
+}
+
+/// The work budget of `run`, `sweep` and `plan`: a command whose estimate
+/// (`metrics::budget`) is above either limit is refused before it starts, with exit code 2.
+#[derive(Args, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Refuse to start when the estimated events exceed N (10^10 is about 17 minutes
+    /// of one core; 0 lifts the limit)
+    #[arg(long, value_name = "N", default_value_t = crate::metrics::budget::DEFAULT_MAX_EVENTS, value_parser = max_events, allow_negative_numbers = true)]
+    max_events: u64,
+    /// Refuse to start when the estimated memory exceeds SIZE: bytes, or with KiB, MiB, GiB
+    /// or TiB (0 lifts the limit)
+    #[arg(long, value_name = "SIZE", default_value = "8GiB", value_parser = memory_size, allow_negative_numbers = true)]
+    max_memory: u64,
+}
+
+impl Budget {
+    /// Refuses an estimate above either limit (0: no limit), with the message saying why.
+    fn check(
+        &self,
+        estimate: &crate::metrics::budget::Estimate,
+        threads: usize,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        if self.max_events > 0 && estimate.events > self.max_events as f64 {
+            return Err(anyhow!(report::text::too_many_events(
+                estimate,
+                self.max_events,
+                threads,
+                what
+            )));
+        }
+        if self.max_memory > 0 && estimate.memory_bytes > self.max_memory as f64 {
+            return Err(anyhow!(report::text::too_much_memory(
+                estimate,
+                self.max_memory,
+                what
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn max_events(text: &str) -> Result<u64, String> {
+    whole_number(text, 0, u64::MAX)
+}
+
+/// `--max-memory`: a whole number of bytes, optionally with a unit (`512MiB`, `8GiB`).
+fn memory_size(text: &str) -> Result<u64, String> {
+    const UNITS: [(&str, u64); 5] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    let (number, scale) = UNITS
+        .iter()
+        .find_map(|(unit, scale)| text.strip_suffix(unit).map(|n| (n, *scale)))
+        .unwrap_or((text, 1));
+    let n = whole_number(number.trim(), 0, u64::MAX)
+        .map_err(|e| format!("{e} (bytes, or with a unit: KiB, MiB, GiB, TiB)"))?;
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text} is out of range; use at most 16777215TiB"))
+}
+
+/// The threads replications run on (rayon's pool: every core, or `RAYON_NUM_THREADS`).
+fn threads() -> usize {
+    rayon::current_num_threads()
 }
 
 /// A flag's whole number from `low` to `high`, or what is wrong with it in the user's words
@@ -247,6 +322,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Sweep {
             options,
+            budget,
             sweep,
             format,
             out,
@@ -255,6 +331,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             shard,
         } => sweep::sweep(sweep::SweepArgs {
             options,
+            budget,
             sweep,
             format,
             out,
@@ -264,12 +341,14 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }),
         Command::Plan {
             options,
+            budget,
             format,
             out,
             jobs,
             max_replications,
         } => sweep::plan(sweep::PlanArgs {
             options,
+            budget,
             format,
             out,
             jobs: jobs.map(|n| n as usize),
@@ -295,10 +374,18 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Report { dir } => rerender(&dir),
         Command::Run {
             options,
+            budget,
             format,
             out,
         } => {
             let (mut model, scenario_text) = load_with_text(&options)?;
+            // The files include timeseries.csv, so the series is recorded whatever the world.
+            model.record_series |= out.is_some();
+            // Refused before anything is written or simulated.
+            let threads = threads();
+            let at_once = threads.min(model.replications as usize);
+            let estimate = crate::metrics::budget::estimate(&model, at_once);
+            budget.check(&estimate, threads, "this run")?;
             let lock = out
                 .as_deref()
                 .map(|dir| output::Lock::acquire(dir, true))
@@ -306,8 +393,6 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             for warning in crate::metrics::theory::warnings(&model) {
                 eprintln!("warning: {warning}");
             }
-            // The files include timeseries.csv, so the series is recorded whatever the world.
-            model.record_series |= out.is_some();
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {
                 write_report(dir, &outcome, &scenario_text)?;

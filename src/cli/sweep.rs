@@ -2,7 +2,8 @@
 //! the result files, Ctrl-C and the progress bar.
 
 use super::results::{self, Journal, Manifest};
-use super::{Format, SimOptions};
+use super::{Budget, Format, SimOptions};
+use crate::metrics::budget::{self, Estimate};
 use crate::metrics::summary::Outcome;
 use crate::report;
 use crate::report::sweep::Row;
@@ -81,6 +82,35 @@ fn load_errors(file: &str, errors: Vec<LoadError>) -> anyhow::Error {
     )
 }
 
+/// The models at the corners of a grid (every axis at its first or last value; at most 64,
+/// the first axes' corners when there are more), those that load.
+fn corner_models(grid: &Grid, source: &Source) -> Vec<Model> {
+    let ends: Vec<[usize; 2]> = grid
+        .axes
+        .iter()
+        .map(|a| [0, a.values.len().saturating_sub(1)])
+        .collect();
+    let varied = ends.len().min(6);
+    (0..1usize << varied)
+        .filter_map(|corner| {
+            let coordinates: Vec<usize> = ends
+                .iter()
+                .enumerate()
+                .map(|(axis, end)| end[usize::from(axis < varied && corner >> axis & 1 == 1)])
+                .collect();
+            source.point(&grid.settings_at(&coordinates)).ok()
+        })
+        .collect()
+}
+
+/// The estimates of a grid's corners, `threads` replications held at once.
+fn corner_estimates(grid: &Grid, source: &Source, threads: usize) -> Vec<Estimate> {
+    corner_models(grid, source)
+        .iter()
+        .map(|m| budget::estimate(m, threads))
+        .collect()
+}
+
 /// A hex digest of the text that identifies a sweep.
 fn fingerprint(text: &str) -> String {
     let mut hasher = SipHasher13::new_with_keys(0x6361_7073_696d, 0x0073_7765_6570);
@@ -122,6 +152,7 @@ fn progress_bar(total: usize, done: usize, met: usize) -> indicatif::ProgressBar
 
 pub struct SweepArgs {
     pub options: SimOptions,
+    pub budget: Budget,
     pub sweep: Vec<String>,
     pub format: Format,
     pub out: Option<PathBuf>,
@@ -155,18 +186,35 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let paths: Vec<&str> = grid.axes.iter().map(|a| a.path.as_str()).collect();
     let columns = report::sweep::columns(&paths);
     let pool = thread_pool(args.jobs)?;
+    let threads = pool.current_num_threads();
+    let indices: Vec<usize> = shard.points(grid.len()).collect();
 
+    // The budget, first from the grid's corners alone (a floor, in milliseconds even for a
+    // million points), then from every point once each is loaded.
+    let corners = corner_estimates(&grid, &source, threads);
+    if let Some(floor) = budget::sweep(&corners, indices.len()) {
+        args.budget.check(&floor, threads, "this sweep")?;
+    }
     // Every point of this shard is loaded (and so checked) before anything runs or is
     // written; the models are dropped and loaded again as each point starts.
-    let indices: Vec<usize> = shard.points(grid.len()).collect();
-    let errors: Vec<LoadError> = pool.install(|| {
+    let loaded: Vec<Result<Estimate, LoadError>> = pool.install(|| {
         indices
             .par_iter()
-            .filter_map(|&index| source.point(&grid.settings(index)).err())
+            .map(|&index| {
+                source
+                    .point(&grid.settings(index))
+                    .map(|m| budget::estimate(&m, threads))
+            })
             .collect()
     });
+    let (estimates, errors): (Vec<_>, Vec<_>) = loaded.into_iter().partition(Result::is_ok);
+    let errors: Vec<LoadError> = errors.into_iter().filter_map(Result::err).collect();
     if !errors.is_empty() {
         return Err(load_errors(source.file(), errors));
+    }
+    let estimates: Vec<Estimate> = estimates.into_iter().filter_map(Result::ok).collect();
+    if let Some(total) = budget::total(&estimates) {
+        args.budget.check(&total, threads, "this sweep")?;
     }
 
     let manifest = Manifest {
@@ -324,6 +372,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, format: Format) -> anyhow::Result<Exi
 
 pub struct PlanArgs {
     pub options: SimOptions,
+    pub budget: Budget,
     pub format: Format,
     pub out: Option<PathBuf>,
     pub jobs: Option<usize>,
@@ -347,6 +396,26 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         replications: model.replications.max(3),
         max_replications: args.max_replications.max(model.replications.max(3)),
     };
+    // The budget: the designs a search looks at at least (every line of the other knobs,
+    // bisected along the last), each at its first replications, from the grid's corners.
+    let threads = pool.current_num_threads();
+    let lengths: Vec<usize> = grid.axes.iter().map(|a| a.values.len()).collect();
+    let (last, others) = lengths.split_last().expect("a plan has knobs");
+    let designs = others
+        .iter()
+        .fold(1usize, |n, &l| n.saturating_mul(l))
+        .saturating_mul(last.max(&1).ilog2() as usize + 1);
+    let corners: Vec<Estimate> = corner_models(&grid, &source)
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            m.replications = options.replications;
+            budget::estimate(&m, threads)
+        })
+        .collect();
+    if let Some(floor) = budget::sweep(&corners, designs) {
+        args.budget.check(&floor, threads, "this plan")?;
+    }
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} planning: {pos} designs looked at ({elapsed})",

@@ -1,6 +1,6 @@
 //! The summary for people: an aligned table for the terminal, or the same as Markdown.
 
-use super::format::{group, measure, ms, percent, replicas, req_per_s, seconds, usd};
+use super::format::{group, measure, ms, percent, replicas, req_per_s, seconds, sig, usd};
 use crate::metrics::recorder::Counts;
 use crate::metrics::run::OverloadReason;
 use crate::metrics::summary::{Confidence, OverloadSummary, Summary, Verdict};
@@ -689,5 +689,101 @@ pub fn overload_message(o: &OverloadSummary) -> String {
         hold,
         o.workers,
         req_per_s(o.capacity_rps()),
+    )
+}
+
+/// A large count for a message: grouped digits below 10^9 (`42,000,000`), else in powers of
+/// ten (`3.2e14`).
+fn big(v: f64) -> String {
+    if v < 1e9 {
+        group(v.round() as u64)
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// Bytes as `512 MiB`, `8.0 GiB`, `5.1 TiB`.
+pub fn bytes(v: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = v;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || v >= 100.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A wall time from seconds: `45s`, `2h 30m`, `3.2 days`, `120 years`.
+fn wall_time(s: f64) -> String {
+    const DAY: f64 = 86_400.0;
+    if s < 1.0 {
+        "under a second".into()
+    } else if s < DAY {
+        super::format::duration(s)
+    } else if s < 365.0 * DAY {
+        format!("{:.1} days", s / DAY)
+    } else {
+        format!("{} years", big(s / (365.0 * DAY)))
+    }
+}
+
+/// Why a command was refused before it started: its estimated events above `--max-events`.
+/// `what` is "this run", "this sweep" or "a design of this plan".
+pub fn too_many_events(
+    e: &crate::metrics::budget::Estimate,
+    limit: u64,
+    threads: usize,
+    what: &str,
+) -> String {
+    use crate::metrics::budget::{EVENTS_PER_SECOND_PER_CORE, EVENTS_PER_VISIT};
+    format!(
+        "error: {what} is too large to start: about {} events ({} requests per replication x \
+         {} visits per request x about {EVENTS_PER_VISIT} events per visit, over {} \
+         replication{}), about {} at {} events/s per core on {threads} cores; the limit is {} \
+         events (--max-events).\nThe estimate follows traffic.rate (its mean, shapes included), \
+         scenario.duration, scenario.replications (or --replications), the visits per request \
+         of the call graph (calls, fan-out, retries){}. Shorten scenario.duration, lower \
+         traffic.rate or the replications, or raise the limit with --max-events N \
+         (--max-events 0 lifts it).",
+        big(e.events),
+        big(e.arrivals_per_replication),
+        match e.visits_per_request {
+            v if v >= 100.0 => big(v),
+            v => sig(v),
+        },
+        big(e.replications),
+        if e.replications == 1.0 { "" } else { "s" },
+        wall_time(e.seconds(threads)),
+        big(EVENTS_PER_SECOND_PER_CORE),
+        big(limit as f64),
+        if what == "this sweep" {
+            " and the points of the grid"
+        } else {
+            ""
+        },
+    )
+}
+
+/// Why a command was refused before it started: its estimated memory above `--max-memory`.
+pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &str) -> String {
+    let parts: Vec<String> = e
+        .memory_parts
+        .iter()
+        .map(|(name, b)| format!("{name} {}", bytes(*b)))
+        .collect();
+    format!(
+        "error: {what} would hold about {} of memory at once, more than the limit of {} \
+         (--max-memory): {}.\nLower the keys that drive it (a keyed cache's capacity or \
+         replicas, scenario.max_in_flight, scenario.window against scenario.duration, the \
+         points of a sweep), run fewer replications at once, or raise the limit with \
+         --max-memory SIZE (e.g. 32GiB; --max-memory 0 lifts it).",
+        bytes(e.memory_bytes),
+        bytes(limit as f64),
+        parts.join(", ")
     )
 }

@@ -1,6 +1,8 @@
 //! capsim's integration tests, built into one binary (one link instead of many).
 //!
 //! - `architecture`: the import graph between top-level modules has no cycle.
+//! - `budget`: absurd but valid designs refused up front with their estimate of events and
+//!   memory (`--max-events`, `--max-memory`), and the estimate against the events counted.
 //! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
@@ -27,6 +29,7 @@
 //!   run a scenario in-process.
 
 mod architecture;
+mod budget;
 mod cli;
 mod deploy;
 mod determinism;

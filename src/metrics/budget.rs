@@ -1,0 +1,308 @@
+//! The work budget: an estimate, before anything runs, of the events a command will handle
+//! and the memory it will hold, so that a valid but absurd design (a rate of 10^9 for 100
+//! years) is refused up front with its estimate instead of running for days or running out
+//! of memory. The CLI compares the estimate with `--max-events` and `--max-memory`.
+
+use super::run::max_visits_in_flight;
+use super::theory::visits_per_request;
+use crate::scenario::model::{Arrivals, BalancerKind, Lookup, Model, Policy};
+
+/// Events per second one core handles on the shipped scenarios (README: 10 to 13 million
+/// customers per second on M/M/c; designs with calls and timers do fewer): the rate the
+/// estimated time is given at.
+pub const EVENTS_PER_SECOND_PER_CORE: f64 = 1e7;
+
+/// Default `--max-events`: 10^10 events, about 17 minutes of one core at
+/// [`EVENTS_PER_SECOND_PER_CORE`].
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
+
+/// Default `--max-memory`: 8 GiB.
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 8 << 30;
+
+/// Events per visit beyond the request's own arrival: its `WorkDone`, and for some visits
+/// more (the `Deliver`/`Respond` of a call with latency, timeouts, retries, hedges).
+/// Calibrated by the integration test `budget::estimate_is_close_to_the_events_counted`: on
+/// shipped scenarios the engine counted 1 + 1.0 x visits events per request on the plain
+/// queues (two-tier, mm1, erlang-staffing, mg1-heavy-tail), 1.2 on tail-at-scale, 1.4 on
+/// cache-zipf and 2.2 on retry-storm (its timeouts and retries); 1.5 is between them.
+pub const EVENTS_PER_VISIT: f64 = 1.5;
+
+/// Bytes of one keyed-cache entry (its index entry, its node in the policy's lists and the
+/// slack of tables grown by doubling), measured at 10^6 keys by `tests/memory.rs`
+/// (`a_cache_entry_costs_at_most_what_the_budget_counts`): LRU and FIFO 63.7, random and
+/// Redis's sampled LRU 59.7, LFU 99.7 (its frequency lists).
+pub fn bytes_per_cache_entry(policy: Policy) -> f64 {
+    match policy {
+        Policy::Lfu => 100.0,
+        _ => 64.0,
+    }
+}
+/// Bytes of one frame (a visit in flight) with its call records.
+pub const BYTES_PER_FRAME: f64 = 136.0;
+/// Bytes of one request in flight beyond its frames (its slab entry, its arrival event).
+pub const BYTES_PER_REQUEST: f64 = 100.0;
+/// Bytes of one replica beyond its queue (its lifecycle, counters, breakers).
+pub const BYTES_PER_REPLICA: f64 = 100.0;
+/// Bytes of one time-series window, and per service in it (docs/scenarios.md "Time series").
+pub const BYTES_PER_WINDOW: f64 = 60.0;
+pub const BYTES_PER_WINDOW_SERVICE: f64 = 88.0;
+/// Bytes of one sweep row held until the final write (its figures and labels).
+pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
+
+/// Slots a keyed cache's store reserves up front (`components::cache`'s `PREALLOCATE_MAX`).
+const CACHE_PREALLOCATED_SLOTS: f64 = (1u64 << 20) as f64;
+
+/// What a command is estimated to cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Events over every replication (and point).
+    pub events: f64,
+    /// Peak bytes held at once.
+    pub memory_bytes: f64,
+    /// Requests arriving in one replication.
+    pub arrivals_per_replication: f64,
+    /// Expected visits per request (all services).
+    pub visits_per_request: f64,
+    /// Replications (over every point of a sweep).
+    pub replications: f64,
+    /// What drives the memory: (what, bytes), largest first.
+    pub memory_parts: Vec<(String, f64)>,
+}
+
+impl Estimate {
+    /// Seconds the events take on `threads` cores at [`EVENTS_PER_SECOND_PER_CORE`].
+    pub fn seconds(&self, threads: usize) -> f64 {
+        self.events / (EVENTS_PER_SECOND_PER_CORE * threads.max(1) as f64)
+    }
+}
+
+/// The estimate of running `model` (every replication), `at_once` replications held in
+/// memory at once (the threads they run on, at most the replications for a single run).
+pub fn estimate(model: &Model, at_once: usize) -> Estimate {
+    let duration_s = model.duration_ns as f64 / 1e9;
+    let arrivals = match &model.traffic.arrivals {
+        Arrivals::Replay(times) => times.len() as f64,
+        // The mean rate (shapes included); a closed loop's is an upper bound.
+        _ => model.traffic.rate_per_s * duration_s,
+    };
+    let visits_each = visits_per_request(model);
+    let visits: f64 = visits_each.iter().sum();
+    let windows = if model.series_window_ns > 0 {
+        (model.duration_ns as f64 / model.series_window_ns as f64).ceil()
+    } else {
+        0.0
+    };
+    // A window's tick is an event when the series is recorded.
+    let ticks = if model.record_series { windows } else { 0.0 };
+    let per_replication_events = arrivals * (1.0 + visits * EVENTS_PER_VISIT) + ticks;
+    let replications = f64::from(model.replications);
+    let events = per_replication_events * replications;
+
+    // Memory of one replication while it runs.
+    let mut parts: Vec<(String, f64)> = Vec::new();
+    let mut cache_bytes = 0.0;
+    let mut replicas = 0.0;
+    for (service, &v) in model.services.iter().zip(&visits_each) {
+        let count = f64::from(
+            service
+                .fleet
+                .autoscale
+                .as_ref()
+                .map_or(service.replicas, |a| a.max.max(service.replicas)),
+        );
+        replicas += count;
+        if let Some(Lookup::Keyed(space, store)) = service.cache.as_ref().map(|c| &c.lookup) {
+            let capacity = store.capacity as f64;
+            // Consistent hashing shards the keys: each replica sees its share of them.
+            let keys = match service.balancer {
+                BalancerKind::ConsistentHash => space.keys as f64 / count,
+                _ => space.keys as f64,
+            };
+            let filled = capacity.min(keys).min(arrivals * v);
+            let reserved = (capacity + 1.0).min(CACHE_PREALLOCATED_SLOTS);
+            cache_bytes += count * filled.max(reserved) * bytes_per_cache_entry(store.policy);
+        }
+    }
+    parts.push((
+        "keyed caches (replicas x capacity entries)".into(),
+        cache_bytes,
+    ));
+    parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
+    // In flight: at most what the overload bound allows, and no more than the run brings.
+    let requests = (model.max_in_flight as f64).min(arrivals);
+    let frames = (max_visits_in_flight(model.max_in_flight) as f64).min(arrivals * visits);
+    parts.push((
+        "requests and visits in flight (scenario.max_in_flight)".into(),
+        requests * BYTES_PER_REQUEST + frames * BYTES_PER_FRAME,
+    ));
+    let series = if model.record_series {
+        windows * (BYTES_PER_WINDOW + BYTES_PER_WINDOW_SERVICE * model.services.len() as f64)
+    } else {
+        0.0
+    };
+    parts.push(("time series (scenario.window)".into(), series));
+    for part in &mut parts {
+        part.1 *= at_once.max(1) as f64;
+    }
+    // The pool keeps one series besides the runs'.
+    if series > 0.0 {
+        parts.push(("pooled time series".into(), series));
+    }
+    finish(Estimate {
+        events,
+        memory_bytes: 0.0,
+        arrivals_per_replication: arrivals,
+        visits_per_request: visits,
+        replications,
+        memory_parts: parts,
+    })
+}
+
+/// The estimate of `points` points of a grid (a sweep's, or the designs a plan looks at),
+/// given the estimates of some of them (`sample`, e.g. the corners of the grid): each point
+/// costs the cheapest of the sample, so the total is a floor; its rows are held to the end.
+pub fn sweep(sample: &[Estimate], points: usize) -> Option<Estimate> {
+    let cheapest = sample.iter().min_by(|a, b| a.events.total_cmp(&b.events))?;
+    let widest = sample
+        .iter()
+        .max_by(|a, b| a.memory_bytes.total_cmp(&b.memory_bytes))?;
+    let n = points as f64;
+    let mut parts = widest.memory_parts.clone();
+    parts.push((
+        "sweep rows held until written".into(),
+        n * BYTES_PER_SWEEP_ROW,
+    ));
+    Some(finish(Estimate {
+        events: cheapest.events * n,
+        memory_bytes: 0.0,
+        arrivals_per_replication: cheapest.arrivals_per_replication,
+        visits_per_request: cheapest.visits_per_request,
+        replications: cheapest.replications * n,
+        memory_parts: parts,
+    }))
+}
+
+/// The sum of the estimates of every point of a sweep (known once each is loaded).
+pub fn total(points: &[Estimate]) -> Option<Estimate> {
+    let widest = points
+        .iter()
+        .max_by(|a, b| a.memory_bytes.total_cmp(&b.memory_bytes))?;
+    let mut parts = widest.memory_parts.clone();
+    parts.push((
+        "sweep rows held until written".into(),
+        points.len() as f64 * BYTES_PER_SWEEP_ROW,
+    ));
+    let n = points.len() as f64;
+    Some(finish(Estimate {
+        events: points.iter().map(|e| e.events).sum(),
+        memory_bytes: 0.0,
+        arrivals_per_replication: points
+            .iter()
+            .map(|e| e.arrivals_per_replication)
+            .sum::<f64>()
+            / n,
+        visits_per_request: points.iter().map(|e| e.visits_per_request).sum::<f64>() / n,
+        replications: points.iter().map(|e| e.replications).sum(),
+        memory_parts: parts,
+    }))
+}
+
+/// Sums the memory parts and sorts them, largest first.
+fn finish(mut e: Estimate) -> Estimate {
+    e.memory_parts.retain(|(_, bytes)| *bytes > 0.0);
+    e.memory_parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+    e.memory_bytes = e.memory_parts.iter().map(|(_, b)| b).sum();
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, overrides: &[&str]) -> Model {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        crate::scenario::load(text, "t.toml", &overrides).expect("valid")
+    }
+
+    const ONE_QUEUE: &str = r#"
+[scenario]
+duration = "100s"
+[traffic]
+rate = 1000
+[[service]]
+name = "api"
+concurrency = 2
+service_time = { dist = "exponential", mean = "1ms" }
+"#;
+
+    #[test]
+    fn events_are_arrivals_times_one_plus_visits_times_events_per_visit() {
+        // 1000/s x 100 s = 1e5 arrivals, one visit each: 1e5 x (1 + 1.5) = 2.5e5 per
+        // replication, 4 replications.
+        let e = estimate(&load(ONE_QUEUE, &["scenario.replications=4"]), 1);
+        // One replication held at once.
+        assert_eq!(e.arrivals_per_replication, 1e5);
+        assert_eq!(e.visits_per_request, 1.0);
+        assert_eq!(e.events, 4.0 * 2.5e5);
+        assert_eq!(e.seconds(2), 1e6 / 2e7);
+    }
+
+    #[test]
+    fn cache_memory_is_replicas_times_capacity() {
+        // 10 replicas of a cache of 10^7 keys of capacity, 10^9 keys, plenty of lookups:
+        // consistent hashing gives each replica 10^8 keys, so each fills its 10^7:
+        // 10^8 entries x 64 bytes (LRU, the default policy).
+        let text = r#"
+[scenario]
+duration = "1000s"
+[traffic]
+rate = 1000000
+[[service]]
+name = "cache"
+kind = "cache"
+replicas = 10
+capacity = 10000000
+keys = 1000000000
+popularity = "uniform"
+service_time = { dist = "constant", value = "1us" }
+"#;
+        let e = estimate(&load(text, &[]), 1);
+        let cache = e.memory_parts.iter().find(|p| p.0.starts_with("keyed"));
+        assert_eq!(cache.map(|p| p.1), Some(1e8 * 64.0));
+        assert_eq!(
+            e.memory_parts[0].0,
+            "keyed caches (replicas x capacity entries)"
+        );
+    }
+
+    #[test]
+    fn in_flight_memory_follows_the_overload_bound_and_the_threads() {
+        // 1e5 arrivals, max_in_flight 1000: 1000 requests and max(4 x 1000, 100,000) =
+        // 100,000 frames at most, and the run brings only 1e5 visits: 1000 x 100 + 1e5 x 136
+        // bytes per replication, two at once.
+        let model = load(
+            ONE_QUEUE,
+            &["scenario.max_in_flight=1000", "scenario.replications=3"],
+        );
+        let e = estimate(&model, 2);
+        let in_flight = e.memory_parts.iter().find(|p| p.0.starts_with("requests"));
+        assert_eq!(
+            in_flight.map(|p| p.1),
+            Some(2.0 * (1000.0 * 100.0 + 1e5 * 136.0))
+        );
+    }
+
+    #[test]
+    fn a_sweep_costs_its_cheapest_point_times_its_points_at_least() {
+        let a = estimate(&load(ONE_QUEUE, &[]), 1);
+        let b = estimate(&load(ONE_QUEUE, &["traffic.rate=10"]), 1);
+        let s = sweep(&[a.clone(), b.clone()], 1000).unwrap();
+        assert_eq!(s.events, b.events * 1000.0);
+        let t = total(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(t.events, a.events + b.events);
+        assert_eq!(
+            t.memory_bytes,
+            a.memory_bytes.max(b.memory_bytes) + 2.0 * BYTES_PER_SWEEP_ROW
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! The work budget: absurd but valid designs are refused up front (exit 2, nothing on
+//! standard output, the estimate and the flag that lifts the limit in the message), within
+//! a second rather than after hours; what validation already bounds is refused there; a
+//! large design within the budget runs. And the estimate against the events counted.
+
+use super::support::{Output, Scratch};
+use std::time::{Duration, Instant};
+
+const BASE: &str = r#"
+[scenario]
+name = "absurd"
+duration = "10s"
+
+[traffic]
+rate = 100
+
+[[service]]
+name = "api"
+concurrency = 4
+service_time = { dist = "exponential", mean = "1ms" }
+"#;
+
+/// Runs capsim and checks it was refused before it simulated: exit 2, nothing on stdout, in
+/// well under a second (the runs refused would take hours to years). Returns stderr.
+fn refused(scratch: &Scratch, args: &[&str]) -> String {
+    let started = Instant::now();
+    let out: Output = scratch
+        .capsim_within(args, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("capsim {args:?} ran instead of being refused"));
+    let took = started.elapsed();
+    let stderr = out.bad_input().to_string();
+    assert!(
+        took < Duration::from_secs(1),
+        "refusing {args:?} took {took:?}: it should be up front"
+    );
+    stderr
+}
+
+/// The message of a refusal on events: the estimate, its time and how to proceed.
+fn assert_events_message(stderr: &str) {
+    for needed in [
+        "too large to start: about ",
+        " events (",
+        "events/s per core",
+        "--max-events",
+        "traffic.rate",
+        "scenario.duration",
+        "--max-events 0 lifts it",
+    ] {
+        assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn a_rate_of_a_billion_for_a_century_is_refused_with_its_estimate() {
+    let s = Scratch::new("budget-century");
+    s.write("a.toml", BASE);
+    // 1e9/s x 36,500 days = 3.2e18 requests, 2.5 events each: 7.9e18 events.
+    let stderr = refused(
+        &s,
+        &[
+            "run",
+            "a.toml",
+            "--set",
+            "traffic.rate=1e9",
+            "--set",
+            "scenario.duration=36500d",
+        ],
+    );
+    assert_events_message(&stderr);
+    assert!(stderr.contains("about 7.9e18 events"), "{stderr}");
+    assert!(stderr.contains("years at"), "{stderr}");
+}
+
+#[test]
+fn what_validation_bounds_is_refused_there_at_once() {
+    let s = Scratch::new("budget-validation");
+    s.write("a.toml", BASE);
+    // Each is out of its key's range (rate at most 1e9, durations at most 100 years,
+    // replicas at most 1e6, replications at most 100,000, a sweep axis at most 100,000
+    // values): refused by validation, naming the key.
+    for (args, key) in [
+        (vec!["--set", "traffic.rate=1e12"], "traffic.rate"),
+        (
+            vec!["--set", "scenario.duration=36501d"],
+            "scenario.duration",
+        ),
+        (
+            vec!["--set", "service.api.replicas=1000000000"],
+            "service.api.replicas",
+        ),
+        (vec!["--replications", "1000000"], "--replications"),
+    ] {
+        let mut all = vec!["run", "a.toml"];
+        all.extend(args);
+        let stderr = refused(&s, &all);
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
+    let stderr = refused(
+        &s,
+        &[
+            "sweep",
+            "a.toml",
+            "--sweep",
+            "traffic.rate={from=1,to=10000000}",
+        ],
+    );
+    assert!(stderr.contains("sweep.traffic.rate"), "{stderr}");
+}
+
+#[test]
+fn a_hundred_thousand_replications_of_an_hour_are_refused() {
+    let s = Scratch::new("budget-replications");
+    s.write("a.toml", BASE);
+    // 100/s x 3600 s x 2.5 events x 100,000 replications = 9e10 events.
+    let stderr = refused(
+        &s,
+        &[
+            "run",
+            "a.toml",
+            "--replications",
+            "100000",
+            "--set",
+            "scenario.duration=1h",
+        ],
+    );
+    assert_events_message(&stderr);
+    assert!(stderr.contains("over 100,000 replications"), "{stderr}");
+}
+
+#[test]
+fn a_fan_out_of_ninety_thousand_visits_is_refused() {
+    let s = Scratch::new("budget-fanout");
+    // Two levels of 300 parallel calls: 1 + 300 + 90,000 = 90,301 visits per request (below
+    // the validator's 100,000); 1000/s for an hour: 3.6e6 x (1 + 90,301 x 1.5) = 4.9e11.
+    let fan = |to: &str| {
+        let calls: Vec<String> = (0..300).map(|_| format!("\"{to}\"")).collect();
+        format!("calls = [{{ parallel = [{}] }}]", calls.join(", "))
+    };
+    let text = format!(
+        r#"
+[scenario]
+duration = "1h"
+[traffic]
+rate = 1000
+[[service]]
+name = "a"
+service_time = {{ dist = "constant", value = "1us" }}
+{}
+[[service]]
+name = "b"
+service_time = {{ dist = "constant", value = "1us" }}
+{}
+[[service]]
+name = "c"
+service_time = {{ dist = "constant", value = "1us" }}
+"#,
+        fan("b"),
+        fan("c")
+    );
+    s.write("fan.toml", &text);
+    let stderr = refused(&s, &["run", "fan.toml"]);
+    assert_events_message(&stderr);
+    assert!(stderr.contains("90,301 visits per request"), "{stderr}");
+}
+
+#[test]
+fn ten_thousand_replicas_of_a_ten_million_key_cache_are_refused_for_memory() {
+    let s = Scratch::new("budget-cache");
+    // Each replica reserves min(capacity + 1, 2^20) slots up front: 1e4 x 2^20 entries x 64
+    // bytes (LRU) = 625 GiB.
+    s.write(
+        "cache.toml",
+        r#"
+[scenario]
+duration = "10s"
+[traffic]
+rate = 100
+[[service]]
+name = "cache"
+kind = "cache"
+replicas = 10000
+capacity = 10000000
+keys = 10000000
+popularity = "uniform"
+service_time = { dist = "constant", value = "1us" }
+"#,
+    );
+    let stderr = refused(&s, &["run", "cache.toml"]);
+    for needed in [
+        "would hold about 625 GiB of memory",
+        "--max-memory",
+        "keyed caches (replicas x capacity entries) 625 GiB",
+        "capacity",
+    ] {
+        assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn an_unbounded_max_in_flight_on_an_overloaded_design_is_refused_not_aborted() {
+    let s = Scratch::new("budget-in-flight");
+    s.write("a.toml", BASE);
+    // 1e5/s offered to a service that does 1000/s, for an hour, with max_in_flight = 2^32 - 1:
+    // up to 3.6e8 requests (x 100 bytes) and visits (x 136 bytes) in flight = 79 GiB.
+    let stderr = refused(
+        &s,
+        &[
+            "run",
+            "a.toml",
+            "--set",
+            "scenario.max_in_flight=4294967295",
+            "--set",
+            "traffic.rate=100000",
+            "--set",
+            "service.api.concurrency=1",
+            "--set",
+            "scenario.duration=1h",
+        ],
+    );
+    assert!(
+        stderr.contains("requests and visits in flight (scenario.max_in_flight) 79.1 GiB"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_sweep_of_a_million_points_is_refused_before_loading_them() {
+    let s = Scratch::new("budget-sweep");
+    s.write("a.toml", BASE);
+    // 1000 x 1000 points, the cheapest (rate 1) 7200 requests x 2.5 events: 1.8e10 at least.
+    // Loading every point would take minutes; the corners take milliseconds.
+    let stderr = refused(
+        &s,
+        &[
+            "sweep",
+            "a.toml",
+            "--set",
+            "scenario.duration=2h",
+            "--sweep",
+            "traffic.rate={from=1,to=1000}",
+            "--sweep",
+            "service.api.concurrency={from=1,to=1000}",
+        ],
+    );
+    assert_events_message(&stderr);
+    assert!(stderr.contains("this sweep"), "{stderr}");
+    assert!(stderr.contains("points of the grid"), "{stderr}");
+}
+
+#[test]
+fn a_plan_of_long_designs_is_refused() {
+    let s = Scratch::new("budget-plan");
+    s.write(
+        "p.toml",
+        &format!(
+            "{BASE}\n[slo]\np99 = \"50ms\"\n\n[plan]\n\"service.api.concurrency\" = {{ from = 1, to = 8 }}\n"
+        ),
+    );
+    // Each design: 1e6/s x 1 day x 2.5 events x 3 replications = 6.5e11 events.
+    let stderr = refused(
+        &s,
+        &[
+            "plan",
+            "p.toml",
+            "--set",
+            "traffic.rate=1000000",
+            "--set",
+            "scenario.duration=1d",
+        ],
+    );
+    assert_events_message(&stderr);
+    assert!(stderr.contains("this plan"), "{stderr}");
+}
+
+#[test]
+fn the_limits_are_flags_and_zero_lifts_them() {
+    let s = Scratch::new("budget-flags");
+    s.write("a.toml", BASE);
+    // 100/s x 10 s x 2.5 = 2500 events: above a limit of 1000, run with the limit lifted.
+    let stderr = refused(&s, &["run", "a.toml", "--max-events", "1000"]);
+    assert!(stderr.contains("about 2,500 events"), "{stderr}");
+    assert!(stderr.contains("the limit is 1,000 events"), "{stderr}");
+    let stderr = refused(&s, &["run", "a.toml", "--max-memory", "1KiB"]);
+    assert!(
+        stderr.contains("more than the limit of 1.0 KiB"),
+        "{stderr}"
+    );
+    let out = s.capsim(&["run", "a.toml", "--max-events", "0", "--max-memory", "0"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "lots"]);
+    assert!(out.bad_input().contains("--max-memory"), "{out:#?}");
+}
+
+#[test]
+fn a_large_design_within_the_budget_runs() {
+    let s = Scratch::new("budget-large");
+    s.write("a.toml", BASE);
+    // 1e5/s for 10 s on 128 workers (offered load 0.78): 2.5e6 events, well inside 1e10.
+    let out = s.capsim(&[
+        "run",
+        "a.toml",
+        "--set",
+        "traffic.rate=100000",
+        "--set",
+        "service.api.concurrency=128",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(
+        out.json()["requests"]["arrived"]
+            .as_u64()
+            .map(|n| n > 900_000),
+        Some(true)
+    );
+}
+
+/// The calibration of `metrics::budget::EVENTS_PER_VISIT`: on shipped scenarios run short
+/// (one replication of 20 simulated seconds), the events the engine counted are within a
+/// factor of 2 of the estimate. (Measured ratios are printed with --nocapture.)
+#[test]
+fn estimate_is_close_to_the_events_counted() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/teaching");
+    for name in [
+        "two-tier",
+        "mm1",
+        "cache-zipf",
+        "tail-at-scale",
+        "retry-storm",
+        "erlang-staffing",
+        "mg1-heavy-tail",
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}/{name}.toml")).unwrap();
+        let overrides: Vec<String> = [
+            "scenario.replications=1",
+            "scenario.duration=20s",
+            "scenario.warmup=0s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let model = capsim::scenario::load(&text, name, &overrides).expect("valid");
+        let counted = capsim::components::system::simulate(&model, 0).events as f64;
+        let estimated = capsim::metrics::budget::estimate(&model, 1).events;
+        let ratio = counted / estimated;
+        eprintln!("{name}: counted {counted}, estimated {estimated}, ratio {ratio:.2}");
+        assert!((0.5..=2.0).contains(&ratio), "{name}: ratio {ratio}");
+    }
+}
