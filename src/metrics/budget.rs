@@ -76,6 +76,31 @@ impl Estimate {
     }
 }
 
+/// Times Little's law's requests in flight that a stable design is allowed for: queues of a
+/// stable design fluctuate around their mean, rarely past several times it.
+const STABLE_IN_FLIGHT_MARGIN: f64 = 20.0;
+
+/// Requests in flight of a design in which every service with a closed form is stable
+/// (utilization below 0.95) and none lacks one: `STABLE_IN_FLIGHT_MARGIN` x Little's law, the
+/// arrival rate times the mean time a request spends at each service it visits (its hold
+/// time, stretched by 1 / (1 - utilization) for the wait). `None` when theory cannot tell
+/// (then the overload bound is what memory may come to).
+fn stable_in_flight(model: &Model, visits_each: &[f64]) -> Option<f64> {
+    if !matches!(model.traffic.arrivals, Arrivals::Poisson) {
+        return None; // shapes, spikes and replays can overload a design stable on average
+    }
+    let theories = super::theory::theory(model);
+    let mut seconds_in_system = 0.0;
+    for (t, &v) in theories.iter().zip(visits_each) {
+        let rho = t.utilization?;
+        if !(rho < 0.95) {
+            return None;
+        }
+        seconds_in_system += v * t.mean_hold_ns / 1e9 / (1.0 - rho);
+    }
+    Some(STABLE_IN_FLIGHT_MARGIN * model.traffic.rate_per_s * seconds_in_system + 1.0)
+}
+
 /// The estimate of running `model` (every replication), `at_once` replications held in
 /// memory at once (the threads they run on, at most the replications for a single run).
 pub fn estimate(model: &Model, at_once: usize) -> Estimate {
@@ -115,7 +140,7 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
             let capacity = store.capacity as f64;
             // Consistent hashing shards the keys: each replica sees its share of them.
             let keys = match service.balancer {
-                BalancerKind::ConsistentHash => space.keys as f64 / count,
+                BalancerKind::ConsistentHash { .. } => space.keys as f64 / count,
                 _ => space.keys as f64,
             };
             let filled = capacity.min(keys).min(arrivals * v);
@@ -128,9 +153,14 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         cache_bytes,
     ));
     parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
-    // In flight: at most what the overload bound allows, and no more than the run brings.
-    let requests = (model.max_in_flight as f64).min(arrivals);
-    let frames = (max_visits_in_flight(model.max_in_flight) as f64).min(arrivals * visits);
+    // In flight: at most what the overload bound allows, and no more than the run brings; for
+    // a design that theory finds stable, what Little's law says, with room to spare.
+    let mut requests = (model.max_in_flight as f64).min(arrivals);
+    let mut frames = (max_visits_in_flight(model.max_in_flight) as f64).min(arrivals * visits);
+    if let Some(in_flight) = stable_in_flight(model, &visits_each) {
+        requests = requests.min(in_flight);
+        frames = frames.min(in_flight * visits.max(1.0));
+    }
     parts.push((
         "requests and visits in flight (scenario.max_in_flight)".into(),
         requests * BYTES_PER_REQUEST + frames * BYTES_PER_FRAME,
@@ -276,13 +306,28 @@ service_time = { dist = "constant", value = "1us" }
     }
 
     #[test]
+    fn a_stable_queue_is_budgeted_by_littles_law() {
+        // 1000/s on 2 workers of 1 ms: utilization 0.5, Erlang C mean time in system 1.333 ms
+        // (capsim's theory: hold 1 ms / (1 - 0.5) = 2 ms, an upper bound), so 20 x 1000 x
+        // 0.002 + 1 = 41 requests and as many visits.
+        let e = estimate(&load(ONE_QUEUE, &[]), 1);
+        let in_flight = e.memory_parts.iter().find(|p| p.0.starts_with("requests"));
+        let bytes = in_flight.map(|p| p.1).expect("an in-flight part");
+        assert!((bytes - 41.0 * (100.0 + 136.0)).abs() < 1.0, "{bytes}");
+    }
+
+    #[test]
     fn in_flight_memory_follows_the_overload_bound_and_the_threads() {
-        // 1e5 arrivals, max_in_flight 1000: 1000 requests and max(4 x 1000, 100,000) =
-        // 100,000 frames at most, and the run brings only 1e5 visits: 1000 x 100 + 1e5 x 136
-        // bytes per replication, two at once.
+        // At 2,000/s on 2 workers of 1 ms (offered load 1, no steady state: the bound
+        // counts), 2e5 arrivals, max_in_flight 1000: 1000 requests and max(4 x 1000, 100,000)
+        // = 100,000 frames at most: 1000 x 100 + 1e5 x 136 bytes per replication, two at once.
         let model = load(
             ONE_QUEUE,
-            &["scenario.max_in_flight=1000", "scenario.replications=3"],
+            &[
+                "scenario.max_in_flight=1000",
+                "scenario.replications=3",
+                "traffic.rate=2000",
+            ],
         );
         let e = estimate(&model, 2);
         let in_flight = e.memory_parts.iter().find(|p| p.0.starts_with("requests"));
