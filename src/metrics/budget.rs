@@ -93,7 +93,7 @@ fn stable_in_flight(model: &Model, visits_each: &[f64]) -> Option<f64> {
     let mut seconds_in_system = 0.0;
     for (t, &v) in theories.iter().zip(visits_each) {
         let rho = t.utilization?;
-        if !(rho < 0.95) {
+        if rho.is_nan() || rho >= 0.95 {
             return None;
         }
         seconds_in_system += v * t.mean_hold_ns / 1e9 / (1.0 - rho);
