@@ -248,7 +248,8 @@ proptest! {
     /// replicas at least ready ones, no idle draining replica, queue counts match their
     /// frames, no breaker half-open with no probe out, requests in flight are the root
     /// frames) hold after every event of random designs with every lifecycle mechanism on;
-    /// and every request arrived ends exactly one way.
+    /// every request arrived ends exactly one way; and the time series' windows add up to
+    /// the run's totals.
     #[test]
     fn lifecycle_invariants_hold_after_every_event(
         rate in 100u32..800,
@@ -270,7 +271,16 @@ proptest! {
             .unwrap_or_else(|broken| panic!("{broken}\n{text}"));
         let r = &run.record.requests;
         if run.overload.is_none() {
-            prop_assert!(r.arrived >= r.succeeded + r.failed + r.rejected + r.timed_out, "{:?}\n{}", r, text);
+            let ended = |c: &capsim::metrics::recorder::Counts| {
+                c.succeeded + c.failed + c.rejected + c.timed_out
+            };
+            prop_assert!(r.arrived >= ended(r), "{:?}\n{}", r, text);
+            // The time series adds up to the run's totals: every arrival falls in a window
+            // (no warm-up here), and the endings the windows saw (up to the run's end) are
+            // among the run's.
+            let windows = &run.series.counts;
+            prop_assert_eq!(windows.iter().map(|c| c.arrived).sum::<u64>(), r.arrived, "{}", text);
+            prop_assert!(windows.iter().map(ended).sum::<u64>() <= ended(r), "{}", text);
         }
     }
 }
