@@ -326,25 +326,7 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
         }
         other => other,
     };
-    let window_ns = match reader.opt_duration_ns("budget_window") {
-        Some(ns) if ns <= 0.0 => {
-            reader.problem("budget_window", "budget_window must be longer than 0");
-            None
-        }
-        Some(ns) => Some(ns as u64),
-        None => Some(DEFAULT_BUDGET_WINDOW_NS),
-    };
-    let min_per_s = match reader.opt_number("min_retries_per_s") {
-        Some(m) if !(m >= 0.0 && m.is_finite()) => {
-            reader.problem(
-                "min_retries_per_s",
-                format!("min_retries_per_s {m} must be 0 or more"),
-            );
-            None
-        }
-        Some(m) => Some(m),
-        None => Some(DEFAULT_MIN_RETRIES_PER_S),
-    };
+    let (window_ns, min_per_s) = budget_window_and_floor(&mut reader, "min_retries_per_s");
     let budget_scope = scope(&mut reader, "budget_scope");
     let has_budget_keys = ["budget_window", "min_retries_per_s", "budget_scope"]
         .iter()
@@ -430,25 +412,7 @@ fn hedge(
         }
         other => other,
     };
-    let window_ns = match reader.opt_duration_ns("budget_window") {
-        Some(ns) if ns <= 0.0 => {
-            reader.problem("budget_window", "budget_window must be longer than 0");
-            None
-        }
-        Some(ns) => Some(ns as u64),
-        None => Some(DEFAULT_BUDGET_WINDOW_NS),
-    };
-    let min_per_s = match reader.opt_number("min_hedges_per_s") {
-        Some(m) if !(m >= 0.0 && m.is_finite()) => {
-            reader.problem(
-                "min_hedges_per_s",
-                format!("min_hedges_per_s {m} must be 0 or more"),
-            );
-            None
-        }
-        Some(m) => Some(m),
-        None => Some(DEFAULT_MIN_RETRIES_PER_S),
-    };
+    let (window_ns, min_per_s) = budget_window_and_floor(&mut reader, "min_hedges_per_s");
     let has_budget_keys = ["budget_window", "min_hedges_per_s"]
         .iter()
         .any(|k| reader.table.contains_key(*k));
@@ -469,6 +433,31 @@ fn hedge(
         None => None,
     };
     Some((after_ns, budget))
+}
+
+/// A budget's `budget_window` (default 10 s) and its floor `floor_key` per second (default
+/// 10), as Finagle's RetryBudget takes them: what retry and hedge budgets share.
+fn budget_window_and_floor(
+    reader: &mut TableReader,
+    floor_key: &str,
+) -> (Option<u64>, Option<f64>) {
+    let window_ns = match reader.opt_duration_ns("budget_window") {
+        Some(ns) if ns <= 0.0 => {
+            reader.problem("budget_window", "budget_window must be longer than 0");
+            None
+        }
+        Some(ns) => Some(ns as u64),
+        None => Some(DEFAULT_BUDGET_WINDOW_NS),
+    };
+    let min_per_s = match reader.opt_number(floor_key) {
+        Some(m) if !(m >= 0.0 && m.is_finite()) => {
+            reader.problem(floor_key, format!("{floor_key} {m} must be 0 or more"));
+            None
+        }
+        Some(m) => Some(m),
+        None => Some(DEFAULT_MIN_RETRIES_PER_S),
+    };
+    (window_ns, min_per_s)
 }
 
 /// The cap on a backoff when `max_backoff` is not given (the AWS SDKs' default cap is 20 s).
