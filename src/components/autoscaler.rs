@@ -207,7 +207,15 @@ impl System<'_> {
         };
         let observed = seen.observed;
         let pods = group_pods(self.services[id].replicas(), &seen.through, a.metric);
-        let current = pods.with_metrics + pods.missing + pods.unready;
+        // Under a rollout the HPA manages the desired total (the scale subresource), over
+        // the pods of both versions; the strategy spreads any change.
+        let rollout = self.services[id]
+            .deployment
+            .filter(|&d| self.rollouts[d].active());
+        let current = match rollout {
+            Some(d) => self.rollouts[d].desired,
+            None => pods.with_metrics + pods.missing + pods.unready,
+        };
         let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
         else {
             return; // no replica with a sample
@@ -233,7 +241,9 @@ impl System<'_> {
             }
         };
         self.world.log.push(now_ns, happening);
-        if desired > current {
+        if let Some(d) = rollout {
+            self.rollout_resize(now_ns, d, desired, events);
+        } else if desired > current {
             for _ in current..desired {
                 self.start_replica(now_ns, id, 0, &a.provisioning, events);
             }

@@ -128,7 +128,11 @@ impl Balancer {
         };
         match self {
             Balancer::RoundRobin { next } => {
-                let slot = usize::from(region.unwrap_or(0));
+                // One cursor per region and per version asked for: picks within one version
+                // between picks within the other must not send the cursor back to the first
+                // replica of its version every time.
+                let slot = usize::from(region.unwrap_or(0)) * 3
+                    + version.map_or(0, |v| 1 + usize::from(v.min(1)));
                 if next.len() <= slot {
                     next.resize(slot + 1, 0);
                 }

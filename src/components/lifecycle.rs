@@ -87,6 +87,7 @@ impl System<'_> {
         self.schedule_autoscalers(events);
         self.schedule_health_checks(events);
         self.schedule_faults(events);
+        self.schedule_rollouts(events);
         if let crate::scenario::model::Arrivals::Shaped(shape) = &model.traffic.arrivals {
             for (spike, s) in shape.spikes.iter().enumerate() {
                 self.world.log.push(
@@ -118,6 +119,7 @@ impl System<'_> {
     /// Copies a service's counts of replicas in each state into its levels, from `now_ns` on.
     pub(super) fn recount(&mut self, now_ns: Nanos, service: ServiceId) {
         let window = self.window;
+        let deployed = self.services[service].deployment.is_some();
         let fleet = &mut self.services[service].fleet;
         fleet.take_changed();
         let record = &mut self.record.services[service];
@@ -128,6 +130,12 @@ impl System<'_> {
             level.set(now_ns, region.billed(), window);
         }
         record.peak_replicas = record.peak_replicas.max(counts.billed());
+        if deployed {
+            let new = fleet.version_counts(super::deployment::NEW);
+            record.billed_new.set(now_ns, new.billed(), window);
+            self.rollout_dirty = true;
+            self.note_rollout_levels(now_ns, service);
+        }
         self.check_regions(now_ns, service);
     }
 
@@ -140,8 +148,8 @@ impl System<'_> {
         }
     }
 
-    /// Starts a new replica of `service` (in `region`): billed from now, ready after a draw of
-    /// `provisioning`.
+    /// Starts a new replica of `service` (in `region`), of the version new replicas are of:
+    /// billed from now, ready after a draw of `provisioning`.
     pub(super) fn start_replica(
         &mut self,
         now_ns: Nanos,
@@ -150,7 +158,21 @@ impl System<'_> {
         provisioning: &Distribution,
         events: &mut EventQueue<Event>,
     ) -> u32 {
-        let replica = self.services[service].start(0, region, false);
+        let version = self.services[service].current_version;
+        self.start_replica_of(now_ns, service, version, region, provisioning, events)
+    }
+
+    /// Starts a new replica of `version`.
+    pub(super) fn start_replica_of(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        version: super::fleet::VersionId,
+        region: u16,
+        provisioning: &Distribution,
+        events: &mut EventQueue<Event>,
+    ) -> u32 {
+        let replica = self.services[service].start(version, region, false);
         let n = self.world.started[service];
         self.world.started[service] += 1;
         let delay_ns = provisioning.sample_ns(&mut self.world.provisioning[service].at(n, 0, 0));
@@ -209,6 +231,7 @@ impl System<'_> {
             },
         );
         self.arm_replica_faults(now_ns, service, replica, events);
+        self.rollout_replica_ready(now_ns, service, replica, events);
     }
 
     /// A replica dies: out of rotation (or, with health checks, still in it but failing every

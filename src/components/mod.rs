@@ -6,6 +6,7 @@
 pub mod autoscaler;
 pub mod balancer;
 pub mod cache;
+pub mod deployment;
 pub mod fault;
 pub mod fleet;
 pub mod health;

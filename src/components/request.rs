@@ -58,6 +58,8 @@ pub struct RequestInfo {
     /// own unless it failed over); both 0 without regions.
     pub client_region: u8,
     pub served_region: u8,
+    /// A copy mirrored to a new version (shadow deployments): never mirrored again.
+    pub mirror: bool,
 }
 
 /// The user of an open-loop request.
@@ -100,6 +102,8 @@ pub struct Frame {
     /// The draw index of this visit at its call site: twice the attempt, plus one for a hedge.
     pub attempt: u32,
     pub stage: Stage,
+    /// The version of the service it went to (0 unless a deployment routes by version).
+    pub version: super::fleet::VersionId,
     /// Whether it got past admission (a rejected frame never waited or worked).
     pub admitted: bool,
     pub holds_worker: bool,
@@ -156,6 +160,7 @@ impl Frame {
                 user: NO_USER,
                 client_region: 0,
                 served_region: 0,
+                mirror: false,
             },
             0,
             0,
@@ -184,6 +189,7 @@ impl Frame {
             site,
             attempt,
             stage: Stage::Queued,
+            version: 0,
             admitted: false,
             holds_worker: false,
             on_miss: false,
@@ -284,6 +290,7 @@ impl<'m> System<'m> {
             user,
             client_region,
             served_region,
+            mirror: false,
         };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
@@ -942,8 +949,11 @@ impl<'m> System<'m> {
             "a frame releases its worker before it ends"
         );
         let (service, admitted, parent) = (frame.service, frame.admitted, frame.parent);
-        let (request, arrived_ns) = (frame.request, frame.arrived_ns);
+        let (request, arrived_ns, version) = (frame.request, frame.arrived_ns, frame.version);
         self.frames.discard(key);
+        if let Some(d) = self.services[service].deployment {
+            self.rollout_visit_ended(d, version, counted, now_ns - arrived_ns);
+        }
         let record = &mut self.record.services[service];
         if admitted {
             record.in_system.add(now_ns, -1, self.window);
@@ -984,6 +994,10 @@ impl<'m> System<'m> {
         self.requests_in_flight -= 1;
         if !request.measured {
             return;
+        }
+        if !self.rollouts.is_empty() {
+            let ok = matches!(ending, Ending::Succeeded | Ending::Degraded);
+            self.rollout_request_ended(now_ns, request, ok);
         }
         // A client served in another region waits for the way there and back.
         let away_ns = self.regions.round_trip_ns(request);

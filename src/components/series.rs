@@ -104,10 +104,16 @@ impl System<'_> {
         for (mark, now) in state.visit_marks.iter_mut().zip(&state.visits) {
             *mark = now - *mark;
         }
+        let rollouts: Vec<_> = self
+            .rollouts
+            .iter_mut()
+            .map(|r| r.close_window(now_ns, window))
+            .collect();
         state.series.close_window(
             state.window,
             &state.marks,
             &state.visit_marks,
+            &rollouts,
             &mut state.latency,
         );
         state.marks.copy_from_slice(&state.now);

@@ -29,6 +29,9 @@ use crate::scenario::model::{Batch, Lookup, Store};
 use crate::scenario::model::{Model, Scope, Service, ServiceId};
 use rand::Rng as _;
 
+/// Mixed into a mirrored copy's call site, so that its draws are its own.
+const MIRROR_SITE: u64 = 0x6d69_7272_6f72_0001;
+
 /// Where an arriving visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -85,6 +88,12 @@ pub struct ServiceState {
     pub outages: u32,
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
+    /// The deployment rolling out a new version of the service, if one does (an index into
+    /// the model's deployments), which version a visit goes to, and the version new replicas
+    /// are of.
+    pub(super) deployment: Option<usize>,
+    pub(super) route: super::deployment::Route,
+    pub(super) current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
     plain: bool,
 }
@@ -127,9 +136,15 @@ impl ServiceState {
             extra_error_rate: 0.0,
             outages: 0,
             regional: spec.fleet.regions.is_some(),
+            deployment: None,
+            route: super::deployment::Route::ByCount,
+            current_version: 0,
             plain: false,
         };
-        state.plain = state.bucket.is_none() && !state.routes_by_key() && !state.regional;
+        state.plain = state.bucket.is_none()
+            && !state.routes_by_key()
+            && !state.regional
+            && spec.versions.len() == 1;
         if state.balancer.needs_load_index() {
             state.fleet.index_load();
         }
@@ -166,11 +181,17 @@ impl ServiceState {
     /// the queue. With no replica to take it (none ready, an outage, a broken replica still
     /// in rotation) the visit fails: `Unavailable`.
     #[inline(always)]
-    pub fn admit(&mut self, frame: Key<Frame>, key: u64, region: Option<u16>) -> Admission {
+    pub fn admit(
+        &mut self,
+        frame: Key<Frame>,
+        key: u64,
+        region: Option<u16>,
+        version: Option<VersionId>,
+    ) -> Admission {
         if self.outages > 0 {
             return Admission::Unavailable;
         }
-        let Some(index) = self.balancer.pick(&self.fleet, key, region, None) else {
+        let Some(index) = self.balancer.pick(&self.fleet, key, region, version) else {
             return Admission::Unavailable;
         };
         let replica = self.fleet.load_mut(index);
@@ -427,11 +448,17 @@ impl System<'_> {
         }
         let state = &mut self.services[service];
         let admission = if state.plain {
-            state.admit(key, 0, None)
+            state.admit(key, 0, None, None)
         } else {
             match self.before_admission(now_ns, key, service, request, events) {
-                Some((routing_key, region)) => {
-                    self.services[service].admit(key, routing_key, region)
+                Some((routing_key, region, version)) => {
+                    if let Some(v) = version {
+                        self.frame_mut(key).version = v;
+                    }
+                    if self.mirrors(service, &request) {
+                        self.mirror(now_ns, service, request, site, attempt, events);
+                    }
+                    self.services[service].admit(key, routing_key, region, version)
                 }
                 None => return,
             }
@@ -441,12 +468,16 @@ impl System<'_> {
         match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
+                let version = self.services[service].fleet.get(replica).version;
+                self.frame_mut(key).version = version;
                 self.start(now_ns, key, replica, events);
             }
             Admission::Queued(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
+                let version = self.services[service].fleet.get(replica).version;
                 let frame = self.frame_mut(key);
+                frame.version = version;
                 frame.replica = replica;
                 frame.admitted = true;
                 if let Some(timeout_ns) = self.model.services[service].queue_timeout_ns {
@@ -471,7 +502,7 @@ impl System<'_> {
         service: ServiceId,
         request: RequestInfo,
         events: &mut EventQueue<Event>,
-    ) -> Option<(u64, Option<u16>)> {
+    ) -> Option<(u64, Option<u16>, Option<VersionId>)> {
         if let Some(bucket) = &mut self.services[service].bucket {
             if !bucket.take(now_ns) {
                 self.end_frame(now_ns, key, Ending::Rejected, events);
@@ -495,7 +526,42 @@ impl System<'_> {
         } else {
             None
         };
-        Some((routing_key, region))
+        // A deployment's route: a mirrored copy goes to the new version; others as routed.
+        let version = match self.services[service].deployment {
+            None => None,
+            Some(_) if request.mirror => Some(super::deployment::NEW),
+            Some(d) => {
+                let route = self.services[service].route;
+                self.rollouts[d].version_for(route, now_ns, request.id)
+            }
+        };
+        Some((routing_key, region, version))
+    }
+
+    /// Sends a copy of a visit to the new version of `service`, fire-and-forget: nobody
+    /// waits for it, but it loads the new version and every service it calls.
+    fn mirror(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        request: RequestInfo,
+        site: u64,
+        attempt: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let copy = RequestInfo {
+            mirror: true,
+            ..request
+        };
+        self.visit(
+            now_ns,
+            Parent::Detached,
+            service,
+            copy,
+            site ^ MIRROR_SITE,
+            attempt,
+            events,
+        );
     }
 
     /// A queued frame has waited `queue_timeout`: it is dropped, timed out.
@@ -829,7 +895,7 @@ mod tests {
         // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
         let keys = keys(5);
         let mut s = service(2, 1, Some(1));
-        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0, None)).collect();
+        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0, None, None)).collect();
         use Admission::*;
         assert_eq!(
             admitted,
@@ -848,11 +914,11 @@ mod tests {
         // so a third fits, and the freed worker goes to 2, then 3.
         let keys = keys(4);
         let mut s = service(1, 1, Some(2));
-        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0, None), Admission::Queued(0));
-        assert_eq!(s.admit(keys[2], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[0], 0, None, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[2], 0, None, None), Admission::Queued(0));
         s.forget_queued(0);
-        assert_eq!(s.admit(keys[3], 0, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[3], 0, None, None), Admission::Queued(0));
         let live = |k: Key<Frame>| k != keys[1];
         assert_eq!(s.release(0, live), Some(keys[2]));
         assert_eq!(s.release(0, live), Some(keys[3]));
@@ -866,13 +932,13 @@ mod tests {
         // down when its work ends; a replica added later reuses its slot, starting first.
         let keys = keys(8);
         let mut s = service(3, 1, None);
-        assert_eq!(s.admit(keys[0], 0, None), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0, None), Admission::Started(1));
+        assert_eq!(s.admit(keys[0], 0, None, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], 0, None, None), Admission::Started(1));
         s.fleet.drain(1);
         assert_eq!(s.replicas()[1].state(), ReplicaState::Draining);
-        assert_eq!(s.admit(keys[2], 0, None), Admission::Started(2));
+        assert_eq!(s.admit(keys[2], 0, None, None), Admission::Started(2));
         assert_eq!(
-            s.admit(keys[3], 0, None),
+            s.admit(keys[3], 0, None, None),
             Admission::Queued(0),
             "replica 1 is skipped"
         );
@@ -880,15 +946,15 @@ mod tests {
         assert_eq!(s.replicas()[1].state(), ReplicaState::Down);
         assert_eq!(s.start(0, 0, false), 1, "the down slot is reused");
         assert_eq!(
-            s.admit(keys[4], 0, None),
+            s.admit(keys[4], 0, None, None),
             Admission::Queued(2),
             "a starting replica takes nothing"
         );
         s.fleet.ready(1);
-        assert_eq!(s.admit(keys[5], 0, None), Admission::Queued(0));
-        assert_eq!(s.admit(keys[6], 0, None), Admission::Started(1));
+        assert_eq!(s.admit(keys[5], 0, None, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[6], 0, None, None), Admission::Started(1));
         assert_eq!(s.start(0, 0, true), 3, "no down slot: a new one");
-        assert_eq!(s.admit(keys[7], 0, None), Admission::Queued(2));
+        assert_eq!(s.admit(keys[7], 0, None, None), Admission::Queued(2));
     }
 
     #[test]

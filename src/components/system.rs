@@ -69,6 +69,8 @@ pub enum Event {
     FaultEnd(u32),
     /// A service's health probes (`health`).
     HealthCheck(u32),
+    /// A deployment's controller looks again (`deployment`); the deployment's index.
+    Rollout(u32),
 }
 
 /// Simulates replication `replication` of `model`.
@@ -148,6 +150,10 @@ pub struct System<'m> {
     pub(super) world: WorldState,
     /// Client regions and where they are served.
     pub(super) regions: Regions,
+    /// Each deployment's controller, and whether a deployed service's fleet changed since
+    /// they last looked.
+    pub(super) rollouts: Vec<super::deployment::RolloutState>,
+    pub(super) rollout_dirty: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -190,6 +196,10 @@ impl World for System<'_> {
             Event::FaultStart(fault) => self.on_fault_start(now_ns, fault, events),
             Event::FaultEnd(fault) => self.on_fault_end(now_ns, fault, events),
             Event::HealthCheck(service) => self.on_health_check(now_ns, service, events),
+            Event::Rollout(d) => self.on_rollout(now_ns, d, events),
+        }
+        if self.rollout_dirty {
+            self.reconcile_changed(now_ns, events);
         }
         if events.len() > self.compact_above {
             self.drop_stale_events(events);
@@ -210,7 +220,7 @@ const COMPACT_ABOVE: usize = 1 << 16;
 
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
-        System {
+        let mut system = System {
             model,
             window: (model.warmup_ns, model.duration_ns),
             traffic: Source::new(model, replication),
@@ -246,11 +256,21 @@ impl<'m> System<'m> {
             series: model.record_series.then(|| SeriesState::new(model)),
             world: WorldState::new(model, replication),
             regions: Regions::new(model, replication),
+            rollouts: model
+                .deployments
+                .iter()
+                .map(|d| super::deployment::RolloutState::new(model, d, replication))
+                .collect(),
+            rollout_dirty: false,
             #[cfg(test)]
             work_log: Vec::new(),
             #[cfg(test)]
             breaker_log: Vec::new(),
+        };
+        for (d, spec) in model.deployments.iter().enumerate() {
+            system.services[spec.service].deployment = Some(d);
         }
+        system
     }
 
     /// Closes the time-weighted books at the last event and hands over the record.
@@ -265,6 +285,7 @@ impl<'m> System<'m> {
             record.in_system.close(close_ns, window);
             record.ready.close(close_ns, window);
             record.starting.close(close_ns, window);
+            record.billed_new.close(close_ns, window);
             for billed in &mut record.billed {
                 billed.close(close_ns, window);
             }
@@ -278,7 +299,9 @@ impl<'m> System<'m> {
         let series = self.series.take().map(|s| s.series).unwrap_or_default();
         let mut log = std::mem::take(&mut self.world.log);
         log.entries.sort_by_key(|h| h.at_ns);
+        let rollouts = self.rollouts.iter().map(|r| r.result()).collect();
         RunResult {
+            rollouts,
             replication,
             record: self.record,
             end_ns,

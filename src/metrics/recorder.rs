@@ -276,6 +276,9 @@ pub struct ServiceRecord {
     pub billed: Vec<TimeWeighted>,
     /// The most replicas billed at once.
     pub peak_replicas: u64,
+    /// Replicas of a deployment's new version billed (the rest are the old version's): what
+    /// the bill prices at the new version's price.
+    pub billed_new: TimeWeighted,
 }
 
 impl ServiceRecord {
@@ -300,6 +303,7 @@ impl ServiceRecord {
         for (mine, theirs) in [
             (&mut self.ready, &other.ready),
             (&mut self.starting, &other.starting),
+            (&mut self.billed_new, &other.billed_new),
         ] {
             mine.add_areas(theirs);
         }

@@ -53,6 +53,22 @@ pub struct RunResult {
     /// The time series over `[0, duration)` (no windows when not recorded).
     pub series: super::series::Series,
     pub log: Log,
+    /// One per deployment.
+    pub rollouts: Vec<RolloutResult>,
+}
+
+/// How one replication's rollout went.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RolloutResult {
+    /// `completed`, `promoted`, `rolled_back` or `inconclusive`; `None` if nothing was
+    /// decided before the run ended.
+    pub outcome: Option<&'static str>,
+    pub decided_ns: Option<Nanos>,
+    pub started_ns: Option<Nanos>,
+    /// When one version was left; `None` if the rollout was still under way at the end.
+    pub ended_ns: Option<Nanos>,
+    /// A/B: per arm (old, new), requests counted and converted.
+    pub arms: [(u64, u64); 2],
 }
 
 /// Something that changed the world during a run, for the event lines of the summary.
@@ -135,6 +151,46 @@ pub enum Happening {
     Failback {
         region: usize,
     },
+    /// A deployment's controller acted (`value`: the strategy's index for a start, the weight
+    /// in percent for a step, the canary's error rate for an analysis).
+    Rollout {
+        service: ServiceId,
+        kind: RolloutKind,
+        value: f64,
+    },
+}
+
+/// What a deployment's controller did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutKind {
+    Start,
+    Step,
+    AnalysisPass,
+    AnalysisFail,
+    AnalysisInconclusive,
+    Switch,
+    Promoted,
+    RolledBack,
+    Inconclusive,
+    Teardown,
+}
+
+impl RolloutKind {
+    /// The event log's kind.
+    pub fn key(self) -> &'static str {
+        match self {
+            RolloutKind::Start => "rollout_start",
+            RolloutKind::Step => "step",
+            RolloutKind::AnalysisPass => "analysis_pass",
+            RolloutKind::AnalysisFail => "analysis_fail",
+            RolloutKind::AnalysisInconclusive => "analysis_inconclusive",
+            RolloutKind::Switch => "switch",
+            RolloutKind::Promoted => "promoted",
+            RolloutKind::RolledBack => "rolled_back",
+            RolloutKind::Inconclusive => "inconclusive",
+            RolloutKind::Teardown => "teardown",
+        }
+    }
 }
 
 /// At most this many happenings are kept per replication; the rest are only counted.

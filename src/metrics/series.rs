@@ -200,6 +200,28 @@ impl Latencies {
         *self = merged;
     }
 
+    /// The latencies of windows `windows` together at quantile `q` (0 when they have none).
+    pub fn quantile_over_ns(&self, windows: std::ops::Range<usize>, q: f64) -> f64 {
+        let mut buckets: Vec<(usize, u64)> = windows
+            .filter(|&w| w < self.ends.len())
+            .flat_map(|w| self.window(w))
+            .collect();
+        buckets.sort_unstable();
+        let total: u64 = buckets.iter().map(|b| b.1).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = ((q.min(1.0) * total as f64).ceil() as u64).max(1);
+        let mut running = 0;
+        for (index, count) in buckets {
+            running += count;
+            if running >= rank {
+                return highest_ns(index) as f64;
+            }
+        }
+        0.0
+    }
+
     /// Window w's latencies at quantiles `qs` (ascending), read as HDR's `value_at_quantile`
     /// reads them: the highest value of the first bucket at which the running count reaches
     /// `ceil(q x total)` (at least 1). 0 when the window has none.
@@ -234,6 +256,55 @@ pub const BUSY: usize = 2;
 pub const QUEUED: usize = 3;
 pub const BILLED: usize = 4;
 
+/// A rollout's phases, as the time series names them (`components::deployment::Phase`
+/// in this order).
+pub const PHASE_KEYS: [&str; 10] = [
+    "pending",
+    "progressing",
+    "preview",
+    "switched",
+    "step",
+    "paused",
+    "split",
+    "mirror",
+    "aborted",
+    "done",
+];
+
+/// One deployment in one window: the new version's weight (in millionths) and the ready
+/// replicas of each version integrated over the window, and how many replications were in
+/// each phase at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RolloutWindow {
+    pub weight_area: u128,
+    pub new_ready_area: u128,
+    pub old_ready_area: u128,
+    pub phases: [u32; PHASE_KEYS.len()],
+}
+
+impl RolloutWindow {
+    fn add(&mut self, other: &RolloutWindow) {
+        self.weight_area += other.weight_area;
+        self.new_ready_area += other.new_ready_area;
+        self.old_ready_area += other.old_ready_area;
+        for (mine, theirs) in self.phases.iter_mut().zip(other.phases) {
+            *mine += theirs;
+        }
+    }
+}
+
+/// A deployment in one window of the pooled series, as reported (means over replications).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RolloutRow {
+    /// The new version's share of requests by weight (0 to 1); by replica count when the
+    /// route follows counts.
+    pub weight_new: f64,
+    pub replicas_new_ready: f64,
+    pub replicas_old_ready: f64,
+    /// The phase most replications were in at the window's end.
+    pub phase: &'static str,
+}
+
 /// The time series of one replication, or the sum over replications once pooled: integers
 /// only, so that pooling is exact whatever the order. A window holds 56 bytes of counts, 8 of
 /// visits and 16 of each level integral per service (so 88 + 16 x regions beyond the first),
@@ -254,6 +325,9 @@ pub struct Series {
     levels: Vec<u128>,
     /// Latencies of the requests that succeeded in each window.
     pub latency: Latencies,
+    /// Per window, per deployment.
+    pub rollouts: Vec<RolloutWindow>,
+    deployments: usize,
 }
 
 impl Series {
@@ -273,6 +347,8 @@ impl Series {
             levels: Vec::with_capacity(windows * stride),
             regions,
             latency: Latencies::default(),
+            rollouts: Vec::new(),
+            deployments: model.deployments.len(),
         }
     }
 
@@ -309,8 +385,11 @@ impl Series {
         counts: Counts,
         levels: &[u128],
         visits: &[u64],
+        rollouts: &[RolloutWindow],
         open: &mut OpenLatency,
     ) {
+        assert_eq!(rollouts.len(), self.deployments, "one window's rollouts");
+        self.rollouts.extend_from_slice(rollouts);
         assert_eq!(
             levels.len(),
             self.levels_per_window(),
@@ -337,6 +416,9 @@ impl Series {
         }
         for (mine, theirs) in self.visits.iter_mut().zip(&other.visits) {
             *mine += theirs;
+        }
+        for (mine, theirs) in self.rollouts.iter_mut().zip(&other.rollouts) {
+            mine.add(theirs);
         }
         self.latency.add(&other.latency);
     }
@@ -392,6 +474,8 @@ pub struct SeriesRow {
     /// Means over replications; utilization is the pooled busy worker-time over the pooled
     /// ready worker-time, as the summary's.
     pub services: Vec<ServiceRow>,
+    /// One per deployment.
+    pub rollouts: Vec<RolloutRow>,
 }
 
 const HOUR_NS: f64 = 3_600e9;
@@ -469,6 +553,21 @@ pub fn report_rows(
                 burn_rate: burn_rate(availability, availability_slo),
                 cost_per_hour_usd: cost_usd / n / (length_s / 3600.0),
                 services: rows,
+                rollouts: series.rollouts[w * series.deployments..(w + 1) * series.deployments]
+                    .iter()
+                    .map(|r| {
+                        let per = |area: u128| area as f64 / length_ns as f64 / n;
+                        let most = (0..PHASE_KEYS.len())
+                            .max_by_key(|&p| (r.phases[p], std::cmp::Reverse(p)))
+                            .unwrap_or(0);
+                        RolloutRow {
+                            weight_new: per(r.weight_area) / 1e6,
+                            replicas_new_ready: per(r.new_ready_area),
+                            replicas_old_ready: per(r.old_ready_area),
+                            phase: PHASE_KEYS[most],
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -683,7 +782,7 @@ mod tests {
         }
         let levels = vec![0; series.levels_per_window()];
         let visits = vec![0; series.regions.len()];
-        series.close_window(counts, &levels, &visits, &mut open);
+        series.close_window(counts, &levels, &visits, &[], &mut open);
     }
 
     fn values(rng: &mut rand_xoshiro::Xoshiro256PlusPlus) -> Vec<Nanos> {

@@ -231,6 +231,74 @@ pub struct Summary {
     pub error_budget: Option<ErrorBudget>,
     /// For each fault at a fixed time, the time back within the SLO.
     pub recoveries: Vec<Recovery>,
+    /// The deployed services' names (the time series' rollout columns), and how each
+    /// rollout went.
+    pub deployed: Vec<String>,
+    pub rollouts: Vec<RolloutSummary>,
+}
+
+/// How a deployment's rollout went over the replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutSummary {
+    pub service: String,
+    pub strategy: &'static str,
+    /// Each outcome and the replications that reached it, most common first
+    /// (`undecided` when the run ended first).
+    pub outcomes: Vec<(&'static str, u32)>,
+    /// Means over the replications that decided, and that finished the rollout.
+    pub decided_at_s: Option<f64>,
+    pub rollout_s: Option<f64>,
+    /// A/B tests: per arm (old, new), requests counted and converted, summed.
+    pub arms: [(u64, u64); 2],
+}
+
+/// The rollouts' summaries from each replication's results.
+fn rollout_summaries(model: &Model, runs: &[RunFigures]) -> Vec<RolloutSummary> {
+    let mean = |values: Vec<f64>| {
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    model
+        .deployments
+        .iter()
+        .enumerate()
+        .map(|(d, spec)| {
+            let results: Vec<_> = runs.iter().filter_map(|r| r.rollouts.get(d)).collect();
+            let mut outcomes: Vec<(&'static str, u32)> = Vec::new();
+            for r in &results {
+                let key = r.outcome.unwrap_or("undecided");
+                match outcomes.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, n)) => *n += 1,
+                    None => outcomes.push((key, 1)),
+                }
+            }
+            outcomes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let mut arms = [(0, 0); 2];
+            for r in &results {
+                for (mine, theirs) in arms.iter_mut().zip(r.arms) {
+                    mine.0 += theirs.0;
+                    mine.1 += theirs.1;
+                }
+            }
+            RolloutSummary {
+                service: model.services[spec.service].name.clone(),
+                strategy: spec.strategy.key(),
+                outcomes,
+                decided_at_s: mean(
+                    results
+                        .iter()
+                        .filter_map(|r| r.decided_ns.map(|t| ns_to_s(t as f64)))
+                        .collect(),
+                ),
+                rollout_s: mean(
+                    results
+                        .iter()
+                        .filter_map(|r| Some(ns_to_s((r.ended_ns? - r.started_ns?) as f64)))
+                        .collect(),
+                ),
+                arms,
+            }
+        })
+        .collect()
 }
 
 /// An overloaded run, explained.
@@ -320,6 +388,7 @@ pub struct RunFigures {
     pub overall: Figures,
     pub services: Vec<ServiceFigures>,
     pub classes: Vec<Figures>,
+    pub rollouts: Vec<crate::metrics::run::RolloutResult>,
 }
 
 /// Replications pooled as they finish, in any order: one merged record and one merged time
@@ -379,6 +448,7 @@ impl Pool {
                 .iter()
                 .map(|c| Figures::of(&c.requests, &c.latency, self.window_s))
                 .collect(),
+            rollouts: run.rollouts.clone(),
         };
         self.record.add(&run.record);
         self.series.add(run.series);
@@ -437,6 +507,14 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
                 per_hour +=
                     billed.area() as f64 / (model.window_ns() as f64 * n) * hourly * factor(region);
                 total += billed.run_area() as f64 / n / 3.6e12 * hourly * factor(region);
+            }
+            // A deployment's new version at its own price (deployed services are not
+            // regional): its replica-time moves from the old price to the new.
+            if spec.versions.len() > 1 {
+                let extra = spec.price_per_hour_of(1) - spec.price_per_hour_usd;
+                let extra = extra * (1.0 - spec.fleet.spot_discount);
+                per_hour += rec.billed_new.area() as f64 / (model.window_ns() as f64 * n) * extra;
+                total += rec.billed_new.run_area() as f64 / n / 3.6e12 * extra;
             }
             let price = spec.fleet.price_per_request_usd;
             per_hour += rec.requests.arrived as f64 * price / window_hours;
@@ -700,6 +778,12 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         region_names: model.fleet.regions.iter().map(|r| r.name.clone()).collect(),
         error_budget,
         recoveries,
+        deployed: model
+            .deployments
+            .iter()
+            .map(|d| model.services[d.service].name.clone())
+            .collect(),
+        rollouts: rollout_summaries(model, runs),
     }))
 }
 

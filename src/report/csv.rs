@@ -39,6 +39,16 @@ pub fn table(s: &Summary) -> (Vec<String>, Vec<Vec<Value>>) {
             header.push(format!("{}.{column}", svc.name));
         }
     }
+    for name in &s.deployed {
+        for column in [
+            "weight_new",
+            "replicas_new_ready",
+            "replicas_old_ready",
+            "phase",
+        ] {
+            header.push(format!("{name}.{column}"));
+        }
+    }
     let rows = s
         .series
         .iter()
@@ -69,6 +79,14 @@ pub fn table(s: &Summary) -> (Vec<String>, Vec<Vec<Value>>) {
                     json!(svc.replicas_billed),
                 ]);
             }
+            for r in &r.rollouts {
+                row.extend([
+                    json!(r.weight_new),
+                    json!(r.replicas_new_ready),
+                    json!(r.replicas_old_ready),
+                    json!(r.phase),
+                ]);
+            }
             row
         })
         .collect();
@@ -87,6 +105,7 @@ pub fn render(s: &Summary) -> String {
             .iter()
             .map(|v| match v {
                 Value::Null => String::new(),
+                Value::String(text) => text.clone(),
                 other => other.to_string(),
             })
             .collect();

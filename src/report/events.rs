@@ -118,6 +118,46 @@ pub fn describe(s: &Summary, what: &Happening) -> Described {
             format!("clients of {} fail over to {}", region(r), region(to)),
             true,
         ),
+        Happening::Rollout {
+            service: id,
+            kind: k,
+            value,
+        } => {
+            use crate::metrics::run::RolloutKind as K;
+            let detail = match k {
+                K::Start => format!(
+                    "{} rollout starts ({})",
+                    service(id),
+                    crate::scenario::deploy::STRATEGIES
+                        .get(value as usize)
+                        .map_or("?", |s| s.0)
+                ),
+                K::Step => format!("{} new version at weight {value}%", service(id)),
+                K::AnalysisPass => format!(
+                    "{} canary analysis passed (error rate {:.4})",
+                    service(id),
+                    value
+                ),
+                K::AnalysisFail => format!(
+                    "{} canary analysis failed (error rate {:.4})",
+                    service(id),
+                    value
+                ),
+                K::AnalysisInconclusive => format!(
+                    "{} canary analysis inconclusive: too few requests; the rollout pauses",
+                    service(id)
+                ),
+                K::Switch => format!("{} traffic switched to the new version", service(id)),
+                K::Promoted => format!("{} new version promoted", service(id)),
+                K::RolledBack => format!("{} rolled back to the old version", service(id)),
+                K::Inconclusive => format!("{} rollout inconclusive", service(id)),
+                K::Teardown => format!(
+                    "{} rollout done: the other version is torn down",
+                    service(id)
+                ),
+            };
+            (k.key(), detail, true)
+        }
         Happening::Failback { region: r } => (
             "failback",
             format!("clients of {} are served at home again", region(r)),

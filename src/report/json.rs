@@ -236,6 +236,24 @@ fn summary(s: &Summary) -> Value {
             .collect();
         m.insert("recovery".into(), Value::Array(r));
     }
+    if !s.rollouts.is_empty() {
+        let r: Vec<Value> = s
+            .rollouts
+            .iter()
+            .map(|r| {
+                let outcomes: serde_json::Map<String, Value> = r
+                    .outcomes
+                    .iter()
+                    .map(|(k, n)| ((*k).to_string(), json!(n)))
+                    .collect();
+                json!({
+                    "service": r.service, "strategy": r.strategy, "outcomes": outcomes,
+                    "decided_at_s": r.decided_at_s, "rollout_s": r.rollout_s,
+                })
+            })
+            .collect();
+        m.insert("deployments".into(), Value::Array(r));
+    }
     Value::Object(m)
 }
 

@@ -481,6 +481,34 @@ fn world_lines(s: &Summary) -> String {
             }
         );
     }
+    for r in &s.rollouts {
+        let outcomes: Vec<String> = r
+            .outcomes
+            .iter()
+            .map(|(k, n)| {
+                if s.replications > 1 {
+                    format!("{} in {n} of {}", k.replace('_', " "), s.replications)
+                } else {
+                    k.replace('_', " ")
+                }
+            })
+            .collect();
+        let decided = r
+            .decided_at_s
+            .map(|t| format!(", decided at {}", seconds(t)))
+            .unwrap_or_default();
+        let took = match r.rollout_s {
+            Some(t) => format!("; the rollout took {}", seconds(t)),
+            None => "; the rollout was still under way at the end".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "rollout      {} {}: {}{decided}{took}",
+            r.service,
+            r.strategy.replace('_', "-"),
+            outcomes.join(", ")
+        );
+    }
     for r in &s.recoveries {
         let what = match (r.breached, r.time_to_recover_s) {
             (false, _) => "the SLO held in every window".to_string(),

@@ -1,6 +1,7 @@
 //! Scenarios: TOML text -> raw serde structs -> validation (every problem, with key paths and
 //! lines) -> a resolved [`model::Model`] with ids and nanoseconds.
 
+pub mod deploy;
 pub mod distribution;
 pub mod duration;
 pub mod fleet;

@@ -1,6 +1,7 @@
 //! The validated scenario: ids instead of names, nanoseconds instead of strings, defaults
 //! filled in. Everything downstream of the loader reads only this.
 
+pub use super::deploy::Deployment;
 pub use super::fleet::{Fleet, ServiceFleet};
 pub use super::ids::ServiceId;
 pub use super::world::Arrivals;
@@ -29,6 +30,8 @@ pub struct Model {
     pub record_series: bool,
     /// Regions, network, faults and fixed costs.
     pub fleet: Fleet,
+    /// New versions rolled out during the run (at most one per service).
+    pub deployments: Vec<Deployment>,
 }
 
 impl Model {
@@ -48,6 +51,8 @@ pub struct Traffic {
     /// The default of every class's `residency` and `payload_kb`.
     pub residency: bool,
     pub payload_kb: f64,
+    /// The default class's `conversion`.
+    pub conversion: f64,
 }
 
 /// Index of a class in [`Model::classes`].
@@ -65,6 +70,9 @@ pub struct Class {
     pub residency: bool,
     /// KB each request carries each way, for the price of traffic between regions.
     pub payload_kb: f64,
+    /// Probability that a request of the class converts (an A/B test's outcome), on the
+    /// service's own version.
+    pub conversion: f64,
 }
 
 #[derive(Debug, Clone)]

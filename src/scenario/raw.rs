@@ -22,6 +22,8 @@ pub struct RawScenario {
     pub network: Option<toml::Value>,
     pub fault: Option<toml::Value>,
     pub cost: Option<toml::Value>,
+    /// `[[deployment]]`: read by `deploy.rs`.
+    pub deployment: Option<toml::Value>,
     /// `[sweep]` and `[plan]`: axes of key paths, checked by [`super::grid`].
     pub sweep: Option<toml::Value>,
     pub plan: Option<toml::Value>,
@@ -72,6 +74,8 @@ pub struct RawTraffic {
     /// Per-class keys, on the default class until `[[class]]` exists.
     pub residency: Option<bool>,
     pub payload_kb: Option<f64>,
+    /// Per-request outcome probability (A/B tests).
+    pub conversion: Option<f64>,
 }
 
 /// One `[[service]]`.
@@ -124,4 +128,6 @@ pub struct RawClass {
     pub slo: Option<toml::Value>,
     pub residency: Option<bool>,
     pub payload_kb: Option<f64>,
+    /// Per-request outcome probability (A/B tests).
+    pub conversion: Option<f64>,
 }

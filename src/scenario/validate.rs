@@ -141,6 +141,32 @@ pub fn validate(
             &mut problems,
         )
     });
+    let deployments = {
+        let provisioning = |id: usize| {
+            world
+                .as_ref()
+                .and_then(|w| w.services.get(id))
+                .and_then(|s| s.fleet.autoscale.as_ref())
+                .map_or_else(
+                    || crate::distribution::Distribution::constant(0.0),
+                    |a| a.provisioning.clone(),
+                )
+        };
+        let regional = |id: usize| {
+            world
+                .as_ref()
+                .and_then(|w| w.services.get(id))
+                .is_some_and(|s| s.fleet.regions.is_some())
+        };
+        super::deploy::deployments(
+            top.deployment.as_ref(),
+            &names,
+            duration_ns,
+            &provisioning,
+            &regional,
+            &mut problems,
+        )
+    };
     let entries: Vec<usize> = classes.iter().flatten().map(|c| c.entry).collect();
     check_call_graph(&raw_services, &names, &entries, &mut problems);
     let traffic = traffic_and_entry.map(|(traffic, _)| traffic);
@@ -156,6 +182,7 @@ pub fn validate(
             // The series costs a little per window: recorded when the world changes over
             // time, when a window is asked for, or (set by the CLI) when files are written.
             let record_series = run.window.is_some()
+                || !deployments.is_empty()
                 || !world.fleet.regions.is_empty()
                 || !world.fleet.faults.is_empty()
                 || world.services.iter().any(|s| {
@@ -176,8 +203,17 @@ pub fn validate(
                     service.replicas = fleet.initial_replicas.unwrap_or(service.replicas);
                     service.fleet = fleet.fleet;
                 }
+                for (d, new) in &deployments {
+                    services[d.service].versions.push(super::model::Version {
+                        name: "new".into(),
+                        service_time: new.service_time.clone(),
+                        error_rate: new.error_rate,
+                        price_per_hour_usd: new.price_per_hour_usd,
+                    });
+                }
                 services
             },
+            deployments: deployments.into_iter().map(|(d, _)| d).collect(),
             classes,
             series_window_ns: world.window_ns,
             record_series,
@@ -816,6 +852,7 @@ fn traffic_model(
                 }
                 kb => kb.unwrap_or(0.0),
             },
+            conversion: probability(raw.conversion, "traffic.conversion", problems),
         },
         entry?,
     ))
@@ -847,6 +884,7 @@ fn resolve_classes(
             slo: Vec::new(),
             residency: traffic.residency,
             payload_kb: traffic.payload_kb,
+            conversion: traffic.conversion,
         }]);
     }
     let before = problems.len();
@@ -913,7 +951,19 @@ fn resolve_classes(
             kb => kb.unwrap_or(traffic.payload_kb),
         };
         let residency = class.residency.unwrap_or(traffic.residency);
-        classes.push((name.clone(), weight, entry, slo, residency, payload_kb));
+        let conversion = match class.conversion {
+            None => traffic.conversion,
+            c => probability(c, &join(path, "conversion"), problems),
+        };
+        classes.push((
+            name.clone(),
+            weight,
+            entry,
+            slo,
+            residency,
+            payload_kb,
+            conversion,
+        ));
     }
     if raw.len() > usize::from(u16::MAX) {
         problems.push(Problem::new(
@@ -931,15 +981,18 @@ fn resolve_classes(
     let total: f64 = classes.iter().map(|c| c.1).sum();
     classes
         .into_iter()
-        .map(|(name, weight, entry, slo, residency, payload_kb)| {
-            Some(Class {
-                name,
-                share: weight / total,
-                entry: entry?,
-                slo,
-                residency,
-                payload_kb,
-            })
-        })
+        .map(
+            |(name, weight, entry, slo, residency, payload_kb, conversion)| {
+                Some(Class {
+                    name,
+                    share: weight / total,
+                    entry: entry?,
+                    slo,
+                    residency,
+                    payload_kb,
+                    conversion,
+                })
+            },
+        )
         .collect()
 }

@@ -1,0 +1,1027 @@
+//! Deployments: a new version of a service rolled out during the run by a controller that
+//! reconciles whole replica counts, as Kubernetes' Deployment, Argo Rollouts and Flagger do.
+//!
+//! A controller changes the service only through its fleet (start replicas of a version,
+//! give some up) and through the service's *route*: which version a visit goes to (by
+//! replica count, only one version, or a weight drawn per request, so that a request keeps
+//! its version at every visit, as a header or cookie keeps it in an A/B test). It wakes when
+//! a time it waits for comes (`Event::Rollout`) and after any change to its service's fleet
+//! (`recount` marks it), and each time it looks at the counts and does what its strategy says
+//! next: reconciling is idempotent, so an extra wake-up changes nothing.
+//!
+//! *Available* replicas are ready and have been for `min_ready` (Kubernetes'
+//! `minReadySeconds`); gates wait for available replicas.
+//!
+//! While a rollout runs, the service's autoscaler sets the desired total (`resize`), and the
+//! strategy spreads it over the versions (a rolling update in proportion to their sizes, as
+//! the Deployment controller does); after it ends, new replicas are of the new version.
+
+use super::fleet::VersionId;
+use super::request::{Ending, RequestInfo};
+use super::system::{Event, System};
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::Stream;
+use crate::engine::time::Nanos;
+use crate::metrics::recorder::{Durations, TimeWeighted};
+use crate::metrics::run::{Happening, RolloutKind};
+use crate::metrics::series::{RolloutWindow, PHASE_KEYS};
+use crate::scenario::deploy::{Deployment, NoData, StrategyKind, Switch};
+use crate::scenario::model::{Model, ServiceId};
+
+/// The old version (the service's own keys) and the new one.
+pub const OLD: VersionId = 0;
+pub const NEW: VersionId = 1;
+
+/// Which version a visit to a service goes to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Route {
+    /// Any ready replica: traffic follows replica counts.
+    ByCount,
+    /// Only replicas of this version.
+    Only(VersionId),
+    /// The new version with this probability (a traffic router's weight), drawn per request.
+    Weight(f64),
+    /// A DNS cut-over: the new version's share grows linearly from 0 at `from_ns` to 1 a TTL
+    /// later, as clients' cached answers expire.
+    Ramp { from_ns: Nanos, ttl_ns: Nanos },
+}
+
+impl Route {
+    /// The new version's share of requests at `now_ns`, if the route splits by weight.
+    pub fn weight_new(&self, now_ns: Nanos) -> Option<f64> {
+        match *self {
+            Route::ByCount => None,
+            Route::Only(v) => Some(if v == NEW { 1.0 } else { 0.0 }),
+            Route::Weight(w) => Some(w),
+            Route::Ramp { from_ns, ttl_ns } => {
+                Some((now_ns.saturating_sub(from_ns) as f64 / ttl_ns.max(1) as f64).min(1.0))
+            }
+        }
+    }
+}
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not started yet.
+    Pending,
+    /// Replacing replicas (recreate, rolling), or provisioning the new set (blue-green,
+    /// shadow, the canary's first step).
+    Progressing,
+    /// Blue-green: green available, serving nothing, until the switch.
+    Preview,
+    /// Blue-green after the switch, canary and A/B after promotion: the old set waits for
+    /// its teardown.
+    Switched,
+    /// Canary: step `step` holds its weight.
+    Step,
+    /// Canary: analysis was inconclusive; the rollout waits for a human (Argo's pause).
+    Paused,
+    /// A/B test: the split holds.
+    Split,
+    /// Shadow: requests are mirrored.
+    Mirror,
+    /// Rolled back: the canary's replicas wait for their scale-down.
+    Aborted,
+    /// Over: one version left.
+    Done,
+}
+
+impl Phase {
+    /// The time series' name of the phase.
+    pub fn key(self) -> &'static str {
+        PHASE_KEYS[self as usize]
+    }
+}
+
+/// How a rollout ended, and when it was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Promoted,
+    RolledBack,
+    Inconclusive,
+}
+
+impl Outcome {
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Promoted => "promoted",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// One rollout's controller state.
+pub struct RolloutState {
+    pub phase: Phase,
+    /// The replica count the service should have (its `replicas`, then the autoscaler's).
+    pub desired: u32,
+    /// When each replica slot last became ready.
+    ready_since_ns: Vec<Nanos>,
+    /// Canary step under way; when its weight was reached (its pause runs from then).
+    step: usize,
+    step_since_ns: Option<Nanos>,
+    /// When the phase's wait ends (preview, mirror, split, the old set's teardown).
+    until_ns: Nanos,
+    pub outcome: Option<(Outcome, Nanos)>,
+    pub started_ns: Nanos,
+    /// When the rollout ended (one version left), if it has.
+    pub ended_ns: Option<Nanos>,
+    /// The canary's visits since the last analysis.
+    window_ok: u64,
+    window_failed: u64,
+    window_latency: Durations,
+    failures: u32,
+    next_analysis_ns: Nanos,
+    /// A/B: per arm (old, new), requests served and converted.
+    pub arms: [(u64, u64); 2],
+    /// A/B: when the sequential test last looked.
+    next_look_ns: Nanos,
+    /// Keyed draws per request: its version, whether it is mirrored, whether it converts.
+    route_stream: Stream,
+    mirror_stream: Stream,
+    conversion_stream: Stream,
+    /// Classes whose requests reach the deployed service (those an A/B test counts).
+    reaches: Vec<bool>,
+    /// What the time series reads: the new version's weight (in millionths) and each
+    /// version's ready replicas, integrated; their integrals at the last window's end.
+    weight_ppm: TimeWeighted,
+    new_ready: TimeWeighted,
+    old_ready: TimeWeighted,
+    marks: [u128; 3],
+}
+
+impl RolloutState {
+    pub fn new(model: &Model, d: &Deployment, replication: u32) -> RolloutState {
+        let name = &model.services[d.service].name;
+        let stream = |purpose: &str| Stream::new(model.seed, replication, name, purpose);
+        RolloutState {
+            phase: Phase::Pending,
+            desired: model.services[d.service].replicas,
+            ready_since_ns: Vec::new(),
+            step: 0,
+            step_since_ns: None,
+            until_ns: 0,
+            outcome: None,
+            started_ns: d.at_ns,
+            ended_ns: None,
+            window_ok: 0,
+            window_failed: 0,
+            window_latency: Durations::compact(),
+            failures: 0,
+            next_analysis_ns: 0,
+            arms: [(0, 0); 2],
+            next_look_ns: 0,
+            route_stream: stream("route"),
+            mirror_stream: stream("mirror"),
+            conversion_stream: stream("conversion"),
+            reaches: model
+                .classes
+                .iter()
+                .map(|c| reaches(model, c.entry, d.service))
+                .collect(),
+            weight_ppm: TimeWeighted::default(),
+            new_ready: TimeWeighted::default(),
+            old_ready: TimeWeighted::default(),
+            marks: [0; 3],
+        }
+    }
+
+    /// The window's row of the time series: the integrals since the last window's end, and
+    /// the phase now.
+    pub fn close_window(&mut self, now_ns: Nanos, window: (Nanos, Nanos)) -> RolloutWindow {
+        let now = [
+            self.weight_ppm.run_area_at(now_ns, window),
+            self.new_ready.run_area_at(now_ns, window),
+            self.old_ready.run_area_at(now_ns, window),
+        ];
+        let mut phases = [0; PHASE_KEYS.len()];
+        phases[self.phase as usize] = 1;
+        let out = RolloutWindow {
+            weight_area: now[0] - self.marks[0],
+            new_ready_area: now[1] - self.marks[1],
+            old_ready_area: now[2] - self.marks[2],
+            phases,
+        };
+        self.marks = now;
+        out
+    }
+
+    /// What the run reports of this rollout.
+    pub fn result(&self) -> crate::metrics::run::RolloutResult {
+        crate::metrics::run::RolloutResult {
+            outcome: self.outcome.map(|(o, _)| o.key()),
+            decided_ns: self.outcome.map(|(_, t)| t),
+            started_ns: (self.phase != Phase::Pending).then_some(self.started_ns),
+            ended_ns: self.ended_ns,
+            arms: self.arms,
+        }
+    }
+
+    /// Whether the controller is acting (started, not over).
+    pub fn active(&self) -> bool {
+        !matches!(self.phase, Phase::Pending | Phase::Done)
+    }
+
+    /// The version a request goes to under `route` (its draw is keyed by the request, so
+    /// it is the same at each visit and under every strategy).
+    #[inline]
+    pub fn version_for(&self, route: Route, now_ns: Nanos, request: u64) -> Option<VersionId> {
+        match route {
+            Route::ByCount => None,
+            Route::Only(v) => Some(v),
+            _ => {
+                let w = route.weight_new(now_ns).unwrap_or(0.0);
+                let u: f64 = rand::Rng::random(&mut self.route_stream.at(request, 0, 0));
+                Some(if u < w { NEW } else { OLD })
+            }
+        }
+    }
+}
+
+/// Whether a request entering at `entry` can visit `service` (through calls or cache misses).
+fn reaches(model: &Model, entry: ServiceId, service: ServiceId) -> bool {
+    let mut seen = vec![false; model.services.len()];
+    let mut stack = vec![entry];
+    while let Some(s) = stack.pop() {
+        if s == service {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[s], true) {
+            stack.extend(model.services[s].callees());
+        }
+    }
+    false
+}
+
+impl System<'_> {
+    /// Schedules each deployment's start.
+    pub(super) fn schedule_rollouts(&mut self, events: &mut EventQueue<Event>) {
+        for (i, d) in self.model.deployments.iter().enumerate() {
+            events.schedule(d.at_ns, Event::Rollout(i as u32));
+        }
+    }
+
+    /// A rollout's wake-up: reconcile it.
+    pub(super) fn on_rollout(&mut self, now_ns: Nanos, d: u32, events: &mut EventQueue<Event>) {
+        self.reconcile(now_ns, d as usize, events);
+    }
+
+    /// Reconciles every rollout whose service's fleet changed since the last event.
+    pub(super) fn reconcile_changed(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
+        self.rollout_dirty = false;
+        for d in 0..self.rollouts.len() {
+            if self.rollouts[d].active() {
+                self.reconcile(now_ns, d, events);
+            }
+        }
+    }
+
+    /// A replica of a deployed service became ready: the controller counts it available
+    /// `min_ready` later, and looks again then.
+    pub(super) fn rollout_replica_ready(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let Some(d) = self.services[service].deployment else {
+            return;
+        };
+        let state = &mut self.rollouts[d];
+        let slot = replica as usize;
+        if state.ready_since_ns.len() <= slot {
+            state.ready_since_ns.resize(slot + 1, 0);
+        }
+        state.ready_since_ns[slot] = now_ns;
+        let min_ready_ns = self.model.deployments[d].min_ready_ns;
+        if min_ready_ns > 0 && state.active() {
+            events.schedule(
+                now_ns.saturating_add(min_ready_ns),
+                Event::Rollout(d as u32),
+            );
+        }
+    }
+
+    /// A visit to a deployed service ended: a canary's analysis counts the new version's.
+    pub(super) fn rollout_visit_ended(
+        &mut self,
+        d: usize,
+        version: VersionId,
+        ending: Ending,
+        latency_ns: Nanos,
+    ) {
+        let state = &mut self.rollouts[d];
+        if version != NEW || !matches!(state.phase, Phase::Step | Phase::Paused) {
+            return;
+        }
+        match ending {
+            Ending::Succeeded | Ending::Degraded => {
+                state.window_ok += 1;
+                state.window_latency.record(latency_ns);
+            }
+            Ending::Cancelled => {}
+            _ => state.window_failed += 1,
+        }
+    }
+
+    /// A request ended: an A/B test counts it in its arm, converted or not.
+    pub(super) fn rollout_request_ended(&mut self, now_ns: Nanos, request: RequestInfo, ok: bool) {
+        let model = self.model;
+        for (d, spec) in model.deployments.iter().enumerate() {
+            let state = &mut self.rollouts[d];
+            if state.phase != Phase::Split || !state.reaches[usize::from(request.class)] {
+                continue;
+            }
+            let route = self.services[spec.service].route;
+            let arm = state.version_for(route, now_ns, request.id).unwrap_or(OLD);
+            let p = match arm {
+                NEW => spec
+                    .conversion
+                    .unwrap_or(model.classes[usize::from(request.class)].conversion),
+                _ => model.classes[usize::from(request.class)].conversion,
+            };
+            let u: f64 = rand::Rng::random(&mut state.conversion_stream.at(request.id, 0, 0));
+            let counts = &mut state.arms[usize::from(arm)];
+            counts.0 += 1;
+            counts.1 += u64::from(ok && u < p);
+        }
+    }
+
+    /// Whether a request visiting `service` is mirrored to its new version now.
+    #[inline]
+    pub(super) fn mirrors(&self, service: ServiceId, request: &RequestInfo) -> bool {
+        let Some(d) = self.services[service].deployment else {
+            return false;
+        };
+        let state = &self.rollouts[d];
+        if state.phase != Phase::Mirror || request.mirror {
+            return false;
+        }
+        let u: f64 = rand::Rng::random(&mut state.mirror_stream.at(request.id, 0, 0));
+        u < self.model.deployments[d].shadow.mirror
+    }
+
+    /// The autoscaler wants `desired` replicas of a service under a rollout: the strategy
+    /// spreads the change over the versions.
+    pub(super) fn rollout_resize(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        desired: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let spec = &self.model.deployments[d];
+        let old_desired = self.rollouts[d].desired;
+        self.rollouts[d].desired = desired;
+        if spec.strategy == StrategyKind::Rolling && self.rollouts[d].phase == Phase::Progressing {
+            // Proportional scaling (Kubernetes' `scale`): the change to the allowed total
+            // (desired + surge) is split over the versions in proportion to their sizes, the
+            // rounding leftover going to the larger.
+            let (surge, _) = spec.rolling.fenceposts(desired);
+            let live = [self.live(spec.service, OLD), self.live(spec.service, NEW)];
+            let all = live[0] + live[1];
+            let to_add = i64::from(desired + surge) - i64::from(all);
+            if all > 0 && to_add != 0 && desired != old_desired {
+                let mut parts =
+                    live.map(|n| (f64::from(n) * to_add as f64 / f64::from(all)).round() as i64);
+                let larger = usize::from(live[1] > live[0]);
+                parts[larger] += to_add - parts[0] - parts[1];
+                for (v, part) in parts.into_iter().enumerate() {
+                    self.change_version(now_ns, d, v as VersionId, part, events);
+                }
+            }
+        }
+        self.reconcile(now_ns, d, events);
+    }
+
+    /// Ready and starting replicas of a version (what a ReplicaSet's size counts).
+    fn live(&self, service: ServiceId, v: VersionId) -> u32 {
+        let c = self.services[service].fleet.version_counts(v);
+        (c.ready + c.starting) as u32
+    }
+
+    /// Ready replicas of a version that have been ready for `min_ready`.
+    fn available(&self, now_ns: Nanos, d: usize, v: VersionId) -> u32 {
+        let spec = &self.model.deployments[d];
+        let state = &self.rollouts[d];
+        let fleet = &self.services[spec.service].fleet;
+        let (list, _) = fleet.ready_list(None, Some(v));
+        list.iter()
+            .filter(|&&r| {
+                let since = state.ready_since_ns.get(r as usize).copied().unwrap_or(0);
+                since.saturating_add(spec.min_ready_ns) <= now_ns
+            })
+            .count() as u32
+    }
+
+    /// Starts (`by` > 0) or gives up (`by` < 0) replicas of a version.
+    fn change_version(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        v: VersionId,
+        by: i64,
+        events: &mut EventQueue<Event>,
+    ) {
+        let model = self.model;
+        let spec = &model.deployments[d];
+        let service = spec.service;
+        if by > 0 {
+            let provisioning = if v == NEW {
+                spec.provisioning.clone()
+            } else {
+                model.services[service]
+                    .fleet
+                    .autoscale
+                    .as_ref()
+                    .map_or_else(
+                        || crate::distribution::Distribution::constant(0.0),
+                        |a| a.provisioning.clone(),
+                    )
+            };
+            for _ in 0..by {
+                self.start_replica_of(now_ns, service, v, 0, &provisioning, events);
+            }
+        } else if by < 0 {
+            self.services[service].fleet.shrink(Some(v), (-by) as u32);
+            self.recount(now_ns, service);
+        }
+    }
+
+    /// Moves a version to `target` live replicas.
+    fn scale_version(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        v: VersionId,
+        target: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        let live = self.live(self.model.deployments[d].service, v);
+        self.change_version(now_ns, d, v, i64::from(target) - i64::from(live), events);
+    }
+
+    fn set_route(&mut self, now_ns: Nanos, d: usize, route: Route) {
+        let service = self.model.deployments[d].service;
+        self.services[service].route = route;
+        self.note_rollout_levels(now_ns, service);
+    }
+
+    /// Copies a deployed service's ready replicas per version, and its new version's weight,
+    /// into the rollout's levels.
+    pub(super) fn note_rollout_levels(&mut self, now_ns: Nanos, service: ServiceId) {
+        let Some(d) = self.services[service].deployment else {
+            return;
+        };
+        let window = self.window;
+        let state = &self.services[service];
+        let (old, new) = (
+            state.fleet.version_counts(OLD).ready,
+            state.fleet.version_counts(NEW).ready,
+        );
+        let weight = state.route.weight_new(now_ns).unwrap_or(if old + new == 0 {
+            0.0
+        } else {
+            new as f64 / (old + new) as f64
+        });
+        let rollout = &mut self.rollouts[d];
+        rollout.new_ready.set(now_ns, new, window);
+        rollout.old_ready.set(now_ns, old, window);
+        rollout
+            .weight_ppm
+            .set(now_ns, (weight * 1e6).round() as u64, window);
+    }
+
+    fn log_rollout(&mut self, now_ns: Nanos, d: usize, kind: RolloutKind, value: f64) {
+        let service = self.model.deployments[d].service;
+        self.world.log.push(
+            now_ns,
+            Happening::Rollout {
+                service,
+                kind,
+                value,
+            },
+        );
+    }
+
+    fn wake_at(&self, at_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        if at_ns < self.model.duration_ns {
+            events.schedule(at_ns, Event::Rollout(d as u32));
+        }
+    }
+
+    /// Ends the rollout: one version left, new replicas of `version` from now on.
+    fn finish_rollout(&mut self, now_ns: Nanos, d: usize, version: VersionId) {
+        let service = self.model.deployments[d].service;
+        self.services[service].current_version = version;
+        self.set_route(now_ns, d, Route::ByCount);
+        let state = &mut self.rollouts[d];
+        state.phase = Phase::Done;
+        state.ended_ns = Some(now_ns);
+        if state.outcome.is_none() {
+            state.outcome = Some((Outcome::Completed, now_ns));
+        }
+    }
+
+    fn decide(&mut self, now_ns: Nanos, d: usize, outcome: Outcome) {
+        let kind = match outcome {
+            Outcome::RolledBack => RolloutKind::RolledBack,
+            Outcome::Inconclusive => RolloutKind::Inconclusive,
+            _ => RolloutKind::Promoted,
+        };
+        self.rollouts[d].outcome = Some((outcome, now_ns));
+        self.log_rollout(now_ns, d, kind, 0.0);
+    }
+
+    /// Looks at the rollout's counts and takes its strategy's next step.
+    fn reconcile(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        if self.rollouts[d].phase == Phase::Done || now_ns < spec.at_ns {
+            return;
+        }
+        if self.rollouts[d].phase == Phase::Pending {
+            self.rollouts[d].phase = Phase::Progressing;
+            self.rollouts[d].started_ns = now_ns;
+            self.rollouts[d].desired = self.services[spec.service].fleet.current();
+            self.log_rollout(now_ns, d, RolloutKind::Start, spec.strategy as u8 as f64);
+            match spec.strategy {
+                StrategyKind::BlueGreen | StrategyKind::Canary | StrategyKind::AbTest => {
+                    // A router holds traffic on the old version until the new one may have it.
+                    self.set_route(now_ns, d, Route::Only(OLD));
+                }
+                StrategyKind::Shadow => self.set_route(now_ns, d, Route::Only(OLD)),
+                _ => {}
+            }
+        }
+        match spec.strategy {
+            StrategyKind::Recreate => self.reconcile_recreate(now_ns, d, events),
+            StrategyKind::Rolling => self.reconcile_rolling(now_ns, d, events),
+            StrategyKind::BlueGreen => self.reconcile_blue_green(now_ns, d, events),
+            StrategyKind::Canary => self.reconcile_canary(now_ns, d, events),
+            StrategyKind::AbTest => self.reconcile_ab(now_ns, d, events),
+            StrategyKind::Shadow => self.reconcile_shadow(now_ns, d, events),
+        }
+    }
+
+    /// Recreate: every old replica goes; once none is left (draining ones included), the new
+    /// ones start; done when they are all available.
+    fn reconcile_recreate(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let service = self.model.deployments[d].service;
+        let desired = self.rollouts[d].desired;
+        let old = self.services[service].fleet.version_counts(OLD);
+        if old.billed() > 0 {
+            if self.live(service, OLD) > 0 {
+                self.scale_version(now_ns, d, OLD, 0, events);
+            }
+            return;
+        }
+        self.services[service].current_version = NEW;
+        if self.live(service, NEW) < desired {
+            self.scale_version(now_ns, d, NEW, desired, events);
+        }
+        if self.available(now_ns, d, NEW) >= desired {
+            self.finish_rollout(now_ns, d, NEW);
+            self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+        }
+    }
+
+    /// Rolling update, as the Deployment controller steps it: the new set grows while the
+    /// total stays within desired + surge; the old set shrinks while desired - unavailable
+    /// stay available (its unavailable replicas first), new replicas not yet available not
+    /// counting.
+    fn reconcile_rolling(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        let service = spec.service;
+        let desired = self.rollouts[d].desired;
+        let (surge, unavailable) = spec.rolling.fenceposts(desired);
+        self.services[service].current_version = NEW;
+        // Scale the new set up.
+        let (old, new) = (self.live(service, OLD), self.live(service, NEW));
+        if new < desired {
+            let room = i64::from(desired + surge) - i64::from(old + new);
+            let add = room.min(i64::from(desired - new));
+            if add > 0 {
+                self.change_version(now_ns, d, NEW, add, events);
+            }
+        } else if new > desired {
+            self.scale_version(now_ns, d, NEW, desired, events);
+        }
+        // Scale the old set down.
+        let (old, new) = (self.live(service, OLD), self.live(service, NEW));
+        let min_available = i64::from(desired) - i64::from(unavailable);
+        let new_available = self.available(now_ns, d, NEW);
+        let new_unavailable = i64::from(new) - i64::from(new_available);
+        let max_scaled_down = i64::from(old + new) - min_available - new_unavailable;
+        if old > 0 && max_scaled_down > 0 {
+            let old_available = self.available(now_ns, d, OLD);
+            let unhealthy = i64::from(old) - i64::from(old_available);
+            let cleanup = unhealthy.min(max_scaled_down);
+            if cleanup > 0 {
+                self.change_version(now_ns, d, OLD, -cleanup, events);
+            }
+            let old = self.live(service, OLD);
+            let available = i64::from(self.available(now_ns, d, OLD) + new_available);
+            let down = (available - min_available).min(i64::from(old));
+            if down > 0 {
+                self.change_version(now_ns, d, OLD, -down, events);
+            }
+        }
+        let old_left = self.services[service].fleet.version_counts(OLD);
+        if old_left.ready + old_left.starting == 0
+            && self.live(service, NEW) == desired
+            && self.available(now_ns, d, NEW) >= desired
+        {
+            self.finish_rollout(now_ns, d, NEW);
+            self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+        }
+    }
+
+    /// Blue-green: a full green set, a preview, the switch, blue kept for the delay.
+    fn reconcile_blue_green(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        let bg = spec.blue_green;
+        let desired = self.rollouts[d].desired;
+        match self.rollouts[d].phase {
+            Phase::Progressing => {
+                // Both stacks follow the desired count while they coexist.
+                self.scale_version(now_ns, d, NEW, desired, events);
+                self.scale_version(now_ns, d, OLD, desired, events);
+                if self.available(now_ns, d, NEW) >= desired {
+                    self.rollouts[d].phase = Phase::Preview;
+                    self.rollouts[d].until_ns = now_ns.saturating_add(bg.preview_for_ns);
+                    self.wake_at(self.rollouts[d].until_ns, d, events);
+                    if bg.preview_for_ns > 0 {
+                        return;
+                    }
+                } else {
+                    return;
+                }
+            }
+            Phase::Preview => {}
+            Phase::Switched => {
+                self.scale_version(now_ns, d, NEW, desired, events);
+                if now_ns >= self.rollouts[d].until_ns {
+                    self.scale_version(now_ns, d, OLD, 0, events);
+                    self.finish_rollout(now_ns, d, NEW);
+                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+                } else {
+                    self.scale_version(now_ns, d, OLD, desired, events);
+                }
+                return;
+            }
+            _ => return,
+        }
+        // Preview: switch when it is over.
+        self.scale_version(now_ns, d, NEW, desired, events);
+        self.scale_version(now_ns, d, OLD, desired, events);
+        if now_ns < self.rollouts[d].until_ns {
+            return;
+        }
+        let (route, keep_ns) = match bg.switch {
+            Switch::Instant => (Route::Only(NEW), bg.scale_down_delay_ns),
+            Switch::Dns => (
+                Route::Ramp {
+                    from_ns: now_ns,
+                    ttl_ns: bg.dns_ttl_ns,
+                },
+                bg.dns_ttl_ns.saturating_add(bg.scale_down_delay_ns),
+            ),
+        };
+        self.set_route(now_ns, d, route);
+        self.services[spec.service].current_version = NEW;
+        self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
+        self.decide(now_ns, d, Outcome::Completed);
+        let state = &mut self.rollouts[d];
+        state.phase = Phase::Switched;
+        state.until_ns = now_ns.saturating_add(keep_ns);
+        let until = state.until_ns;
+        self.wake_at(until, d, events);
+        if until <= now_ns {
+            self.reconcile_blue_green(now_ns, d, events);
+        }
+    }
+
+    /// Canary: steps of weight and pause, analysis every interval, promotion after the last
+    /// step, rollback when failed checks pass the limit.
+    fn reconcile_canary(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        let canary = &spec.canary;
+        let desired = self.rollouts[d].desired;
+        match self.rollouts[d].phase {
+            Phase::Progressing | Phase::Step => {}
+            Phase::Paused => {
+                // Waiting for a human: the counts still follow the autoscaler.
+                self.hold_canary_counts(now_ns, d, events);
+                return;
+            }
+            Phase::Switched => {
+                self.scale_version(now_ns, d, NEW, desired, events);
+                if now_ns >= self.rollouts[d].until_ns {
+                    self.scale_version(now_ns, d, OLD, 0, events);
+                    self.finish_rollout(now_ns, d, NEW);
+                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+                }
+                return;
+            }
+            Phase::Aborted => {
+                self.scale_version(now_ns, d, OLD, desired, events);
+                if now_ns >= self.rollouts[d].until_ns {
+                    self.scale_version(now_ns, d, NEW, 0, events);
+                    self.finish_rollout(now_ns, d, OLD);
+                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+                }
+                return;
+            }
+            _ => return,
+        }
+        // Analysis, every interval from the first step on.
+        if let Some(a) = canary.analysis {
+            let state = &self.rollouts[d];
+            if state.phase == Phase::Step && now_ns >= state.next_analysis_ns {
+                let n = state.window_ok + state.window_failed;
+                let verdict = if n < a.min_requests.max(1) {
+                    match a.no_data {
+                        NoData::Fail => Some(false),
+                        NoData::Inconclusive => None,
+                    }
+                } else {
+                    let error_rate = state.window_failed as f64 / n as f64;
+                    let p99_ok = a.max_p99_ns.is_none_or(|max| {
+                        state.window_ok == 0 || state.window_latency.quantile_ns(0.99) <= max as f64
+                    });
+                    Some(error_rate <= a.max_error_rate && p99_ok)
+                };
+                let error_rate = if n > 0 {
+                    state.window_failed as f64 / n as f64
+                } else {
+                    0.0
+                };
+                let state = &mut self.rollouts[d];
+                state.window_ok = 0;
+                state.window_failed = 0;
+                state.window_latency.clear();
+                state.next_analysis_ns = now_ns.saturating_add(a.interval_ns);
+                let next = state.next_analysis_ns;
+                self.wake_at(next, d, events);
+                match verdict {
+                    Some(true) => {
+                        self.log_rollout(now_ns, d, RolloutKind::AnalysisPass, error_rate)
+                    }
+                    Some(false) => {
+                        self.log_rollout(now_ns, d, RolloutKind::AnalysisFail, error_rate);
+                        self.rollouts[d].failures += 1;
+                        if self.rollouts[d].failures > a.failure_limit {
+                            self.abort(now_ns, d, events);
+                            return;
+                        }
+                    }
+                    None => {
+                        self.log_rollout(now_ns, d, RolloutKind::AnalysisInconclusive, 0.0);
+                        self.decide(now_ns, d, Outcome::Inconclusive);
+                        self.rollouts[d].phase = Phase::Paused;
+                        return;
+                    }
+                }
+            }
+        }
+        // The step under way: its counts, then its weight once they are available, then its
+        // pause.
+        let step = self.rollouts[d].step;
+        if step >= canary.steps.len() {
+            // Promotion: the new set at full size; all traffic once it is available.
+            self.scale_version(now_ns, d, NEW, desired, events);
+            if self.available(now_ns, d, NEW) >= desired {
+                self.set_route(now_ns, d, Route::Only(NEW));
+                self.services[spec.service].current_version = NEW;
+                self.decide(now_ns, d, Outcome::Promoted);
+                let state = &mut self.rollouts[d];
+                state.phase = Phase::Switched;
+                state.until_ns = now_ns.saturating_add(canary.scale_down_delay_ns);
+                let until = state.until_ns;
+                self.wake_at(until, d, events);
+                if until <= now_ns {
+                    self.reconcile_canary(now_ns, d, events);
+                }
+            }
+            return;
+        }
+        let weight = canary.steps[step].weight_pct;
+        let (new_target, old_target) = self.canary_counts(d, weight);
+        self.scale_version(now_ns, d, NEW, new_target, events);
+        if self.available(now_ns, d, NEW) < new_target {
+            return;
+        }
+        if canary.traffic_router {
+            self.set_route(now_ns, d, Route::Weight(weight / 100.0));
+        } else {
+            self.set_route(now_ns, d, Route::ByCount);
+            self.scale_version(now_ns, d, OLD, old_target, events);
+        }
+        let state = &mut self.rollouts[d];
+        let since = match state.step_since_ns {
+            Some(t) => t,
+            None => {
+                state.step_since_ns = Some(now_ns);
+                if state.phase != Phase::Step {
+                    state.phase = Phase::Step;
+                    state.next_analysis_ns = now_ns
+                        .saturating_add(canary.analysis.map_or(Nanos::MAX, |a| a.interval_ns));
+                    let next = state.next_analysis_ns;
+                    self.wake_at(next, d, events);
+                }
+                self.log_rollout(now_ns, d, RolloutKind::Step, weight);
+                now_ns
+            }
+        };
+        let until = since.saturating_add(canary.steps[step].pause_ns);
+        if now_ns >= until {
+            let state = &mut self.rollouts[d];
+            state.step += 1;
+            state.step_since_ns = None;
+            self.reconcile_canary(now_ns, d, events);
+        } else {
+            self.wake_at(until, d, events);
+        }
+    }
+
+    /// Replica counts of a canary step at `weight` percent: with a router, the canary gets
+    /// `ceil(weight x desired / 100)` and the stable set stays whole; without one, counts
+    /// approximate the weight (nearest, ties up; neither side empty between 0 and 100).
+    fn canary_counts(&self, d: usize, weight: f64) -> (u32, u32) {
+        let desired = self.rollouts[d].desired;
+        let exact = weight / 100.0 * f64::from(desired);
+        if self.model.deployments[d].canary.traffic_router {
+            ((exact - 1e-9).ceil().max(1.0) as u32, desired)
+        } else {
+            let mut new = (exact + 0.5 - 1e-9).floor() as u32;
+            if weight < 100.0 && desired >= 2 {
+                new = new.clamp(1, desired - 1);
+            }
+            (new, desired - new)
+        }
+    }
+
+    fn hold_canary_counts(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let step = self.rollouts[d].step;
+        let steps = &self.model.deployments[d].canary.steps;
+        let weight = steps[step.min(steps.len() - 1)].weight_pct;
+        let (new, old) = self.canary_counts(d, weight);
+        self.scale_version(now_ns, d, NEW, new, events);
+        self.scale_version(now_ns, d, OLD, old, events);
+    }
+
+    /// A failed analysis: traffic back to the old version at once, the canary's replicas
+    /// scaled down after the delay.
+    fn abort(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        self.set_route(now_ns, d, Route::Only(OLD));
+        let service = self.model.deployments[d].service;
+        self.services[service].current_version = OLD;
+        self.decide(now_ns, d, Outcome::RolledBack);
+        let delay = self.model.deployments[d].canary.scale_down_delay_ns;
+        let state = &mut self.rollouts[d];
+        state.phase = Phase::Aborted;
+        state.until_ns = now_ns.saturating_add(delay);
+        let until = state.until_ns;
+        self.wake_at(until, d, events);
+        self.reconcile_canary(now_ns, d, events);
+    }
+
+    /// A/B test: the split's replicas, the split for its duration, then the verdict.
+    fn reconcile_ab(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        let ab = spec.ab_test;
+        let desired = self.rollouts[d].desired;
+        match self.rollouts[d].phase {
+            Phase::Progressing | Phase::Split => {}
+            Phase::Switched | Phase::Aborted => {
+                let (keep, go) = if self.rollouts[d].phase == Phase::Switched {
+                    (NEW, OLD)
+                } else {
+                    (OLD, NEW)
+                };
+                self.scale_version(now_ns, d, keep, desired, events);
+                if now_ns >= self.rollouts[d].until_ns {
+                    self.scale_version(now_ns, d, go, 0, events);
+                    self.finish_rollout(now_ns, d, keep);
+                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+                }
+                return;
+            }
+            _ => return,
+        }
+        let new_target = ((ab.split * f64::from(desired)) - 1e-9).ceil().max(1.0) as u32;
+        self.scale_version(now_ns, d, NEW, new_target, events);
+        self.scale_version(now_ns, d, OLD, desired, events);
+        if self.rollouts[d].phase == Phase::Progressing {
+            if self.available(now_ns, d, NEW) < new_target {
+                return;
+            }
+            self.set_route(now_ns, d, Route::Weight(ab.split));
+            self.log_rollout(now_ns, d, RolloutKind::Step, ab.split * 100.0);
+            let window = self.model.series_window_ns;
+            let state = &mut self.rollouts[d];
+            state.phase = Phase::Split;
+            state.until_ns = now_ns.saturating_add(ab.duration_ns);
+            state.next_look_ns = now_ns.saturating_add(window);
+            let (until, look) = (state.until_ns, state.next_look_ns);
+            self.wake_at(until, d, events);
+            if ab.sequential {
+                self.wake_at(look, d, events);
+            }
+            return;
+        }
+        // Split: look (sequentially) or wait for the end.
+        let state = &self.rollouts[d];
+        let over = now_ns >= state.until_ns;
+        let look = ab.sequential && now_ns >= state.next_look_ns;
+        if !over && !look {
+            return;
+        }
+        let verdict = crate::metrics::abtest::judge(&ab, state.arms);
+        if look && !over {
+            let window = self.model.series_window_ns;
+            let state = &mut self.rollouts[d];
+            state.next_look_ns = now_ns.saturating_add(window);
+            let next = state.next_look_ns;
+            if verdict.is_none() {
+                self.wake_at(next, d, events);
+                return;
+            }
+        }
+        let outcome = match verdict {
+            Some(true) => Outcome::Promoted,
+            Some(false) => Outcome::RolledBack,
+            None => Outcome::Inconclusive,
+        };
+        self.decide(now_ns, d, outcome);
+        let keep = if outcome == Outcome::Promoted {
+            NEW
+        } else {
+            OLD
+        };
+        self.set_route(now_ns, d, Route::Only(keep));
+        self.services[spec.service].current_version = keep;
+        let state = &mut self.rollouts[d];
+        state.phase = if keep == NEW {
+            Phase::Switched
+        } else {
+            Phase::Aborted
+        };
+        state.until_ns = now_ns.saturating_add(spec.canary.scale_down_delay_ns);
+        let until = state.until_ns;
+        self.wake_at(until, d, events);
+        self.reconcile_ab(now_ns, d, events);
+    }
+
+    /// Shadow: a full new set; requests mirrored to it for the duration; then promotion.
+    fn reconcile_shadow(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
+        let spec = &self.model.deployments[d];
+        let desired = self.rollouts[d].desired;
+        match self.rollouts[d].phase {
+            Phase::Progressing => {
+                self.scale_version(now_ns, d, NEW, desired, events);
+                if self.available(now_ns, d, NEW) < desired {
+                    return;
+                }
+                self.log_rollout(now_ns, d, RolloutKind::Step, spec.shadow.mirror * 100.0);
+                let state = &mut self.rollouts[d];
+                state.phase = Phase::Mirror;
+                state.until_ns = now_ns.saturating_add(spec.shadow.duration_ns);
+                let until = state.until_ns;
+                self.wake_at(until, d, events);
+            }
+            Phase::Mirror => {
+                self.scale_version(now_ns, d, NEW, desired, events);
+                self.scale_version(now_ns, d, OLD, desired, events);
+                if now_ns < self.rollouts[d].until_ns {
+                    return;
+                }
+                self.set_route(now_ns, d, Route::Only(NEW));
+                self.services[spec.service].current_version = NEW;
+                self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
+                let state = &mut self.rollouts[d];
+                state.phase = Phase::Switched;
+                state.until_ns = now_ns.saturating_add(spec.blue_green.scale_down_delay_ns);
+                let until = state.until_ns;
+                self.wake_at(until, d, events);
+                if until <= now_ns {
+                    self.reconcile_shadow(now_ns, d, events);
+                }
+            }
+            Phase::Switched => {
+                self.scale_version(now_ns, d, NEW, desired, events);
+                if now_ns >= self.rollouts[d].until_ns {
+                    self.scale_version(now_ns, d, OLD, 0, events);
+                    self.finish_rollout(now_ns, d, NEW);
+                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+                }
+            }
+            _ => {}
+        }
+    }
+}
