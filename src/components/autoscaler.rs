@@ -188,6 +188,16 @@ impl System<'_> {
         if next < model.duration_ns {
             events.schedule(next, Event::AutoscaleSync(service));
         }
+        if let Some(d) = self.services[id].deployment.filter(|&d| {
+            self.rollouts[d].active()
+                && self.model.deployments[d].autoscale
+                    == crate::scenario::deploy::Coupling::Separate
+        }) {
+            for version in [super::deployment::OLD, super::deployment::NEW] {
+                self.sync_version(now_ns, id, d, version, a, events);
+            }
+            return;
+        }
         let scrape = self.scrape(now_ns, id, a);
         let state = self.world.autoscalers[id]
             .as_mut()
@@ -287,6 +297,109 @@ impl System<'_> {
         state.mark_visits = visits;
         state.ready_at_mark = ready_now;
         value
+    }
+
+    /// One version's own HPA during a rollout (`autoscale = "separate"`, as Flagger gives the
+    /// primary and the canary each its own): its utilization over its own ready replicas,
+    /// its own pods, stabilization and limits; what it decides is a floor under the count
+    /// the strategy gives the version.
+    fn sync_version(
+        &mut self,
+        now_ns: Nanos,
+        id: ServiceId,
+        d: usize,
+        version: super::fleet::VersionId,
+        a: &Autoscale,
+        events: &mut EventQueue<Event>,
+    ) {
+        let window = self.window;
+        let v = usize::from(version);
+        let concurrency = f64::from(self.model.services[id].concurrency);
+        let replicas = self.services[id].replicas();
+        let of_version = |r: &Replica| r.version == version;
+        let ready_now: Vec<(u32, u32)> = ready_set(replicas)
+            .into_iter()
+            .filter(|&(i, _)| of_version(&replicas[i as usize]))
+            .collect();
+        let rollout = &mut self.rollouts[d];
+        let now = [
+            rollout.busy[v].run_area_at(now_ns, window),
+            rollout.ready_level(version).run_area_at(now_ns, window),
+        ];
+        let state = &mut rollout.hpa[v];
+        let busy = (now[0] - state.mark[0]) as f64;
+        let ready_time = (now[1] - state.mark[3]) as f64;
+        let scrape = (ready_time > 0.0).then(|| Scrape {
+            observed: busy / (ready_time * concurrency),
+            through: ready_now
+                .iter()
+                .copied()
+                .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
+                .collect(),
+        });
+        state.mark[0] = now[0];
+        state.mark[3] = now[1];
+        state.ready_at_mark = ready_now;
+        state.scrapes.push_back((now_ns, scrape));
+        while state
+            .scrapes
+            .get(1)
+            .is_some_and(|&(t, _)| t.saturating_add(a.metric_delay_ns) <= now_ns)
+        {
+            state.scrapes.pop_front();
+        }
+        let seen = match state.scrapes.front() {
+            Some((t, Some(seen))) if t.saturating_add(a.metric_delay_ns) <= now_ns => seen.clone(),
+            _ => return,
+        };
+        let mut pods = Pods::default();
+        let replicas = self.services[id].replicas();
+        for (i, r) in replicas.iter().enumerate() {
+            if !of_version(r) {
+                continue;
+            }
+            match r.state() {
+                ReplicaState::Starting => pods.unready += 1,
+                ReplicaState::Ready
+                    if seen
+                        .through
+                        .binary_search(&(i as u32, r.incarnation()))
+                        .is_ok() =>
+                {
+                    pods.with_metrics += 1
+                }
+                ReplicaState::Ready => pods.unready += 1,
+                _ => {}
+            }
+        }
+        let current = pods.with_metrics + pods.unready;
+        let Some(recommendation) = recommend(current, seen.observed / a.target, a.tolerance, pods)
+        else {
+            return;
+        };
+        let state = &mut self.rollouts[d].hpa[v];
+        let desired = decide(a, state, now_ns, current, recommendation);
+        self.rollouts[d].floor[v] = desired;
+        if desired != current {
+            let (from, to, observed) = (current, desired, seen.observed);
+            let happening = if desired > current {
+                Happening::ScaleUp {
+                    service: id,
+                    from,
+                    to,
+                    observed,
+                }
+            } else {
+                Happening::ScaleDown {
+                    service: id,
+                    from,
+                    to,
+                    observed,
+                }
+            };
+            self.world.log.push(now_ns, happening);
+            self.rollout_resize(now_ns, d, self.rollouts[d].desired, events);
+        }
     }
 
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest

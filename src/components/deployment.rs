@@ -16,6 +16,7 @@
 //! strategy spreads it over the versions (a rolling update in proportion to their sizes, as
 //! the Deployment controller does); after it ends, new replicas are of the new version.
 
+use super::autoscaler::AutoscalerState;
 use super::fleet::VersionId;
 use super::request::{Ending, RequestInfo};
 use super::system::{Event, System};
@@ -152,6 +153,17 @@ pub struct RolloutState {
     new_ready: TimeWeighted,
     old_ready: TimeWeighted,
     marks: [u128; 3],
+    /// `autoscale = "separate"`: busy workers of each version (integrated), each version's
+    /// own HPA, and the count each last asked for (a floor under the strategy's count).
+    pub(super) busy: [TimeWeighted; 2],
+    /// A DNS ramp under way (its weight level is kept at 0 and its area computed exactly),
+    /// the time up to which its area is counted, and the area counted since the last
+    /// window's end (weight in millionths x ns).
+    ramp: Option<(Nanos, Nanos)>,
+    ramp_mark_ns: Nanos,
+    ramp_area: u128,
+    pub(super) hpa: [AutoscalerState; 2],
+    pub(super) floor: [u32; 2],
 }
 
 impl RolloutState {
@@ -187,12 +199,28 @@ impl RolloutState {
             new_ready: TimeWeighted::default(),
             old_ready: TimeWeighted::default(),
             marks: [0; 3],
+            busy: Default::default(),
+            ramp: None,
+            ramp_mark_ns: 0,
+            ramp_area: 0,
+            hpa: Default::default(),
+            floor: [0; 2],
+        }
+    }
+
+    /// The integrated ready replicas of a version.
+    pub(super) fn ready_level(&self, version: VersionId) -> &TimeWeighted {
+        if version == NEW {
+            &self.new_ready
+        } else {
+            &self.old_ready
         }
     }
 
     /// The window's row of the time series: the integrals since the last window's end, and
     /// the phase now.
     pub fn close_window(&mut self, now_ns: Nanos, window: (Nanos, Nanos)) -> RolloutWindow {
+        self.count_ramp(now_ns);
         let now = [
             self.weight_ppm.run_area_at(now_ns, window),
             self.new_ready.run_area_at(now_ns, window),
@@ -201,7 +229,7 @@ impl RolloutState {
         let mut phases = [0; PHASE_KEYS.len()];
         phases[self.phase as usize] = 1;
         let out = RolloutWindow {
-            weight_area: now[0] - self.marks[0],
+            weight_area: now[0] - self.marks[0] + std::mem::take(&mut self.ramp_area),
             new_ready_area: now[1] - self.marks[1],
             old_ready_area: now[2] - self.marks[2],
             phases,
@@ -219,6 +247,26 @@ impl RolloutState {
             ended_ns: self.ended_ns,
             arms: self.arms,
         }
+    }
+
+    /// Counts a DNS ramp's weight area up to `now_ns`: the weight rises linearly from 0 to 1
+    /// over the TTL, so its integral is a parabola, then a line.
+    fn count_ramp(&mut self, now_ns: Nanos) {
+        let Some((from, ttl)) = self.ramp else {
+            return;
+        };
+        let integral = |t: Nanos| {
+            let x = t.saturating_sub(from) as f64;
+            let ttl = ttl.max(1) as f64;
+            if x <= ttl {
+                x * x / (2.0 * ttl)
+            } else {
+                ttl / 2.0 + (x - ttl)
+            }
+        };
+        let area = (integral(now_ns) - integral(self.ramp_mark_ns)) * 1e6;
+        self.ramp_area += area.round() as u128;
+        self.ramp_mark_ns = now_ns;
     }
 
     /// Whether the controller is acting (started, not over).
@@ -304,6 +352,22 @@ impl System<'_> {
                 now_ns.saturating_add(min_ready_ns),
                 Event::Rollout(d as u32),
             );
+        }
+    }
+
+    /// A worker of a deployed service's replica became busy (+1) or free (-1): counted for
+    /// its version's own HPA.
+    #[inline]
+    pub(super) fn note_version_busy(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        delta: i64,
+    ) {
+        if let Some(d) = self.services[service].deployment {
+            let v = usize::from(self.services[service].fleet.get(replica).version);
+            self.rollouts[d].busy[v].add(now_ns, delta, self.window);
         }
     }
 
@@ -399,6 +463,37 @@ impl System<'_> {
         self.reconcile(now_ns, d, events);
     }
 
+    /// What a rolling update promises between events, in a world without faults: at most
+    /// desired + surge replicas (ready or starting), and at least desired - unavailable of
+    /// them available; or the first promise broken.
+    pub(super) fn rollout_invariants(&self, now_ns: Nanos) -> Result<(), String> {
+        if !self.model.fleet.faults.is_empty() {
+            return Ok(());
+        }
+        for (d, spec) in self.model.deployments.iter().enumerate() {
+            let state = &self.rollouts[d];
+            if spec.strategy != StrategyKind::Rolling || state.phase != Phase::Progressing {
+                continue;
+            }
+            let (surge, unavailable) = spec.rolling.fenceposts(state.desired);
+            let live = self.live(spec.service, OLD) + self.live(spec.service, NEW);
+            if live > state.desired + surge {
+                return Err(format!(
+                    "rolling: {live} replicas, more than {} + {surge}",
+                    state.desired
+                ));
+            }
+            let available = self.available(now_ns, d, OLD) + self.available(now_ns, d, NEW);
+            if available + unavailable < state.desired {
+                return Err(format!(
+                    "rolling: {available} available, fewer than {} - {unavailable}",
+                    state.desired
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Ready and starting replicas of a version (what a ReplicaSet's size counts).
     fn live(&self, service: ServiceId, v: VersionId) -> u32 {
         let c = self.services[service].fleet.version_counts(v);
@@ -453,7 +548,8 @@ impl System<'_> {
         }
     }
 
-    /// Moves a version to `target` live replicas.
+    /// Moves a version to `target` live replicas (with one HPA per version, at least what
+    /// the version's own HPA asks, unless the version is to go).
     fn scale_version(
         &mut self,
         now_ns: Nanos,
@@ -462,6 +558,11 @@ impl System<'_> {
         target: u32,
         events: &mut EventQueue<Event>,
     ) {
+        let target = if target > 0 {
+            target.max(self.rollouts[d].floor[usize::from(v)])
+        } else {
+            0
+        };
         let live = self.live(self.model.deployments[d].service, v);
         self.change_version(now_ns, d, v, i64::from(target) - i64::from(live), events);
     }
@@ -492,9 +593,17 @@ impl System<'_> {
         let rollout = &mut self.rollouts[d];
         rollout.new_ready.set(now_ns, new, window);
         rollout.old_ready.set(now_ns, old, window);
-        rollout
-            .weight_ppm
-            .set(now_ns, (weight * 1e6).round() as u64, window);
+        rollout.count_ramp(now_ns);
+        rollout.ramp = match state.route {
+            Route::Ramp { from_ns, ttl_ns } => Some((from_ns, ttl_ns)),
+            _ => None,
+        };
+        let level = if rollout.ramp.is_some() {
+            0
+        } else {
+            (weight * 1e6).round() as u64
+        };
+        rollout.weight_ppm.set(now_ns, level, window);
     }
 
     fn log_rollout(&mut self, now_ns: Nanos, d: usize, kind: RolloutKind, value: f64) {

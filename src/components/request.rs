@@ -74,6 +74,10 @@ pub enum Parent {
     Call(Key<Call>, u8),
     /// Nobody any more: its caller gave up on it while it was being worked on.
     Detached,
+    /// Nobody, from the start: a fire-and-forget call's visit (see
+    /// [`System::send_detached`]). Unlike a detached frame it does all its work and makes its
+    /// own calls; its ending is counted at its service and goes no further.
+    Unawaited,
 }
 
 /// Where a frame is in its visit.
@@ -978,7 +982,7 @@ impl<'m> System<'m> {
                 self.request_ended(now_ns, request, arrived_ns, cause, events);
             }
             Parent::Call(call, copy) => self.callee_ended(now_ns, call, copy, key, cause, events),
-            Parent::Detached => {}
+            Parent::Detached | Parent::Unawaited => {}
         }
     }
 

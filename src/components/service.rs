@@ -553,9 +553,12 @@ impl System<'_> {
             mirror: true,
             ..request
         };
+        if request.measured {
+            self.record.services[service].calls += 1;
+        }
         self.visit(
             now_ns,
-            Parent::Detached,
+            Parent::Unawaited,
             service,
             copy,
             site ^ MIRROR_SITE,
@@ -656,6 +659,8 @@ impl System<'_> {
         let window = self.window;
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, window);
+        self.note_version_busy(now_ns, service, replica, 1);
+        let record = &mut self.record.services[service];
         if now_ns >= window.0 {
             record.batches += 1;
             record.batched_visits += u64::from(n);
@@ -732,6 +737,7 @@ impl System<'_> {
             site,
             attempt,
         );
+        self.note_version_busy(now_ns, service, replica, 1);
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, self.window);
         if measured {
@@ -826,6 +832,7 @@ impl System<'_> {
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
+        self.note_version_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
         let next = state.release(replica, |k| frames.contains(k));

@@ -419,7 +419,10 @@ impl<'m> System<'m> {
     #[cold]
     #[inline(never)]
     fn check_after(&mut self, now_ns: Nanos, event: Event) -> bool {
-        match self.invariants() {
+        match self
+            .invariants()
+            .and_then(|()| self.rollout_invariants(now_ns))
+        {
             Ok(()) => false,
             Err(e) => {
                 self.checking = Some(Some(format!("at {now_ns} ns, after {event:?}: {e}")));

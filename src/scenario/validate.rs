@@ -167,6 +167,21 @@ pub fn validate(
             &mut problems,
         )
     };
+    for (i, (d, _)) in deployments.iter().enumerate() {
+        let metric = world
+            .as_ref()
+            .and_then(|w| w.services.get(d.service))
+            .and_then(|s| s.fleet.autoscale.as_ref())
+            .map(|a| a.metric);
+        if d.autoscale == super::deploy::Coupling::Separate
+            && metric.is_some_and(|m| m != super::fleet::Metric::Utilization)
+        {
+            problems.push(Problem::new(
+                format!("deployment[{i}].autoscale"),
+                "autoscale = \"separate\" (one HPA per version) works with the utilization metric only; use metric = \"utilization\", or autoscale = \"blended\"",
+            ));
+        }
+    }
     let entries: Vec<usize> = classes.iter().flatten().map(|c| c.entry).collect();
     check_call_graph(&raw_services, &names, &entries, &mut problems);
     let traffic = traffic_and_entry.map(|(traffic, _)| traffic);

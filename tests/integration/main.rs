@@ -39,6 +39,7 @@ mod paths;
 mod queueing;
 mod report;
 mod repository;
+mod rollout;
 mod summary;
 mod support;
 mod sweep;
