@@ -205,12 +205,8 @@ blue_green = { preview_for = "30s", scale_down_delay = "30s" }"#,
         (steady - 10.0).abs() < 1e-9,
         "10 replicas at $1/h: {steady}"
     );
-    for w in 7..12 {
-        assert!(
-            (cost[w] - 2.0 * steady).abs() < 1e-9,
-            "window {w}: {}",
-            cost[w]
-        );
+    for (w, c) in cost.iter().enumerate().take(12).skip(7) {
+        assert!((c - 2.0 * steady).abs() < 1e-9, "window {w}: {c}");
     }
     assert_eq!(cost[20], steady);
     assert_eq!(s.requests.failed, 0);
