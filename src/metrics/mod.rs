@@ -1,6 +1,7 @@
 //! Metrics: what runs record, how replications pool, SLO verdicts, confidence intervals, and
 //! the queueing-theory figures shown beside the simulated ones.
 
+pub mod abtest;
 pub mod budget;
 pub mod recorder;
 pub mod run;
