@@ -93,7 +93,8 @@ pub struct ZTest {
 ///   counts the uncertainty of the control's own rate. `None` when `pA` is 0.
 ///
 /// With no variation at all (every trial of both arms alike, or an empty arm) there is no
-/// evidence: `z = 0`, p-value 1.
+/// evidence: `z = 0`, p-value 1 (and with an empty arm the difference's interval is
+/// unbounded).
 pub fn z_test(control: Arm, treatment: Arm, alpha: f64) -> ZTest {
     let (n_a, n_b) = (control.trials as f64, treatment.trials as f64);
     let (p_a, p_b) = (control.rate(), treatment.rate());
