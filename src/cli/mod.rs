@@ -5,6 +5,7 @@
 //! input or usage. A sweep exits 0 when at least one point meets every SLO, a plan when it
 //! found a design that does; a sweep stopped by Ctrl-C exits 130.
 
+mod compare;
 mod output;
 pub mod results;
 mod sweep;
@@ -99,6 +100,29 @@ enum Command {
         /// Most replications a design gets while a verdict is too close to call
         #[arg(long, value_name = "N", default_value_t = 24, value_parser = max_replications, allow_negative_numbers = true)]
         max_replications: u32,
+    },
+    /// Run the scenario's deployment under each strategy on the same traffic and compare
+    /// them (blast radius, p99, rollout time, cost) with paired intervals
+    Compare {
+        #[command(flatten)]
+        options: SimOptions,
+        #[command(flatten)]
+        budget: Budget,
+        /// The strategies, comma-separated: recreate, rolling, blue_green, canary, ab_test, shadow
+        #[arg(long, value_name = "LIST", required = true)]
+        strategies: String,
+        /// The strategy the others are compared with (default: the first)
+        #[arg(long, value_name = "STRATEGY")]
+        baseline: Option<String>,
+        /// Output format on standard output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write compare.json, compare.md and scenario.toml into this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Threads to run strategies and replications on (default: every core)
+        #[arg(long, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
+        jobs: Option<u32>,
     },
     /// Join the result directories of sweep shards (--shard i/n) into one result set
     Merge {
@@ -372,6 +396,23 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => rerender(&dir),
+        Command::Compare {
+            options,
+            budget,
+            strategies,
+            baseline,
+            format,
+            out,
+            jobs,
+        } => compare::execute(compare::Request {
+            options,
+            budget,
+            strategies,
+            baseline,
+            format,
+            out,
+            jobs,
+        }),
         Command::Run {
             options,
             budget,

@@ -43,7 +43,7 @@ pub fn source<'f>(
 }
 
 /// A pool of `jobs` threads (rayon's default, every core, for `None`).
-fn thread_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+pub(super) fn thread_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = jobs {
         builder = builder.num_threads(n);

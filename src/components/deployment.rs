@@ -23,6 +23,7 @@ use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
+use crate::metrics::abtest::{z_test, Arm, Sequential};
 use crate::metrics::recorder::{Durations, TimeWeighted};
 use crate::metrics::run::{Happening, RolloutKind};
 use crate::metrics::series::{RolloutWindow, PHASE_KEYS};
@@ -139,8 +140,9 @@ pub struct RolloutState {
     next_analysis_ns: Nanos,
     /// A/B: per arm (old, new), requests served and converted.
     pub arms: [(u64, u64); 2],
-    /// A/B: when the sequential test last looked.
+    /// A/B: when the sequential test looks next, and the test (with `sequential = true`).
     next_look_ns: Nanos,
+    sequential: Option<Sequential>,
     /// Keyed draws per request: its version, whether it is mirrored, whether it converts.
     route_stream: Stream,
     mirror_stream: Stream,
@@ -160,6 +162,9 @@ pub struct RolloutState {
     /// the time up to which its area is counted, and the area counted since the last
     /// window's end (weight in millionths x ns).
     ramp: Option<(Nanos, Nanos)>,
+    /// The most replicas of both versions ready or starting at once (draining ones, on
+    /// their way out, not counted).
+    peak_live: u32,
     ramp_mark_ns: Nanos,
     ramp_area: u128,
     pub(super) hpa: [AutoscalerState; 2],
@@ -187,6 +192,10 @@ impl RolloutState {
             next_analysis_ns: 0,
             arms: [(0, 0); 2],
             next_look_ns: 0,
+            sequential: d.ab_test.sequential.then(|| {
+                let rate: f64 = model.classes.iter().map(|c| c.share * c.conversion).sum();
+                Sequential::for_min_effect(rate, d.ab_test.min_effect, d.ab_test.alpha)
+            }),
             route_stream: stream("route"),
             mirror_stream: stream("mirror"),
             conversion_stream: stream("conversion"),
@@ -201,6 +210,7 @@ impl RolloutState {
             marks: [0; 3],
             busy: Default::default(),
             ramp: None,
+            peak_live: model.services[d.service].replicas,
             ramp_mark_ns: 0,
             ramp_area: 0,
             hpa: Default::default(),
@@ -246,6 +256,7 @@ impl RolloutState {
             started_ns: (self.phase != Phase::Pending).then_some(self.started_ns),
             ended_ns: self.ended_ns,
             arms: self.arms,
+            peak_replicas: self.peak_live,
         }
     }
 
@@ -590,7 +601,9 @@ impl System<'_> {
         } else {
             new as f64 / (old + new) as f64
         });
+        let live = state.fleet.current();
         let rollout = &mut self.rollouts[d];
+        rollout.peak_live = rollout.peak_live.max(live);
         rollout.new_ready.set(now_ns, new, window);
         rollout.old_ready.set(now_ns, old, window);
         rollout.count_ramp(now_ns);
@@ -1045,13 +1058,25 @@ impl System<'_> {
             return;
         }
         // Split: look (sequentially) or wait for the end.
-        let state = &self.rollouts[d];
+        let state = &mut self.rollouts[d];
         let over = now_ns >= state.until_ns;
         let look = ab.sequential && now_ns >= state.next_look_ns;
         if !over && !look {
             return;
         }
-        let verdict = crate::metrics::abtest::judge(&ab, state.arms);
+        let [control, treatment] = state.arms.map(|(n, x)| Arm::new(n, x));
+        let verdict = match &mut state.sequential {
+            // Always valid: a look that rejects decides, by the sign of the difference;
+            // a test that never rejected is inconclusive at its end.
+            Some(test) => {
+                let look = test.look(control, treatment);
+                look.rejected.then_some(look.diff > 0.0)
+            }
+            None => {
+                let test = z_test(control, treatment, ab.alpha);
+                test.significant.then_some(test.diff > 0.0)
+            }
+        };
         if look && !over {
             let window = self.model.series_window_ns;
             let state = &mut self.rollouts[d];

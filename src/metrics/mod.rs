@@ -1,8 +1,10 @@
-//! Metrics: what runs record, how replications pool, SLO verdicts, confidence intervals, and
-//! the queueing-theory figures shown beside the simulated ones.
+//! Metrics: what runs record, how replications pool, SLO verdicts, confidence intervals, the
+//! queueing-theory figures shown beside the simulated ones, and the statistics of deployments
+//! (A/B tests, strategies compared over paired replications).
 
 pub mod abtest;
 pub mod budget;
+pub mod compare;
 pub mod recorder;
 pub mod run;
 pub mod series;

@@ -69,6 +69,8 @@ pub struct RolloutResult {
     pub ended_ns: Option<Nanos>,
     /// A/B: per arm (old, new), requests counted and converted.
     pub arms: [(u64, u64); 2],
+    /// The most replicas (both versions, ready or starting) at once.
+    pub peak_replicas: u32,
 }
 
 /// Something that changed the world during a run, for the event lines of the summary.

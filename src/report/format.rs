@@ -84,6 +84,31 @@ pub fn seconds(s: f64) -> String {
     crate::engine::time::format_ns(s * 1e9)
 }
 
+/// A difference with its sign, `f` writing its size: `+3.100 ms`, `-$0.40`; 0 unsigned.
+pub fn signed(v: f64, f: impl Fn(f64) -> String) -> String {
+    if v > 0.0 {
+        format!("+{}", f(v))
+    } else if v < 0.0 {
+        format!("-{}", f(-v))
+    } else {
+        f(0.0)
+    }
+}
+
+/// A relative change with its sign and one decimal: `0.031` is `+3.1%`.
+pub fn change(fraction: f64) -> String {
+    signed(fraction, |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A p-value with four decimals, or `< 0.0001`.
+pub fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        "< 0.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
 // ---- labels: charts ----
 
 /// Three significant digits, without a trailing `.0` on whole numbers of 100 or more.
@@ -203,6 +228,13 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(replicas(4.0), "4");
         assert_eq!(replicas(2.5), "2.50");
+        assert_eq!(signed(-3.1, ms), "-3.100 ms");
+        assert_eq!(signed(0.4, usd), "+$0.40");
+        assert_eq!(signed(0.0, usd), "$0.00");
+        assert_eq!(change(0.031), "+3.1%");
+        assert_eq!(change(-0.25), "-25.0%");
+        assert_eq!(p_value(0.0210752), "0.0211");
+        assert_eq!(p_value(3e-9), "< 0.0001");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! (`data::Input`: summary.json, timeseries.csv, results.csv, scenario.toml), so a report drawn
 //! straight after a run and one drawn later by `capsim report DIR` are the same.
 
+pub mod compare;
 pub mod csv;
 pub mod data;
 pub mod draw;

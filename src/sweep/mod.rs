@@ -4,6 +4,7 @@
 //! A run is a pure function of (model, replication): each replication builds its own
 //! components and random streams, so the thread count changes nothing but the wall time.
 
+pub mod compare;
 pub mod grid;
 pub mod plan;
 pub mod runner;
