@@ -866,7 +866,8 @@ impl System<'_> {
             let state = &self.rollouts[d];
             if state.phase == Phase::Step && now_ns >= state.next_analysis_ns {
                 let n = state.window_ok + state.window_failed;
-                let verdict = if n < a.min_requests.max(1) {
+                let no_data = n < a.min_requests.max(1);
+                let verdict = if no_data {
                     match a.no_data {
                         NoData::Fail => Some(false),
                         NoData::Inconclusive => None,
@@ -895,7 +896,12 @@ impl System<'_> {
                         self.log_rollout(now_ns, d, RolloutKind::AnalysisPass, error_rate)
                     }
                     Some(false) => {
-                        self.log_rollout(now_ns, d, RolloutKind::AnalysisFail, error_rate);
+                        let (kind, value) = if no_data {
+                            (RolloutKind::AnalysisNoData, n as f64)
+                        } else {
+                            (RolloutKind::AnalysisFail, error_rate)
+                        };
+                        self.log_rollout(now_ns, d, kind, value);
                         self.rollouts[d].failures += 1;
                         if self.rollouts[d].failures > a.failure_limit {
                             self.abort(now_ns, d, events);

@@ -169,6 +169,8 @@ pub enum RolloutKind {
     Step,
     AnalysisPass,
     AnalysisFail,
+    /// A failed check for want of requests (`no_data = "fail"`); `value` is the count.
+    AnalysisNoData,
     AnalysisInconclusive,
     Switch,
     Promoted,
@@ -184,7 +186,7 @@ impl RolloutKind {
             RolloutKind::Start => "rollout_start",
             RolloutKind::Step => "step",
             RolloutKind::AnalysisPass => "analysis_pass",
-            RolloutKind::AnalysisFail => "analysis_fail",
+            RolloutKind::AnalysisFail | RolloutKind::AnalysisNoData => "analysis_fail",
             RolloutKind::AnalysisInconclusive => "analysis_inconclusive",
             RolloutKind::Switch => "switch",
             RolloutKind::Promoted => "promoted",

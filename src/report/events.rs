@@ -143,6 +143,10 @@ pub fn describe(s: &Summary, what: &Happening) -> Described {
                     service(id),
                     value
                 ),
+                K::AnalysisNoData => format!(
+                    "{} canary analysis failed: too few requests ({value})",
+                    service(id)
+                ),
                 K::AnalysisInconclusive => format!(
                     "{} canary analysis inconclusive: too few requests; the rollout pauses",
                     service(id)

@@ -505,7 +505,7 @@ fn world_lines(s: &Summary) -> String {
             out,
             "rollout      {} {}: {}{decided}{took}",
             r.service,
-            r.strategy.replace('_', "-"),
+            r.strategy,
             outcomes.join(", ")
         );
     }
