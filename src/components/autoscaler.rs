@@ -321,12 +321,12 @@ impl System<'_> {
             .into_iter()
             .filter(|&(i, _)| of_version(&replicas[i as usize]))
             .collect();
-        let rollout = &mut self.rollouts[d];
+        let rollout = &self.rollouts[d];
         let now = [
             rollout.busy[v].run_area_at(now_ns, window),
             rollout.ready_level(version).run_area_at(now_ns, window),
         ];
-        let state = &mut rollout.hpa[v];
+        let state = &mut self.world.version_autoscalers[d][v];
         let busy = (now[0] - state.mark[0]) as f64;
         let ready_time = (now[1] - state.mark[3]) as f64;
         let scrape = (ready_time > 0.0).then(|| Scrape {
@@ -377,7 +377,7 @@ impl System<'_> {
         else {
             return;
         };
-        let state = &mut self.rollouts[d].hpa[v];
+        let state = &mut self.world.version_autoscalers[d][v];
         let desired = decide(a, state, now_ns, current, recommendation);
         self.rollouts[d].floor[v] = desired;
         if desired != current {

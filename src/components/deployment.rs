@@ -16,7 +16,6 @@
 //! strategy spreads it over the versions (a rolling update in proportion to their sizes, as
 //! the Deployment controller does); after it ends, new replicas are of the new version.
 
-use super::autoscaler::AutoscalerState;
 use super::fleet::VersionId;
 use super::request::{Ending, RequestInfo};
 use super::system::{Event, System};
@@ -155,9 +154,11 @@ pub struct RolloutState {
     new_ready: TimeWeighted,
     old_ready: TimeWeighted,
     marks: [u128; 3],
-    /// `autoscale = "separate"`: busy workers of each version (integrated), each version's
-    /// own HPA, and the count each last asked for (a floor under the strategy's count).
+    /// `autoscale = "separate"`: busy workers of each version (integrated), and the count
+    /// each version's own HPA last asked for (a floor under the strategy's count; the HPAs
+    /// themselves are the autoscaler's, `WorldState::version_autoscalers`).
     pub(super) busy: [TimeWeighted; 2],
+    pub(super) floor: [u32; 2],
     /// A DNS ramp under way (its weight level is kept at 0 and its area computed exactly),
     /// the time up to which its area is counted, and the area counted since the last
     /// window's end (weight in millionths x ns).
@@ -167,8 +168,6 @@ pub struct RolloutState {
     peak_live: u32,
     ramp_mark_ns: Nanos,
     ramp_area: u128,
-    pub(super) hpa: [AutoscalerState; 2],
-    pub(super) floor: [u32; 2],
 }
 
 impl RolloutState {
@@ -213,7 +212,6 @@ impl RolloutState {
             peak_live: model.services[d.service].replicas,
             ramp_mark_ns: 0,
             ramp_area: 0,
-            hpa: Default::default(),
             floor: [0; 2],
         }
     }

@@ -35,6 +35,8 @@ pub struct ReplicaRef {
 pub struct WorldState {
     pub log: Log,
     pub autoscalers: Vec<Option<AutoscalerState>>,
+    /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`.
+    pub version_autoscalers: Vec<[AutoscalerState; 2]>,
     /// Whether each fault with a time window is under way.
     pub fault_active: Vec<bool>,
     /// Each fault's own sequential stream (failure times, repair times).
@@ -58,6 +60,7 @@ impl WorldState {
                         .map(|_| AutoscalerState::default())
                 })
                 .collect(),
+            version_autoscalers: vec![Default::default(); model.deployments.len()],
             fault_active: vec![false; model.fleet.faults.len()],
             fault_rngs: (0..model.fleet.faults.len())
                 .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))

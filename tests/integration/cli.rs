@@ -1398,7 +1398,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.replace("[[service]]", "[[services]]")),
             &[
-                r#"error: bad.toml:10:3: services: unknown key `services`; did you mean `service`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"#,
+                r#"error: bad.toml:10:3: services: unknown key `services`; did you mean `service`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `deployment`, `sweep`, `plan`"#,
             ],
         ),
         (
