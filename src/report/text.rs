@@ -640,7 +640,9 @@ pub fn overload_markdown(o: &OverloadSummary) -> String {
 /// Why an overloaded run stopped, and what to do about it.
 pub fn overload_message(o: &OverloadSummary) -> String {
     let hold_ms = o.theory.mean_hold_ns / 1e6;
-    let hold = if hold_ms > o.mean_service_ms * (1.0 + 1e-9) {
+    let hold = if let Some(b) = o.theory.batch_size {
+        format!("{} of work per visit in batches of {b}", ms(hold_ms))
+    } else if hold_ms > o.mean_service_ms * (1.0 + 1e-9) {
         format!(
             "{} mean worker time ({} own work + at least {} waiting on blocking calls)",
             ms(hold_ms),
