@@ -433,7 +433,7 @@ fn walk_plan(
                     continue;
                 }
                 let made = reach * call.probability;
-                let success = success(model, call.service);
+                let success = success(model, call.service, class);
                 let attempts = call.retries.map_or(1.0, |r| {
                     // Expected attempts when each fails with 1 - success: (1 - f^k) / (1 - f).
                     let f = 1.0 - success;
@@ -492,19 +492,22 @@ fn at_least(chances: &[f64], k: usize) -> f64 {
     dp[k..].iter().sum()
 }
 
-/// The chance that a visit to `id` succeeds, counting only errors (no rejections, timeouts).
-fn success(model: &Model, id: ServiceId) -> f64 {
+/// The chance that a visit to `id` by a request of class `class` succeeds, counting only
+/// errors (no rejections, timeouts). Calls the class does not make are skipped, as the
+/// engine skips them, so one class's path is not charged to another's.
+fn success(model: &Model, id: ServiceId, class: ClassId) -> f64 {
     let s = &model.services[id];
     let own = 1.0 - s.error_rate;
     let steps = s.plan.iter().map(|step| {
         let chances: Vec<f64> = step
             .calls
             .iter()
+            .filter(|c| c.classes.as_ref().is_none_or(|k| k.contains(&class)))
             .map(|c| {
                 if c.optional {
                     1.0
                 } else {
-                    let one = success(model, c.service);
+                    let one = success(model, c.service, class);
                     let ok = 1.0 - (1.0 - one).powi(c.retries.map_or(1, |r| r.attempts as i32));
                     c.probability * ok + (1.0 - c.probability)
                 }
@@ -518,13 +521,18 @@ fn success(model: &Model, id: ServiceId) -> f64 {
     steps.fold(own, |p, q| p * q)
 }
 
-/// The chance that a request succeeds, counting only the errors the scenario gives
-/// (`error_rate`, with retries and optional calls): an upper bound on availability.
+/// The chance that a request of class `class` succeeds, counting only the errors the
+/// scenario gives (`error_rate`, with retries and optional calls): an upper bound on its
+/// availability.
+pub fn class_success_probability(model: &Model, class: ClassId) -> f64 {
+    success(model, model.classes[class as usize].entry, class)
+}
+
+/// The chance that a request succeeds: each class's chance weighed by its share of the
+/// traffic; an upper bound on availability.
 pub fn success_probability(model: &Model) -> f64 {
-    model
-        .classes
-        .iter()
-        .map(|class| class.share * success(model, class.entry))
+    (0..model.classes.len())
+        .map(|c| model.classes[c].share * class_success_probability(model, c as ClassId))
         .sum()
 }
 
@@ -579,22 +587,23 @@ pub fn warnings(model: &Model) -> Vec<String> {
             None => {}
         }
     }
-    let best = success_probability(model);
-    let objectives =
-        model
-            .slo
-            .iter()
-            .map(|o| ("slo".to_string(), o))
-            .chain(model.classes.iter().flat_map(|c| {
-                c.slo
-                    .iter()
-                    .map(move |o| (format!("class.{}.slo", c.name), o))
-            }));
-    for (path, o) in objectives {
+    let overall = success_probability(model);
+    let objectives = model
+        .slo
+        .iter()
+        .map(|o| ("slo".to_string(), o, overall, "requests".to_string()))
+        .chain(model.classes.iter().enumerate().flat_map(|(i, c)| {
+            let best = class_success_probability(model, i as ClassId);
+            c.slo.iter().map(move |o| {
+                let whose = format!("class {}'s requests", c.name);
+                (format!("class.{}.slo", c.name), o, best, whose)
+            })
+        }));
+    for (path, o, best, whose) in objectives {
         match o.measure {
             crate::scenario::model::Measure::Availability if o.target > best + 1e-12 => {
                 out.push(format!(
-                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of requests can succeed (add retries, fallbacks or lower error rates)",
+                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of {whose} can succeed (add retries, fallbacks or lower error rates)",
                     o.target,
                     best * 100.0
                 ));

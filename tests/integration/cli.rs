@@ -2149,6 +2149,63 @@ service_time = { dist = "exponential", mean = "1ms" }
     );
 }
 
+/// The availability warning weighs each class's path by its share. Both classes enter at
+/// "api"; only "admin" (weight 1 of 20: 5%) calls "audit", which fails 10% of visits. So
+/// "browse" can reach 100%, "admin" 90%, and all requests 0.95 x 1 + 0.05 x 0.9 = 99.5%:
+/// `slo.availability = 0.99` can be met (no warning), 0.999 cannot (at most 99.5%), and the
+/// admin class's own 0.95 cannot (at most 90%). Charging the audit call to every request
+/// would have said 90% of all requests.
+#[test]
+fn availability_warnings_weigh_each_class_by_its_share() {
+    let s = Scratch::new("class-availability");
+    let scenario = |target: &str| {
+        format!(
+            r#"[scenario]
+name = "classes"
+duration = "2s"
+[slo]
+availability = {target}
+[traffic]
+rate = 100
+entry = "api"
+[[class]]
+name = "browse"
+weight = 19
+[[class]]
+name = "admin"
+weight = 1
+slo = {{ availability = 0.95 }}
+[[service]]
+name = "api"
+service_time = {{ dist = "exponential", mean = "1ms" }}
+calls = [{{ service = "audit", classes = ["admin"] }}]
+[[service]]
+name = "audit"
+service_time = {{ dist = "exponential", mean = "1ms" }}
+error_rate = 0.1
+"#
+        )
+    };
+    let admin = "warning: class.admin.slo.availability = 0.95 cannot be met: with the error rates given, at most 90.0000% of class admin's requests can succeed (add retries, fallbacks or lower error rates)";
+    s.write("met.toml", &scenario("0.99"));
+    let met = s.capsim(&["validate", "met.toml"]);
+    assert_eq!(
+        (met.code, met.stderr.lines().collect::<Vec<_>>()),
+        (Some(0), vec![admin]),
+        "{met:#?}"
+    );
+    s.write("missed.toml", &scenario("0.999"));
+    let missed = s.capsim(&["validate", "missed.toml"]);
+    assert_eq!(
+        missed.stderr.lines().collect::<Vec<_>>(),
+        [
+            "warning: slo.availability = 0.999 cannot be met: with the error rates given, at most 99.5000% of requests can succeed (add retries, fallbacks or lower error rates)",
+            admin
+        ],
+        "{missed:#?}"
+    );
+}
+
 /// `--out` never leaves a stale file: a full report, then an overloaded run into the same
 /// directory, leaves only the overloaded run's files (its summary.md the overload report),
 /// and no file that capsim did not write is touched. `--format markdown` prints the same
