@@ -2430,3 +2430,68 @@ fn markdown_shows_a_scenario_name_as_text() {
     let md = std::fs::read_to_string(s.dir.join("report/summary.md")).unwrap();
     assert_eq!(md.lines().next(), Some(heading));
 }
+
+/// A region outage takes every replica in the region down at once: the terminal's event
+/// lines say so once, with the count per service (region-failover.toml: api has 3 replicas
+/// in eu, db 2), instead of a line per replica; the JSON keeps each crash.
+#[test]
+fn a_region_outage_is_one_event_line_with_its_count_of_crashed_replicas() {
+    let s = Scratch::new("outage-lines");
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/teaching/region-failover.toml"
+    );
+    let run = s.capsim(&["run", scenario]);
+    assert!(
+        run.stdout
+            .contains("        20m  fault region_outage eu begins\n        20m  5 replicas crashed (region_outage eu): api 3, db 2\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("replica 4 crashed"), "{}", run.stdout);
+    let json = s.capsim(&["run", scenario, "--format", "json"]).json();
+    let crashes = json["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "crash")
+        .count();
+    assert_eq!(crashes, 5, "the JSON keeps each crash");
+}
+
+/// A slow rate keeps its significant digits: 0.005 requests a second for 4 hours (about 72
+/// requests; 66 expected in the measured 3h 50m, Poisson sd 8, so between 0.003 and 0.007
+/// a second by 3.5 sd; the seed is fixed, so the run is the same every time) prints with
+/// three significant digits (0.00xxx req/s), not as 0.0.
+#[test]
+fn a_slow_throughput_is_printed_with_significant_digits() {
+    let s = Scratch::new("slow-rate");
+    s.write(
+        "slow.toml",
+        r#"[scenario]
+name = "slow"
+duration = "4h"
+warmup = "10m"
+[traffic]
+rate = 0.005
+[[service]]
+name = "api"
+service_time = { dist = "exponential", mean = "10ms" }
+"#,
+    );
+    let run = s.capsim(&["run", "slow.toml"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("throughput"))
+        .expect("a throughput line");
+    assert!(
+        line.starts_with("throughput   0.00") && !line.contains(" 0.0 req/s"),
+        "{line}"
+    );
+    let digits = line["throughput   ".len()..].split(' ').next().unwrap();
+    let rate: f64 = digits.parse().unwrap();
+    assert!(rate > 0.003 && rate < 0.007, "{line}");
+    assert_eq!(digits.trim_start_matches(['0', '.']).len(), 3, "{line}");
+}

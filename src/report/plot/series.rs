@@ -6,7 +6,7 @@ use super::super::data::{quantile_of, Event, TimeSeries};
 use super::super::figure::{
     color, extent, shorten, Axis, Figure, Layer, Mark, Rgb, PALETTE, RED, SIZE,
 };
-use super::super::format::{sig_ms, sig_usd};
+use super::super::format::{sig_ms, sig_usd, time_unit};
 
 /// Every time-series chart the table has columns for.
 pub fn figures(ts: &TimeSeries, objectives: &[(String, f64)], events: &[Event]) -> Vec<Figure> {
@@ -138,7 +138,7 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
     }
     let top = y_top(&layers, &targets) * headroom(marks);
     layers.extend(marks.iter().cloned());
-    Some(Figure {
+    let mut figure = Figure {
         name: "latency_over_time".into(),
         title: "Latency over time: p50, p95 and p99 per window".into(),
         x: time_axis(ts),
@@ -149,7 +149,10 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
                   and failovers shaded or marked."
             .into(),
         size: SIZE,
-    })
+    };
+    let (unit, per) = time_unit(top);
+    figure.rescale(false, per, &format!("latency ({unit})"));
+    Some(figure)
 }
 
 /// Requests arriving and succeeding per second, per window.
