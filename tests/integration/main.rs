@@ -23,6 +23,8 @@
 //!   and an exhaustive sweep; bad grids refused naming the key.
 //! - `repository`: the repository stands alone (no file refers outside it) and every scenario
 //!   it ships loads.
+//! - `teaching`: every figure the teaching scenarios' comments mark (`# expect:`) is what
+//!   capsim prints for them today; every teaching file marks at least one.
 //! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
@@ -42,4 +44,5 @@ mod repository;
 mod summary;
 mod support;
 mod sweep;
+mod teaching;
 mod world;
