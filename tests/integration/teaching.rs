@@ -1,6 +1,7 @@
 //! The teaching set says what it prints: every `# expect:` marker in the comments of
 //! `scenarios/teaching/*.toml` is checked against the JSON summary the file gives today, and
-//! every file carries at least one.
+//! every file carries at least one; docs/tutorial.md's pasted output is what its commands
+//! print.
 //!
 //! A marker is one comment line:
 //!
@@ -321,4 +322,37 @@ fn a_path_walks_arrays_and_keys_that_hold_dots() {
     };
     assert_eq!(judge(&serde_json::json!(9.2), &near), None);
     assert!(judge(&serde_json::json!(9.6), &near).is_some());
+}
+
+/// docs/tutorial.md pastes what its commands print: each ```console block opens with
+/// `$ capsim ARGS` (no quotes in ARGS) and holds that command's standard output, byte for byte.
+#[test]
+fn tutorial_shows_what_its_commands_print() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tutorial = std::fs::read_to_string(root.join("docs/tutorial.md")).expect("read it");
+    let blocks: Vec<&str> = tutorial
+        .split("```console\n")
+        .skip(1)
+        .map(|block| block.split("```").next().expect("a closed block"))
+        .collect();
+    assert!(blocks.len() >= 3, "docs/tutorial.md should show its commands' output");
+    for block in blocks {
+        let (command, shown) = block.split_once('\n').expect("a command line");
+        let args: Vec<&str> = command
+            .strip_prefix("$ capsim ")
+            .unwrap_or_else(|| panic!("a console block opens with `$ capsim`: {command}"))
+            .split_whitespace()
+            .collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .expect("start capsim");
+        let printed = String::from_utf8(out.stdout).expect("UTF-8");
+        assert_eq!(
+            shown.trim_end(),
+            printed.trim_end(),
+            "docs/tutorial.md's output of `{command}` is stale"
+        );
+    }
 }
