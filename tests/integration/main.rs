@@ -16,6 +16,8 @@
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `lifecycle`: where components meet: breakers with cancelled probes, drained batching
 //!   replicas, and the state invariants of random designs.
+//! - `reference`: docs/scenario-reference.md lists exactly the keys the scenario reader
+//!   accepts (probed table by table), and every example it gives validates.
 //! - `report`: the report directory of `run --out` and `capsim report` for every shipped
 //!   scenario, names that cannot leave it, and the page in headless Chromium.
 //! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
@@ -39,6 +41,7 @@ mod distributions;
 mod lifecycle;
 mod paths;
 mod queueing;
+mod reference;
 mod report;
 mod repository;
 mod summary;

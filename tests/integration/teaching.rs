@@ -335,7 +335,10 @@ fn tutorial_shows_what_its_commands_print() {
         .skip(1)
         .map(|block| block.split("```").next().expect("a closed block"))
         .collect();
-    assert!(blocks.len() >= 3, "docs/tutorial.md should show its commands' output");
+    assert!(
+        blocks.len() >= 3,
+        "docs/tutorial.md should show its commands' output"
+    );
     for block in blocks {
         let (command, shown) = block.split_once('\n').expect("a command line");
         let args: Vec<&str> = command
