@@ -232,40 +232,55 @@ fn summary(file: &Path, args: &[String]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-/// Every teaching file carries at least one marker, and every figure its comments mark is
-/// what capsim prints for it today (each distinct command run once, at the file's own
-/// settings).
-#[test]
-fn every_teaching_file_prints_the_figures_its_comments_quote() {
-    let mut wrong = Vec::new();
-    for file in teaching_files() {
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(&file).expect("read a teaching scenario");
-        let found = markers(&text).unwrap_or_else(|why| panic!("{name}: {why}"));
-        assert!(
-            !found.is_empty(),
+/// The marked figures of one teaching file that are not what capsim prints, each as
+/// `file:line: path why`.
+fn wrong_figures(file: &Path) -> Vec<String> {
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(file).expect("read a teaching scenario");
+    let found = markers(&text).unwrap_or_else(|why| panic!("{name}: {why}"));
+    if found.is_empty() {
+        return vec![format!(
             "{name} has no `# expect:` marker: quote at least one figure it prints"
-        );
-        let mut by_command: BTreeMap<Vec<String>, Vec<Marker>> = BTreeMap::new();
-        for marker in found {
-            by_command
-                .entry(marker.args.clone())
-                .or_default()
-                .push(marker);
-        }
-        for (args, checks) in by_command {
-            let json = summary(&file, &args);
-            for marker in checks {
-                let why = match lookup(&json, &marker.path) {
-                    None => Some("is not in the JSON summary".to_string()),
-                    Some(figure) => judge(figure, &marker.check),
-                };
-                if let Some(why) = why {
-                    wrong.push(format!("{name}:{}: {} {why}", marker.line, marker.path));
-                }
+        )];
+    }
+    let mut by_command: BTreeMap<Vec<String>, Vec<Marker>> = BTreeMap::new();
+    for marker in found {
+        by_command
+            .entry(marker.args.clone())
+            .or_default()
+            .push(marker);
+    }
+    let mut wrong = Vec::new();
+    for (args, checks) in by_command {
+        let json = summary(file, &args);
+        for marker in checks {
+            let why = match lookup(&json, &marker.path) {
+                None => Some("is not in the JSON summary".to_string()),
+                Some(figure) => judge(figure, &marker.check),
+            };
+            if let Some(why) = why {
+                wrong.push(format!("{name}:{}: {} {why}", marker.line, marker.path));
             }
         }
     }
+    wrong
+}
+
+/// Every teaching file carries at least one marker, and every figure its comments mark is
+/// what capsim prints for it today (each distinct command run once, at the file's own
+/// settings; the files side by side, since many of their runs use one core).
+#[test]
+fn every_teaching_file_prints_the_figures_its_comments_quote() {
+    let files = teaching_files();
+    let wrong: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = files
+            .iter()
+            .map(|file| scope.spawn(|| wrong_figures(file)))
+            .collect();
+        runs.into_iter()
+            .flat_map(|run| run.join().expect("a file's checks ran"))
+            .collect()
+    });
     assert!(
         wrong.is_empty(),
         "teaching comments no longer match what capsim prints:\n{}",
