@@ -17,7 +17,10 @@
 //! exact unless a bounded queue earlier on the route rejects some requests.
 //!
 //! Offered load (`arrival rate x mean service time / workers`) is given for every service: at
-//! 1 or more an unbounded queue grows without limit.
+//! 1 or more an unbounded queue grows without limit. A batching service's work per visit
+//! shrinks as its batches grow (a batch of b takes `T(b) = base + per_item x b`), so its
+//! offered load is taken at the batch size the load needs: the smallest b up to `max_size`
+//! whose capacity `workers x b / T(b)` exceeds the arrival rate (see [`batched_load`]).
 
 use crate::scenario::model::{
     BalancerKind, ClassId, KeySpace, Lookup, Model, Policy, Popularity, Service, ServiceId, Step,
@@ -46,6 +49,63 @@ pub struct ServiceTheory {
     pub hit_ratio: Option<f64>,
     /// Why there is no closed form (or why the queue is unstable).
     pub note: Option<String>,
+    /// A batching service: the batch size its offered load and hold time are taken at.
+    pub batch_size: Option<u32>,
+}
+
+/// A batching service's load: the batch size `b` the load needs and the offered load there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchedLoad {
+    /// The smallest batch size whose capacity exceeds the arrival rate, or `max_size` when
+    /// none does (then `offered_load >= 1`).
+    pub batch_size: u32,
+    /// Worker time per visit at that size: `T(b) / b`.
+    pub hold_ns: f64,
+    /// `arrival rate x T(b) / (b x workers)`.
+    pub offered_load: f64,
+}
+
+/// The load on a batching service of `workers` workers (replicas x concurrency) offered
+/// `arrival_rate_per_s`, whose batch of b takes `base_ns + per_item_ns x b` on average.
+///
+/// A worker finishes b visits per `T(b)`, so the service keeps up at batch size b when
+/// `lambda < workers x b / T(b)`, that is when `b > b0 = lambda_w base / (1 - lambda_w per_item)`
+/// with `lambda_w = lambda / workers` (and never when `lambda_w per_item >= 1`). A queue that
+/// keeps up at b grows batches no larger than it needs, so the load is judged at the smallest
+/// such b: `floor(b0) + 1`, at most `max_size`.
+pub fn batched_load(
+    arrival_rate_per_s: f64,
+    workers: f64,
+    base_ns: f64,
+    per_item_ns: f64,
+    max_size: u32,
+) -> BatchedLoad {
+    let per_worker_per_ns = arrival_rate_per_s / workers / 1e9;
+    let load_at = |b: u32| {
+        let hold_ns = base_ns / f64::from(b) + per_item_ns;
+        (hold_ns, per_worker_per_ns * hold_ns)
+    };
+    let room = 1.0 - per_worker_per_ns * per_item_ns;
+    let mut b = if room > 0.0 {
+        let b0 = per_worker_per_ns * base_ns / room;
+        // As a float, then clamped: b0 may be huge or not finite.
+        (b0.floor() + 1.0).clamp(1.0, f64::from(max_size)) as u32
+    } else {
+        max_size
+    };
+    // The closed form's rounding, checked: the smallest b at which the load is below 1.
+    while b > 1 && load_at(b - 1).1 < 1.0 {
+        b -= 1;
+    }
+    while b < max_size && load_at(b).1 >= 1.0 {
+        b += 1;
+    }
+    let (hold_ns, offered_load) = load_at(b);
+    BatchedLoad {
+        batch_size: b,
+        hold_ns,
+        offered_load,
+    }
 }
 
 /// Theory for every service of `model`, in service order.
@@ -63,12 +123,22 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
                 .map(|c| response_floor_ns(model, c))
                 .sum::<f64>();
         }
-        if let Some(batch) = service.batch {
-            // A batch of one: the least work a visit can be given.
-            mean_hold_ns += batch.per_item_ns as f64;
-        }
         let workers = service.workers() as f64;
-        let offered_load = arrival_rate_per_s * mean_hold_ns / 1e9 / workers;
+        let batched = service.batch.map(|batch| {
+            batched_load(
+                arrival_rate_per_s,
+                workers,
+                mean_hold_ns,
+                batch.per_item_ns as f64,
+                batch.max_size,
+            )
+        });
+        if let Some(b) = batched {
+            mean_hold_ns = b.hold_ns;
+        }
+        let offered_load = batched.map_or(arrival_rate_per_s * mean_hold_ns / 1e9 / workers, |b| {
+            b.offered_load
+        });
         let mut t = ServiceTheory {
             arrival_rate_per_s,
             mean_hold_ns,
@@ -79,6 +149,7 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
             blocking_probability: None,
             hit_ratio: hit_ratios[id],
             note: None,
+            batch_size: batched.map(|b| b.batch_size),
         };
         let holds_workers = service.blocking_calls && service.callees().next().is_some();
         if arrival_rate_per_s == 0.0 {
@@ -98,6 +169,11 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
         // A steady-state model needs steady arrivals and a steady fleet.
         if let Some(why) = changing_world(model, id) {
             t.note = Some(why);
+            result.push(t);
+            continue;
+        }
+        if let (Some(b), Some(batch)) = (batched, service.batch) {
+            t.note = Some(batch_note(b, batch.max_size));
             result.push(t);
             continue;
         }
@@ -145,6 +221,17 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
         result.push(t);
     }
     result
+}
+
+/// What theory says of a batching service: the batch size its load is judged at, or that
+/// even full batches cannot keep up.
+fn batch_note(b: BatchedLoad, max_size: u32) -> String {
+    let hold = crate::engine::time::format_ns(b.hold_ns);
+    if b.offered_load >= 1.0 {
+        format!("unstable: even full batches of {max_size} ({hold} of work per visit) leave offered load {:.3} >= 1, so the queue grows without limit", b.offered_load)
+    } else {
+        format!("dynamic batching: offered load {:.3} at batches of {} ({hold} of work per visit), the smallest batch that keeps up; utilization and waits depend on how batches form (a bulk-service queue: no closed form here)", b.offered_load, b.batch_size)
+    }
 }
 
 fn balancer_name(kind: &BalancerKind) -> &'static str {
@@ -267,7 +354,12 @@ fn walk(
         }
     });
     let out_rate = rate.and_then(|()| {
-        if s.queue_capacity.is_some() || own_queue_has_no_closed_form(s).is_some() {
+        // A batching service delays visits but turns none away; these do.
+        let turns_away = s.queue_capacity.is_some()
+            || s.queue_timeout_ns.is_some()
+            || s.rate_limit.is_some()
+            || s.circuit_breaker.is_some();
+        if turns_away {
             Err(format!("the arrival rate depends on how many visits \"{name}\" turns away, which theory does not know here"))
         } else {
             Ok(())
@@ -341,7 +433,7 @@ fn walk_plan(
                     continue;
                 }
                 let made = reach * call.probability;
-                let success = success(model, call.service);
+                let success = success(model, call.service, class);
                 let attempts = call.retries.map_or(1.0, |r| {
                     // Expected attempts when each fails with 1 - success: (1 - f^k) / (1 - f).
                     let f = 1.0 - success;
@@ -400,19 +492,22 @@ fn at_least(chances: &[f64], k: usize) -> f64 {
     dp[k..].iter().sum()
 }
 
-/// The chance that a visit to `id` succeeds, counting only errors (no rejections, timeouts).
-fn success(model: &Model, id: ServiceId) -> f64 {
+/// The chance that a visit to `id` by a request of class `class` succeeds, counting only
+/// errors (no rejections, timeouts). Calls the class does not make are skipped, as the
+/// engine skips them, so one class's path is not charged to another's.
+fn success(model: &Model, id: ServiceId, class: ClassId) -> f64 {
     let s = &model.services[id];
     let own = 1.0 - s.error_rate;
     let steps = s.plan.iter().map(|step| {
         let chances: Vec<f64> = step
             .calls
             .iter()
+            .filter(|c| c.classes.as_ref().is_none_or(|k| k.contains(&class)))
             .map(|c| {
                 if c.optional {
                     1.0
                 } else {
-                    let one = success(model, c.service);
+                    let one = success(model, c.service, class);
                     let ok = 1.0 - (1.0 - one).powi(c.retries.map_or(1, |r| r.attempts as i32));
                     c.probability * ok + (1.0 - c.probability)
                 }
@@ -426,13 +521,18 @@ fn success(model: &Model, id: ServiceId) -> f64 {
     steps.fold(own, |p, q| p * q)
 }
 
-/// The chance that a request succeeds, counting only the errors the scenario gives
-/// (`error_rate`, with retries and optional calls): an upper bound on availability.
+/// The chance that a request of class `class` succeeds, counting only the errors the
+/// scenario gives (`error_rate`, with retries and optional calls): an upper bound on its
+/// availability.
+pub fn class_success_probability(model: &Model, class: ClassId) -> f64 {
+    success(model, model.classes[class as usize].entry, class)
+}
+
+/// The chance that a request succeeds: each class's chance weighed by its share of the
+/// traffic; an upper bound on availability.
 pub fn success_probability(model: &Model) -> f64 {
-    model
-        .classes
-        .iter()
-        .map(|class| class.share * success(model, class.entry))
+    (0..model.classes.len())
+        .map(|c| model.classes[c].share * class_success_probability(model, c as ClassId))
         .sum()
 }
 
@@ -456,7 +556,21 @@ pub fn warnings(model: &Model) -> Vec<String> {
         match &service.fleet.autoscale {
             // An autoscaled service is short only if even its ceiling cannot keep up.
             Some(a) => {
-                let at_ceiling = t.offered_load * f64::from(service.replicas) / f64::from(a.max);
+                let at_ceiling = match service.batch {
+                    // Batches at the ceiling may be smaller than at today's replicas.
+                    Some(batch) => {
+                        let workers = f64::from(a.max) * f64::from(service.concurrency);
+                        batched_load(
+                            t.arrival_rate_per_s,
+                            workers,
+                            service.service_time.mean_ns(),
+                            batch.per_item_ns as f64,
+                            batch.max_size,
+                        )
+                        .offered_load
+                    }
+                    None => t.offered_load * f64::from(service.replicas) / f64::from(a.max),
+                };
                 if at_ceiling >= 1.0 {
                     out.push(format!(
                         "service \"{}\" is offered more work than even autoscale.max = {} replicas can do (offered load {:.2} at the ceiling); its queue will grow without limit",
@@ -465,28 +579,31 @@ pub fn warnings(model: &Model) -> Vec<String> {
                 }
             }
             None if t.offered_load >= 1.0 => out.push(format!(
-                "service \"{}\" is offered more work than it can do (offered load {:.2}); its queue will grow without limit",
-                service.name, t.offered_load
+                "service \"{}\" is offered more work than it can do{} (offered load {:.2}); its queue will grow without limit",
+                service.name,
+                service.batch.map_or(String::new(), |b| format!(" even in full batches of {}", b.max_size)),
+                t.offered_load
             )),
             None => {}
         }
     }
-    let best = success_probability(model);
-    let objectives =
-        model
-            .slo
-            .iter()
-            .map(|o| ("slo".to_string(), o))
-            .chain(model.classes.iter().flat_map(|c| {
-                c.slo
-                    .iter()
-                    .map(move |o| (format!("class.{}.slo", c.name), o))
-            }));
-    for (path, o) in objectives {
+    let overall = success_probability(model);
+    let objectives = model
+        .slo
+        .iter()
+        .map(|o| ("slo".to_string(), o, overall, "requests".to_string()))
+        .chain(model.classes.iter().enumerate().flat_map(|(i, c)| {
+            let best = class_success_probability(model, i as ClassId);
+            c.slo.iter().map(move |o| {
+                let whose = format!("class {}'s requests", c.name);
+                (format!("class.{}.slo", c.name), o, best, whose)
+            })
+        }));
+    for (path, o, best, whose) in objectives {
         match o.measure {
             crate::scenario::model::Measure::Availability if o.target > best + 1e-12 => {
                 out.push(format!(
-                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of requests can succeed (add retries, fallbacks or lower error rates)",
+                    "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of {whose} can succeed (add retries, fallbacks or lower error rates)",
                     o.target,
                     best * 100.0
                 ));
@@ -1080,6 +1197,33 @@ mod tests {
             .map(|&(_, capacity)| capacity)
             .collect();
         assert_eq!(ours, [1_000, 2_000]);
+    }
+
+    #[test]
+    fn batched_load_is_taken_at_the_smallest_batch_that_keeps_up() {
+        // T(b) = 10 ms + 1 ms x b, one worker. 610/s: b > 6.1 / (1 - 0.61) = 15.64, so 16,
+        // load 0.61 x 26 / 16 = 0.99125 (at 15 it would be 0.61 x 25 / 15 = 1.0167).
+        let b = batched_load(610.0, 1.0, 10e6, 1e6, 32);
+        assert_eq!(b.batch_size, 16);
+        assert!((b.offered_load - 0.99125).abs() < 1e-12);
+        assert!((b.hold_ns - 1.625e6).abs() < 1e-6);
+        // Light load: a batch of one keeps up, 50 x 11 ms = 0.55.
+        let b = batched_load(50.0, 1.0, 10e6, 1e6, 32);
+        assert_eq!(b.batch_size, 1);
+        assert!((b.offered_load - 0.55).abs() < 1e-12);
+        // 250/s: 250 x 14 ms / 4 = 0.875, 250 x 13 ms / 3 = 1.0833, so 4 (b0 = 2.5 / 0.75 =
+        // 3.33 agrees).
+        assert_eq!(batched_load(250.0, 1.0, 10e6, 1e6, 32).batch_size, 4);
+        // Two workers share the load: 1,220/s on two is 610/s on each.
+        assert_eq!(batched_load(1220.0, 2.0, 10e6, 1e6, 32).batch_size, 16);
+        // Beyond full batches: 800 x 42 / 32 = 1.05 at max_size.
+        let b = batched_load(800.0, 1.0, 10e6, 1e6, 32);
+        assert_eq!(b.batch_size, 32);
+        assert!((b.offered_load - 1.05).abs() < 1e-12);
+        // per_item alone at or past the rate (1,000/s x 1 ms): no batch keeps up.
+        let b = batched_load(1000.0, 1.0, 10e6, 1e6, 1_000_000);
+        assert_eq!(b.batch_size, 1_000_000);
+        assert!(b.offered_load >= 1.0);
     }
 
     #[test]

@@ -436,6 +436,73 @@ impl Figure {
             .filter(|l| l.name.as_deref() == Some(name))
             .collect()
     }
+
+    /// The x axis (`on_x`) or the y axis in a unit `per` times larger (latency in seconds
+    /// rather than ms: `per` = 1000): every coordinate on that axis divided by `per`, and the
+    /// axis rebuilt over the same stretch, with its ticks, under `label`. Unchanged when
+    /// `per` is 1.
+    pub fn rescale(&mut self, on_x: bool, per: f64, label: &str) {
+        if per == 1.0 {
+            return;
+        }
+        let f = |v: &mut f64| *v /= per;
+        // Divides the coordinate of a point on the axis.
+        let pick = |p: &mut (f64, f64)| f(if on_x { &mut p.0 } else { &mut p.1 });
+        // A (x, lo, hi) triple: x on the x axis, lo and hi on the y axis.
+        let triple = |t: &mut (f64, f64, f64)| {
+            if on_x {
+                f(&mut t.0);
+            } else {
+                f(&mut t.1);
+                f(&mut t.2);
+            }
+        };
+        for layer in &mut self.layers {
+            match &mut layer.mark {
+                Mark::Line { points, .. }
+                | Mark::Points { points }
+                | Mark::Crosses { points }
+                | Mark::Area { polygon: points } => points.iter_mut().for_each(pick),
+                Mark::Band { points } => points.iter_mut().for_each(triple),
+                Mark::ErrorBars { bars } => bars.iter_mut().for_each(triple),
+                Mark::Bars { bars, .. } => {
+                    for b in bars {
+                        let (a, z) = if on_x {
+                            (&mut b.x0, &mut b.x1)
+                        } else {
+                            (&mut b.y0, &mut b.y1)
+                        };
+                        f(a);
+                        f(z);
+                    }
+                }
+                Mark::Cells { cells } => {
+                    for c in cells {
+                        let (a, z) = if on_x {
+                            (&mut c.x0, &mut c.x1)
+                        } else {
+                            (&mut c.y0, &mut c.y1)
+                        };
+                        f(a);
+                        f(z);
+                    }
+                }
+                Mark::HLine { y } if !on_x => f(y),
+                Mark::VLine { x, .. } if on_x => f(x),
+                Mark::Shade { x0, x1, .. } if on_x => {
+                    f(x0);
+                    f(x1);
+                }
+                Mark::HLine { .. } | Mark::VLine { .. } | Mark::Shade { .. } => {}
+            }
+        }
+        let axis = if on_x { &mut self.x } else { &mut self.y };
+        let (lo, hi) = (axis.lo / per, axis.hi / per);
+        *axis = match axis.scale {
+            Scale::Log => Axis::log(label, lo, hi),
+            Scale::Linear | Scale::Nines => Axis::linear(label, lo, hi),
+        };
+    }
 }
 
 /// The standard chart size, in pixels (and SVG user units).
@@ -455,6 +522,61 @@ pub fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rescaling_an_axis_divides_every_mark_on_it_and_rebuilds_its_ticks() {
+        // A y axis of 0 to 7.2e6 ms in hours: 0 to 2 h, every y divided by 3.6e6, x kept.
+        let mut fig = Figure {
+            name: "f".into(),
+            title: String::new(),
+            x: Axis::linear("time", 0.0, 10.0),
+            y: Axis::linear("latency (ms)", 0.0, 7.2e6),
+            layers: vec![
+                Layer::named(
+                    "l",
+                    Rgb(0, 0, 0),
+                    Mark::Line {
+                        points: vec![(1.0, 3.6e6), (2.0, 7.2e6)],
+                        width: 1,
+                    },
+                ),
+                Layer::named("o", Rgb(0, 0, 0), Mark::HLine { y: 1.8e6 }),
+                Layer::named(
+                    "e",
+                    Rgb(0, 0, 0),
+                    Mark::ErrorBars {
+                        bars: vec![(1.0, 3.6e6, 7.2e6)],
+                    },
+                ),
+            ],
+            caption: String::new(),
+            size: (10, 10),
+        };
+        fig.rescale(false, 3.6e6, "latency (h)");
+        assert_eq!(
+            fig.layers[0].mark,
+            Mark::Line {
+                points: vec![(1.0, 1.0), (2.0, 2.0)],
+                width: 1
+            }
+        );
+        assert_eq!(fig.layers[1].mark, Mark::HLine { y: 0.5 });
+        assert_eq!(
+            fig.layers[2].mark,
+            Mark::ErrorBars {
+                bars: vec![(1.0, 1.0, 2.0)]
+            }
+        );
+        // The ms axis ran to 8e6 (whole ticks of 1e6), 2.22 h: widened to whole ticks of
+        // half an hour.
+        assert_eq!(
+            (fig.y.label.as_str(), fig.y.lo, fig.y.hi),
+            ("latency (h)", 0.0, 2.5)
+        );
+        assert_eq!(fig.x.hi, 10.0);
+        let labels: Vec<&str> = fig.y.ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, ["0.0", "0.5", "1.0", "1.5", "2.0", "2.5"]);
+    }
 
     #[test]
     fn linear_axes_widen_to_whole_ticks_of_a_1_2_5_step() {

@@ -12,9 +12,15 @@ use crate::scenario::model::Measure;
 
 // ---- figures: terminal, Markdown, the report page, sweep and plan tables ----
 
-/// Milliseconds with three or four significant figures; seconds from 1000 ms on.
+/// Milliseconds with three or four significant figures; seconds from 1000 ms on, minutes
+/// from 1000 s, hours from 100 minutes (so a row of seconds rarely changes unit, and an hour
+/// is not thousands of seconds).
 pub fn ms(v: f64) -> String {
-    if v >= 1000.0 {
+    if v >= 6_000_000.0 {
+        format!("{:.3} h", v / 3_600_000.0)
+    } else if v >= 1_000_000.0 {
+        format!("{:.3} min", v / 60_000.0)
+    } else if v >= 1000.0 {
         format!("{:.3} s", v / 1000.0)
     } else if v >= 100.0 {
         format!("{v:.1} ms")
@@ -47,9 +53,14 @@ pub fn usd(v: f64) -> String {
     }
 }
 
-/// A rate per second with one decimal, without its unit (a table headed `req/s`).
+/// A rate per second with one decimal, without its unit (a table headed `req/s`); three
+/// significant digits below 1, so that a slow rate does not read as none (`0.00230`).
 pub fn rate(per_s: f64) -> String {
-    format!("{per_s:.1}")
+    if per_s != 0.0 && per_s.abs() < 1.0 {
+        sig(per_s)
+    } else {
+        format!("{per_s:.1}")
+    }
 }
 
 /// A request rate with its unit: `499.9 req/s`.
@@ -121,12 +132,23 @@ pub fn sig(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// Milliseconds to three significant digits: `24.7 ms`, `1.25 s`.
+/// Milliseconds to three significant digits: `24.7 ms`, `1.25 s`, `2.50 min`, `1.20 h`.
 pub fn sig_ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{} s", sig(v / 1000.0))
+    let (unit, per) = time_unit(v);
+    format!("{} {unit}", sig(v / per))
+}
+
+/// The unit a time of `ms` milliseconds (a chart axis' largest value) reads best in, and
+/// how many ms it holds: ms below a second, then s, min below an hour, h.
+pub fn time_unit(ms: f64) -> (&'static str, f64) {
+    if ms >= 3_600_000.0 {
+        ("h", 3_600_000.0)
+    } else if ms >= 60_000.0 {
+        ("min", 60_000.0)
+    } else if ms >= 1000.0 {
+        ("s", 1000.0)
     } else {
-        format!("{} ms", sig(v))
+        ("ms", 1.0)
     }
 }
 
@@ -224,6 +246,15 @@ mod tests {
         assert_eq!(usd(1234.4), "$1234");
         assert_eq!(usd(0.421), "$0.42");
         assert_eq!(req_per_s(499.94), "499.9 req/s");
+        // A slow rate keeps its significant digits rather than reading as none.
+        assert_eq!(req_per_s(0.0023), "0.00230 req/s");
+        assert_eq!(req_per_s(0.5), "0.500 req/s");
+        assert_eq!(req_per_s(0.0), "0.0 req/s");
+        // Hour-scale times in minutes and hours, not thousands of seconds.
+        assert_eq!(ms(150_000.0), "150.000 s");
+        assert_eq!(ms(1_500_000.0), "25.000 min");
+        assert_eq!(ms(5_400_000.0), "90.000 min");
+        assert_eq!(ms(7_200_000.0), "2.000 h");
         assert_eq!(group(1_045_133), "1,045,133");
         assert_eq!(group(999), "999");
         assert_eq!(replicas(4.0), "4");
@@ -243,6 +274,10 @@ mod tests {
         assert_eq!(sig(0.0123456), "0.0123");
         assert_eq!(sig(600.65), "601");
         assert_eq!(sig_ms(1234.0), "1.23 s");
+        assert_eq!(sig_ms(90_000.0), "1.50 min");
+        assert_eq!(sig_ms(7_200_000.0), "2.00 h");
+        assert_eq!(time_unit(999.0), ("ms", 1.0));
+        assert_eq!(time_unit(3_600_000.0), ("h", 3_600_000.0));
         assert_eq!(sig_percent(0.00149), "0.00149%");
         assert_eq!(sig_percent(99.94), "99.9%");
         assert_eq!(duration(1800.0), "30m");

@@ -97,6 +97,9 @@ fn theory(t: &ServiceTheory) -> Value {
     if t.hit_ratio.is_some() {
         m.insert("hit_ratio".into(), json!(t.hit_ratio));
     }
+    if t.batch_size.is_some() {
+        m.insert("batch_size".into(), json!(t.batch_size));
+    }
     m.insert("note".into(), json!(t.note));
     Value::Object(m)
 }

@@ -7,7 +7,7 @@ use super::text::aligned;
 use crate::scenario::grid::label;
 use crate::scenario::model::Measure;
 use crate::sweep::grid::Grid;
-use crate::sweep::plan::{Binding, Design, Evidence, PlanResult};
+use crate::sweep::plan::{refusals, Binding, Confidence, Design, PlanResult, Refusal};
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
@@ -36,24 +36,119 @@ pub fn design_json(grid: &Grid, d: &Design) -> Value {
     Value::Object(m)
 }
 
-/// Why a design is not feasible, when the figures do not say it.
+/// Why a design is not feasible, every reason in one line (`None` for a feasible design).
 fn note(d: &Design) -> Option<String> {
-    match &d.evidence {
-        Evidence::Unstable {
+    let reasons: Vec<String> = refusals(d).iter().map(reason).collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// An objective as people name it: `p99`, or `class batch's p99`.
+fn objective_name(class: Option<&str>, measure: Measure) -> String {
+    match class {
+        Some(class) => format!("class {class}'s {}", measure.key()),
+        None => measure.key().to_string(),
+    }
+}
+
+/// One reason, saying whether theory or a simulation gave it, and which service or
+/// objective.
+fn reason(r: &Refusal) -> String {
+    match r {
+        Refusal::Unstable {
             service,
             offered_load,
-        } => Some(format!(
-            "not simulated: \"{service}\" is offered load {offered_load:.3} >= 1 (unstable)"
-        )),
-        Evidence::Overloaded { service } => Some(format!("overloaded at \"{service}\"")),
-        Evidence::Simulated { thin: true, .. } => Some(
-            "too few requests in a replication to judge an objective (beyond a percentile, or for an availability target); lengthen the run".into(),
+        } => format!(
+            "theory: \"{service}\" is offered load {offered_load:.3} >= 1, its queue grows without limit (not simulated)"
         ),
-        Evidence::Simulated {
-            too_close: true, ..
-        } => Some("too close to call at the most replications".into()),
-        Evidence::Simulated { .. } => None,
+        Refusal::Overloaded { service } => {
+            format!("simulation: the run overloaded at \"{service}\"")
+        }
+        Refusal::NothingSucceeded => "simulation: no request succeeded".into(),
+        Refusal::Objective { verdict: v, why, .. } => {
+            let short = short_reason(r);
+            let target = measure(v.measure, v.target);
+            let observed = measure(v.measure, v.observed);
+            let interval = v.ci95.map_or(String::new(), |[low, high]| {
+                format!(" (95% CI {} .. {})", measure(v.measure, low), measure(v.measure, high))
+            });
+            let relation = match v.measure {
+                Measure::Availability => "<",
+                _ => ">",
+            };
+            match why {
+                _ if v.thin => format!("simulation: {short} in a replication (lengthen the run)"),
+                Confidence::TooClose => format!(
+                    "simulation: {short} at the most replications: {observed}{interval} against {target}"
+                ),
+                _ => format!("simulation: {short}: {observed}{interval} {relation} {target}"),
+            }
+        }
     }
+}
+
+/// One reason in a few words, for a table's cell (the refused designs' list says more).
+fn short_reason(r: &Refusal) -> String {
+    match r {
+        Refusal::Objective {
+            class,
+            verdict: v,
+            why,
+        } => {
+            let name = objective_name(*class, v.measure);
+            match why {
+                _ if v.thin => format!("{name} unjudged: too few requests"),
+                Confidence::TooClose => format!("{name} too close to call"),
+                _ => format!("{name} missed"),
+            }
+        }
+        other => reason(other),
+    }
+}
+
+/// One refusal as JSON: what gave it (`theory` or `simulation`), the service or objective.
+fn refusal_json(r: &Refusal) -> Value {
+    let mut m = Map::new();
+    let by = match r {
+        Refusal::Unstable { .. } => "theory",
+        _ => "simulation",
+    };
+    m.insert("by".into(), json!(by));
+    match r {
+        Refusal::Unstable {
+            service,
+            offered_load,
+        } => {
+            m.insert("service".into(), json!(service));
+            m.insert("offered_load".into(), json!(offered_load));
+        }
+        Refusal::Overloaded { service } => {
+            m.insert("service".into(), json!(service));
+        }
+        Refusal::NothingSucceeded => {}
+        Refusal::Objective { class, verdict, .. } => {
+            m.insert("class".into(), json!(class));
+            m.insert("objective".into(), json!(verdict.measure.key()));
+            m.insert("target".into(), json!(verdict.target));
+            m.insert("observed".into(), json!(verdict.observed));
+            m.insert("ci95".into(), json!(verdict.ci95));
+        }
+    }
+    m.insert("reason".into(), json!(reason(r)));
+    Value::Object(m)
+}
+
+/// Every design looked at that does not meet every SLO, with each reason.
+fn refused_json(grid: &Grid, plan: &PlanResult) -> Value {
+    plan.evaluated
+        .iter()
+        .filter(|d| !d.feasible)
+        .map(|d| {
+            json!({
+                "settings": settings_json(grid, d),
+                "reasons": refusals(d).iter().map(refusal_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }
 
 fn binding_json(b: &Binding) -> Value {
@@ -76,6 +171,7 @@ pub fn json(grid: &Grid, plan: &PlanResult) -> String {
         "knobs": grid.axes.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
         "evaluated": plan.evaluated.len(),
         "simulated": plan.evaluated.iter().filter(|d| d.summary().is_some()).count(),
+        "refused": refused_json(grid, plan),
     });
     let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always serializes");
     text.push('\n');
@@ -139,10 +235,7 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
                     Measure::Availability => (">=", v.ci95.map_or(v.observed, |c| c[0])),
                     _ => ("<=", v.ci95.map_or(v.observed, |c| c[1])),
                 };
-                let name = match &b.class {
-                    Some(class) => format!("class {class}'s {}", v.measure.key()),
-                    None => v.measure.key().to_string(),
-                };
+                let name = objective_name(b.class.as_deref(), v.measure);
                 let _ = writeln!(
                     out,
                     "binding SLO: {name} (interval end {} {relation} {}, {:.0}% of the room left)",
@@ -174,7 +267,8 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
         row.push(if d.feasible {
             "PASS".into()
         } else {
-            note(d).map_or("FAIL".into(), |n| format!("FAIL ({n})"))
+            let reasons: Vec<String> = refusals(d).iter().map(short_reason).collect();
+            format!("FAIL ({})", reasons.join(", "))
         });
         rows.push(row);
     }
@@ -184,5 +278,48 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
     } else {
         out.push_str(&table);
     }
+    out.push_str(&refused_text(grid, plan, markdown));
     out
+}
+
+/// Refused designs the text lists before it only counts the rest (JSON lists them all).
+const REFUSED_LISTED: usize = 20;
+
+/// Every design looked at that does not meet every SLO, with why, in grid order.
+fn refused_text(grid: &Grid, plan: &PlanResult, markdown: bool) -> String {
+    let refused: Vec<&Design> = plan.evaluated.iter().filter(|d| !d.feasible).collect();
+    if refused.is_empty() {
+        return String::new();
+    }
+    let mut block = String::new();
+    for d in refused.iter().take(REFUSED_LISTED) {
+        let settings: Vec<String> = grid
+            .settings_at(&d.coordinates)
+            .iter()
+            .map(|(path, v)| format!("{path} = {}", label(v)))
+            .collect();
+        let _ = writeln!(
+            block,
+            "  {}: {}",
+            settings.join(", "),
+            note(d).unwrap_or_default()
+        );
+    }
+    if refused.len() > REFUSED_LISTED {
+        let _ = writeln!(
+            block,
+            "  and {} more (--format json lists every one)",
+            refused.len() - REFUSED_LISTED
+        );
+    }
+    let heading = format!(
+        "\nrefused designs ({} of {} looked at), and why:\n",
+        refused.len(),
+        plan.evaluated.len()
+    );
+    if markdown {
+        format!("{heading}\n```text\n{block}```\n")
+    } else {
+        heading + &block
+    }
 }

@@ -420,18 +420,67 @@ pub fn table(s: &Summary) -> String {
 /// At most this many event lines in the terminal summary.
 const MAX_EVENT_LINES: usize = 25;
 
+/// The headline happenings as (seconds, text), with the replicas one fault crashes at one
+/// instant (a region outage takes every replica in its region down at once) on one line
+/// with their count per service; the JSON keeps each crash.
+fn event_lines(s: &Summary) -> Vec<(f64, String)> {
+    use crate::metrics::run::Happening;
+    // (at, the fault and the services of a run of crashes, the line of its first happening)
+    let mut runs: Vec<(u64, Option<usize>, Vec<usize>, String)> = Vec::new();
+    for h in &s.events.entries {
+        let d = super::events::describe(s, &h.what);
+        if !d.headline {
+            continue;
+        }
+        if let Happening::Crash { fault, service, .. } = h.what {
+            if let Some((at, Some(f), services, _)) = runs.last_mut() {
+                if *at == h.at_ns && *f == fault {
+                    services.push(service);
+                    continue;
+                }
+            }
+            runs.push((h.at_ns, Some(fault), vec![service], d.text));
+        } else {
+            runs.push((h.at_ns, None, Vec::new(), d.text));
+        }
+    }
+    runs.into_iter()
+        .map(|(at_ns, fault, services, text)| {
+            let at = at_ns as f64 / 1e9;
+            let Some(f) = fault.filter(|_| services.len() > 1) else {
+                return (at, text);
+            };
+            // Counts per service, in the order services first crashed.
+            let mut counts: Vec<(usize, u64)> = Vec::new();
+            for id in services.iter().copied() {
+                match counts.iter_mut().find(|(x, _)| *x == id) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((id, 1)),
+                }
+            }
+            let each: Vec<String> = counts
+                .iter()
+                .map(|&(id, n)| {
+                    let name = s.services.get(id).map_or("?", |x| x.name.as_str());
+                    format!("{name} {n}")
+                })
+                .collect();
+            let label = s.fault_labels.get(f).map_or("?", String::as_str);
+            let text = format!(
+                "{} replicas crashed ({label}): {}",
+                services.len(),
+                each.join(", ")
+            );
+            (at, text)
+        })
+        .collect()
+}
+
 /// The compact event lines (replication 0), the error budget and the recoveries; empty when
 /// nothing changed during the run.
 fn world_lines(s: &Summary) -> String {
     let mut out = String::new();
-    let lines: Vec<(f64, String)> = s
-        .events
-        .entries
-        .iter()
-        .map(|h| (h.at_ns as f64 / 1e9, super::events::describe(s, &h.what)))
-        .filter(|(_, d)| d.headline)
-        .map(|(at, d)| (at, d.text))
-        .collect();
+    let lines = event_lines(s);
     if !lines.is_empty() {
         let reps = if s.replications > 1 {
             " (replication 0)"
@@ -668,7 +717,9 @@ pub fn overload_markdown(o: &OverloadSummary) -> String {
 /// Why an overloaded run stopped, and what to do about it.
 pub fn overload_message(o: &OverloadSummary) -> String {
     let hold_ms = o.theory.mean_hold_ns / 1e6;
-    let hold = if hold_ms > o.mean_service_ms * (1.0 + 1e-9) {
+    let hold = if let Some(b) = o.theory.batch_size {
+        format!("{} of work per visit in batches of {b}", ms(hold_ms))
+    } else if hold_ms > o.mean_service_ms * (1.0 + 1e-9) {
         format!(
             "{} mean worker time ({} own work + at least {} waiting on blocking calls)",
             ms(hold_ms),

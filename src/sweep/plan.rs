@@ -75,6 +75,61 @@ impl Design {
     }
 }
 
+/// Why a design was refused: by theory before any simulation, or by what its simulation
+/// showed. A design may have several reasons (each objective it missed).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal<'d> {
+    /// Theory: `service`'s queue grows without limit (offered load >= 1); not simulated.
+    Unstable { service: &'d str, offered_load: f64 },
+    /// Simulation: the run stopped as overloaded at `service`.
+    Overloaded { service: &'d str },
+    /// Simulation: no request succeeded, so no objective can be judged.
+    NothingSucceeded,
+    /// Simulation: an objective (`[slo]`'s when `class` is `None`) judged on its interval.
+    Objective {
+        class: Option<&'d str>,
+        verdict: &'d Verdict,
+        why: Confidence,
+    },
+}
+
+/// Every reason `d` is not feasible (empty for a feasible design): the objectives missed
+/// first, then those too close to call.
+pub fn refusals(d: &Design) -> Vec<Refusal<'_>> {
+    if d.feasible {
+        return Vec::new();
+    }
+    match &d.evidence {
+        Evidence::Unstable {
+            service,
+            offered_load,
+        } => vec![Refusal::Unstable {
+            service,
+            offered_load: *offered_load,
+        }],
+        Evidence::Overloaded { service } => vec![Refusal::Overloaded { service }],
+        Evidence::Simulated { summary, .. } if summary.requests.succeeded == 0 => {
+            vec![Refusal::NothingSucceeded]
+        }
+        Evidence::Simulated { summary, .. } => {
+            let judged: Vec<_> = verdicts(summary)
+                .map(|(class, verdict)| (class, verdict, confidence(verdict)))
+                .filter(|&(_, _, why)| why != Confidence::Met)
+                .collect();
+            let missed = judged.iter().filter(|j| j.2 == Confidence::Missed);
+            let close = judged.iter().filter(|j| j.2 == Confidence::TooClose);
+            missed
+                .chain(close)
+                .map(|&(class, verdict, why)| Refusal::Objective {
+                    class,
+                    verdict,
+                    why,
+                })
+                .collect()
+        }
+    }
+}
+
 /// The objective with the least room at the winner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binding {

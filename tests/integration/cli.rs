@@ -2149,6 +2149,63 @@ service_time = { dist = "exponential", mean = "1ms" }
     );
 }
 
+/// The availability warning weighs each class's path by its share. Both classes enter at
+/// "api"; only "admin" (weight 1 of 20: 5%) calls "audit", which fails 10% of visits. So
+/// "browse" can reach 100%, "admin" 90%, and all requests 0.95 x 1 + 0.05 x 0.9 = 99.5%:
+/// `slo.availability = 0.99` can be met (no warning), 0.999 cannot (at most 99.5%), and the
+/// admin class's own 0.95 cannot (at most 90%). Charging the audit call to every request
+/// would have said 90% of all requests.
+#[test]
+fn availability_warnings_weigh_each_class_by_its_share() {
+    let s = Scratch::new("class-availability");
+    let scenario = |target: &str| {
+        format!(
+            r#"[scenario]
+name = "classes"
+duration = "2s"
+[slo]
+availability = {target}
+[traffic]
+rate = 100
+entry = "api"
+[[class]]
+name = "browse"
+weight = 19
+[[class]]
+name = "admin"
+weight = 1
+slo = {{ availability = 0.95 }}
+[[service]]
+name = "api"
+service_time = {{ dist = "exponential", mean = "1ms" }}
+calls = [{{ service = "audit", classes = ["admin"] }}]
+[[service]]
+name = "audit"
+service_time = {{ dist = "exponential", mean = "1ms" }}
+error_rate = 0.1
+"#
+        )
+    };
+    let admin = "warning: class.admin.slo.availability = 0.95 cannot be met: with the error rates given, at most 90.0000% of class admin's requests can succeed (add retries, fallbacks or lower error rates)";
+    s.write("met.toml", &scenario("0.99"));
+    let met = s.capsim(&["validate", "met.toml"]);
+    assert_eq!(
+        (met.code, met.stderr.lines().collect::<Vec<_>>()),
+        (Some(0), vec![admin]),
+        "{met:#?}"
+    );
+    s.write("missed.toml", &scenario("0.999"));
+    let missed = s.capsim(&["validate", "missed.toml"]);
+    assert_eq!(
+        missed.stderr.lines().collect::<Vec<_>>(),
+        [
+            "warning: slo.availability = 0.999 cannot be met: with the error rates given, at most 99.5000% of requests can succeed (add retries, fallbacks or lower error rates)",
+            admin
+        ],
+        "{missed:#?}"
+    );
+}
+
 /// `--out` never leaves a stale file: a full report, then an overloaded run into the same
 /// directory, leaves only the overloaded run's files (its summary.md the overload report),
 /// and no file that capsim did not write is touched. `--format markdown` prints the same
@@ -2372,4 +2429,69 @@ fn markdown_shows_a_scenario_name_as_text() {
     assert_eq!(out.stdout.lines().next(), Some(heading));
     let md = std::fs::read_to_string(s.dir.join("report/summary.md")).unwrap();
     assert_eq!(md.lines().next(), Some(heading));
+}
+
+/// A region outage takes every replica in the region down at once: the terminal's event
+/// lines say so once, with the count per service (region-failover.toml: api has 3 replicas
+/// in eu, db 2), instead of a line per replica; the JSON keeps each crash.
+#[test]
+fn a_region_outage_is_one_event_line_with_its_count_of_crashed_replicas() {
+    let s = Scratch::new("outage-lines");
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/teaching/region-failover.toml"
+    );
+    let run = s.capsim(&["run", scenario]);
+    assert!(
+        run.stdout
+            .contains("        20m  fault region_outage eu begins\n        20m  5 replicas crashed (region_outage eu): api 3, db 2\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("replica 4 crashed"), "{}", run.stdout);
+    let json = s.capsim(&["run", scenario, "--format", "json"]).json();
+    let crashes = json["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "crash")
+        .count();
+    assert_eq!(crashes, 5, "the JSON keeps each crash");
+}
+
+/// A slow rate keeps its significant digits: 0.005 requests a second for 4 hours (about 72
+/// requests; 66 expected in the measured 3h 50m, Poisson sd 8, so between 0.003 and 0.007
+/// a second by 3.5 sd; the seed is fixed, so the run is the same every time) prints with
+/// three significant digits (0.00xxx req/s), not as 0.0.
+#[test]
+fn a_slow_throughput_is_printed_with_significant_digits() {
+    let s = Scratch::new("slow-rate");
+    s.write(
+        "slow.toml",
+        r#"[scenario]
+name = "slow"
+duration = "4h"
+warmup = "10m"
+[traffic]
+rate = 0.005
+[[service]]
+name = "api"
+service_time = { dist = "exponential", mean = "10ms" }
+"#,
+    );
+    let run = s.capsim(&["run", "slow.toml"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("throughput"))
+        .expect("a throughput line");
+    assert!(
+        line.starts_with("throughput   0.00") && !line.contains(" 0.0 req/s"),
+        "{line}"
+    );
+    let digits = line["throughput   ".len()..].split(' ').next().unwrap();
+    let rate: f64 = digits.parse().unwrap();
+    assert!(rate > 0.003 && rate < 0.007, "{line}");
+    assert_eq!(digits.trim_start_matches(['0', '.']).len(), 3, "{line}");
 }

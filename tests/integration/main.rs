@@ -16,6 +16,8 @@
 //! - `distributions`: every distribution's samples against its parameters.
 //! - `lifecycle`: where components meet: breakers with cancelled probes, drained batching
 //!   replicas, and the state invariants of random designs.
+//! - `reference`: docs/scenario-reference.md lists exactly the keys the scenario reader
+//!   accepts (probed table by table), and every example it gives validates.
 //! - `report`: the report directory of `run --out` and `capsim report` for every shipped
 //!   scenario, names that cannot leave it, and the page in headless Chromium.
 //! - `sweep`: `capsim sweep`, `plan` and `merge`: the same bytes for any job count, shard cut
@@ -23,6 +25,8 @@
 //!   and an exhaustive sweep; bad grids refused naming the key.
 //! - `repository`: the repository stands alone (no file refers outside it) and every scenario
 //!   it ships loads.
+//! - `teaching`: every figure the teaching scenarios' comments mark (`# expect:`) is what
+//!   capsim prints for them today; every teaching file marks at least one.
 //! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
 //! - `support`: not tests; what the others share: `Scratch` (a temporary directory per test)
 //!   and `Output` (exit code, stdout, stderr) to run the `capsim` binary, and `simulate` to
@@ -37,10 +41,12 @@ mod distributions;
 mod lifecycle;
 mod paths;
 mod queueing;
+mod reference;
 mod report;
 mod repository;
 mod rollout;
 mod summary;
 mod support;
 mod sweep;
+mod teaching;
 mod world;

@@ -342,3 +342,70 @@ fn round_robin_over_two_replicas_makes_each_an_e2_m1_queue() {
     );
     assert_within("utilization", svc.utilization, 0.8, 0.002);
 }
+
+/// A batching service's capacity grows with its batches: a batch of b takes
+/// T(b) = 10 ms + 1 ms x b (exponential base, one worker), so full batches of 32 finish
+/// 32 / 42 ms = 761.9 visits/s. At 610/s (80% of that) the smallest batch that keeps up is
+/// b = 16 (b > 6.1 / (1 - 0.61) = 15.64), where the offered load is 610 x 26 ms / 16 =
+/// 0.99125: not overloaded, although a batch of one (11 ms per visit) would be at 6.71.
+/// Utilization is exactly arrivals x (10 ms / mean batch + 1 ms) per worker; the mean batch
+/// the run forms lies between 15.64 (below it the worker could not keep up) and 16 (the
+/// batch that forms while the previous one works; the 5 ms timeout is shorter than a batch),
+/// so utilization lies between the theory's 0.99125 and 1.
+/// Run: 600 s, 366,000 visits in about 23,000 batches: the mean base time over the batches
+/// has a sampling sd of 1 / sqrt(23,000) = 0.66%, which is 0.26% of utilization (the base is
+/// 39% of it); tolerance 1% on the identity (3.8 sd), and 0.01 below the theory.
+/// At 800/s even full batches leave 800 x 42 ms / 32 = 1.05: still overloaded, and warned.
+#[test]
+fn batching_capacity_is_judged_at_the_batch_size_the_load_needs() {
+    let scenario = |rate: u32| {
+        format!(
+            r#"
+            [scenario]
+            duration = "600s"
+            warmup = "60s"
+            seed = 2026
+            [traffic]
+            rate = {rate}
+            [[service]]
+            name = "gpu"
+            service_time = {{ dist = "exponential", mean = "10ms" }}
+            batch = {{ max_size = 32, timeout = "5ms", per_item = "1ms" }}
+            "#
+        )
+    };
+    let load = |rate| capsim::scenario::load(&scenario(rate), "test.toml", &[]).unwrap();
+    let theory = &capsim::metrics::theory::theory(&load(610))[0];
+    assert_eq!(theory.batch_size, Some(16));
+    assert!((theory.offered_load - 0.99125).abs() < 1e-12, "{theory:?}");
+    assert_eq!(
+        capsim::metrics::theory::warnings(&load(610)),
+        Vec::<String>::new()
+    );
+
+    let s = simulate(&scenario(610));
+    let svc = service(&s, "gpu");
+    let batch = svc.paths.mean_batch_size.expect("a batching service");
+    assert!((15.64..=16.0).contains(&batch), "mean batch {batch}");
+    assert_within(
+        "utilization = arrivals x T(mean batch) / mean batch",
+        svc.utilization,
+        610.0 * (10e-3 / batch + 1e-3),
+        0.01,
+    );
+    assert!(
+        (theory.offered_load - 0.01..1.0).contains(&svc.utilization),
+        "utilization {} against the theory's {}",
+        svc.utilization,
+        theory.offered_load
+    );
+
+    let over = &capsim::metrics::theory::theory(&load(800))[0];
+    assert_eq!(over.batch_size, Some(32));
+    assert!((over.offered_load - 1.05).abs() < 1e-12, "{over:?}");
+    let warned = capsim::metrics::theory::warnings(&load(800));
+    assert_eq!(
+        warned,
+        ["service \"gpu\" is offered more work than it can do even in full batches of 32 (offered load 1.05); its queue will grow without limit"]
+    );
+}

@@ -1073,3 +1073,59 @@ fn keys_of_caches_and_autoscalers_sweep_like_any_other() {
         "{out:#?}"
     );
 }
+
+/// A plan of a batching service simulates its designs, and says why it refuses each.
+/// Capacity per replica at full batches of 32 is 32 / (10 ms + 32 ms) = 761.9/s; at
+/// 1,200/s one replica cannot keep up even so (offered load 1,200 x 42 ms / 32 = 1.575), and
+/// theory refuses it; two and three replicas keep up (600/s each: b > 6 / 0.4 = 15, load
+/// 600 x 26 ms / 16 = 0.975; 400/s each: b > 4 / 0.6 = 6.7, load 400 x 17 ms / 7 = 0.971),
+/// so they are simulated, where the p99 objective decides. Before batching counted, a batch of one (11 ms a visit, load 13.2 / replicas)
+/// made theory refuse all three unsimulated.
+#[test]
+fn plan_simulates_a_batching_service_and_says_why_each_design_is_refused() {
+    let s = Scratch::new("batching-plan");
+    s.write(
+        "gpu.toml",
+        r#"[scenario]
+name = "gpu"
+duration = "60s"
+warmup = "5s"
+seed = 3
+[slo]
+p99 = "1ms"
+[traffic]
+rate = 1200
+[[service]]
+name = "gpu"
+service_time = { dist = "exponential", mean = "10ms" }
+batch = { max_size = 32, timeout = "5ms", per_item = "1ms" }
+price_per_hour = 2.0
+[plan]
+"service.gpu.replicas" = [1, 2, 3]
+"#,
+    );
+    let plan = ran(s.capsim(&["plan", "gpu.toml", "--format", "json"])).json();
+    assert_eq!(plan["simulated"], 2, "{plan:#}");
+    assert_eq!(plan["best"], Value::Null, "a 1 ms p99 is out of reach");
+    let refused = plan["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 3, "{plan:#}");
+    let theory = &refused[0]["reasons"][0];
+    assert_eq!(theory["by"], "theory");
+    assert_eq!(theory["service"], "gpu");
+    assert!((theory["offered_load"].as_f64().unwrap() - 1.575).abs() < 1e-9);
+    for design in &refused[1..] {
+        let why = &design["reasons"][0];
+        assert_eq!(why["by"], "simulation", "{design:#}");
+        assert_eq!(why["objective"], "p99", "{design:#}");
+        assert_eq!(why["class"], Value::Null, "{design:#}");
+    }
+    let text = ran(s.capsim(&["plan", "gpu.toml"])).stdout;
+    assert!(
+        text.contains("(3 designs looked at, 2 simulated, of 3 on the grid)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("refused designs (3 of 3 looked at), and why:\n  service.gpu.replicas = 1: theory: \"gpu\" is offered load 1.575 >= 1, its queue grows without limit (not simulated)\n  service.gpu.replicas = 2: simulation: p99 missed: "),
+        "{text}"
+    );
+}

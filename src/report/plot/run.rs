@@ -5,7 +5,9 @@ use super::super::data::{Class, RunDoc};
 use super::super::figure::{
     color, extent, shorten, Axis, Bar, Figure, Layer, Mark, GREY, PALETTE, RED, SIZE,
 };
-use super::super::format::{duration, group, sig, sig_count, sig_ms, sig_percent, sig_usd};
+use super::super::format::{
+    duration, group, sig, sig_count, sig_ms, sig_percent, sig_usd, time_unit,
+};
 
 /// Every single-run chart the summary has data for.
 pub fn figures(s: &RunDoc) -> Vec<Figure> {
@@ -107,7 +109,7 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
             Mark::Crosses { points: objectives },
         ));
     }
-    Some(Figure {
+    let mut figure = Figure {
         name: "latency_cdf".into(),
         title: "Latency distribution: share of requests answered within a time".into(),
         x,
@@ -119,7 +121,10 @@ pub fn latency_cdf(s: &RunDoc) -> Option<Figure> {
                   too) at its percentile: a curve passing left of a cross meets it."
             .into(),
         size: SIZE,
-    })
+    };
+    let (unit, per) = time_unit(hi);
+    figure.rescale(true, per, &format!("latency ({unit})"));
+    Some(figure)
 }
 
 /// Requests per second of the measured window by how they ended, per class where there are
@@ -297,13 +302,26 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
     } else {
         Axis::linear("cost (USD per hour)", 0.0, 1.0)
     };
-    Figure {
-        name: "cost_per_service".into(),
-        title: format!(
+    // What the bars leave out: fixed monthly items and traffic between regions.
+    let services_usd: f64 = s.services.iter().map(|v| v.cost_per_hour_usd).sum();
+    let other_usd = s.cost.per_hour_usd - services_usd;
+    let title = if other_usd > 1e-9 * s.cost.per_hour_usd.abs().max(1e-9) {
+        format!(
+            "Cost per service: ${}/h; ${}/h in all with ${}/h fixed and cross-region",
+            sig_usd(services_usd),
+            sig_usd(s.cost.per_hour_usd),
+            sig_usd(other_usd),
+        )
+    } else {
+        format!(
             "Cost per service: ${}/h in all, ${} per million requests",
             sig_usd(s.cost.per_hour_usd),
             sig_usd(s.cost.per_million_requests_usd)
-        ),
+        )
+    };
+    Figure {
+        name: "cost_per_service".into(),
+        title,
         x,
         y: service_axis(s),
         layers: vec![Layer::named(
@@ -315,10 +333,12 @@ pub fn cost_per_service(s: &RunDoc) -> Figure {
             },
         )],
         caption: format!(
-            "Each service's replicas times its price per replica-hour; the run of one \
-             replication ({}) cost ${} in all.",
+            "Each service's replicas times its price per replica-hour, and its price per \
+             request; the total adds fixed monthly items and traffic between regions. The \
+             run of one replication ({}) cost ${} in all, ${} per million requests.",
             duration(s.duration_s),
-            sig_usd(s.cost.total_usd)
+            sig_usd(s.cost.total_usd),
+            sig_usd(s.cost.per_million_requests_usd)
         ),
         size: SIZE,
     }
@@ -394,6 +414,56 @@ mod tests {
             panic!("crosses")
         };
         assert_eq!(points, &[(20.0, 0.99)]);
+    }
+
+    #[test]
+    fn hour_scale_latency_is_charted_in_hours_not_millions_of_ms() {
+        // Every latency times 360,000 (1 ms becomes 6 minutes): the body runs from 0.1 h to
+        // 1.1 h and the 20 ms objective becomes 7.2e6 ms = 2 h, the axis' largest value.
+        let mut s = summary();
+        let hours = |points: &mut Vec<(f64, f64)>| {
+            points.iter_mut().for_each(|p| p.1 *= 360_000.0);
+        };
+        hours(&mut s.latency_cdf_ms);
+        s.classes
+            .iter_mut()
+            .for_each(|c| hours(&mut c.latency_cdf_ms));
+        s.slo.iter_mut().for_each(|v| v.target *= 360_000.0);
+        let fig = latency_cdf(&s).unwrap();
+        assert_eq!(fig.x.label, "latency (h)");
+        assert!(fig.x.hi >= 2.0 && fig.x.hi <= 3.0, "{}", fig.x.hi);
+        let Mark::Crosses { points } = &fig.layers[3].mark else {
+            panic!("crosses")
+        };
+        assert!((points[0].0 - 2.0).abs() < 1e-12, "{points:?}");
+        let Mark::Line { points, .. } = &fig.layers[0].mark else {
+            panic!("a line")
+        };
+        // The first point, 1 ms x 360,000 = 0.1 h.
+        assert!((points[0].0 - 0.1).abs() < 1e-12, "{:?}", points[0]);
+        assert!(
+            fig.x.ticks.iter().all(|t| t.label.len() <= 4),
+            "{:?}",
+            fig.x.ticks
+        );
+        // Below a second the axis stays in ms.
+        assert_eq!(latency_cdf(&summary()).unwrap().x.label, "latency (ms)");
+    }
+
+    #[test]
+    fn the_cost_title_says_it_includes_fixed_and_cross_region_costs() {
+        // Services $1.20 + $0.30 = $1.50/h; a total of $2.00/h leaves $0.50/h of fixed
+        // monthly items and traffic between regions, which no bar shows.
+        let mut s = summary();
+        assert_eq!(
+            cost_per_service(&s).title,
+            "Cost per service: $1.50/h in all, $42.40 per million requests"
+        );
+        s.cost.per_hour_usd = 2.0;
+        assert_eq!(
+            cost_per_service(&s).title,
+            "Cost per service: $1.50/h; $2.00/h in all with $0.50/h fixed and cross-region"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::super::data::{quantile_of, Event, TimeSeries};
 use super::super::figure::{
     color, extent, shorten, Axis, Figure, Layer, Mark, Rgb, PALETTE, RED, SIZE,
 };
-use super::super::format::{sig_ms, sig_usd};
+use super::super::format::{sig_ms, sig_usd, time_unit};
 
 /// Every time-series chart the table has columns for.
 pub fn figures(ts: &TimeSeries, objectives: &[(String, f64)], events: &[Event]) -> Vec<Figure> {
@@ -57,6 +57,9 @@ pub fn event_layers(events: &[Event]) -> Vec<Layer> {
         let Some((name, c)) = event_style(&e.kind) else {
             continue;
         };
+        if used[i] {
+            continue; // a crash drawn with the one before it
+        }
         // The end that closes this event: a fault's own end (its text says "ends" where the
         // start said "begins"), or the next failback.
         let end = e.end_s.or_else(|| {
@@ -75,7 +78,21 @@ pub fn event_layers(events: &[Event]) -> Vec<Layer> {
             used[j] = true;
             Some(events[j].at_s)
         });
-        let label = shorten(&e.text, 40);
+        // The crashes one fault causes at one instant (a region outage's) are one line.
+        let cause = |x: &Event| x.text.split_once(" crashed").map(|(_, c)| c.to_string());
+        let mut label = e.text.clone();
+        if e.kind == "crash" {
+            let same = |x: &Event| x.kind == "crash" && x.at_s == e.at_s && cause(x) == cause(e);
+            let others: Vec<usize> = (i + 1..events.len())
+                .take_while(|&j| same(&events[j]))
+                .collect();
+            if !others.is_empty() {
+                others.iter().for_each(|&j| used[j] = true);
+                let why = cause(e).unwrap_or_default();
+                label = format!("{} replicas crashed{why}", others.len() + 1);
+            }
+        }
+        let label = shorten(&label, 40);
         let mark = match end {
             Some(end) if end > e.at_s => Mark::Shade {
                 x0: e.at_s,
@@ -138,7 +155,7 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
     }
     let top = y_top(&layers, &targets) * headroom(marks);
     layers.extend(marks.iter().cloned());
-    Some(Figure {
+    let mut figure = Figure {
         name: "latency_over_time".into(),
         title: "Latency over time: p50, p95 and p99 per window".into(),
         x: time_axis(ts),
@@ -149,7 +166,10 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
                   and failovers shaded or marked."
             .into(),
         size: SIZE,
-    })
+    };
+    let (unit, per) = time_unit(top);
+    figure.rescale(false, per, &format!("latency ({unit})"));
+    Some(figure)
 }
 
 /// Requests arriving and succeeding per second, per window.
@@ -404,6 +424,37 @@ mod tests {
             assert_eq!(f.x.label, "time (h)");
             assert!(!f.legend().is_empty() && !f.title.is_empty(), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn a_faults_simultaneous_crashes_are_one_marked_line() {
+        // A region outage crashes three replicas at 1200 s; a lone crash follows at 1500 s.
+        let crash = |at_s: f64, text: &str| Event {
+            at_s,
+            kind: "crash".into(),
+            text: text.into(),
+            end_s: None,
+        };
+        let events = [
+            crash(1200.0, "api replica 4 crashed (region_outage eu)"),
+            crash(1200.0, "api replica 5 crashed (region_outage eu)"),
+            crash(1200.0, "db replica 2 crashed (region_outage eu)"),
+            crash(1500.0, "api replica 1 crashed (chaos)"),
+        ];
+        let marks: Vec<Mark> = event_layers(&events).into_iter().map(|l| l.mark).collect();
+        assert_eq!(
+            marks,
+            [
+                Mark::VLine {
+                    x: 1200.0,
+                    label: "3 replicas crashed (region_outage eu)".into()
+                },
+                Mark::VLine {
+                    x: 1500.0,
+                    label: "api replica 1 crashed (chaos)".into()
+                }
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::super::data::{AxisValue, SweepPoint, SweepResults};
 use super::super::figure::{
     color, extent, shorten, Axis, Cell, Figure, Layer, Mark, Rgb, GREEN, GREY, PALETTE, RED, SIZE,
 };
-use super::super::format::{sig, sig_ms};
+use super::super::format::{sig, sig_ms, time_unit};
 
 /// Every sweep chart the results have data for.
 pub fn figures(r: &SweepResults, objectives: &[(String, f64)]) -> Vec<Figure> {
@@ -137,7 +137,7 @@ pub fn p99_against_value(r: &SweepResults, target: Option<f64>) -> Option<Figure
         Axis::categories(&axis_label(&r.axes[0]), &names)
     };
     let skipped = overloaded(r);
-    Some(Figure {
+    let mut figure = Figure {
         name: "sweep_p99".into(),
         title: format!("p99 latency against {}", shorten(&r.axes[0], 40)),
         x,
@@ -153,7 +153,10 @@ pub fn p99_against_value(r: &SweepResults, target: Option<f64>) -> Option<Figure
             }
         ),
         size: SIZE,
-    })
+    };
+    let (unit, per) = time_unit(top);
+    figure.rescale(false, per, &format!("p99 latency ({unit})"));
+    Some(figure)
 }
 
 /// The points no other point beats on both cost and p99, cheapest first.
@@ -239,7 +242,7 @@ pub fn cost_against_p99(r: &SweepResults, target: Option<f64>) -> Option<Figure>
             },
         ));
     }
-    Some(Figure {
+    let mut figure = Figure {
         name: "sweep_cost_p99".into(),
         title: "Cost against p99 latency, every point of the sweep".into(),
         x,
@@ -252,7 +255,10 @@ pub fn cost_against_p99(r: &SweepResults, target: Option<f64>) -> Option<Figure>
             met.len()
         ),
         size: SIZE,
-    })
+    };
+    let (unit, per) = time_unit(xhi);
+    figure.rescale(true, per, &format!("p99 latency ({unit})"));
+    Some(figure)
 }
 
 /// For a two-axis grid: p99 in each cell, green where every SLO is met, red shades where one
