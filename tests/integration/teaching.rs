@@ -11,7 +11,7 @@
 //! ```
 //!
 //! ARGS (optional, no colon) are the command and its options after the file: the first word
-//! may be `sweep` or `plan` (default `run`), the rest are passed as they are, split at spaces,
+//! may be `sweep`, `plan` or `compare` (default `run`), the rest are passed as they are, split at spaces,
 //! after `--format json` (so `--set service.web.replicas=4`; a `--set` value must hold no
 //! space). PATH walks the JSON summary: object keys and array indices separated by dots; a key
 //! that itself holds dots (`traffic.rate` in a sweep row) is matched whole. OP is `~` (within
@@ -210,7 +210,7 @@ fn teaching_files() -> Vec<PathBuf> {
 /// commands are written; exit 0 or 1 (an SLO missed is a lesson, not a failure).
 fn summary(file: &Path, args: &[String]) -> Value {
     let (command, options) = match args.first().map(String::as_str) {
-        Some(c @ ("run" | "sweep" | "plan")) => (c, &args[1..]),
+        Some(c @ ("run" | "sweep" | "plan" | "compare")) => (c, &args[1..]),
         _ => ("run", args),
     };
     let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
