@@ -48,6 +48,8 @@ pub enum Event {
     Deliver(Key<Call>, TimerToken, u8),
     /// A copy's answer reaches its caller over the network (`request`).
     Respond(Key<Call>, TimerToken, Ending, u8),
+    /// A step's `deadline` is up (`request`): the frame and the step's index.
+    StepDeadline(Key<Frame>, u16),
     /// A closed-loop user is done thinking (`traffic`).
     UserRequest(u32),
     /// A time-series window ends (`series`).
@@ -177,6 +179,7 @@ impl World for System<'_> {
             Event::Respond(call, token, ending, copy) => {
                 self.on_respond(now_ns, call, token, ending, copy, events)
             }
+            Event::StepDeadline(frame, step) => self.on_step_deadline(now_ns, frame, step, events),
             Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
             Event::WindowTick => self.on_window_tick(now_ns, events),
             Event::AutoscaleSync(service) => self.on_autoscale_sync(now_ns, service, events),
@@ -420,6 +423,7 @@ impl<'m> System<'m> {
             | Event::Deliver(call, token, _)
             | Event::Respond(call, token, _, _) => self.attempt_is_live(call, token),
             Event::WorkDone(frame) => self.frames.contains(frame),
+            Event::StepDeadline(frame, step) => self.step_is_live(frame, step),
             Event::QueueTimeout(frame) => self
                 .frames
                 .get(frame)
@@ -669,6 +673,8 @@ mod tests {
                     crate::scenario::model::Call::to(2),
                 ],
                 join: crate::scenario::model::Join::All,
+                deadline_ns: None,
+                fallback: None,
             }];
             m
         };

@@ -5,7 +5,6 @@ use super::format::{measure, ms, percent, usd};
 use super::sweep::value;
 use super::text::aligned;
 use crate::scenario::grid::label;
-use crate::scenario::model::Measure;
 use crate::sweep::grid::Grid;
 use crate::sweep::plan::{Binding, Design, Evidence, PlanResult};
 use serde_json::{json, Map, Value};
@@ -30,6 +29,8 @@ pub fn design_json(grid: &Grid, d: &Design) -> Value {
     m.insert("p99_ms_low".into(), json!(ci.map(|c| c[0])));
     m.insert("p99_ms_high".into(), json!(ci.map(|c| c[1])));
     m.insert("availability".into(), json!(s.map(|s| s.availability)));
+    m.insert("degraded_share".into(), json!(s.map(|s| s.degraded_share)));
+    m.insert("hit_ratio".into(), json!(s.and_then(|s| s.cache_hit_ratio)));
     m.insert("replications".into(), json!(s.map(|s| s.replications)));
     m.insert("slo_met".into(), json!(d.feasible));
     m.insert("note".into(), json!(note(d)));
@@ -135,9 +136,10 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
             );
             if let Some(b) = &plan.binding {
                 let v = &b.verdict;
-                let (relation, end) = match v.measure {
-                    Measure::Availability => (">=", v.ci95.map_or(v.observed, |c| c[0])),
-                    _ => ("<=", v.ci95.map_or(v.observed, |c| c[1])),
+                let (relation, end) = if v.measure.is_lower_bound() {
+                    (">=", v.ci95.map_or(v.observed, |c| c[0]))
+                } else {
+                    ("<=", v.ci95.map_or(v.observed, |c| c[1]))
                 };
                 let name = match &b.class {
                     Some(class) => format!("class {class}'s {}", v.measure.key()),
