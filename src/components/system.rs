@@ -298,15 +298,42 @@ impl<'m> System<'m> {
     /// - no draining replica is idle (the last visit to leave takes it down);
     /// - a replica's count of queued visits is that of its live queued frames;
     /// - no breaker is half-open with its probe out but no call holding the probe's permit;
-    /// - the requests in flight are the root frames alive.
+    /// - the requests in flight are the root frames alive;
+    /// - a frame taking a step links exactly the calls its tally made (its fallback's one,
+    ///   once the step failed), each naming it as their caller, and a frame taking none links
+    ///   none.
     pub fn invariants(&self) -> Result<(), String> {
         use super::fleet::ReplicaState;
         use super::request::{Parent, Stage};
         let mut queued: HashMap<(ServiceId, u32), u32> = HashMap::new();
         let mut roots = 0;
-        for (_, frame) in self.frames.iter() {
+        for (key, frame) in self.frames.iter() {
             if frame.parent == Parent::Root {
                 roots += 1;
+            }
+            let mut linked = 0u16;
+            let mut next = frame.first_call;
+            while let Some(call) = next {
+                let call = self
+                    .calls
+                    .get(call)
+                    .ok_or("a step links a call that ended")?;
+                if call.caller != key {
+                    return Err("a step links another frame's call".into());
+                }
+                linked += 1;
+                next = call.next;
+            }
+            let made = if frame.stage == Stage::Calling {
+                frame.tally.made
+            } else {
+                0
+            };
+            if linked != made {
+                return Err(format!(
+                    "a frame of {} links {linked} calls, its step made {made}",
+                    self.model.services[frame.service].name
+                ));
             }
             if frame.stage == Stage::Queued && frame.admitted {
                 *queued.entry((frame.service, frame.replica)).or_default() += 1;
