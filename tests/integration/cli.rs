@@ -1827,7 +1827,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.to_string() + "\n" + "[slo]\np42 = \"1ms\"\n"),
             &[
-                r##"error: bad.toml:21:1: slo.p42: unknown key `p42`; did you mean `p50`? valid keys: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `availability`"##,
+                r##"error: bad.toml:21:1: slo.p42: unknown key `p42`; did you mean `p50`? valid keys: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `availability`, `degraded`"##,
             ],
         ),
         (
