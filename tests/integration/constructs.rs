@@ -418,3 +418,80 @@ fn sweep_and_plan_rows_carry_the_degraded_share_and_the_hit_ratio() {
         assert!(design["degraded_share"].as_f64().unwrap() > 0.01);
     }
 }
+
+/// Exact cases with constant times and error rates of 0 or 1 (by hand, no sampling error):
+/// - a chain: `a` (1 ms) calls `x`, which always fails (2 ms), falls back to `y`, which
+///   always fails (3 ms), whose own fallback `z` (4 ms) answers: every request visits all
+///   three once, is degraded, and takes 1 + 2 + 3 + 4 = 10 ms;
+/// - a step whose fallback fails: `a` calls `x` and `y` in parallel (join all, both always
+///   fail, so the step fails fast at 2 ms), its fallback `x` fails too: every request fails,
+///   and `y`, still working when the step fails, is cancelled;
+/// - a deadline met by optional calls: `a` calls `w` (4 ms) and `slow` (50 ms, optional) with
+///   a deadline of 10 ms and join all: at 10 ms `slow` is still running and counts as a
+///   degraded success, so every request succeeds, degraded, in 1 + 10 = 11 ms.
+#[test]
+fn fallback_chains_step_fallbacks_and_deadlines_by_hand() {
+    let services = r#"
+        [[service]]
+        name = "x"
+        concurrency = 100
+        service_time = { dist = "constant", value = "2ms" }
+        error_rate = 1.0
+        [[service]]
+        name = "y"
+        concurrency = 100
+        service_time = { dist = "constant", value = "3ms" }
+        error_rate = 1.0
+        [[service]]
+        name = "z"
+        concurrency = 100
+        service_time = { dist = "constant", value = "4ms" }
+        [[service]]
+        name = "w"
+        concurrency = 100
+        service_time = { dist = "constant", value = "4ms" }
+        [[service]]
+        name = "slow"
+        concurrency = 100
+        service_time = { dist = "constant", value = "50ms" }
+    "#;
+    let run = |calls: &str| {
+        simulate(&format!(
+            r#"
+            [scenario]
+            duration = "10s"
+            [traffic]
+            rate = 20
+            [[service]]
+            name = "a"
+            concurrency = 100
+            service_time = {{ dist = "constant", value = "1ms" }}
+            calls = [{calls}]
+            {services}
+            "#
+        ))
+    };
+    let s = run(r#"{ service = "x", fallback = { service = "y", fallback = "z" } }"#);
+    let n = s.requests.arrived;
+    assert!(n > 150);
+    assert_eq!((s.requests.succeeded, s.requests.degraded), (n, n));
+    for name in ["x", "y", "z"] {
+        assert_eq!(service(&s, name).requests.arrived, n, "{name}");
+    }
+    assert_eq!(s.latency.mean, 10.0, "the mean is exact");
+    assert!(s.latency.max <= 10.0 * 1.001, "the histogram keeps 0.1%");
+
+    let s = run(r#"{ parallel = ["x", "y"], fallback = "x" }"#);
+    let n = s.requests.arrived;
+    assert_eq!(s.requests.failed, n);
+    assert_eq!(service(&s, "x").requests.arrived, 2 * n);
+    assert_eq!(service(&s, "y").requests.cancelled, n);
+
+    let s =
+        run(r#"{ parallel = ["w", { service = "slow", optional = true }], deadline = "10ms" }"#);
+    let n = s.requests.arrived;
+    assert_eq!((s.requests.succeeded, s.requests.degraded), (n, n));
+    assert_eq!(s.latency.mean, 11.0, "the mean is exact");
+    assert!(s.latency.max <= 11.0 * 1.001, "the histogram keeps 0.1%");
+    assert_eq!(service(&s, "slow").requests.cancelled, n);
+}
