@@ -528,23 +528,40 @@ pub fn success_probability(model: &Model) -> f64 {
 /// objectives no run can meet, queues that grow without limit.
 pub fn warnings(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
-    // Reached along the call graph (fallbacks included), whatever the chances: a fallback
-    // taken only on timeouts has no visits by the error rates alone.
-    let mut reached = vec![false; model.services.len()];
-    let mut stack: Vec<ServiceId> = model.classes.iter().map(|c| c.entry).collect();
-    while let Some(id) = stack.pop() {
-        if !std::mem::replace(&mut reached[id], true) {
-            let specs = model.services[id].call_specs();
-            stack.extend(
-                specs
-                    .iter()
-                    .filter(|c| c.probability > 0.0)
-                    .map(|c| c.service),
-            );
+    // A service with no visits by the theory's visit ratios is never visited, unless a
+    // fallback reaches it along the call graph: a fallback taken only on timeouts or
+    // deadlines has no visits by the error rates alone, yet is visited.
+    let visits = visits_per_request(model);
+    // Services reached (false) and reached through a fallback (true), as (id, flag) seen.
+    let mut seen = vec![[false; 2]; model.services.len()];
+    let mut stack: Vec<(ServiceId, bool)> =
+        model.classes.iter().map(|c| (c.entry, false)).collect();
+    while let Some((id, fallen)) = stack.pop() {
+        if std::mem::replace(&mut seen[id][usize::from(fallen)], true) {
+            continue;
+        }
+        let service = &model.services[id];
+        for step in service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| &c.on_miss))
+        {
+            let written = step.calls.iter().map(|c| (c, fallen));
+            let step_fallback = step.fallback.as_deref().map(|c| (c, true));
+            for (call, fallen) in written.chain(step_fallback) {
+                let mut next = Some((call, fallen));
+                while let Some((spec, fallen)) = next {
+                    if spec.probability > 0.0 {
+                        stack.push((spec.service, fallen));
+                    }
+                    next = spec.fallback.as_deref().map(|f| (f, true));
+                }
+            }
         }
     }
-    for (service, &reached) in model.services.iter().zip(&reached) {
-        if !reached {
+    let by_fallback: Vec<bool> = seen.iter().map(|s| s[1]).collect();
+    for ((service, &v), &by_fallback) in model.services.iter().zip(&visits).zip(&by_fallback) {
+        if v == 0.0 && !by_fallback {
             out.push(format!(
                 "service \"{}\" is never visited: no class enters there and no call reaches it",
                 service.name

@@ -495,3 +495,28 @@ fn fallback_chains_step_fallbacks_and_deadlines_by_hand() {
     assert!(s.latency.max <= 11.0 * 1.001, "the histogram keeps 0.1%");
     assert_eq!(service(&s, "slow").requests.cancelled, n);
 }
+
+/// A fallback taken only when its call times out has no visits by the error rates the
+/// theory counts, but it is visited: `validate` must not call it never visited (and still
+/// warns of a service nothing calls).
+#[test]
+fn a_fallback_reached_only_by_timeouts_is_not_called_unvisited() {
+    let s = Scratch::new("fallback-warning");
+    let text = fallback_design(
+        r#"{ service = "model", timeout = "5ms", fallback = "rules" }"#,
+        r#"{ dist = "exponential", mean = "5ms" }"#,
+    )
+    .replace("error_rate = 0.2", "error_rate = 0")
+        + "[[service]]\nname = \"orphan\"\nservice_time = { dist = \"constant\", value = \"1ms\" }\n";
+    s.write("w.toml", &text);
+    let out = s.capsim(&["validate", "w.toml"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        !out.stderr.contains("\"rules\" is never visited"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr.contains("\"orphan\" is never visited"),
+        "{out:#?}"
+    );
+}
