@@ -1,5 +1,6 @@
 //! Valid small designs built from the fuzzer's bytes, with every mechanism (classes, fan-out
-//! with joins, a fixed-ratio and a keyed cache, retries within budgets of both scopes, hedges
+//! with joins, deadlines and fallbacks, fallbacks of calls, fire-and-forget calls, a
+//! fixed-ratio and a keyed cache, retries within budgets of both scopes, hedges
 //! with and without a budget, breakers of both scopes, batching, rate limits, queue timeouts,
 //! a traffic shape, autoscaling, health checks, faults, regions with an outage), each run
 //! under a work budget (at most 2 s simulated at most 1,500 requests a second) with the state
@@ -88,6 +89,20 @@ fn design(d: &Design) -> Option<String> {
             }
             let j = i + 1 + usize::from(c.to) % (n - i - 1);
             let mut options = vec![format!("service = \"s{j}\"")];
+            // The top bits of `to` pick a construct: a fallback (to the last service), or a
+            // fire-and-forget call (which takes none of the waiting keys below).
+            match c.to / 64 {
+                1 => options.push(format!("fallback = \"s{}\"", n - 1)),
+                2 => {
+                    options.push("fire_and_forget = true".into());
+                    if c.probability {
+                        options.push("probability = 0.6".into());
+                    }
+                    entries.push(format!("{{ {} }}", options.join(", ")));
+                    continue;
+                }
+                _ => {}
+            }
             if c.timeout % 3 > 0 {
                 options.push(format!(
                     "timeout = \"{}ms\"",
@@ -120,16 +135,27 @@ fn design(d: &Design) -> Option<String> {
             }
             entries.push(format!("{{ {} }}", options.join(", ")));
         }
+        // A parallel step may have a deadline and a fallback (to the last service).
+        let mut extra = String::new();
+        if s.join & 4 != 0 {
+            extra += &format!(", deadline = \"{}ms\"", 3 + u32::from(s.join >> 4));
+        }
+        if s.join & 8 != 0 && i + 1 < n {
+            extra += &format!(", fallback = \"s{}\"", n - 1);
+        }
         let plan = match (entries.len(), s.join % 4) {
             (0, _) => String::new(),
             (1, _) | (_, 0) => entries.join(", "),
-            (_, 1) => format!("{{ parallel = [{}], join = \"any\" }}", entries.join(", ")),
+            (_, 1) => format!(
+                "{{ parallel = [{}], join = \"any\"{extra} }}",
+                entries.join(", ")
+            ),
             (m, 2) => format!(
-                "{{ parallel = [{}], join = {} }}",
+                "{{ parallel = [{}], join = {}{extra} }}",
                 entries.join(", "),
                 m - 1
             ),
-            _ => format!("{{ parallel = [{}] }}", entries.join(", ")),
+            _ => format!("{{ parallel = [{}]{extra} }}", entries.join(", ")),
         };
         let replicas = 1 + u32::from(s.replicas % 4);
         toml += &format!(

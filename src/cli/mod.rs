@@ -624,9 +624,10 @@ fn draw_report(dir: &Path) -> anyhow::Result<()> {
                     .iter()
                     .map(|o| {
                         let key = o.measure.key().to_string();
-                        let target = match o.measure {
-                            scenario::model::Measure::Availability => o.target,
-                            _ => crate::engine::time::ns_to_ms(o.target),
+                        let target = if o.measure.is_share() {
+                            o.target
+                        } else {
+                            crate::engine::time::ns_to_ms(o.target)
                         };
                         (key, target)
                     })

@@ -119,6 +119,8 @@ pub struct Frame {
     pub batch: Option<Key<BatchRun>>,
     /// The step of the plan under way (while `Calling`), and its tally.
     pub step: u16,
+    /// The step failed and its fallback call is under way (the tally is the fallback's).
+    pub on_fallback: bool,
     pub tally: Tally,
     /// The calls of the current step, linked through `Call::next`.
     pub first_call: Option<Key<Call>>,
@@ -200,6 +202,7 @@ impl Frame {
             degraded: false,
             batch: None,
             step: 0,
+            on_fallback: false,
             tally: Tally::default(),
             first_call: None,
         }
@@ -210,8 +213,11 @@ impl Frame {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub caller: Key<Frame>,
-    /// Its position in the step's calls.
+    /// Its position in the step's calls ([`STEP_FALLBACK`] for the step's fallback).
     pub slot: u16,
+    /// How far along its spec's chain of fallbacks it is: 0 for the call as written, 1 for
+    /// its fallback, ...
+    pub fallback: u8,
     pub callee: ServiceId,
     /// The call site of its copies (see `Frame::site`).
     pub site: u64,
@@ -232,6 +238,40 @@ pub struct Call {
     pub permits: [Option<Permit>; 2],
     /// The next call of the same step.
     pub next: Option<Key<Call>>,
+}
+
+/// The slot of a step's fallback call, past every slot of its calls.
+pub const STEP_FALLBACK: u16 = u16::MAX;
+
+/// What salts a fallback's call site, so that each link of a chain draws on its own.
+const FALLBACK_SALT: u64 = 0xfa11_bacc_0000_0000;
+
+impl Call {
+    /// A call of `caller`'s current step, before its first attempt.
+    fn new(
+        caller: Key<Frame>,
+        slot: u16,
+        callee: ServiceId,
+        site: u64,
+        next: Option<Key<Call>>,
+    ) -> Call {
+        Call {
+            caller,
+            slot,
+            fallback: 0,
+            callee,
+            site,
+            attempt: 0,
+            copies: [None, None],
+            outstanding: 0,
+            hedged: false,
+            timers: TimerSlot::default(),
+            failure: Ending::Failed,
+            done: false,
+            permits: [None, None],
+            next,
+        }
+    }
 }
 
 /// How a visit, a call or a request ended.
@@ -386,30 +426,34 @@ impl<'m> System<'m> {
                 if !(for_class && drawn) {
                     continue;
                 }
+                if spec.fire_and_forget {
+                    // Sent now and never linked: the step neither waits for it nor counts it.
+                    self.send_detached(now_ns, spec.service, request, site, 0, events);
+                    continue;
+                }
                 made += 1;
-                first_call = Some(self.calls.insert(Call {
-                    caller: key,
-                    slot: slot as u16,
-                    callee: spec.service,
+                first_call = Some(self.calls.insert(Call::new(
+                    key,
+                    slot as u16,
+                    spec.service,
                     site,
-                    attempt: 0,
-                    copies: [None, None],
-                    outstanding: 0,
-                    hedged: false,
-                    timers: TimerSlot::default(),
-                    failure: Ending::Failed,
-                    done: false,
-                    permits: [None, None],
-                    next: first_call,
-                }));
+                    first_call,
+                )));
             }
             if made == 0 {
                 step_index += 1;
                 continue;
             }
+            if let Some(deadline_ns) = step.deadline_ns {
+                events.schedule(
+                    now_ns.saturating_add(deadline_ns),
+                    Event::StepDeadline(key, step_index),
+                );
+            }
             let frame = self.frame_mut(key);
             frame.stage = Stage::Calling;
             frame.step = step_index;
+            frame.on_fallback = false;
             frame.tally = Tally {
                 made,
                 needed: step.join.needed(made),
@@ -455,10 +499,61 @@ impl<'m> System<'m> {
         true
     }
 
-    /// The spec of a call, from its caller's plan.
-    fn spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
+    /// The spec of a call as its caller's plan writes it (before any fallback).
+    fn written_spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
         let frame = self.frame(call.caller);
-        &self.plan_of(frame)[usize::from(frame.step)].calls[usize::from(call.slot)]
+        let step = &self.plan_of(frame)[usize::from(frame.step)];
+        if call.slot == STEP_FALLBACK {
+            step.fallback
+                .as_deref()
+                .expect("a step's fallback call has a spec")
+        } else {
+            &step.calls[usize::from(call.slot)]
+        }
+    }
+
+    /// The spec of a call's current attempt: the written call, or the fallback it is on.
+    fn spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
+        let mut spec = self.written_spec_of(call);
+        for _ in 0..call.fallback {
+            spec = spec
+                .fallback
+                .as_deref()
+                .expect("a fallback taken has a spec");
+        }
+        spec
+    }
+
+    /// A fire-and-forget visit: `service` is visited for `request` at call site `site`
+    /// (draw index `draw`), and nobody waits for it. The visit is a frame of its own, with no
+    /// parent ([`Parent::Unawaited`]): it queues, works, makes its own calls and is counted
+    /// at its service (arrivals, visits, a call for retry amplification) as any visit, but
+    /// its ending goes nowhere, so it never fails, slows or cancels what sent it, and it
+    /// outlives its request if it must (its request's end does not cancel it). Nothing here
+    /// depends on a caller frame, so a sender without one (mirroring a request to a shadow
+    /// deployment) can use it as it is.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_detached(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        request: RequestInfo,
+        site: u64,
+        draw: u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        if request.measured {
+            self.record.services[service].calls += 1;
+        }
+        self.visit(
+            now_ns,
+            Parent::Unawaited,
+            service,
+            request,
+            site,
+            draw,
+            events,
+        );
     }
 
     /// Starts the call's current attempt: its first copy, and its timeout and hedge timers.
@@ -712,7 +807,15 @@ impl<'m> System<'m> {
             .filter(|r| next_attempt < r.attempts)
             .filter(|_| self.budget_withdraw(now_ns, caller, replica, callee));
         let Some(retries) = retry else {
-            self.judge(now_ns, call_key, ending, events);
+            if self
+                .spec_of(self.calls.get(call_key).expect("live"))
+                .fallback
+                .is_some()
+            {
+                self.start_fallback(now_ns, call_key, events);
+            } else {
+                self.judge(now_ns, call_key, ending, events);
+            }
             return;
         };
         if measured {
@@ -738,6 +841,131 @@ impl<'m> System<'m> {
             now_ns.saturating_add(wait_ns),
             Event::Retry(call_key, token),
         );
+    }
+
+    /// The call failed (after its retries) and has a fallback: the same call goes on as its
+    /// fallback, a new call site with attempts of its own, counted as a first call.
+    fn start_fallback(
+        &mut self,
+        now_ns: Nanos,
+        call_key: Key<Call>,
+        events: &mut EventQueue<Event>,
+    ) {
+        let call = self.calls.get(call_key).expect("live");
+        let callee = self
+            .spec_of(call)
+            .fallback
+            .as_deref()
+            .expect("checked by the caller")
+            .service;
+        let call = self.calls.get_mut(call_key).expect("live");
+        call.fallback += 1;
+        call.callee = callee;
+        call.site = mix(call.site ^ FALLBACK_SALT);
+        call.attempt = 0;
+        call.failure = Ending::Failed;
+        if self.record_first_call(now_ns, call_key) {
+            self.start_attempt(now_ns, call_key, events);
+        }
+    }
+
+    /// The frame's current step failed and has a fallback: the fallback call is made, as
+    /// the step's one call; its success ends the step, degraded.
+    fn start_step_fallback(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        events: &mut EventQueue<Event>,
+    ) {
+        let frame = self.frame(key);
+        let step = &self.plan_of(frame)[usize::from(frame.step)];
+        let spec = step.fallback.as_deref().expect("checked by the caller");
+        let site = mix(frame.site
+            ^ (u64::from(frame.on_miss) << 48
+                | u64::from(frame.step) << 32
+                | u64::from(STEP_FALLBACK)));
+        let call = self
+            .calls
+            .insert(Call::new(key, STEP_FALLBACK, spec.service, site, None));
+        let frame = self.frame_mut(key);
+        frame.on_fallback = true;
+        frame.first_call = Some(call);
+        frame.tally = Tally {
+            made: 1,
+            needed: 1,
+            succeeded: 0,
+            failed: 0,
+        };
+        if self.record_first_call(now_ns, call) {
+            self.start_attempt(now_ns, call, events);
+        }
+    }
+
+    /// A step's deadline (`StepDeadline`), unless the step is over: the step is judged by
+    /// its join on what has answered. Optional calls still running count as successes that
+    /// degrade the answer, as their failure would; the calls still running are cancelled.
+    /// Met, the frame goes on; not met, the step fails as timed out (or takes its fallback).
+    pub(super) fn on_step_deadline(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        step: u16,
+        events: &mut EventQueue<Event>,
+    ) {
+        if !self.step_is_live(key, step) {
+            return;
+        }
+        let frame = self.frame(key);
+        let (mut succeeded, needed) = (frame.tally.succeeded, frame.tally.needed);
+        let mut degraded = false;
+        let mut next = frame.first_call;
+        while let Some(call_key) = next {
+            let call = self.calls.get(call_key).expect("a step's calls live");
+            if !call.done && self.written_spec_of(call).optional {
+                succeeded += 1;
+                degraded = true;
+            }
+            next = call.next;
+        }
+        self.end_step(now_ns, key, events);
+        if succeeded >= needed {
+            if degraded {
+                self.frame_mut(key).degraded = true;
+            }
+            self.next_step(now_ns, key, events);
+        } else {
+            self.step_failed(now_ns, key, Ending::TimedOut, events);
+        }
+    }
+
+    /// Whether the frame is still taking step `step` (and not its fallback): what makes a
+    /// `StepDeadline` stale.
+    pub(super) fn step_is_live(&self, key: Key<Frame>, step: u16) -> bool {
+        self.frames
+            .get(key)
+            .is_some_and(|f| f.stage == Stage::Calling && f.step == step && !f.on_fallback)
+    }
+
+    /// The frame's current step failed (its calls already ended), by `cause`: its fallback
+    /// is made if it has one (and is not the one that failed), else the frame fails.
+    fn step_failed(
+        &mut self,
+        now_ns: Nanos,
+        key: Key<Frame>,
+        cause: Ending,
+        events: &mut EventQueue<Event>,
+    ) {
+        let frame = self.frame(key);
+        let has_fallback = !frame.on_fallback
+            && self.plan_of(frame)[usize::from(frame.step)]
+                .fallback
+                .is_some();
+        if has_fallback {
+            self.start_step_fallback(now_ns, key, events);
+        } else {
+            self.release_worker(now_ns, key, events);
+            self.end_frame_as(now_ns, key, Ending::Failed, cause, events);
+        }
     }
 
     /// A retry's backoff is over: the next attempt starts.
@@ -823,29 +1051,39 @@ impl<'m> System<'m> {
         }
         call.done = true;
         call.timers.cancel();
-        let caller = call.caller;
+        let (caller, on_a_fallback) =
+            (call.caller, call.fallback > 0 || call.slot == STEP_FALLBACK);
         let optional = self
-            .spec_of(self.calls.get(call_key).expect("live"))
+            .written_spec_of(self.calls.get(call_key).expect("live"))
             .optional;
+        let frame = self.frame(caller);
+        // With a deadline, a met join does not end the step: it waits for every call.
+        let waits_for_all = !frame.on_fallback
+            && self.plan_of(frame)[usize::from(frame.step)]
+                .deadline_ns
+                .is_some();
         let frame = self.frame_mut(caller);
         let success = ending.is_success() || optional;
-        if ending == Ending::Degraded || (optional && !ending.is_success()) {
+        if ending == Ending::Degraded
+            || (optional && !ending.is_success())
+            || (on_a_fallback && ending.is_success())
+        {
             frame.degraded = true;
         }
         let tally = &mut frame.tally;
         if success {
             tally.succeeded += 1;
-            if tally.succeeded == tally.needed {
-                self.end_step(now_ns, caller, events);
-                self.next_step(now_ns, caller, events);
-            }
         } else {
             tally.failed += 1;
-            if tally.failed > tally.made - tally.needed {
-                self.end_step(now_ns, caller, events);
-                self.release_worker(now_ns, caller, events);
-                self.end_frame_as(now_ns, caller, Ending::Failed, ending, events);
-            }
+        }
+        if tally.failed > tally.made - tally.needed {
+            self.end_step(now_ns, caller, events);
+            self.step_failed(now_ns, caller, ending, events);
+        } else if (success && !waits_for_all && tally.succeeded == tally.needed)
+            || (waits_for_all && tally.succeeded + tally.failed == tally.made)
+        {
+            self.end_step(now_ns, caller, events);
+            self.next_step(now_ns, caller, events);
         }
     }
 

@@ -432,11 +432,7 @@ pub(super) fn pair_budgets(
 ) -> HashMap<(ServiceId, ServiceId), BudgetState> {
     let mut budgets = HashMap::new();
     for (caller, service) in model.services.iter().enumerate() {
-        let steps = service
-            .plan
-            .iter()
-            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
-        for call in steps.flat_map(|step| step.calls.iter()) {
+        for call in service.call_specs() {
             if let Some(budget) = pick(call) {
                 budgets
                     .entry((caller, call.service))

@@ -262,11 +262,7 @@ impl ServiceState {
             }
         }
         let service = &model.services[caller];
-        let steps = service
-            .plan
-            .iter()
-            .chain(service.cache.iter().flat_map(|c| c.on_miss.iter()));
-        for call in steps.flat_map(|step| step.calls.iter()) {
+        for call in service.call_specs() {
             let Some(budget) = call.retries.and_then(|r| r.budget) else {
                 continue;
             };

@@ -48,6 +48,8 @@ pub enum Event {
     Deliver(Key<Call>, TimerToken, u8),
     /// A copy's answer reaches its caller over the network (`request`).
     Respond(Key<Call>, TimerToken, Ending, u8),
+    /// A step's `deadline` is up (`request`): the frame and the step's index.
+    StepDeadline(Key<Frame>, u16),
     /// A closed-loop user is done thinking (`traffic`).
     UserRequest(u32),
     /// A time-series window ends (`series`).
@@ -183,6 +185,7 @@ impl World for System<'_> {
             Event::Respond(call, token, ending, copy) => {
                 self.on_respond(now_ns, call, token, ending, copy, events)
             }
+            Event::StepDeadline(frame, step) => self.on_step_deadline(now_ns, frame, step, events),
             Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
             Event::WindowTick => self.on_window_tick(now_ns, events),
             Event::AutoscaleSync(service) => self.on_autoscale_sync(now_ns, service, events),
@@ -318,15 +321,42 @@ impl<'m> System<'m> {
     /// - no draining replica is idle (the last visit to leave takes it down);
     /// - a replica's count of queued visits is that of its live queued frames;
     /// - no breaker is half-open with its probe out but no call holding the probe's permit;
-    /// - the requests in flight are the root frames alive.
+    /// - the requests in flight are the root frames alive;
+    /// - a frame taking a step links exactly the calls its tally made (its fallback's one,
+    ///   once the step failed), each naming it as their caller, and a frame taking none links
+    ///   none.
     pub fn invariants(&self) -> Result<(), String> {
         use super::fleet::ReplicaState;
         use super::request::{Parent, Stage};
         let mut queued: HashMap<(ServiceId, u32), u32> = HashMap::new();
         let mut roots = 0;
-        for (_, frame) in self.frames.iter() {
+        for (key, frame) in self.frames.iter() {
             if frame.parent == Parent::Root {
                 roots += 1;
+            }
+            let mut linked = 0u16;
+            let mut next = frame.first_call;
+            while let Some(call) = next {
+                let call = self
+                    .calls
+                    .get(call)
+                    .ok_or("a step links a call that ended")?;
+                if call.caller != key {
+                    return Err("a step links another frame's call".into());
+                }
+                linked += 1;
+                next = call.next;
+            }
+            let made = if frame.stage == Stage::Calling {
+                frame.tally.made
+            } else {
+                0
+            };
+            if linked != made {
+                return Err(format!(
+                    "a frame of {} links {linked} calls, its step made {made}",
+                    self.model.services[frame.service].name
+                ));
             }
             if frame.stage == Stage::Queued && frame.admitted {
                 *queued.entry((frame.service, frame.replica)).or_default() += 1;
@@ -446,6 +476,7 @@ impl<'m> System<'m> {
             | Event::Deliver(call, token, _)
             | Event::Respond(call, token, _, _) => self.attempt_is_live(call, token),
             Event::WorkDone(frame) => self.frames.contains(frame),
+            Event::StepDeadline(frame, step) => self.step_is_live(frame, step),
             Event::QueueTimeout(frame) => self
                 .frames
                 .get(frame)
@@ -695,6 +726,8 @@ mod tests {
                     crate::scenario::model::Call::to(2),
                 ],
                 join: crate::scenario::model::Join::All,
+                deadline_ns: None,
+                fallback: None,
             }];
             m
         };

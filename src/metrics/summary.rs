@@ -46,7 +46,7 @@ impl Latency {
             Measure::P95 => self.p95,
             Measure::P99 => self.p99,
             Measure::P999 => self.p999,
-            Measure::Availability => f64::NAN,
+            Measure::Availability | Measure::Degraded => f64::NAN,
         }
     }
 }
@@ -207,6 +207,10 @@ pub struct Summary {
     pub requests: Counts,
     pub throughput_rps: f64,
     pub availability: f64,
+    /// Degraded / finished requests (0 when none finished).
+    pub degraded_share: f64,
+    /// Hits per lookup over every cache together; `None` without a cache or a lookup.
+    pub cache_hit_ratio: Option<f64>,
     pub latency: Latency,
     /// The end-to-end latency distribution, for plots.
     pub latency_cdf: Cdf,
@@ -331,6 +335,8 @@ pub enum Outcome {
 pub struct Figures {
     pub latency: Latency,
     pub availability: f64,
+    /// Degraded / finished.
+    pub degraded_share: f64,
     pub throughput_rps: f64,
     /// Requests timed (succeeded): how far into the tail the percentiles can see.
     pub succeeded: u64,
@@ -343,6 +349,7 @@ impl Figures {
         Figures {
             latency: Latency::of(latency),
             availability: availability_of(requests),
+            degraded_share: degraded_share_of(requests),
             throughput_rps: requests.succeeded as f64 / window_s,
             succeeded: requests.succeeded,
             finished: requests.finished(),
@@ -675,6 +682,7 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
     let overall = Figures {
         latency,
         availability,
+        degraded_share: degraded_share_of(&pooled.requests),
         throughput_rps,
         succeeded: pooled.requests.succeeded,
         finished: pooled.requests.finished(),
@@ -763,6 +771,18 @@ pub fn summarize(model: &Model, pool: &Pool) -> Outcome {
         requests: pooled.requests,
         throughput_rps,
         availability,
+        degraded_share: degraded_share_of(&pooled.requests),
+        cache_hit_ratio: {
+            let caches = model
+                .services
+                .iter()
+                .zip(&pooled.services)
+                .filter(|(spec, _)| spec.cache.is_some());
+            let (hits, lookups) = caches.fold((0, 0), |(h, l), (_, rec)| {
+                (h + rec.cache_hits, l + rec.cache_lookups)
+            });
+            (lookups > 0).then(|| ratio(hits, lookups))
+        },
         latency,
         latency_cdf: cdf_ms(&pooled.latency),
         cost,
@@ -792,6 +812,7 @@ impl Figures {
     fn get(&self, measure: Measure) -> f64 {
         match measure {
             Measure::Availability => self.availability,
+            Measure::Degraded => self.degraded_share,
             m => self.latency.get(m),
         }
     }
@@ -813,6 +834,8 @@ impl Thin<'_> {
             Measure::Availability => {
                 (self.fewest_finished as f64) * (1.0 - o.target) < MIN_FAILURES_TO_JUDGE
             }
+            // The same rule of three, for the degraded answers the target allows.
+            Measure::Degraded => (self.fewest_finished as f64) * o.target < MIN_FAILURES_TO_JUDGE,
             m => self.percentiles.contains(&m),
         }
     }
@@ -844,6 +867,7 @@ fn verdicts(
             let observed = figures.get(m);
             let (target, met) = match m {
                 Measure::Availability => (objective.target, observed >= objective.target),
+                Measure::Degraded => (objective.target, observed <= objective.target),
                 // With no successful request there is no latency to meet a target with.
                 _ => {
                     let target_ms = ns_to_ms(objective.target);
@@ -855,6 +879,7 @@ fn verdicts(
             let confidence = ci95.map(|[low, high]| {
                 let (surely_met, surely_missed) = match m {
                     Measure::Availability => (low >= target, high < target),
+                    Measure::Degraded => (high <= target, low > target),
                     _ => (high <= target && figures.succeeded > 0, low > target),
                 };
                 if thin {
@@ -889,6 +914,16 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// Degraded / finished: the share of finished requests answered degraded; 0 when nothing
+/// finished.
+pub fn degraded_share_of(c: &Counts) -> f64 {
+    if c.finished() == 0 {
+        0.0
+    } else {
+        c.degraded as f64 / c.finished() as f64
+    }
+}
+
 /// Succeeded / finished; 1 when nothing finished (no request, no failure).
 fn availability_of(c: &Counts) -> f64 {
     if c.finished() == 0 {
@@ -910,6 +945,7 @@ fn widen_to_precision([low, high]: Interval, center: f64) -> Interval {
 fn objective_interval(m: Measure, center: f64, values: &[f64], counts: &Counts) -> Interval {
     match m {
         Measure::Availability => availability_interval(counts, center, values),
+        Measure::Degraded => share_interval(counts.degraded, counts.finished(), center, values),
         m if m.quantile().is_some() => widen_to_precision(interval_around(center, values), center),
         _ => interval_around(center, values),
     }
@@ -943,7 +979,14 @@ pub fn wilson_interval(succeeded: u64, finished: u64) -> Interval {
 /// binomial interval too narrow; the spread across replications sees that, but collapses to
 /// a point when no replication saw a failure, where the binomial interval does not.
 pub fn availability_interval(pooled: &Counts, center: f64, values: &[f64]) -> Interval {
-    let [w_low, w_high] = wilson_interval(pooled.succeeded, pooled.finished());
+    share_interval(pooled.succeeded, pooled.finished(), center, values)
+}
+
+/// The 95% interval of a share of requests, `count` of `finished` pooled (`center`, and
+/// `values` the replications' own), as [`availability_interval`] makes it: what the degraded
+/// share's interval is too.
+pub fn share_interval(count: u64, finished: u64, center: f64, values: &[f64]) -> Interval {
+    let [w_low, w_high] = wilson_interval(count, finished);
     let [t_low, t_high] = interval_around(center, values);
     [w_low.min(t_low).max(0.0), w_high.max(t_high).min(1.0)]
 }

@@ -433,49 +433,133 @@ fn walk_plan(
                     continue;
                 }
                 let made = reach * call.probability;
-                let success = success(model, call.service, class);
-                let attempts = call.retries.map_or(1.0, |r| {
-                    // Expected attempts when each fails with 1 - success: (1 - f^k) / (1 - f).
-                    let f = 1.0 - success;
-                    if f >= 1.0 {
-                        f64::from(r.attempts)
-                    } else {
-                        (1.0 - f.powi(r.attempts as i32)) / (1.0 - f)
-                    }
-                });
-                let call_poisson = poisson.clone().and_then(|()| {
-                    if call.retries.is_some() || call.hedge_ns.is_some() || call.timeout_ns.is_some() {
-                        Err("called with retries, a hedge or a timeout, whose extra or abandoned attempts are not Poisson".to_string())
-                    } else {
-                        Ok(())
-                    }
-                });
-                let call_rate = rate.clone().and_then(|()| {
-                    if call.hedge_ns.is_some() || call.timeout_ns.is_some() {
-                        Err("hedged or timed-out calls depend on response times, which theory does not know here".to_string())
-                    } else {
-                        Ok(())
-                    }
-                });
-                walk(
+                let p_ok = walk_call(
                     model,
                     hit_ratios,
                     class,
-                    call.service,
-                    made * attempts,
-                    call_poisson,
-                    call_rate,
+                    call,
+                    made,
+                    poisson.clone(),
+                    rate.clone(),
                     per_class,
                     flows,
                 );
-                let p_ok =
-                    1.0 - (1.0 - success).powi(call.retries.map_or(1, |r| r.attempts as i32));
+                // Nobody waits for a fire-and-forget call: the step does not count it.
+                if call.fire_and_forget {
+                    continue;
+                }
                 let p_ok = if call.optional { 1.0 } else { p_ok };
                 successes.push(call.probability * p_ok + (1.0 - call.probability));
             }
             let needed = step.join.needed(successes.len() as u16);
-            reach *= at_least(&successes, usize::from(needed));
+            let met = at_least(&successes, usize::from(needed));
+            // A step's fallback is made when the step fails (a deadline can only fail it
+            // more often: this is the chance counting errors alone).
+            let fallback_ok = step.fallback.as_deref().map_or(0.0, |fallback| {
+                walk_call(
+                    model,
+                    hit_ratios,
+                    class,
+                    fallback,
+                    reach * (1.0 - met),
+                    poisson.clone().and(Err(FALLBACK_NOT_POISSON.to_string())),
+                    rate.clone().and_then(|()| {
+                        let timed = step.deadline_ns.is_some()
+                            || step.calls.iter().any(|c| c.timeout_ns.is_some());
+                        if timed {
+                            Err("called as the fallback of a step with a deadline or timeouts, whose failures theory does not know here".to_string())
+                        } else {
+                            Ok(())
+                        }
+                    }),
+                    per_class,
+                    flows,
+                )
+            });
+            reach *= met + (1.0 - met) * fallback_ok;
         }
+    }
+}
+
+const FALLBACK_NOT_POISSON: &str =
+    "called as a fallback, when another call failed, which is not a Poisson stream";
+
+/// Walks one call made `made` times per request (its attempts, then its fallback when they
+/// all failed), and returns the chance that it succeeds, counting errors alone.
+#[allow(clippy::too_many_arguments)]
+fn walk_call(
+    model: &Model,
+    hit_ratios: &[Option<f64>],
+    class: ClassId,
+    call: &crate::scenario::model::Call,
+    made: f64,
+    poisson: Result<(), String>,
+    rate: Result<(), String>,
+    per_class: &mut [u32],
+    flows: &mut [Flow],
+) -> f64 {
+    let success = success(model, call.service, class);
+    let attempts = call.retries.map_or(1.0, |r| {
+        // Expected attempts when each fails with 1 - success: (1 - f^k) / (1 - f).
+        let f = 1.0 - success;
+        if f >= 1.0 {
+            f64::from(r.attempts)
+        } else {
+            (1.0 - f.powi(r.attempts as i32)) / (1.0 - f)
+        }
+    });
+    let call_poisson = poisson.clone().and_then(|()| {
+        if call.retries.is_some() || call.hedge_ns.is_some() || call.timeout_ns.is_some() {
+            Err("called with retries, a hedge or a timeout, whose extra or abandoned attempts are not Poisson".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    let call_rate = rate.clone().and_then(|()| {
+        if call.hedge_ns.is_some() || call.timeout_ns.is_some() {
+            Err("hedged or timed-out calls depend on response times, which theory does not know here".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    walk(
+        model,
+        hit_ratios,
+        class,
+        call.service,
+        made * attempts,
+        call_poisson,
+        call_rate.clone(),
+        per_class,
+        flows,
+    );
+    let p_ok = 1.0 - (1.0 - success).powi(call.retries.map_or(1, |r| r.attempts as i32));
+    match call.fallback.as_deref() {
+        None => p_ok,
+        Some(fallback) => {
+            let fallback_ok = walk_call(
+                model,
+                hit_ratios,
+                class,
+                fallback,
+                made * (1.0 - p_ok),
+                poisson.and(Err(FALLBACK_NOT_POISSON.to_string())),
+                call_rate,
+                per_class,
+                flows,
+            );
+            p_ok + (1.0 - p_ok) * fallback_ok
+        }
+    }
+}
+
+/// The chance that a call succeeds, with its retries and fallbacks, counting errors alone.
+fn call_success(model: &Model, call: &crate::scenario::model::Call, class: ClassId) -> f64 {
+    let one = success(model, call.service, class);
+    let ok = 1.0 - (1.0 - one).powi(call.retries.map_or(1, |r| r.attempts as i32));
+    match call.fallback.as_deref() {
+        None => ok,
+        Some(fallback) => ok + (1.0 - ok) * call_success(model, fallback, class),
     }
 }
 
@@ -502,21 +586,24 @@ fn success(model: &Model, id: ServiceId, class: ClassId) -> f64 {
         let chances: Vec<f64> = step
             .calls
             .iter()
-            .filter(|c| c.classes.as_ref().is_none_or(|k| k.contains(&class)))
+            .filter(|c| !c.fire_and_forget && c.classes.as_ref().is_none_or(|k| k.contains(&class)))
             .map(|c| {
                 if c.optional {
                     1.0
                 } else {
-                    let one = success(model, c.service, class);
-                    let ok = 1.0 - (1.0 - one).powi(c.retries.map_or(1, |r| r.attempts as i32));
-                    c.probability * ok + (1.0 - c.probability)
+                    c.probability * call_success(model, c, class) + (1.0 - c.probability)
                 }
             })
             .collect();
-        at_least(
+        let met = at_least(
             &chances,
             usize::from(step.join.needed(chances.len() as u16)),
-        )
+        );
+        let fallback_ok = step
+            .fallback
+            .as_deref()
+            .map_or(0.0, |f| call_success(model, f, class));
+        met + (1.0 - met) * fallback_ok
     });
     steps.fold(own, |p, q| p * q)
 }
@@ -540,9 +627,40 @@ pub fn success_probability(model: &Model) -> f64 {
 /// objectives no run can meet, queues that grow without limit.
 pub fn warnings(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
+    // A service with no visits by the theory's visit ratios is never visited, unless a
+    // fallback reaches it along the call graph: a fallback taken only on timeouts or
+    // deadlines has no visits by the error rates alone, yet is visited.
     let visits = visits_per_request(model);
-    for (service, &v) in model.services.iter().zip(&visits) {
-        if v == 0.0 {
+    // Services reached (false) and reached through a fallback (true), as (id, flag) seen.
+    let mut seen = vec![[false; 2]; model.services.len()];
+    let mut stack: Vec<(ServiceId, bool)> =
+        model.classes.iter().map(|c| (c.entry, false)).collect();
+    while let Some((id, fallen)) = stack.pop() {
+        if std::mem::replace(&mut seen[id][usize::from(fallen)], true) {
+            continue;
+        }
+        let service = &model.services[id];
+        for step in service
+            .plan
+            .iter()
+            .chain(service.cache.iter().flat_map(|c| &c.on_miss))
+        {
+            let written = step.calls.iter().map(|c| (c, fallen));
+            let step_fallback = step.fallback.as_deref().map(|c| (c, true));
+            for (call, fallen) in written.chain(step_fallback) {
+                let mut next = Some((call, fallen));
+                while let Some((spec, fallen)) = next {
+                    if spec.probability > 0.0 {
+                        stack.push((spec.service, fallen));
+                    }
+                    next = spec.fallback.as_deref().map(|f| (f, true));
+                }
+            }
+        }
+    }
+    let by_fallback: Vec<bool> = seen.iter().map(|s| s[1]).collect();
+    for ((service, &v), &by_fallback) in model.services.iter().zip(&visits).zip(&by_fallback) {
+        if v == 0.0 && !by_fallback {
             out.push(format!(
                 "service \"{}\" is never visited: no class enters there and no call reaches it",
                 service.name
@@ -608,7 +726,8 @@ pub fn warnings(model: &Model) -> Vec<String> {
                     best * 100.0
                 ));
             }
-            crate::scenario::model::Measure::Availability => {}
+            crate::scenario::model::Measure::Availability
+            | crate::scenario::model::Measure::Degraded => {}
             m if o.target == 0.0 => out.push(format!(
                 "{path}.{} = 0 cannot be met unless requests take no time at all",
                 m.key()
@@ -626,9 +745,9 @@ pub fn warnings(model: &Model) -> Vec<String> {
 /// have been slow into failures, so the objective can pass by construction; the warning
 /// says so (availability is where those requests show).
 fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
-    use crate::scenario::model::Measure;
     // Per class: the (caller, callee, timeout) of every call its requests can make that
-    // fails the request when it times out (an optional call's timeout does not).
+    // fails the request when it times out (an optional call's, or one with a fallback,
+    // does not).
     let timed: Vec<Vec<(usize, usize, u64)>> = (0..model.classes.len())
         .map(|class| {
             let mut found = Vec::new();
@@ -645,11 +764,14 @@ fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
                         .classes
                         .as_ref()
                         .is_none_or(|c| c.contains(&(class as ClassId)));
-                    if !makes {
+                    // A fire-and-forget call's failures never reach the request.
+                    if !makes || call.fire_and_forget {
                         continue;
                     }
                     stack.push(call.service);
-                    if let (Some(t), false) = (call.timeout_ns, call.optional) {
+                    // Nor does a timeout that an optional call or a fallback absorbs.
+                    let absorbed = call.optional || call.fallback.is_some();
+                    if let (Some(t), false) = (call.timeout_ns, absorbed) {
                         found.push((id, call.service, t));
                     }
                 }
@@ -670,7 +792,7 @@ fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
         }));
     let mut out = Vec::new();
     for (path, o, classes) in objectives {
-        if o.measure == Measure::Availability || o.target == 0.0 {
+        if o.measure.is_share() || o.target == 0.0 {
             continue;
         }
         let mut calls: Vec<(usize, usize, u64)> = classes

@@ -60,7 +60,7 @@ pub fn table(s: &Summary) -> (Vec<String>, Vec<Vec<Value>>) {
                 json!(r.counts.failed),
                 json!(r.counts.rejected),
                 json!(r.counts.timed_out),
-                json!(0),
+                json!(r.counts.degraded),
                 json!(r.throughput_rps),
                 json!(r.p50_ms),
                 json!(r.p95_ms),

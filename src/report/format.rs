@@ -36,11 +36,13 @@ pub fn percent(fraction: f64) -> String {
     format!("{:.3}%", fraction * 100.0)
 }
 
-/// An objective's figure in its unit: availability as a percentage, the others in ms.
+/// An objective's figure in its unit: availability and the degraded share as percentages,
+/// the others in ms.
 pub fn measure(m: Measure, v: f64) -> String {
-    match m {
-        Measure::Availability => percent(v),
-        _ => ms(v),
+    if m.is_share() {
+        percent(v)
+    } else {
+        ms(v)
     }
 }
 

@@ -140,6 +140,7 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
 fn objective_name(objective: &str) -> String {
     match objective {
         "availability" => "availability".into(),
+        "degraded" => "degraded share".into(),
         "mean" => "mean latency".into(),
         "p999" => "p99.9 latency".into(),
         p => format!("{p} latency"),
@@ -148,7 +149,7 @@ fn objective_name(objective: &str) -> String {
 
 /// A target or observed figure in its unit, as the terminal prints it.
 fn figure_value(objective: &str, v: f64) -> String {
-    if objective == "availability" {
+    if objective == "availability" || objective == "degraded" {
         percent(v)
     } else {
         ms(v)
@@ -171,7 +172,9 @@ fn verdict_row(h: &mut String, who: &str, v: &Verdict) {
     let judged = match v.confidence.as_deref() {
         Some("met") => "<br><span class=\"note\">met with confidence</span>",
         Some("missed") => "<br><span class=\"note\">missed with confidence</span>",
-        Some("unsure") if v.thin && v.objective == "availability" => {
+        Some("unsure")
+            if v.thin && (v.objective == "availability" || v.objective == "degraded") =>
+        {
             "<br><span class=\"note\">too few requests to judge</span>"
         }
         Some("unsure") if v.thin => {

@@ -30,6 +30,8 @@ pub fn design_json(grid: &Grid, d: &Design) -> Value {
     m.insert("p99_ms_low".into(), json!(ci.map(|c| c[0])));
     m.insert("p99_ms_high".into(), json!(ci.map(|c| c[1])));
     m.insert("availability".into(), json!(s.map(|s| s.availability)));
+    m.insert("degraded_share".into(), json!(s.map(|s| s.degraded_share)));
+    m.insert("hit_ratio".into(), json!(s.and_then(|s| s.cache_hit_ratio)));
     m.insert("replications".into(), json!(s.map(|s| s.replications)));
     m.insert("slo_met".into(), json!(d.feasible));
     m.insert("note".into(), json!(note(d)));
@@ -231,9 +233,10 @@ pub fn text(name: &str, grid: &Grid, plan: &PlanResult, markdown: bool) -> Strin
             );
             if let Some(b) = &plan.binding {
                 let v = &b.verdict;
-                let (relation, end) = match v.measure {
-                    Measure::Availability => (">=", v.ci95.map_or(v.observed, |c| c[0])),
-                    _ => ("<=", v.ci95.map_or(v.observed, |c| c[1])),
+                let (relation, end) = if v.measure.is_lower_bound() {
+                    (">=", v.ci95.map_or(v.observed, |c| c[0]))
+                } else {
+                    ("<=", v.ci95.map_or(v.observed, |c| c[1]))
                 };
                 let name = objective_name(b.class.as_deref(), v.measure);
                 let _ = writeln!(

@@ -18,7 +18,8 @@ pub type Row = Map<String, Value>;
 
 /// The columns after the swept key paths: the contract's, then capsim's own (`point`, the grid
 /// number; `replications`; `overloaded`, the service that could not keep up; `missed`, the
-/// objectives missed).
+/// objectives missed; `degraded_share`, degraded of finished requests; `hit_ratio`, hits per
+/// lookup over every cache, empty without one).
 pub const FIGURES: [&str; 9] = [
     "p50_ms",
     "p95_ms",
@@ -30,7 +31,14 @@ pub const FIGURES: [&str; 9] = [
     "cost_per_hour_usd",
     "slo_met",
 ];
-pub const EXTRAS: [&str; 4] = ["point", "replications", "overloaded", "missed"];
+pub const EXTRAS: [&str; 6] = [
+    "point",
+    "replications",
+    "overloaded",
+    "missed",
+    "degraded_share",
+    "hit_ratio",
+];
 
 /// Every column of a sweep over `paths`.
 pub fn columns(paths: &[&str]) -> Vec<String> {
@@ -95,6 +103,8 @@ pub fn row(
                 }))
                 .collect();
             m.insert("missed".into(), json!(missed.join(" ")));
+            m.insert("degraded_share".into(), json!(s.degraded_share));
+            m.insert("hit_ratio".into(), json!(s.cache_hit_ratio));
         }
         Outcome::Overloaded(o) => {
             for key in &FIGURES[..7] {
@@ -107,6 +117,8 @@ pub fn row(
             m.insert("replications".into(), Value::Null);
             m.insert("overloaded".into(), json!(o.service));
             m.insert("missed".into(), json!("overloaded"));
+            m.insert("degraded_share".into(), Value::Null);
+            m.insert("hit_ratio".into(), Value::Null);
         }
     }
     m

@@ -27,17 +27,16 @@ struct VerdictText {
 
 fn verdict_text(v: &Verdict) -> VerdictText {
     let format = |x: f64| measure(v.measure, x);
-    let relation = match v.measure {
-        Measure::Availability => ">=",
-        _ => "<=",
+    let relation = if v.measure.is_lower_bound() {
+        ">="
+    } else {
+        "<="
     };
     let judged = match v.confidence {
         None => "",
         Some(Confidence::Met) => ", met with confidence",
         Some(Confidence::Missed) => ", missed with confidence",
-        Some(Confidence::Unsure) if v.thin && v.measure == Measure::Availability => {
-            ", too few requests to judge"
-        }
+        Some(Confidence::Unsure) if v.thin && v.measure.is_share() => ", too few requests to judge",
         Some(Confidence::Unsure) if v.thin => ", too few requests in the tail to judge",
         Some(Confidence::Unsure) => ", too close to call",
     };

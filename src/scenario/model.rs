@@ -166,12 +166,31 @@ impl Service {
         u64::from(self.replicas) * u64::from(self.concurrency)
     }
 
-    /// Every service this one calls, in plan order (with repeats), cache misses included.
+    /// Every service this one calls, in plan order (with repeats), cache misses and
+    /// fallbacks included.
     pub fn callees(&self) -> impl Iterator<Item = ServiceId> + '_ {
-        self.plan
+        self.call_specs().into_iter().map(|call| call.service)
+    }
+
+    /// Every call this service can make, in plan order: each step's calls, each followed by
+    /// its chain of fallbacks, then the step's own fallback (and its chain); cache misses
+    /// included. What setting up per-callee state (breakers, budgets) walks.
+    pub fn call_specs(&self) -> Vec<&Call> {
+        let mut out = Vec::new();
+        for step in self
+            .plan
             .iter()
             .chain(self.cache.iter().flat_map(|c| c.on_miss.iter()))
-            .flat_map(|step| step.calls.iter().map(|call| call.service))
+        {
+            for call in step.calls.iter().chain(step.fallback.as_deref()) {
+                let mut next = Some(call);
+                while let Some(call) = next {
+                    out.push(call);
+                    next = call.fallback.as_deref();
+                }
+            }
+        }
+        out
     }
 
     /// Whether any call leaves the plain "call and wait, fail fast" of `calls = ["a"]`.
@@ -181,6 +200,8 @@ impl Service {
             .chain(self.cache.iter().flat_map(|c| c.on_miss.iter()))
             .any(|step| {
                 step.join != Join::All
+                    || step.deadline_ns.is_some()
+                    || step.fallback.is_some()
                     || step.calls.len() > 1
                     || step.calls.iter().any(|c| !c.is_plain())
             })
@@ -325,6 +346,13 @@ pub enum Trip {
 pub struct Step {
     pub calls: Vec<Call>,
     pub join: Join,
+    /// With a deadline the step waits for every call it made, up to this long after it
+    /// started, and is then judged by its join on what has answered (a join met early does
+    /// not end it); the calls still running are cancelled.
+    pub deadline_ns: Option<Nanos>,
+    /// A call made when the step fails (fail-fast, or its deadline): its success lets the
+    /// frame go on, degraded.
+    pub fallback: Option<Box<Call>>,
 }
 
 impl Step {
@@ -333,6 +361,8 @@ impl Step {
         Step {
             calls: vec![Call::to(service)],
             join: Join::All,
+            deadline_ns: None,
+            fallback: None,
         }
     }
 }
@@ -383,6 +413,12 @@ pub struct Call {
     pub optional: bool,
     /// Only requests of these classes make the call (`None`: every class).
     pub classes: Option<Vec<ClassId>>,
+    /// Made when this call has failed (after its retries): its success counts for the call,
+    /// and degrades the answer.
+    pub fallback: Option<Box<Call>>,
+    /// Made and never waited for: the callee is visited, the step does not count the call,
+    /// and nothing it does reaches the caller.
+    pub fire_and_forget: bool,
 }
 
 impl Call {
@@ -397,6 +433,8 @@ impl Call {
             latency: None,
             optional: false,
             classes: None,
+            fallback: None,
+            fire_and_forget: false,
         }
     }
 
@@ -440,6 +478,8 @@ pub enum Measure {
     P99,
     P999,
     Availability,
+    /// The share of finished requests answered degraded (an upper bound).
+    Degraded,
 }
 
 impl Measure {
@@ -453,7 +493,19 @@ impl Measure {
             Measure::P99 => "p99",
             Measure::P999 => "p999",
             Measure::Availability => "availability",
+            Measure::Degraded => "degraded",
         }
+    }
+
+    /// Whether the target is a ratio of requests (availability, degraded share), not a
+    /// latency.
+    pub fn is_share(self) -> bool {
+        matches!(self, Measure::Availability | Measure::Degraded)
+    }
+
+    /// Whether the target is a lower bound (availability); every other one is an upper bound.
+    pub fn is_lower_bound(self) -> bool {
+        self == Measure::Availability
     }
 
     /// The quantile a percentile objective reads, `None` for mean and availability.
@@ -464,13 +516,14 @@ impl Measure {
             Measure::P95 => Some(0.95),
             Measure::P99 => Some(0.99),
             Measure::P999 => Some(0.999),
-            Measure::Mean | Measure::Availability => None,
+            Measure::Mean | Measure::Availability | Measure::Degraded => None,
         }
     }
 }
 
 /// One service-level objective: latency objectives are upper bounds in nanoseconds, the
-/// availability objective a lower bound on the success ratio.
+/// availability objective a lower bound on the success ratio, the degraded objective an
+/// upper bound on the share of finished requests answered degraded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
     pub measure: Measure,

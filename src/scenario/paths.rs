@@ -44,7 +44,7 @@ impl Names<'_> {
 /// Every example a message may show.
 const CALL_EXAMPLE: &str = r#"{ service = "db", timeout = "50ms" }"#;
 const PARALLEL_EXAMPLE: &str = r#"{ parallel = ["m1", "m2", "m3"], join = "all" }"#;
-const CALL_KEYS: [&str; 8] = [
+const CALL_KEYS: [&str; 10] = [
     "service",
     "timeout",
     "retries",
@@ -53,6 +53,13 @@ const CALL_KEYS: [&str; 8] = [
     "latency",
     "optional",
     "classes",
+    "fallback",
+    "fire_and_forget",
+];
+/// The call keys that are about waiting for the answer, which a fire-and-forget call never
+/// does.
+const WAITING_KEYS: [&str; 6] = [
+    "timeout", "retries", "hedge", "optional", "fallback", "latency",
 ];
 
 /// A list of call entries (`calls` or `on_miss`) at `path`: each a step.
@@ -93,6 +100,8 @@ fn step(
     call(value, path, names, problems).map(|call| Step {
         calls: vec![call],
         join: Join::All,
+        deadline_ns: None,
+        fallback: None,
     })
 }
 
@@ -105,7 +114,16 @@ fn parallel(
 ) -> Option<Step> {
     let mut reader = TableReader::new(value, path, problems, "a parallel step")?;
     reader.example = PARALLEL_EXAMPLE;
-    reader.check_keys(&["parallel", "join"], |_| false, "in a parallel step");
+    reader.check_keys(
+        &["parallel", "join", "deadline", "fallback"],
+        |_| false,
+        "in a parallel step",
+    );
+    let deadline_ns = positive_duration(&mut reader, "deadline");
+    let fallback = reader
+        .table
+        .get("fallback")
+        .and_then(|v| fallback(v, &join(path, "fallback"), names, reader.problems));
     let entries = reader.required("parallel")?;
     let Some(list) = entries.as_array().filter(|l| !l.is_empty()) else {
         reader.problem(
@@ -156,7 +174,37 @@ fn parallel(
     Some(Step {
         calls,
         join: join_policy?,
+        deadline_ns,
+        fallback,
     })
+}
+
+/// A fallback (of a call or of a step): a call, by name or as a table, that is waited for.
+fn fallback(
+    value: &toml::Value,
+    path: &str,
+    names: &Names,
+    problems: &mut Vec<Problem>,
+) -> Option<Box<Call>> {
+    if let Some(table) = value.as_table() {
+        for key in ["probability", "classes", "optional"] {
+            if table.contains_key(key) {
+                problems.push(Problem::new(
+                    join(path, key),
+                    format!("{key} does not apply to a fallback: it is made whenever what it stands in for failed, and its failure is the call's"),
+                ));
+            }
+        }
+    }
+    let call = call(value, path, names, problems)?;
+    if call.fire_and_forget {
+        problems.push(Problem::new(
+            join(path, "fire_and_forget"),
+            "a fallback is made to be waited for; it cannot be fire_and_forget",
+        ));
+        return None;
+    }
+    Some(Box::new(call))
 }
 
 /// A plain name, or a call table.
@@ -173,7 +221,13 @@ fn call(
     let mut reader = TableReader::new(value, path, problems, &expected)?;
     reader.example = CALL_EXAMPLE;
     let before = reader.problems.len();
-    reader.check_keys(&CALL_KEYS, |_| false, "in a call");
+    if reader.table.contains_key("async") {
+        reader.problem(
+            "async",
+            "async is not a key: every call already frees the worker (blocking_calls = false) while the caller waits for the answer; for a call made and never waited for, write fire_and_forget = true",
+        );
+    }
+    reader.check_keys(&CALL_KEYS, |k| k == "async", "in a call");
     let service = match reader.required("service") {
         Some(toml::Value::String(name)) => {
             let at = join(path, "service");
@@ -217,6 +271,21 @@ fn call(
         .table
         .get("retries")
         .and_then(|v| retries(v, &join(path, "retries"), reader.problems));
+    let fallback = reader
+        .table
+        .get("fallback")
+        .and_then(|v| fallback(v, &join(path, "fallback"), names, reader.problems));
+    let fire_and_forget = reader.opt_bool("fire_and_forget").unwrap_or(false);
+    if fire_and_forget {
+        for key in WAITING_KEYS {
+            if reader.table.contains_key(key) {
+                reader.problem(
+                    key,
+                    format!("{key} is about waiting for the answer, which a fire_and_forget call never does; drop {key} or fire_and_forget"),
+                );
+            }
+        }
+    }
     if reader.problems.len() > before {
         return None;
     }
@@ -230,6 +299,8 @@ fn call(
         latency,
         optional,
         classes,
+        fallback,
+        fire_and_forget,
     })
 }
 
@@ -1050,6 +1121,10 @@ pub fn callee_names(value: &toml::Value) -> Vec<(String, usize)> {
         match entry {
             toml::Value::String(name) => out.push((name.clone(), 1)),
             toml::Value::Table(table) => {
+                // A fallback (of a call or a step) is one more call.
+                if let Some(fallback) = table.get("fallback") {
+                    one(fallback, out);
+                }
                 if let Some(list) = table.get("parallel").and_then(|p| p.as_array()) {
                     for item in list {
                         one(item, out);

@@ -55,6 +55,7 @@ pub struct RawSlo {
     pub p99: Option<String>,
     pub p999: Option<String>,
     pub availability: Option<f64>,
+    pub degraded: Option<f64>,
 }
 
 /// `[traffic]`: open-loop Poisson arrivals into one entry service.

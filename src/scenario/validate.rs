@@ -520,19 +520,26 @@ fn objectives(slo: &RawSlo, path: &str, problems: &mut Vec<Problem>) -> Vec<Obje
             Err(e) => problems.push(Problem::new(join(path, measure.key()), e)),
         }
     }
-    if let Some(a) = slo.availability {
-        if (0.0..=1.0).contains(&a) {
-            out.push(Objective {
-                measure: Measure::Availability,
-                target: a,
-            });
-        } else {
-            problems.push(Problem::new(
-                join(path, "availability"),
-                format!(
-                    "availability {a} is not a probability; use a ratio from 0 to 1, e.g. 0.999"
-                ),
-            ));
+    let shares = [
+        (
+            Measure::Availability,
+            slo.availability,
+            "is not a probability; use a ratio from 0 to 1, e.g. 0.999",
+        ),
+        (
+            Measure::Degraded,
+            slo.degraded,
+            "is not a share; use a ratio from 0 to 1 (the most of the finished requests that may be answered degraded), e.g. 0.01",
+        ),
+    ];
+    for (measure, value, hint) in shares {
+        match value {
+            Some(v) if (0.0..=1.0).contains(&v) => out.push(Objective { measure, target: v }),
+            Some(v) => problems.push(Problem::new(
+                join(path, measure.key()),
+                format!("{} {v} {hint}", measure.key()),
+            )),
+            None => {}
         }
     }
     out

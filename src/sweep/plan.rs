@@ -364,6 +364,9 @@ pub fn margin(v: &Verdict) -> f64 {
     match v.measure {
         Measure::Availability if v.target < 1.0 => (low - v.target) / (1.0 - v.target),
         Measure::Availability => low - v.target,
+        // An upper bound on a share: the room left of the share allowed.
+        Measure::Degraded if v.target > 0.0 => (v.target - high) / v.target,
+        Measure::Degraded => -high,
         _ if v.target > 0.0 => (v.target - high) / v.target,
         _ => -high,
     }
@@ -405,9 +408,10 @@ mod tests {
     use super::*;
 
     fn verdict(measure: Measure, target: f64, observed: f64, ci: Option<[f64; 2]>) -> Verdict {
-        let met = match measure {
-            Measure::Availability => observed >= target,
-            _ => observed <= target,
+        let met = if measure.is_lower_bound() {
+            observed >= target
+        } else {
+            observed <= target
         };
         Verdict {
             measure,

@@ -1087,7 +1087,7 @@ fn the_fuzz_base_scenario_is_valid_and_runs() {
 /// The request-path keys refuse what cannot be meant, each at its key path and line.
 #[test]
 fn request_path_mistakes_are_named_at_their_keys() {
-    let cases: [(Bad, &str, &str, &[&str]); 13] = [
+    let cases: [(Bad, &str, &str, &[&str]); 21] = [
         (
             Bad::Replace(
                 "calls = [\"db\"]",
@@ -1191,6 +1191,75 @@ fn request_path_mistakes_are_named_at_their_keys() {
             "entry = \"payments\"",
             "class.checkout.entry",
             &["unknown service \"payments\""],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", fallback = "rulez" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].fallback",
+            &["unknown service \"rulez\"", "api, db"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ parallel = ["db"], fallback = { service = "rulez" } }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].fallback.service",
+            &["unknown service \"rulez\""],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ parallel = ["db"], deadline = "0ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].deadline",
+            &["deadline must be longer than 0"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ parallel = ["db"], deadline = "-5ms" }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].deadline",
+            &["negative"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", fire_and_forget = true, retries = { attempts = 2 } }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].retries",
+            &["fire_and_forget", "waiting for the answer"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", async = true }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].async",
+            &["fire_and_forget = true"],
+        ),
+        (
+            Bad::Replace(
+                "calls = [\"db\"]",
+                r#"calls = [{ service = "db", fallback = { service = "db", fire_and_forget = true } }]"#,
+            ),
+            "calls",
+            "service.api.calls[0].fallback.fire_and_forget",
+            &["waited for"],
+        ),
+        (
+            Bad::Text(format!("{VALID}\n[slo]\ndegraded = 1.5\n")),
+            "degraded",
+            "slo.degraded",
+            &["1.5", "not a share", "0.01"],
         ),
     ];
     for (input, at, path, words) in cases {
@@ -1758,7 +1827,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.to_string() + "\n" + "[slo]\np42 = \"1ms\"\n"),
             &[
-                r##"error: bad.toml:21:1: slo.p42: unknown key `p42`; did you mean `p50`? valid keys: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `availability`"##,
+                r##"error: bad.toml:21:1: slo.p42: unknown key `p42`; did you mean `p50`? valid keys: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `availability`, `degraded`"##,
             ],
         ),
         (

@@ -128,8 +128,9 @@ fn a_batching_replica_scaled_down_while_busy_goes_down() {
 use proptest::prelude::*;
 
 /// One random design with every mechanism that changes a lifecycle: a call graph of up to
-/// four services with parallel steps (all, any, k of n), timeouts, retries within budgets of
-/// both scopes, hedges, optional and probabilistic calls; services with replicas, workers,
+/// four services with parallel steps (all, any, k of n; with deadlines and fallbacks),
+/// timeouts, retries within budgets of both scopes, hedges, optional and probabilistic calls,
+/// fallbacks (by name, or with timeouts and retries of their own), fire-and-forget calls; services with replicas, workers,
 /// bounded queues, errors, balancers, batching, rate limits, queue timeouts, breakers of both
 /// scopes, a fixed-ratio cache; an autoscaled service, health checks, recurring crashes, spot
 /// interruptions and an erroring window.
@@ -138,6 +139,7 @@ fn lifecycle_design(
     rate: u32,
     shapes: &[(u32, u32, Option<u32>, u8, u8)],
     calls: &[(u8, u8, u8, bool)],
+    constructs: &[u8],
     joins: &[u8],
     breakers: &[u8],
     batching: usize,
@@ -150,11 +152,29 @@ fn lifecycle_design(
         "[scenario]\nduration = \"1500ms\"\nseed = {rate}\n[traffic]\nrate = {rate}\nentry = \"s0\"\n"
     );
     let mut call = calls.iter().cycle();
+    let mut construct = constructs.iter().cycle();
     for (i, &(replicas, concurrency, capacity, error_pct, balancer)) in shapes.iter().enumerate() {
         let mut entries = Vec::new();
         for j in i + 1..n {
             let &(timeout, retry, hedge, optional) = call.next().unwrap();
             let mut options = vec![format!("service = \"s{j}\"")];
+            // A fallback calls a service after the caller (the last, or the callee again).
+            let fallback_to = if j + 1 < n { n - 1 } else { j };
+            match construct.next().unwrap() % 5 {
+                1 => options.push(format!("fallback = \"s{fallback_to}\"")),
+                2 => {
+                    options.push("fire_and_forget = true".into());
+                    if (i + j) % 3 == 0 {
+                        options.push("probability = 0.7".into());
+                    }
+                    entries.push(format!("{{ {} }}", options.join(", ")));
+                    continue;
+                }
+                3 => options.push(format!(
+                    "fallback = {{ service = \"s{fallback_to}\", timeout = \"20ms\", retries = {{ attempts = 2 }} }}"
+                )),
+                _ => {}
+            }
             if timeout > 0 {
                 options.push(format!("timeout = \"{}ms\"", 5 + 10 * u32::from(timeout)));
             }
@@ -179,16 +199,27 @@ fn lifecycle_design(
             }
             entries.push(format!("{{ {} }}", options.join(", ")));
         }
+        // A parallel step may have a deadline and a fallback (to the last service).
+        let mut extra = String::new();
+        if joins[i] & 4 != 0 {
+            extra += &format!(", deadline = \"{}ms\"", 5 + u32::from(joins[i] >> 4));
+        }
+        if joins[i] & 8 != 0 && n - 1 > i {
+            extra += &format!(", fallback = \"s{}\"", n - 1);
+        }
         let plan = match (entries.len(), joins[i] % 4) {
             (0, _) => String::new(),
             (1, _) | (_, 0) => entries.join(", "),
-            (_, 1) => format!("{{ parallel = [{}], join = \"any\" }}", entries.join(", ")),
+            (_, 1) => format!(
+                "{{ parallel = [{}], join = \"any\"{extra} }}",
+                entries.join(", ")
+            ),
             (m, 2) => format!(
-                "{{ parallel = [{}], join = {} }}",
+                "{{ parallel = [{}], join = {}{extra} }}",
                 entries.join(", "),
                 m - 1
             ),
-            (_, _) => format!("{{ parallel = [{}] }}", entries.join(", ")),
+            (_, _) => format!("{{ parallel = [{}]{extra} }}", entries.join(", ")),
         };
         toml += &format!(
             "[[service]]\nname = \"s{i}\"\nreplicas = {replicas}\nconcurrency = {concurrency}\n\
@@ -258,13 +289,14 @@ proptest! {
             2..5,
         ),
         calls in prop::collection::vec((0u8..4, 0u8..4, 0u8..3, any::<bool>()), 6),
+        constructs in prop::collection::vec(any::<u8>(), 6),
         joins in prop::collection::vec(any::<u8>(), 4),
         breakers in prop::collection::vec(any::<u8>(), 4),
         batching in 0usize..6,
         autoscaled in 0usize..5,
         faults in any::<u8>(),
     ) {
-        let text = lifecycle_design(rate, &shapes, &calls, &joins, &breakers, batching, autoscaled, faults);
+        let text = lifecycle_design(rate, &shapes, &calls, &constructs, &joins, &breakers, batching, autoscaled, faults);
         let model = capsim::scenario::load(&text, "random.toml", &[])
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         let run = capsim::components::system::simulate_checked(&model, 0)

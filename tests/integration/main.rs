@@ -6,6 +6,8 @@
 //! - `queueing`: the engine against queueing theory (Erlang C, M/M/c/K, Pollaczek-Khinchine,
 //!   tandem queues, Little's law); each test states its expectation and its sampling error.
 //! - `cli`: the command line as a user meets it: exit codes, messages for bad input.
+//! - `constructs`: fallbacks, step deadlines and fire-and-forget calls against independent
+//!   expectations; the degraded share in the time series, objectives, sweeps and plans.
 //! - `deploy`: `deploy/`: the Slurm array submitted to a real single-node Slurm it starts
 //!   (slurm-wlm and munge), the Dockerfile against Cargo.toml, the Indexed Job's and the
 //!   Slurm array's commands run with their schedulers' variables, each merged.
@@ -35,6 +37,7 @@
 mod architecture;
 mod budget;
 mod cli;
+mod constructs;
 mod deploy;
 mod determinism;
 mod distributions;

@@ -12,7 +12,10 @@ use crate::support::{simulate, Scratch};
 use capsim::metrics::summary::Summary;
 use proptest::prelude::*;
 
-fn service<'s>(summary: &'s Summary, name: &str) -> &'s capsim::metrics::summary::ServiceSummary {
+pub(crate) fn service<'s>(
+    summary: &'s Summary,
+    name: &str,
+) -> &'s capsim::metrics::summary::ServiceSummary {
     summary
         .services
         .iter()
@@ -21,7 +24,7 @@ fn service<'s>(summary: &'s Summary, name: &str) -> &'s capsim::metrics::summary
 }
 
 #[track_caller]
-fn assert_close(what: &str, actual: f64, expected: f64, tolerance: f64) {
+pub(crate) fn assert_close(what: &str, actual: f64, expected: f64, tolerance: f64) {
     assert!(
         (actual - expected).abs() <= tolerance,
         "{what}: {actual} is not within {tolerance} of {expected}"

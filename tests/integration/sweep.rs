@@ -650,7 +650,11 @@ fn exit_codes_say_whether_any_point_meets_every_slo() {
         row[2..9].iter().all(|cell| cell.is_empty()),
         "no figures: {row:?}"
     );
-    assert_eq!(row[9..], ["0.6", "false", "1", "", "web", "overloaded"]);
+    // Then the degraded share and the hit ratio, empty as the other figures.
+    assert_eq!(
+        row[9..],
+        ["0.6", "false", "1", "", "web", "overloaded", "", ""]
+    );
 }
 
 #[test]
