@@ -549,18 +549,7 @@ impl System<'_> {
             mirror: true,
             ..request
         };
-        if request.measured {
-            self.record.services[service].calls += 1;
-        }
-        self.visit(
-            now_ns,
-            Parent::Unawaited,
-            service,
-            copy,
-            site ^ MIRROR_SITE,
-            attempt,
-            events,
-        );
+        self.send_detached(now_ns, service, copy, site ^ MIRROR_SITE, attempt, events);
     }
 
     /// A queued frame has waited `queue_timeout`: it is dropped, timed out.

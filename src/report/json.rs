@@ -292,6 +292,26 @@ fn events(s: &Summary) -> Value {
                     m.insert("to".into(), json!(to));
                     m.insert("observed".into(), json!(observed));
                 }
+                Happening::Rollout {
+                    service,
+                    kind,
+                    value,
+                } => {
+                    use crate::metrics::run::RolloutKind as K;
+                    m.insert("service".into(), name(service));
+                    match kind {
+                        K::Step => {
+                            m.insert("weight".into(), json!(value));
+                        }
+                        K::AnalysisPass | K::AnalysisFail => {
+                            m.insert("error_rate".into(), json!(value));
+                        }
+                        K::AnalysisNoData => {
+                            m.insert("requests".into(), json!(value));
+                        }
+                        _ => {}
+                    }
+                }
                 Happening::ReplicaReady {
                     service,
                     replica,

@@ -73,6 +73,9 @@ const SVC_B: &[Seg] = &[Key("service"), Index(1)];
 const CALL: &[Seg] = &[Key("service"), Index(0), Key("calls"), Index(0)];
 const DIST: &[Seg] = &[Key("service"), Index(1), Key("service_time")];
 const FAULT: &[Seg] = &[Key("fault"), Index(0)];
+const DEPLOYMENT: &[Seg] = &[Key("deployment"), Index(0)];
+/// A deployment of `b` with every sub-table present, so that each can be probed.
+const DEPLOY: &str = "[[deployment]]\nservice = \"b\"\nat = \"1s\"\nstrategy = \"canary\"\nnew = { error_rate = 0.01 }\nrolling = { max_surge = 1 }\nblue_green = { switch = \"instant\" }\ncanary = { steps = [{ weight = 10, pause = \"1s\" }], analysis = { interval = \"1s\" } }\nab_test = { split = 0.5 }\nshadow = { mirror = 1.0 }";
 const LISTED: Option<&[&str]> = Some(&[]);
 const TAG: Option<&[&str]> = Some(&["dist"]);
 
@@ -320,6 +323,69 @@ const SECTIONS: &[Section] = &[
         "network.failover",
         &[("", "[network]\nfailover = { dns_ttl = \"60s\" }")],
         &[Key("network"), Key("failover")],
+        LISTED,
+    ),
+    section(
+        "deployment",
+        "deployment",
+        &[("", DEPLOY)],
+        DEPLOYMENT,
+        LISTED,
+    ),
+    section(
+        "deployment.new",
+        "deployment.new",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("new")],
+        LISTED,
+    ),
+    section(
+        "deployment.rolling",
+        "deployment.rolling",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("rolling")],
+        LISTED,
+    ),
+    section(
+        "deployment.blue_green",
+        "deployment.blue_green",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("blue_green")],
+        LISTED,
+    ),
+    section(
+        "deployment.canary",
+        "deployment.canary",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("canary")],
+        LISTED,
+    ),
+    section(
+        "deployment.canary.steps",
+        "deployment.canary.steps",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("canary"), Key("steps"), Index(0)],
+        LISTED,
+    ),
+    section(
+        "deployment.canary.analysis",
+        "deployment.canary.analysis",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("canary"), Key("analysis")],
+        LISTED,
+    ),
+    section(
+        "deployment.ab_test",
+        "deployment.ab_test",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("ab_test")],
+        LISTED,
+    ),
+    section(
+        "deployment.shadow",
+        "deployment.shadow",
+        &[("", DEPLOY)],
+        &[Key("deployment"), Index(0), Key("shadow")],
         LISTED,
     ),
     section(
