@@ -193,7 +193,7 @@ impl System<'_> {
                 && self.model.deployments[d].autoscale
                     == crate::scenario::deploy::Coupling::Separate
         }) {
-            for version in [super::deployment::OLD, super::deployment::NEW] {
+            for version in [super::rollout::OLD, super::rollout::NEW] {
                 self.sync_version(now_ns, id, d, version, a, events);
             }
             return;

@@ -134,7 +134,7 @@ impl System<'_> {
         }
         record.peak_replicas = record.peak_replicas.max(counts.billed());
         if deployed {
-            let new = fleet.version_counts(super::deployment::NEW);
+            let new = fleet.version_counts(super::rollout::NEW);
             record.billed_new.set(now_ns, new.billed(), window);
             self.rollout_dirty = true;
             self.note_rollout_levels(now_ns, service);

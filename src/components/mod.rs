@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod region;
 pub mod request;
 pub mod resilience;
+pub mod rollout;
 pub mod series;
 pub mod service;
 pub mod shape;

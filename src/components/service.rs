@@ -92,7 +92,7 @@ pub struct ServiceState {
     /// the model's deployments), which version a visit goes to, and the version new replicas
     /// are of.
     pub(super) deployment: Option<usize>,
-    pub(super) route: super::deployment::Route,
+    pub(super) route: super::rollout::Route,
     pub(super) current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
     plain: bool,
@@ -137,7 +137,7 @@ impl ServiceState {
             outages: 0,
             regional: spec.fleet.regions.is_some(),
             deployment: None,
-            route: super::deployment::Route::ByCount,
+            route: super::rollout::Route::ByCount,
             current_version: 0,
             plain: false,
         };
@@ -525,7 +525,7 @@ impl System<'_> {
         // A deployment's route: a mirrored copy goes to the new version; others as routed.
         let version = match self.services[service].deployment {
             None => None,
-            Some(_) if request.mirror => Some(super::deployment::NEW),
+            Some(_) if request.mirror => Some(super::rollout::NEW),
             Some(d) => {
                 let route = self.services[service].route;
                 self.rollouts[d].version_for(route, now_ns, request.id)

@@ -154,7 +154,7 @@ pub struct System<'m> {
     pub(super) regions: Regions,
     /// Each deployment's controller, and whether a deployed service's fleet changed since
     /// they last looked.
-    pub(super) rollouts: Vec<super::deployment::RolloutState>,
+    pub(super) rollouts: Vec<super::rollout::RolloutState>,
     pub(super) rollout_dirty: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
@@ -262,7 +262,7 @@ impl<'m> System<'m> {
             rollouts: model
                 .deployments
                 .iter()
-                .map(|d| super::deployment::RolloutState::new(model, d, replication))
+                .map(|d| super::rollout::RolloutState::new(model, d, replication))
                 .collect(),
             rollout_dirty: false,
             #[cfg(test)]

@@ -1473,7 +1473,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.replace("[traffic]", "[trafic]")),
             &[
-                r#"error: bad.toml:6:2: trafic: unknown key `trafic`; did you mean `traffic`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"#,
+                r#"error: bad.toml:6:2: trafic: unknown key `trafic`; did you mean `traffic`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `deployment`, `sweep`, `plan`"#,
             ],
         ),
         (
@@ -1911,7 +1911,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"nope.x\" = [1, 2]\n"),
             &[
-                r##"error: bad.toml:21:1: sweep.nope.x: `nope` names no key: unknown key `nope`; valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"##,
+                r##"error: bad.toml:21:1: sweep.nope.x: `nope` names no key: unknown key `nope`; valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `deployment`, `sweep`, `plan`"##,
             ],
         ),
         (
@@ -1925,7 +1925,7 @@ fn bad_inputs_get_exactly_these_messages() {
             Bad::Text(VALID.to_string() + "\n" + "[plan]\nfoo = 1\n"),
             &[
                 r##"error: bad.toml:20:2: plan: a plan searches for the cheapest design that meets every SLO, and there is none; add an [slo] table (or a class's slo), e.g. p99 = "50ms""##,
-                r##"error: bad.toml:21:1: plan.foo: `foo` names no key: unknown key `foo`; did you mean `slo`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `sweep`, `plan`"##,
+                r##"error: bad.toml:21:1: plan.foo: `foo` names no key: unknown key `foo`; did you mean `slo`? valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `deployment`, `sweep`, `plan`"##,
             ],
         ),
     ];
