@@ -133,7 +133,8 @@ use proptest::prelude::*;
 /// fallbacks (by name, or with timeouts and retries of their own), fire-and-forget calls; services with replicas, workers,
 /// bounded queues, errors, balancers, batching, rate limits, queue timeouts, breakers of both
 /// scopes, a fixed-ratio cache; an autoscaled service, health checks, recurring crashes, spot
-/// interruptions and an erroring window.
+/// interruptions and an erroring window; and a rollout of one service by any strategy
+/// (either autoscaler coupling, a DNS or instant switch, a canary with or without a router).
 #[allow(clippy::too_many_arguments)]
 fn lifecycle_design(
     rate: u32,
@@ -145,6 +146,7 @@ fn lifecycle_design(
     batching: usize,
     autoscaled: usize,
     faults: u8,
+    deploy: u8,
 ) -> String {
     const BALANCERS: [&str; 4] = ["round_robin", "random", "least_outstanding", "power_of_two"];
     let n = shapes.len();
@@ -269,6 +271,37 @@ fn lifecycle_design(
             target(faults / 8)
         );
     }
+    // A rollout of one service's new version (slower, erring) by any strategy, with every
+    // strategy's table short enough to play out within the run.
+    if deploy & 1 != 0 {
+        const STRATEGIES: [&str; 6] = [
+            "recreate",
+            "rolling",
+            "blue_green",
+            "canary",
+            "ab_test",
+            "shadow",
+        ];
+        toml += &format!(
+            "[[deployment]]\nservice = \"{}\"\nat = \"{}ms\"\nstrategy = \"{}\"\nmin_ready = \"{}ms\"\nautoscale = \"{}\"\n\
+             new = {{ error_rate = 0.05, provisioning = \"30ms\", service_time = {{ dist = \"exponential\", mean = \"2ms\" }} }}\n\
+             rolling = {{ max_surge = {}, max_unavailable = \"25%\" }}\n\
+             blue_green = {{ preview_for = \"20ms\", switch = \"{}\", dns_ttl = \"100ms\", scale_down_delay = \"20ms\" }}\n\
+             canary = {{ traffic_router = {}, steps = [{{ weight = 20, pause = \"100ms\" }}, {{ weight = 60, pause = \"100ms\" }}], analysis = {{ interval = \"50ms\", max_error_rate = 0.1, min_requests = 5, failure_limit = 1, no_data = \"{}\" }}, scale_down_delay = \"20ms\" }}\n\
+             ab_test = {{ split = 0.3, duration = \"300ms\", sequential = {} }}\n\
+             shadow = {{ mirror = 0.5, duration = \"200ms\" }}\n",
+            target(deploy / 2),
+            100 + 50 * u32::from(deploy / 16 % 8),
+            STRATEGIES[usize::from(deploy / 2) % 6],
+            10 * u32::from(deploy / 64 % 2),
+            if deploy & 128 != 0 { "separate" } else { "blended" },
+            u32::from(deploy / 4 % 3),
+            if deploy & 8 != 0 { "dns" } else { "instant" },
+            deploy & 32 != 0,
+            if deploy & 4 != 0 { "fail" } else { "inconclusive" },
+            deploy & 16 != 0,
+        );
+    }
     toml
 }
 
@@ -295,8 +328,9 @@ proptest! {
         batching in 0usize..6,
         autoscaled in 0usize..5,
         faults in any::<u8>(),
+        deploy in any::<u8>(),
     ) {
-        let text = lifecycle_design(rate, &shapes, &calls, &constructs, &joins, &breakers, batching, autoscaled, faults);
+        let text = lifecycle_design(rate, &shapes, &calls, &constructs, &joins, &breakers, batching, autoscaled, faults, deploy);
         let model = capsim::scenario::load(&text, "random.toml", &[])
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         let run = capsim::components::system::simulate_checked(&model, 0)
