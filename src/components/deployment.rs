@@ -79,7 +79,7 @@ impl System<'_> {
 
     /// A worker of a deployed service's replica became busy (+1) or free (-1): counted for
     /// its version's own HPA.
-    #[inline]
+    #[inline(always)]
     pub(super) fn note_version_busy(
         &mut self,
         now_ns: Nanos,
@@ -87,6 +87,13 @@ impl System<'_> {
         replica: u32,
         delta: i64,
     ) {
+        if self.deploying {
+            self.count_version_busy(now_ns, service, replica, delta);
+        }
+    }
+
+    #[inline(never)]
+    fn count_version_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         if let Some(d) = self.services[service].deployment {
             let v = usize::from(self.services[service].fleet.get(replica).version);
             self.rollouts[d].busy[v].add(now_ns, delta, self.window);

@@ -1193,8 +1193,10 @@ impl<'m> System<'m> {
         let (service, admitted, parent) = (frame.service, frame.admitted, frame.parent);
         let (request, arrived_ns, version) = (frame.request, frame.arrived_ns, frame.version);
         self.frames.discard(key);
-        if let Some(d) = self.services[service].deployment {
-            self.rollout_visit_ended(d, version, counted, now_ns - arrived_ns);
+        if self.deploying {
+            if let Some(d) = self.services[service].deployment {
+                self.rollout_visit_ended(d, version, counted, now_ns - arrived_ns);
+            }
         }
         let record = &mut self.record.services[service];
         if admitted {

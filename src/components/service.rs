@@ -464,8 +464,10 @@ impl System<'_> {
         match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
-                let version = self.services[service].fleet.get(replica).version;
-                self.frame_mut(key).version = version;
+                if self.deploying {
+                    let version = self.services[service].fleet.get(replica).version;
+                    self.frame_mut(key).version = version;
+                }
                 self.start(now_ns, key, replica, events);
             }
             Admission::Queued(replica) => {

@@ -156,6 +156,8 @@ pub struct System<'m> {
     /// they last looked.
     pub(super) rollouts: Vec<super::rollout::RolloutState>,
     pub(super) rollout_dirty: bool,
+    /// Whether the model has any deployment: the one check the common path makes.
+    pub(super) deploying: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -265,6 +267,7 @@ impl<'m> System<'m> {
                 .map(|d| super::rollout::RolloutState::new(model, d, replication))
                 .collect(),
             rollout_dirty: false,
+            deploying: !model.deployments.is_empty(),
             #[cfg(test)]
             work_log: Vec::new(),
             #[cfg(test)]
