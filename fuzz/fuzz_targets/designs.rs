@@ -2,7 +2,8 @@
 //! with joins, deadlines and fallbacks, fallbacks of calls, fire-and-forget calls, a
 //! fixed-ratio and a keyed cache, retries within budgets of both scopes, hedges
 //! with and without a budget, breakers of both scopes, batching, rate limits, queue timeouts,
-//! a traffic shape, autoscaling, health checks, faults, regions with an outage), each run
+//! a traffic shape, autoscaling, health checks, faults, regions with an outage, a rollout by
+//! any deployment strategy), each run
 //! under a work budget (at most 2 s simulated at most 1,500 requests a second) with the state
 //! invariants checked after every event (`simulate_checked`): fleet counts and levels agree,
 //! billed replicas are at least ready ones, no draining replica is idle, queue counts match
@@ -46,6 +47,7 @@ struct Design {
     regions: bool,
     autoscaled: u8,
     faults: u8,
+    deploy: u8,
 }
 
 const BALANCERS: [&str; 4] = ["round_robin", "random", "least_outstanding", "power_of_two"];
@@ -230,6 +232,30 @@ fn design(d: &Design) -> Option<String> {
             "[[fault]]\nkind = \"region_outage\"\ntarget = \"eu\"\nat = \"{}ms\"\nduration = \"{}ms\"\n",
             duration_ms / 2,
             duration_ms / 4 + 1
+        );
+    }
+    // A rollout of a service that is not regional (the last one is, with regions).
+    let deployable = if d.regions { n - 1 } else { n };
+    if d.deploy & 1 != 0 && deployable > 0 {
+        const STRATEGIES: [&str; 6] = ["recreate", "rolling", "blue_green", "canary", "ab_test", "shadow"];
+        let at = u32::from(d.deploy / 2) * duration_ms / 256;
+        toml += &format!(
+            "[[deployment]]\nservice = \"s{}\"\nat = \"{at}ms\"\nstrategy = \"{}\"\nmin_ready = \"{}ms\"\nautoscale = \"{}\"\n\
+             new = {{ error_rate = 0.05, provisioning = \"30ms\" }}\n\
+             rolling = {{ max_surge = {}, max_unavailable = \"25%\" }}\n\
+             blue_green = {{ preview_for = \"20ms\", switch = \"{}\", dns_ttl = \"100ms\", scale_down_delay = \"20ms\" }}\n\
+             canary = {{ traffic_router = {}, steps = [{{ weight = 20, pause = \"100ms\" }}, {{ weight = 60, pause = \"100ms\" }}], analysis = {{ interval = \"50ms\", min_requests = 5, failure_limit = 1, no_data = \"{}\" }}, scale_down_delay = \"20ms\" }}\n\
+             ab_test = {{ split = 0.3, duration = \"300ms\", sequential = {} }}\n\
+             shadow = {{ mirror = 0.5, duration = \"200ms\" }}\n",
+            usize::from(d.deploy / 4) % deployable,
+            STRATEGIES[usize::from(d.deploy / 8) % 6],
+            10 * u32::from(d.deploy / 16 % 2),
+            if d.deploy & 128 != 0 { "separate" } else { "blended" },
+            u32::from(d.deploy / 2 % 3),
+            if d.deploy & 32 != 0 { "dns" } else { "instant" },
+            d.deploy & 64 != 0,
+            if d.deploy & 4 != 0 { "fail" } else { "inconclusive" },
+            d.deploy & 16 != 0,
         );
     }
     Some(toml)
