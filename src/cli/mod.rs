@@ -46,9 +46,10 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Draw the charts and index.html again from a report directory's data files
-    /// (summary.json, timeseries.csv, results.csv, scenario.toml), without simulating
+    /// (summary.json, timeseries.csv, results.csv, compare.json, scenario.toml), without
+    /// simulating
     Report {
-        /// The directory `run --out` (or `sweep --out`) wrote
+        /// The directory `run --out` (or `sweep --out`, `compare --out`) wrote
         dir: PathBuf,
     },
     /// Check a scenario and print every problem found, or `ok`
@@ -117,7 +118,8 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write compare.json, compare.md and scenario.toml into this directory
+        /// Also write compare.json, compare.md, scenario.toml, each strategy's
+        /// timeseries-STRATEGY.csv, the charts and index.html into this directory
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Threads to run strategies and replications on (default: every core)

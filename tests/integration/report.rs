@@ -578,6 +578,26 @@ fn a_comparisons_directory_has_its_series_charts_and_page_and_capsim_report_redr
     ] {
         assert!(html.contains(expected), "{expected}");
     }
+    // In a real browser: no console message, both tables and every chart drawn.
+    let page = format!("file://{}", out.join("index.html").display());
+    let (dom, stderr) = headless(
+        &scratch.dir.join("chromium-profile"),
+        &page,
+        &["--dump-dom"],
+    );
+    let console = console_lines(&stderr);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(dom.contains("id=\"comparison\"") && dom.contains("id=\"differences\""));
+    for name in &plots {
+        let start = dom
+            .find(&format!("id=\"plot-{name}\""))
+            .unwrap_or_else(|| panic!("plot {name} missing from the rendered page"));
+        let figure = &dom[start..start + dom[start..].find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<svg") && figure.contains("<rect"),
+            "{name}"
+        );
+    }
 
     // Drawn again from the saved files alone: every file the same, byte for byte.
     let before = contents(&out);
