@@ -2,10 +2,11 @@
 //! comparison printed and written.
 
 use super::{emit, load_with_text, output, Budget, Format, SimOptions};
+use crate::metrics::summary::Outcome;
 use crate::report;
 use crate::scenario::deploy::{StrategyKind, STRATEGIES};
 use anyhow::anyhow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The command's options.
@@ -60,6 +61,46 @@ fn strategies(list: &str) -> anyhow::Result<Vec<(String, StrategyKind)>> {
     Ok(out)
 }
 
+/// Writes a comparison's directory: the data files (`compare.json`, `compare.md`,
+/// `scenario.toml`, `timeseries-STRATEGY.csv` per strategy with a series), then the charts
+/// and `index.html` drawn from those files' text, as `capsim report DIR` draws them.
+fn write_dir(
+    dir: &Path,
+    name: &str,
+    compared: &crate::sweep::compare::Compared,
+    scenario_text: &str,
+) -> anyhow::Result<()> {
+    let c = &compared.comparison;
+    let file = |name: String, text: String| report::File {
+        name,
+        bytes: text.into_bytes(),
+    };
+    let mut files = vec![
+        file("compare.json".into(), report::compare::json(c)),
+        file("compare.md".into(), report::compare::markdown(name, c)),
+        file("scenario.toml".into(), scenario_text.to_string()),
+    ];
+    for (row, outcome) in c.strategies.iter().zip(&compared.outcomes) {
+        if let Outcome::Completed(summary) = outcome {
+            if !summary.series.is_empty() {
+                files.push(file(
+                    report::data::compare_series_file(&row.strategy),
+                    report::csv::render(summary),
+                ));
+            }
+        }
+    }
+    let input = super::report_input(dir, |name| {
+        Ok(files
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned()))
+    })?;
+    let drawn = report::render(&input).map_err(|e| anyhow!("error: {e}"))?;
+    files.extend(drawn);
+    super::write_files(dir, &files, |_| false)
+}
+
 pub(super) fn execute(r: Request) -> anyhow::Result<ExitCode> {
     let strategies = strategies(&r.strategies)?;
     let baseline = match &r.baseline {
@@ -98,13 +139,7 @@ pub(super) fn execute(r: Request) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("error: {e}"))?;
     let c = &compared.comparison;
     if let Some(dir) = &r.out {
-        output::write_whole(dir, "compare.json", report::compare::json(c).as_bytes())?;
-        output::write_whole(
-            dir,
-            "compare.md",
-            report::compare::markdown(&model.name, c).as_bytes(),
-        )?;
-        output::write_whole(dir, "scenario.toml", scenario_text.as_bytes())?;
+        write_dir(dir, &model.name, &compared, &scenario_text)?;
     }
     drop(lock);
     emit(&match r.format {

@@ -46,9 +46,10 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Draw the charts and index.html again from a report directory's data files
-    /// (summary.json, timeseries.csv, results.csv, scenario.toml), without simulating
+    /// (summary.json, timeseries.csv, results.csv, compare.json, scenario.toml), without
+    /// simulating
     Report {
-        /// The directory `run --out` (or `sweep --out`) wrote
+        /// The directory `run --out` (or `sweep --out`, `compare --out`) wrote
         dir: PathBuf,
     },
     /// Check a scenario and print every problem found, or `ok`
@@ -117,7 +118,8 @@ enum Command {
         /// Output format on standard output
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Also write compare.json, compare.md and scenario.toml into this directory
+        /// Also write compare.json, compare.md, scenario.toml, each strategy's
+        /// timeseries-STRATEGY.csv, the charts and index.html into this directory
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Threads to run strategies and replications on (default: every core)
@@ -593,7 +595,6 @@ fn rerender(dir: &Path) -> anyhow::Result<ExitCode> {
 /// Draws the charts and `index.html` of a report directory from its data files (what
 /// `capsim report DIR` does, and what a sweep does when it has written its results).
 fn draw_report(dir: &Path) -> anyhow::Result<()> {
-    let shown = dir.display();
     let read = |name: &str| -> anyhow::Result<Option<String>> {
         let path = dir.join(name);
         match std::fs::read_to_string(&path) {
@@ -603,39 +604,55 @@ fn draw_report(dir: &Path) -> anyhow::Result<()> {
         }
     };
     if !dir.is_dir() {
-        return Err(anyhow!("error: {shown} is not a directory"));
+        return Err(anyhow!("error: {} is not a directory", dir.display()));
     }
+    let input = report_input(dir, read)?;
+    let files = report::render(&input).map_err(|e| anyhow!("error: {e}"))?;
+    // Only the charts and the page are drawn again; the data files stay.
+    write_files(dir, &files, |name| {
+        !(name.ends_with(".png") || name.ends_with(".svg") || name == "index.html")
+    })
+}
+
+/// What a report directory's charts and page are drawn from: its data files, each read by
+/// `read` (`None`: not there). `capsim report DIR` reads them from `dir`; `compare --out` hands
+/// over the texts it is about to write, so both draw the same bytes.
+pub(super) fn report_input(
+    dir: &Path,
+    read: impl Fn(&str) -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<report::data::Input> {
+    let shown = dir.display();
     let summary = read("summary.json")?;
     let results = read("results.csv")?;
-    if summary.is_none() && results.is_none() {
+    let compared = read("compare.json")?;
+    if summary.is_none() && results.is_none() && compared.is_none() {
         return Err(anyhow!(
-            "error: {shown} has neither summary.json nor results.csv: nothing to report \
-             (write one with `capsim run SCENARIO.toml --out {shown}`)"
+            "error: {shown} has neither summary.json nor results.csv (nor compare.json): nothing to \
+             report (write one with `capsim run SCENARIO.toml --out {shown}`)"
         ));
     }
     let in_dir = |e: String| anyhow!("error: {shown}/{e}");
     let scenario_text = read("scenario.toml")?;
-    // A sweep's directory has no summary to take the objectives from: the scenario has them.
-    let objectives = match (&summary, &scenario_text) {
-        (None, Some(text)) => scenario::load(text, "scenario.toml", &[])
-            .map(|model| {
-                model
-                    .slo
-                    .iter()
-                    .map(|o| {
-                        let key = o.measure.key().to_string();
-                        let target = if o.measure.is_share() {
-                            o.target
-                        } else {
-                            crate::engine::time::ns_to_ms(o.target)
-                        };
-                        (key, target)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    // A sweep's or a comparison's directory has no summary to take the objectives from: the
+    // scenario has them.
+    let model = match (&summary, &scenario_text) {
+        (None, Some(text)) => scenario::load(text, "scenario.toml", &[]).ok(),
+        _ => None,
     };
+    let objectives = model
+        .iter()
+        .flat_map(|model| {
+            model.slo.iter().map(|o| {
+                let key = o.measure.key().to_string();
+                let target = if o.measure.is_share() {
+                    o.target
+                } else {
+                    crate::engine::time::ns_to_ms(o.target)
+                };
+                (key, target)
+            })
+        })
+        .collect();
     let mut sweep = results
         .as_deref()
         .map(report::data::SweepResults::parse_csv)
@@ -644,7 +661,35 @@ fn draw_report(dir: &Path) -> anyhow::Result<()> {
     if let (Some(sweep), Some(text)) = (&mut sweep, &scenario_text) {
         sweep.theory_p99 = theory_curve(sweep, text);
     }
-    let input = report::data::Input {
+    let compare = match compared {
+        None => None,
+        Some(text) => {
+            let doc = report::data::parse_compare(&text).map_err(in_dir)?;
+            let mut series = Vec::new();
+            for row in &doc.strategies {
+                // Only a plain name can name a file in the directory (and a chart).
+                let plain = !row.strategy.is_empty()
+                    && row
+                        .strategy
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+                if !plain {
+                    continue;
+                }
+                let file = report::data::compare_series_file(&row.strategy);
+                if let Some(text) = read(&file)? {
+                    let ts = report::data::TimeSeries::parse_named(&text, &file).map_err(in_dir)?;
+                    series.push((row.strategy.clone(), ts));
+                }
+            }
+            Some(report::data::Compared {
+                scenario: model.as_ref().map_or(String::new(), |m| m.name.clone()),
+                doc,
+                series,
+            })
+        }
+    };
+    Ok(report::data::Input {
         summary: summary
             .as_deref()
             .map(report::data::parse_summary)
@@ -656,13 +701,9 @@ fn draw_report(dir: &Path) -> anyhow::Result<()> {
             .transpose()
             .map_err(in_dir)?,
         sweep,
+        compare,
         scenario: scenario_text,
         objectives,
-    };
-    let files = report::render(&input).map_err(|e| anyhow!("error: {e}"))?;
-    // Only the charts and the page are drawn again; the data files stay.
-    write_files(dir, &files, |name| {
-        !(name.ends_with(".png") || name.ends_with(".svg") || name == "index.html")
     })
 }
 

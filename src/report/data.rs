@@ -1,6 +1,6 @@
 //! What a report is drawn from, read back from the text of the files a run writes: the JSON
-//! summary (docs/contract.md), the time series (`timeseries.csv`) and a sweep's results
-//! (`results.csv`). A report is drawn from these and nothing else, so `capsim run --out DIR`
+//! summary (docs/contract.md), the time series (`timeseries.csv`), a sweep's results
+//! (`results.csv`) and a comparison's (`compare.json`, `timeseries-STRATEGY.csv`). A report is drawn from these and nothing else, so `capsim run --out DIR`
 //! and a later `capsim report DIR` draw the same pictures. Parsing only: `cli` reads the files.
 //!
 //! Every field is read leniently (missing ones take a default, unknown ones are ignored), so a
@@ -16,6 +16,8 @@ pub struct Input {
     pub summary: Option<Doc>,
     pub timeseries: Option<TimeSeries>,
     pub sweep: Option<SweepResults>,
+    /// A comparison of deployment strategies (`capsim compare --out`).
+    pub compare: Option<Compared>,
     /// The scenario as it ran (`scenario.toml` in the directory).
     pub scenario: Option<String>,
     /// Objectives to draw when there is no summary to take them from (a sweep's directory):
@@ -288,6 +290,68 @@ fn named_classes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Class>, D::Error
         .collect())
 }
 
+/// A comparison's directory: `compare.json` and each strategy's time series.
+#[derive(Debug, Clone, Default)]
+pub struct Compared {
+    /// The scenario's name (from `scenario.toml`; empty when it has none).
+    pub scenario: String,
+    pub doc: CompareDoc,
+    /// `(strategy, timeseries-STRATEGY.csv)`, in the order of `doc.strategies`, for the
+    /// strategies whose file is there.
+    pub series: Vec<(String, TimeSeries)>,
+}
+
+/// `compare.json` (docs/contract.md, "`capsim compare`").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CompareDoc {
+    pub baseline: String,
+    pub strategies: Vec<CompareRow>,
+}
+
+/// One strategy's pooled figures, and its paired differences against the baseline.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CompareRow {
+    pub strategy: String,
+    pub outcome: String,
+    pub decided_at_s: Option<f64>,
+    pub rollout_s: f64,
+    pub p99_ms: f64,
+    pub worst_window_p99_ms: f64,
+    pub failed_requests: f64,
+    pub degraded_requests: f64,
+    pub extra_cost_usd: f64,
+    pub peak_replicas: f64,
+    pub slo_met: bool,
+    /// `(figure key, difference)` in the document's order; empty on the baseline's row.
+    #[serde(deserialize_with = "named_diffs")]
+    pub vs_baseline: Vec<(String, Diff)>,
+}
+
+/// A paired difference and its 95% interval.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct Diff {
+    pub diff: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+fn named_diffs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Diff)>, D::Error> {
+    named::<D, Diff>(d)
+}
+
+/// Parses `compare.json`.
+pub fn parse_compare(text: &str) -> Result<CompareDoc, String> {
+    serde_json::from_str(text).map_err(|e| format!("compare.json: {e}"))
+}
+
+/// A strategy's time-series file in a comparison's directory: `timeseries-STRATEGY.csv`.
+pub fn compare_series_file(strategy: &str) -> String {
+    format!("timeseries-{strategy}.csv")
+}
+
 /// A table of numbers read from CSV: a header, and rows of optional values (an empty field
 /// or text is `None`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -357,11 +421,38 @@ pub struct TimeSeries {
 
 impl TimeSeries {
     pub fn parse_csv(text: &str) -> Result<TimeSeries, String> {
-        let table = Table::parse_csv(text, "timeseries.csv")?;
+        Self::parse_named(text, "timeseries.csv")
+    }
+
+    /// Parses a time series read from the file `file` (named in errors).
+    pub fn parse_named(text: &str, file: &str) -> Result<TimeSeries, String> {
+        let table = Table::parse_csv(text, file)?;
         if table.index("window_start_s").is_none() {
-            return Err("timeseries.csv has no window_start_s column".to_string());
+            return Err(format!("{file} has no window_start_s column"));
         }
         Ok(TimeSeries { table })
+    }
+
+    /// A text column's values (`NAME.phase`), empty where a row has none; `None` if there is
+    /// no such column.
+    pub fn texts(&self, column: &str) -> Option<Vec<&str>> {
+        let i = self.table.index(column)?;
+        Some(
+            self.table
+                .text
+                .iter()
+                .map(|r| r.get(i).map_or("", String::as_str))
+                .collect(),
+        )
+    }
+
+    /// The deployed services, named by `NAME.replicas_new_ready` columns, in order.
+    pub fn deployed(&self) -> Vec<String> {
+        self.table
+            .columns
+            .iter()
+            .filter_map(|c| c.strip_suffix(".replicas_new_ready").map(String::from))
+            .collect()
     }
 
     pub fn len(&self) -> usize {

@@ -3,9 +3,11 @@
 //! simulation, the plots, and the scenario as it ran. Every piece of text that comes from the
 //! scenario or the files is escaped.
 
-use super::data::{Doc, Input, OverloadDoc, RunDoc, SweepResults, Verdict};
+use super::data::{Compared, Diff, Doc, Input, OverloadDoc, RunDoc, SweepResults, Verdict};
 use super::figure::Figure;
-use super::format::{escape, group, ms, percent, rate, replicas, req_per_s, seconds, usd};
+use super::format::{
+    duration, escape, group, ms, percent, rate, replicas, req_per_s, seconds, signed, usd,
+};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
@@ -58,7 +60,11 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
     let name = match &input.summary {
         Some(Doc::Completed(s)) => s.scenario.clone(),
         Some(Doc::Overloaded(o)) => o.scenario.clone(),
-        None => "sweep".to_string(),
+        None => match &input.compare {
+            Some(c) if !c.scenario.is_empty() => c.scenario.clone(),
+            Some(_) => "compare".to_string(),
+            None => "sweep".to_string(),
+        },
     };
     let mut h = String::new();
     let _ = write!(
@@ -100,6 +106,9 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
     if let Some(sweep) = &input.sweep {
         sweep_summary(&mut h, sweep, input.summary.is_none());
     }
+    if let Some(c) = &input.compare {
+        compare_summary(&mut h, c);
+    }
     h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
     if figures.is_empty() {
         h.push_str(match &input.summary {
@@ -126,10 +135,14 @@ pub fn page(input: &Input, figures: &[Figure], svgs: &[String]) -> String {
             escape(text)
         );
     }
+    let files = match &input.compare {
+        Some(_) => "compare.json, and timeseries-STRATEGY.csv for each strategy",
+        None => "summary.json, and timeseries.csv or results.csv where there are",
+    };
     let _ = write!(
         h,
         "<footer>Written by capsim {}. Every figure on this page comes from the files beside \
-         it (summary.json, and timeseries.csv or results.csv where there are); \
+         it ({files}); \
          <code>capsim report DIR</code> draws it again from them.</footer>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
     );
@@ -390,6 +403,111 @@ fn sweep_summary(h: &mut String, r: &SweepResults, as_verdict: bool) {
     h.push_str("</section>\n");
 }
 
+/// A paired difference in its unit, with its interval unless that is a point, as the
+/// terminal's comparison writes it: `-310 (-350 .. -270)`.
+fn difference(key: &str, d: &Diff) -> String {
+    // `signed` hands `unit` the size, never a negative number.
+    let unit = |v: f64| match key {
+        "failed_requests" | "degraded_requests" => group(v.round() as u64),
+        "p99_ms" | "worst_window_p99_ms" => ms(v),
+        "extra_cost_usd" => usd(v),
+        "rollout_s" | "decided_at_s" => duration(v),
+        _ => replicas(v),
+    };
+    let one = |v: f64| signed(v, unit);
+    if d.low == d.high {
+        one(d.diff)
+    } else {
+        format!("{} ({} .. {})", one(d.diff), one(d.low), one(d.high))
+    }
+}
+
+/// The comparison's tables: each strategy's pooled figures, then the paired differences
+/// against the baseline.
+fn compare_summary(h: &mut String, c: &Compared) {
+    let rows = &c.doc.strategies;
+    let met = rows.iter().filter(|r| r.slo_met).count();
+    let class = if met == 0 { "fail" } else { "pass" };
+    let _ = writeln!(
+        h,
+        "<section id=\"verdicts\" class=\"verdicts {class}\">\n<h2>Compare: {met} of {} \
+         strategies meet every SLO in every replication</h2>\n<table id=\"comparison\">\n<thead><tr>\
+         <th>strategy</th><th>outcome</th><th>decided</th><th>rollout</th><th>p99</th>\
+         <th>worst window p99</th><th>failed</th><th>degraded</th><th>extra cost</th>\
+         <th>peak</th><th>SLO</th></tr></thead>\n<tbody>",
+        rows.len()
+    );
+    for r in rows {
+        let (class, word) = if r.slo_met {
+            ("pass", "PASS")
+        } else {
+            ("fail", "FAIL")
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"badge {class}\">{word}</span></td></tr>",
+            escape(&r.strategy),
+            escape(&r.outcome),
+            r.decided_at_s.map_or("—".into(), duration),
+            duration(r.rollout_s),
+            ms(r.p99_ms),
+            ms(r.worst_window_p99_ms),
+            group(r.failed_requests.max(0.0).round() as u64),
+            group(r.degraded_requests.max(0.0).round() as u64),
+            usd(r.extra_cost_usd),
+            group(r.peak_replicas.max(0.0).round() as u64),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+    let keys: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r.vs_baseline.iter().map(|(k, _)| k.as_str()))
+        .fold(Vec::new(), |mut keys, k| {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+            keys
+        });
+    if !keys.is_empty() {
+        let heading = |k: &str| match k {
+            "failed_requests" => "failed".to_string(),
+            "degraded_requests" => "degraded".to_string(),
+            "p99_ms" => "p99".to_string(),
+            "worst_window_p99_ms" => "worst window p99".to_string(),
+            "extra_cost_usd" => "extra cost".to_string(),
+            "rollout_s" => "rollout".to_string(),
+            "decided_at_s" => "decided".to_string(),
+            "peak_replicas" => "peak".to_string(),
+            other => escape(other),
+        };
+        let _ = write!(
+            h,
+            "<p>Against <strong>{}</strong>: the mean of the per-replication differences and \
+             its paired 95% interval.</p>\n<table id=\"differences\">\n<thead><tr><th>strategy</th>",
+            escape(&c.doc.baseline)
+        );
+        for k in &keys {
+            let _ = write!(h, "<th>{}</th>", heading(k));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for r in rows.iter().filter(|r| !r.vs_baseline.is_empty()) {
+            let _ = write!(h, "<tr><td class=\"name\">{}</td>", escape(&r.strategy));
+            for k in &keys {
+                let cell = r
+                    .vs_baseline
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map_or("—".into(), |(key, d)| difference(key, d));
+                let _ = write!(h, "<td>{cell}</td>");
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +541,7 @@ mod tests {
             summary: Some(super::super::data::parse_summary(&text.to_string()).unwrap()),
             timeseries: None,
             sweep: None,
+            compare: None,
             scenario: None,
             objectives: Vec::new(),
         };

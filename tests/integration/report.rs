@@ -495,3 +495,139 @@ fn a_sweeps_directory_draws_its_charts_with_theory_and_objectives_from_its_scena
     .unwrap();
     assert_eq!(input.axes, ["traffic.rate"]);
 }
+
+/// Every file of a directory but the hidden ones, with its bytes, by name.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_comparisons_directory_has_its_series_charts_and_page_and_capsim_report_redraws_it() {
+    // deploy-strategies' ranker rolled out blue-green and canary, one replication each (about
+    // a second of simulation): the p99 of both on one chart, the replicas of each version per
+    // strategy on the same axes with the phases shaded, and the comparison table.
+    let scratch = Scratch::new("report-compare");
+    let out = scratch.dir.join("out");
+    let scenario = root().join("scenarios/teaching/deploy-strategies.toml");
+    let scenario = scenario.to_str().unwrap();
+    let compare = scratch.capsim(&[
+        "compare",
+        scenario,
+        "--strategies",
+        "blue_green,canary",
+        "--replications",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(matches!(compare.code, Some(0 | 1)), "{compare:#?}");
+    let plots = check_report(&out);
+    assert_eq!(
+        plots,
+        [
+            "compare_p99",
+            "compare_replicas_blue_green",
+            "compare_replicas_canary"
+        ]
+    );
+    // Each strategy's time series has the columns `run --out` writes for the same scenario.
+    let run_dir = scratch.dir.join("run");
+    let run = scratch.capsim(&[
+        "run",
+        scenario,
+        "--replications",
+        "1",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(matches!(run.code, Some(0 | 1)), "{run:#?}");
+    let header = |path: PathBuf| {
+        let text = std::fs::read_to_string(&path).unwrap();
+        text.lines().next().unwrap().to_string()
+    };
+    let run_header = header(run_dir.join("timeseries.csv"));
+    for (strategy, phase) in [("blue_green", "switched"), ("canary", "step")] {
+        let file = out.join(format!("timeseries-{strategy}.csv"));
+        assert_eq!(header(file.clone()), run_header, "{strategy}");
+        let ts =
+            capsim::report::data::TimeSeries::parse_csv(&std::fs::read_to_string(&file).unwrap())
+                .unwrap();
+        assert_eq!(ts.deployed(), ["ranker"]);
+        assert!(
+            ts.texts("ranker.phase").unwrap().contains(&phase),
+            "{strategy} passes through {phase}"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for expected in [
+        "<table id=\"comparison\">",
+        "<td class=\"name\">blue_green</td>",
+        "<table id=\"differences\">",
+        "<td class=\"name\">canary</td>",
+        "capsim report: <span id=\"scenario-name\">deploy-strategies</span>",
+    ] {
+        assert!(html.contains(expected), "{expected}");
+    }
+    // In a real browser: no console message, both tables and every chart drawn.
+    let page = format!("file://{}", out.join("index.html").display());
+    let (dom, stderr) = headless(
+        &scratch.dir.join("chromium-profile"),
+        &page,
+        &["--dump-dom"],
+    );
+    let console = console_lines(&stderr);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(dom.contains("id=\"comparison\"") && dom.contains("id=\"differences\""));
+    for name in &plots {
+        let start = dom
+            .find(&format!("id=\"plot-{name}\""))
+            .unwrap_or_else(|| panic!("plot {name} missing from the rendered page"));
+        let figure = &dom[start..start + dom[start..].find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<svg") && figure.contains("<rect"),
+            "{name}"
+        );
+    }
+
+    // Drawn again from the saved files alone: every file the same, byte for byte.
+    let before = contents(&out);
+    for (name, _) in &before {
+        if name.ends_with(".png") || name.ends_with(".svg") || name == "index.html" {
+            std::fs::remove_file(out.join(name)).unwrap();
+        }
+    }
+    let again = scratch.capsim(&["report", out.to_str().unwrap()]);
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert!(contents(&out) == before, "capsim report drew other bytes");
+
+    // Leniently: a strategy's series missing draws the rest; a broken file is refused, named.
+    std::fs::remove_file(out.join("timeseries-canary.csv")).unwrap();
+    let again = scratch.capsim(&["report", out.to_str().unwrap()]);
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert_eq!(
+        check_report(&out),
+        ["compare_p99", "compare_replicas_blue_green"]
+    );
+    std::fs::write(out.join("timeseries-blue_green.csv"), "a,b\n1,2\n").unwrap();
+    let message = scratch
+        .capsim(&["report", out.to_str().unwrap()])
+        .bad_input()
+        .to_string();
+    assert!(message.contains("timeseries-blue_green.csv"), "{message}");
+    std::fs::write(out.join("compare.json"), "{ not json").unwrap();
+    let message = scratch
+        .capsim(&["report", out.to_str().unwrap()])
+        .bad_input()
+        .to_string();
+    assert!(message.contains("compare.json"), "{message}");
+}

@@ -1,6 +1,8 @@
 //! The chart families, each a function from what a report has (`data::Input`) to
-//! [`Figure`]s: one run's (`run`), a time series' (`series`) and a sweep's (`sweep`).
+//! [`Figure`]s: one run's (`run`), a time series' (`series`), a sweep's (`sweep`) and a
+//! comparison of deployment strategies (`compare`).
 
+pub mod compare;
 pub mod run;
 pub mod series;
 pub mod sweep;
@@ -20,6 +22,9 @@ pub fn figures(input: &Input) -> Vec<Figure> {
     }
     if let Some(sweep) = &input.sweep {
         out.extend(sweep::figures(sweep, &objectives));
+    }
+    if let Some(c) = &input.compare {
+        out.extend(compare::figures(c, &objectives));
     }
     out
 }
