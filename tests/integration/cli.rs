@@ -1334,6 +1334,36 @@ fn world_keys_that_cannot_be_simulated_are_refused_at_their_key() {
             &["unknown region \"eu\""][..],
         ),
         (
+            Bad::Text(
+                with_inserted(
+                    "name = \"db\"",
+                    "regions = { us = 1 }\nautoscale = { min = 2, max = 4, target = 0.5 }",
+                )
+                .replace(
+                    "[[service]]\nname = \"api\"",
+                    &format!("{service_region}[[service]]\nname = \"api\""),
+                ),
+            ),
+            "regions",
+            "service.db.regions.us",
+            &["between autoscale.min 2 and autoscale.max 4"][..],
+        ),
+        (
+            Bad::Text(
+                with_inserted(
+                    "name = \"db\"",
+                    "regions = { us = 2 }\nautoscale = { min = 2, max = 4, metric = \"in_flight\", target = 2 }",
+                )
+                .replace(
+                    "[[service]]\nname = \"api\"",
+                    &format!("{service_region}[[service]]\nname = \"api\""),
+                ),
+            ),
+            "autoscale",
+            "service.db.autoscale.metric",
+            &["utilization"][..],
+        ),
+        (
             Bad::Insert("seed = 3", "window = \"1m\""),
             "window",
             "scenario.window",

@@ -938,3 +938,95 @@ fn with_every_region_down_requests_fail_where_they_are_until_one_is_back() {
         }
     }
 }
+
+/// A regional service autoscaled: one HPA per region. 290 requests/s of constant 100 ms
+/// work, 200/s from `us` (weight 20) and 90/s from `eu` (weight 9), served where they come
+/// from; concurrency 4, target utilization 0.5, so a replica takes 20/s at the target and a
+/// region with `N` replicas rests where `|lambda / (20 N) - 1| <= 0.1` (the tolerance).
+/// `eu` is out over [1500.5 s, 2400.5 s), detected by probes (5 s, 3 failures), DNS TTL 30 s.
+fn regional_hpa() -> String {
+    r#"
+    [scenario]
+    duration = "50m"
+    window = "15s"
+    seed = 11
+    [traffic]
+    rate = 290
+    [[region]]
+    name = "us"
+    weight = 20
+    [[region]]
+    name = "eu"
+    weight = 9
+    [network]
+    latency = { "us-eu" = "40ms" }
+    failover = { dns_ttl = "30s" }
+    [[service]]
+    name = "api"
+    regions = { us = 2, eu = 3 }
+    concurrency = 4
+    service_time = { dist = "constant", value = "100ms" }
+    health = { interval = "5s", failures = 3 }
+    autoscale = { min = 2, max = 40, metric = "utilization", target = 0.5, provisioning = { dist = "constant", value = "60s" } }
+    [[fault]]
+    kind = "region_outage"
+    target = "eu"
+    at = "1500.5s"
+    duration = "15m"
+    "#
+    .to_string()
+}
+
+/// Each region's HPA by hand (`ceil(current x utilization / target)`), on the scenario above:
+/// - 15 s, `us` (synced first): 200/s of 0.1 s on 2 x 4 workers is saturated, utilization
+///   about 1 (the workers fill within the first 40 ms): `ceil(2 x 1 / 0.5) = 4`, within the
+///   rate limit `max(2 + 4, 2 x 2)`: 2 -> 4. The log shows the service's total, 5 -> 7.
+/// - 15 s, `eu`: 90/s on 3 x 4 workers, utilization 9 / 12 = 0.75 (the window's 1,350
+///   arrivals have a Poisson sd of 37: sd 0.02; the check allows 0.08):
+///   `ceil(3 x 0.75 / 0.5) = ceil(4.5) = 5`: 3 -> 5, total 7 -> 9 (checked with the
+///   utilization the event reports).
+/// - Steady before the outage: `us` rests at N in [200/22, 200/18] = 10 or 11, `eu` at 5
+///   (`N = 4`: ratio 1.125, ceil(4.5) = 5; `N = 5`: ratio 0.9, within the tolerance): 15 or
+///   16 ready in every window of [1200, 1500) s.
+/// - During the outage `eu`'s replicas are ejected (not ready: its HPA has no sample and
+///   does nothing) and its clients fail over: `us` takes 290/s and its own HPA scales it up to
+///   N in [290/22, 290/18] = 14 to 16, all the ready replicas of the windows of
+///   [1800, 2400) s; the scale-up reports `us`'s utilization over target (above 0.55).
+#[test]
+fn each_region_of_a_regional_service_scales_on_its_own_utilization() {
+    let s = simulate(&regional_hpa());
+    let (ups, _) = scale_events(&s);
+    let first: Vec<_> = ups.iter().filter(|u| u.0 == 15.0).collect();
+    assert_eq!(first.len(), 2, "one scale-up per region at 15 s: {ups:?}");
+    let (_, from, to, observed) = *first[0];
+    assert_eq!((from, to), (5, 7), "us 2 -> 4");
+    assert!(observed > 0.99, "us saturated: {observed}");
+    let (_, from, to, observed) = *first[1];
+    assert!((observed - 0.75).abs() < 0.08, "eu utilization {observed}");
+    assert_eq!(to - from, (3.0 * observed / 0.5).ceil() as u32 - 3);
+    assert_eq!((from, to), (7, 9), "eu 3 -> 5");
+    let ready = |from: f64, to: f64| -> Vec<f64> {
+        s.series
+            .iter()
+            .filter(|r| r.start_s >= from && r.start_s < to)
+            .map(|r| r.services[0].replicas_ready)
+            .collect()
+    };
+    let before = ready(1200.0, 1500.0);
+    assert_eq!(before.len(), 20);
+    assert!(
+        before.iter().all(|&n| n == 15.0 || n == 16.0),
+        "us 10 or 11 and eu 5: {before:?}"
+    );
+    let during = ready(1800.0, 2400.0);
+    assert_eq!(during.len(), 40);
+    assert!(
+        during.iter().all(|&n| (14.0..=16.0).contains(&n)),
+        "us alone, scaled for 290/s: {during:?}"
+    );
+    assert!(
+        ups.iter()
+            .any(|u| u.0 > 1500.0 && u.0 < 1800.0 && u.3 > 0.55),
+        "us scales up after failover: {ups:?}"
+    );
+}
