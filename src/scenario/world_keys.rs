@@ -71,7 +71,8 @@ pub fn world(
 
     let regions = fleet::regions(top.region.as_ref(), problems);
     let region_names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
-    let (latency_ns, dns_ttl_ns) = fleet::network(top.network.as_ref(), &regions, problems);
+    let (latency_ns, dns_ttl_ns, bandwidth_mbps) =
+        fleet::network(top.network.as_ref(), &regions, problems);
 
     let mut services = Vec::new();
     for (path, raw) in raw_services {
@@ -99,6 +100,7 @@ pub fn world(
             regions,
             latency_ns,
             dns_ttl_ns,
+            bandwidth_mbps,
             faults,
             fixed_monthly_usd,
             price_per_gb_cross_region_usd,

@@ -1323,6 +1323,12 @@ fn world_keys_that_cannot_be_simulated_are_refused_at_their_key() {
             &["greater than 0"][..],
         ),
         (
+            Bad::Text(format!("{VALID}[network]\nbandwidth_mbps = 0\n")),
+            "bandwidth_mbps",
+            "network.bandwidth_mbps",
+            &["greater than 0"][..],
+        ),
+        (
             Bad::Text(
                 with_inserted("name = \"db\"", "regions = { us = 1, eu = 2 }").replace(
                     "[[service]]\nname = \"api\"",

@@ -1030,3 +1030,55 @@ fn each_region_of_a_regional_service_scales_on_its_own_utilization() {
         "us scales up after failover: {ups:?}"
     );
 }
+
+/// A payload's transfer between regions: in the outage of `regions` above, with
+/// `payload_kb = 100` and `network.bandwidth_mbps = 100`, a request served away carries
+/// 100 kB there and back over 100 Mb/s: `2 x 100 x 8,000 bits / 10^8 bits/s = 16 ms` on top
+/// of the round trip. The run is otherwise the same (the transfer is added to a request's
+/// latency as it ends), so the exact mean latency grows by 16 ms x (requests served away /
+/// requests succeeded): that count must come out a whole number, between the eu requests of
+/// the 75 s from failover to the outage's end at the least (0.4 x 200/s x 75 s = 6,000, less
+/// 5 sd) and of the whole 120 s outage at most. After failover a window's p95 is the moved
+/// clients' 10 + 160 + 16 = 186 ms (170 ms without), within the series' 1%; requests at home
+/// pay nothing (p95 10 ms before the outage), and with residency nobody moves: no change.
+#[test]
+fn a_payload_served_away_adds_its_size_over_the_bandwidth_both_ways() {
+    let with = |text: String| {
+        text.replace("rate = 200", "rate = 200\n        payload_kb = 100")
+            .replace(
+                "failover = { dns_ttl = \"30s\" }",
+                "failover = { dns_ttl = \"30s\" }\n        bandwidth_mbps = 100",
+            )
+    };
+    let plain = simulate(&regions(false));
+    let sized = simulate(&with(regions(false)));
+    assert!(with(regions(false)).contains("bandwidth_mbps = 100"));
+    assert_eq!(sized.requests, plain.requests, "the same run");
+    let succeeded = sized.requests.succeeded as f64;
+    let away = (sized.latency.mean - plain.latency.mean) * succeeded / 16.0;
+    assert!((away - away.round()).abs() < 1e-3, "{away} requests away");
+    assert!(
+        (6000.0 - 5.0 * 77.0..=0.4 * 200.0 * 120.0).contains(&away),
+        "{away} requests served away"
+    );
+    for row in &sized.series {
+        if row.start_s >= 110.0 && row.start_s < 180.0 {
+            assert!(
+                (row.p95_ms / 186.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+        }
+        if row.start_s + row.length_s <= 60.0 {
+            assert!(
+                (row.p95_ms / 10.0 - 1.0).abs() < 0.011,
+                "p95 {}",
+                row.p95_ms
+            );
+        }
+    }
+    let resident = simulate(&regions(true));
+    let resident_sized = simulate(&with(regions(true)));
+    assert_eq!(resident_sized.latency.mean, resident.latency.mean);
+}
