@@ -36,10 +36,88 @@ use super::fleet::{Replica, ReplicaState};
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
+use crate::metrics::recorder::TimeWeighted;
 use crate::metrics::run::Happening;
 use crate::scenario::fleet::{Autoscale, Metric, RateLimit};
 use crate::scenario::model::ServiceId;
 use std::collections::VecDeque;
+
+/// One region's HPA of a regional service: its memory, and its region's busy workers and
+/// ready replicas integrated (what its utilization is read from).
+#[derive(Debug, Clone, Default)]
+pub struct RegionalHpa {
+    state: AutoscalerState,
+    busy: TimeWeighted,
+    pub(super) ready: TimeWeighted,
+}
+
+/// What an HPA over part of a pool (a version's, a region's) decided at a sync.
+struct Decision {
+    current: u32,
+    desired: u32,
+    observed: f64,
+}
+
+/// One sync of an HPA over the replicas `mine` selects, on utilization: `areas` are the
+/// cumulative integrals now of their busy workers and of their ready replicas. Reads the
+/// window since the last sync, groups the pods, recommends and decides (steps 1 to 5 of the
+/// module docs); `None` when it has no metric to act on yet.
+fn scoped_sync(
+    now_ns: Nanos,
+    a: &Autoscale,
+    state: &mut AutoscalerState,
+    replicas: &[Replica],
+    mine: impl Fn(&Replica) -> bool,
+    areas: [u128; 2],
+    concurrency: f64,
+) -> Option<Decision> {
+    let ready_now: Vec<(u32, u32)> = ready_set(replicas)
+        .into_iter()
+        .filter(|&(i, _)| mine(&replicas[i as usize]))
+        .collect();
+    let busy = (areas[0] - state.mark[0]) as f64;
+    let ready_time = (areas[1] - state.mark[3]) as f64;
+    let scrape = (ready_time > 0.0).then(|| Scrape {
+        observed: busy / (ready_time * concurrency),
+        through: ready_now
+            .iter()
+            .copied()
+            .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
+            .collect(),
+    });
+    state.mark[0] = areas[0];
+    state.mark[3] = areas[1];
+    state.ready_at_mark = ready_now;
+    let seen = state.seen(now_ns, a.metric_delay_ns, scrape)?;
+    let mut pods = Pods::default();
+    for (i, r) in replicas.iter().enumerate() {
+        if !mine(r) {
+            continue;
+        }
+        match r.state() {
+            ReplicaState::Starting => pods.unready += 1,
+            ReplicaState::Ready
+                if seen
+                    .through
+                    .binary_search(&(i as u32, r.incarnation()))
+                    .is_ok() =>
+            {
+                pods.with_metrics += 1
+            }
+            ReplicaState::Ready => pods.unready += 1,
+            _ => {}
+        }
+    }
+    let observed = seen.observed;
+    let current = pods.with_metrics + pods.unready;
+    let recommendation = recommend(current, observed / a.target, a.tolerance, pods)?;
+    let desired = decide(a, state, now_ns, current, recommendation);
+    Some(Decision {
+        current,
+        desired,
+        observed,
+    })
+}
 
 /// One autoscaler's memory.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +136,25 @@ pub struct AutoscalerState {
     recommendations: VecDeque<(Nanos, u32)>,
     /// Replicas added (+) or removed (-) within the longer rate-limit period.
     changes: VecDeque<(Nanos, i64)>,
+}
+
+impl AutoscalerState {
+    /// Keeps this sync's `scrape` and returns what the controller sees now: the newest
+    /// scrape at least `delay_ns` old (`None`: none yet, or no replica was ready in it).
+    fn seen(&mut self, now_ns: Nanos, delay_ns: Nanos, scrape: Option<Scrape>) -> Option<&Scrape> {
+        self.scrapes.push_back((now_ns, scrape));
+        while self
+            .scrapes
+            .get(1)
+            .is_some_and(|&(t, _)| t.saturating_add(delay_ns) <= now_ns)
+        {
+            self.scrapes.pop_front();
+        }
+        match self.scrapes.front() {
+            Some((t, Some(seen))) if t.saturating_add(delay_ns) <= now_ns => Some(seen),
+            _ => None,
+        }
+    }
 }
 
 /// What one sync read: the metric's average per ready replica over the window, and the
@@ -164,6 +261,13 @@ impl System<'_> {
                 if let Some(state) = self.world.autoscalers[id].as_mut() {
                     state.ready_at_mark = ready;
                 }
+                let replicas = self.services[id].replicas();
+                for (g, hpa) in self.world.regional_hpas[id].iter_mut().enumerate() {
+                    hpa.state.ready_at_mark = ready_set(replicas)
+                        .into_iter()
+                        .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
+                        .collect();
+                }
                 if a.sync_ns < self.model.duration_ns {
                     events.schedule(a.sync_ns, Event::AutoscaleSync(id as u32));
                 }
@@ -188,6 +292,10 @@ impl System<'_> {
         if next < model.duration_ns {
             events.schedule(next, Event::AutoscaleSync(service));
         }
+        if !self.world.regional_hpas[id].is_empty() {
+            self.sync_regions(now_ns, id, a, events);
+            return;
+        }
         if let Some(d) = self.services[id].deployment.filter(|&d| {
             self.rollouts[d].active()
                 && self.model.deployments[d].autoscale
@@ -202,18 +310,8 @@ impl System<'_> {
         let state = self.world.autoscalers[id]
             .as_mut()
             .expect("an autoscaled service has an autoscaler");
-        state.scrapes.push_back((now_ns, scrape));
-        // The newest scrape at least `metric_delay` old is what the controller sees.
-        while state
-            .scrapes
-            .get(1)
-            .is_some_and(|&(t, _)| t.saturating_add(a.metric_delay_ns) <= now_ns)
-        {
-            state.scrapes.pop_front();
-        }
-        let seen = match state.scrapes.front() {
-            Some((t, Some(seen))) if t.saturating_add(a.metric_delay_ns) <= now_ns => seen,
-            _ => return, // no metric yet (or no replica was ready to report one)
+        let Some(seen) = state.seen(now_ns, a.metric_delay_ns, scrape) else {
+            return; // no metric yet (or no replica was ready to report one)
         };
         let observed = seen.observed;
         let pods = group_pods(self.services[id].replicas(), &seen.through, a.metric);
@@ -235,22 +333,7 @@ impl System<'_> {
         if desired == current {
             return;
         }
-        let happening = if desired > current {
-            Happening::ScaleUp {
-                service: id,
-                from: current,
-                to: desired,
-                observed,
-            }
-        } else {
-            Happening::ScaleDown {
-                service: id,
-                from: current,
-                to: desired,
-                observed,
-            }
-        };
-        self.world.log.push(now_ns, happening);
+        self.log_scale(now_ns, id, current, desired, observed);
         if let Some(d) = rollout {
             self.rollout_resize(now_ns, d, desired, events);
         } else if desired > current {
@@ -315,91 +398,126 @@ impl System<'_> {
         let window = self.window;
         let v = usize::from(version);
         let concurrency = f64::from(self.model.services[id].concurrency);
-        let replicas = self.services[id].replicas();
-        let of_version = |r: &Replica| r.version == version;
-        let ready_now: Vec<(u32, u32)> = ready_set(replicas)
-            .into_iter()
-            .filter(|&(i, _)| of_version(&replicas[i as usize]))
-            .collect();
         let rollout = &self.rollouts[d];
-        let now = [
+        let areas = [
             rollout.busy[v].run_area_at(now_ns, window),
             rollout.ready_level(version).run_area_at(now_ns, window),
         ];
-        let state = &mut self.world.version_autoscalers[d][v];
-        let busy = (now[0] - state.mark[0]) as f64;
-        let ready_time = (now[1] - state.mark[3]) as f64;
-        let scrape = (ready_time > 0.0).then(|| Scrape {
-            observed: busy / (ready_time * concurrency),
-            through: ready_now
-                .iter()
-                .copied()
-                .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
-                .collect(),
-        });
-        state.mark[0] = now[0];
-        state.mark[3] = now[1];
-        state.ready_at_mark = ready_now;
-        state.scrapes.push_back((now_ns, scrape));
-        while state
-            .scrapes
-            .get(1)
-            .is_some_and(|&(t, _)| t.saturating_add(a.metric_delay_ns) <= now_ns)
-        {
-            state.scrapes.pop_front();
-        }
-        let seen = match state.scrapes.front() {
-            Some((t, Some(seen))) if t.saturating_add(a.metric_delay_ns) <= now_ns => seen.clone(),
-            _ => return,
-        };
-        let mut pods = Pods::default();
-        let replicas = self.services[id].replicas();
-        for (i, r) in replicas.iter().enumerate() {
-            if !of_version(r) {
-                continue;
-            }
-            match r.state() {
-                ReplicaState::Starting => pods.unready += 1,
-                ReplicaState::Ready
-                    if seen
-                        .through
-                        .binary_search(&(i as u32, r.incarnation()))
-                        .is_ok() =>
-                {
-                    pods.with_metrics += 1
-                }
-                ReplicaState::Ready => pods.unready += 1,
-                _ => {}
-            }
-        }
-        let current = pods.with_metrics + pods.unready;
-        let Some(recommendation) = recommend(current, seen.observed / a.target, a.tolerance, pods)
-        else {
+        let Some(decision) = scoped_sync(
+            now_ns,
+            a,
+            &mut self.world.version_autoscalers[d][v],
+            self.services[id].replicas(),
+            |r| r.version == version,
+            areas,
+            concurrency,
+        ) else {
             return;
         };
-        let state = &mut self.world.version_autoscalers[d][v];
-        let desired = decide(a, state, now_ns, current, recommendation);
-        self.rollouts[d].floor[v] = desired;
-        if desired != current {
-            let (from, to, observed) = (current, desired, seen.observed);
-            let happening = if desired > current {
-                Happening::ScaleUp {
-                    service: id,
-                    from,
-                    to,
-                    observed,
-                }
-            } else {
-                Happening::ScaleDown {
-                    service: id,
-                    from,
-                    to,
-                    observed,
-                }
-            };
-            self.world.log.push(now_ns, happening);
+        self.rollouts[d].floor[v] = decision.desired;
+        if decision.desired != decision.current {
+            let Decision {
+                current,
+                desired,
+                observed,
+            } = decision;
+            self.log_scale(now_ns, id, current, desired, observed);
             self.rollout_resize(now_ns, d, self.rollouts[d].desired, events);
         }
+    }
+
+    /// The HPAs of a regional service, one per region (as a Kubernetes cluster per region
+    /// has): each reads the utilization of its region's ready replicas and scales that
+    /// region's count within the same `[min, max]`, starting replicas there and draining its
+    /// newest. A region with no ready replica (down) has no sample, so its HPA does nothing.
+    /// The log shows the service's total count before and after each region's change, and
+    /// the region's observed utilization.
+    fn sync_regions(
+        &mut self,
+        now_ns: Nanos,
+        id: ServiceId,
+        a: &Autoscale,
+        events: &mut EventQueue<Event>,
+    ) {
+        let window = self.window;
+        let concurrency = f64::from(self.model.services[id].concurrency);
+        for g in 0..self.world.regional_hpas[id].len() {
+            let region = g as u16;
+            let hpa = &mut self.world.regional_hpas[id][g];
+            let areas = [
+                hpa.busy.run_area_at(now_ns, window),
+                hpa.ready.run_area_at(now_ns, window),
+            ];
+            let Some(Decision {
+                current,
+                desired,
+                observed,
+            }) = scoped_sync(
+                now_ns,
+                a,
+                &mut hpa.state,
+                self.services[id].replicas(),
+                |r| r.region == region,
+                areas,
+                concurrency,
+            )
+            else {
+                continue;
+            };
+            if desired == current {
+                continue;
+            }
+            let total = self.services[id].fleet.current();
+            let after = (total + desired).saturating_sub(current);
+            self.log_scale(now_ns, id, total, after, observed);
+            if desired > current {
+                for _ in current..desired {
+                    self.start_replica(now_ns, id, region, &a.provisioning, events);
+                }
+            } else {
+                self.services[id]
+                    .fleet
+                    .shrink_region(region, current - desired);
+                self.recount(now_ns, id);
+            }
+        }
+    }
+
+    /// A worker of a regional autoscaled service's replica became busy (+1) or free (-1):
+    /// counted for its region's HPA.
+    #[inline]
+    pub(super) fn note_region_busy(
+        &mut self,
+        now_ns: Nanos,
+        service: ServiceId,
+        replica: u32,
+        delta: i64,
+    ) {
+        let hpas = &mut self.world.regional_hpas[service];
+        if !hpas.is_empty() {
+            let g = usize::from(self.services[service].fleet.get(replica).region);
+            hpas[g].busy.add(now_ns, delta, self.window);
+        }
+    }
+
+    /// Logs a change of the count an HPA manages.
+    fn log_scale(&mut self, now_ns: Nanos, service: ServiceId, from: u32, to: u32, observed: f64) {
+        let happening = if to > from {
+            Happening::ScaleUp {
+                service,
+                from,
+                to,
+                observed,
+            }
+        } else {
+            Happening::ScaleDown {
+                service,
+                from,
+                to,
+                observed,
+            }
+        };
+        self.world.log.push(now_ns, happening);
     }
 
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest

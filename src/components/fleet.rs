@@ -480,14 +480,26 @@ impl Fleet {
 
     /// Gives up `n` replicas (of `version`, or of any): starting ones first, then ready ones,
     /// newest (highest slot) first. They are drained.
-    pub fn shrink(&mut self, version: Option<VersionId>, mut n: u32) {
+    pub fn shrink(&mut self, version: Option<VersionId>, n: u32) {
+        self.shrink_of(version, None, n);
+    }
+
+    /// Gives up `n` replicas of `region` (its own HPA scaling down), as [`Fleet::shrink`].
+    pub fn shrink_region(&mut self, region: u16, n: u32) {
+        self.shrink_of(None, Some(region), n);
+    }
+
+    fn shrink_of(&mut self, version: Option<VersionId>, region: Option<u16>, mut n: u32) {
         for wanted in [ReplicaState::Starting, ReplicaState::Ready] {
             for index in (0..self.replicas.len() as u32).rev() {
                 if n == 0 {
                     return;
                 }
                 let r = &self.replicas[index as usize];
-                if r.state == wanted && version.is_none_or(|v| r.version == v) {
+                if r.state == wanted
+                    && version.is_none_or(|v| r.version == v)
+                    && region.is_none_or(|g| r.region == g)
+                {
                     self.drain(index);
                     n -= 1;
                 }
@@ -601,5 +613,20 @@ mod tests {
         use ReplicaState::*;
         assert_eq!(states, [Ready, Ready, Down, Down]);
         assert_eq!(f.current(), 2);
+    }
+
+    #[test]
+    fn shrinking_a_region_gives_up_only_that_regions_replicas() {
+        let mut f = Fleet::new(2);
+        for region in [0, 1, 0, 1] {
+            f.start(0, region, true);
+        }
+        f.shrink_region(0, 1);
+        let states: Vec<ReplicaState> = f.replicas().iter().map(Replica::state).collect();
+        use ReplicaState::*;
+        // Region 0 holds slots 0 and 2: the newest (2) goes; region 1 keeps both.
+        assert_eq!(states, [Ready, Ready, Down, Ready]);
+        assert_eq!(f.region_counts()[1].ready, 2);
+        check_counts(&f);
     }
 }

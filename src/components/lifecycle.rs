@@ -5,7 +5,7 @@
 //! counts; this module asks it for changes and copies its counts into the levels whenever
 //! they changed (`note_fleet_change`).
 
-use super::autoscaler::AutoscalerState;
+use super::autoscaler::{AutoscalerState, RegionalHpa};
 use super::fleet::ReplicaState;
 use super::request::Frame;
 use super::system::{Event, System};
@@ -37,6 +37,8 @@ pub struct WorldState {
     pub autoscalers: Vec<Option<AutoscalerState>>,
     /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`.
     pub version_autoscalers: Vec<[AutoscalerState; 2]>,
+    /// Per service, one HPA per region when it is regional and autoscaled (else empty).
+    pub regional_hpas: Vec<Vec<RegionalHpa>>,
     /// Whether each fault with a time window is under way.
     pub fault_active: Vec<bool>,
     /// Each fault's own sequential stream (failure times, repair times).
@@ -61,6 +63,14 @@ impl WorldState {
                 })
                 .collect(),
             version_autoscalers: vec![Default::default(); model.deployments.len()],
+            regional_hpas: model
+                .services
+                .iter()
+                .map(|s| match (&s.fleet.autoscale, &s.fleet.regions) {
+                    (Some(_), Some(counts)) => vec![RegionalHpa::default(); counts.len()],
+                    _ => Vec::new(),
+                })
+                .collect(),
             fault_active: vec![false; model.fleet.faults.len()],
             fault_rngs: (0..model.fleet.faults.len())
                 .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))
@@ -133,6 +143,12 @@ impl System<'_> {
             level.set(now_ns, region.billed(), window);
         }
         record.peak_replicas = record.peak_replicas.max(counts.billed());
+        for (hpa, region) in self.world.regional_hpas[service]
+            .iter_mut()
+            .zip(fleet.region_counts())
+        {
+            hpa.ready.set(now_ns, region.ready, window);
+        }
         if deployed {
             let new = fleet.version_counts(super::rollout::NEW);
             record.billed_new.set(now_ns, new.billed(), window);

@@ -18,7 +18,8 @@
 //! `t0 + dns_ttl`; until then the others still go where the old answer says (and fail, if
 //! that region is down). A request served away pays the one-way latency between the two
 //! regions both ways (added to its latency when it ends: the request is served as it
-//! arrives, the shift of its arrival by one leg is not simulated). A class with `residency`
+//! arrives, the shift of its arrival by one leg is not simulated), and, with
+//! `network.bandwidth_mbps`, its class's payload's transfer there and back over that link. A class with `residency`
 //! never fails over: its requests fail while their region is down.
 //!
 //! A change of answer is logged (`Failover`, or `Failback` when the answer is home again) at
@@ -71,6 +72,9 @@ pub struct Regions {
     stream: Stream,
     views: Vec<View>,
     latency_ns: Vec<Vec<Nanos>>,
+    /// Per class: the time its payload takes to cross between regions there and back
+    /// (0 without `network.bandwidth_mbps`).
+    transfer_ns: Vec<Nanos>,
     ttl_ns: Nanos,
     /// Per class: its requests' data must stay in their region (no failover).
     residency: Vec<bool>,
@@ -111,6 +115,11 @@ impl Regions {
                 })
                 .collect(),
             latency_ns: model.fleet.latency_ns.clone(),
+            transfer_ns: model
+                .classes
+                .iter()
+                .map(|c| transfer_ns(c.payload_kb, model.fleet.bandwidth_mbps))
+                .collect(),
             ttl_ns: model.fleet.dns_ttl_ns,
             residency: model.classes.iter().map(|c| c.residency).collect(),
             probe,
@@ -163,16 +172,30 @@ impl Regions {
     }
 
     /// The network time between a request's client and the region serving it: one way
-    /// there, one way back (`network.local` each way at home; 0 without regions).
+    /// there, one way back (`network.local` each way at home; 0 without regions), and, when
+    /// it is served away, its payload's transfer both ways over the link between regions.
     #[inline]
     pub fn round_trip_ns(&self, request: RequestInfo) -> Nanos {
         if self.cumulative.is_empty() {
             0
         } else {
+            let away = request.client_region != request.served_region;
             2 * self.latency_ns[usize::from(request.client_region)]
                 [usize::from(request.served_region)]
+                + if away {
+                    self.transfer_ns[usize::from(request.class)]
+                } else {
+                    0
+                }
         }
     }
+}
+
+/// The time a payload of `payload_kb` kilobytes (1,000 bytes) takes to cross a link of
+/// `bandwidth_mbps` megabits per second there and back: `2 x payload_kb x 8,000 bits /
+/// (bandwidth_mbps x 10^6 bits/s)`, to the nearest nanosecond; 0 without a bandwidth.
+fn transfer_ns(payload_kb: f64, bandwidth_mbps: Option<f64>) -> Nanos {
+    bandwidth_mbps.map_or(0, |mbps| (2.0 * payload_kb * 8e6 / mbps).round() as Nanos)
 }
 
 impl System<'_> {

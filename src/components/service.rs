@@ -647,6 +647,7 @@ impl System<'_> {
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, window);
         self.note_version_busy(now_ns, service, replica, 1);
+        self.note_region_busy(now_ns, service, replica, 1);
         let record = &mut self.record.services[service];
         if now_ns >= window.0 {
             record.batches += 1;
@@ -692,6 +693,7 @@ impl System<'_> {
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
+        self.note_region_busy(now_ns, service, replica, -1);
         self.services[service].batch_done(replica);
         self.note_fleet_change(now_ns, service);
         self.try_batch(now_ns, service, replica, events);
@@ -725,6 +727,7 @@ impl System<'_> {
             attempt,
         );
         self.note_version_busy(now_ns, service, replica, 1);
+        self.note_region_busy(now_ns, service, replica, 1);
         let record = &mut self.record.services[service];
         record.busy_workers.add(now_ns, 1, self.window);
         if measured {
@@ -820,6 +823,7 @@ impl System<'_> {
             .busy_workers
             .add(now_ns, -1, self.window);
         self.note_version_busy(now_ns, service, replica, -1);
+        self.note_region_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
         let next = state.release(replica, |k| frames.contains(k));

@@ -211,6 +211,9 @@ pub struct Fleet {
     pub latency_ns: Vec<Vec<Nanos>>,
     /// How long clients keep sending to a region after it is detected down.
     pub dns_ttl_ns: Nanos,
+    /// The bandwidth of the links between regions, megabits per second (`None`: unlimited,
+    /// a payload crosses in no time).
+    pub bandwidth_mbps: Option<f64>,
     pub faults: Vec<Fault>,
     /// Fixed monthly items, USD (a month is 730 hours).
     pub fixed_monthly_usd: Vec<(String, f64)>,
@@ -655,8 +658,24 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
     out
 }
 
-/// `[network]`: the latency matrix and failover.
+/// `[network]`: the latency matrix, failover and the bandwidth between regions.
 pub fn network(
+    value: Option<&toml::Value>,
+    regions: &[Region],
+    problems: &mut Vec<Problem>,
+) -> (Vec<Vec<Nanos>>, Nanos, Option<f64>) {
+    let (matrix, ttl) = network_latency(value, regions, problems);
+    let bandwidth_mbps = value
+        .and_then(toml::Value::as_table)
+        .filter(|t| t.contains_key("bandwidth_mbps"))
+        .and_then(|_| {
+            let mut r = TableReader::new(value?, "network", problems, "a [network] table")?;
+            r.positive_number("bandwidth_mbps")
+        });
+    (matrix, ttl, bandwidth_mbps)
+}
+
+fn network_latency(
     value: Option<&toml::Value>,
     regions: &[Region],
     problems: &mut Vec<Problem>,
@@ -670,7 +689,11 @@ pub fn network(
     let Some(mut r) = TableReader::new(value, "network", problems, "a [network] table") else {
         return (matrix, ttl);
     };
-    r.check_keys(&["latency", "local", "failover"], |_| false, "in [network]");
+    r.check_keys(
+        &["latency", "local", "failover", "bandwidth_mbps"],
+        |_| false,
+        "in [network]",
+    );
     let local = optional_duration(&mut r, "local", 0).unwrap_or(0);
     for (i, row) in matrix.iter_mut().enumerate() {
         row[i] = local;

@@ -71,7 +71,8 @@ pub fn world(
 
     let regions = fleet::regions(top.region.as_ref(), problems);
     let region_names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
-    let (latency_ns, dns_ttl_ns) = fleet::network(top.network.as_ref(), &regions, problems);
+    let (latency_ns, dns_ttl_ns, bandwidth_mbps) =
+        fleet::network(top.network.as_ref(), &regions, problems);
 
     let mut services = Vec::new();
     for (path, raw) in raw_services {
@@ -99,6 +100,7 @@ pub fn world(
             regions,
             latency_ns,
             dns_ttl_ns,
+            bandwidth_mbps,
             faults,
             fixed_monthly_usd,
             price_per_gb_cross_region_usd,
@@ -131,11 +133,26 @@ fn service(
             "a regional service counts its replicas per region in `regions`; remove replicas",
         ));
     }
-    if raw.regions.is_some() && raw.autoscale.is_some() {
-        problems.push(Problem::new(
-            join(path, "autoscale"),
-            "autoscaling a regional service is not supported yet; autoscale a service without regions",
-        ));
+    // A regional service has one HPA per region (as a Kubernetes cluster per region has),
+    // each with the same `min` and `max`, scaling on its region's utilization.
+    if let (Some(a), Some(counts)) = (&autoscale, &by_region) {
+        if a.metric != fleet::Metric::Utilization {
+            problems.push(Problem::new(
+                join(path, "autoscale.metric"),
+                "a regional service's autoscaler (one per region) scales on metric = \"utilization\" only",
+            ));
+        }
+        for (count, region) in counts.iter().zip(regions) {
+            if *count < a.min || *count > a.max {
+                problems.push(Problem::new(
+                    join(path, &format!("regions.{region}")),
+                    format!(
+                        "{count} replicas at the start in region \"{region}\"; each region's count must lie between autoscale.min {} and autoscale.max {} (they bound every region)",
+                        a.min, a.max
+                    ),
+                ));
+            }
+        }
     }
     let mut initial_replicas = by_region.as_ref().map(|counts| counts.iter().sum());
     if let Some(a) = &autoscale {
@@ -146,7 +163,8 @@ fn service(
             ));
         }
         match raw.replicas {
-            None => initial_replicas = Some(a.min.max(1)),
+            None if by_region.is_none() => initial_replicas = Some(a.min.max(1)),
+            None => {} // a regional service's counts are in `regions`, checked above
             Some(n) if n < i64::from(a.min) || n > i64::from(a.max) => problems.push(Problem::new(
                 join(path, "replicas"),
                 format!(

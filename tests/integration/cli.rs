@@ -1323,6 +1323,12 @@ fn world_keys_that_cannot_be_simulated_are_refused_at_their_key() {
             &["greater than 0"][..],
         ),
         (
+            Bad::Text(format!("{VALID}[network]\nbandwidth_mbps = 0\n")),
+            "bandwidth_mbps",
+            "network.bandwidth_mbps",
+            &["greater than 0"][..],
+        ),
+        (
             Bad::Text(
                 with_inserted("name = \"db\"", "regions = { us = 1, eu = 2 }").replace(
                     "[[service]]\nname = \"api\"",
@@ -1332,6 +1338,36 @@ fn world_keys_that_cannot_be_simulated_are_refused_at_their_key() {
             "regions",
             "service.db.regions.eu",
             &["unknown region \"eu\""][..],
+        ),
+        (
+            Bad::Text(
+                with_inserted(
+                    "name = \"db\"",
+                    "regions = { us = 1 }\nautoscale = { min = 2, max = 4, target = 0.5 }",
+                )
+                .replace(
+                    "[[service]]\nname = \"api\"",
+                    &format!("{service_region}[[service]]\nname = \"api\""),
+                ),
+            ),
+            "regions",
+            "service.db.regions.us",
+            &["between autoscale.min 2 and autoscale.max 4"][..],
+        ),
+        (
+            Bad::Text(
+                with_inserted(
+                    "name = \"db\"",
+                    "regions = { us = 2 }\nautoscale = { min = 2, max = 4, metric = \"in_flight\", target = 2 }",
+                )
+                .replace(
+                    "[[service]]\nname = \"api\"",
+                    &format!("{service_region}[[service]]\nname = \"api\""),
+                ),
+            ),
+            "autoscale",
+            "service.db.autoscale.metric",
+            &["utilization"][..],
         ),
         (
             Bad::Insert("seed = 3", "window = \"1m\""),

@@ -938,3 +938,147 @@ fn with_every_region_down_requests_fail_where_they_are_until_one_is_back() {
         }
     }
 }
+
+/// A regional service autoscaled: one HPA per region. 290 requests/s of constant 100 ms
+/// work, 200/s from `us` (weight 20) and 90/s from `eu` (weight 9), served where they come
+/// from; concurrency 4, target utilization 0.5, so a replica takes 20/s at the target and a
+/// region with `N` replicas rests where `|lambda / (20 N) - 1| <= 0.1` (the tolerance).
+/// `eu` is out over [1500.5 s, 2400.5 s), detected by probes (5 s, 3 failures), DNS TTL 30 s.
+fn regional_hpa() -> String {
+    r#"
+    [scenario]
+    duration = "50m"
+    window = "15s"
+    seed = 11
+    [traffic]
+    rate = 290
+    [[region]]
+    name = "us"
+    weight = 20
+    [[region]]
+    name = "eu"
+    weight = 9
+    [network]
+    latency = { "us-eu" = "40ms" }
+    failover = { dns_ttl = "30s" }
+    [[service]]
+    name = "api"
+    regions = { us = 2, eu = 3 }
+    concurrency = 4
+    service_time = { dist = "constant", value = "100ms" }
+    health = { interval = "5s", failures = 3 }
+    autoscale = { min = 2, max = 40, metric = "utilization", target = 0.5, provisioning = { dist = "constant", value = "60s" } }
+    [[fault]]
+    kind = "region_outage"
+    target = "eu"
+    at = "1500.5s"
+    duration = "15m"
+    "#
+    .to_string()
+}
+
+/// Each region's HPA by hand (`ceil(current x utilization / target)`), on the scenario above:
+/// - 15 s, `us` (synced first): 200/s of 0.1 s on 2 x 4 workers is saturated, utilization
+///   about 1 (the workers fill within the first 40 ms): `ceil(2 x 1 / 0.5) = 4`, within the
+///   rate limit `max(2 + 4, 2 x 2)`: 2 -> 4. The log shows the service's total, 5 -> 7.
+/// - 15 s, `eu`: 90/s on 3 x 4 workers, utilization 9 / 12 = 0.75 (the window's 1,350
+///   arrivals have a Poisson sd of 37: sd 0.02; the check allows 0.08):
+///   `ceil(3 x 0.75 / 0.5) = ceil(4.5) = 5`: 3 -> 5, total 7 -> 9 (checked with the
+///   utilization the event reports).
+/// - Steady before the outage: `us` rests at N in [200/22, 200/18] = 10 or 11, `eu` at 5
+///   (`N = 4`: ratio 1.125, ceil(4.5) = 5; `N = 5`: ratio 0.9, within the tolerance): 15 or
+///   16 ready in every window of [1200, 1500) s.
+/// - During the outage `eu`'s replicas are ejected (not ready: its HPA has no sample and
+///   does nothing) and its clients fail over: `us` takes 290/s and its own HPA scales it up to
+///   N in [290/22, 290/18] = 14 to 16, all the ready replicas of the windows of
+///   [1800, 2400) s; the scale-up reports `us`'s utilization over target (above 0.55).
+#[test]
+fn each_region_of_a_regional_service_scales_on_its_own_utilization() {
+    let s = simulate(&regional_hpa());
+    let (ups, _) = scale_events(&s);
+    let first: Vec<_> = ups.iter().filter(|u| u.0 == 15.0).collect();
+    assert_eq!(first.len(), 2, "one scale-up per region at 15 s: {ups:?}");
+    let (_, from, to, observed) = *first[0];
+    assert_eq!((from, to), (5, 7), "us 2 -> 4");
+    assert!(observed > 0.99, "us saturated: {observed}");
+    let (_, from, to, observed) = *first[1];
+    assert!((observed - 0.75).abs() < 0.08, "eu utilization {observed}");
+    assert_eq!(to - from, (3.0 * observed / 0.5).ceil() as u32 - 3);
+    assert_eq!((from, to), (7, 9), "eu 3 -> 5");
+    let ready = |from: f64, to: f64| -> Vec<f64> {
+        s.series
+            .iter()
+            .filter(|r| r.start_s >= from && r.start_s < to)
+            .map(|r| r.services[0].replicas_ready)
+            .collect()
+    };
+    let before = ready(1200.0, 1500.0);
+    assert_eq!(before.len(), 20);
+    assert!(
+        before.iter().all(|&n| n == 15.0 || n == 16.0),
+        "us 10 or 11 and eu 5: {before:?}"
+    );
+    let during = ready(1800.0, 2400.0);
+    assert_eq!(during.len(), 40);
+    assert!(
+        during.iter().all(|&n| (14.0..=16.0).contains(&n)),
+        "us alone, scaled for 290/s: {during:?}"
+    );
+    assert!(
+        ups.iter()
+            .any(|u| u.0 > 1500.0 && u.0 < 1800.0 && u.3 > 0.55),
+        "us scales up after failover: {ups:?}"
+    );
+}
+
+/// A payload's transfer between regions: in the outage of `regions` above, with
+/// `payload_kb = 100` and `network.bandwidth_mbps = 100`, a request served away carries
+/// 100 kB there and back over 100 Mb/s: `2 x 100 x 8,000 bits / 10^8 bits/s = 16 ms` on top
+/// of the round trip. The run is otherwise the same (the transfer is added to a request's
+/// latency as it ends), so the exact mean latency grows by 16 ms x (requests served away /
+/// requests succeeded): that count must come out a whole number, between the eu requests of
+/// the 75 s from failover to the outage's end at the least (0.4 x 200/s x 75 s = 6,000, less
+/// 5 sd) and of the whole 120 s outage at most. After failover a window's p95 is the moved
+/// clients' 10 + 160 + 16 = 186 ms (170 ms without), within the series' 1%; requests at home
+/// pay nothing (p95 10 ms before the outage), and with residency nobody moves: no change.
+#[test]
+fn a_payload_served_away_adds_its_size_over_the_bandwidth_both_ways() {
+    let with = |text: String| {
+        text.replace("rate = 200", "rate = 200\n        payload_kb = 100")
+            .replace(
+                "failover = { dns_ttl = \"30s\" }",
+                "failover = { dns_ttl = \"30s\" }\n        bandwidth_mbps = 100",
+            )
+    };
+    let plain = simulate(&regions(false));
+    let sized = simulate(&with(regions(false)));
+    assert!(with(regions(false)).contains("bandwidth_mbps = 100"));
+    assert_eq!(sized.requests, plain.requests, "the same run");
+    let succeeded = sized.requests.succeeded as f64;
+    let away = (sized.latency.mean - plain.latency.mean) * succeeded / 16.0;
+    assert!((away - away.round()).abs() < 1e-3, "{away} requests away");
+    assert!(
+        (6000.0 - 5.0 * 77.0..=0.4 * 200.0 * 120.0).contains(&away),
+        "{away} requests served away"
+    );
+    for row in &sized.series {
+        if row.start_s >= 110.0 && row.start_s < 180.0 {
+            assert!(
+                (row.p95_ms / 186.0 - 1.0).abs() < 0.011,
+                "p95 {} at {}",
+                row.p95_ms,
+                row.start_s
+            );
+        }
+        if row.start_s + row.length_s <= 60.0 {
+            assert!(
+                (row.p95_ms / 10.0 - 1.0).abs() < 0.011,
+                "p95 {}",
+                row.p95_ms
+            );
+        }
+    }
+    let resident = simulate(&regions(true));
+    let resident_sized = simulate(&with(regions(true)));
+    assert_eq!(resident_sized.latency.mean, resident.latency.mean);
+}
