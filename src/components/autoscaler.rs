@@ -485,7 +485,7 @@ impl System<'_> {
 
     /// A worker of a regional autoscaled service's replica became busy (+1) or free (-1):
     /// counted for its region's HPA.
-    #[inline]
+    #[inline(always)]
     pub(super) fn note_region_busy(
         &mut self,
         now_ns: Nanos,
@@ -493,6 +493,13 @@ impl System<'_> {
         replica: u32,
         delta: i64,
     ) {
+        if self.regional_autoscaling {
+            self.count_region_busy(now_ns, service, replica, delta);
+        }
+    }
+
+    #[inline(never)]
+    fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         let hpas = &mut self.world.regional_hpas[service];
         if !hpas.is_empty() {
             let g = usize::from(self.services[service].fleet.get(replica).region);

@@ -693,6 +693,7 @@ impl System<'_> {
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
+        self.note_version_busy(now_ns, service, replica, -1);
         self.note_region_busy(now_ns, service, replica, -1);
         self.services[service].batch_done(replica);
         self.note_fleet_change(now_ns, service);

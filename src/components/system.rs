@@ -158,6 +158,8 @@ pub struct System<'m> {
     pub(super) rollout_dirty: bool,
     /// Whether the model has any deployment: the one check the common path makes.
     pub(super) deploying: bool,
+    /// Whether any regional service autoscales (one HPA per region).
+    pub(super) regional_autoscaling: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -268,6 +270,10 @@ impl<'m> System<'m> {
                 .collect(),
             rollout_dirty: false,
             deploying: !model.deployments.is_empty(),
+            regional_autoscaling: model
+                .services
+                .iter()
+                .any(|s| s.fleet.regions.is_some() && s.fleet.autoscale.is_some()),
             #[cfg(test)]
             work_log: Vec::new(),
             #[cfg(test)]
