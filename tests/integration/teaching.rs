@@ -1,7 +1,7 @@
-//! The teaching set says what it prints: every `# expect:` marker in the comments of
-//! `scenarios/teaching/*.toml` is checked against the JSON summary the file gives today, and
-//! every file carries at least one; docs/tutorial.md's pasted output is what its commands
-//! print.
+//! The teaching set and the seed designs say what they print: every `# expect:` marker in the
+//! comments of `scenarios/teaching/*.toml` and `scenarios/*.toml` is checked against the JSON
+//! summary the file gives today, and every file carries at least one; docs/tutorial.md's
+//! pasted output is what its commands print.
 //!
 //! A marker is one comment line:
 //!
@@ -195,10 +195,13 @@ fn judge(figure: &Value, check: &Check) -> Option<String> {
     }
 }
 
+/// The files whose markers are checked: the teaching set (`scenarios/teaching/`) and the
+/// seed designs (`scenarios/*.toml`).
 fn teaching_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/teaching");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read scenarios/teaching")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = ["scenarios/teaching", "scenarios"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("read a scenario directory"))
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
         .collect();
@@ -266,8 +269,8 @@ fn wrong_figures(file: &Path) -> Vec<String> {
     wrong
 }
 
-/// Every teaching file carries at least one marker, and every figure its comments mark is
-/// what capsim prints for it today (each distinct command run once, at the file's own
+/// Every teaching file and seed design carries at least one marker, and every figure its
+/// comments mark is what capsim prints for it today (each distinct command run once, at the file's own
 /// settings; the files side by side, since many of their runs use one core).
 #[test]
 fn every_teaching_file_prints_the_figures_its_comments_quote() {
