@@ -27,6 +27,10 @@
 //!   and an exhaustive sweep; bad grids refused naming the key.
 //! - `repository`: the repository stands alone (no file refers outside it) and every scenario
 //!   it ships loads.
+//! - `rollout`: deployments against their controllers' rules and hand calculations (recreate's
+//!   gap, rolling's bounds, a canary's analysis by day and at night, blended and separate
+//!   autoscaling, blue-green's cost and DNS switch, shadow's load, A/B error rates) and
+//!   `capsim compare` (the same bytes on any thread count, zero against itself, bad input).
 //! - `teaching`: every figure the teaching scenarios' comments mark (`# expect:`) is what
 //!   capsim prints for them today; every teaching file marks at least one.
 //! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
