@@ -355,7 +355,8 @@ impl System<'_> {
         }
     }
 
-    /// Ends the rollout: one version left, new replicas of `version` from now on.
+    /// Ends the rollout: one version left (logged as the teardown), new replicas of
+    /// `version` from now on.
     fn finish_rollout(&mut self, now_ns: Nanos, d: usize, version: VersionId) {
         let service = self.model.deployments[d].service;
         self.services[service].current_version = version;
@@ -365,6 +366,29 @@ impl System<'_> {
         state.ended_ns = Some(now_ns);
         if state.outcome.is_none() {
             state.outcome = Some((Outcome::Completed, now_ns));
+        }
+        self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
+    }
+
+    /// After a decision: `keep` at the desired count, the other version torn down once the
+    /// phase's delay is over (until then held at the desired count too if `hold_other`, as
+    /// blue-green keeps blue whole while it may still serve).
+    fn keep_then_tear_down(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        keep: VersionId,
+        hold_other: bool,
+        events: &mut EventQueue<Event>,
+    ) {
+        let go = if keep == NEW { OLD } else { NEW };
+        let desired = self.rollouts[d].desired;
+        self.scale_version(now_ns, d, keep, desired, events);
+        if now_ns >= self.rollouts[d].until_ns {
+            self.scale_version(now_ns, d, go, 0, events);
+            self.finish_rollout(now_ns, d, keep);
+        } else if hold_other {
+            self.scale_version(now_ns, d, go, desired, events);
         }
     }
 
@@ -426,7 +450,6 @@ impl System<'_> {
         }
         if self.available(now_ns, d, NEW) >= desired {
             self.finish_rollout(now_ns, d, NEW);
-            self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
         }
     }
 
@@ -477,7 +500,6 @@ impl System<'_> {
             && self.available(now_ns, d, NEW) >= desired
         {
             self.finish_rollout(now_ns, d, NEW);
-            self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
         }
     }
 
@@ -504,14 +526,7 @@ impl System<'_> {
             }
             Phase::Preview => {}
             Phase::Switched => {
-                self.scale_version(now_ns, d, NEW, desired, events);
-                if now_ns >= self.rollouts[d].until_ns {
-                    self.scale_version(now_ns, d, OLD, 0, events);
-                    self.finish_rollout(now_ns, d, NEW);
-                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
-                } else {
-                    self.scale_version(now_ns, d, OLD, desired, events);
-                }
+                self.keep_then_tear_down(now_ns, d, NEW, true, events);
                 return;
             }
             _ => return,
@@ -559,22 +574,13 @@ impl System<'_> {
                 self.hold_canary_counts(now_ns, d, events);
                 return;
             }
-            Phase::Switched => {
-                self.scale_version(now_ns, d, NEW, desired, events);
-                if now_ns >= self.rollouts[d].until_ns {
-                    self.scale_version(now_ns, d, OLD, 0, events);
-                    self.finish_rollout(now_ns, d, NEW);
-                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
-                }
-                return;
-            }
-            Phase::Aborted => {
-                self.scale_version(now_ns, d, OLD, desired, events);
-                if now_ns >= self.rollouts[d].until_ns {
-                    self.scale_version(now_ns, d, NEW, 0, events);
-                    self.finish_rollout(now_ns, d, OLD);
-                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
-                }
+            Phase::Switched | Phase::Aborted => {
+                let keep = if self.rollouts[d].phase == Phase::Switched {
+                    NEW
+                } else {
+                    OLD
+                };
+                self.keep_then_tear_down(now_ns, d, keep, false, events);
                 return;
             }
             _ => return,
@@ -745,17 +751,12 @@ impl System<'_> {
         match self.rollouts[d].phase {
             Phase::Progressing | Phase::Split => {}
             Phase::Switched | Phase::Aborted => {
-                let (keep, go) = if self.rollouts[d].phase == Phase::Switched {
-                    (NEW, OLD)
+                let keep = if self.rollouts[d].phase == Phase::Switched {
+                    NEW
                 } else {
-                    (OLD, NEW)
+                    OLD
                 };
-                self.scale_version(now_ns, d, keep, desired, events);
-                if now_ns >= self.rollouts[d].until_ns {
-                    self.scale_version(now_ns, d, go, 0, events);
-                    self.finish_rollout(now_ns, d, keep);
-                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
-                }
+                self.keep_then_tear_down(now_ns, d, keep, false, events);
                 return;
             }
             _ => return,
@@ -871,14 +872,7 @@ impl System<'_> {
                     self.reconcile_shadow(now_ns, d, events);
                 }
             }
-            Phase::Switched => {
-                self.scale_version(now_ns, d, NEW, desired, events);
-                if now_ns >= self.rollouts[d].until_ns {
-                    self.scale_version(now_ns, d, OLD, 0, events);
-                    self.finish_rollout(now_ns, d, NEW);
-                    self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
-                }
-            }
+            Phase::Switched => self.keep_then_tear_down(now_ns, d, NEW, false, events),
             _ => {}
         }
     }
