@@ -101,15 +101,11 @@ pub struct RunFacts {
     pub ab: Option<AbArms>,
 }
 
-/// The facts of one replication: `run` as simulated, `summary` its own summary (its cost
-/// and verdicts). The rollout is the first deployment's: from its start to one version
-/// left, or to the run's end if it was still under way. Undecided rollouts end
-/// `inconclusive`.
-pub fn facts_of(
-    model: &crate::scenario::Model,
-    run: &super::run::RunResult,
-    summary: Option<&super::summary::Summary>,
-) -> RunFacts {
+/// The facts of one replication that its run holds, read before the run is pooled (its cost
+/// and verdicts come from its summary afterwards: [`RunFacts::judged`]). The rollout is the
+/// first deployment's: from its start to one version left, or to the run's end if it was
+/// still under way. Undecided rollouts end `inconclusive`.
+pub fn facts_of(model: &crate::scenario::Model, run: &super::run::RunResult) -> RunFacts {
     let requests = &run.record.requests;
     let deployed = model.deployments.first();
     let rollout = run.rollouts.first().copied().unwrap_or_default();
@@ -141,10 +137,7 @@ pub fn facts_of(
         unsuccessful: requests.failed + requests.rejected + requests.timed_out,
         degraded: requests.degraded,
         // An overloaded run (no summary) is priced at its configured replicas.
-        cost_usd: summary.map_or_else(
-            || super::summary::nominal_cost_per_hour_usd(model) * model.duration_ns as f64 / 3.6e12,
-            |s| s.cost.total_usd,
-        ),
+        cost_usd: 0.0,
         p99_ms: series.latency.quantile_over_ns(first..last, 0.99) / 1e6,
         worst_window_p99_ms: worst / 1e6,
         rollout_s: end_ns.saturating_sub(start_ns) as f64 / 1e9,
@@ -154,7 +147,7 @@ pub fn facts_of(
                 .peak_replicas
                 .max(model.services[d.service].replicas)
         }),
-        slo_met: summary.is_some_and(|s| s.slo_met),
+        slo_met: false,
         ending,
         ab: deployed
             .filter(|d| d.strategy == crate::scenario::deploy::StrategyKind::AbTest)
@@ -162,6 +155,28 @@ pub fn facts_of(
                 control: Arm::new(rollout.arms[0].0, rollout.arms[0].1),
                 treatment: Arm::new(rollout.arms[1].0, rollout.arms[1].1),
             }),
+    }
+}
+
+impl RunFacts {
+    /// The facts with the replication's own summary's cost and verdicts; an overloaded run
+    /// (no summary) is priced at its configured replicas and meets no SLO.
+    pub fn judged(
+        self,
+        model: &crate::scenario::Model,
+        summary: Option<&super::summary::Summary>,
+    ) -> RunFacts {
+        RunFacts {
+            cost_usd: summary.map_or_else(
+                || {
+                    super::summary::nominal_cost_per_hour_usd(model) * model.duration_ns as f64
+                        / 3.6e12
+                },
+                |s| s.cost.total_usd,
+            ),
+            slo_met: summary.is_some_and(|s| s.slo_met),
+            ..self
+        }
     }
 }
 

@@ -62,27 +62,15 @@ pub fn compare(
                     .expect("no thread panics holding a pool")
                     .add(run.clone());
             }
-            let mut pool = Pool::new(design);
             // Read what the summary cannot give before the run is pooled away.
-            let series = run.series.clone();
-            let rollouts = run.rollouts.clone();
-            let record = run.record.clone();
+            let facts = facts_of(design, &run);
+            let mut pool = Pool::new(design);
             pool.add(run);
             let summary = match summarize(design, &pool) {
                 Outcome::Completed(s) => Some(s),
                 Outcome::Overloaded(_) => None,
             };
-            let run = crate::metrics::run::RunResult {
-                replication: r,
-                record,
-                end_ns: design.duration_ns,
-                overload: None,
-                events: 0,
-                series,
-                log: Default::default(),
-                rollouts,
-            };
-            facts_of(design, &run, summary.as_deref())
+            facts.judged(design, summary.as_deref())
         })
         .collect();
     let per = replications as usize;
