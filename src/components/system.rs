@@ -75,6 +75,10 @@ pub enum Event {
     Rollout(u32),
 }
 
+// The queue holds an event beside its time and sequence number (40 bytes in all); an event
+// bigger than 24 bytes would add a word to every one of them.
+const _: () = assert!(std::mem::size_of::<Event>() <= 24);
+
 /// Simulates replication `replication` of `model`.
 pub fn simulate(model: &Model, replication: u32) -> RunResult {
     simulate_with_progress(model, replication, &mut |_| {})

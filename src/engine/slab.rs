@@ -10,9 +10,15 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// A key into a [`GenSlab<T>`]: slot index plus the generation it was issued for.
+///
+/// Generations count every insert into the slab, in 64 bits: a key could only alias a later
+/// entry after 2^64 inserts (centuries at 10^9 a second), so a stale event is always seen as
+/// stale, however long it waits (a timer of hours) and however many requests pass meanwhile.
+/// With 32 bits, a run of 10^9 requests of a few visits each wraps the count, and an event
+/// waiting across the wrap could name a new entry in its old slot.
 pub struct Key<T> {
     index: u32,
-    generation: u32,
+    generation: u64,
     of: PhantomData<fn() -> T>,
 }
 
@@ -36,14 +42,14 @@ impl<T> fmt::Debug for Key<T> {
 }
 
 struct Entry<T> {
-    generation: u32,
+    generation: u64,
     value: T,
 }
 
 /// A slab whose keys go stale when their entry is removed.
 pub struct GenSlab<T> {
     slots: slab::Slab<Entry<T>>,
-    next_generation: u32,
+    next_generation: u64,
 }
 
 impl<T> Default for GenSlab<T> {
@@ -145,5 +151,25 @@ mod tests {
         assert_eq!(slab.remove(first), None);
         assert_eq!(slab.get(second), Some(&"second"));
         assert_eq!(slab.len(), 1);
+    }
+
+    #[test]
+    fn a_key_stays_stale_across_2_pow_32_inserts() {
+        // 2^32 inserts cannot be made in a test; starting the count just below 2^32 shows
+        // what a 32-bit count got wrong: the entry issued after the wrap took generation 0
+        // again in the same slot, and a key of generation 0 (an event of the first entry,
+        // still queued) named it.
+        let mut slab = GenSlab::default();
+        let first = slab.insert("first");
+        slab.remove(first);
+        slab.next_generation = u64::from(u32::MAX);
+        let before_wrap = slab.insert("before the wrap");
+        slab.remove(before_wrap);
+        let after_wrap = slab.insert("after the wrap");
+        assert_eq!(first.index, after_wrap.index, "the slot is reused");
+        assert_eq!(after_wrap.generation, 1 << 32);
+        assert_eq!(slab.get(first), None);
+        assert_eq!(slab.get(before_wrap), None);
+        assert_eq!(slab.get(after_wrap), Some(&"after the wrap"));
     }
 }
