@@ -1,5 +1,5 @@
 //! The lenient readers of a report directory (`summary.json`, `timeseries.csv`,
-//! `results.csv`) and a sweep's journal (`results.jsonl`, read by `--resume`): any text gives
+//! `results.csv`, `compare.json`) and a sweep's journal (`results.jsonl`, read by `--resume`): any text gives
 //! data or a message, never a panic.
 #![no_main]
 use arbitrary::Arbitrary;
@@ -11,6 +11,7 @@ enum Input {
     Series(String),
     Results(String),
     Journal(String),
+    Compare(String),
 }
 
 fuzz_target!(|input: Input| {
@@ -22,6 +23,7 @@ fuzz_target!(|input: Input| {
                     summary: Some(doc),
                     timeseries: None,
                     sweep: None,
+                    compare: None,
                     scenario: None,
                     objectives: Vec::new(),
                 };
@@ -48,6 +50,13 @@ fuzz_target!(|input: Input| {
             std::fs::create_dir_all(&dir).expect("a scratch directory");
             std::fs::write(dir.join("results.jsonl"), text).expect("write the journal");
             let _ = capsim::cli::results::read_rows(&dir);
+        }
+        Input::Compare(text) => {
+            if let Ok(doc) = data::parse_compare(&text) {
+                for row in &doc.strategies {
+                    let _ = (row.vs_baseline.len(), row.outcome.len());
+                }
+            }
         }
     }
 });
