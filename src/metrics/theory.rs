@@ -112,6 +112,7 @@ pub fn batched_load(
 pub fn theory(model: &Model) -> Vec<ServiceTheory> {
     let hit_ratios: Vec<Option<f64>> = model.services.iter().map(che_hit_ratio_of).collect();
     let flows = flows(model, &hit_ratios);
+    let by_fallback = reached_by_fallback(model);
     let mut result = Vec::with_capacity(model.services.len());
     for (id, service) in model.services.iter().enumerate() {
         let flow = &flows[id];
@@ -153,7 +154,11 @@ pub fn theory(model: &Model) -> Vec<ServiceTheory> {
         };
         let holds_workers = service.blocking_calls && service.callees().next().is_some();
         if arrival_rate_per_s == 0.0 {
-            t.note = Some("no traffic reaches this service".into());
+            t.note = Some(if by_fallback[id] {
+                "reached only as a fallback taken on timeouts or a deadline, at a rate theory does not know".into()
+            } else {
+                "no traffic reaches this service".into()
+            });
             result.push(t);
             continue;
         }
@@ -623,14 +628,11 @@ pub fn success_probability(model: &Model) -> f64 {
         .sum()
 }
 
-/// What is valid but cannot be what was meant, for warnings: services nothing reaches,
-/// objectives no run can meet, queues that grow without limit.
-pub fn warnings(model: &Model) -> Vec<String> {
-    let mut out = Vec::new();
-    // A service with no visits by the theory's visit ratios is never visited, unless a
-    // fallback reaches it along the call graph: a fallback taken only on timeouts or
-    // deadlines has no visits by the error rates alone, yet is visited.
-    let visits = visits_per_request(model);
+/// Which services a fallback reaches along the call graph (directly, or below a service a
+/// fallback reached). Such a service may be visited although the error rates alone give it
+/// no visits: a fallback taken on timeouts or a step's deadline has a rate theory does not
+/// know.
+fn reached_by_fallback(model: &Model) -> Vec<bool> {
     // Services reached (false) and reached through a fallback (true), as (id, flag) seen.
     let mut seen = vec![[false; 2]; model.services.len()];
     let mut stack: Vec<(ServiceId, bool)> =
@@ -658,7 +660,18 @@ pub fn warnings(model: &Model) -> Vec<String> {
             }
         }
     }
-    let by_fallback: Vec<bool> = seen.iter().map(|s| s[1]).collect();
+    seen.iter().map(|s| s[1]).collect()
+}
+
+/// What is valid but cannot be what was meant, for warnings: services nothing reaches,
+/// objectives no run can meet, queues that grow without limit.
+pub fn warnings(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    // A service with no visits by the theory's visit ratios is never visited, unless a
+    // fallback reaches it along the call graph: a fallback taken only on timeouts or
+    // deadlines has no visits by the error rates alone, yet is visited.
+    let visits = visits_per_request(model);
+    let by_fallback = reached_by_fallback(model);
     for ((service, &v), &by_fallback) in model.services.iter().zip(&visits).zip(&by_fallback) {
         if v == 0.0 && !by_fallback {
             out.push(format!(
