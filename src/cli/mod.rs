@@ -293,9 +293,31 @@ fn scenario_dir(options: &SimOptions) -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Reads a file named in a scenario, relative to the scenario's directory `base`.
-fn read_named_file(base: &Path, name: &str) -> Result<String, String> {
-    std::fs::read_to_string(base.join(name)).map_err(|e| e.to_string())
+/// The files a scenario names (trace files), read relative to its directory once per
+/// command: a sweep or plan loads every point from the scenario, and each point would read
+/// its trace again (a 10^5-point sweep, 10^5 reads of the same file).
+struct NamedFiles {
+    base: PathBuf,
+    read: std::sync::Mutex<std::collections::HashMap<String, Result<String, String>>>,
+}
+
+impl NamedFiles {
+    fn new(base: PathBuf) -> NamedFiles {
+        NamedFiles {
+            base,
+            read: Default::default(),
+        }
+    }
+
+    /// The file `name`'s text (or why it cannot be read), from the disk the first time.
+    fn read(&self, name: &str) -> Result<String, String> {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.entry(name.to_string())
+            .or_insert_with(|| {
+                std::fs::read_to_string(self.base.join(name)).map_err(|e| e.to_string())
+            })
+            .clone()
+    }
 }
 
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
@@ -309,8 +331,8 @@ fn load_with_text(options: &SimOptions) -> anyhow::Result<(Model, String)> {
     let text = std::fs::read_to_string(&options.scenario)
         .with_context(|| format!("error: cannot read scenario {file}"))?;
     let overrides = overrides(options);
-    let base = scenario_dir(options);
-    let files = |name: &str| read_named_file(&base, name);
+    let named = NamedFiles::new(scenario_dir(options));
+    let files = |name: &str| named.read(name);
     let model =
         scenario::load_with_files(&text, &file, &overrides, &files).map_err(|e| anyhow!(e))?;
     Ok((model, scenario_as_run(&file, &text, &overrides)))
@@ -768,4 +790,24 @@ fn run_with_progress_bar(model: &Model) -> Outcome {
     });
     bar.finish_and_clear();
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NamedFiles;
+
+    #[test]
+    fn a_named_file_is_read_from_disk_once_per_command() {
+        let dir = std::env::temp_dir().join(format!("capsim-named-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        std::fs::write(dir.join("trace.csv"), "0.5\n").expect("write the trace");
+        let named = NamedFiles::new(dir.clone());
+        assert_eq!(named.read("trace.csv").as_deref(), Ok("0.5\n"));
+        // Changed on disk after the first read: every later point still sees the first
+        // text, so each point of a sweep runs the same trace and the file is read once.
+        std::fs::write(dir.join("trace.csv"), "0.7\n").expect("rewrite the trace");
+        assert_eq!(named.read("trace.csv").as_deref(), Ok("0.5\n"));
+        assert!(named.read("missing.csv").is_err());
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
 }

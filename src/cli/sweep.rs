@@ -172,8 +172,8 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         Some(text) => Shard::parse(text).map_err(|e| anyhow!("error: {e}"))?,
     };
-    let base = super::scenario_dir(&args.options);
-    let files = |name: &str| super::read_named_file(&base, name);
+    let named = super::NamedFiles::new(super::scenario_dir(&args.options));
+    let files = |name: &str| named.read(name);
     let (source, model) = source(&args.options, &args.sweep, &files)?;
     let axes = source.axes("sweep");
     if axes.is_empty() {
@@ -380,8 +380,8 @@ pub struct PlanArgs {
 }
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let base = super::scenario_dir(&args.options);
-    let files = |name: &str| super::read_named_file(&base, name);
+    let named = super::NamedFiles::new(super::scenario_dir(&args.options));
+    let files = |name: &str| named.read(name);
     let (source, model) = source(&args.options, &[], &files)?;
     let knobs = source.axes("plan");
     if knobs.is_empty() {
