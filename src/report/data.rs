@@ -503,6 +503,28 @@ impl TimeSeries {
             .collect()
     }
 
+    /// A latency column's points, leaving out the windows where nothing succeeded: such a
+    /// window has no percentile (its column says 0), so a chart's line joins the windows
+    /// around a gap instead of dropping to 0 there.
+    pub fn latency_points(&self, column: &str) -> Vec<(f64, f64)> {
+        let Some(succeeded) = self.table.column("succeeded") else {
+            return self.points(column);
+        };
+        let Some(values) = self.table.column(column) else {
+            return Vec::new();
+        };
+        self.starts()
+            .iter()
+            .zip(self.lengths())
+            .zip(values.into_iter().zip(succeeded))
+            .filter_map(|((s, len), (v, ok))| match (v, ok) {
+                (Some(v), Some(ok)) if ok > 0.0 => Some((s + len / 2.0, v)),
+                (Some(v), None) => Some((s + len / 2.0, v)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The services named by `NAME.utilization` or `NAME.replicas_ready` columns, in order.
     pub fn services(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();

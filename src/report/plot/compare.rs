@@ -64,16 +64,8 @@ fn p99(series: &[&(String, TimeSeries)], x: &Axis, objectives: &[(String, f64)])
         .iter()
         .enumerate()
         .filter_map(|(i, (name, ts))| {
-            // A window where nothing succeeded has no p99 (its column says 0): left out, so
-            // the line joins the windows around recreate's gap instead of dropping to 0.
-            let succeeded = ts.points("succeeded");
-            let points: Vec<(f64, f64)> = ts
-                .points("p99_ms")
-                .into_iter()
-                .filter(|&(x, _)| {
-                    succeeded.is_empty() || succeeded.iter().any(|&(at, n)| at == x && n > 0.0)
-                })
-                .collect();
+            // Recreate's gap has no p99: its line joins the windows around it.
+            let points = ts.latency_points("p99_ms");
             (!points.is_empty()).then(|| {
                 Layer::named(
                     &shorten(name, 24),

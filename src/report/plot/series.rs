@@ -135,7 +135,7 @@ pub fn latency(ts: &TimeSeries, objectives: &[(String, f64)], marks: &[Layer]) -
     let mut layers: Vec<Layer> = [("p50", 0usize), ("p95", 1), ("p99", 5)]
         .iter()
         .filter_map(|&(p, c)| {
-            let points = ts.points(&format!("{p}_ms"));
+            let points = ts.latency_points(&format!("{p}_ms"));
             (!points.is_empty()).then(|| line(p, PALETTE[c], points, 2))
         })
         .collect();
@@ -455,6 +455,22 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_window_where_nothing_succeeded_has_no_latency_point() {
+        // Three windows; the middle one had arrivals but no success, so its percentiles are
+        // written as 0: the lines skip it rather than drop to 0 there.
+        let csv = "window_start_s,window_s,arrived,succeeded,p50_ms,p95_ms,p99_ms\n\
+                   0,10,100,100,5,9,12\n\
+                   10,10,100,0,0,0,0\n\
+                   20,10,100,100,6,10,14\n";
+        let ts = TimeSeries::parse_csv(csv).unwrap();
+        let fig = latency(&ts, &[], &[]).unwrap();
+        match &named(&fig, "p99").mark {
+            Mark::Line { points, .. } => assert_eq!(points, &[(5.0, 12.0), (25.0, 14.0)]),
+            other => panic!("not a line: {other:?}"),
+        }
     }
 
     #[test]
