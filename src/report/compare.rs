@@ -42,6 +42,13 @@ fn row(r: &Row) -> Value {
     m.insert("extra_cost_usd".into(), json!(f.extra_cost_usd));
     m.insert("peak_replicas".into(), json!(f.peak_replicas));
     m.insert("slo_met".into(), json!(f.slo_met));
+    let outcomes: Map<String, Value> = r
+        .pooled
+        .endings
+        .iter()
+        .map(|&(ending, n)| (ending.key().to_string(), json!(n)))
+        .collect();
+    m.insert("outcomes".into(), Value::Object(outcomes));
     if let Some(vs) = &r.vs_baseline {
         let diffs: Map<String, Value> = vs
             .iter()
@@ -399,10 +406,16 @@ mod tests {
                 "extra_cost_usd",
                 "peak_replicas",
                 "slo_met",
+                "outcomes",
                 "vs_baseline"
             ]
         );
         assert_eq!(canary["outcome"], "rolled_back");
+        assert_eq!(canary["outcomes"], json!({"rolled_back": 1}));
+        assert_eq!(
+            v["strategies"][2]["outcomes"],
+            json!({"rolled_back": 1, "promoted": 2})
+        );
         assert_eq!(canary["decided_at_s"], 1260.0);
         assert_eq!(canary["failed_requests"], 152);
         assert_eq!(canary["peak_replicas"], 12);
