@@ -102,18 +102,35 @@ pub struct RunFacts {
 }
 
 /// The facts of one replication that its run holds, read before the run is pooled (its cost
-/// and verdicts come from its summary afterwards: [`RunFacts::judged`]). The rollout is the
-/// first deployment's: from its start to one version left, or to the run's end if it was
-/// still under way. Undecided rollouts end `inconclusive`.
+/// and verdicts come from its summary afterwards: [`RunFacts::judged`]). With several
+/// deployments the rollouts are read together: from the first one's start to the last one's
+/// end (or the run's end, if one was still under way), decided when the last was decided,
+/// ending as the most cautious ended (any rollback is a rollback), with the peak replicas of
+/// every deployed service added. A rollout is from its start to one version left; undecided
+/// rollouts end `inconclusive`.
 pub fn facts_of(model: &crate::scenario::Model, run: &super::run::RunResult) -> RunFacts {
     let requests = &run.record.requests;
-    let deployed = model.deployments.first();
-    let rollout = run.rollouts.first().copied().unwrap_or_default();
-    let start_ns = rollout
-        .started_ns
-        .or(deployed.map(|d| d.at_ns))
+    let deployed = &model.deployments;
+    let rollouts: Vec<_> = (0..deployed.len())
+        .map(|i| run.rollouts.get(i).copied().unwrap_or_default())
+        .collect();
+    let start_ns = deployed
+        .iter()
+        .zip(&rollouts)
+        .map(|(d, r)| r.started_ns.unwrap_or(d.at_ns))
+        .min()
         .unwrap_or(0);
-    let end_ns = rollout.ended_ns.unwrap_or(model.duration_ns);
+    let end_ns = rollouts
+        .iter()
+        .map(|r| r.ended_ns)
+        .try_fold(0, |end, ended| ended.map(|e| end.max(e)))
+        .filter(|_| !rollouts.is_empty())
+        .unwrap_or(model.duration_ns);
+    let decided_ns = rollouts
+        .iter()
+        .map(|r| r.decided_ns)
+        .try_fold(0, |last, decided| decided.map(|d| last.max(d)))
+        .filter(|_| !rollouts.is_empty());
     let series = &run.series;
     let (first, last) = if series.window_ns == 0 || series.windows() == 0 {
         (0, 0)
@@ -127,12 +144,39 @@ pub fn facts_of(model: &crate::scenario::Model, run: &super::run::RunResult) -> 
     let worst = (first..last)
         .map(|w| series.latency.quantiles_ns(w, [0.99])[0])
         .fold(0.0, f64::max);
-    let ending = match rollout.outcome {
-        Some("completed") => Ending::Completed,
-        Some("promoted") => Ending::Promoted,
-        Some("rolled_back") => Ending::RolledBack,
-        _ => Ending::Inconclusive,
-    };
+    let ending = rollouts
+        .iter()
+        .map(|r| match r.outcome {
+            Some("completed") => Ending::Completed,
+            Some("promoted") => Ending::Promoted,
+            Some("rolled_back") => Ending::RolledBack,
+            _ => Ending::Inconclusive,
+        })
+        .min()
+        .unwrap_or(Ending::Inconclusive);
+    // Each deployed service's peak once, however many of its deployments there are.
+    let mut peaks: Vec<(usize, u32)> = Vec::new();
+    for (d, r) in deployed.iter().zip(&rollouts) {
+        let service = &model.services[d.service];
+        let configured = service
+            .fleet
+            .regions
+            .as_ref()
+            .map_or(service.replicas, |regions| regions.iter().sum());
+        let peak = r.peak_replicas.max(configured);
+        match peaks.iter_mut().find(|(s, _)| *s == d.service) {
+            Some((_, most)) => *most = (*most).max(peak),
+            None => peaks.push((d.service, peak)),
+        }
+    }
+    let ab = deployed
+        .iter()
+        .zip(&rollouts)
+        .find(|(d, _)| d.strategy == crate::scenario::deploy::StrategyKind::AbTest)
+        .map(|(_, r)| AbArms {
+            control: Arm::new(r.arms[0].0, r.arms[0].1),
+            treatment: Arm::new(r.arms[1].0, r.arms[1].1),
+        });
     RunFacts {
         unsuccessful: requests.failed + requests.rejected + requests.timed_out,
         degraded: requests.degraded,
@@ -141,20 +185,11 @@ pub fn facts_of(model: &crate::scenario::Model, run: &super::run::RunResult) -> 
         p99_ms: series.latency.quantile_over_ns(first..last, 0.99) / 1e6,
         worst_window_p99_ms: worst / 1e6,
         rollout_s: end_ns.saturating_sub(start_ns) as f64 / 1e9,
-        decided_at_s: rollout.decided_ns.map(|t| t as f64 / 1e9),
-        peak_replicas: deployed.map_or(0, |d| {
-            rollout
-                .peak_replicas
-                .max(model.services[d.service].replicas)
-        }),
+        decided_at_s: decided_ns.map(|t| t as f64 / 1e9),
+        peak_replicas: peaks.iter().map(|&(_, p)| p).sum(),
         slo_met: false,
         ending,
-        ab: deployed
-            .filter(|d| d.strategy == crate::scenario::deploy::StrategyKind::AbTest)
-            .map(|_| AbArms {
-                control: Arm::new(rollout.arms[0].0, rollout.arms[0].1),
-                treatment: Arm::new(rollout.arms[1].0, rollout.arms[1].1),
-            }),
+        ab,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `capsim compare`: a scenario's deployment run under each strategy asked for, and once with
+//! `capsim compare`: a scenario's deployments run under each strategy asked for, and once with
 //! no deployment, on the same traffic. Replication r of every design uses the same seed and
 //! replication number, so it sees the same arrivals and the same draws wherever the designs
 //! coincide (common random numbers); the differences a strategy makes are then its own.
