@@ -1,7 +1,7 @@
 //! The teaching set and the seed designs say what they print: every `# expect:` marker in the
 //! comments of `scenarios/teaching/*.toml` and `scenarios/*.toml` is checked against the JSON
-//! summary the file gives today, and every file carries at least one; docs/tutorial.md's
-//! pasted output is what its commands print.
+//! summary the file gives today, and every file carries at least one; the output pasted in
+//! docs/tutorial.md and the README is what their commands print.
 //!
 //! A marker is one comment line:
 //!
@@ -342,38 +342,50 @@ fn a_path_walks_arrays_and_keys_that_hold_dots() {
     assert!(judge(&serde_json::json!(9.6), &near).is_some());
 }
 
-/// docs/tutorial.md pastes what its commands print: each ```console block opens with
-/// `$ capsim ARGS` (no quotes in ARGS) and holds that command's standard output, byte for byte.
+/// docs/tutorial.md and the README paste what their commands print: each ```console block
+/// opens with `$ capsim ARGS` (no quotes in ARGS) and holds that command's standard output,
+/// byte for byte, or its first lines when the block's last line is `[...]`.
 #[test]
-fn tutorial_shows_what_its_commands_print() {
+fn tutorial_and_readme_show_what_their_commands_print() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tutorial = std::fs::read_to_string(root.join("docs/tutorial.md")).expect("read it");
-    let blocks: Vec<&str> = tutorial
-        .split("```console\n")
-        .skip(1)
-        .map(|block| block.split("```").next().expect("a closed block"))
-        .collect();
-    assert!(
-        blocks.len() >= 3,
-        "docs/tutorial.md should show its commands' output"
-    );
-    for block in blocks {
-        let (command, shown) = block.split_once('\n').expect("a command line");
-        let args: Vec<&str> = command
-            .strip_prefix("$ capsim ")
-            .unwrap_or_else(|| panic!("a console block opens with `$ capsim`: {command}"))
-            .split_whitespace()
+    for (doc, at_least) in [("docs/tutorial.md", 3), ("README.md", 2)] {
+        let text = std::fs::read_to_string(root.join(doc)).expect("read it");
+        let blocks: Vec<&str> = text
+            .split("```console\n")
+            .skip(1)
+            .map(|block| block.split("```").next().expect("a closed block"))
             .collect();
-        let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(&args)
-            .current_dir(root)
-            .output()
-            .expect("start capsim");
-        let printed = String::from_utf8(out.stdout).expect("UTF-8");
-        assert_eq!(
-            shown.trim_end(),
-            printed.trim_end(),
-            "docs/tutorial.md's output of `{command}` is stale"
+        assert!(
+            blocks.len() >= at_least,
+            "{doc} should show its commands' output"
         );
+        for block in blocks {
+            let (command, shown) = block.split_once('\n').expect("a command line");
+            let args: Vec<&str> = command
+                .strip_prefix("$ capsim ")
+                .unwrap_or_else(|| panic!("a console block opens with `$ capsim`: {command}"))
+                .split_whitespace()
+                .collect();
+            let out = Command::new(env!("CARGO_BIN_EXE_capsim"))
+                .args(&args)
+                .current_dir(root)
+                .output()
+                .expect("start capsim");
+            let printed = String::from_utf8(out.stdout).expect("UTF-8");
+            let shown = shown.trim_end();
+            let (shown, printed) = match shown.strip_suffix("[...]") {
+                // The block's lines are the output's first lines.
+                Some(head) => {
+                    let head = head.trim_end();
+                    let lines = head.lines().count();
+                    (
+                        head,
+                        printed.lines().take(lines).collect::<Vec<_>>().join("\n"),
+                    )
+                }
+                None => (shown, printed.trim_end().to_string()),
+            };
+            assert_eq!(shown, printed, "{doc}'s output of `{command}` is stale");
+        }
     }
 }
