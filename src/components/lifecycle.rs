@@ -41,6 +41,8 @@ pub struct WorldState {
     pub regional_hpas: Vec<Vec<RegionalHpa>>,
     /// Whether each fault with a time window is under way.
     pub fault_active: Vec<bool>,
+    /// Per region, the region outages under way (what a rollout's controller waits out).
+    pub region_outages: Vec<u32>,
     /// Each fault's own sequential stream (failure times, repair times).
     pub fault_rngs: Vec<Rng>,
     /// Provisioning delays: a keyed draw per replica started, per service.
@@ -72,6 +74,7 @@ impl WorldState {
                 })
                 .collect(),
             fault_active: vec![false; model.fleet.faults.len()],
+            region_outages: vec![0; model.fleet.regions.len()],
             fault_rngs: (0..model.fleet.faults.len())
                 .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))
                 .collect(),

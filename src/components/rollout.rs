@@ -103,8 +103,11 @@ impl Outcome {
 /// One rollout's controller state.
 pub struct RolloutState {
     pub phase: Phase,
-    /// The replica count the service should have (its `replicas`, then the autoscaler's).
-    pub desired: u32,
+    /// The replica count the service should have, per region (one entry for a service
+    /// without regions): its `replicas`, then its autoscaler's (a regional service's HPA per
+    /// region). Each region's strategy arithmetic runs on its own count, as a Deployment
+    /// per cluster does.
+    pub desired: Vec<u32>,
     /// When each replica slot last became ready.
     pub(super) ready_since_ns: Vec<Nanos>,
     /// Canary step under way; when its weight was reached (its pause runs from then).
@@ -143,7 +146,7 @@ pub struct RolloutState {
     /// each version's own HPA last asked for (a floor under the strategy's count; the HPAs
     /// themselves are the autoscaler's, `WorldState::version_autoscalers`).
     pub(super) busy: [TimeWeighted; 2],
-    pub(super) floor: [u32; 2],
+    pub(super) floor: Vec<[u32; 2]>,
     /// A DNS ramp under way (its weight level is kept at 0 and its area computed exactly),
     /// the time up to which its area is counted, and the area counted since the last
     /// window's end (weight in millionths x ns).
@@ -158,10 +161,16 @@ pub struct RolloutState {
 impl RolloutState {
     pub fn new(model: &Model, d: &Deployment, replication: u32) -> RolloutState {
         let name = &model.services[d.service].name;
+        let desired = model.services[d.service]
+            .fleet
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![model.services[d.service].replicas]);
         let stream = |purpose: &str| Stream::new(model.seed, replication, name, purpose);
         RolloutState {
             phase: Phase::Pending,
-            desired: model.services[d.service].replicas,
+            floor: vec![[0; 2]; desired.len()],
+            desired,
             ready_since_ns: Vec::new(),
             step: 0,
             step_since_ns: None,
@@ -197,7 +206,6 @@ impl RolloutState {
             peak_live: model.services[d.service].replicas,
             ramp_mark_ns: 0,
             ramp_area: 0,
-            floor: [0; 2],
         }
     }
 

@@ -292,7 +292,7 @@ const DEPLOYMENT_KEYS: [&str; 13] = [
 
 /// `[[deployment]]` tables. `provisioning` gives a service's own provisioning delay (its
 /// autoscaler's, or instant), the default of `new.provisioning`; `regional` whether a service
-/// is regional (not supported yet).
+/// is regional (whose HPAs, one per region, are not split per version yet).
 pub fn deployments(
     value: Option<&toml::Value>,
     services: &[String],
@@ -317,11 +317,11 @@ pub fn deployments(
         let Some(d) = deployment(item, &path, services, duration_ns, provisioning, problems) else {
             continue;
         };
-        if regional(d.0.service) {
+        if regional(d.0.service) && d.0.autoscale == Coupling::Separate {
             problems.push(Problem::new(
-                join(&path, "service"),
+                join(&path, "autoscale"),
                 format!(
-                    "service \"{}\" is regional; deployments of a regional service are not supported yet (deploy a service without regions)",
+                    "service \"{}\" is regional; one HPA per version in each region is not supported yet (use autoscale = \"blended\": each region's HPA over both versions)",
                     services[d.0.service]
                 ),
             ));
