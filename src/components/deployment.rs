@@ -196,13 +196,38 @@ impl System<'_> {
 
     /// What a rolling update promises between events, in a world without faults, in each
     /// region: at most desired + surge replicas (ready or starting), and at least desired -
-    /// unavailable of them available; or the first promise broken.
+    /// unavailable of them available; and what blue-green promises without an autoscaler
+    /// too: every version taking traffic has its whole desired set ready in each region (no
+    /// capacity dip); or the first promise broken.
     pub(super) fn rollout_invariants(&self, now_ns: Nanos) -> Result<(), String> {
         if !self.model.fleet.faults.is_empty() {
             return Ok(());
         }
         for (d, spec) in self.model.deployments.iter().enumerate() {
             let state = &self.rollouts[d];
+            if spec.strategy == StrategyKind::BlueGreen
+                && state.active()
+                && self.model.services[spec.service].fleet.autoscale.is_none()
+            {
+                let route = self.services[spec.service].route;
+                for v in [OLD, NEW] {
+                    let serves = match route {
+                        Route::Only(only) => only == v,
+                        _ => true,
+                    };
+                    for (g, &desired) in state.desired.iter().enumerate() {
+                        let c = self.services[spec.service]
+                            .fleet
+                            .pair_counts(self.scope(d, g), v);
+                        if serves && (c.ready as u32) < desired {
+                            return Err(format!(
+                                "blue-green (region {g}): version {v} serves with {} ready of {desired}",
+                                c.ready
+                            ));
+                        }
+                    }
+                }
+            }
             if spec.strategy != StrategyKind::Rolling || state.phase != Phase::Progressing {
                 continue;
             }
