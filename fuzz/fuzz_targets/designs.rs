@@ -234,10 +234,8 @@ fn design(d: &Design) -> Option<String> {
             duration_ms / 4 + 1
         );
     }
-    // A rollout of any service (the last one is regional, with regions: its HPAs are one
-    // per region over both versions, so "separate" is for the others).
+    // A rollout of any service (the last one is regional, with regions).
     let deployed = usize::from(d.deploy / 4) % n;
-    let regional = d.regions && deployed + 1 == n;
     if d.deploy & 1 != 0 {
         const STRATEGIES: [&str; 6] = ["recreate", "rolling", "blue_green", "canary", "ab_test", "shadow"];
         let at = u32::from(d.deploy / 2) * duration_ms / 256;
@@ -252,7 +250,7 @@ fn design(d: &Design) -> Option<String> {
             deployed,
             STRATEGIES[usize::from(d.deploy / 8) % 6],
             10 * u32::from(d.deploy / 16 % 2),
-            if d.deploy & 128 != 0 && !regional { "separate" } else { "blended" },
+            if d.deploy & 128 != 0 { "separate" } else { "blended" },
             u32::from(d.deploy / 2 % 3),
             if d.deploy & 32 != 0 { "dns" } else { "instant" },
             d.deploy & 64 != 0,

@@ -299,13 +299,9 @@ impl System<'_> {
             self.sync_regions(now_ns, id, a, events);
             return;
         }
-        if let Some(d) = self.services[id].deployment.filter(|&d| {
-            self.rollouts[d].active()
-                && self.model.deployments[d].autoscale
-                    == crate::scenario::deploy::Coupling::Separate
-        }) {
+        if let Some(d) = self.separate_rollout(id) {
             for version in [super::rollout::OLD, super::rollout::NEW] {
-                self.sync_version(now_ns, id, d, version, a, events);
+                self.sync_version(now_ns, id, d, 0, version, a, events);
             }
             return;
         }
@@ -385,15 +381,27 @@ impl System<'_> {
         value
     }
 
+    /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).
+    fn separate_rollout(&self, id: ServiceId) -> Option<usize> {
+        self.services[id].deployment.filter(|&d| {
+            self.rollouts[d].active()
+                && self.model.deployments[d].autoscale
+                    == crate::scenario::deploy::Coupling::Separate
+        })
+    }
+
     /// One version's own HPA during a rollout (`autoscale = "separate"`, as Flagger gives the
-    /// primary and the canary each its own): its utilization over its own ready replicas,
-    /// its own pods, stabilization and limits; what it decides is a floor under the count
-    /// the strategy gives the version.
+    /// primary and the canary each its own; in region `g` of a regional service, one per
+    /// region and version): its utilization over its own ready replicas, its own pods,
+    /// stabilization and limits; what it decides is a floor under the count the strategy
+    /// gives the version there.
+    #[allow(clippy::too_many_arguments)]
     fn sync_version(
         &mut self,
         now_ns: Nanos,
         id: ServiceId,
         d: usize,
+        g: usize,
         version: super::fleet::VersionId,
         a: &Autoscale,
         events: &mut EventQueue<Event>,
@@ -403,22 +411,23 @@ impl System<'_> {
         let concurrency = f64::from(self.model.services[id].concurrency);
         let rollout = &self.rollouts[d];
         let areas = [
-            rollout.busy[v].run_area_at(now_ns, window),
-            rollout.ready_level(version).run_area_at(now_ns, window),
+            rollout.busy[g][v].run_area_at(now_ns, window),
+            rollout.ready_level(g, version).run_area_at(now_ns, window),
         ];
+        let regional = self.services[id].is_regional();
         let Some(decision) = scoped_sync(
             now_ns,
             a,
-            &mut self.world.version_autoscalers[d][v],
+            &mut self.world.version_autoscalers[d][g][v],
             self.services[id].replicas(),
-            |r| r.version == version,
+            |r| r.version == version && (!regional || usize::from(r.region) == g),
             areas,
             concurrency,
             None,
         ) else {
             return;
         };
-        self.rollouts[d].floor[0][v] = decision.desired;
+        self.rollouts[d].floor[g][v] = decision.desired;
         if decision.desired != decision.current {
             let Decision {
                 current,
@@ -426,7 +435,7 @@ impl System<'_> {
                 observed,
             } = decision;
             self.log_scale(now_ns, id, current, desired, observed);
-            self.rollout_resize(now_ns, d, 0, self.rollouts[d].desired[0], events);
+            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
         }
     }
 
@@ -435,10 +444,10 @@ impl System<'_> {
     /// region's count within the same `[min, max]`, starting replicas there and draining its
     /// newest. A region with no ready replica (down) has no sample, so its HPA does nothing.
     /// The log shows the service's total count before and after each region's change, and
-    /// the region's observed utilization. Under a rollout each region's HPA reads both
-    /// versions' replicas there and manages the region's desired count, which the strategy
-    /// spreads over the versions (`autoscale = "blended"`; one HPA per region and version is
-    /// refused for a regional service).
+    /// the region's observed utilization. Under a rollout with `autoscale = "blended"` each
+    /// region's HPA reads both versions' replicas there and manages the region's desired
+    /// count, which the strategy spreads over the versions; with `"separate"` each region
+    /// has one HPA per version instead ([`System::sync_version`]).
     fn sync_regions(
         &mut self,
         now_ns: Nanos,
@@ -446,6 +455,14 @@ impl System<'_> {
         a: &Autoscale,
         events: &mut EventQueue<Event>,
     ) {
+        if let Some(d) = self.separate_rollout(id) {
+            for g in 0..self.rollouts[d].desired.len() {
+                for version in [super::rollout::OLD, super::rollout::NEW] {
+                    self.sync_version(now_ns, id, d, g, version, a, events);
+                }
+            }
+            return;
+        }
         let window = self.window;
         let concurrency = f64::from(self.model.services[id].concurrency);
         let rollout = self.services[id]

@@ -95,8 +95,10 @@ impl System<'_> {
     #[inline(never)]
     fn count_version_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         if let Some(d) = self.services[service].deployment {
-            let v = usize::from(self.services[service].fleet.get(replica).version);
-            self.rollouts[d].busy[v].add(now_ns, delta, self.window);
+            // A replica of a service without regions is in region 0.
+            let r = self.services[service].fleet.get(replica);
+            let (g, v) = (usize::from(r.region), usize::from(r.version));
+            self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
         }
     }
 
@@ -408,6 +410,15 @@ impl System<'_> {
         });
         let live = state.fleet.current();
         let rollout = &mut self.rollouts[d];
+        for (g, levels) in rollout.region_ready.iter_mut().enumerate() {
+            for (v, level) in levels.iter_mut().enumerate() {
+                let ready = state
+                    .fleet
+                    .pair_counts(Some(g as u16), v as VersionId)
+                    .ready;
+                level.set(now_ns, ready, window);
+            }
+        }
         rollout.peak_live = rollout.peak_live.max(live);
         rollout.new_ready.set(now_ns, new, window);
         rollout.old_ready.set(now_ns, old, window);

@@ -35,8 +35,9 @@ pub struct ReplicaRef {
 pub struct WorldState {
     pub log: Log,
     pub autoscalers: Vec<Option<AutoscalerState>>,
-    /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`.
-    pub version_autoscalers: Vec<[AutoscalerState; 2]>,
+    /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`, in
+    /// each region (one entry for a service without regions).
+    pub version_autoscalers: Vec<Vec<[AutoscalerState; 2]>>,
     /// Per service, one HPA per region when it is regional and autoscaled (else empty).
     pub regional_hpas: Vec<Vec<RegionalHpa>>,
     /// Whether each fault with a time window is under way.
@@ -64,7 +65,14 @@ impl WorldState {
                         .map(|_| AutoscalerState::default())
                 })
                 .collect(),
-            version_autoscalers: vec![Default::default(); model.deployments.len()],
+            version_autoscalers: model
+                .deployments
+                .iter()
+                .map(|d| {
+                    let regions = model.services[d.service].fleet.regions.as_ref();
+                    vec![Default::default(); regions.map_or(1, Vec::len)]
+                })
+                .collect(),
             regional_hpas: model
                 .services
                 .iter()

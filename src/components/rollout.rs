@@ -142,10 +142,13 @@ pub struct RolloutState {
     pub(super) new_ready: TimeWeighted,
     pub(super) old_ready: TimeWeighted,
     pub(super) marks: [u128; 3],
-    /// `autoscale = "separate"`: busy workers of each version (integrated), and the count
-    /// each version's own HPA last asked for (a floor under the strategy's count; the HPAs
-    /// themselves are the autoscaler's, `WorldState::version_autoscalers`).
-    pub(super) busy: [TimeWeighted; 2],
+    /// `autoscale = "separate"`, per region (one entry for a service without regions):
+    /// busy workers of each version (integrated), each version's ready replicas there
+    /// (integrated; kept only for a regional service, the totals above serving the other),
+    /// and the count each version's own HPA last asked for (a floor under the strategy's
+    /// count; the HPAs themselves are the autoscaler's, `WorldState::version_autoscalers`).
+    pub(super) busy: Vec<[TimeWeighted; 2]>,
+    pub(super) region_ready: Vec<[TimeWeighted; 2]>,
     pub(super) floor: Vec<[u32; 2]>,
     /// A DNS ramp under way (its weight level is kept at 0 and its area computed exactly),
     /// the time up to which its area is counted, and the area counted since the last
@@ -170,7 +173,6 @@ impl RolloutState {
         RolloutState {
             phase: Phase::Pending,
             floor: vec![[0; 2]; desired.len()],
-            desired,
             ready_since_ns: Vec::new(),
             step: 0,
             step_since_ns: None,
@@ -201,17 +203,25 @@ impl RolloutState {
             new_ready: TimeWeighted::default(),
             old_ready: TimeWeighted::default(),
             marks: [0; 3],
-            busy: Default::default(),
+            busy: vec![Default::default(); desired.len()],
+            region_ready: if model.services[d.service].fleet.regions.is_some() {
+                vec![Default::default(); desired.len()]
+            } else {
+                Vec::new()
+            },
             ramp: None,
             peak_live: model.services[d.service].replicas,
             ramp_mark_ns: 0,
             ramp_area: 0,
+            desired,
         }
     }
 
-    /// The integrated ready replicas of a version.
-    pub(super) fn ready_level(&self, version: VersionId) -> &TimeWeighted {
-        if version == NEW {
+    /// The integrated ready replicas of a version (in region `g` of a regional service).
+    pub(super) fn ready_level(&self, g: usize, version: VersionId) -> &TimeWeighted {
+        if let Some(levels) = self.region_ready.get(g) {
+            &levels[usize::from(version)]
+        } else if version == NEW {
             &self.new_ready
         } else {
             &self.old_ready

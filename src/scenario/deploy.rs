@@ -291,14 +291,12 @@ const DEPLOYMENT_KEYS: [&str; 13] = [
 ];
 
 /// `[[deployment]]` tables. `provisioning` gives a service's own provisioning delay (its
-/// autoscaler's, or instant), the default of `new.provisioning`; `regional` whether a service
-/// is regional (whose HPAs, one per region, are not split per version yet).
+/// autoscaler's, or instant), the default of `new.provisioning`.
 pub fn deployments(
     value: Option<&toml::Value>,
     services: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
-    regional: &dyn Fn(ServiceId) -> bool,
     problems: &mut Vec<Problem>,
 ) -> Vec<(Deployment, NewVersion)> {
     let Some(value) = value else {
@@ -317,15 +315,7 @@ pub fn deployments(
         let Some(d) = deployment(item, &path, services, duration_ns, provisioning, problems) else {
             continue;
         };
-        if regional(d.0.service) && d.0.autoscale == Coupling::Separate {
-            problems.push(Problem::new(
-                join(&path, "autoscale"),
-                format!(
-                    "service \"{}\" is regional; one HPA per version in each region is not supported yet (use autoscale = \"blended\": each region's HPA over both versions)",
-                    services[d.0.service]
-                ),
-            ));
-        } else if out.iter().any(|(o, _)| o.service == d.0.service) {
+        if out.iter().any(|(o, _)| o.service == d.0.service) {
             problems.push(Problem::new(
                 join(&path, "service"),
                 format!(

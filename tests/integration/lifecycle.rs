@@ -135,8 +135,9 @@ use proptest::prelude::*;
 /// scopes, a fixed-ratio cache; an autoscaled service, health checks, recurring crashes, spot
 /// interruptions and an erroring window; and a rollout of one service by any strategy
 /// (either autoscaler coupling, a DNS or instant switch, a canary with or without a router),
-/// that service regional in two regions when `regional` is odd (then with one HPA per region
-/// over both versions if it autoscales, and a region outage mid-run when bit 2 is set too).
+/// that service regional in two regions when `regional` is odd (then with its HPAs per
+/// region, or per region and version, if it autoscales, and a region outage mid-run when bit
+/// 2 is set too).
 #[allow(clippy::too_many_arguments)]
 fn lifecycle_design(
     rate: u32,
@@ -290,8 +291,7 @@ fn lifecycle_design(
         }
     }
     // A rollout of one service's new version (slower, erring) by any strategy, with every
-    // strategy's table short enough to play out within the run (a regional service's HPAs
-    // are one per region over both versions: "separate" is refused there).
+    // strategy's table short enough to play out within the run.
     if deploy & 1 != 0 {
         const STRATEGIES: [&str; 6] = [
             "recreate",
@@ -313,7 +313,7 @@ fn lifecycle_design(
             100 + 50 * u32::from(deploy / 16 % 8),
             STRATEGIES[usize::from(deploy / 2) % 6],
             10 * u32::from(deploy / 64 % 2),
-            if deploy & 128 != 0 && !regional { "separate" } else { "blended" },
+            if deploy & 128 != 0 { "separate" } else { "blended" },
             u32::from(deploy / 4 % 3),
             if deploy & 8 != 0 { "dns" } else { "instant" },
             deploy & 32 != 0,

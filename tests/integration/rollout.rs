@@ -783,3 +783,68 @@ shadow = { mirror = 1.0, duration = "20s" }"#,
         assert!(s["outcome"].is_string(), "{s}");
     }
 }
+
+#[test]
+fn each_regions_canary_gets_its_own_hpa_with_separate_coupling() {
+    // The single-region case above, in each of two regions with half the clients each: per
+    // region a canary at 50% on 5 pods beside 10 stable pods, 792 req/s, 50 ms of work, 4
+    // workers: stable pods 49.5% busy, canary pods 99%. One HPA per region over both
+    // versions ("blended") sees (10 x 0.495 + 5 x 0.99) / 15 = 0.66, inside the 10%
+    // tolerance of 70%: no scale-up anywhere. One HPA per region and version ("separate")
+    // sees its canary at 99%: ceil(5 x 0.99 / 0.7) = 8, raised to the minimum of 10, once in
+    // each region (two scale-ups from 5 pods), so both regions' canaries take 20 pods.
+    let text = |coupling: &str| {
+        format!(
+            r#"
+[scenario]
+name = "hpa"
+duration = "2m"
+warmup = "0s"
+seed = 9
+window = "15s"
+
+[traffic]
+rate = 1584
+entry = "api"
+
+[[region]]
+name = "a"
+weight = 1
+
+[[region]]
+name = "b"
+weight = 1
+
+[[service]]
+name = "api"
+regions = {{ a = 10, b = 10 }}
+concurrency = 4
+service_time = {{ dist = "exponential", mean = "50ms" }}
+autoscale = {{ min = 10, max = 40, metric = "utilization", target = 0.7, provisioning = "5s" }}
+
+[[deployment]]
+service = "api"
+at = "1ms"
+strategy = "canary"
+autoscale = "{coupling}"
+canary = {{ steps = [ {{ weight = 50, pause = "1h" }} ] }}
+"#
+        )
+    };
+    let scale_ups = |s: &Summary| -> Vec<(u32, u32)> {
+        s.events
+            .entries
+            .iter()
+            .filter_map(|h| match h.what {
+                capsim::metrics::run::Happening::ScaleUp { from, to, .. } => Some((from, to)),
+                _ => None,
+            })
+            .collect()
+    };
+    let blended = simulate(&text("blended"));
+    assert_eq!(scale_ups(&blended), vec![]);
+    let separate = simulate(&text("separate"));
+    assert_eq!(scale_ups(&separate), vec![(5, 10), (5, 10)]);
+    let canary_ready = separate.series.last().unwrap().rollouts[0].replicas_new_ready;
+    assert_eq!(canary_ready, 20.0);
+}
