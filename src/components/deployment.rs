@@ -15,6 +15,12 @@
 //! While a rollout runs, the service's autoscaler sets the desired total (`resize`), and the
 //! strategy spreads it over the versions (a rolling update in proportion to their sizes, as
 //! the Deployment controller does); after it ends, new replicas are of the new version.
+//!
+//! A regional service is rolled out as one Rollout applied to every region's cluster and
+//! promoted together: one phase, route and outcome, but the replica counts reconciled per
+//! region on that region's own desired count (its HPA's), a gate waiting for every region,
+//! the rollout done when every region is. A region under an outage is left alone (nothing
+//! started or drained there) and the rollout does not end until it is back.
 
 use super::fleet::VersionId;
 use super::request::{Ending, RequestInfo};

@@ -75,6 +75,20 @@ new = { provisioning = "20s" }"#,
     );
 }
 
+/// A rolling update at 20 s with defaults (25% / 25%), `min_ready` 5 s, new replicas ready
+/// 5 to 15 s after they start.
+const ROLLING: &str = r#"at = "20s"
+strategy = "rolling"
+min_ready = "5s"
+new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#;
+
+/// Runs `text` with the state and rollout invariants checked after every event
+/// (`simulate_checked`), panicking with the first one broken.
+fn checked(text: &str) {
+    let model = capsim::scenario::load(text, "t.toml", &[]).unwrap();
+    capsim::components::system::simulate_checked(&model, 0).unwrap_or_else(|e| panic!("{e}"));
+}
+
 #[test]
 fn a_rolling_update_keeps_within_its_surge_and_unavailability_every_event() {
     // Defaults 25% / 25%: on 10 replicas at most 13 (surge rounds up: ceil 2.5 = 3) and at
@@ -82,19 +96,8 @@ fn a_rolling_update_keeps_within_its_surge_and_unavailability_every_event() {
     // least 3 (ceil 0.75 = 1, floor 0.75 = 0). Checked after every event by the controller's
     // invariant (`simulate_checked`), and read from the series (1 s windows).
     for (replicas, most, least) in [(10u32, 13.0, 8.0), (3, 4.0, 3.0)] {
-        let text = design(
-            400.0,
-            replicas,
-            "3m",
-            "1s",
-            r#"at = "20s"
-strategy = "rolling"
-min_ready = "5s"
-new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#,
-        );
-        let model = capsim::scenario::load(&text, "t.toml", &[]).unwrap();
-        capsim::components::system::simulate_checked(&model, 0)
-            .unwrap_or_else(|e| panic!("{replicas} replicas: {e}"));
+        let text = design(400.0, replicas, "3m", "1s", ROLLING);
+        checked(&text);
         let s = simulate(&text);
         let ready: Vec<f64> = column(&s, |r| r.replicas_new_ready + r.replicas_old_ready);
         let high = ready.iter().cloned().fold(0.0, f64::max);
@@ -288,18 +291,22 @@ service_time = { dist = "exponential", mean = "2ms" }
     );
 }
 
-#[test]
-fn one_hpa_over_both_versions_misses_a_saturated_canary_that_its_own_hpa_scales() {
-    // A canary at 50% on 5 pods beside 10 stable pods (a router keeps stable whole): each
-    // canary pod takes twice a stable pod's load. At 792 req/s, 50 ms of work, 4 workers:
-    // stable pods 49.5% busy, canary pods 99%; the blended average, (10 x 0.495 + 5 x 0.99)
-    // / 15 = 0.66, sits inside the 10% tolerance of the 70% target (argo-rollouts issue
-    // 4607): no scale-up, and the canary's queue grows. With one HPA per version (Flagger)
-    // the canary's own sees 99% and scales it: ceil(5 x 0.99 / 0.7) = 8, raised to the
-    // HPA's minimum of 10 (Flagger's canary HPA is a copy of the primary's).
-    let text = |coupling: &str| {
-        format!(
-            r#"
+/// A canary at 50% (router, one step of an hour from 1 ms) of `api`, autoscaled on
+/// utilization (target 70%, min 10), with the HPA `coupling`: 10 replicas at 792 req/s of
+/// 50 ms (exponential) on 4 workers each; with `regional`, 10 in each of two regions with
+/// half the clients each, at twice the rate (the same load per region).
+fn hpa_canary(coupling: &str, regional: bool) -> String {
+    let (rate, regions, replicas) = if regional {
+        (
+            1584,
+            "[[region]]\nname = \"a\"\nweight = 1\n\n[[region]]\nname = \"b\"\nweight = 1\n",
+            "regions = { a = 10, b = 10 }",
+        )
+    } else {
+        (792, "", "replicas = 10")
+    };
+    format!(
+        r#"
 [scenario]
 name = "hpa"
 duration = "4m"
@@ -308,12 +315,12 @@ seed = 9
 window = "15s"
 
 [traffic]
-rate = 792
+rate = {rate}
 entry = "api"
-
+{regions}
 [[service]]
 name = "api"
-replicas = 10
+{replicas}
 concurrency = 4
 service_time = {{ dist = "exponential", mean = "50ms" }}
 autoscale = {{ min = 10, max = 40, metric = "utilization", target = 0.7, provisioning = "5s" }}
@@ -325,8 +332,19 @@ strategy = "canary"
 autoscale = "{coupling}"
 canary = {{ steps = [ {{ weight = 50, pause = "1h" }} ] }}
 "#
-        )
-    };
+    )
+}
+
+#[test]
+fn one_hpa_over_both_versions_misses_a_saturated_canary_that_its_own_hpa_scales() {
+    // A canary at 50% on 5 pods beside 10 stable pods (a router keeps stable whole): each
+    // canary pod takes twice a stable pod's load. At 792 req/s, 50 ms of work, 4 workers:
+    // stable pods 49.5% busy, canary pods 99%; the blended average, (10 x 0.495 + 5 x 0.99)
+    // / 15 = 0.66, sits inside the 10% tolerance of the 70% target (argo-rollouts issue
+    // 4607): no scale-up, and the canary's queue grows. With one HPA per version (Flagger)
+    // the canary's own sees 99% and scales it: ceil(5 x 0.99 / 0.7) = 8, raised to the
+    // HPA's minimum of 10 (Flagger's canary HPA is a copy of the primary's).
+    let text = |coupling: &str| hpa_canary(coupling, false);
     let blended = simulate(&text("blended"));
     let scaled = |s: &Summary| {
         s.events
@@ -555,40 +573,17 @@ fn regional_design(
     deployment: &str,
     extra: &str,
 ) -> String {
-    format!(
-        r#"
-[scenario]
-name = "regional-rollout"
-duration = "{duration}"
-warmup = "0s"
-seed = 11
-window = "{window}"
-
-[traffic]
-rate = {rate}
-entry = "api"
-
-[[region]]
-name = "a"
-weight = {a}
-
-[[region]]
-name = "b"
-weight = {b}
-price_factor = 10.0
-
-[[service]]
-name = "api"
-regions = {{ a = {a}, b = {b} }}
-concurrency = 4
-service_time = {{ dist = "constant", value = "10ms" }}
-price_per_hour = 1.0
-
-[[deployment]]
-service = "api"
-{deployment}
-{extra}"#
-    )
+    let regions = format!(
+        "[[region]]\nname = \"a\"\nweight = {a}\n\n[[region]]\nname = \"b\"\nweight = {b}\nprice_factor = 10.0\n\n[[service]]"
+    );
+    design(rate, a + b, duration, window, deployment)
+        .replacen("[[service]]", &regions, 1)
+        .replacen(
+            &format!("replicas = {}", a + b),
+            &format!("regions = {{ a = {a}, b = {b} }}"),
+            1,
+        )
+        + extra
 }
 
 #[test]
@@ -599,19 +594,8 @@ fn a_rolling_update_of_a_regional_service_keeps_each_regions_surge_and_unavailab
     // least 3 - floor(0.75) = 3. Checked in each region after every event by the
     // controller's invariant (`simulate_checked`); the series (totals over the regions) then
     // stays within 13 + 4 = 17 and 8 + 3 = 11 ready, and ends with all 13 new.
-    let text = regional_design(
-        400.0,
-        (10, 3),
-        "3m",
-        "1s",
-        r#"at = "20s"
-strategy = "rolling"
-min_ready = "5s"
-new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#,
-        "",
-    );
-    let model = capsim::scenario::load(&text, "t.toml", &[]).unwrap();
-    capsim::components::system::simulate_checked(&model, 0).unwrap_or_else(|e| panic!("{e}"));
+    let text = regional_design(400.0, (10, 3), "3m", "1s", ROLLING, "");
+    checked(&text);
     let s = simulate(&text);
     let ready: Vec<f64> = column(&s, |r| r.replicas_new_ready + r.replicas_old_ready);
     let high = ready.iter().cloned().fold(0.0, f64::max);
@@ -689,8 +673,7 @@ new = { provisioning = "10s" }
 blue_green = { preview_for = "30s", scale_down_delay = "30s" }"#,
         "",
     );
-    let model = capsim::scenario::load(&text, "t.toml", &[]).unwrap();
-    capsim::components::system::simulate_checked(&model, 0).unwrap_or_else(|e| panic!("{e}"));
+    checked(&text);
     let s = simulate(&text);
     let cost: Vec<f64> = s.series.iter().map(|r| r.cost_per_hour_usd).collect();
     assert!((cost[0] - 40.0).abs() < 1e-9, "steady {}", cost[0]);
@@ -717,10 +700,7 @@ fn a_region_outage_mid_rollout_pauses_that_region_and_the_rollout_ends_after_it(
         (10, 3),
         "4m",
         "1s",
-        r#"at = "20s"
-strategy = "rolling"
-min_ready = "5s"
-new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#,
+        ROLLING,
         "[[fault]]\nkind = \"region_outage\"\ntarget = \"b\"\nat = \"25s\"\nduration = \"60s\"\n",
     );
     let s = simulate(&text);
@@ -793,44 +773,7 @@ fn each_regions_canary_gets_its_own_hpa_with_separate_coupling() {
     // tolerance of 70%: no scale-up anywhere. One HPA per region and version ("separate")
     // sees its canary at 99%: ceil(5 x 0.99 / 0.7) = 8, raised to the minimum of 10, once in
     // each region (two scale-ups from 5 pods), so both regions' canaries take 20 pods.
-    let text = |coupling: &str| {
-        format!(
-            r#"
-[scenario]
-name = "hpa"
-duration = "2m"
-warmup = "0s"
-seed = 9
-window = "15s"
-
-[traffic]
-rate = 1584
-entry = "api"
-
-[[region]]
-name = "a"
-weight = 1
-
-[[region]]
-name = "b"
-weight = 1
-
-[[service]]
-name = "api"
-regions = {{ a = 10, b = 10 }}
-concurrency = 4
-service_time = {{ dist = "exponential", mean = "50ms" }}
-autoscale = {{ min = 10, max = 40, metric = "utilization", target = 0.7, provisioning = "5s" }}
-
-[[deployment]]
-service = "api"
-at = "1ms"
-strategy = "canary"
-autoscale = "{coupling}"
-canary = {{ steps = [ {{ weight = 50, pause = "1h" }} ] }}
-"#
-        )
-    };
+    let text = |coupling: &str| hpa_canary(coupling, true);
     let scale_ups = |s: &Summary| -> Vec<(u32, u32)> {
         s.events
             .entries
