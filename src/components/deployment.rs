@@ -318,11 +318,13 @@ impl System<'_> {
         }
     }
 
-    /// Whether a region of the deployed service is under an outage: the controller changes
-    /// nothing there (as a cluster it cannot reach), and the rollout does not end, until it
-    /// is back.
+    /// Whether a region of the deployed service (one it has replicas in) is under an
+    /// outage: the controller changes nothing there (as a cluster it cannot reach), and the
+    /// rollout does not end, until it is back.
     fn region_out(&self, d: usize, g: usize) -> bool {
-        self.scope(d, g).is_some() && self.world.region_outages[g] > 0
+        self.scope(d, g).is_some()
+            && self.world.region_outages[g] > 0
+            && self.rollouts[d].desired[g] > 0
     }
 
     fn any_region_out(&self, d: usize) -> bool {
