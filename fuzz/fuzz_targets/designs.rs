@@ -234,9 +234,9 @@ fn design(d: &Design) -> Option<String> {
             duration_ms / 4 + 1
         );
     }
-    // A rollout of a service that is not regional (the last one is, with regions).
-    let deployable = if d.regions { n - 1 } else { n };
-    if d.deploy & 1 != 0 && deployable > 0 {
+    // A rollout of any service (the last one is regional, with regions).
+    let deployed = usize::from(d.deploy / 4) % n;
+    if d.deploy & 1 != 0 {
         const STRATEGIES: [&str; 6] = ["recreate", "rolling", "blue_green", "canary", "ab_test", "shadow"];
         let at = u32::from(d.deploy / 2) * duration_ms / 256;
         toml += &format!(
@@ -247,7 +247,7 @@ fn design(d: &Design) -> Option<String> {
              canary = {{ traffic_router = {}, steps = [{{ weight = 20, pause = \"100ms\" }}, {{ weight = 60, pause = \"100ms\" }}], analysis = {{ interval = \"50ms\", min_requests = 5, failure_limit = 1, no_data = \"{}\" }}, scale_down_delay = \"20ms\" }}\n\
              ab_test = {{ split = 0.3, duration = \"300ms\", sequential = {} }}\n\
              shadow = {{ mirror = 0.5, duration = \"200ms\" }}\n",
-            usize::from(d.deploy / 4) % deployable,
+            deployed,
             STRATEGIES[usize::from(d.deploy / 8) % 6],
             10 * u32::from(d.deploy / 16 % 2),
             if d.deploy & 128 != 0 { "separate" } else { "blended" },

@@ -61,7 +61,9 @@ struct Decision {
 /// One sync of an HPA over the replicas `mine` selects, on utilization: `areas` are the
 /// cumulative integrals now of their busy workers and of their ready replicas. Reads the
 /// window since the last sync, groups the pods, recommends and decides (steps 1 to 5 of the
-/// module docs); `None` when it has no metric to act on yet.
+/// module docs); `None` when it has no metric to act on yet. `scale` is the count it
+/// manages when that is not its pods' (a rollout's desired count, the scale subresource).
+#[allow(clippy::too_many_arguments)]
 fn scoped_sync(
     now_ns: Nanos,
     a: &Autoscale,
@@ -70,6 +72,7 @@ fn scoped_sync(
     mine: impl Fn(&Replica) -> bool,
     areas: [u128; 2],
     concurrency: f64,
+    scale: Option<u32>,
 ) -> Option<Decision> {
     let ready_now: Vec<(u32, u32)> = ready_set(replicas)
         .into_iter()
@@ -109,7 +112,7 @@ fn scoped_sync(
         }
     }
     let observed = seen.observed;
-    let current = pods.with_metrics + pods.unready;
+    let current = scale.unwrap_or(pods.with_metrics + pods.unready);
     let recommendation = recommend(current, observed / a.target, a.tolerance, pods)?;
     let desired = decide(a, state, now_ns, current, recommendation);
     Some(Decision {
@@ -296,13 +299,9 @@ impl System<'_> {
             self.sync_regions(now_ns, id, a, events);
             return;
         }
-        if let Some(d) = self.services[id].deployment.filter(|&d| {
-            self.rollouts[d].active()
-                && self.model.deployments[d].autoscale
-                    == crate::scenario::deploy::Coupling::Separate
-        }) {
+        if let Some(d) = self.separate_rollout(id) {
             for version in [super::rollout::OLD, super::rollout::NEW] {
-                self.sync_version(now_ns, id, d, version, a, events);
+                self.sync_version(now_ns, id, d, 0, version, a, events);
             }
             return;
         }
@@ -321,7 +320,7 @@ impl System<'_> {
             .deployment
             .filter(|&d| self.rollouts[d].active());
         let current = match rollout {
-            Some(d) => self.rollouts[d].desired,
+            Some(d) => self.rollouts[d].desired[0],
             None => pods.with_metrics + pods.missing + pods.unready,
         };
         let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
@@ -335,7 +334,7 @@ impl System<'_> {
         }
         self.log_scale(now_ns, id, current, desired, observed);
         if let Some(d) = rollout {
-            self.rollout_resize(now_ns, d, desired, events);
+            self.rollout_resize(now_ns, d, 0, desired, events);
         } else if desired > current {
             for _ in current..desired {
                 self.start_replica(now_ns, id, 0, &a.provisioning, events);
@@ -382,15 +381,27 @@ impl System<'_> {
         value
     }
 
+    /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).
+    fn separate_rollout(&self, id: ServiceId) -> Option<usize> {
+        self.services[id].deployment.filter(|&d| {
+            self.rollouts[d].active()
+                && self.model.deployments[d].autoscale
+                    == crate::scenario::deploy::Coupling::Separate
+        })
+    }
+
     /// One version's own HPA during a rollout (`autoscale = "separate"`, as Flagger gives the
-    /// primary and the canary each its own): its utilization over its own ready replicas,
-    /// its own pods, stabilization and limits; what it decides is a floor under the count
-    /// the strategy gives the version.
+    /// primary and the canary each its own; in region `g` of a regional service, one per
+    /// region and version): its utilization over its own ready replicas, its own pods,
+    /// stabilization and limits; what it decides is a floor under the count the strategy
+    /// gives the version there.
+    #[allow(clippy::too_many_arguments)]
     fn sync_version(
         &mut self,
         now_ns: Nanos,
         id: ServiceId,
         d: usize,
+        g: usize,
         version: super::fleet::VersionId,
         a: &Autoscale,
         events: &mut EventQueue<Event>,
@@ -400,21 +411,23 @@ impl System<'_> {
         let concurrency = f64::from(self.model.services[id].concurrency);
         let rollout = &self.rollouts[d];
         let areas = [
-            rollout.busy[v].run_area_at(now_ns, window),
-            rollout.ready_level(version).run_area_at(now_ns, window),
+            rollout.busy[g][v].run_area_at(now_ns, window),
+            rollout.ready_level(g, version).run_area_at(now_ns, window),
         ];
+        let regional = self.services[id].is_regional();
         let Some(decision) = scoped_sync(
             now_ns,
             a,
-            &mut self.world.version_autoscalers[d][v],
+            &mut self.world.version_autoscalers[d][g][v],
             self.services[id].replicas(),
-            |r| r.version == version,
+            |r| r.version == version && (!regional || usize::from(r.region) == g),
             areas,
             concurrency,
+            None,
         ) else {
             return;
         };
-        self.rollouts[d].floor[v] = decision.desired;
+        self.rollouts[d].floor[g][v] = decision.desired;
         if decision.desired != decision.current {
             let Decision {
                 current,
@@ -422,7 +435,7 @@ impl System<'_> {
                 observed,
             } = decision;
             self.log_scale(now_ns, id, current, desired, observed);
-            self.rollout_resize(now_ns, d, self.rollouts[d].desired, events);
+            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
         }
     }
 
@@ -431,7 +444,10 @@ impl System<'_> {
     /// region's count within the same `[min, max]`, starting replicas there and draining its
     /// newest. A region with no ready replica (down) has no sample, so its HPA does nothing.
     /// The log shows the service's total count before and after each region's change, and
-    /// the region's observed utilization.
+    /// the region's observed utilization. Under a rollout with `autoscale = "blended"` each
+    /// region's HPA reads both versions' replicas there and manages the region's desired
+    /// count, which the strategy spreads over the versions; with `"separate"` each region
+    /// has one HPA per version instead ([`System::sync_version`]).
     fn sync_regions(
         &mut self,
         now_ns: Nanos,
@@ -439,10 +455,22 @@ impl System<'_> {
         a: &Autoscale,
         events: &mut EventQueue<Event>,
     ) {
+        if let Some(d) = self.separate_rollout(id) {
+            for g in 0..self.rollouts[d].desired.len() {
+                for version in [super::rollout::OLD, super::rollout::NEW] {
+                    self.sync_version(now_ns, id, d, g, version, a, events);
+                }
+            }
+            return;
+        }
         let window = self.window;
         let concurrency = f64::from(self.model.services[id].concurrency);
+        let rollout = self.services[id]
+            .deployment
+            .filter(|&d| self.rollouts[d].active());
         for g in 0..self.world.regional_hpas[id].len() {
             let region = g as u16;
+            let scale = rollout.map(|d| self.rollouts[d].desired[g]);
             let hpa = &mut self.world.regional_hpas[id][g];
             let areas = [
                 hpa.busy.run_area_at(now_ns, window),
@@ -460,6 +488,7 @@ impl System<'_> {
                 |r| r.region == region,
                 areas,
                 concurrency,
+                scale,
             )
             else {
                 continue;
@@ -470,7 +499,9 @@ impl System<'_> {
             let total = self.services[id].fleet.current();
             let after = (total + desired).saturating_sub(current);
             self.log_scale(now_ns, id, total, after, observed);
-            if desired > current {
+            if let Some(d) = rollout {
+                self.rollout_resize(now_ns, d, g, desired, events);
+            } else if desired > current {
                 for _ in current..desired {
                     self.start_replica(now_ns, id, region, &a.provisioning, events);
                 }

@@ -23,8 +23,8 @@
 //! them in O(1) and `round_robin` tries the next slot, else searches the list in O(log n).
 //! `least_outstanding` reads the fleet's load index (per region, a tree of minima over the
 //! slots) in O(log n), and each change of a replica's load updates it in O(log n). A pick
-//! within both a region and a version filters the region's list by version (O(n)), and a
-//! `least_outstanding` pick within a version scans that version's ready list; `weighted`
+//! within both a region and a version reads that pair's own list (kept with two regions or
+//! more), and a `least_outstanding` pick within a version scans that version's ready list; `weighted`
 //! goes through the ready list (O(ready)); `consistent_hash` is O(log n) plus the walk past
 //! replicas not ready.
 

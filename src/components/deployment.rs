@@ -15,6 +15,12 @@
 //! While a rollout runs, the service's autoscaler sets the desired total (`resize`), and the
 //! strategy spreads it over the versions (a rolling update in proportion to their sizes, as
 //! the Deployment controller does); after it ends, new replicas are of the new version.
+//!
+//! A regional service is rolled out as one Rollout applied to every region's cluster and
+//! promoted together: one phase, route and outcome, but the replica counts reconciled per
+//! region on that region's own desired count (its HPA's), a gate waiting for every region,
+//! the rollout done when every region is. A region under an outage is left alone (nothing
+//! started or drained there) and the rollout does not end until it is back.
 
 use super::fleet::VersionId;
 use super::request::{Ending, RequestInfo};
@@ -95,8 +101,10 @@ impl System<'_> {
     #[inline(never)]
     fn count_version_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         if let Some(d) = self.services[service].deployment {
-            let v = usize::from(self.services[service].fleet.get(replica).version);
-            self.rollouts[d].busy[v].add(now_ns, delta, self.window);
+            // A replica of a service without regions is in region 0.
+            let r = self.services[service].fleet.get(replica);
+            let (g, v) = (usize::from(r.region), usize::from(r.version));
+            self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
         }
     }
 
@@ -159,24 +167,26 @@ impl System<'_> {
         u < self.model.deployments[d].shadow.mirror
     }
 
-    /// The autoscaler wants `desired` replicas of a service under a rollout: the strategy
-    /// spreads the change over the versions.
+    /// The autoscaler wants `desired` replicas of a service under a rollout (in region `g`
+    /// of a regional service, whose HPAs are one per region; `g` = 0 otherwise): the
+    /// strategy spreads the change over the versions.
     pub(super) fn rollout_resize(
         &mut self,
         now_ns: Nanos,
         d: usize,
+        g: usize,
         desired: u32,
         events: &mut EventQueue<Event>,
     ) {
         let spec = &self.model.deployments[d];
-        let old_desired = self.rollouts[d].desired;
-        self.rollouts[d].desired = desired;
+        let old_desired = self.rollouts[d].desired[g];
+        self.rollouts[d].desired[g] = desired;
         if spec.strategy == StrategyKind::Rolling && self.rollouts[d].phase == Phase::Progressing {
             // Proportional scaling (Kubernetes' `scale`): the change to the allowed total
             // (desired + surge) is split over the versions in proportion to their sizes, the
             // rounding leftover going to the larger.
             let (surge, _) = spec.rolling.fenceposts(desired);
-            let live = [self.live(spec.service, OLD), self.live(spec.service, NEW)];
+            let live = [self.live(d, g, OLD), self.live(d, g, NEW)];
             let all = live[0] + live[1];
             let to_add = i64::from(desired + surge) - i64::from(all);
             if all > 0 && to_add != 0 && desired != old_desired {
@@ -185,69 +195,149 @@ impl System<'_> {
                 let larger = usize::from(live[1] > live[0]);
                 parts[larger] += to_add - parts[0] - parts[1];
                 for (v, part) in parts.into_iter().enumerate() {
-                    self.change_version(now_ns, d, v as VersionId, part, events);
+                    self.change_version(now_ns, d, g, v as VersionId, part, events);
                 }
             }
         }
         self.reconcile(now_ns, d, events);
     }
 
-    /// What a rolling update promises between events, in a world without faults: at most
-    /// desired + surge replicas (ready or starting), and at least desired - unavailable of
-    /// them available; or the first promise broken.
+    /// What a rolling update promises between events, in a world without faults, in each
+    /// region: at most desired + surge replicas (ready or starting), and at least desired -
+    /// unavailable of them available; and what blue-green promises without an autoscaler
+    /// too: every version taking traffic has its whole desired set ready in each region (no
+    /// capacity dip); or the first promise broken.
     pub(super) fn rollout_invariants(&self, now_ns: Nanos) -> Result<(), String> {
         if !self.model.fleet.faults.is_empty() {
             return Ok(());
         }
         for (d, spec) in self.model.deployments.iter().enumerate() {
             let state = &self.rollouts[d];
+            if spec.strategy == StrategyKind::BlueGreen
+                && state.active()
+                && self.model.services[spec.service].fleet.autoscale.is_none()
+            {
+                let route = self.services[spec.service].route;
+                for v in [OLD, NEW] {
+                    let serves = match route {
+                        Route::Only(only) => only == v,
+                        _ => true,
+                    };
+                    for (g, &desired) in state.desired.iter().enumerate() {
+                        let c = self.services[spec.service]
+                            .fleet
+                            .pair_counts(self.scope(d, g), v);
+                        if serves && (c.ready as u32) < desired {
+                            return Err(format!(
+                                "blue-green (region {g}): version {v} serves with {} ready of {desired}",
+                                c.ready
+                            ));
+                        }
+                    }
+                }
+            }
             if spec.strategy != StrategyKind::Rolling || state.phase != Phase::Progressing {
                 continue;
             }
-            let (surge, unavailable) = spec.rolling.fenceposts(state.desired);
-            let live = self.live(spec.service, OLD) + self.live(spec.service, NEW);
-            if live > state.desired + surge {
-                return Err(format!(
-                    "rolling: {live} replicas, more than {} + {surge}",
-                    state.desired
-                ));
-            }
-            let available = self.available(now_ns, d, OLD) + self.available(now_ns, d, NEW);
-            if available + unavailable < state.desired {
-                return Err(format!(
-                    "rolling: {available} available, fewer than {} - {unavailable}",
-                    state.desired
-                ));
+            for (g, &desired) in state.desired.iter().enumerate() {
+                let (surge, unavailable) = spec.rolling.fenceposts(desired);
+                let live = self.live(d, g, OLD) + self.live(d, g, NEW);
+                if live > desired + surge {
+                    return Err(format!(
+                        "rolling (region {g}): {live} replicas, more than {desired} + {surge}"
+                    ));
+                }
+                let available =
+                    self.available(now_ns, d, g, OLD) + self.available(now_ns, d, g, NEW);
+                if available + unavailable < desired {
+                    return Err(format!(
+                        "rolling (region {g}): {available} available, fewer than {desired} - {unavailable}"
+                    ));
+                }
             }
         }
         Ok(())
     }
 
-    /// Ready and starting replicas of a version (what a ReplicaSet's size counts).
-    fn live(&self, service: ServiceId, v: VersionId) -> u32 {
-        let c = self.services[service].fleet.version_counts(v);
+    /// The region filter of a rollout's region `g`: `None` for a service without regions
+    /// (its one scope holds every replica).
+    fn scope(&self, d: usize, g: usize) -> Option<u16> {
+        let service = self.model.deployments[d].service;
+        self.services[service].is_regional().then_some(g as u16)
+    }
+
+    /// Ready and starting replicas of a version in region `g` (what a ReplicaSet's size
+    /// counts).
+    fn live(&self, d: usize, g: usize, v: VersionId) -> u32 {
+        let service = self.model.deployments[d].service;
+        let c = self.services[service]
+            .fleet
+            .pair_counts(self.scope(d, g), v);
         (c.ready + c.starting) as u32
     }
 
-    /// Ready replicas of a version that have been ready for `min_ready`.
-    fn available(&self, now_ns: Nanos, d: usize, v: VersionId) -> u32 {
+    /// Ready replicas of a version in region `g` that have been ready for `min_ready`.
+    fn available(&self, now_ns: Nanos, d: usize, g: usize, v: VersionId) -> u32 {
         let spec = &self.model.deployments[d];
         let state = &self.rollouts[d];
         let fleet = &self.services[spec.service].fleet;
-        let (list, _) = fleet.ready_list(None, Some(v));
+        let (list, filter) = fleet.ready_list(self.scope(d, g), Some(v));
         list.iter()
             .filter(|&&r| {
                 let since = state.ready_since_ns.get(r as usize).copied().unwrap_or(0);
-                since.saturating_add(spec.min_ready_ns) <= now_ns
+                filter.is_none_or(|f| fleet.get(r).version == f)
+                    && since.saturating_add(spec.min_ready_ns) <= now_ns
             })
             .count() as u32
     }
 
-    /// Starts (`by` > 0) or gives up (`by` < 0) replicas of a version.
+    /// Whether every region's available replicas of `v` reach `target` of its desired count.
+    fn available_everywhere(
+        &self,
+        now_ns: Nanos,
+        d: usize,
+        v: VersionId,
+        target: impl Fn(u32) -> u32,
+    ) -> bool {
+        (0..self.rollouts[d].desired.len())
+            .all(|g| self.available(now_ns, d, g, v) >= target(self.rollouts[d].desired[g]))
+    }
+
+    /// Moves version `v` in every region to `target` of that region's desired count.
+    fn scale_everywhere(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        v: VersionId,
+        target: impl Fn(u32) -> u32,
+        events: &mut EventQueue<Event>,
+    ) {
+        for g in 0..self.rollouts[d].desired.len() {
+            let to = target(self.rollouts[d].desired[g]);
+            self.scale_version(now_ns, d, g, v, to, events);
+        }
+    }
+
+    /// Whether a region of the deployed service (one it has replicas in) is under an
+    /// outage: the controller changes nothing there (as a cluster it cannot reach), and the
+    /// rollout does not end, until it is back.
+    fn region_out(&self, d: usize, g: usize) -> bool {
+        self.scope(d, g).is_some()
+            && self.world.region_outages[g] > 0
+            && self.rollouts[d].desired[g] > 0
+    }
+
+    fn any_region_out(&self, d: usize) -> bool {
+        (0..self.rollouts[d].desired.len()).any(|g| self.region_out(d, g))
+    }
+
+    /// Starts (`by` > 0) or gives up (`by` < 0) replicas of a version in region `g` (nothing
+    /// while the region is under an outage).
     fn change_version(
         &mut self,
         now_ns: Nanos,
         d: usize,
+        g: usize,
         v: VersionId,
         by: i64,
         events: &mut EventQueue<Event>,
@@ -255,6 +345,9 @@ impl System<'_> {
         let model = self.model;
         let spec = &model.deployments[d];
         let service = spec.service;
+        if by != 0 && self.region_out(d, g) {
+            return;
+        }
         if by > 0 {
             let provisioning = if v == NEW {
                 spec.provisioning.clone()
@@ -269,31 +362,35 @@ impl System<'_> {
                     )
             };
             for _ in 0..by {
-                self.start_replica_of(now_ns, service, v, 0, &provisioning, events);
+                self.start_replica_of(now_ns, service, v, g as u16, &provisioning, events);
             }
         } else if by < 0 {
-            self.services[service].fleet.shrink(Some(v), (-by) as u32);
+            let scope = self.scope(d, g);
+            self.services[service]
+                .fleet
+                .shrink_of(Some(v), scope, (-by) as u32);
             self.recount(now_ns, service);
         }
     }
 
-    /// Moves a version to `target` live replicas (with one HPA per version, at least what
-    /// the version's own HPA asks, unless the version is to go).
+    /// Moves a version in region `g` to `target` live replicas (with one HPA per version,
+    /// at least what the version's own HPA asks, unless the version is to go).
     fn scale_version(
         &mut self,
         now_ns: Nanos,
         d: usize,
+        g: usize,
         v: VersionId,
         target: u32,
         events: &mut EventQueue<Event>,
     ) {
         let target = if target > 0 {
-            target.max(self.rollouts[d].floor[usize::from(v)])
+            target.max(self.rollouts[d].floor[g][usize::from(v)])
         } else {
             0
         };
-        let live = self.live(self.model.deployments[d].service, v);
-        self.change_version(now_ns, d, v, i64::from(target) - i64::from(live), events);
+        let live = self.live(d, g, v);
+        self.change_version(now_ns, d, g, v, i64::from(target) - i64::from(live), events);
     }
 
     fn set_route(&mut self, now_ns: Nanos, d: usize, route: Route) {
@@ -321,6 +418,15 @@ impl System<'_> {
         });
         let live = state.fleet.current();
         let rollout = &mut self.rollouts[d];
+        for (g, levels) in rollout.region_ready.iter_mut().enumerate() {
+            for (v, level) in levels.iter_mut().enumerate() {
+                let ready = state
+                    .fleet
+                    .pair_counts(Some(g as u16), v as VersionId)
+                    .ready;
+                level.set(now_ns, ready, window);
+            }
+        }
         rollout.peak_live = rollout.peak_live.max(live);
         rollout.new_ready.set(now_ns, new, window);
         rollout.old_ready.set(now_ns, old, window);
@@ -382,13 +488,12 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let go = if keep == NEW { OLD } else { NEW };
-        let desired = self.rollouts[d].desired;
-        self.scale_version(now_ns, d, keep, desired, events);
-        if now_ns >= self.rollouts[d].until_ns {
-            self.scale_version(now_ns, d, go, 0, events);
+        self.scale_everywhere(now_ns, d, keep, |desired| desired, events);
+        if now_ns >= self.rollouts[d].until_ns && !self.any_region_out(d) {
+            self.scale_everywhere(now_ns, d, go, |_| 0, events);
             self.finish_rollout(now_ns, d, keep);
         } else if hold_other {
-            self.scale_version(now_ns, d, go, desired, events);
+            self.scale_everywhere(now_ns, d, go, |desired| desired, events);
         }
     }
 
@@ -411,7 +516,13 @@ impl System<'_> {
         if self.rollouts[d].phase == Phase::Pending {
             self.rollouts[d].phase = Phase::Progressing;
             self.rollouts[d].started_ns = now_ns;
-            self.rollouts[d].desired = self.services[spec.service].fleet.current();
+            let fleet = &self.services[spec.service].fleet;
+            self.rollouts[d].desired = if self.services[spec.service].is_regional() {
+                let live = |c: &super::fleet::Counts| (c.ready + c.starting) as u32;
+                fleet.region_counts().iter().map(live).collect()
+            } else {
+                vec![fleet.current()]
+            };
             self.log_rollout(now_ns, d, RolloutKind::Start, spec.strategy as u8 as f64);
             match spec.strategy {
                 StrategyKind::BlueGreen | StrategyKind::Canary | StrategyKind::AbTest => {
@@ -434,21 +545,29 @@ impl System<'_> {
 
     /// Recreate: every old replica goes; once none is left (draining ones included), the new
     /// ones start; done when they are all available.
+    /// In each region on its own.
     fn reconcile_recreate(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let service = self.model.deployments[d].service;
-        let desired = self.rollouts[d].desired;
-        let old = self.services[service].fleet.version_counts(OLD);
-        if old.billed() > 0 {
-            if self.live(service, OLD) > 0 {
-                self.scale_version(now_ns, d, OLD, 0, events);
+        let mut done = true;
+        for g in 0..self.rollouts[d].desired.len() {
+            let desired = self.rollouts[d].desired[g];
+            let old = self.services[service]
+                .fleet
+                .pair_counts(self.scope(d, g), OLD);
+            if old.billed() > 0 {
+                if self.live(d, g, OLD) > 0 {
+                    self.scale_version(now_ns, d, g, OLD, 0, events);
+                }
+                done = false;
+                continue;
             }
-            return;
+            self.services[service].current_version = NEW;
+            if self.live(d, g, NEW) < desired {
+                self.scale_version(now_ns, d, g, NEW, desired, events);
+            }
+            done &= self.available(now_ns, d, g, NEW) >= desired;
         }
-        self.services[service].current_version = NEW;
-        if self.live(service, NEW) < desired {
-            self.scale_version(now_ns, d, NEW, desired, events);
-        }
-        if self.available(now_ns, d, NEW) >= desired {
+        if done {
             self.finish_rollout(now_ns, d, NEW);
         }
     }
@@ -457,63 +576,77 @@ impl System<'_> {
     /// total stays within desired + surge; the old set shrinks while desired - unavailable
     /// stay available (its unavailable replicas first), new replicas not yet available not
     /// counting.
+    /// In each region on its own; done when every region is.
     fn reconcile_rolling(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
-        let spec = &self.model.deployments[d];
-        let service = spec.service;
-        let desired = self.rollouts[d].desired;
-        let (surge, unavailable) = spec.rolling.fenceposts(desired);
+        let service = self.model.deployments[d].service;
         self.services[service].current_version = NEW;
+        let mut done = true;
+        for g in 0..self.rollouts[d].desired.len() {
+            done &= self.roll_region(now_ns, d, g, events);
+        }
+        if done {
+            self.finish_rollout(now_ns, d, NEW);
+        }
+    }
+
+    /// One region's rolling step; whether the region is done.
+    fn roll_region(
+        &mut self,
+        now_ns: Nanos,
+        d: usize,
+        g: usize,
+        events: &mut EventQueue<Event>,
+    ) -> bool {
+        let spec = &self.model.deployments[d];
+        let desired = self.rollouts[d].desired[g];
+        let (surge, unavailable) = spec.rolling.fenceposts(desired);
         // Scale the new set up.
-        let (old, new) = (self.live(service, OLD), self.live(service, NEW));
+        let (old, new) = (self.live(d, g, OLD), self.live(d, g, NEW));
         if new < desired {
             let room = i64::from(desired + surge) - i64::from(old + new);
             let add = room.min(i64::from(desired - new));
             if add > 0 {
-                self.change_version(now_ns, d, NEW, add, events);
+                self.change_version(now_ns, d, g, NEW, add, events);
             }
         } else if new > desired {
-            self.scale_version(now_ns, d, NEW, desired, events);
+            self.scale_version(now_ns, d, g, NEW, desired, events);
         }
         // Scale the old set down.
-        let (old, new) = (self.live(service, OLD), self.live(service, NEW));
+        let (old, new) = (self.live(d, g, OLD), self.live(d, g, NEW));
         let min_available = i64::from(desired) - i64::from(unavailable);
-        let new_available = self.available(now_ns, d, NEW);
+        let new_available = self.available(now_ns, d, g, NEW);
         let new_unavailable = i64::from(new) - i64::from(new_available);
         let max_scaled_down = i64::from(old + new) - min_available - new_unavailable;
         if old > 0 && max_scaled_down > 0 {
-            let old_available = self.available(now_ns, d, OLD);
+            let old_available = self.available(now_ns, d, g, OLD);
             let unhealthy = i64::from(old) - i64::from(old_available);
             let cleanup = unhealthy.min(max_scaled_down);
             if cleanup > 0 {
-                self.change_version(now_ns, d, OLD, -cleanup, events);
+                self.change_version(now_ns, d, g, OLD, -cleanup, events);
             }
-            let old = self.live(service, OLD);
-            let available = i64::from(self.available(now_ns, d, OLD) + new_available);
+            let old = self.live(d, g, OLD);
+            let available = i64::from(self.available(now_ns, d, g, OLD) + new_available);
             let down = (available - min_available).min(i64::from(old));
             if down > 0 {
-                self.change_version(now_ns, d, OLD, -down, events);
+                self.change_version(now_ns, d, g, OLD, -down, events);
             }
         }
-        let old_left = self.services[service].fleet.version_counts(OLD);
-        if old_left.ready + old_left.starting == 0
-            && self.live(service, NEW) == desired
-            && self.available(now_ns, d, NEW) >= desired
-        {
-            self.finish_rollout(now_ns, d, NEW);
-        }
+        self.live(d, g, OLD) == 0
+            && self.live(d, g, NEW) == desired
+            && self.available(now_ns, d, g, NEW) >= desired
     }
 
     /// Blue-green: a full green set, a preview, the switch, blue kept for the delay.
     fn reconcile_blue_green(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let bg = spec.blue_green;
-        let desired = self.rollouts[d].desired;
+        let whole = |desired: u32| desired;
         match self.rollouts[d].phase {
             Phase::Progressing => {
                 // Both stacks follow the desired count while they coexist.
-                self.scale_version(now_ns, d, NEW, desired, events);
-                self.scale_version(now_ns, d, OLD, desired, events);
-                if self.available(now_ns, d, NEW) >= desired {
+                self.scale_everywhere(now_ns, d, NEW, whole, events);
+                self.scale_everywhere(now_ns, d, OLD, whole, events);
+                if self.available_everywhere(now_ns, d, NEW, whole) {
                     self.rollouts[d].phase = Phase::Preview;
                     self.rollouts[d].until_ns = now_ns.saturating_add(bg.preview_for_ns);
                     self.wake_at(self.rollouts[d].until_ns, d, events);
@@ -532,8 +665,8 @@ impl System<'_> {
             _ => return,
         }
         // Preview: switch when it is over.
-        self.scale_version(now_ns, d, NEW, desired, events);
-        self.scale_version(now_ns, d, OLD, desired, events);
+        self.scale_everywhere(now_ns, d, NEW, whole, events);
+        self.scale_everywhere(now_ns, d, OLD, whole, events);
         if now_ns < self.rollouts[d].until_ns {
             return;
         }
@@ -566,7 +699,6 @@ impl System<'_> {
     fn reconcile_canary(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let canary = &spec.canary;
-        let desired = self.rollouts[d].desired;
         match self.rollouts[d].phase {
             Phase::Progressing | Phase::Step => {}
             Phase::Paused => {
@@ -646,8 +778,8 @@ impl System<'_> {
         let step = self.rollouts[d].step;
         if step >= canary.steps.len() {
             // Promotion: the new set at full size; all traffic once it is available.
-            self.scale_version(now_ns, d, NEW, desired, events);
-            if self.available(now_ns, d, NEW) >= desired {
+            self.scale_everywhere(now_ns, d, NEW, |desired| desired, events);
+            if self.available_everywhere(now_ns, d, NEW, |desired| desired) {
                 self.set_route(now_ns, d, Route::Only(NEW));
                 self.services[spec.service].current_version = NEW;
                 self.decide(now_ns, d, Outcome::Promoted);
@@ -663,16 +795,18 @@ impl System<'_> {
             return;
         }
         let weight = canary.steps[step].weight_pct;
-        let (new_target, old_target) = self.canary_counts(d, weight);
-        self.scale_version(now_ns, d, NEW, new_target, events);
-        if self.available(now_ns, d, NEW) < new_target {
+        let router = canary.traffic_router;
+        let new_target = move |desired| canary_counts(router, desired, weight).0;
+        let old_target = move |desired| canary_counts(router, desired, weight).1;
+        self.scale_everywhere(now_ns, d, NEW, new_target, events);
+        if !self.available_everywhere(now_ns, d, NEW, new_target) {
             return;
         }
-        if canary.traffic_router {
+        if router {
             self.set_route(now_ns, d, Route::Weight(weight / 100.0));
         } else {
             self.set_route(now_ns, d, Route::ByCount);
-            self.scale_version(now_ns, d, OLD, old_target, events);
+            self.scale_everywhere(now_ns, d, OLD, old_target, events);
         }
         let state = &mut self.rollouts[d];
         let since = match state.step_since_ns {
@@ -701,30 +835,25 @@ impl System<'_> {
         }
     }
 
-    /// Replica counts of a canary step at `weight` percent: with a router, the canary gets
-    /// `ceil(weight x desired / 100)` and the stable set stays whole; without one, counts
-    /// approximate the weight (nearest, ties up; neither side empty between 0 and 100).
-    fn canary_counts(&self, d: usize, weight: f64) -> (u32, u32) {
-        let desired = self.rollouts[d].desired;
-        let exact = weight / 100.0 * f64::from(desired);
-        if self.model.deployments[d].canary.traffic_router {
-            ((exact - 1e-9).ceil().max(1.0) as u32, desired)
-        } else {
-            let mut new = (exact + 0.5 - 1e-9).floor() as u32;
-            if weight < 100.0 && desired >= 2 {
-                new = new.clamp(1, desired - 1);
-            }
-            (new, desired - new)
-        }
-    }
-
     fn hold_canary_counts(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let step = self.rollouts[d].step;
-        let steps = &self.model.deployments[d].canary.steps;
-        let weight = steps[step.min(steps.len() - 1)].weight_pct;
-        let (new, old) = self.canary_counts(d, weight);
-        self.scale_version(now_ns, d, NEW, new, events);
-        self.scale_version(now_ns, d, OLD, old, events);
+        let canary = &self.model.deployments[d].canary;
+        let weight = canary.steps[step.min(canary.steps.len() - 1)].weight_pct;
+        let router = canary.traffic_router;
+        self.scale_everywhere(
+            now_ns,
+            d,
+            NEW,
+            |desired| canary_counts(router, desired, weight).0,
+            events,
+        );
+        self.scale_everywhere(
+            now_ns,
+            d,
+            OLD,
+            |desired| canary_counts(router, desired, weight).1,
+            events,
+        );
     }
 
     /// A failed analysis: traffic back to the old version at once, the canary's replicas
@@ -747,7 +876,6 @@ impl System<'_> {
     fn reconcile_ab(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let ab = spec.ab_test;
-        let desired = self.rollouts[d].desired;
         match self.rollouts[d].phase {
             Phase::Progressing | Phase::Split => {}
             Phase::Switched | Phase::Aborted => {
@@ -761,11 +889,16 @@ impl System<'_> {
             }
             _ => return,
         }
-        let new_target = ((ab.split * f64::from(desired)) - 1e-9).ceil().max(1.0) as u32;
-        self.scale_version(now_ns, d, NEW, new_target, events);
-        self.scale_version(now_ns, d, OLD, desired, events);
+        // A region where the service has no replica gets no arm either.
+        let new_target = |desired: u32| {
+            ((ab.split * f64::from(desired)) - 1e-9)
+                .ceil()
+                .clamp(f64::from(desired.min(1)), f64::from(u32::MAX)) as u32
+        };
+        self.scale_everywhere(now_ns, d, NEW, new_target, events);
+        self.scale_everywhere(now_ns, d, OLD, |desired| desired, events);
         if self.rollouts[d].phase == Phase::Progressing {
-            if self.available(now_ns, d, NEW) < new_target {
+            if !self.available_everywhere(now_ns, d, NEW, new_target) {
                 return;
             }
             self.set_route(now_ns, d, Route::Weight(ab.split));
@@ -840,11 +973,11 @@ impl System<'_> {
     /// Shadow: a full new set; requests mirrored to it for the duration; then promotion.
     fn reconcile_shadow(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
-        let desired = self.rollouts[d].desired;
+        let whole = |desired: u32| desired;
         match self.rollouts[d].phase {
             Phase::Progressing => {
-                self.scale_version(now_ns, d, NEW, desired, events);
-                if self.available(now_ns, d, NEW) < desired {
+                self.scale_everywhere(now_ns, d, NEW, whole, events);
+                if !self.available_everywhere(now_ns, d, NEW, whole) {
                     return;
                 }
                 self.log_rollout(now_ns, d, RolloutKind::Step, spec.shadow.mirror * 100.0);
@@ -855,8 +988,8 @@ impl System<'_> {
                 self.wake_at(until, d, events);
             }
             Phase::Mirror => {
-                self.scale_version(now_ns, d, NEW, desired, events);
-                self.scale_version(now_ns, d, OLD, desired, events);
+                self.scale_everywhere(now_ns, d, NEW, whole, events);
+                self.scale_everywhere(now_ns, d, OLD, whole, events);
                 if now_ns < self.rollouts[d].until_ns {
                     return;
                 }
@@ -875,5 +1008,24 @@ impl System<'_> {
             Phase::Switched => self.keep_then_tear_down(now_ns, d, NEW, false, events),
             _ => {}
         }
+    }
+}
+
+/// Replica counts of a canary step at `weight` percent on a region's `desired` count: with a
+/// router, the canary gets `ceil(weight x desired / 100)` and the stable set stays whole;
+/// without one, counts approximate the weight (nearest, ties up; neither side empty between
+/// 0 and 100). A region where the service has no replica gets no canary.
+fn canary_counts(router: bool, desired: u32, weight: f64) -> (u32, u32) {
+    let exact = weight / 100.0 * f64::from(desired);
+    if desired == 0 {
+        (0, 0)
+    } else if router {
+        ((exact - 1e-9).ceil().max(1.0) as u32, desired)
+    } else {
+        let mut new = (exact + 0.5 - 1e-9).floor() as u32;
+        if weight < 100.0 && desired >= 2 {
+            new = new.clamp(1, desired - 1);
+        }
+        (new, desired - new)
     }
 }

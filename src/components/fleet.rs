@@ -165,13 +165,17 @@ impl Counts {
 }
 
 /// The ready replicas' slots, each list in slot order: all of them, per region and per
-/// version. Kept by `set_state` (a binary search and a shift, on the rare lifecycle change),
-/// so a balancer draws the n-th ready replica in O(1) instead of scanning every slot.
+/// version, and per (region, version) pair when the service has two regions or more (a
+/// deployment of a regional service picks within both). Kept by `set_state` (a binary
+/// search and a shift, on the rare lifecycle change), so a balancer draws the n-th ready
+/// replica in O(1) instead of scanning every slot.
 #[derive(Debug, Clone, Default)]
 struct ReadyLists {
     all: Vec<u32>,
     by_region: Vec<Vec<u32>>,
     by_version: Vec<Vec<u32>>,
+    /// `[region][version]`, kept only with two regions or more (else `by_version` is it).
+    by_pair: Vec<Vec<Vec<u32>>>,
 }
 
 impl ReadyLists {
@@ -179,11 +183,24 @@ impl ReadyLists {
         if self.by_version.len() <= usize::from(version) {
             self.by_version.resize(usize::from(version) + 1, Vec::new());
         }
+        let pair = match self.by_pair.get_mut(usize::from(region)) {
+            Some(lists) => {
+                if lists.len() <= usize::from(version) {
+                    lists.resize(usize::from(version) + 1, Vec::new());
+                }
+                Some(&mut lists[usize::from(version)])
+            }
+            None => None,
+        };
         for list in [
-            &mut self.all,
-            &mut self.by_region[usize::from(region)],
-            &mut self.by_version[usize::from(version)],
-        ] {
+            Some(&mut self.all),
+            Some(&mut self.by_region[usize::from(region)]),
+            Some(&mut self.by_version[usize::from(version)]),
+            pair,
+        ]
+        .into_iter()
+        .flatten()
+        {
             match (list.binary_search(&index), ready) {
                 (Err(at), true) => list.insert(at, index),
                 (Ok(at), false) => {
@@ -204,6 +221,8 @@ pub struct Fleet {
     total: Counts,
     by_region: Vec<Counts>,
     by_version: Vec<Counts>,
+    /// `[region][version]`, kept only with two regions or more (else `by_version` is it).
+    by_pair: Vec<Vec<Counts>>,
     ready: ReadyLists,
     /// Ready replicas by load, for a least-outstanding balancer ([`Fleet::index_load`]).
     load_index: Option<LoadIndex>,
@@ -214,11 +233,14 @@ pub struct Fleet {
 impl Fleet {
     /// A fleet of `regions` regions (1 when the service is not regional), with no replica.
     pub fn new(regions: usize) -> Fleet {
+        let pairs = if regions > 1 { regions } else { 0 };
         Fleet {
             by_region: vec![Counts::default(); regions.max(1)],
             by_version: vec![Counts::default()],
+            by_pair: vec![vec![Counts::default()]; pairs],
             ready: ReadyLists {
                 by_region: vec![Vec::new(); regions.max(1)],
+                by_pair: vec![vec![Vec::new()]; pairs],
                 ..ReadyLists::default()
             },
             ..Fleet::default()
@@ -277,8 +299,8 @@ impl Fleet {
 
     /// The ready replicas that a pick in `region` (if given) and of `version` (if given)
     /// chooses among, in slot order: a list kept as replicas change state, and a version
-    /// the caller must still filter it by (only when both region and version are given: the
-    /// lists are per region and per version, not per pair).
+    /// the caller must still filter it by (`None` here: every pair has its own list, a
+    /// service of one region's pairs being its versions).
     #[inline]
     pub fn ready_list(
         &self,
@@ -288,14 +310,22 @@ impl Fleet {
         const NONE: &[u32] = &[];
         match (region, version) {
             (None, None) => (&self.ready.all, None),
-            (Some(g), v) => (
+            (Some(g), None) => (
                 self.ready
                     .by_region
                     .get(usize::from(g))
                     .map_or(NONE, Vec::as_slice),
-                v,
+                None,
             ),
-            (None, Some(v)) => (
+            (Some(g), Some(v)) if !self.ready.by_pair.is_empty() => (
+                self.ready
+                    .by_pair
+                    .get(usize::from(g))
+                    .and_then(|lists| lists.get(usize::from(v)))
+                    .map_or(NONE, Vec::as_slice),
+                None,
+            ),
+            (_, Some(v)) => (
                 self.ready
                     .by_version
                     .get(usize::from(v))
@@ -320,6 +350,17 @@ impl Fleet {
             .unwrap_or_default()
     }
 
+    /// The counts of `version`'s replicas in `region` (of every region if `None`).
+    pub fn pair_counts(&self, region: Option<u16>, version: VersionId) -> Counts {
+        match region {
+            Some(g) if !self.by_pair.is_empty() => self.by_pair[usize::from(g)]
+                .get(usize::from(version))
+                .copied()
+                .unwrap_or_default(),
+            _ => self.version_counts(version),
+        }
+    }
+
     /// Whether any count changed since the last call (and clears the mark).
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed)
@@ -333,11 +374,19 @@ impl Fleet {
             return;
         }
         replica.state = state;
+        let pair = self
+            .by_pair
+            .get_mut(usize::from(region))
+            .map(|counts| &mut counts[usize::from(version)]);
         for counts in [
-            &mut self.total,
-            &mut self.by_region[usize::from(region)],
-            &mut self.by_version[usize::from(version)],
-        ] {
+            Some(&mut self.total),
+            Some(&mut self.by_region[usize::from(region)]),
+            Some(&mut self.by_version[usize::from(version)]),
+            pair,
+        ]
+        .into_iter()
+        .flatten()
+        {
             counts.change(from, -1);
             counts.change(state, 1);
         }
@@ -366,6 +415,11 @@ impl Fleet {
         if self.by_version.len() <= usize::from(version) {
             self.by_version
                 .resize(usize::from(version) + 1, Counts::default());
+        }
+        if let Some(counts) = self.by_pair.get_mut(usize::from(region)) {
+            if counts.len() <= usize::from(version) {
+                counts.resize(usize::from(version) + 1, Counts::default());
+            }
         }
         let index = match self.free.pop() {
             Some(Reverse(index)) => {
@@ -489,7 +543,9 @@ impl Fleet {
         self.shrink_of(None, Some(region), n);
     }
 
-    fn shrink_of(&mut self, version: Option<VersionId>, region: Option<u16>, mut n: u32) {
+    /// Gives up `n` replicas of `version` (of any, if `None`) in `region` (in any, if
+    /// `None`), as [`Fleet::shrink`].
+    pub fn shrink_of(&mut self, version: Option<VersionId>, region: Option<u16>, mut n: u32) {
         for wanted in [ReplicaState::Starting, ReplicaState::Ready] {
             for index in (0..self.replicas.len() as u32).rev() {
                 if n == 0 {
@@ -542,6 +598,25 @@ mod tests {
         }
         for v in 0..3 {
             assert_eq!(fleet.ready_list(None, Some(v)).0, scan(&|r| r.version == v));
+            let mut versions = Counts::default();
+            for g in 0..fleet.region_counts().len() as u16 {
+                let (list, filter) = fleet.ready_list(Some(g), Some(v));
+                let kept: Vec<u32> = list
+                    .iter()
+                    .copied()
+                    .filter(|&i| filter.is_none_or(|f| fleet.get(i).version == f))
+                    .collect();
+                assert_eq!(kept, scan(&|r| r.region == g && r.version == v));
+                let mut pair = Counts::default();
+                for r in fleet.replicas() {
+                    if r.region == g && r.version == v {
+                        pair.change(r.state, 1);
+                        versions.change(r.state, 1);
+                    }
+                }
+                assert_eq!(fleet.pair_counts(Some(g), v), pair);
+            }
+            assert_eq!(fleet.version_counts(v), versions);
         }
     }
 
@@ -627,6 +702,22 @@ mod tests {
         // Region 0 holds slots 0 and 2: the newest (2) goes; region 1 keeps both.
         assert_eq!(states, [Ready, Ready, Down, Ready]);
         assert_eq!(f.region_counts()[1].ready, 2);
+        check_counts(&f);
+    }
+
+    #[test]
+    fn two_versions_in_two_regions_are_counted_and_listed_per_pair() {
+        let mut f = Fleet::new(2);
+        for (version, region, ready) in [(0, 0, true), (1, 1, true), (1, 0, false), (0, 1, true)] {
+            f.start(version, region, ready);
+        }
+        f.ready(2);
+        check_counts(&f);
+        assert_eq!(f.ready_list(Some(0), Some(1)).0, [2]);
+        // Region 1's old replica (slot 3) goes: only its pair's counts change.
+        f.shrink_of(Some(0), Some(1), 1);
+        assert_eq!(f.pair_counts(Some(1), 0), Counts::default());
+        assert_eq!(f.pair_counts(Some(0), 0).ready, 1);
         check_counts(&f);
     }
 }

@@ -35,12 +35,15 @@ pub struct ReplicaRef {
 pub struct WorldState {
     pub log: Log,
     pub autoscalers: Vec<Option<AutoscalerState>>,
-    /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`.
-    pub version_autoscalers: Vec<[AutoscalerState; 2]>,
+    /// Per deployment, one HPA per version (old, new) for `autoscale = "separate"`, in
+    /// each region (one entry for a service without regions).
+    pub version_autoscalers: Vec<Vec<[AutoscalerState; 2]>>,
     /// Per service, one HPA per region when it is regional and autoscaled (else empty).
     pub regional_hpas: Vec<Vec<RegionalHpa>>,
     /// Whether each fault with a time window is under way.
     pub fault_active: Vec<bool>,
+    /// Per region, the region outages under way (what a rollout's controller waits out).
+    pub region_outages: Vec<u32>,
     /// Each fault's own sequential stream (failure times, repair times).
     pub fault_rngs: Vec<Rng>,
     /// Provisioning delays: a keyed draw per replica started, per service.
@@ -62,7 +65,14 @@ impl WorldState {
                         .map(|_| AutoscalerState::default())
                 })
                 .collect(),
-            version_autoscalers: vec![Default::default(); model.deployments.len()],
+            version_autoscalers: model
+                .deployments
+                .iter()
+                .map(|d| {
+                    let regions = model.services[d.service].fleet.regions.as_ref();
+                    vec![Default::default(); regions.map_or(1, Vec::len)]
+                })
+                .collect(),
             regional_hpas: model
                 .services
                 .iter()
@@ -72,6 +82,7 @@ impl WorldState {
                 })
                 .collect(),
             fault_active: vec![false; model.fleet.faults.len()],
+            region_outages: vec![0; model.fleet.regions.len()],
             fault_rngs: (0..model.fleet.faults.len())
                 .map(|i| rng::stream(model.seed, replication, &format!("fault{i}"), "times"))
                 .collect(),

@@ -291,6 +291,7 @@ impl System<'_> {
         duration_ns: Nanos,
         events: &mut EventQueue<Event>,
     ) {
+        self.world.region_outages[region] += 1;
         for service in 0..self.services.len() {
             if self.model.services[service].fleet.regions.is_none() {
                 continue;
@@ -323,12 +324,15 @@ impl System<'_> {
         }
     }
 
-    /// The outage is over (its replicas come back through their own repair events).
+    /// The outage is over (its replicas come back through their own repair events); a
+    /// rollout's controller resumes there.
     pub(super) fn region_restored(
         &mut self,
         _now_ns: Nanos,
-        _region: usize,
+        region: usize,
         _events: &mut EventQueue<Event>,
     ) {
+        self.world.region_outages[region] -= 1;
+        self.rollout_dirty |= self.deploying;
     }
 }

@@ -103,8 +103,11 @@ impl Outcome {
 /// One rollout's controller state.
 pub struct RolloutState {
     pub phase: Phase,
-    /// The replica count the service should have (its `replicas`, then the autoscaler's).
-    pub desired: u32,
+    /// The replica count the service should have, per region (one entry for a service
+    /// without regions): its `replicas`, then its autoscaler's (a regional service's HPA per
+    /// region). Each region's strategy arithmetic runs on its own count, as a Deployment
+    /// per cluster does.
+    pub desired: Vec<u32>,
     /// When each replica slot last became ready.
     pub(super) ready_since_ns: Vec<Nanos>,
     /// Canary step under way; when its weight was reached (its pause runs from then).
@@ -139,11 +142,14 @@ pub struct RolloutState {
     pub(super) new_ready: TimeWeighted,
     pub(super) old_ready: TimeWeighted,
     pub(super) marks: [u128; 3],
-    /// `autoscale = "separate"`: busy workers of each version (integrated), and the count
-    /// each version's own HPA last asked for (a floor under the strategy's count; the HPAs
-    /// themselves are the autoscaler's, `WorldState::version_autoscalers`).
-    pub(super) busy: [TimeWeighted; 2],
-    pub(super) floor: [u32; 2],
+    /// `autoscale = "separate"`, per region (one entry for a service without regions):
+    /// busy workers of each version (integrated), each version's ready replicas there
+    /// (integrated; kept only for a regional service, the totals above serving the other),
+    /// and the count each version's own HPA last asked for (a floor under the strategy's
+    /// count; the HPAs themselves are the autoscaler's, `WorldState::version_autoscalers`).
+    pub(super) busy: Vec<[TimeWeighted; 2]>,
+    pub(super) region_ready: Vec<[TimeWeighted; 2]>,
+    pub(super) floor: Vec<[u32; 2]>,
     /// A DNS ramp under way (its weight level is kept at 0 and its area computed exactly),
     /// the time up to which its area is counted, and the area counted since the last
     /// window's end (weight in millionths x ns).
@@ -158,10 +164,15 @@ pub struct RolloutState {
 impl RolloutState {
     pub fn new(model: &Model, d: &Deployment, replication: u32) -> RolloutState {
         let name = &model.services[d.service].name;
+        let desired = model.services[d.service]
+            .fleet
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![model.services[d.service].replicas]);
         let stream = |purpose: &str| Stream::new(model.seed, replication, name, purpose);
         RolloutState {
             phase: Phase::Pending,
-            desired: model.services[d.service].replicas,
+            floor: vec![[0; 2]; desired.len()],
             ready_since_ns: Vec::new(),
             step: 0,
             step_since_ns: None,
@@ -192,18 +203,25 @@ impl RolloutState {
             new_ready: TimeWeighted::default(),
             old_ready: TimeWeighted::default(),
             marks: [0; 3],
-            busy: Default::default(),
+            busy: vec![Default::default(); desired.len()],
+            region_ready: if model.services[d.service].fleet.regions.is_some() {
+                vec![Default::default(); desired.len()]
+            } else {
+                Vec::new()
+            },
             ramp: None,
             peak_live: model.services[d.service].replicas,
             ramp_mark_ns: 0,
             ramp_area: 0,
-            floor: [0; 2],
+            desired,
         }
     }
 
-    /// The integrated ready replicas of a version.
-    pub(super) fn ready_level(&self, version: VersionId) -> &TimeWeighted {
-        if version == NEW {
+    /// The integrated ready replicas of a version (in region `g` of a regional service).
+    pub(super) fn ready_level(&self, g: usize, version: VersionId) -> &TimeWeighted {
+        if let Some(levels) = self.region_ready.get(g) {
+            &levels[usize::from(version)]
+        } else if version == NEW {
             &self.new_ready
         } else {
             &self.old_ready

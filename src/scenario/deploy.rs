@@ -291,14 +291,12 @@ const DEPLOYMENT_KEYS: [&str; 13] = [
 ];
 
 /// `[[deployment]]` tables. `provisioning` gives a service's own provisioning delay (its
-/// autoscaler's, or instant), the default of `new.provisioning`; `regional` whether a service
-/// is regional (not supported yet).
+/// autoscaler's, or instant), the default of `new.provisioning`.
 pub fn deployments(
     value: Option<&toml::Value>,
     services: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
-    regional: &dyn Fn(ServiceId) -> bool,
     problems: &mut Vec<Problem>,
 ) -> Vec<(Deployment, NewVersion)> {
     let Some(value) = value else {
@@ -317,15 +315,7 @@ pub fn deployments(
         let Some(d) = deployment(item, &path, services, duration_ns, provisioning, problems) else {
             continue;
         };
-        if regional(d.0.service) {
-            problems.push(Problem::new(
-                join(&path, "service"),
-                format!(
-                    "service \"{}\" is regional; deployments of a regional service are not supported yet (deploy a service without regions)",
-                    services[d.0.service]
-                ),
-            ));
-        } else if out.iter().any(|(o, _)| o.service == d.0.service) {
+        if out.iter().any(|(o, _)| o.service == d.0.service) {
             problems.push(Problem::new(
                 join(&path, "service"),
                 format!(

@@ -152,18 +152,11 @@ pub fn validate(
                     |a| a.provisioning.clone(),
                 )
         };
-        let regional = |id: usize| {
-            world
-                .as_ref()
-                .and_then(|w| w.services.get(id))
-                .is_some_and(|s| s.fleet.regions.is_some())
-        };
         super::deploy::deployments(
             top.deployment.as_ref(),
             &names,
             duration_ns,
             &provisioning,
-            &regional,
             &mut problems,
         )
     };

@@ -134,7 +134,10 @@ use proptest::prelude::*;
 /// bounded queues, errors, balancers, batching, rate limits, queue timeouts, breakers of both
 /// scopes, a fixed-ratio cache; an autoscaled service, health checks, recurring crashes, spot
 /// interruptions and an erroring window; and a rollout of one service by any strategy
-/// (either autoscaler coupling, a DNS or instant switch, a canary with or without a router).
+/// (either autoscaler coupling, a DNS or instant switch, a canary with or without a router),
+/// that service regional in two regions when `regional` is odd (then with its HPAs per
+/// region, or per region and version, if it autoscales, and a region outage mid-run when bit
+/// 2 is set too).
 #[allow(clippy::too_many_arguments)]
 fn lifecycle_design(
     rate: u32,
@@ -147,7 +150,11 @@ fn lifecycle_design(
     autoscaled: usize,
     faults: u8,
     deploy: u8,
+    regional: u8,
 ) -> String {
+    let deployed = (deploy & 1 != 0).then(|| usize::from(deploy / 2) % shapes.len());
+    let regional_outage = regional & 2 != 0;
+    let regional = regional & 1 != 0 && deployed.is_some();
     const BALANCERS: [&str; 4] = ["round_robin", "random", "least_outstanding", "power_of_two"];
     let n = shapes.len();
     let mut toml = format!(
@@ -223,8 +230,13 @@ fn lifecycle_design(
             ),
             (_, _) => format!("{{ parallel = [{}]{extra} }}", entries.join(", ")),
         };
+        if regional && deployed == Some(i) {
+            toml += &format!("[[service]]\nregions = {{ us = {replicas}, eu = {replicas} }}\n");
+        } else {
+            toml += &format!("[[service]]\nreplicas = {replicas}\n");
+        }
         toml += &format!(
-            "[[service]]\nname = \"s{i}\"\nreplicas = {replicas}\nconcurrency = {concurrency}\n\
+            "name = \"s{i}\"\nconcurrency = {concurrency}\n\
              error_rate = {}\nbalancer = \"{}\"\ncalls = [{plan}]\n\
              service_time = {{ dist = \"exponential\", mean = \"{}ms\" }}\n",
             f64::from(error_pct) / 100.0,
@@ -270,6 +282,13 @@ fn lifecycle_design(
             "[[fault]]\nkind = \"errors\"\ntarget = \"{}\"\nat = \"300ms\"\nduration = \"200ms\"\nrate = 0.8\n",
             target(faults / 8)
         );
+    }
+    if regional {
+        toml +=
+            "[[region]]\nname = \"us\"\nweight = 0.6\n[[region]]\nname = \"eu\"\nweight = 0.4\n";
+        if regional_outage {
+            toml += "[[fault]]\nkind = \"region_outage\"\ntarget = \"eu\"\nat = \"400ms\"\nduration = \"300ms\"\n";
+        }
     }
     // A rollout of one service's new version (slower, erring) by any strategy, with every
     // strategy's table short enough to play out within the run.
@@ -329,8 +348,9 @@ proptest! {
         autoscaled in 0usize..5,
         faults in any::<u8>(),
         deploy in any::<u8>(),
+        regional in any::<u8>(),
     ) {
-        let text = lifecycle_design(rate, &shapes, &calls, &constructs, &joins, &breakers, batching, autoscaled, faults, deploy);
+        let text = lifecycle_design(rate, &shapes, &calls, &constructs, &joins, &breakers, batching, autoscaled, faults, deploy, regional);
         let model = capsim::scenario::load(&text, "random.toml", &[])
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         let run = capsim::components::system::simulate_checked(&model, 0)

@@ -75,6 +75,20 @@ new = { provisioning = "20s" }"#,
     );
 }
 
+/// A rolling update at 20 s with defaults (25% / 25%), `min_ready` 5 s, new replicas ready
+/// 5 to 15 s after they start.
+const ROLLING: &str = r#"at = "20s"
+strategy = "rolling"
+min_ready = "5s"
+new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#;
+
+/// Runs `text` with the state and rollout invariants checked after every event
+/// (`simulate_checked`), panicking with the first one broken.
+fn checked(text: &str) {
+    let model = capsim::scenario::load(text, "t.toml", &[]).unwrap();
+    capsim::components::system::simulate_checked(&model, 0).unwrap_or_else(|e| panic!("{e}"));
+}
+
 #[test]
 fn a_rolling_update_keeps_within_its_surge_and_unavailability_every_event() {
     // Defaults 25% / 25%: on 10 replicas at most 13 (surge rounds up: ceil 2.5 = 3) and at
@@ -82,19 +96,8 @@ fn a_rolling_update_keeps_within_its_surge_and_unavailability_every_event() {
     // least 3 (ceil 0.75 = 1, floor 0.75 = 0). Checked after every event by the controller's
     // invariant (`simulate_checked`), and read from the series (1 s windows).
     for (replicas, most, least) in [(10u32, 13.0, 8.0), (3, 4.0, 3.0)] {
-        let text = design(
-            400.0,
-            replicas,
-            "3m",
-            "1s",
-            r#"at = "20s"
-strategy = "rolling"
-min_ready = "5s"
-new = { provisioning = { dist = "uniform", min = "5s", max = "15s" } }"#,
-        );
-        let model = capsim::scenario::load(&text, "t.toml", &[]).unwrap();
-        capsim::components::system::simulate_checked(&model, 0)
-            .unwrap_or_else(|e| panic!("{replicas} replicas: {e}"));
+        let text = design(400.0, replicas, "3m", "1s", ROLLING);
+        checked(&text);
         let s = simulate(&text);
         let ready: Vec<f64> = column(&s, |r| r.replicas_new_ready + r.replicas_old_ready);
         let high = ready.iter().cloned().fold(0.0, f64::max);
@@ -288,18 +291,22 @@ service_time = { dist = "exponential", mean = "2ms" }
     );
 }
 
-#[test]
-fn one_hpa_over_both_versions_misses_a_saturated_canary_that_its_own_hpa_scales() {
-    // A canary at 50% on 5 pods beside 10 stable pods (a router keeps stable whole): each
-    // canary pod takes twice a stable pod's load. At 792 req/s, 50 ms of work, 4 workers:
-    // stable pods 49.5% busy, canary pods 99%; the blended average, (10 x 0.495 + 5 x 0.99)
-    // / 15 = 0.66, sits inside the 10% tolerance of the 70% target (argo-rollouts issue
-    // 4607): no scale-up, and the canary's queue grows. With one HPA per version (Flagger)
-    // the canary's own sees 99% and scales it: ceil(5 x 0.99 / 0.7) = 8, raised to the
-    // HPA's minimum of 10 (Flagger's canary HPA is a copy of the primary's).
-    let text = |coupling: &str| {
-        format!(
-            r#"
+/// A canary at 50% (router, one step of an hour from 1 ms) of `api`, autoscaled on
+/// utilization (target 70%, min 10), with the HPA `coupling`: 10 replicas at 792 req/s of
+/// 50 ms (exponential) on 4 workers each; with `regional`, 10 in each of two regions with
+/// half the clients each, at twice the rate (the same load per region).
+fn hpa_canary(coupling: &str, regional: bool) -> String {
+    let (rate, regions, replicas) = if regional {
+        (
+            1584,
+            "[[region]]\nname = \"a\"\nweight = 1\n\n[[region]]\nname = \"b\"\nweight = 1\n",
+            "regions = { a = 10, b = 10 }",
+        )
+    } else {
+        (792, "", "replicas = 10")
+    };
+    format!(
+        r#"
 [scenario]
 name = "hpa"
 duration = "4m"
@@ -308,12 +315,12 @@ seed = 9
 window = "15s"
 
 [traffic]
-rate = 792
+rate = {rate}
 entry = "api"
-
+{regions}
 [[service]]
 name = "api"
-replicas = 10
+{replicas}
 concurrency = 4
 service_time = {{ dist = "exponential", mean = "50ms" }}
 autoscale = {{ min = 10, max = 40, metric = "utilization", target = 0.7, provisioning = "5s" }}
@@ -325,8 +332,19 @@ strategy = "canary"
 autoscale = "{coupling}"
 canary = {{ steps = [ {{ weight = 50, pause = "1h" }} ] }}
 "#
-        )
-    };
+    )
+}
+
+#[test]
+fn one_hpa_over_both_versions_misses_a_saturated_canary_that_its_own_hpa_scales() {
+    // A canary at 50% on 5 pods beside 10 stable pods (a router keeps stable whole): each
+    // canary pod takes twice a stable pod's load. At 792 req/s, 50 ms of work, 4 workers:
+    // stable pods 49.5% busy, canary pods 99%; the blended average, (10 x 0.495 + 5 x 0.99)
+    // / 15 = 0.66, sits inside the 10% tolerance of the 70% target (argo-rollouts issue
+    // 4607): no scale-up, and the canary's queue grows. With one HPA per version (Flagger)
+    // the canary's own sees 99% and scales it: ceil(5 x 0.99 / 0.7) = 8, raised to the
+    // HPA's minimum of 10 (Flagger's canary HPA is a copy of the primary's).
+    let text = |coupling: &str| hpa_canary(coupling, false);
     let blended = simulate(&text("blended"));
     let scaled = |s: &Summary| {
         s.events
@@ -580,4 +598,236 @@ fn compare_refuses_unknown_strategies_and_scenarios_without_a_deployment() {
     s.write("plain.toml", &text[..cut]);
     let out = s.capsim(&["compare", "plain.toml", "--strategies", "rolling"]);
     assert!(out.bad_input().contains("[[deployment]]"));
+}
+
+/// A regional service `api` (4 workers each, constant 10 ms of work) with `a` replicas in
+/// region `a` and `b` in region `b`, clients split between them in proportion to those
+/// counts (so every replica carries the same load), replica-hours at $1 in `a` and $10 in
+/// `b` (so the bill tells the regions apart), and a `[[deployment]]` with `deployment` lines;
+/// `extra` is appended (faults).
+fn regional_design(
+    rate: f64,
+    (a, b): (u32, u32),
+    duration: &str,
+    window: &str,
+    deployment: &str,
+    extra: &str,
+) -> String {
+    let regions = format!(
+        "[[region]]\nname = \"a\"\nweight = {a}\n\n[[region]]\nname = \"b\"\nweight = {b}\nprice_factor = 10.0\n\n[[service]]"
+    );
+    design(rate, a + b, duration, window, deployment)
+        .replacen("[[service]]", &regions, 1)
+        .replacen(
+            &format!("replicas = {}", a + b),
+            &format!("regions = {{ a = {a}, b = {b} }}"),
+            1,
+        )
+        + extra
+}
+
+#[test]
+fn a_rolling_update_of_a_regional_service_keeps_each_regions_surge_and_unavailability() {
+    // Each region runs the Deployment's arithmetic on its own desired count, as a cluster
+    // per region does. Defaults 25% / 25%: region a (10) at most 10 + ceil(2.5) = 13 and at
+    // least 10 - floor(2.5) = 8 available; region b (3) at most 3 + ceil(0.75) = 4 and at
+    // least 3 - floor(0.75) = 3. Checked in each region after every event by the
+    // controller's invariant (`simulate_checked`); the series (totals over the regions) then
+    // stays within 13 + 4 = 17 and 8 + 3 = 11 ready, and ends with all 13 new.
+    let text = regional_design(400.0, (10, 3), "3m", "1s", ROLLING, "");
+    checked(&text);
+    let s = simulate(&text);
+    let ready: Vec<f64> = column(&s, |r| r.replicas_new_ready + r.replicas_old_ready);
+    let high = ready.iter().cloned().fold(0.0, f64::max);
+    let low = ready.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(high <= 17.0 + 1e-9, "{high} ready at most");
+    assert!(low >= 11.0 - 1e-9, "{low} ready at least");
+    assert_eq!(rollout(&s).outcomes, vec![("completed", 1)]);
+    let last = &s.series.last().unwrap().rollouts[0];
+    assert_eq!(
+        (last.replicas_new_ready, last.replicas_old_ready),
+        (13.0, 0.0)
+    );
+    assert_eq!(s.requests.failed, 0);
+}
+
+#[test]
+fn a_bad_regional_canary_is_judged_once_on_the_visits_of_every_region() {
+    // Two regions of 5 replicas, clients split evenly; steps 5%, 25%, 100%, analysis every
+    // 30 s from at least 450 visits. 5% of 400 req/s reach the canary: 600 visits in the
+    // first interval (Poisson, sd 24.5), about 300 per region (sd 17). Pooled, the analysis
+    // has its minimum (600 is 6 sd above 450), where either region alone would not (300 is
+    // 8.8 sd below it) and would pause as inconclusive: so one verdict, rolled back at
+    // 1m30s. The failures it caused, as on one region: weight x error rate x rate x
+    // exposure = 0.05 x 0.05 x 400 x 30 s = 30 (Poisson, sd 5.5; tolerance 25).
+    let s = simulate(&regional_design(
+        400.0,
+        (5, 5),
+        "5m",
+        "10s",
+        r#"at = "1m"
+strategy = "canary"
+new = { error_rate = 0.05 }
+canary = { steps = [ { weight = 5, pause = "2m" }, { weight = 25, pause = "2m" }, { weight = 100, pause = "2m" } ], analysis = { interval = "30s", max_error_rate = 0.01, min_requests = 450 } }"#,
+        "",
+    ));
+    let r = rollout(&s);
+    assert_eq!(r.outcomes, vec![("rolled_back", 1)]);
+    assert_eq!(r.decided_at_s, Some(90.0));
+    let fails = s
+        .events
+        .entries
+        .iter()
+        .filter(|h| {
+            matches!(
+                h.what,
+                capsim::metrics::run::Happening::Rollout {
+                    kind: capsim::metrics::run::RolloutKind::AnalysisFail,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(fails, 1, "one analysis for both regions");
+    let failed = s.requests.failed as f64;
+    assert!((failed - 30.0).abs() < 25.0, "failed {failed}, expected 30");
+}
+
+#[test]
+fn regional_blue_green_keeps_each_region_whole_and_pays_for_two_sets_in_both() {
+    // Blue 10 in a ($1/h) and 3 in b ($10/h): $10 + $30 = $40/h. Green (provisioned at 1m
+    // in 10 s in both regions) is previewed 30 s once both regions have it, switched at
+    // 1m40s in both, blue kept 30 s: 26 replicas billed from 1m to 2m10s, so the windows
+    // inside the overlap cost $80/h, twice the steady bill in each region (had only a
+    // doubled it would be $50, only b $70). No capacity dip in either region: the version
+    // serving each region has its whole set ready after every event (`simulate_checked`'s
+    // blue-green invariant), and nothing fails.
+    let text = regional_design(
+        400.0,
+        (10, 3),
+        "4m",
+        "10s",
+        r#"at = "1m"
+strategy = "blue_green"
+new = { provisioning = "10s" }
+blue_green = { preview_for = "30s", scale_down_delay = "30s" }"#,
+        "",
+    );
+    checked(&text);
+    let s = simulate(&text);
+    let cost: Vec<f64> = s.series.iter().map(|r| r.cost_per_hour_usd).collect();
+    assert!((cost[0] - 40.0).abs() < 1e-9, "steady {}", cost[0]);
+    for (w, c) in cost.iter().enumerate().take(12).skip(7) {
+        assert!((c - 80.0).abs() < 1e-9, "window {w}: {c}");
+    }
+    assert!((cost[20] - 40.0).abs() < 1e-9, "after: {}", cost[20]);
+    assert_eq!(s.requests.failed, 0);
+    assert_eq!(rollout(&s).outcomes, vec![("completed", 1)]);
+    let last = &s.series.last().unwrap().rollouts[0];
+    assert_eq!(last.replicas_new_ready, 13.0);
+}
+
+#[test]
+fn a_region_outage_mid_rollout_pauses_that_region_and_the_rollout_ends_after_it() {
+    // A rolling update from 20 s; region b (3 replicas) is out from 25 s for 60 s. Its
+    // replicas of both versions crash and are back at 85 s; meanwhile the controller starts
+    // nothing there, while region a rolls on. The rollout cannot end before b is back and
+    // rolled: after 85 s + min_ready, and by 85 s + 3 rounds of at most 15 s of provisioning
+    // and 5 s of min_ready (surge 1, unavailable 0 on 3 replicas) = 145 s, plus one round
+    // for a replica b's outage caught starting. It ends with all 13 replicas new.
+    let text = regional_design(
+        400.0,
+        (10, 3),
+        "4m",
+        "1s",
+        ROLLING,
+        "[[fault]]\nkind = \"region_outage\"\ntarget = \"b\"\nat = \"25s\"\nduration = \"60s\"\n",
+    );
+    let s = simulate(&text);
+    let r = rollout(&s);
+    assert_eq!(r.outcomes, vec![("completed", 1)]);
+    let took = r.rollout_s.expect("the rollout ended");
+    assert!(
+        (65.0 + 5.0..=125.0 + 20.0).contains(&took),
+        "took {took} s from 20 s"
+    );
+    let last = &s.series.last().unwrap().rollouts[0];
+    assert_eq!(
+        (last.replicas_new_ready, last.replicas_old_ready),
+        (13.0, 0.0)
+    );
+    // No new replica started in b while it was out: between b's crash and its return
+    // (windows 26 to 84) the new version's ready replicas are a's, at most its desired 10
+    // (b's one new replica, started at 20 s with at least 5 s to go, crashed starting).
+    let new_ready = column(&s, |r| r.replicas_new_ready);
+    for (w, n) in new_ready.iter().enumerate().take(85).skip(26) {
+        assert!(*n <= 10.0, "window {w}: {n} new replicas ready");
+    }
+}
+
+#[test]
+fn compare_runs_every_strategy_on_a_regional_service() {
+    // Nothing new in compare: each strategy of the regional scenario runs, and the
+    // rollout ends in each (a canary of a healthy version is promoted).
+    let s = Scratch::new("compare-regional");
+    s.write(
+        "r.toml",
+        &regional_design(
+            200.0,
+            (4, 2),
+            "4m",
+            "10s",
+            r#"at = "30s"
+strategy = "rolling"
+new = { provisioning = "5s" }
+blue_green = { preview_for = "10s", scale_down_delay = "10s" }
+canary = { steps = [ { weight = 25, pause = "20s" }, { weight = 100, pause = "20s" } ], scale_down_delay = "10s" }
+ab_test = { split = 0.5, duration = "30s" }
+shadow = { mirror = 1.0, duration = "20s" }"#,
+            "",
+        ),
+    );
+    let out = s.capsim(&[
+        "compare",
+        "r.toml",
+        "--strategies",
+        "recreate,rolling,blue_green,canary,ab_test,shadow",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let json = out.json();
+    let strategies = json["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 6);
+    for s in strategies {
+        assert!(s["outcome"].is_string(), "{s}");
+    }
+}
+
+#[test]
+fn each_regions_canary_gets_its_own_hpa_with_separate_coupling() {
+    // The single-region case above, in each of two regions with half the clients each: per
+    // region a canary at 50% on 5 pods beside 10 stable pods, 792 req/s, 50 ms of work, 4
+    // workers: stable pods 49.5% busy, canary pods 99%. One HPA per region over both
+    // versions ("blended") sees (10 x 0.495 + 5 x 0.99) / 15 = 0.66, inside the 10%
+    // tolerance of 70%: no scale-up anywhere. One HPA per region and version ("separate")
+    // sees its canary at 99%: ceil(5 x 0.99 / 0.7) = 8, raised to the minimum of 10, once in
+    // each region (two scale-ups from 5 pods), so both regions' canaries take 20 pods.
+    let text = |coupling: &str| hpa_canary(coupling, true);
+    let scale_ups = |s: &Summary| -> Vec<(u32, u32)> {
+        s.events
+            .entries
+            .iter()
+            .filter_map(|h| match h.what {
+                capsim::metrics::run::Happening::ScaleUp { from, to, .. } => Some((from, to)),
+                _ => None,
+            })
+            .collect()
+    };
+    let blended = simulate(&text("blended"));
+    assert_eq!(scale_ups(&blended), vec![]);
+    let separate = simulate(&text("separate"));
+    assert_eq!(scale_ups(&separate), vec![(5, 10), (5, 10)]);
+    let canary_ready = separate.series.last().unwrap().rollouts[0].replicas_new_ready;
+    assert_eq!(canary_ready, 20.0);
 }
