@@ -237,7 +237,14 @@ fn design(d: &Design) -> Option<String> {
     // A rollout of any service (the last one is regional, with regions).
     let deployed = usize::from(d.deploy / 4) % n;
     if d.deploy & 1 != 0 {
-        const STRATEGIES: [&str; 6] = ["recreate", "rolling", "blue_green", "canary", "ab_test", "shadow"];
+        const STRATEGIES: [&str; 6] = [
+            "recreate",
+            "rolling",
+            "blue_green",
+            "canary",
+            "ab_test",
+            "shadow",
+        ];
         let at = u32::from(d.deploy / 2) * duration_ms / 256;
         toml += &format!(
             "[[deployment]]\nservice = \"s{}\"\nat = \"{at}ms\"\nstrategy = \"{}\"\nmin_ready = \"{}ms\"\nautoscale = \"{}\"\n\
