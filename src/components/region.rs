@@ -37,6 +37,7 @@ use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
+use crate::scenario::world::Diurnal;
 use rand::Rng as _;
 use std::collections::VecDeque;
 
@@ -69,6 +70,9 @@ impl View {
 pub struct Regions {
     /// Cumulative normalized weights; empty without regions.
     cumulative: Vec<f64>,
+    /// With `utc_offset`s: the traffic's own diurnal curve and each region's `(normalized
+    /// weight, offset)`; a request's region is then drawn by the weights of the moment.
+    phases: Option<(Diurnal, Vec<(f64, f64)>)>,
     stream: Stream,
     views: Vec<View>,
     latency_ns: Vec<Vec<Nanos>>,
@@ -103,8 +107,16 @@ impl Regions {
                 .iter()
                 .position(|s| s.fleet.regions.is_some())
         };
+        let phases = model.fleet.client_diurnal.map(|diurnal| {
+            let shares = regions
+                .iter()
+                .map(|r| (r.weight / total, r.utc_offset_ns as f64))
+                .collect();
+            (diurnal, shares)
+        });
         Regions {
             cumulative,
+            phases,
             stream: Stream::new(model.seed, replication, "traffic", "region"),
             views: (0..regions.len())
                 .map(|r| View {
@@ -138,11 +150,14 @@ impl Regions {
     /// [`Regions::place`] when there are regions (kept out of line: the common path has none).
     fn place_among_regions(&self, id: u64, class: ClassId, now_ns: Nanos) -> (u8, u8) {
         let u: f64 = self.stream.at(id, 0, 0).random();
-        let client = self
-            .cumulative
-            .iter()
-            .position(|&c| u < c)
-            .unwrap_or(self.cumulative.len() - 1);
+        let client = match &self.phases {
+            None => self
+                .cumulative
+                .iter()
+                .position(|&c| u < c)
+                .unwrap_or(self.cumulative.len() - 1),
+            Some((diurnal, shares)) => client_at(diurnal, shares, u, now_ns),
+        };
         if self.residency[usize::from(class)] {
             return (client as u8, client as u8);
         }
@@ -189,6 +204,25 @@ impl Regions {
                 }
         }
     }
+}
+
+/// The client region of a request arriving at `now_ns` whose draw is `u` (uniform in
+/// [0, 1)), when regions live the diurnal curve at their own hours: region `r`'s clients
+/// arrive at `w_r x diurnal(t + offset_r)`, so it is region `r` with probability
+/// `w_r diurnal(t + o_r) / sum_q w_q diurnal(t + o_q)` (the sum is the traffic's own, shifted,
+/// curve that the arrivals follow).
+fn client_at(diurnal: &Diurnal, shares: &[(f64, f64)], u: f64, now_ns: Nanos) -> usize {
+    let t = now_ns as f64;
+    let weight = |&(w, offset): &(f64, f64)| w * diurnal.factor(t + offset);
+    let total: f64 = shares.iter().map(weight).sum();
+    let mut sum = 0.0;
+    for (r, share) in shares.iter().enumerate() {
+        sum += weight(share) / total;
+        if u < sum {
+            return r;
+        }
+    }
+    shares.len() - 1
 }
 
 /// The time a payload of `payload_kb` kilobytes (1,000 bytes) takes to cross a link of
@@ -330,5 +364,123 @@ impl System<'_> {
         _region: usize,
         _events: &mut EventQueue<Event>,
     ) {
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::shape::ShapedSource;
+    use crate::scenario::world::Arrivals;
+    use std::f64::consts::TAU;
+
+    /// Two regions 12 h apart (`west` at -6 h with 3/4 of the clients, `east` at +6 h with
+    /// 1/4), rate 100/s, diurnal peak-to-trough 3 (a = 0.5) peaking at 20:30 local time, over
+    /// 24 h: region r's clients arrive at `100 w_r (1 + a cos(w (t + o_r - 20.5 h)))`, so `west`
+    /// peaks at 02:30 and `east` at 14:30 of the scenario clock. The arrivals are generated as
+    /// the run generates them (the traffic's shaped source, then each request's region drawn
+    /// by its id at its arrival time), 8.64 million of them.
+    ///
+    /// Checked against that formula, integrated by hand over each hour `[t0, t1)`:
+    /// `m_r = 100 w_r ((t1 - t0) + a / w (sin(w (t1 + o_r - p)) - sin(w (t0 + o_r - p))))`:
+    /// - each region's count in each hour within 4.5 Poisson sd (sqrt(m_r), 0.2% to 0.6%);
+    /// - each hour's share of `west` within 4.5 binomial sd (sqrt(p (1 - p) / n), about
+    ///   0.0007 for n = 360,000);
+    /// - each region's peak, the phase of the first Fourier coefficient of its hourly counts
+    ///   (1 h bins attenuate it but do not move it): `east`'s coefficient is about
+    ///   2.16e6 x a / 2 = 540,000 against a noise of sqrt(2.16e6 / 2) = 1,040, a phase sd of
+    ///   1.9e-3 rad = 27 s; the peaks must lie within 2 min (4.5 sd) of 02:30 and 14:30, and
+    ///   12 h apart within 170 s (4.5 x sqrt(2) x 27 s).
+    #[test]
+    fn regions_twelve_hours_apart_peak_twelve_hours_apart_and_share_by_the_formula() {
+        let text = r#"
+            [scenario]
+            duration = "24h"
+            seed = 5
+            [traffic]
+            rate = 100
+            diurnal = { peak_to_trough = 3, peak_at = "20.5h" }
+            [[region]]
+            name = "west"
+            weight = 3
+            utc_offset = "-6h"
+            [[region]]
+            name = "east"
+            weight = 1
+            utc_offset = "+6h"
+            [[service]]
+            name = "api"
+            regions = { west = 1, east = 1 }
+            service_time = { dist = "constant", value = "1ms" }
+        "#;
+        let model = crate::scenario::load::load(text, "t.toml", &[]).expect("a valid scenario");
+        let Arrivals::Shaped(shape) = &model.traffic.arrivals else {
+            panic!("diurnal traffic is shaped");
+        };
+        let mut source = ShapedSource::new(shape, model.duration_ns, model.seed, 0);
+        let regions = Regions::new(&model, 0);
+        let hour_ns = 3_600_000_000_000u64;
+        let mut counts = [[0u64; 24]; 2];
+        let mut id = 0;
+        while let Some(at_ns) = source.next_arrival_ns() {
+            let (client, served) = regions.place(id, 0, at_ns);
+            assert_eq!(client, served, "no outage: served at home");
+            counts[usize::from(client)][(at_ns / hour_ns) as usize] += 1;
+            id += 1;
+        }
+
+        let (a, day_s, peak_s) = (0.5, 86_400.0, 20.5 * 3_600.0);
+        let omega = TAU / day_s;
+        let regions_spec = [(0.75, -6.0 * 3_600.0), (0.25, 6.0 * 3_600.0)];
+        let expected = |(w, o): (f64, f64), t0: f64, t1: f64| {
+            100.0
+                * w
+                * ((t1 - t0)
+                    + a / omega
+                        * ((omega * (t1 + o - peak_s)).sin() - (omega * (t0 + o - peak_s)).sin()))
+        };
+        for (hour, (&west, &east)) in counts[0].iter().zip(&counts[1]).enumerate() {
+            let (t0, t1) = (hour as f64 * 3_600.0, (hour + 1) as f64 * 3_600.0);
+            let m: Vec<f64> = regions_spec.iter().map(|&r| expected(r, t0, t1)).collect();
+            for (r, n) in [west, east].into_iter().enumerate() {
+                let n = n as f64;
+                assert!(
+                    (n - m[r]).abs() < 4.5 * m[r].sqrt(),
+                    "region {r}, hour {hour}: {n} arrivals, expected {:.0}",
+                    m[r]
+                );
+            }
+            let n = (west + east) as f64;
+            let p = m[0] / (m[0] + m[1]);
+            let share = west as f64 / n;
+            let sd = (p * (1.0 - p) / n).sqrt();
+            assert!(
+                (share - p).abs() < 4.5 * sd,
+                "hour {hour}: west's share {share:.4}, expected {p:.4} (sd {sd:.4})"
+            );
+        }
+        let peak_of = |hours: &[u64; 24]| {
+            let (mut c, mut s) = (0.0, 0.0);
+            for (h, &n) in hours.iter().enumerate() {
+                let mid = (h as f64 + 0.5) * 3_600.0;
+                c += n as f64 * (omega * mid).cos();
+                s += n as f64 * (omega * mid).sin();
+            }
+            (s.atan2(c) / omega).rem_euclid(day_s)
+        };
+        let (west, east) = (peak_of(&counts[0]), peak_of(&counts[1]));
+        assert!(
+            (west - 2.5 * 3_600.0).abs() < 120.0,
+            "west peaks at {west} s"
+        );
+        assert!(
+            (east - 14.5 * 3_600.0).abs() < 120.0,
+            "east peaks at {east} s"
+        );
+        assert!(
+            ((east - west) - 12.0 * 3_600.0).abs() < 170.0,
+            "peaks {} s apart",
+            east - west
+        );
     }
 }

@@ -307,7 +307,10 @@ const SECTIONS: &[Section] = &[
     section(
         "region",
         "region",
-        &[("", "[[region]]\nname = \"us\"")],
+        &[
+            ("traffic", "diurnal = { peak_to_trough = 2 }"),
+            ("", "[[region]]\nname = \"us\""),
+        ],
         &[Key("region"), Index(0)],
         LISTED,
     ),
