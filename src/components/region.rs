@@ -29,17 +29,18 @@
 
 use super::fleet::ReplicaState;
 use super::lifecycle::ReplicaRef;
-use super::request::RequestInfo;
+use super::request::{Ending, Parent, RequestInfo};
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;
+use crate::scenario::fleet::Backlog;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
 use crate::scenario::world::Diurnal;
 use rand::Rng as _;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Where each region's clients are served, as DNS answers for them over time.
 #[derive(Debug, Clone)]
@@ -83,6 +84,35 @@ pub struct Regions {
     /// Per class: its requests' data must stay in their region (no failover).
     residency: Vec<bool>,
     probe: Option<ServiceId>,
+    /// Resident requests waiting for their region (see [`Backlogs`]); `None` when no class
+    /// has a backlog, the one check an arrival makes.
+    pub(super) backlogs: Option<Box<Backlogs>>,
+}
+
+/// A request waiting in a backlog, with its arrival time.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    request: RequestInfo,
+    arrived_ns: Nanos,
+}
+
+/// The backlogs of the classes that have one: per (class, region) a FIFO of requests that
+/// arrived while their region was detected down.
+pub struct Backlogs {
+    /// Per class: its backlog's keys.
+    specs: Vec<Option<Backlog>>,
+    regions: usize,
+    /// Per `class x regions + region`: the requests waiting, oldest first.
+    queues: Vec<VecDeque<Waiting>>,
+    /// Per queue: when its armed timeout event is due (events due at another time are stale).
+    timer_due_ns: Vec<Option<Nanos>>,
+    /// Regions detected up again with requests waiting: to be sent (`BacklogDrain`).
+    to_drain: Vec<u8>,
+    /// The arrival times of requests sent from a backlog and not yet ended, by id: their
+    /// latency counts from there.
+    sent: HashMap<u64, Nanos>,
+    /// Requests waiting, in every queue.
+    pub(super) waiting: usize,
 }
 
 impl Regions {
@@ -135,6 +165,18 @@ impl Regions {
             ttl_ns: model.fleet.dns_ttl_ns,
             residency: model.classes.iter().map(|c| c.residency).collect(),
             probe,
+            backlogs: model.classes.iter().any(|c| c.backlog.is_some()).then(|| {
+                let queues = model.classes.len() * regions.len().max(1);
+                Box::new(Backlogs {
+                    specs: model.classes.iter().map(|c| c.backlog).collect(),
+                    regions: regions.len().max(1),
+                    queues: vec![VecDeque::new(); queues],
+                    timer_due_ns: vec![None; queues],
+                    to_drain: Vec::new(),
+                    sent: HashMap::new(),
+                    waiting: 0,
+                })
+            }),
         }
     }
 
@@ -252,7 +294,16 @@ impl System<'_> {
         if self.regions.views.iter().zip(&up).all(|(v, &u)| v.up == u) {
             return;
         }
-        for (view, &up) in self.regions.views.iter_mut().zip(&up) {
+        for (region, (view, &up)) in self.regions.views.iter_mut().zip(&up).enumerate() {
+            if up && !view.up {
+                if let Some(b) = &mut self.regions.backlogs {
+                    let holds =
+                        (0..b.specs.len()).any(|c| !b.queues[c * b.regions + region].is_empty());
+                    if holds {
+                        b.to_drain.push(region as u8);
+                    }
+                }
+            }
             view.up = up;
         }
         let ttl = self.regions.ttl_ns;
@@ -314,6 +365,174 @@ impl System<'_> {
             };
             self.world.log.push(due, happening);
         }
+    }
+
+    /// An arriving request whose class has a backlog and whose region is detected down
+    /// waits in its region's backlog (or, with the backlog full, is rejected): `true` if so,
+    /// and the request is not sent.
+    pub(super) fn hold_in_backlog(
+        &mut self,
+        now_ns: Nanos,
+        request: RequestInfo,
+        events: &mut EventQueue<Event>,
+    ) -> bool {
+        let region = usize::from(request.client_region);
+        if self.regions.views.get(region).is_none_or(|v| v.up) {
+            return false;
+        }
+        let Some(b) = &mut self.regions.backlogs else {
+            return false;
+        };
+        let Some(spec) = b.specs[usize::from(request.class)] else {
+            return false;
+        };
+        let queue = usize::from(request.class) * b.regions + region;
+        if b.queues[queue].len() >= spec.max as usize {
+            self.end_request(now_ns, request, now_ns, Ending::Rejected);
+            self.request_ended(now_ns, request, now_ns, Ending::Rejected, events);
+            return true;
+        }
+        b.queues[queue].push_back(Waiting {
+            request,
+            arrived_ns: now_ns,
+        });
+        b.waiting += 1;
+        if let (Some(timeout_ns), None) = (spec.timeout_ns, b.timer_due_ns[queue]) {
+            let due = now_ns.saturating_add(timeout_ns);
+            b.timer_due_ns[queue] = Some(due);
+            events.schedule(due, Event::BacklogTimeout(queue as u32, due));
+        }
+        true
+    }
+
+    /// After an event that may have brought regions back: each region detected up with
+    /// requests waiting is sent its backlog by an event at the same time, which runs after
+    /// the events already due then (the other replicas coming back at the same instant).
+    pub(super) fn schedule_backlog_drains(
+        &mut self,
+        now_ns: Nanos,
+        events: &mut EventQueue<Event>,
+    ) {
+        if let Some(b) = &mut self.regions.backlogs {
+            for region in b.to_drain.drain(..) {
+                events.schedule(now_ns, Event::BacklogDrain(region));
+            }
+        }
+    }
+
+    /// The region is back: its backlogs' requests are sent, oldest first (across classes),
+    /// each to its class's entry; their latency counts from their arrival.
+    pub(super) fn on_backlog_drain(
+        &mut self,
+        now_ns: Nanos,
+        region: u8,
+        events: &mut EventQueue<Event>,
+    ) {
+        if !self.regions.views[usize::from(region)].up {
+            return; // down again at once: the requests keep waiting
+        }
+        let Some(b) = &mut self.regions.backlogs else {
+            return;
+        };
+        let classes = b.specs.len();
+        let queues: Vec<usize> = (0..classes)
+            .map(|c| c * b.regions + usize::from(region))
+            .collect();
+        for &q in &queues {
+            b.timer_due_ns[q] = None;
+        }
+        let mut sent = 0u64;
+        loop {
+            let Some(b) = &mut self.regions.backlogs else {
+                return;
+            };
+            let Some(&q) = queues
+                .iter()
+                .filter(|&&q| !b.queues[q].is_empty())
+                .min_by_key(|&&q| b.queues[q][0].arrived_ns)
+            else {
+                break;
+            };
+            let Waiting {
+                mut request,
+                arrived_ns,
+            } = b.queues[q].pop_front().expect("a queue with a front");
+            b.waiting -= 1;
+            b.sent.insert(request.id, arrived_ns);
+            request.backlogged = true;
+            sent += 1;
+            let entry = self.model.classes[usize::from(request.class)].entry;
+            if request.measured {
+                self.record.services[entry].calls += 1;
+            }
+            self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
+        }
+        if sent > 0 {
+            self.world.log.push(
+                now_ns,
+                Happening::BacklogSent {
+                    region: usize::from(region),
+                    requests: sent,
+                },
+            );
+        }
+    }
+
+    /// A backlog's oldest requests have waited its `timeout`: they time out, and the timer
+    /// is armed for the next oldest.
+    pub(super) fn on_backlog_timeout(
+        &mut self,
+        now_ns: Nanos,
+        queue: u32,
+        due_ns: Nanos,
+        events: &mut EventQueue<Event>,
+    ) {
+        let queue = queue as usize;
+        loop {
+            let Some(b) = &mut self.regions.backlogs else {
+                return;
+            };
+            if b.timer_due_ns[queue] != Some(due_ns) {
+                return; // stale: the backlog was sent, or the timer re-armed
+            }
+            let timeout_ns = b.specs[queue / b.regions]
+                .and_then(|s| s.timeout_ns)
+                .expect("a timer only for a backlog with a timeout");
+            match b.queues[queue].front() {
+                Some(w) if w.arrived_ns.saturating_add(timeout_ns) <= now_ns => {
+                    let Waiting {
+                        request,
+                        arrived_ns,
+                    } = b.queues[queue].pop_front().expect("a front");
+                    b.waiting -= 1;
+                    self.end_request(now_ns, request, arrived_ns, Ending::TimedOut);
+                    self.request_ended(now_ns, request, arrived_ns, Ending::TimedOut, events);
+                }
+                Some(w) => {
+                    let due = w.arrived_ns.saturating_add(timeout_ns);
+                    b.timer_due_ns[queue] = Some(due);
+                    events.schedule(due, Event::BacklogTimeout(queue as u32, due));
+                    return;
+                }
+                None => {
+                    b.timer_due_ns[queue] = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The arrival time of a request that ended: its own for one sent from a backlog.
+    #[inline]
+    pub(super) fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
+        if !request.backlogged {
+            return arrived_ns;
+        }
+        self.regions
+            .backlogs
+            .as_mut()
+            .and_then(|b| b.sent.remove(&request.id))
+            .unwrap_or(arrived_ns)
     }
 
     /// Every replica in `region` crashes, each back when the outage ends.

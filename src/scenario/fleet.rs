@@ -207,6 +207,48 @@ pub struct Region {
     pub utc_offset_ns: i64,
 }
 
+/// A resident class's backlog (`backlog = { max, timeout }`): while its client's region is
+/// detected down, a request waits in a FIFO of its region instead of failing, and is sent
+/// when the region is detected up again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    /// Requests a region's backlog holds; one arriving to a full backlog is rejected.
+    pub max: u32,
+    /// A request waiting this long times out (`None`: it waits until its region is back).
+    pub timeout_ns: Option<Nanos>,
+}
+
+/// `backlog = { max = 5000, timeout = "12h" }` on `[traffic]` or a `[[class]]`.
+pub fn backlog(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Option<Backlog> {
+    let mut r = TableReader::new(
+        value,
+        path,
+        problems,
+        "a backlog such as { max = 5000, timeout = \"12h\" }",
+    )?;
+    r.example = r#"{ max = 5000, timeout = "12h" }"#;
+    r.check_keys(&["max", "timeout"], |_| false, "in backlog");
+    let max = if r.table.contains_key("max") {
+        r.opt_whole("max", 1, 10_000_000)
+    } else {
+        r.problem(
+            "max",
+            "missing max, the requests a region's backlog holds; add e.g. max = 5000",
+        );
+        None
+    };
+    let timeout_ns = match r.table.get("timeout") {
+        None => Some(None),
+        Some(_) => r
+            .positive_duration_ns("timeout")
+            .map(|ns| Some(ns as Nanos)),
+    };
+    Some(Backlog {
+        max: max? as u32,
+        timeout_ns: timeout_ns?,
+    })
+}
+
 /// Regions, the network between them, fixed costs: everything that is not one service's.
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {

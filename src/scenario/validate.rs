@@ -864,6 +864,10 @@ fn traffic_model(
             rate_per_s: rate_per_s?,
             arrivals: super::world::Arrivals::Poisson,
             residency: raw.residency.unwrap_or(false),
+            backlog: raw.backlog.as_ref().and_then(|v| {
+                let backlog = super::fleet::backlog(v, "traffic.backlog", problems);
+                resident_backlog(backlog, raw.residency.unwrap_or(false), "traffic", problems)
+            }),
             payload_kb: match raw.payload_kb {
                 Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
                     problems.push(Problem::new(
@@ -878,6 +882,24 @@ fn traffic_model(
         },
         entry?,
     ))
+}
+
+/// A backlog holds requests that may not fail over: it needs `residency = true` on the same
+/// table (or, for a class, inherited from `[traffic]`).
+fn resident_backlog(
+    backlog: Option<super::fleet::Backlog>,
+    residency: bool,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<super::fleet::Backlog> {
+    if backlog.is_some() && !residency {
+        problems.push(Problem::new(
+            join(path, "backlog"),
+            format!("a backlog holds requests whose data must stay in their region while it is down; set {} or remove backlog (requests without residency fail over instead)", join(path, "residency = true")),
+        ));
+        return None;
+    }
+    backlog
 }
 
 /// The `[[class]]` array, each element with its display path (`class.checkout`).
@@ -905,6 +927,7 @@ fn resolve_classes(
             entry: default_entry,
             slo: Vec::new(),
             residency: traffic.residency,
+            backlog: traffic.backlog,
             payload_kb: traffic.payload_kb,
             conversion: traffic.conversion,
         }]);
@@ -973,6 +996,14 @@ fn resolve_classes(
             kb => kb.unwrap_or(traffic.payload_kb),
         };
         let residency = class.residency.unwrap_or(traffic.residency);
+        let backlog = match &class.backlog {
+            None if residency => traffic.backlog,
+            None => None,
+            Some(v) => {
+                let backlog = super::fleet::backlog(v, &join(path, "backlog"), problems);
+                resident_backlog(backlog, residency, path, problems)
+            }
+        };
         let conversion = match class.conversion {
             None => traffic.conversion,
             c => probability(c, &join(path, "conversion"), problems),
@@ -983,6 +1014,7 @@ fn resolve_classes(
             entry,
             slo,
             residency,
+            backlog,
             payload_kb,
             conversion,
         ));
@@ -1004,13 +1036,14 @@ fn resolve_classes(
     classes
         .into_iter()
         .map(
-            |(name, weight, entry, slo, residency, payload_kb, conversion)| {
+            |(name, weight, entry, slo, residency, backlog, payload_kb, conversion)| {
                 Some(Class {
                     name,
                     share: weight / total,
                     entry: entry?,
                     slo,
                     residency,
+                    backlog,
                     payload_kb,
                     conversion,
                 })

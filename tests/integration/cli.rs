@@ -1921,6 +1921,18 @@ fn bad_inputs_get_exactly_these_messages() {
             ],
         ),
         (
+            Bad::Replace("rate = 100", "rate = 100\nbacklog = { max = 10 }"),
+            &[
+                r##"error: bad.toml:8:1: traffic.backlog: a backlog holds requests whose data must stay in their region while it is down; set traffic.residency = true or remove backlog (requests without residency fail over instead)"##,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = 100\nresidency = true\nbacklog = { timeout = \"1h\" }"),
+            &[
+                r##"error: bad.toml:9:1: traffic.backlog.max: missing max, the requests a region's backlog holds; add e.g. max = 5000"##,
+            ],
+        ),
+        (
             Bad::Text(VALID.to_string() + "\n" + "[network]\nlocal = 5\n"),
             &[
                 r##"error: bad.toml:21:1: network.local: local must be a duration with a unit such as "5ms", not the bare number 5"##,

@@ -108,6 +108,13 @@ const SECTIONS: &[Section] = &[
         LISTED,
     ),
     section(
+        "traffic.backlog",
+        "traffic.backlog",
+        &[("traffic", "residency = true\nbacklog = { max = 10 }")],
+        &[Key("traffic"), Key("backlog")],
+        LISTED,
+    ),
+    section(
         "traffic.spikes",
         "traffic.spikes",
         &[(
