@@ -864,10 +864,10 @@ fn traffic_model(
             rate_per_s: rate_per_s?,
             arrivals: super::world::Arrivals::Poisson,
             residency: raw.residency.unwrap_or(false),
-            backlog: raw.backlog.as_ref().and_then(|v| {
-                let backlog = super::fleet::backlog(v, "traffic.backlog", problems);
-                resident_backlog(backlog, raw.residency.unwrap_or(false), "traffic", problems)
-            }),
+            backlog: raw
+                .backlog
+                .as_ref()
+                .and_then(|v| super::fleet::backlog(v, "traffic.backlog", problems)),
             payload_kb: match raw.payload_kb {
                 Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
                     problems.push(Problem::new(
@@ -884,8 +884,9 @@ fn traffic_model(
     ))
 }
 
-/// A backlog holds requests that may not fail over: it needs `residency = true` on the same
-/// table (or, for a class, inherited from `[traffic]`).
+/// A class's own backlog holds requests that may not fail over: it needs the class to be
+/// resident (its own `residency = true` or `[traffic]`'s). `traffic.backlog` is the default
+/// of the resident classes only, so it needs nothing.
 fn resident_backlog(
     backlog: Option<super::fleet::Backlog>,
     residency: bool,
@@ -927,7 +928,8 @@ fn resolve_classes(
             entry: default_entry,
             slo: Vec::new(),
             residency: traffic.residency,
-            backlog: traffic.backlog,
+            // The default of the resident classes: without residency requests fail over.
+            backlog: traffic.backlog.filter(|_| traffic.residency),
             payload_kb: traffic.payload_kb,
             conversion: traffic.conversion,
         }]);

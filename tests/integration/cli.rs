@@ -1921,9 +1921,9 @@ fn bad_inputs_get_exactly_these_messages() {
             ],
         ),
         (
-            Bad::Replace("rate = 100", "rate = 100\nbacklog = { max = 10 }"),
+            Bad::Text(VALID.to_string() + "\n" + "[[class]]\nname = \"x\"\nbacklog = { max = 3 }\n"),
             &[
-                r##"error: bad.toml:8:1: traffic.backlog: a backlog holds requests whose data must stay in their region while it is down; set traffic.residency = true or remove backlog (requests without residency fail over instead)"##,
+                r##"error: bad.toml:22:1: class.x.backlog: a backlog holds requests whose data must stay in their region while it is down; set class.x.residency = true or remove backlog (requests without residency fail over instead)"##,
             ],
         ),
         (
