@@ -29,16 +29,18 @@
 
 use super::fleet::ReplicaState;
 use super::lifecycle::ReplicaRef;
-use super::request::RequestInfo;
+use super::request::{Ending, Parent, RequestInfo};
 use super::system::{Event, System};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;
+use crate::scenario::fleet::Backlog;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
+use crate::scenario::world::Diurnal;
 use rand::Rng as _;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Where each region's clients are served, as DNS answers for them over time.
 #[derive(Debug, Clone)]
@@ -69,6 +71,9 @@ impl View {
 pub struct Regions {
     /// Cumulative normalized weights; empty without regions.
     cumulative: Vec<f64>,
+    /// With `utc_offset`s: the traffic's own diurnal curve and each region's `(normalized
+    /// weight, offset)`; a request's region is then drawn by the weights of the moment.
+    phases: Option<(Diurnal, Vec<(f64, f64)>)>,
     stream: Stream,
     views: Vec<View>,
     latency_ns: Vec<Vec<Nanos>>,
@@ -79,6 +84,35 @@ pub struct Regions {
     /// Per class: its requests' data must stay in their region (no failover).
     residency: Vec<bool>,
     probe: Option<ServiceId>,
+    /// Resident requests waiting for their region (see [`Backlogs`]); `None` when no class
+    /// has a backlog, the one check an arrival makes.
+    pub(super) backlogs: Option<Box<Backlogs>>,
+}
+
+/// A request waiting in a backlog, with its arrival time.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    request: RequestInfo,
+    arrived_ns: Nanos,
+}
+
+/// The backlogs of the classes that have one: per (class, region) a FIFO of requests that
+/// arrived while their region was detected down.
+pub struct Backlogs {
+    /// Per class: its backlog's keys.
+    specs: Vec<Option<Backlog>>,
+    regions: usize,
+    /// Per `class x regions + region`: the requests waiting, oldest first.
+    queues: Vec<VecDeque<Waiting>>,
+    /// Per queue: when its armed timeout event is due (events due at another time are stale).
+    timer_due_ns: Vec<Option<Nanos>>,
+    /// Regions detected up again with requests waiting: to be sent (`BacklogDrain`).
+    to_drain: Vec<u8>,
+    /// The arrival times of requests sent from a backlog and not yet ended, by id: their
+    /// latency counts from there.
+    sent: HashMap<u64, Nanos>,
+    /// Requests waiting, in every queue.
+    pub(super) waiting: usize,
 }
 
 impl Regions {
@@ -103,8 +137,16 @@ impl Regions {
                 .iter()
                 .position(|s| s.fleet.regions.is_some())
         };
+        let phases = model.fleet.client_diurnal.map(|diurnal| {
+            let shares = regions
+                .iter()
+                .map(|r| (r.weight / total, r.utc_offset_ns as f64))
+                .collect();
+            (diurnal, shares)
+        });
         Regions {
             cumulative,
+            phases,
             stream: Stream::new(model.seed, replication, "traffic", "region"),
             views: (0..regions.len())
                 .map(|r| View {
@@ -123,6 +165,18 @@ impl Regions {
             ttl_ns: model.fleet.dns_ttl_ns,
             residency: model.classes.iter().map(|c| c.residency).collect(),
             probe,
+            backlogs: model.classes.iter().any(|c| c.backlog.is_some()).then(|| {
+                let queues = model.classes.len() * regions.len().max(1);
+                Box::new(Backlogs {
+                    specs: model.classes.iter().map(|c| c.backlog).collect(),
+                    regions: regions.len().max(1),
+                    queues: vec![VecDeque::new(); queues],
+                    timer_due_ns: vec![None; queues],
+                    to_drain: Vec::new(),
+                    sent: HashMap::new(),
+                    waiting: 0,
+                })
+            }),
         }
     }
 
@@ -138,11 +192,14 @@ impl Regions {
     /// [`Regions::place`] when there are regions (kept out of line: the common path has none).
     fn place_among_regions(&self, id: u64, class: ClassId, now_ns: Nanos) -> (u8, u8) {
         let u: f64 = self.stream.at(id, 0, 0).random();
-        let client = self
-            .cumulative
-            .iter()
-            .position(|&c| u < c)
-            .unwrap_or(self.cumulative.len() - 1);
+        let client = match &self.phases {
+            None => self
+                .cumulative
+                .iter()
+                .position(|&c| u < c)
+                .unwrap_or(self.cumulative.len() - 1),
+            Some((diurnal, shares)) => client_at(diurnal, shares, u, now_ns),
+        };
         if self.residency[usize::from(class)] {
             return (client as u8, client as u8);
         }
@@ -191,6 +248,25 @@ impl Regions {
     }
 }
 
+/// The client region of a request arriving at `now_ns` whose draw is `u` (uniform in
+/// [0, 1)), when regions live the diurnal curve at their own hours: region `r`'s clients
+/// arrive at `w_r x diurnal(t + offset_r)`, so it is region `r` with probability
+/// `w_r diurnal(t + o_r) / sum_q w_q diurnal(t + o_q)` (the sum is the traffic's own, shifted,
+/// curve that the arrivals follow).
+fn client_at(diurnal: &Diurnal, shares: &[(f64, f64)], u: f64, now_ns: Nanos) -> usize {
+    let t = now_ns as f64;
+    let weight = |&(w, offset): &(f64, f64)| w * diurnal.factor(t + offset);
+    let total: f64 = shares.iter().map(weight).sum();
+    let mut sum = 0.0;
+    for (r, share) in shares.iter().enumerate() {
+        sum += weight(share) / total;
+        if u < sum {
+            return r;
+        }
+    }
+    shares.len() - 1
+}
+
 /// The time a payload of `payload_kb` kilobytes (1,000 bytes) takes to cross a link of
 /// `bandwidth_mbps` megabits per second there and back: `2 x payload_kb x 8,000 bits /
 /// (bandwidth_mbps x 10^6 bits/s)`, to the nearest nanosecond; 0 without a bandwidth.
@@ -218,7 +294,16 @@ impl System<'_> {
         if self.regions.views.iter().zip(&up).all(|(v, &u)| v.up == u) {
             return;
         }
-        for (view, &up) in self.regions.views.iter_mut().zip(&up) {
+        for (region, (view, &up)) in self.regions.views.iter_mut().zip(&up).enumerate() {
+            if up && !view.up {
+                if let Some(b) = &mut self.regions.backlogs {
+                    let holds =
+                        (0..b.specs.len()).any(|c| !b.queues[c * b.regions + region].is_empty());
+                    if holds {
+                        b.to_drain.push(region as u8);
+                    }
+                }
+            }
             view.up = up;
         }
         let ttl = self.regions.ttl_ns;
@@ -282,6 +367,174 @@ impl System<'_> {
         }
     }
 
+    /// An arriving request whose class has a backlog and whose region is detected down
+    /// waits in its region's backlog (or, with the backlog full, is rejected): `true` if so,
+    /// and the request is not sent.
+    pub(super) fn hold_in_backlog(
+        &mut self,
+        now_ns: Nanos,
+        request: RequestInfo,
+        events: &mut EventQueue<Event>,
+    ) -> bool {
+        let region = usize::from(request.client_region);
+        if self.regions.views.get(region).is_none_or(|v| v.up) {
+            return false;
+        }
+        let Some(b) = &mut self.regions.backlogs else {
+            return false;
+        };
+        let Some(spec) = b.specs[usize::from(request.class)] else {
+            return false;
+        };
+        let queue = usize::from(request.class) * b.regions + region;
+        if b.queues[queue].len() >= spec.max as usize {
+            self.end_request(now_ns, request, now_ns, Ending::Rejected);
+            self.request_ended(now_ns, request, now_ns, Ending::Rejected, events);
+            return true;
+        }
+        b.queues[queue].push_back(Waiting {
+            request,
+            arrived_ns: now_ns,
+        });
+        b.waiting += 1;
+        if let (Some(timeout_ns), None) = (spec.timeout_ns, b.timer_due_ns[queue]) {
+            let due = now_ns.saturating_add(timeout_ns);
+            b.timer_due_ns[queue] = Some(due);
+            events.schedule(due, Event::BacklogTimeout(queue as u32, due));
+        }
+        true
+    }
+
+    /// After an event that may have brought regions back: each region detected up with
+    /// requests waiting is sent its backlog by an event at the same time, which runs after
+    /// the events already due then (the other replicas coming back at the same instant).
+    pub(super) fn schedule_backlog_drains(
+        &mut self,
+        now_ns: Nanos,
+        events: &mut EventQueue<Event>,
+    ) {
+        if let Some(b) = &mut self.regions.backlogs {
+            for region in b.to_drain.drain(..) {
+                events.schedule(now_ns, Event::BacklogDrain(region));
+            }
+        }
+    }
+
+    /// The region is back: its backlogs' requests are sent, oldest first (across classes),
+    /// each to its class's entry; their latency counts from their arrival.
+    pub(super) fn on_backlog_drain(
+        &mut self,
+        now_ns: Nanos,
+        region: u8,
+        events: &mut EventQueue<Event>,
+    ) {
+        if !self.regions.views[usize::from(region)].up {
+            return; // down again at once: the requests keep waiting
+        }
+        let Some(b) = &mut self.regions.backlogs else {
+            return;
+        };
+        let classes = b.specs.len();
+        let queues: Vec<usize> = (0..classes)
+            .map(|c| c * b.regions + usize::from(region))
+            .collect();
+        for &q in &queues {
+            b.timer_due_ns[q] = None;
+        }
+        let mut sent = 0u64;
+        loop {
+            let Some(b) = &mut self.regions.backlogs else {
+                return;
+            };
+            let Some(&q) = queues
+                .iter()
+                .filter(|&&q| !b.queues[q].is_empty())
+                .min_by_key(|&&q| b.queues[q][0].arrived_ns)
+            else {
+                break;
+            };
+            let Waiting {
+                mut request,
+                arrived_ns,
+            } = b.queues[q].pop_front().expect("a queue with a front");
+            b.waiting -= 1;
+            b.sent.insert(request.id, arrived_ns);
+            request.backlogged = true;
+            sent += 1;
+            let entry = self.model.classes[usize::from(request.class)].entry;
+            if request.measured {
+                self.record.services[entry].calls += 1;
+            }
+            self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
+        }
+        if sent > 0 {
+            self.world.log.push(
+                now_ns,
+                Happening::BacklogSent {
+                    region: usize::from(region),
+                    requests: sent,
+                },
+            );
+        }
+    }
+
+    /// A backlog's oldest requests have waited its `timeout`: they time out, and the timer
+    /// is armed for the next oldest.
+    pub(super) fn on_backlog_timeout(
+        &mut self,
+        now_ns: Nanos,
+        queue: u32,
+        due_ns: Nanos,
+        events: &mut EventQueue<Event>,
+    ) {
+        let queue = queue as usize;
+        loop {
+            let Some(b) = &mut self.regions.backlogs else {
+                return;
+            };
+            if b.timer_due_ns[queue] != Some(due_ns) {
+                return; // stale: the backlog was sent, or the timer re-armed
+            }
+            let timeout_ns = b.specs[queue / b.regions]
+                .and_then(|s| s.timeout_ns)
+                .expect("a timer only for a backlog with a timeout");
+            match b.queues[queue].front() {
+                Some(w) if w.arrived_ns.saturating_add(timeout_ns) <= now_ns => {
+                    let Waiting {
+                        request,
+                        arrived_ns,
+                    } = b.queues[queue].pop_front().expect("a front");
+                    b.waiting -= 1;
+                    self.end_request(now_ns, request, arrived_ns, Ending::TimedOut);
+                    self.request_ended(now_ns, request, arrived_ns, Ending::TimedOut, events);
+                }
+                Some(w) => {
+                    let due = w.arrived_ns.saturating_add(timeout_ns);
+                    b.timer_due_ns[queue] = Some(due);
+                    events.schedule(due, Event::BacklogTimeout(queue as u32, due));
+                    return;
+                }
+                None => {
+                    b.timer_due_ns[queue] = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The arrival time of a request that ended: its own for one sent from a backlog.
+    #[inline]
+    pub(super) fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
+        if !request.backlogged {
+            return arrived_ns;
+        }
+        self.regions
+            .backlogs
+            .as_mut()
+            .and_then(|b| b.sent.remove(&request.id))
+            .unwrap_or(arrived_ns)
+    }
+
     /// Every replica in `region` crashes, each back when the outage ends.
     pub(super) fn region_outage(
         &mut self,
@@ -334,5 +587,123 @@ impl System<'_> {
     ) {
         self.world.region_outages[region] -= 1;
         self.rollout_dirty |= self.deploying;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::shape::ShapedSource;
+    use crate::scenario::world::Arrivals;
+    use std::f64::consts::TAU;
+
+    /// Two regions 12 h apart (`west` at -6 h with 3/4 of the clients, `east` at +6 h with
+    /// 1/4), rate 100/s, diurnal peak-to-trough 3 (a = 0.5) peaking at 20:30 local time, over
+    /// 24 h: region r's clients arrive at `100 w_r (1 + a cos(w (t + o_r - 20.5 h)))`, so `west`
+    /// peaks at 02:30 and `east` at 14:30 of the scenario clock. The arrivals are generated as
+    /// the run generates them (the traffic's shaped source, then each request's region drawn
+    /// by its id at its arrival time), 8.64 million of them.
+    ///
+    /// Checked against that formula, integrated by hand over each hour `[t0, t1)`:
+    /// `m_r = 100 w_r ((t1 - t0) + a / w (sin(w (t1 + o_r - p)) - sin(w (t0 + o_r - p))))`:
+    /// - each region's count in each hour within 4.5 Poisson sd (sqrt(m_r), 0.2% to 0.6%);
+    /// - each hour's share of `west` within 4.5 binomial sd (sqrt(p (1 - p) / n), about
+    ///   0.0007 for n = 360,000);
+    /// - each region's peak, the phase of the first Fourier coefficient of its hourly counts
+    ///   (1 h bins attenuate it but do not move it): `east`'s coefficient is about
+    ///   2.16e6 x a / 2 = 540,000 against a noise of sqrt(2.16e6 / 2) = 1,040, a phase sd of
+    ///   1.9e-3 rad = 27 s; the peaks must lie within 2 min (4.5 sd) of 02:30 and 14:30, and
+    ///   12 h apart within 170 s (4.5 x sqrt(2) x 27 s).
+    #[test]
+    fn regions_twelve_hours_apart_peak_twelve_hours_apart_and_share_by_the_formula() {
+        let text = r#"
+            [scenario]
+            duration = "24h"
+            seed = 5
+            [traffic]
+            rate = 100
+            diurnal = { peak_to_trough = 3, peak_at = "20.5h" }
+            [[region]]
+            name = "west"
+            weight = 3
+            utc_offset = "-6h"
+            [[region]]
+            name = "east"
+            weight = 1
+            utc_offset = "+6h"
+            [[service]]
+            name = "api"
+            regions = { west = 1, east = 1 }
+            service_time = { dist = "constant", value = "1ms" }
+        "#;
+        let model = crate::scenario::load::load(text, "t.toml", &[]).expect("a valid scenario");
+        let Arrivals::Shaped(shape) = &model.traffic.arrivals else {
+            panic!("diurnal traffic is shaped");
+        };
+        let mut source = ShapedSource::new(shape, model.duration_ns, model.seed, 0);
+        let regions = Regions::new(&model, 0);
+        let hour_ns = 3_600_000_000_000u64;
+        let mut counts = [[0u64; 24]; 2];
+        let mut id = 0;
+        while let Some(at_ns) = source.next_arrival_ns() {
+            let (client, served) = regions.place(id, 0, at_ns);
+            assert_eq!(client, served, "no outage: served at home");
+            counts[usize::from(client)][(at_ns / hour_ns) as usize] += 1;
+            id += 1;
+        }
+
+        let (a, day_s, peak_s) = (0.5, 86_400.0, 20.5 * 3_600.0);
+        let omega = TAU / day_s;
+        let regions_spec = [(0.75, -6.0 * 3_600.0), (0.25, 6.0 * 3_600.0)];
+        let expected = |(w, o): (f64, f64), t0: f64, t1: f64| {
+            100.0
+                * w
+                * ((t1 - t0)
+                    + a / omega
+                        * ((omega * (t1 + o - peak_s)).sin() - (omega * (t0 + o - peak_s)).sin()))
+        };
+        for (hour, (&west, &east)) in counts[0].iter().zip(&counts[1]).enumerate() {
+            let (t0, t1) = (hour as f64 * 3_600.0, (hour + 1) as f64 * 3_600.0);
+            let m: Vec<f64> = regions_spec.iter().map(|&r| expected(r, t0, t1)).collect();
+            for (r, n) in [west, east].into_iter().enumerate() {
+                let n = n as f64;
+                assert!(
+                    (n - m[r]).abs() < 4.5 * m[r].sqrt(),
+                    "region {r}, hour {hour}: {n} arrivals, expected {:.0}",
+                    m[r]
+                );
+            }
+            let n = (west + east) as f64;
+            let p = m[0] / (m[0] + m[1]);
+            let share = west as f64 / n;
+            let sd = (p * (1.0 - p) / n).sqrt();
+            assert!(
+                (share - p).abs() < 4.5 * sd,
+                "hour {hour}: west's share {share:.4}, expected {p:.4} (sd {sd:.4})"
+            );
+        }
+        let peak_of = |hours: &[u64; 24]| {
+            let (mut c, mut s) = (0.0, 0.0);
+            for (h, &n) in hours.iter().enumerate() {
+                let mid = (h as f64 + 0.5) * 3_600.0;
+                c += n as f64 * (omega * mid).cos();
+                s += n as f64 * (omega * mid).sin();
+            }
+            (s.atan2(c) / omega).rem_euclid(day_s)
+        };
+        let (west, east) = (peak_of(&counts[0]), peak_of(&counts[1]));
+        assert!(
+            (west - 2.5 * 3_600.0).abs() < 120.0,
+            "west peaks at {west} s"
+        );
+        assert!(
+            (east - 14.5 * 3_600.0).abs() < 120.0,
+            "east peaks at {east} s"
+        );
+        assert!(
+            ((east - west) - 12.0 * 3_600.0).abs() < 170.0,
+            "peaks {} s apart",
+            east - west
+        );
     }
 }

@@ -60,6 +60,9 @@ pub struct RequestInfo {
     pub served_region: u8,
     /// A copy mirrored to a new version (shadow deployments): never mirrored again.
     pub mirror: bool,
+    /// Sent from its region's backlog: its latency counts from its arrival, which the
+    /// backlog keeps (`System::arrival_of`).
+    pub backlogged: bool,
 }
 
 /// The user of an open-loop request.
@@ -167,6 +170,7 @@ impl Frame {
                 client_region: 0,
                 served_region: 0,
                 mirror: false,
+                backlogged: false,
             },
             0,
             0,
@@ -335,10 +339,14 @@ impl<'m> System<'m> {
             client_region,
             served_region,
             mirror: false,
+            backlogged: false,
         };
         self.requests_in_flight += 1;
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
+        }
+        if self.regions.backlogs.is_some() && self.hold_in_backlog(now_ns, request, events) {
+            return;
         }
         let entry = self.model.classes[usize::from(class)].entry;
         if measured {
@@ -1218,6 +1226,7 @@ impl<'m> System<'m> {
         }
         match parent {
             Parent::Root => {
+                let arrived_ns = self.arrival_of(request, arrived_ns);
                 self.end_request(now_ns, request, arrived_ns, cause);
                 self.request_ended(now_ns, request, arrived_ns, cause, events);
             }
@@ -1228,7 +1237,7 @@ impl<'m> System<'m> {
 
     /// The request's root frame ended: the request ends the same way.
     #[inline]
-    fn end_request(
+    pub(super) fn end_request(
         &mut self,
         now_ns: Nanos,
         request: RequestInfo,

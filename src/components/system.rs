@@ -73,6 +73,11 @@ pub enum Event {
     HealthCheck(u32),
     /// A deployment's controller looks again (`deployment`); the deployment's index.
     Rollout(u32),
+    /// A region detected up again sends its backlogs (`region`).
+    BacklogDrain(u8),
+    /// A backlog's oldest request has waited its timeout (`region`): the queue, and when
+    /// the timer was armed for (stale if the backlog re-armed it since).
+    BacklogTimeout(u32, Nanos),
 }
 
 // The queue holds an event beside its time and sequence number (40 bytes in all); an event
@@ -196,8 +201,14 @@ impl World for System<'_> {
             Event::StepDeadline(frame, step) => self.on_step_deadline(now_ns, frame, step, events),
             Event::UserRequest(user) => self.on_user_request(now_ns, user, events),
             Event::WindowTick => self.on_window_tick(now_ns, events),
-            Event::AutoscaleSync(service) => self.on_autoscale_sync(now_ns, service, events),
-            Event::ReplicaUp(replica) => self.on_replica_up(now_ns, replica, events),
+            Event::AutoscaleSync(service) => {
+                self.on_autoscale_sync(now_ns, service, events);
+                self.schedule_backlog_drains(now_ns, events);
+            }
+            Event::ReplicaUp(replica) => {
+                self.on_replica_up(now_ns, replica, events);
+                self.schedule_backlog_drains(now_ns, events);
+            }
             Event::ReplicaFault {
                 fault,
                 replica,
@@ -205,9 +216,22 @@ impl World for System<'_> {
             } => self.on_replica_fault(now_ns, fault, replica, incarnation, events),
             Event::SpotReclaim(replica) => self.on_spot_reclaim(now_ns, replica, events),
             Event::FaultStart(fault) => self.on_fault_start(now_ns, fault, events),
-            Event::FaultEnd(fault) => self.on_fault_end(now_ns, fault, events),
-            Event::HealthCheck(service) => self.on_health_check(now_ns, service, events),
-            Event::Rollout(d) => self.on_rollout(now_ns, d, events),
+            Event::FaultEnd(fault) => {
+                self.on_fault_end(now_ns, fault, events);
+                self.schedule_backlog_drains(now_ns, events);
+            }
+            Event::HealthCheck(service) => {
+                self.on_health_check(now_ns, service, events);
+                self.schedule_backlog_drains(now_ns, events);
+            }
+            Event::Rollout(d) => {
+                self.on_rollout(now_ns, d, events);
+                self.schedule_backlog_drains(now_ns, events);
+            }
+            Event::BacklogDrain(region) => self.on_backlog_drain(now_ns, region, events),
+            Event::BacklogTimeout(queue, due_ns) => {
+                self.on_backlog_timeout(now_ns, queue, due_ns, events)
+            }
         }
         if self.rollout_dirty {
             self.reconcile_changed(now_ns, events);
@@ -334,7 +358,7 @@ impl<'m> System<'m> {
     /// - no draining replica is idle (the last visit to leave takes it down);
     /// - a replica's count of queued visits is that of its live queued frames;
     /// - no breaker is half-open with its probe out but no call holding the probe's permit;
-    /// - the requests in flight are the root frames alive;
+    /// - the requests in flight are the root frames alive and the requests in backlogs;
     /// - a frame taking a step links exactly the calls its tally made (its fallback's one,
     ///   once the step failed), each naming it as their caller, and a frame taking none links
     ///   none.
@@ -375,9 +399,10 @@ impl<'m> System<'m> {
                 *queued.entry((frame.service, frame.replica)).or_default() += 1;
             }
         }
-        if roots != self.requests_in_flight {
+        let waiting = self.regions.backlogs.as_ref().map_or(0, |b| b.waiting);
+        if roots + waiting != self.requests_in_flight {
             return Err(format!(
-                "{roots} root frames, {} requests in flight",
+                "{roots} root frames and {waiting} requests in backlogs, {} requests in flight",
                 self.requests_in_flight
             ));
         }

@@ -153,6 +153,11 @@ pub enum Happening {
     Failback {
         region: usize,
     },
+    /// A region detected up again sent the `requests` its backlogs held.
+    BacklogSent {
+        region: usize,
+        requests: u64,
+    },
     /// A deployment's controller acted (`value`: the strategy's index for a start, the weight
     /// in percent for a step, the canary's error rate for an analysis).
     Rollout {

@@ -167,6 +167,17 @@ pub fn describe(s: &Summary, what: &Happening) -> Described {
             format!("clients of {} are served at home again", region(r)),
             true,
         ),
+        Happening::BacklogSent {
+            region: r,
+            requests,
+        } => (
+            "backlog_sent",
+            format!(
+                "{} is back: {requests} requests waiting in its backlog sent",
+                region(r)
+            ),
+            true,
+        ),
     };
     Described {
         kind,

@@ -332,6 +332,9 @@ fn events(s: &Summary) -> Value {
                     m.insert("service".into(), name(service));
                     m.insert("replica".into(), json!(replica));
                 }
+                Happening::BacklogSent { requests, .. } => {
+                    m.insert("requests".into(), json!(requests));
+                }
                 _ => {}
             }
             Value::Object(m)

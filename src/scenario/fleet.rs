@@ -5,6 +5,7 @@
 //! Like `world.rs`, each table is read with the shared [`TableReader`], every problem collected
 //! with its key path.
 
+use super::duration::parse_duration_ns;
 use super::ids::ServiceId;
 use super::problem::{join, nearest, Problem};
 use super::reader::{a_type, a_value, TableReader};
@@ -201,6 +202,51 @@ pub struct Region {
     /// Share of clients (normalized by the sum of weights).
     pub weight: f64,
     pub price_factor: f64,
+    /// `utc_offset`: the region's clients live this far ahead of the scenario clock, so
+    /// the traffic's diurnal curve reaches them at `t + utc_offset_ns` (0 when not given).
+    pub utc_offset_ns: i64,
+}
+
+/// A resident class's backlog (`backlog = { max, timeout }`): while its client's region is
+/// detected down, a request waits in a FIFO of its region instead of failing, and is sent
+/// when the region is detected up again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    /// Requests a region's backlog holds; one arriving to a full backlog is rejected.
+    pub max: u32,
+    /// A request waiting this long times out (`None`: it waits until its region is back).
+    pub timeout_ns: Option<Nanos>,
+}
+
+/// `backlog = { max = 5000, timeout = "12h" }` on `[traffic]` or a `[[class]]`.
+pub fn backlog(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Option<Backlog> {
+    let mut r = TableReader::new(
+        value,
+        path,
+        problems,
+        "a backlog such as { max = 5000, timeout = \"12h\" }",
+    )?;
+    r.example = r#"{ max = 5000, timeout = "12h" }"#;
+    r.check_keys(&["max", "timeout"], |_| false, "in backlog");
+    let max = if r.table.contains_key("max") {
+        r.opt_whole("max", 1, 10_000_000)
+    } else {
+        r.problem(
+            "max",
+            "missing max, the requests a region's backlog holds; add e.g. max = 5000",
+        );
+        None
+    };
+    let timeout_ns = match r.table.get("timeout") {
+        None => Some(None),
+        Some(_) => r
+            .positive_duration_ns("timeout")
+            .map(|ns| Some(ns as Nanos)),
+    };
+    Some(Backlog {
+        max: max? as u32,
+        timeout_ns: timeout_ns?,
+    })
 }
 
 /// Regions, the network between them, fixed costs: everything that is not one service's.
@@ -214,6 +260,10 @@ pub struct Fleet {
     /// The bandwidth of the links between regions, megabits per second (`None`: unlimited,
     /// a payload crosses in no time).
     pub bandwidth_mbps: Option<f64>,
+    /// The traffic's diurnal curve as each region's clients live it, shifted by their
+    /// `utc_offset`: set only when some region has one (the traffic's own curve is then
+    /// the weighted sum of the shifted ones, see [`super::world::Diurnal::shifted_sum`]).
+    pub client_diurnal: Option<super::world::Diurnal>,
     pub faults: Vec<Fault>,
     /// Fixed monthly items, USD (a month is 730 hours).
     pub fixed_monthly_usd: Vec<(String, f64)>,
@@ -601,7 +651,7 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
         };
         r.example = "[[region]] with name = \"us\", weight = 0.6";
         r.check_keys(
-            &["name", "weight", "price_factor"],
+            &["name", "weight", "price_factor", "utc_offset"],
             |_| false,
             "in [[region]]",
         );
@@ -640,7 +690,30 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
                 }
             }),
         };
-        if let (Some(name), Some(weight), Some(price_factor)) = (name, weight, price_factor) {
+        let utc_offset_ns = match r.table.get("utc_offset") {
+            None => Some(0),
+            Some(v) => {
+                let parsed = v
+                    .as_str()
+                    .ok_or_else(|| {
+                        format!(
+                            "utc_offset must be a string such as \"-5h\" or \"+9h\", not {}",
+                            a_type(v)
+                        )
+                    })
+                    .and_then(utc_offset_ns);
+                match parsed {
+                    Ok(ns) => Some(ns),
+                    Err(why) => {
+                        r.problem("utc_offset", why);
+                        None
+                    }
+                }
+            }
+        };
+        if let (Some(name), Some(weight), Some(price_factor), Some(utc_offset_ns)) =
+            (name, weight, price_factor, utc_offset_ns)
+        {
             if out.iter().any(|o: &Region| o.name == name) {
                 problems.push(Problem::new(
                     join(&path, "name"),
@@ -652,10 +725,33 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
                 name,
                 weight,
                 price_factor,
+                utc_offset_ns,
             });
         }
     }
     out
+}
+
+/// The largest `utc_offset` either way: a day (real offsets run from -12h to +14h).
+const MAX_UTC_OFFSET_NS: u64 = 86_400_000_000_000;
+
+/// A region's `utc_offset`: a duration with an optional sign (`"-5h"`, `"+9h"`, `"5.5h"`),
+/// from -24h to +24h.
+fn utc_offset_ns(text: &str) -> Result<i64, String> {
+    let trimmed = text.trim();
+    let (sign, magnitude) = match trimmed.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    match parse_duration_ns(magnitude) {
+        Ok(ns) if ns <= MAX_UTC_OFFSET_NS => Ok(sign * ns as i64),
+        Ok(_) => Err(format!(
+            "utc_offset \"{text}\" is more than a day either way; write one from \"-24h\" to \"+24h\" (e.g. \"-5h\" for New York, \"+9h\" for Tokyo)"
+        )),
+        Err(why) => Err(format!(
+            "utc_offset \"{text}\" is not a signed duration ({why}); write one from \"-24h\" to \"+24h\", e.g. \"-5h\" or \"+9h\""
+        )),
+    }
 }
 
 /// `[network]`: the latency matrix, failover and the bandwidth between regions.

@@ -2,6 +2,7 @@
 //! filled in. Everything downstream of the loader reads only this.
 
 pub use super::deploy::Deployment;
+use super::fleet::Backlog;
 pub use super::fleet::{Fleet, ServiceFleet};
 pub use super::ids::ServiceId;
 pub use super::world::Arrivals;
@@ -48,8 +49,9 @@ pub struct Traffic {
     /// How requests arrive: Poisson at `rate_per_s` unless shaped, replayed or closed-loop
     /// (then `rate_per_s` is the mean rate, for the theory's offered load).
     pub arrivals: Arrivals,
-    /// The default of every class's `residency` and `payload_kb`.
+    /// The default of every class's `residency`, `backlog` and `payload_kb`.
     pub residency: bool,
+    pub backlog: Option<Backlog>,
     pub payload_kb: f64,
     /// The default class's `conversion`.
     pub conversion: f64,
@@ -68,6 +70,8 @@ pub struct Class {
     pub slo: Vec<Objective>,
     /// Its requests' data must stay in their client's region: they never fail over.
     pub residency: bool,
+    /// With residency: its requests wait while their region is down, instead of failing.
+    pub backlog: Option<Backlog>,
     /// KB each request carries each way, for the price of traffic between regions.
     pub payload_kb: f64,
     /// Probability that a request of the class converts (an A/B test's outcome), on the

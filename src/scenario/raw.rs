@@ -74,6 +74,8 @@ pub struct RawTraffic {
     pub think_time: Option<toml::Value>,
     /// Per-class keys, on the default class until `[[class]]` exists.
     pub residency: Option<bool>,
+    /// Read by `fleet::backlog`.
+    pub backlog: Option<toml::Value>,
     pub payload_kb: Option<f64>,
     /// Per-request outcome probability (A/B tests).
     pub conversion: Option<f64>,
@@ -128,6 +130,8 @@ pub struct RawClass {
     /// The same keys as `[slo]`.
     pub slo: Option<toml::Value>,
     pub residency: Option<bool>,
+    /// Read by `fleet::backlog`.
+    pub backlog: Option<toml::Value>,
     pub payload_kb: Option<f64>,
     /// Per-request outcome probability (A/B tests).
     pub conversion: Option<f64>,

@@ -857,6 +857,10 @@ fn traffic_model(
             rate_per_s: rate_per_s?,
             arrivals: super::world::Arrivals::Poisson,
             residency: raw.residency.unwrap_or(false),
+            backlog: raw
+                .backlog
+                .as_ref()
+                .and_then(|v| super::fleet::backlog(v, "traffic.backlog", problems)),
             payload_kb: match raw.payload_kb {
                 Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
                     problems.push(Problem::new(
@@ -871,6 +875,25 @@ fn traffic_model(
         },
         entry?,
     ))
+}
+
+/// A class's own backlog holds requests that may not fail over: it needs the class to be
+/// resident (its own `residency = true` or `[traffic]`'s). `traffic.backlog` is the default
+/// of the resident classes only, so it needs nothing.
+fn resident_backlog(
+    backlog: Option<super::fleet::Backlog>,
+    residency: bool,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<super::fleet::Backlog> {
+    if backlog.is_some() && !residency {
+        problems.push(Problem::new(
+            join(path, "backlog"),
+            format!("a backlog holds requests whose data must stay in their region while it is down; set {} or remove backlog (requests without residency fail over instead)", join(path, "residency = true")),
+        ));
+        return None;
+    }
+    backlog
 }
 
 /// The `[[class]]` array, each element with its display path (`class.checkout`).
@@ -898,6 +921,8 @@ fn resolve_classes(
             entry: default_entry,
             slo: Vec::new(),
             residency: traffic.residency,
+            // The default of the resident classes: without residency requests fail over.
+            backlog: traffic.backlog.filter(|_| traffic.residency),
             payload_kb: traffic.payload_kb,
             conversion: traffic.conversion,
         }]);
@@ -966,6 +991,14 @@ fn resolve_classes(
             kb => kb.unwrap_or(traffic.payload_kb),
         };
         let residency = class.residency.unwrap_or(traffic.residency);
+        let backlog = match &class.backlog {
+            None if residency => traffic.backlog,
+            None => None,
+            Some(v) => {
+                let backlog = super::fleet::backlog(v, &join(path, "backlog"), problems);
+                resident_backlog(backlog, residency, path, problems)
+            }
+        };
         let conversion = match class.conversion {
             None => traffic.conversion,
             c => probability(c, &join(path, "conversion"), problems),
@@ -976,6 +1009,7 @@ fn resolve_classes(
             entry,
             slo,
             residency,
+            backlog,
             payload_kb,
             conversion,
         ));
@@ -997,13 +1031,14 @@ fn resolve_classes(
     classes
         .into_iter()
         .map(
-            |(name, weight, entry, slo, residency, payload_kb, conversion)| {
+            |(name, weight, entry, slo, residency, backlog, payload_kb, conversion)| {
                 Some(Class {
                     name,
                     share: weight / total,
                     entry: entry?,
                     slo,
                     residency,
+                    backlog,
                     payload_kb,
                     conversion,
                 })

@@ -179,6 +179,33 @@ impl Diurnal {
     }
 }
 
+impl Diurnal {
+    /// The curve of clients split by `weights` (normalized here), each group living it
+    /// `offsets_ns` ahead of the scenario clock: `sum_r w_r (1 + a cos(w (t + o_r - peak)))`.
+    /// A sum of cosines of one period is one cosine: with `C = sum_r w_r cos(w o_r)` and
+    /// `S = sum_r w_r sin(w o_r)` (`w = 2 pi / period`) it is `1 + a A cos(w (t - peak) + psi)`,
+    /// `A = sqrt(C^2 + S^2)`, `psi = atan2(S, C)`: a diurnal curve of amplitude `a A` peaking at
+    /// `peak - psi / w` (modulo the period, to the nearest nanosecond).
+    pub fn shifted_sum(&self, weights: &[f64], offsets_ns: &[i64]) -> Diurnal {
+        let total: f64 = weights.iter().sum();
+        let omega = std::f64::consts::TAU / self.period_ns as f64;
+        let (c, s) = weights
+            .iter()
+            .zip(offsets_ns)
+            .fold((0.0, 0.0), |(c, s), (&w, &o)| {
+                let angle = omega * o as f64;
+                (c + w / total * angle.cos(), s + w / total * angle.sin())
+            });
+        let period = self.period_ns as f64;
+        let peak = (self.peak_at_ns as f64 - s.atan2(c) / omega).rem_euclid(period);
+        Diurnal {
+            period_ns: self.period_ns,
+            amplitude: self.amplitude * c.hypot(s),
+            peak_at_ns: (peak.round() as Nanos) % self.period_ns,
+        }
+    }
+}
+
 impl Spike {
     pub fn factor(&self, t_ns: f64) -> f64 {
         let (at, end) = (self.at_ns as f64, (self.at_ns + self.duration_ns) as f64);

@@ -38,6 +38,9 @@ pub fn world(
     let before = problems.len();
     let window_ns = world::window_ns(run.window.as_deref(), duration_ns, problems);
 
+    let regions = fleet::regions(top.region.as_ref(), problems);
+    let mut client_diurnal = None;
+
     // Traffic shapes: read from the raw [traffic] table (its keys were checked by serde).
     let raw_traffic = top.traffic.as_ref().and_then(|t| t.as_table());
     if let (Some(t), Some(traffic)) = (raw_traffic, traffic) {
@@ -55,7 +58,8 @@ pub fn world(
             users: t.get("users"),
             think_time: t.get("think_time"),
         };
-        if let Some(arrivals) = world::arrivals(&keys, duration_ns, files, problems) {
+        if let Some(mut arrivals) = world::arrivals(&keys, duration_ns, files, problems) {
+            client_diurnal = region_phases(&regions, &mut arrivals, problems);
             traffic.rate_per_s = match &arrivals {
                 Arrivals::Poisson => traffic.rate_per_s,
                 Arrivals::Shaped(shape) => shape.mean_rate_per_s(duration_ns),
@@ -69,7 +73,6 @@ pub fn world(
         }
     }
 
-    let regions = fleet::regions(top.region.as_ref(), problems);
     let region_names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
     let (latency_ns, dns_ttl_ns, bandwidth_mbps) =
         fleet::network(top.network.as_ref(), &regions, problems);
@@ -101,12 +104,42 @@ pub fn world(
             latency_ns,
             dns_ttl_ns,
             bandwidth_mbps,
+            client_diurnal,
             faults,
             fixed_monthly_usd,
             price_per_gb_cross_region_usd,
         },
         services,
     })
+}
+
+/// With a `utc_offset` on some region, each region's clients live the traffic's diurnal
+/// curve at their own time of day: the traffic's curve becomes the weighted sum of the shifted
+/// ones (one cosine again, [`world::Diurnal::shifted_sum`]), and the curve itself is returned
+/// for the draw of each request's region (see `components::region`). Offsets need a diurnal
+/// curve to shift.
+fn region_phases(
+    regions: &[fleet::Region],
+    arrivals: &mut Arrivals,
+    problems: &mut Vec<Problem>,
+) -> Option<world::Diurnal> {
+    let shifted = regions.iter().find(|r| r.utc_offset_ns != 0)?;
+    let Arrivals::Shaped(world::Shape {
+        diurnal: Some(diurnal),
+        ..
+    }) = arrivals
+    else {
+        problems.push(Problem::new(
+            join(&format!("region.{}", shifted.name), "utc_offset"),
+            "utc_offset shifts the traffic's diurnal curve for the region's clients, and [traffic] has none; add traffic.diurnal (e.g. diurnal = { peak_at = \"20h\", peak_to_trough = 3 }) or remove utc_offset",
+        ));
+        return None;
+    };
+    let own = *diurnal;
+    let weights: Vec<f64> = regions.iter().map(|r| r.weight).collect();
+    let offsets: Vec<i64> = regions.iter().map(|r| r.utc_offset_ns).collect();
+    *diurnal = own.shifted_sum(&weights, &offsets);
+    Some(own)
 }
 
 fn service(

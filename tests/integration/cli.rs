@@ -1909,6 +1909,30 @@ fn bad_inputs_get_exactly_these_messages() {
             ],
         ),
         (
+            Bad::Text(VALID.to_string() + "\n" + "[[region]]\nname = \"us\"\nutc_offset = \"-25h\"\n"),
+            &[
+                r##"error: bad.toml:22:1: region.us.utc_offset: utc_offset "-25h" is more than a day either way; write one from "-24h" to "+24h" (e.g. "-5h" for New York, "+9h" for Tokyo)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[region]]\nname = \"jp\"\nutc_offset = \"+9h\"\n"),
+            &[
+                r##"error: bad.toml:22:1: region.jp.utc_offset: utc_offset shifts the traffic's diurnal curve for the region's clients, and [traffic] has none; add traffic.diurnal (e.g. diurnal = { peak_at = "20h", peak_to_trough = 3 }) or remove utc_offset"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[class]]\nname = \"x\"\nbacklog = { max = 3 }\n"),
+            &[
+                r##"error: bad.toml:22:1: class.x.backlog: a backlog holds requests whose data must stay in their region while it is down; set class.x.residency = true or remove backlog (requests without residency fail over instead)"##,
+            ],
+        ),
+        (
+            Bad::Replace("rate = 100", "rate = 100\nresidency = true\nbacklog = { timeout = \"1h\" }"),
+            &[
+                r##"error: bad.toml:9:1: traffic.backlog.max: missing max, the requests a region's backlog holds; add e.g. max = 5000"##,
+            ],
+        ),
+        (
             Bad::Text(VALID.to_string() + "\n" + "[network]\nlocal = 5\n"),
             &[
                 r##"error: bad.toml:21:1: network.local: local must be a duration with a unit such as "5ms", not the bare number 5"##,

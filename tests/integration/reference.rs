@@ -108,6 +108,13 @@ const SECTIONS: &[Section] = &[
         LISTED,
     ),
     section(
+        "traffic.backlog",
+        "traffic.backlog",
+        &[("traffic", "residency = true\nbacklog = { max = 10 }")],
+        &[Key("traffic"), Key("backlog")],
+        LISTED,
+    ),
+    section(
         "traffic.spikes",
         "traffic.spikes",
         &[(
@@ -307,7 +314,10 @@ const SECTIONS: &[Section] = &[
     section(
         "region",
         "region",
-        &[("", "[[region]]\nname = \"us\"")],
+        &[
+            ("traffic", "diurnal = { peak_to_trough = 2 }"),
+            ("", "[[region]]\nname = \"us\""),
+        ],
         &[Key("region"), Index(0)],
         LISTED,
     ),
