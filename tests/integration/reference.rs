@@ -744,7 +744,7 @@ fn the_reference_lists_exactly_the_keys_the_reader_accepts() {
         for (key, _) in docs.get(section.id).into_iter().flatten() {
             if !accepted.contains(key) {
                 wrong.push(format!(
-                    "`{}` documents `{key}`, which the reader refuses",
+                    "`{}` documents `{key}`, which the reader refuses (remove it from src/scenario/keys.rs, or read it)",
                     section.id
                 ));
             }
@@ -752,8 +752,8 @@ fn the_reference_lists_exactly_the_keys_the_reader_accepts() {
         for key in &accepted {
             if !group_docs[section.group].contains(key) {
                 wrong.push(format!(
-                    "`{}`: the reader accepts `{key}`, not documented",
-                    section.id
+                    "`{}`: the reader accepts `{key}`, missing from src/scenario/keys.rs: add a key(\"{key}\", ...) row to its section `{}` there and regenerate this page (see its head)",
+                    section.id, section.id
                 ));
             }
         }

@@ -178,4 +178,13 @@ fn capsim_schema_prints_the_schema_and_exits_0() {
     );
     // The same bytes every time (no map in hash order).
     assert_eq!(scratch.capsim(&["schema"]).stdout, out.stdout);
+    // `--markdown FILE` prints the reference as it is (its tables are the key table's).
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-reference.md");
+    let reference_arg = reference.to_str().expect("a UTF-8 path");
+    let out = scratch.capsim(&["schema", "--markdown", reference_arg]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        std::fs::read_to_string(&reference).expect("read the reference")
+    );
 }
