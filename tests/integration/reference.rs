@@ -815,6 +815,18 @@ fn every_example_of_the_reference_validates() {
                     section.id
                 ));
             }
+            // The key table's bounds are the reader's: a number just outside them is refused.
+            for beyond in outside_bounds(section.id, key) {
+                let mut outside = scenario.clone();
+                table_at(&mut outside, section.path, section.id)
+                    .insert(key.clone(), beyond.clone());
+                if load(&outside).is_ok() {
+                    wrong.push(format!(
+                        "`{}`.`{key}` = {beyond}: the reader accepts it, outside the bounds of src/scenario/keys.rs",
+                        section.id
+                    ));
+                }
+            }
             // The reader reads the key: set to a value of the wrong kind, it is refused naming
             // the key (a key of the key table that the reader ignored would pass).
             let table = table_at(&mut scenario, section.path, section.id);
@@ -923,4 +935,42 @@ fn schema_check(scenario: &toml::Table) -> Result<(), String> {
     });
     let json = serde_json::to_value(scenario).expect("TOML as JSON");
     schemas.validate(&json, *index).map_err(|e| format!("{e}"))
+}
+
+/// Numbers just outside the bounds the key table gives `key` of section `id`.
+fn outside_bounds(id: &str, key: &str) -> Vec<toml::Value> {
+    let Some(k) = keys::section(id).and_then(|s| s.keys.iter().find(|k| k.name == key)) else {
+        return Vec::new();
+    };
+    let whole = k.ty == keys::Type::Whole;
+    let value = |x: f64| {
+        if whole {
+            toml::Value::Integer(x as i64)
+        } else {
+            toml::Value::Float(x)
+        }
+    };
+    let step = |x: f64| {
+        if whole {
+            1.0
+        } else {
+            (x.abs() * 0.5).max(0.0005)
+        }
+    };
+    let mut values = Vec::new();
+    if let Some(min) = k.min {
+        values.push(value(if min.exclusive {
+            min.value
+        } else {
+            min.value - step(min.value)
+        }));
+    }
+    if let Some(max) = k.max {
+        values.push(value(if max.exclusive {
+            max.value
+        } else {
+            max.value + step(max.value)
+        }));
+    }
+    values
 }
