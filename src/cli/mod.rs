@@ -8,6 +8,7 @@
 mod compare;
 mod output;
 pub mod results;
+mod schema;
 mod sweep;
 
 use crate::metrics::summary::Outcome;
@@ -125,6 +126,16 @@ enum Command {
         /// Threads to run strategies and replications on (default: every core)
         #[arg(long, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
         jobs: Option<u32>,
+    },
+    /// Print a JSON Schema (Draft 2020-12) of the scenario format, for editors that check
+    /// TOML against one (taplo, Even Better TOML)
+    Schema {
+        /// Print the key tables of docs/scenario-reference.md instead
+        #[arg(long)]
+        markdown: bool,
+        /// With --markdown: print this reference file with its key tables regenerated
+        #[arg(value_name = "REFERENCE", requires = "markdown")]
+        reference: Option<PathBuf>,
     },
     /// Join the result directories of sweep shards (--shard i/n) into one result set
     Merge {
@@ -420,6 +431,10 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => rerender(&dir),
+        Command::Schema {
+            markdown,
+            reference,
+        } => schema::execute(markdown, reference.as_deref()),
         Command::Compare {
             options,
             budget,

@@ -8,6 +8,7 @@
 //! `docs/scenarios.md`, "Deployments".
 
 use super::ids::ServiceId;
+use super::keys;
 use super::problem::{join, Problem};
 use super::reader::{a_value, TableReader};
 use crate::distribution::Distribution;
@@ -274,22 +275,6 @@ pub struct NewVersion {
     pub conversion: Option<f64>,
 }
 
-const DEPLOYMENT_KEYS: [&str; 13] = [
-    "service",
-    "at",
-    "strategy",
-    "min_ready",
-    "autoscale",
-    "new",
-    "rolling",
-    "blue_green",
-    "canary",
-    "ab_test",
-    "shadow",
-    "name",
-    "description",
-];
-
 /// `[[deployment]]` tables. `provisioning` gives a service's own provisioning delay (its
 /// autoscaler's, or instant), the default of `new.provisioning`.
 pub fn deployments(
@@ -340,7 +325,14 @@ fn deployment(
 ) -> Option<(Deployment, NewVersion)> {
     let mut r = TableReader::new(value, path, problems, "a [[deployment]] table")?;
     r.example = r#"[[deployment]] service = "api", at = "10m", strategy = "rolling", new = { error_rate = 0.01 }"#;
-    r.check_keys(&DEPLOYMENT_KEYS, |_| false, "in a [[deployment]]");
+    r.check_keys(
+        &keys::names_at("deployment"),
+        |_| false,
+        "in a [[deployment]]",
+    );
+    // `name` and `description` are labels for people: read only to check they are text.
+    r.opt_string("name");
+    r.opt_string("description");
     let service = match r.required("service") {
         Some(toml::Value::String(name)) => match services.iter().position(|n| n == name) {
             Some(id) => Some(id),
@@ -449,13 +441,7 @@ fn new_version(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> 
         "a table of the service keys the new version changes, such as { error_rate = 0.01 }",
     )?;
     r.check_keys(
-        &[
-            "service_time",
-            "error_rate",
-            "price_per_hour",
-            "provisioning",
-            "conversion",
-        ],
+        &keys::names_at("deployment.new"),
         |_| false,
         "in a new version",
     );
@@ -531,7 +517,11 @@ fn amount(r: &mut TableReader, key: &str, default: Amount) -> Option<Amount> {
 }
 
 fn rolling_keys(r: &mut TableReader) -> Option<Rolling> {
-    r.check_keys(&["max_surge", "max_unavailable"], |_| false, "in rolling");
+    r.check_keys(
+        &keys::names_at("deployment.rolling"),
+        |_| false,
+        "in rolling",
+    );
     let d = Rolling::default();
     let max_surge = amount(r, "max_surge", d.max_surge)?;
     let max_unavailable = amount(r, "max_unavailable", d.max_unavailable)?;
@@ -564,7 +554,7 @@ fn positive_duration_or(r: &mut TableReader, key: &str, default: Nanos) -> Optio
 
 fn blue_green_keys(r: &mut TableReader) -> Option<BlueGreen> {
     r.check_keys(
-        &["preview_for", "switch", "dns_ttl", "scale_down_delay"],
+        &keys::names_at("deployment.blue_green"),
         |_| false,
         "in blue_green",
     );
@@ -587,11 +577,7 @@ fn blue_green_keys(r: &mut TableReader) -> Option<BlueGreen> {
 }
 
 fn canary_keys(r: &mut TableReader) -> Option<Canary> {
-    r.check_keys(
-        &["traffic_router", "steps", "analysis", "scale_down_delay"],
-        |_| false,
-        "in canary",
-    );
+    r.check_keys(&keys::names_at("deployment.canary"), |_| false, "in canary");
     let d = Canary::default();
     let traffic_router = r.opt_bool("traffic_router").unwrap_or(d.traffic_router);
     let scale_down_delay_ns = duration_or(r, "scale_down_delay", d.scale_down_delay_ns)?;
@@ -613,7 +599,11 @@ fn canary_keys(r: &mut TableReader) -> Option<Canary> {
                     continue;
                 };
                 s.example = r#"{ weight = 5, pause = "5m" }"#;
-                s.check_keys(&["weight", "pause"], |_| false, "in a canary step");
+                s.check_keys(
+                    &keys::names_at("deployment.canary.steps"),
+                    |_| false,
+                    "in a canary step",
+                );
                 let weight = s.number("weight");
                 let pause = duration_or(&mut s, "pause", 0);
                 match (weight, pause) {
@@ -670,14 +660,7 @@ fn canary_keys(r: &mut TableReader) -> Option<Canary> {
 
 fn analysis(r: &mut TableReader) -> Option<Analysis> {
     r.check_keys(
-        &[
-            "interval",
-            "max_error_rate",
-            "max_p99",
-            "min_requests",
-            "failure_limit",
-            "no_data",
-        ],
+        &keys::names_at("deployment.canary.analysis"),
         |_| false,
         "in an analysis",
     );
@@ -727,14 +710,7 @@ fn open_unit(r: &mut TableReader, key: &str, default: f64, what: &str) -> Option
 
 fn ab_test_keys(r: &mut TableReader) -> Option<AbTest> {
     r.check_keys(
-        &[
-            "split",
-            "duration",
-            "alpha",
-            "power",
-            "min_effect",
-            "sequential",
-        ],
+        &keys::names_at("deployment.ab_test"),
         |_| false,
         "in ab_test",
     );
@@ -758,7 +734,7 @@ fn ab_test_keys(r: &mut TableReader) -> Option<AbTest> {
 }
 
 fn shadow_keys(r: &mut TableReader) -> Option<Shadow> {
-    r.check_keys(&["mirror", "duration"], |_| false, "in shadow");
+    r.check_keys(&keys::names_at("deployment.shadow"), |_| false, "in shadow");
     let d = Shadow::default();
     let mirror = if r.table.contains_key("mirror") {
         let m = r.number_within(

@@ -5,6 +5,7 @@
 //! [`Problem`] with its key path, and only a fully valid table yields a [`Distribution`] (the
 //! sampler type lives in the leaf module [`crate::distribution`]).
 
+use super::keys;
 use super::problem::{join, nearest, Problem};
 use super::reader::{a_type, TableReader};
 use crate::distribution::{Distribution, Empirical, LognormalParams, Mixture, Z_99};
@@ -46,23 +47,14 @@ const DISTS: [(&str, &str); 11] = [
     ),
 ];
 
-/// The parameter keys each distribution takes (empirical takes percentile keys instead).
-fn parameter_keys(dist: &str) -> &'static [&'static str] {
-    match dist {
-        "constant" => &["value"],
-        "exponential" => &["mean"],
-        "uniform" => &["min", "max"],
-        "normal" => &["mean", "stddev"],
-        "lognormal" => &["median", "p99", "mean", "cv"],
-        "gamma" => &["mean", "cv"],
-        "erlang" => &["k", "mean"],
-        "weibull" => &["shape", "scale"],
-        "pareto" => &["scale", "shape"],
+/// The parameter keys each distribution takes, from the key table (`keys.rs`); empirical
+/// takes percentile keys instead.
+fn parameter_keys(dist: &str) -> Vec<&'static str> {
+    if dist == "empirical" {
         // Only used to suggest a spelling; any pNN key is valid.
-        "empirical" => &["min", "max", "p50", "p90", "p95", "p99", "p999"],
-        "mixture" => &["parts"],
-        _ => &[],
+        return vec!["min", "max", "p50", "p90", "p95", "p99", "p999"];
     }
+    keys::names_in(&format!("distribution ({dist})"))
 }
 
 /// Parses `{ dist = "...", ... }` found at key path `path`.
@@ -450,7 +442,7 @@ fn check_keys(reader: &mut TableReader, dist: &str, in_mixture: bool) {
             let hint = if key == "median" {
                 "use p50 for the median; ".to_string()
             } else {
-                nearest(key, valid)
+                nearest(key, &valid)
                     .map(|near| format!("did you mean \"{near}\"? "))
                     .unwrap_or_default()
             };
@@ -459,7 +451,7 @@ fn check_keys(reader: &mut TableReader, dist: &str, in_mixture: bool) {
                  p90, p99, p999 (99.9th), or min and max"
             )
         } else {
-            let hint = nearest(key, valid)
+            let hint = nearest(key, &valid)
                 .map(|near| format!("did you mean \"{near}\"? "))
                 .unwrap_or_default();
             format!(
@@ -474,6 +466,18 @@ fn check_keys(reader: &mut TableReader, dist: &str, in_mixture: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_table_names_the_same_distributions() {
+        let names: Vec<&str> = DISTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, keys::DIST_KINDS);
+        for name in names.iter().filter(|n| **n != "empirical") {
+            assert!(
+                !parameter_keys(name).is_empty(),
+                "{name} takes no key in keys.rs"
+            );
+        }
+    }
 
     fn parse(text: &str) -> Distribution {
         let value: toml::Value =

@@ -7,6 +7,7 @@
 
 use super::duration::parse_duration_ns;
 use super::ids::ServiceId;
+use super::keys;
 use super::problem::{join, nearest, Problem};
 use super::reader::{a_type, a_value, TableReader};
 use crate::distribution::Distribution;
@@ -370,7 +371,11 @@ fn rate_limit(r: &mut TableReader, key: &str, default: RateLimit) -> Option<Rate
         "a limit such as { pods = 4, percent = 100, per = \"15s\" }",
     )?;
     inner.example = r#"{ pods = 4, percent = 100, per = "15s" }"#;
-    inner.check_keys(&["pods", "percent", "per"], |_| false, "in a scaling limit");
+    inner.check_keys(
+        &keys::names_at("service.autoscale.max_scale_up"),
+        |_| false,
+        "in a scaling limit",
+    );
     let pods = optional_whole(&mut inner, "pods", 0, 100_000, 0);
     let percent = ratio(&mut inner, "percent", 0.0, 0.0, 100_000.0);
     let per_ns = positive_duration(&mut inner, "per", default.per_ns);
@@ -400,22 +405,11 @@ pub fn autoscale(
         "an autoscaler such as { min = 2, max = 40, metric = \"utilization\", target = 0.6 }",
     )?;
     r.example = r#"{ min = 2, max = 40, metric = "utilization", target = 0.6, provisioning = { dist = "constant", value = "60s" } }"#;
-    let keys = [
-        "min",
-        "max",
-        "metric",
-        "target",
-        "tolerance",
-        "sync",
-        "metric_delay",
-        "scale_up_window",
-        "scale_down_window",
-        "max_scale_up",
-        "max_scale_down",
-        "provisioning",
-        "schedule",
-    ];
-    r.check_keys(&keys, |_| false, "in autoscale");
+    r.check_keys(
+        &keys::names_at("service.autoscale"),
+        |_| false,
+        "in autoscale",
+    );
     let min = whole(&mut r, "min", 0, 1_000_000);
     let max = whole(&mut r, "max", 1, 1_000_000);
     let metric = match r.table.get("metric") {
@@ -518,7 +512,11 @@ fn schedule(
             continue;
         };
         r.example = r#"{ from = "8h", to = "20h", min = 10 }"#;
-        r.check_keys(&["from", "to", "min"], |_| false, "in a scheduled minimum");
+        r.check_keys(
+            &keys::names_at("service.autoscale.schedule"),
+            |_| false,
+            "in a scheduled minimum",
+        );
         let from = r.duration_ns("from").map(|ns| ns as Nanos);
         let to = r.duration_ns("to").map(|ns| ns as Nanos);
         let min = whole(&mut r, "min", 0, 1_000_000);
@@ -547,7 +545,7 @@ pub fn health(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> O
         "health checks such as { interval = \"5s\", failures = 3 }",
     )?;
     r.example = r#"{ interval = "5s", failures = 3 }"#;
-    r.check_keys(&["interval", "failures"], |_| false, "in health");
+    r.check_keys(&keys::names_at("service.health"), |_| false, "in health");
     let interval = positive_duration(&mut r, "interval", 10_000_000_000);
     let failures = optional_whole(&mut r, "failures", 1, 1000, 3);
     Some(Health {
@@ -650,11 +648,7 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
             continue;
         };
         r.example = "[[region]] with name = \"us\", weight = 0.6";
-        r.check_keys(
-            &["name", "weight", "price_factor", "utc_offset"],
-            |_| false,
-            "in [[region]]",
-        );
+        r.check_keys(&keys::names_at("region"), |_| false, "in [[region]]");
         let name = match r.table.get("name") {
             Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
             _ => {
@@ -785,11 +779,7 @@ fn network_latency(
     let Some(mut r) = TableReader::new(value, "network", problems, "a [network] table") else {
         return (matrix, ttl);
     };
-    r.check_keys(
-        &["latency", "local", "failover", "bandwidth_mbps"],
-        |_| false,
-        "in [network]",
-    );
+    r.check_keys(&keys::names_at("network"), |_| false, "in [network]");
     let local = optional_duration(&mut r, "local", 0).unwrap_or(0);
     for (i, row) in matrix.iter_mut().enumerate() {
         row[i] = local;
@@ -860,7 +850,11 @@ fn network_latency(
             Some(f) => f,
             None => return (matrix, ttl),
         };
-        f.check_keys(&["dns_ttl"], |_| false, "in network.failover");
+        f.check_keys(
+            &keys::names_at("network.failover"),
+            |_| false,
+            "in network.failover",
+        );
         if let Some(t) = optional_duration(&mut f, "dns_ttl", ttl) {
             ttl = t;
         }
@@ -1132,11 +1126,7 @@ pub fn cost(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> (Vec<(S
     let Some(mut r) = TableReader::new(value, "cost", problems, "a [cost] table") else {
         return (Vec::new(), 0.0);
     };
-    r.check_keys(
-        &["fixed_monthly", "per_gb_cross_region"],
-        |_| false,
-        "in [cost]",
-    );
+    r.check_keys(&keys::names_at("cost"), |_| false, "in [cost]");
     let mut fixed = Vec::new();
     if let Some(items) = r.table.get("fixed_monthly") {
         match items.as_table() {

@@ -4,6 +4,7 @@
 //! breakers. Every mistake becomes a [`Problem`] at its key path.
 
 use super::distribution;
+use super::keys;
 use super::model::{
     BalancerKind, Batch, Cache, Call, CircuitBreaker, ClassId, Join, KeySpace, Lookup, Policy,
     Popularity, RateLimit, Retries, RetryBudget, Scope, ServiceId, Step, Store, Trip,
@@ -44,18 +45,6 @@ impl Names<'_> {
 /// Every example a message may show.
 const CALL_EXAMPLE: &str = r#"{ service = "db", timeout = "50ms" }"#;
 const PARALLEL_EXAMPLE: &str = r#"{ parallel = ["m1", "m2", "m3"], join = "all" }"#;
-const CALL_KEYS: [&str; 10] = [
-    "service",
-    "timeout",
-    "retries",
-    "hedge",
-    "probability",
-    "latency",
-    "optional",
-    "classes",
-    "fallback",
-    "fire_and_forget",
-];
 /// The call keys that are about waiting for the answer, which a fire-and-forget call never
 /// does.
 const WAITING_KEYS: [&str; 6] = [
@@ -115,7 +104,7 @@ fn parallel(
     let mut reader = TableReader::new(value, path, problems, "a parallel step")?;
     reader.example = PARALLEL_EXAMPLE;
     reader.check_keys(
-        &["parallel", "join", "deadline", "fallback"],
+        &keys::names_in("service.calls (parallel)"),
         |_| false,
         "in a parallel step",
     );
@@ -227,7 +216,11 @@ fn call(
             "async is not a key: every call already frees the worker (blocking_calls = false) while the caller waits for the answer; for a call made and never waited for, write fire_and_forget = true",
         );
     }
-    reader.check_keys(&CALL_KEYS, |k| k == "async", "in a call");
+    reader.check_keys(
+        &keys::names_in("service.calls"),
+        |k| k == "async",
+        "in a call",
+    );
     let service = match reader.required("service") {
         Some(toml::Value::String(name)) => {
             let at = join(path, "service");
@@ -364,16 +357,11 @@ fn retries(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Opti
     )?;
     reader.example = example;
     let before = reader.problems.len();
-    let keys = [
-        "attempts",
-        "backoff",
-        "max_backoff",
-        "budget",
-        "budget_window",
-        "min_retries_per_s",
-        "budget_scope",
-    ];
-    reader.check_keys(&keys, |_| false, "in retries");
+    reader.check_keys(
+        &keys::names_at("service.calls.retries"),
+        |_| false,
+        "in retries",
+    );
     let attempts = match reader.table.get("attempts") {
         None => {
             reader.required("attempts");
@@ -457,13 +445,11 @@ fn hedge(
     let mut reader = TableReader::new(value, path, problems, "")?;
     reader.example = example;
     let before = reader.problems.len();
-    let keys = [
-        "after",
-        "max_extra_load",
-        "budget_window",
-        "min_hedges_per_s",
-    ];
-    reader.check_keys(&keys, |_| false, "in a hedge");
+    reader.check_keys(
+        &keys::names_at("service.calls.hedge"),
+        |_| false,
+        "in a hedge",
+    );
     let after_ns = match reader.duration_ns("after") {
         Some(ns) if ns <= 0.0 => {
             reader.problem("after", "after must be longer than 0");
@@ -603,7 +589,7 @@ pub fn balancer(
                     let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
                     reader.example = BALANCERS[6].1;
                     reader.check_keys(
-                        &["kind", "virtual_nodes"],
+                        &keys::names_in("service.balancer (consistent_hash)"),
                         |_| false,
                         "in a consistent_hash balancer",
                     );
@@ -627,7 +613,11 @@ pub fn balancer(
             };
             let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
             reader.example = BALANCERS[4].1;
-            reader.check_keys(&["kind", "weights"], |_| false, "in a weighted balancer");
+            reader.check_keys(
+                &keys::names_in("service.balancer (weighted)"),
+                |_| false,
+                "in a weighted balancer",
+            );
             let weights = reader.required("weights")?;
             let parsed: Option<Vec<f64>> = weights.as_array().and_then(|list| {
                 list.iter()
@@ -900,7 +890,7 @@ pub fn batch(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> Op
     )?;
     reader.example = example;
     let before = reader.problems.len();
-    reader.check_keys(&["max_size", "timeout", "per_item"], |_| false, "in batch");
+    reader.check_keys(&keys::names_at("service.batch"), |_| false, "in batch");
     let max_size = match reader.table.get("max_size") {
         None => {
             reader.required("max_size");
@@ -948,7 +938,11 @@ pub fn rate_limit(
     )?;
     reader.example = example;
     let before = reader.problems.len();
-    reader.check_keys(&["rate", "burst"], |_| false, "in rate_limit");
+    reader.check_keys(
+        &keys::names_at("service.rate_limit"),
+        |_| false,
+        "in rate_limit",
+    );
     let rate = reader.positive_number("rate");
     let burst = match reader.opt_number("burst") {
         Some(b) if b < 1.0 => {
@@ -986,15 +980,11 @@ pub fn circuit_breaker(
     )?;
     reader.example = example;
     let before = reader.problems.len();
-    let keys = [
-        "failures",
-        "error_rate",
-        "window",
-        "min_requests",
-        "open_for",
-        "scope",
-    ];
-    reader.check_keys(&keys, |_| false, "in circuit_breaker");
+    reader.check_keys(
+        &keys::names_at("service.circuit_breaker"),
+        |_| false,
+        "in circuit_breaker",
+    );
     let scope = scope(&mut reader, "scope");
     let open_ns = match reader.table.get("open_for") {
         None => {

@@ -136,3 +136,20 @@ pub struct RawClass {
     /// Per-request outcome probability (A/B tests).
     pub conversion: Option<f64>,
 }
+
+/// Which table of the key table (`keys.rs`) each struct reads.
+macro_rules! keyed {
+    ($($raw:ty => $path:literal),* $(,)?) => {
+        $(impl super::keys::Keyed for $raw {
+            const PATH: &'static str = $path;
+        })*
+    };
+}
+keyed! {
+    RawScenario => "",
+    RawRun => "scenario",
+    RawSlo => "slo",
+    RawTraffic => "traffic",
+    RawService => "service",
+    RawClass => "class",
+}

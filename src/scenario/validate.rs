@@ -240,7 +240,7 @@ pub fn validate(
 
 /// Checks a table's keys against `T`'s fields (every unknown key, with the nearest valid
 /// one), then deserializes the known keys.
-fn typed<T: DeserializeOwned>(
+fn typed<T: DeserializeOwned + super::keys::Keyed>(
     value: &toml::Value,
     path: &str,
     problems: &mut Vec<Problem>,
@@ -253,13 +253,13 @@ fn typed<T: DeserializeOwned>(
         ));
         return None;
     };
-    let fields = serde_introspect::<T>();
+    let fields = super::keys::names_of::<T>();
     let mut known = table.clone();
     for key in table.keys() {
         if !fields.contains(&key.as_str()) {
             problems.push(Problem::new(
                 join(path, key),
-                unknown_key_message(key, fields),
+                unknown_key_message(key, &fields),
             ));
             known.remove(key);
         }
@@ -398,7 +398,7 @@ fn services(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(St
 
 /// An array of tables (`[[service]]`, `[[class]]`), each element read as `T` with its display
 /// path: `KEY.NAME`, or `KEY[i]` for an element without a name.
-fn named_tables<T: DeserializeOwned>(
+fn named_tables<T: DeserializeOwned + super::keys::Keyed>(
     value: &toml::Value,
     key: &str,
     plural: &str,

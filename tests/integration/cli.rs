@@ -1558,7 +1558,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "replicaz = 2"),
             &[
-                r#"error: bad.toml:12:1: service.api.replicaz: unknown key `replicaz`; did you mean `replicas`? valid keys: `name`, `replicas`, `concurrency`, `queue_capacity`, `service_time`, `calls`, `blocking_calls`, `error_rate`, `price_per_hour`, `kind`, `balancer`, `hit_ratio`, `capacity`, `keys`, `popularity`, `policy`, `samples`, `clock`, `ttl`, `on_miss`, `batch`, `rate_limit`, `queue_timeout`, `circuit_breaker`, `autoscale`, `regions`, `health`, `spot_discount`, `price_per_request`"#,
+                r#"error: bad.toml:12:1: service.api.replicaz: unknown key `replicaz`; did you mean `replicas`? valid keys: `name`, `replicas`, `concurrency`, `queue_capacity`, `service_time`, `calls`, `blocking_calls`, `error_rate`, `price_per_hour`, `kind`, `balancer`, `batch`, `rate_limit`, `queue_timeout`, `circuit_breaker`, `autoscale`, `health`, `spot_discount`, `price_per_request`, `hit_ratio`, `on_miss`, `capacity`, `keys`, `popularity`, `policy`, `samples`, `clock`, `ttl`, `regions`"#,
             ],
         ),
         (
@@ -1941,7 +1941,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Text(VALID.to_string() + "\n" + "[cost]\nfoo = 1\n"),
             &[
-                r##"error: bad.toml:21:1: cost.foo: unknown key "foo" in [cost]; it takes fixed_monthly, per_gb_cross_region"##,
+                r##"error: bad.toml:21:1: cost.foo: unknown key "foo" in [cost]; it takes per_gb_cross_region, fixed_monthly"##,
             ],
         ),
         (

@@ -31,6 +31,9 @@
 //!   gap, rolling's bounds, a canary's analysis by day and at night, blended and separate
 //!   autoscaling, blue-green's cost and DNS switch, shadow's load, A/B error rates) and
 //!   `capsim compare` (the same bytes on any thread count, zero against itself, bad input).
+//! - `schema`: `capsim schema`'s JSON Schema checked with a JSON Schema validator: every
+//!   shipped scenario validates, bad keys and values are refused, durations agree with the
+//!   reader's parser.
 //! - `teaching`: every figure the teaching scenarios' comments mark (`# expect:`) is what
 //!   capsim prints for them today; every teaching file marks at least one.
 //! - `world`: a world that changes over time: shaped arrivals, autoscaling, faults, costs.
@@ -52,6 +55,7 @@ mod reference;
 mod report;
 mod repository;
 mod rollout;
+mod schema;
 mod summary;
 mod support;
 mod sweep;

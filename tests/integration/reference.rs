@@ -9,6 +9,12 @@
 //! The top-level tables come from `RawScenario`'s field list. A table that a new key opens
 //! (a new nested table) needs a row in `SECTIONS` to have its own keys checked.
 //!
+//! The reference's key tables are printed from the key table of `src/scenario/keys.rs`
+//! (`capsim schema --markdown`), which also gives the reader its unknown-key messages; so the
+//! probes check the key table against the reader, and two more tests close the loop: every
+//! key of the serde structs of `raw.rs` is in the key table (and no other), and every key of
+//! the key table is read (set to a value no key takes, the reader refuses it at its path).
+//!
 //! The reference's tables are read by heading (`## \`SECTION\``) and row (`| \`key\` | type
 //! | unit | default | range | \`example\` |`); the example is the body of an inline table
 //! (`key = value, other = value`) set on the section's table of its scenario.
@@ -16,7 +22,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use capsim::scenario::raw::RawScenario;
+use capsim::scenario::keys::{self, Keyed};
+use capsim::scenario::raw::{RawClass, RawRun, RawScenario, RawService, RawSlo, RawTraffic};
+use capsim::scenario::schema::splice_reference;
 use serde_aux::serde_introspection::serde_introspect;
 
 /// The scenario every section starts from: `a` calls `b`; `c` is reached by nothing.
@@ -162,6 +170,16 @@ const SECTIONS: &[Section] = &[
         &[("b", "kind = \"cache\"\ncapacity = 100\nkeys = 1000")],
         SVC_B,
         LISTED,
+    ),
+    section(
+        "service.popularity",
+        "service.popularity",
+        &[(
+            "b",
+            "kind = \"cache\"\ncapacity = 100\nkeys = 1000\npopularity = { zipf = 0.5 }",
+        )],
+        &[Key("service"), Index(1), Key("popularity")],
+        None,
     ),
     section(
         "service (regional)",
@@ -736,7 +754,7 @@ fn the_reference_lists_exactly_the_keys_the_reader_accepts() {
         for (key, _) in docs.get(section.id).into_iter().flatten() {
             if !accepted.contains(key) {
                 wrong.push(format!(
-                    "`{}` documents `{key}`, which the reader refuses",
+                    "`{}` documents `{key}`, which the reader refuses (remove it from src/scenario/keys.rs, or read it)",
                     section.id
                 ));
             }
@@ -744,8 +762,8 @@ fn the_reference_lists_exactly_the_keys_the_reader_accepts() {
         for key in &accepted {
             if !group_docs[section.group].contains(key) {
                 wrong.push(format!(
-                    "`{}`: the reader accepts `{key}`, not documented",
-                    section.id
+                    "`{}`: the reader accepts `{key}`, missing from src/scenario/keys.rs: add a key(\"{key}\", ...) row to its section `{}` there and regenerate this page (see its head)",
+                    section.id, section.id
                 ));
             }
         }
@@ -798,6 +816,51 @@ fn every_example_of_the_reference_validates() {
                     "`{}`.`{key}` = `{example}`: {problems:?}",
                     section.id
                 ));
+                continue;
+            }
+            // The example, as JSON, validates against `capsim schema`.
+            if let Err(e) = schema_check(&scenario) {
+                wrong.push(format!(
+                    "`{}`.`{key}` = `{example}`: capsim schema refuses it: {e}",
+                    section.id
+                ));
+            }
+            // The key table's bounds are the reader's: a number just outside them is refused.
+            for beyond in outside_bounds(section.id, key) {
+                let mut outside = scenario.clone();
+                table_at(&mut outside, section.path, section.id)
+                    .insert(key.clone(), beyond.clone());
+                if load(&outside).is_ok() {
+                    wrong.push(format!(
+                        "`{}`.`{key}` = {beyond}: the reader accepts it, outside the bounds of src/scenario/keys.rs",
+                        section.id
+                    ));
+                }
+            }
+            // The reader reads the key: set to a value of the wrong kind, it is refused naming
+            // the key (a key of the key table that the reader ignored would pass).
+            let table = table_at(&mut scenario, section.path, section.id);
+            // A value of another kind than the example's: a string where it gave a table (a
+            // table of free names would take an unknown one), else a table.
+            let probe = if table.get(key.as_str()).is_some_and(toml::Value::is_table) {
+                toml::Value::String("zz_probe".into())
+            } else {
+                toml::Value::Table(toml::from_str("zz_probe = 1").expect("TOML"))
+            };
+            table.insert(key.clone(), probe);
+            match load(&scenario) {
+                Ok(()) => wrong.push(format!(
+                    "`{}`.`{key}`: the reader ignores it (a value of the wrong kind was accepted); read it, or remove it from src/scenario/keys.rs",
+                    section.id
+                )),
+                Err(problems) => {
+                    if !problems.iter().any(|(path, message)| path.contains(key.as_str()) || message.contains(key.as_str())) {
+                        wrong.push(format!(
+                            "`{}`.`{key}` = a value of the wrong kind: refused, but no problem names it: {problems:?}",
+                            section.id
+                        ));
+                    }
+                }
             }
         }
     }
@@ -806,4 +869,118 @@ fn every_example_of_the_reference_validates() {
         "docs/scenario-reference.md:\n{}",
         wrong.join("\n")
     );
+}
+
+/// The key tables of docs/scenario-reference.md are the key table's, byte for byte.
+#[test]
+fn the_reference_tables_are_printed_from_the_key_table() {
+    let text = reference();
+    let spliced =
+        splice_reference(&text).unwrap_or_else(|e| panic!("docs/scenario-reference.md: {e}"));
+    if spliced != text {
+        let first = text
+            .lines()
+            .zip(spliced.lines())
+            .position(|(a, b)| a != b)
+            .map_or(0, |i| i + 1);
+        panic!(
+            "docs/scenario-reference.md's key tables differ from src/scenario/keys.rs (first at line {first}); regenerate them with\n  cargo run --release -- schema --markdown docs/scenario-reference.md > /tmp/reference.md && mv /tmp/reference.md docs/scenario-reference.md"
+        );
+    }
+}
+
+/// The serde structs of `src/scenario/raw.rs` take exactly the keys the key table lists at
+/// their path.
+#[test]
+fn the_raw_structs_take_exactly_the_key_tables_keys() {
+    fn compare<T: Keyed + for<'de> serde::Deserialize<'de>>(name: &str, wrong: &mut Vec<String>) {
+        let table = keys::names_of::<T>();
+        let fields = serde_introspect::<T>();
+        let at = if T::PATH.is_empty() {
+            "the top level"
+        } else {
+            T::PATH
+        };
+        for field in fields {
+            if !table.contains(field) {
+                wrong.push(format!(
+                    "`{field}` of {name} (src/scenario/raw.rs) is missing from src/scenario/keys.rs at `{at}`: add a key(\"{field}\", ...) row to a section with path \"{}\"",
+                    T::PATH
+                ));
+            }
+        }
+        for key in table {
+            if !fields.contains(&key) {
+                wrong.push(format!(
+                    "`{key}` is in src/scenario/keys.rs at `{at}` but {name} (src/scenario/raw.rs) has no such field"
+                ));
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    compare::<RawScenario>("RawScenario", &mut wrong);
+    compare::<RawRun>("RawRun", &mut wrong);
+    compare::<RawSlo>("RawSlo", &mut wrong);
+    compare::<RawTraffic>("RawTraffic", &mut wrong);
+    compare::<RawService>("RawService", &mut wrong);
+    compare::<RawClass>("RawClass", &mut wrong);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `scenario` (as JSON) checked against `capsim schema`'s JSON Schema.
+fn schema_check(scenario: &toml::Table) -> Result<(), String> {
+    use std::sync::OnceLock;
+    static SCHEMA: OnceLock<(boon::Schemas, boon::SchemaIndex)> = OnceLock::new();
+    let (schemas, index) = SCHEMA.get_or_init(|| {
+        let url = "file:///capsim.schema.json";
+        let schema: serde_json::Value =
+            serde_json::from_str(&capsim::scenario::schema::json_schema()).expect("JSON");
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.add_resource(url, schema).expect("add the schema");
+        let index = compiler
+            .compile(url, &mut schemas)
+            .expect("compile the schema");
+        (schemas, index)
+    });
+    let json = serde_json::to_value(scenario).expect("TOML as JSON");
+    schemas.validate(&json, *index).map_err(|e| format!("{e}"))
+}
+
+/// Numbers just outside the bounds the key table gives `key` of section `id`.
+fn outside_bounds(id: &str, key: &str) -> Vec<toml::Value> {
+    let Some(k) = keys::section(id).and_then(|s| s.keys.iter().find(|k| k.name == key)) else {
+        return Vec::new();
+    };
+    let whole = k.ty == keys::Type::Whole;
+    let value = |x: f64| {
+        if whole {
+            toml::Value::Integer(x as i64)
+        } else {
+            toml::Value::Float(x)
+        }
+    };
+    let step = |x: f64| {
+        if whole {
+            1.0
+        } else {
+            (x.abs() * 0.5).max(0.0005)
+        }
+    };
+    let mut values = Vec::new();
+    if let Some(min) = k.min {
+        values.push(value(if min.exclusive {
+            min.value
+        } else {
+            min.value - step(min.value)
+        }));
+    }
+    if let Some(max) = k.max {
+        values.push(value(if max.exclusive {
+            max.value
+        } else {
+            max.value + step(max.value)
+        }));
+    }
+    values
 }
