@@ -7,7 +7,7 @@
 //! The semantics (rounding, defaults, what each phase waits for) are the controllers'; see
 //! `docs/scenarios.md`, "Deployments".
 
-use super::ids::ServiceId;
+use super::ids::{NameIndex, ServiceId};
 use super::problem::{join, Problem};
 use super::reader::{a_value, TableReader};
 use crate::distribution::Distribution;
@@ -295,7 +295,7 @@ const DEPLOYMENT_KEYS: [&str; 13] = [
 /// is regional (not supported yet).
 pub fn deployments(
     value: Option<&toml::Value>,
-    services: &[String],
+    services: &NameIndex,
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
     regional: &dyn Fn(ServiceId) -> bool,
@@ -343,7 +343,7 @@ pub fn deployments(
 fn deployment(
     value: &toml::Value,
     path: &str,
-    services: &[String],
+    services: &NameIndex,
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
     problems: &mut Vec<Problem>,
@@ -352,7 +352,7 @@ fn deployment(
     r.example = r#"[[deployment]] service = "api", at = "10m", strategy = "rolling", new = { error_rate = 0.01 }"#;
     r.check_keys(&DEPLOYMENT_KEYS, |_| false, "in a [[deployment]]");
     let service = match r.required("service") {
-        Some(toml::Value::String(name)) => match services.iter().position(|n| n == name) {
+        Some(toml::Value::String(name)) => match services.position(name) {
             Some(id) => Some(id),
             None => {
                 r.problem(

@@ -5,7 +5,7 @@
 //! Like `world.rs`, each table is read with the shared [`TableReader`], every problem collected
 //! with its key path.
 
-use super::ids::ServiceId;
+use super::ids::{NameIndex, ServiceId};
 use super::problem::{join, nearest, Problem};
 use super::reader::{a_type, a_value, TableReader};
 use crate::distribution::Distribution;
@@ -802,7 +802,7 @@ const FAULT_KINDS: [(&str, &str); 6] = [
 /// The `[[fault]]` array. Fault times must lie inside the run.
 pub fn faults(
     value: Option<&toml::Value>,
-    services: &[String],
+    services: &NameIndex,
     regions: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
@@ -839,7 +839,7 @@ pub fn faults(
 fn fault(
     value: &toml::Value,
     path: &str,
-    services: &[String],
+    services: &NameIndex,
     regions: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
@@ -883,7 +883,7 @@ fn fault(
                 (None, None)
             }
         },
-        (Some(name), _) => match services.iter().position(|n| n == name) {
+        (Some(name), _) => match services.position(name) {
             Some(id) => (Some(id), None),
             None => {
                 r.problem("target", unknown_service(name, services));

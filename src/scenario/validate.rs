@@ -2,6 +2,7 @@
 
 use super::duration::parse_duration_ns;
 use super::graph;
+use super::ids::NameIndex;
 use super::model::{BalancerKind, Class, Lookup, Measure, Model, Objective, Service, Traffic};
 use super::paths::{self, Names};
 use super::problem::{join, unknown_key_message, Problem};
@@ -96,20 +97,24 @@ pub fn validate(
     );
     let objectives = objectives(&slo, "slo", &mut problems);
 
-    let names: Vec<String> = raw_services
-        .iter()
-        .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
-        .collect();
+    let names = NameIndex::new(
+        raw_services
+            .iter()
+            .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
+            .collect(),
+    );
     let raw_classes = classes(top.class.as_ref(), &mut problems);
     let has_slo = !objectives.is_empty() || raw_classes.iter().any(|(_, c)| c.slo.is_some());
     // Each axis value is checked by validating the scenario with it set (without the grid
     // tables, so this does not recurse further).
     let whole = |t: &toml::Table| validate(t, "scenario", files).err().unwrap_or_default();
     super::grid::check(table, has_slo, &whole, &mut problems);
-    let class_names: Vec<String> = raw_classes
-        .iter()
-        .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
-        .collect();
+    let class_names = NameIndex::new(
+        raw_classes
+            .iter()
+            .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
+            .collect(),
+    );
     let call_names = Names {
         services: &names,
         classes: &class_names,
@@ -582,7 +587,7 @@ fn service(
     if let Some(problem) = name_problem(&name, "service") {
         problems.push(Problem::new(join(path, "name"), problem));
     }
-    let first = names.iter().position(|n| *n == name);
+    let first = names.position(&name);
     if first.is_some_and(|first| first < index) && !name.is_empty() {
         problems.push(Problem::new(
             join(path, "name"),
@@ -756,13 +761,13 @@ const MAX_CALL_DEPTH: u32 = 100;
 /// The call graph's edges, by service index: every call a request can make, once per
 /// attempt it may take (retries and hedges), so that the visit bound counts them (unknown
 /// callees are reported elsewhere).
-fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>> {
+fn call_edges(raw: &[(String, RawService)], names: &NameIndex) -> Vec<Vec<usize>> {
     raw.iter()
         .map(|(_, s)| {
             let mut edges = Vec::new();
             for calls in [&s.calls, &s.on_miss].into_iter().flatten() {
                 for (callee, copies) in paths::callee_names(calls) {
-                    if let Some(id) = names.iter().position(|n| *n == callee) {
+                    if let Some(id) = names.position(&callee) {
                         edges.extend(std::iter::repeat_n(id, copies));
                     }
                 }
@@ -776,7 +781,7 @@ fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>>
 /// forever), and a request from each entry must stay within the visit and depth bounds.
 fn check_call_graph(
     raw: &[(String, RawService)],
-    names: &[String],
+    names: &NameIndex,
     entries: &[usize],
     problems: &mut Vec<Problem>,
 ) {
@@ -816,7 +821,7 @@ fn check_call_graph(
 /// `[traffic]`, and the entry it names (the first service listed when it names none).
 fn traffic_model(
     raw: &RawTraffic,
-    names: &[String],
+    names: &NameIndex,
     problems: &mut Vec<Problem>,
 ) -> Option<(Traffic, usize)> {
     let paced_elsewhere = raw.trace.is_some() || raw.users.is_some() || raw.think_time.is_some();
@@ -843,7 +848,7 @@ fn traffic_model(
     // Without `entry`, requests enter at the first service listed, as a one-service file expects.
     let entry = match &raw.entry {
         None => (!names.is_empty()).then_some(0),
-        Some(e) => match names.iter().position(|n| n == e) {
+        Some(e) => match names.position(e) {
             Some(id) => Some(id),
             // Without any service read (reported already), every name is unknown: say nothing.
             None if names.is_empty() => None,
@@ -892,8 +897,8 @@ fn classes(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(Str
 /// `default_entry` (a class without `entry` enters there too).
 fn resolve_classes(
     raw: &[(String, RawClass)],
-    class_names: &[String],
-    services: &[String],
+    class_names: &NameIndex,
+    services: &NameIndex,
     traffic: &Traffic,
     default_entry: usize,
     problems: &mut Vec<Problem>,
@@ -911,7 +916,7 @@ fn resolve_classes(
     }
     let before = problems.len();
     let mut classes = Vec::new();
-    for (index, ((path, class), name)) in raw.iter().zip(class_names).enumerate() {
+    for (index, ((path, class), name)) in raw.iter().zip(class_names.iter()).enumerate() {
         if class.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
             problems.push(Problem::new(
                 join(path, "name"),
@@ -920,8 +925,7 @@ fn resolve_classes(
         } else if let Some(problem) = name_problem(name, "class") {
             problems.push(Problem::new(join(path, "name"), problem));
         } else if class_names
-            .iter()
-            .position(|n| n == name)
+            .position(name)
             .is_some_and(|first| first < index)
         {
             problems.push(Problem::new(
@@ -942,7 +946,7 @@ fn resolve_classes(
         };
         let entry = match &class.entry {
             None => Some(default_entry),
-            Some(e) => match services.iter().position(|n| n == e) {
+            Some(e) => match services.position(e) {
                 Some(id) => Some(id),
                 None => {
                     problems.push(Problem::new(

@@ -3,6 +3,7 @@
 //! `[network]`, `[[fault]]` and `[cost]` tables, and resolves them (`world.rs`, `fleet.rs`).
 
 use super::fleet::{self, Fleet, ServiceFleet};
+use super::ids::NameIndex;
 use super::problem::{join, Problem};
 use super::raw::{RawRun, RawScenario, RawService};
 use super::world::{self, Arrivals, FileReader, RawShapeKeys};
@@ -30,7 +31,7 @@ pub fn world(
     run: &RawRun,
     traffic: Option<&mut Traffic>,
     raw_services: &[(String, RawService)],
-    names: &[String],
+    names: &NameIndex,
     duration_ns: Nanos,
     files: FileReader,
     problems: &mut Vec<Problem>,
