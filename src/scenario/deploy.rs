@@ -483,7 +483,13 @@ fn new_version(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> 
     let price = r
         .table
         .contains_key("price_per_hour")
-        .then(|| r.number_within("price_per_hour", 0.0..=1e9, "from 0 to 1e9"))
+        .then(|| {
+            r.number_within(
+                "price_per_hour",
+                0.0..=super::fleet::MAX_PRICE_USD,
+                "from 0 to 1e6 (USD per replica-hour)",
+            )
+        })
         .flatten();
     let service_time = table
         .get("service_time")

@@ -690,10 +690,13 @@ fn service(
     };
     let error_rate = probability(raw.error_rate, &join(path, "error_rate"), problems);
     let price_per_hour_usd = match raw.price_per_hour {
-        Some(p) if !(p >= 0.0 && p.is_finite()) => {
+        Some(p) if !(0.0..=super::fleet::MAX_PRICE_USD).contains(&p) => {
             problems.push(Problem::new(
                 join(path, "price_per_hour"),
-                format!("price {p} must be a finite number, zero or more (USD per replica-hour)"),
+                format!(
+                    "price {} must be from 0 to 1e6 (USD per replica-hour)",
+                    super::problem::shown(p)
+                ),
             ));
             0.0
         }
@@ -870,10 +873,13 @@ fn traffic_model(
             arrivals: super::world::Arrivals::Poisson,
             residency: raw.residency.unwrap_or(false),
             payload_kb: match raw.payload_kb {
-                Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                Some(kb) if !(0.0..=super::fleet::MAX_PAYLOAD_KB).contains(&kb) => {
                     problems.push(Problem::new(
                         "traffic.payload_kb",
-                        format!("payload_kb {kb} must be zero or more"),
+                        format!(
+                            "payload_kb {} must be from 0 to 1e9 (KB, a terabyte)",
+                            super::problem::shown(kb)
+                        ),
                     ));
                     0.0
                 }
@@ -967,10 +973,13 @@ fn resolve_classes(
             .map(|raw| objectives(&raw, &join(path, "slo"), problems))
             .unwrap_or_default();
         let payload_kb = match class.payload_kb {
-            Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+            Some(kb) if !(0.0..=super::fleet::MAX_PAYLOAD_KB).contains(&kb) => {
                 problems.push(Problem::new(
                     join(path, "payload_kb"),
-                    format!("payload_kb {kb} must be zero or more"),
+                    format!(
+                        "payload_kb {} must be from 0 to 1e9 (KB, a terabyte)",
+                        super::problem::shown(kb)
+                    ),
                 ));
                 0.0
             }

@@ -1666,7 +1666,13 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("entry = \"api\"", "payload_kb = -1"),
             &[
-                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb -1 must be zero or more"##,
+                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb -1 must be from 0 to 1e9 (KB, a terabyte)"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "payload_kb = 1e308"),
+            &[
+                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb 1e308 must be from 0 to 1e9 (KB, a terabyte)"##,
             ],
         ),
         (
@@ -1708,7 +1714,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "spot_discount = 2"),
             &[
-                r##"error: bad.toml:12:1: service.api.spot_discount: 2 must be from 0 to 1"##,
+                r##"error: bad.toml:12:1: service.api.spot_discount: spot_discount 2 must be from 0 to 1 (a fraction off the replica-hour price)"##,
             ],
         ),
         (
@@ -1720,7 +1726,40 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "price_per_hour = inf"),
             &[
-                r##"error: bad.toml:12:1: service.api.price_per_hour: price inf must be a finite number, zero or more (USD per replica-hour)"##,
+                r##"error: bad.toml:12:1: service.api.price_per_hour: price inf must be from 0 to 1e6 (USD per replica-hour)"##,
+            ],
+        ),
+        // Every money input is bounded, so that no cost figure can be infinite (issue 17:
+        // 1e308 printed "$inf a month").
+        (
+            Bad::Insert("name = \"api\"", "price_per_hour = 1e308"),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_hour: price 1e308 must be from 0 to 1e6 (USD per replica-hour)"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "price_per_request = 1e7"),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_request: price_per_request 1e7 must be from 0 to 1e6 (USD per request)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[cost]\nfixed_monthly = { support = 1e13 }\nper_gb_cross_region = nan\n"),
+            &[
+                r##"error: bad.toml:21:19: cost.fixed_monthly.support: a monthly cost is USD, from 0 to 1e12, not the number 1e13"##,
+                r##"error: bad.toml:22:1: cost.per_gb_cross_region: per_gb_cross_region must be a finite number, not NaN"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[region]]\nname = \"us\"\nprice_factor = 1e4\n"),
+            &[
+                r##"error: bad.toml:22:1: region.us.price_factor: price_factor 10000 must be from 0 to 1e3 (a multiple of the replica-hour price)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[deployment]]\nservice = \"api\"\nat = \"1s\"\nstrategy = \"recreate\"\nnew = { price_per_hour = 2e6 }\n"),
+            &[
+                r##"error: bad.toml:24:9: deployment[0].new.price_per_hour: price_per_hour 2e6 must be from 0 to 1e6 (USD per replica-hour)"##,
             ],
         ),
         (
