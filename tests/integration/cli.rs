@@ -445,14 +445,60 @@ fn set_that_makes_a_value_invalid_points_at_the_set() {
     }
 }
 
+/// `ok`, then the work budget's estimate of running it: VALID's 100 requests a second for
+/// 2 s are 200 requests in its one replication; the events, memory and time are what the
+/// budget `run` checks estimates (on 1 thread here).
 #[test]
-fn validate_prints_ok_for_a_valid_file() {
+fn validate_prints_ok_and_the_estimate_of_a_run() {
     let s = Scratch::new("validate-ok");
     s.write("ok.toml", VALID);
-    let out = s.capsim(&["validate", "ok.toml"]);
+    let out = s.capsim_on_threads(Some(1), &["validate", "ok.toml"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
-    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "ok", "{out:#?}");
+    let model = capsim::scenario::load(VALID, "ok.toml", &[]).unwrap();
+    let estimate = capsim::metrics::budget::estimate(&model, 1);
+    assert_eq!(
+        out.stdout,
+        format!("ok\n{}", capsim::report::text::estimate_line(&estimate, 1))
+    );
+    assert!(
+        lines[1].starts_with("estimate: about ")
+            && lines[1].contains("events (200 requests per replication, 1 replication)")
+            && lines[1].contains(" of memory at most, ")
+            && lines[1].ends_with("events/s per core on 1 core"),
+        "{out:#?}"
+    );
     assert!(out.stderr.is_empty(), "{out:#?}");
+}
+
+/// A scenario file that is not there is named as the user wrote it, in words, not as the
+/// system's "No such file or directory (os error 2)"; so is a trace file it names (relative
+/// to the scenario's directory).
+#[test]
+fn a_missing_file_says_no_such_file() {
+    let s = Scratch::new("missing");
+    for args in [
+        &["validate", "nope.toml"][..],
+        &["run", "nope.toml"],
+        &["sweep", "nope.toml"],
+        &["plan", "nope.toml"],
+        &["compare", "nope.toml", "--strategies", "rolling"],
+    ] {
+        let out = s.capsim(args);
+        assert_eq!(
+            out.bad_input(),
+            "error: no such file: nope.toml\n",
+            "{args:?}"
+        );
+    }
+    s.write("t.toml", &VALID.replace("rate = 100", "trace = \"t.csv\""));
+    let out = s.capsim(&["validate", "t.toml"]);
+    assert!(
+        out.bad_input()
+            .contains("traffic.trace: cannot read trace file t.csv: no such file: t.csv"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -462,7 +508,7 @@ fn validate_warns_of_a_service_that_cannot_keep_up() {
     s.write("busy.toml", &VALID.replace("rate = 100", "rate = 1000000"));
     let out = s.capsim(&["validate", "busy.toml"]);
     assert_eq!(out.code, Some(0), "valid, so exit 0: {out:#?}");
-    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    assert_eq!(out.stdout.lines().next(), Some("ok"), "{out:#?}");
     assert!(
         out.stderr.contains("warning") && out.stderr.contains("offered load"),
         "{out:#?}"
