@@ -325,10 +325,30 @@ impl NamedFiles {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         read.entry(name.to_string())
             .or_insert_with(|| {
-                std::fs::read_to_string(self.base.join(name)).map_err(|e| e.to_string())
+                let path = self.base.join(name);
+                std::fs::read_to_string(&path).map_err(|e| unreadable(&path, &e))
             })
             .clone()
     }
+}
+
+/// Why a file could not be read, in the user's words: `no such file: PATH` rather than the
+/// system's "No such file or directory (os error 2)".
+fn unreadable(path: &Path, error: &std::io::Error) -> String {
+    let path = path.display();
+    match error.kind() {
+        std::io::ErrorKind::NotFound => format!("no such file: {path}"),
+        std::io::ErrorKind::PermissionDenied => format!("{path}: permission denied"),
+        std::io::ErrorKind::IsADirectory => format!("{path} is a directory, not a file"),
+        std::io::ErrorKind::InvalidData => format!("{path} is not UTF-8 text"),
+        _ => format!("cannot read {path}: {error}"),
+    }
+}
+
+/// The text of the scenario file `options` names; exit code 2 with `unreadable`'s reason.
+fn read_scenario(options: &SimOptions) -> anyhow::Result<String> {
+    std::fs::read_to_string(&options.scenario)
+        .map_err(|e| anyhow!("error: {}", unreadable(&options.scenario, &e)))
 }
 
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
@@ -339,8 +359,7 @@ fn load(options: &SimOptions) -> anyhow::Result<Model> {
 /// and the options applied to it.
 fn load_with_text(options: &SimOptions) -> anyhow::Result<(Model, String)> {
     let file = options.scenario.display().to_string();
-    let text = std::fs::read_to_string(&options.scenario)
-        .with_context(|| format!("error: cannot read scenario {file}"))?;
+    let text = read_scenario(options)?;
     let overrides = overrides(options);
     let named = NamedFiles::new(scenario_dir(options));
     let files = |name: &str| named.read(name);
@@ -423,7 +442,14 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { options } => {
             let model = load(&options)?;
-            emit("ok\n");
+            // What `run` would cost: the estimate its budget checks, on this machine's threads.
+            let threads = threads();
+            let at_once = threads.min(model.replications as usize);
+            let estimate = crate::metrics::budget::estimate(&model, at_once);
+            emit(&format!(
+                "ok\n{}",
+                report::text::estimate_line(&estimate, threads)
+            ));
             // Valid is not the same as viable.
             for warning in crate::metrics::theory::warnings(&model) {
                 eprintln!("warning: {warning}");

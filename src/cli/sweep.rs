@@ -12,7 +12,7 @@ use crate::scenario::{LoadError, Model, Source};
 use crate::sweep::grid::{Grid, Shard};
 use crate::sweep::plan;
 use crate::sweep::runner::run_points;
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use rayon::prelude::*;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::BTreeMap;
@@ -33,8 +33,7 @@ pub fn source<'f>(
     files: FileReader<'f>,
 ) -> anyhow::Result<(Source<'f>, Model)> {
     let file = options.scenario.display().to_string();
-    let text = std::fs::read_to_string(&options.scenario)
-        .with_context(|| format!("error: cannot read scenario {file}"))?;
+    let text = super::read_scenario(options)?;
     let mut source = Source::parse_with_files(&text, &file, files).map_err(|e| anyhow!(e))?;
     source.set(&super::overrides(options));
     source.add_sweep_axes(sweep);
@@ -136,7 +135,7 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     stop
 }
 
-fn progress_bar(total: usize, done: usize, met: usize) -> indicatif::ProgressBar {
+fn progress_bar(total: usize, met: usize) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressStyle};
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template(
@@ -145,7 +144,6 @@ fn progress_bar(total: usize, done: usize, met: usize) -> indicatif::ProgressBar
         .expect("the template is valid")
         .progress_chars("=> "),
     );
-    bar.set_position(done as u64);
     bar.set_message(format!("{met} meet every SLO"));
     bar
 }
@@ -242,7 +240,9 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 
     let stop = stop_on_ctrl_c();
     let met = AtomicUsize::new(rows.values().filter(|r| report::sweep::met(r)).count());
-    let bar = progress_bar(indices.len(), rows.len(), met.load(Ordering::Relaxed));
+    // The bar counts the points this command runs: with --resume, the points already done
+    // are neither to do nor progress (their rate would skew the time left).
+    let bar = progress_bar(todo.len(), met.load(Ordering::Relaxed));
     let journal = match &args.out {
         Some(dir) => Some(Journal::open(dir)?),
         None => None,

@@ -847,6 +847,24 @@ pub fn too_many_events(
     )
 }
 
+/// The work budget's estimate of a run, as `capsim validate` prints it after `ok`: the
+/// events, the memory held at once, and the time at the measured rate on `threads` cores.
+pub fn estimate_line(e: &crate::metrics::budget::Estimate, threads: usize) -> String {
+    use crate::metrics::budget::EVENTS_PER_SECOND_PER_CORE;
+    format!(
+        "estimate: about {} events ({} requests per replication, {} replication{}), {} of \
+         memory at most, {} at {} events/s per core on {threads} core{}\n",
+        big(e.events),
+        big(e.arrivals_per_replication),
+        big(e.replications),
+        if e.replications == 1.0 { "" } else { "s" },
+        bytes(e.memory_bytes),
+        wall_time(e.seconds(threads)),
+        big(EVENTS_PER_SECOND_PER_CORE),
+        if threads == 1 { "" } else { "s" },
+    )
+}
+
 /// Why a command was refused before it started: its estimated memory above `--max-memory`.
 pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &str) -> String {
     let parts: Vec<String> = e

@@ -7,7 +7,7 @@
 //! The semantics (rounding, defaults, what each phase waits for) are the controllers'; see
 //! `docs/scenarios.md`, "Deployments".
 
-use super::ids::ServiceId;
+use super::ids::{NameIndex, ServiceId};
 use super::keys;
 use super::problem::{join, Problem};
 use super::reader::{a_value, TableReader};
@@ -279,7 +279,7 @@ pub struct NewVersion {
 /// autoscaler's, or instant), the default of `new.provisioning`.
 pub fn deployments(
     value: Option<&toml::Value>,
-    services: &[String],
+    services: &NameIndex,
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
     problems: &mut Vec<Problem>,
@@ -318,7 +318,7 @@ pub fn deployments(
 fn deployment(
     value: &toml::Value,
     path: &str,
-    services: &[String],
+    services: &NameIndex,
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
     problems: &mut Vec<Problem>,
@@ -334,7 +334,7 @@ fn deployment(
     r.opt_string("name");
     r.opt_string("description");
     let service = match r.required("service") {
-        Some(toml::Value::String(name)) => match services.iter().position(|n| n == name) {
+        Some(toml::Value::String(name)) => match services.position(name) {
             Some(id) => Some(id),
             None => {
                 r.problem(
@@ -459,7 +459,13 @@ fn new_version(value: &toml::Value, path: &str, problems: &mut Vec<Problem>) -> 
     let price = r
         .table
         .contains_key("price_per_hour")
-        .then(|| r.number_within("price_per_hour", 0.0..=1e9, "from 0 to 1e9"))
+        .then(|| {
+            r.number_within(
+                "price_per_hour",
+                0.0..=super::fleet::MAX_PRICE_USD,
+                "from 0 to 1e6 (USD per replica-hour)",
+            )
+        })
         .flatten();
     let service_time = table
         .get("service_time")

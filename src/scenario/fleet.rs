@@ -6,9 +6,9 @@
 //! with its key path.
 
 use super::duration::parse_duration_ns;
-use super::ids::ServiceId;
+use super::ids::{NameIndex, ServiceId};
 use super::keys;
-use super::problem::{join, nearest, Problem};
+use super::problem::{join, nearest, shown, Problem};
 use super::reader::{a_type, a_value, TableReader};
 use crate::distribution::Distribution;
 use crate::engine::time::{format_ns, Nanos};
@@ -195,6 +195,20 @@ impl FaultKind {
         }
     }
 }
+
+/// The most a price per unit may be, USD: a replica-hour, a request, a GB between regions.
+/// With every money input bounded, and what multiplies them bounded too (at most 10^6
+/// workers a service, a region's factor at most [`MAX_PRICE_FACTOR`], a payload at most
+/// [`MAX_PAYLOAD_KB`], at most 10^9 requests a second), every cost figure a summary prints is
+/// finite: a service's month at most 10^6 x 10^6 x 10^3 x 730 = 7.3e17 USD, far below the
+/// 1.8e308 where a float becomes infinite (issue 17: `price_per_hour = 1e308` printed `$inf`).
+pub const MAX_PRICE_USD: f64 = 1e6;
+/// The most a fixed monthly item may be, USD.
+pub const MAX_MONTHLY_USD: f64 = 1e12;
+/// The most a region's `price_factor` may be.
+pub const MAX_PRICE_FACTOR: f64 = 1e3;
+/// The largest payload a request may carry each way, KB (a terabyte).
+pub const MAX_PAYLOAD_KB: f64 = 1e9;
 
 /// One `[[region]]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -673,12 +687,15 @@ pub fn regions(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<
         let price_factor = match r.table.get("price_factor") {
             None => Some(1.0),
             Some(_) => r.number("price_factor").and_then(|f| {
-                if f >= 0.0 {
+                if (0.0..=MAX_PRICE_FACTOR).contains(&f) {
                     Some(f)
                 } else {
                     r.problem(
                         "price_factor",
-                        format!("price_factor {f} must be zero or more"),
+                        format!(
+                            "price_factor {} must be from 0 to 1e3 (a multiple of the replica-hour price)",
+                            shown(f)
+                        ),
                     );
                     None
                 }
@@ -892,7 +909,7 @@ const FAULT_KINDS: [(&str, &str); 6] = [
 /// The `[[fault]]` array. Fault times must lie inside the run.
 pub fn faults(
     value: Option<&toml::Value>,
-    services: &[String],
+    services: &NameIndex,
     regions: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
@@ -929,7 +946,7 @@ pub fn faults(
 fn fault(
     value: &toml::Value,
     path: &str,
-    services: &[String],
+    services: &NameIndex,
     regions: &[String],
     duration_ns: Nanos,
     provisioning: &dyn Fn(ServiceId) -> Distribution,
@@ -973,7 +990,7 @@ fn fault(
                 (None, None)
             }
         },
-        (Some(name), _) => match services.iter().position(|n| n == name) {
+        (Some(name), _) => match services.position(name) {
             Some(id) => (Some(id), None),
             None => {
                 r.problem("target", unknown_service(name, services));
@@ -1139,8 +1156,8 @@ pub fn cost(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> (Vec<(S
                         _ => None,
                     };
                     match usd {
-                        Some(usd) if usd >= 0.0 && usd.is_finite() => fixed.push((name.clone(), usd)),
-                        _ => r.problems.push(Problem::new(format!("cost.fixed_monthly.{name}"), format!("a monthly cost is USD, zero or more, not {}", a_value(v)))),
+                        Some(usd) if (0.0..=MAX_MONTHLY_USD).contains(&usd) => fixed.push((name.clone(), usd)),
+                        _ => r.problems.push(Problem::new(format!("cost.fixed_monthly.{name}"), format!("a monthly cost is USD, from 0 to 1e12, not {}", a_value(v)))),
                     }
                 }
             }
@@ -1149,11 +1166,11 @@ pub fn cost(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> (Vec<(S
     let per_gb = match r.table.get("per_gb_cross_region") {
         None => 0.0,
         Some(_) => match r.number("per_gb_cross_region") {
-            Some(p) if p >= 0.0 => p,
+            Some(p) if (0.0..=MAX_PRICE_USD).contains(&p) => p,
             Some(p) => {
                 r.problem(
                     "per_gb_cross_region",
-                    format!("price {p} must be zero or more (USD per GB)"),
+                    format!("price {} must be from 0 to 1e6 (USD per GB)", shown(p)),
                 );
                 0.0
             }
@@ -1163,21 +1180,28 @@ pub fn cost(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> (Vec<(S
     (fixed, per_gb)
 }
 
-/// A price or discount key on a service: a number in `[low, high]`.
+/// A price or discount key on a service: a number in `[low, high]`, `what` (its unit, in
+/// words) named in the message.
 pub fn service_number(
     value: Option<f64>,
     path: &str,
-    low: f64,
-    high: f64,
+    (low, high): (f64, f64),
+    what: &str,
     problems: &mut Vec<Problem>,
 ) -> f64 {
     match value {
         None => 0.0,
         Some(v) if v >= low && v <= high => v,
         Some(v) => {
+            let key = path.rsplit('.').next().unwrap_or(path);
             problems.push(Problem::new(
                 path,
-                format!("{v} must be from {low} to {high}"),
+                format!(
+                    "{key} {} must be from {} to {} ({what})",
+                    shown(v),
+                    shown(low),
+                    shown(high)
+                ),
             ));
             0.0
         }

@@ -201,7 +201,7 @@ pub const SECTIONS: &[Section] = &[
         key("bursts", Table("traffic.bursts"), "", "none", "", r#"bursts = { on = "1s", off = "5s", multiplier = 4 }"#),
         key("residency", Bool, "", "`false`", "", "residency = true"),
         key("backlog", Table("traffic.backlog"), "", "none (a resident request fails while its region is down)", "the default of the resident classes (others ignore it)", r#"residency = true, backlog = { max = 5000, timeout = "12h" }"#),
-        key("payload_kb", Number, "KB each way", "`0`", "", "payload_kb = 16").at_least(0.0),
+        key("payload_kb", Number, "KB each way", "`0`", "", "payload_kb = 16").at_least(0.0).at_most(1e9),
         key("conversion", Number, "probability", "`0`", "", "conversion = 0.03").at_least(0.0).at_most(1.0),
     ]},
     Section { id: "traffic (trace)", path: "traffic", keys: &[
@@ -243,7 +243,7 @@ pub const SECTIONS: &[Section] = &[
         key("slo", Table("slo"), "", "none", "the keys of `slo`", r#"slo = { p99 = "100ms" }"#),
         key("residency", Bool, "", "`traffic.residency`", "", "residency = true"),
         key("backlog", Table("traffic.backlog"), "", "`traffic.backlog` if resident", "with `residency` (its own or `traffic.residency`)", "residency = true, backlog = { max = 500 }"),
-        key("payload_kb", Number, "KB each way", "`traffic.payload_kb`", "", "payload_kb = 64").at_least(0.0),
+        key("payload_kb", Number, "KB each way", "`traffic.payload_kb`", "", "payload_kb = 64").at_least(0.0).at_most(1e9),
         key("conversion", Number, "probability per request (A/B tests)", "`traffic.conversion`", "", "conversion = 0.031").at_least(0.0).at_most(1.0),
     ]},
     Section { id: "service", path: "service", keys: &[
@@ -255,7 +255,7 @@ pub const SECTIONS: &[Section] = &[
         key("calls", Steps, "steps", "`[]`", "service names, call tables (`service.calls`), parallel steps (`service.calls (parallel)`); no cycle", r#"calls = ["b"]"#),
         key("blocking_calls", Bool, "", "`false`", "not with `batch`", "blocking_calls = true"),
         key("error_rate", Number, "probability", "`0`", "", "error_rate = 0.001").at_least(0.0).at_most(1.0),
-        key("price_per_hour", Number, "USD per replica-hour", "`0`", "", "price_per_hour = 0.096").at_least(0.0),
+        key("price_per_hour", Number, "USD per replica-hour", "`0`", "", "price_per_hour = 0.096").at_least(0.0).at_most(1e6),
         key("kind", Choice(&["service", "cache"]), "", r#"`"service"`"#, "", r#"kind = "service""#),
         key("balancer", Either(&[Choice(&["round_robin", "random", "least_outstanding", "power_of_two", "consistent_hash"]), Table("service.balancer")]), "", r#"`"round_robin"` (`"consistent_hash"` for a keyed cache)"#, r#"`"round_robin"`, `"random"`, `"least_outstanding"`, `"power_of_two"`, `"consistent_hash"`, or a table (`service.balancer (weighted)`, `service.balancer (consistent_hash)`)"#, r#"balancer = "least_outstanding""#),
         key("batch", Table("service.batch"), "", "none", "", r#"batch = { max_size = 8, timeout = "5ms" }"#),
@@ -265,7 +265,7 @@ pub const SECTIONS: &[Section] = &[
         key("autoscale", Table("service.autoscale"), "", "none", "", "autoscale = { min = 1, max = 10, target = 0.6 }"),
         key("health", Table("service.health"), "", "none", "", r#"health = { interval = "10s", failures = 3 }"#),
         key("spot_discount", Number, "fraction off `price_per_hour`", "`0`", "", "spot_discount = 0.7").at_least(0.0).at_most(1.0),
-        key("price_per_request", Number, "USD per visit", "`0`", "", "price_per_request = 0.0000002").at_least(0.0),
+        key("price_per_request", Number, "USD per visit", "`0`", "", "price_per_request = 0.0000002").at_least(0.0).at_most(1e6),
     ]},
     Section { id: "service (cache, fixed ratio)", path: "service", keys: &[
         key("hit_ratio", Number, "probability per lookup", "none", "; not with `capacity`", "hit_ratio = 0.8").at_least(0.0).at_most(1.0),
@@ -376,7 +376,7 @@ pub const SECTIONS: &[Section] = &[
     Section { id: "region", path: "region", keys: &[
         key("name", Text, "", "required", "unique", r#"name = "eu""#),
         key("weight", Number, "share of clients", "`1`", " (normalized)", "weight = 0.4").above(0.0),
-        key("price_factor", Number, "factor on replica-hour prices", "`1`", "", "price_factor = 1.2").at_least(0.0),
+        key("price_factor", Number, "factor on replica-hour prices", "`1`", "", "price_factor = 1.2").at_least(0.0).at_most(1e3),
         key("utc_offset", SignedDuration, "the region's clients' time of day minus the scenario clock", r#"`"0h"`"#, r#"`"-24h"` to `"+24h"`; needs `traffic.diurnal` (its curve reaches the region's clients at `t + utc_offset`: with `peak_at = "20h"`, `"+9h"` peaks at 11:00 of the scenario clock)"#, r#"utc_offset = "-5h""#),
     ]},
     Section { id: "network", path: "network", keys: &[
@@ -428,7 +428,7 @@ pub const SECTIONS: &[Section] = &[
     Section { id: "deployment.new", path: "deployment.new", keys: &[
         key("service_time", Distribution, "", "the service's", "", r#"service_time = { dist = "exponential", mean = "2ms" }"#),
         key("error_rate", Number, "probability", "the service's", "", "error_rate = 0.002").at_least(0.0).at_most(1.0),
-        key("price_per_hour", Number, "USD per replica-hour", "the service's", "", "price_per_hour = 0.5").at_least(0.0).at_most(1000000000.0),
+        key("price_per_hour", Number, "USD per replica-hour", "the service's", "", "price_per_hour = 0.5").at_least(0.0).at_most(1e6),
         key("provisioning", Either(&[Duration, Distribution]), "start to ready", "the autoscaler's, else 0", "at least 0", r#"provisioning = "60s""#),
         key("conversion", Number, "probability per request", "the class's", "", "conversion = 0.033").at_least(0.0).at_most(1.0),
     ]},
@@ -473,8 +473,8 @@ pub const SECTIONS: &[Section] = &[
         key("duration", Duration, "", r#"`"10m"`"#, "more than 0", r#"duration = "30m""#),
     ]},
     Section { id: "cost", path: "cost", keys: &[
-        key("per_gb_cross_region", Number, "USD per GB", "`0`", "", "per_gb_cross_region = 0.02").at_least(0.0),
-        key("fixed_monthly", Map(&Number), "USD a month per item", "`{}`", "item names to numbers at least 0", "fixed_monthly = { support = 500 }"),
+        key("per_gb_cross_region", Number, "USD per GB", "`0`", "", "per_gb_cross_region = 0.02").at_least(0.0).at_most(1e6),
+        key("fixed_monthly", Map(&Number), "USD a month per item", "`{}`", "item names to numbers from 0 to 1e12", "fixed_monthly = { support = 500 }"),
     ]},
     Section { id: "distribution", path: "distribution", keys: &[
         key("dist", Choice(DIST_KINDS), "", "required", "", r#"dist = "exponential", mean = "2ms""#),

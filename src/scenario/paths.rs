@@ -4,6 +4,7 @@
 //! breakers. Every mistake becomes a [`Problem`] at its key path.
 
 use super::distribution;
+use super::ids::NameIndex;
 use super::keys;
 use super::model::{
     BalancerKind, Batch, Cache, Call, CircuitBreaker, ClassId, Join, KeySpace, Lookup, Policy,
@@ -16,13 +17,13 @@ use super::reader::{a_value, TableReader};
 
 /// The names a call can refer to.
 pub struct Names<'a> {
-    pub services: &'a [String],
-    pub classes: &'a [String],
+    pub services: &'a NameIndex,
+    pub classes: &'a NameIndex,
 }
 
 impl Names<'_> {
     fn service(&self, name: &str, path: &str, problems: &mut Vec<Problem>) -> Option<ServiceId> {
-        let found = self.services.iter().position(|n| n == name);
+        let found = self.services.position(name);
         if found.is_none() {
             let hint = nearest(
                 name,
@@ -327,10 +328,7 @@ fn class_list(
     let mut ids = Vec::new();
     for (i, item) in list.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        match item
-            .as_str()
-            .and_then(|n| names.classes.iter().position(|c| c == n))
-        {
+        match item.as_str().and_then(|n| names.classes.position(n)) {
             Some(id) => ids.push(id as ClassId),
             None => problems.push(Problem::new(
                 at,

@@ -64,3 +64,13 @@ pub fn listing(names: &[String]) -> String {
     }
     seen.join(", ")
 }
+
+/// A number as a message shows it: as Rust writes it, except that a magnitude of
+/// 10^6 or more is written with an exponent (`2e6`; `1e308`, not its 309 digits).
+pub fn shown(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e6 {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}

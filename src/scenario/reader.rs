@@ -190,7 +190,8 @@ impl<'a> TableReader<'a> {
         if range.contains(&number) {
             Some(number)
         } else {
-            self.problem(key, format!("{key} {number} must be {bounds}"));
+            let shown = super::problem::shown(number);
+            self.problem(key, format!("{key} {shown} must be {bounds}"));
             None
         }
     }
@@ -292,7 +293,7 @@ pub fn a_value(value: &toml::Value) -> String {
     match value {
         toml::Value::String(text) => format!("the string \"{text}\""),
         toml::Value::Integer(n) => n.to_string(),
-        toml::Value::Float(x) => format!("the number {x}"),
+        toml::Value::Float(x) => format!("the number {}", super::problem::shown(*x)),
         toml::Value::Boolean(b) => b.to_string(),
         other => a_type(other),
     }

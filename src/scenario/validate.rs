@@ -2,6 +2,7 @@
 
 use super::duration::parse_duration_ns;
 use super::graph;
+use super::ids::NameIndex;
 use super::model::{BalancerKind, Class, Lookup, Measure, Model, Objective, Service, Traffic};
 use super::paths::{self, Names};
 use super::problem::{join, unknown_key_message, Problem};
@@ -96,20 +97,24 @@ pub fn validate(
     );
     let objectives = objectives(&slo, "slo", &mut problems);
 
-    let names: Vec<String> = raw_services
-        .iter()
-        .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
-        .collect();
+    let names = NameIndex::new(
+        raw_services
+            .iter()
+            .map(|(path, s)| s.name.clone().unwrap_or_else(|| path.clone()))
+            .collect(),
+    );
     let raw_classes = classes(top.class.as_ref(), &mut problems);
     let has_slo = !objectives.is_empty() || raw_classes.iter().any(|(_, c)| c.slo.is_some());
     // Each axis value is checked by validating the scenario with it set (without the grid
     // tables, so this does not recurse further).
     let whole = |t: &toml::Table| validate(t, "scenario", files).err().unwrap_or_default();
     super::grid::check(table, has_slo, &whole, &mut problems);
-    let class_names: Vec<String> = raw_classes
-        .iter()
-        .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
-        .collect();
+    let class_names = NameIndex::new(
+        raw_classes
+            .iter()
+            .map(|(path, c)| c.name.clone().unwrap_or_else(|| path.clone()))
+            .collect(),
+    );
     let call_names = Names {
         services: &names,
         classes: &class_names,
@@ -575,7 +580,7 @@ fn service(
     if let Some(problem) = name_problem(&name, "service") {
         problems.push(Problem::new(join(path, "name"), problem));
     }
-    let first = names.iter().position(|n| *n == name);
+    let first = names.position(&name);
     if first.is_some_and(|first| first < index) && !name.is_empty() {
         problems.push(Problem::new(
             join(path, "name"),
@@ -678,10 +683,13 @@ fn service(
     };
     let error_rate = probability(raw.error_rate, &join(path, "error_rate"), problems);
     let price_per_hour_usd = match raw.price_per_hour {
-        Some(p) if !(p >= 0.0 && p.is_finite()) => {
+        Some(p) if !(0.0..=super::fleet::MAX_PRICE_USD).contains(&p) => {
             problems.push(Problem::new(
                 join(path, "price_per_hour"),
-                format!("price {p} must be a finite number, zero or more (USD per replica-hour)"),
+                format!(
+                    "price {} must be from 0 to 1e6 (USD per replica-hour)",
+                    super::problem::shown(p)
+                ),
             ));
             0.0
         }
@@ -749,13 +757,13 @@ const MAX_CALL_DEPTH: u32 = 100;
 /// The call graph's edges, by service index: every call a request can make, once per
 /// attempt it may take (retries and hedges), so that the visit bound counts them (unknown
 /// callees are reported elsewhere).
-fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>> {
+fn call_edges(raw: &[(String, RawService)], names: &NameIndex) -> Vec<Vec<usize>> {
     raw.iter()
         .map(|(_, s)| {
             let mut edges = Vec::new();
             for calls in [&s.calls, &s.on_miss].into_iter().flatten() {
                 for (callee, copies) in paths::callee_names(calls) {
-                    if let Some(id) = names.iter().position(|n| *n == callee) {
+                    if let Some(id) = names.position(&callee) {
                         edges.extend(std::iter::repeat_n(id, copies));
                     }
                 }
@@ -769,7 +777,7 @@ fn call_edges(raw: &[(String, RawService)], names: &[String]) -> Vec<Vec<usize>>
 /// forever), and a request from each entry must stay within the visit and depth bounds.
 fn check_call_graph(
     raw: &[(String, RawService)],
-    names: &[String],
+    names: &NameIndex,
     entries: &[usize],
     problems: &mut Vec<Problem>,
 ) {
@@ -809,7 +817,7 @@ fn check_call_graph(
 /// `[traffic]`, and the entry it names (the first service listed when it names none).
 fn traffic_model(
     raw: &RawTraffic,
-    names: &[String],
+    names: &NameIndex,
     problems: &mut Vec<Problem>,
 ) -> Option<(Traffic, usize)> {
     let paced_elsewhere = raw.trace.is_some() || raw.users.is_some() || raw.think_time.is_some();
@@ -836,7 +844,7 @@ fn traffic_model(
     // Without `entry`, requests enter at the first service listed, as a one-service file expects.
     let entry = match &raw.entry {
         None => (!names.is_empty()).then_some(0),
-        Some(e) => match names.iter().position(|n| n == e) {
+        Some(e) => match names.position(e) {
             Some(id) => Some(id),
             // Without any service read (reported already), every name is unknown: say nothing.
             None if names.is_empty() => None,
@@ -862,10 +870,13 @@ fn traffic_model(
                 .as_ref()
                 .and_then(|v| super::fleet::backlog(v, "traffic.backlog", problems)),
             payload_kb: match raw.payload_kb {
-                Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+                Some(kb) if !(0.0..=super::fleet::MAX_PAYLOAD_KB).contains(&kb) => {
                     problems.push(Problem::new(
                         "traffic.payload_kb",
-                        format!("payload_kb {kb} must be zero or more"),
+                        format!(
+                            "payload_kb {} must be from 0 to 1e9 (KB, a terabyte)",
+                            super::problem::shown(kb)
+                        ),
                     ));
                     0.0
                 }
@@ -908,8 +919,8 @@ fn classes(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(Str
 /// `default_entry` (a class without `entry` enters there too).
 fn resolve_classes(
     raw: &[(String, RawClass)],
-    class_names: &[String],
-    services: &[String],
+    class_names: &NameIndex,
+    services: &NameIndex,
     traffic: &Traffic,
     default_entry: usize,
     problems: &mut Vec<Problem>,
@@ -929,7 +940,7 @@ fn resolve_classes(
     }
     let before = problems.len();
     let mut classes = Vec::new();
-    for (index, ((path, class), name)) in raw.iter().zip(class_names).enumerate() {
+    for (index, ((path, class), name)) in raw.iter().zip(class_names.iter()).enumerate() {
         if class.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
             problems.push(Problem::new(
                 join(path, "name"),
@@ -938,8 +949,7 @@ fn resolve_classes(
         } else if let Some(problem) = name_problem(name, "class") {
             problems.push(Problem::new(join(path, "name"), problem));
         } else if class_names
-            .iter()
-            .position(|n| n == name)
+            .position(name)
             .is_some_and(|first| first < index)
         {
             problems.push(Problem::new(
@@ -960,7 +970,7 @@ fn resolve_classes(
         };
         let entry = match &class.entry {
             None => Some(default_entry),
-            Some(e) => match services.iter().position(|n| n == e) {
+            Some(e) => match services.position(e) {
                 Some(id) => Some(id),
                 None => {
                     problems.push(Problem::new(
@@ -981,10 +991,13 @@ fn resolve_classes(
             .map(|raw| objectives(&raw, &join(path, "slo"), problems))
             .unwrap_or_default();
         let payload_kb = match class.payload_kb {
-            Some(kb) if !(kb >= 0.0 && kb.is_finite()) => {
+            Some(kb) if !(0.0..=super::fleet::MAX_PAYLOAD_KB).contains(&kb) => {
                 problems.push(Problem::new(
                     join(path, "payload_kb"),
-                    format!("payload_kb {kb} must be zero or more"),
+                    format!(
+                        "payload_kb {} must be from 0 to 1e9 (KB, a terabyte)",
+                        super::problem::shown(kb)
+                    ),
                 ));
                 0.0
             }

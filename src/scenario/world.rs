@@ -63,14 +63,18 @@ impl Shape {
     }
 
     /// An upper bound of the rate over `[from, to)`, an interval with no break of the base
-    /// or the spikes inside it (see [`Shape::breaks`]), bursts in the state given.
+    /// or the spikes inside it (see [`Shape::breaks`]), bursts in the state given. The
+    /// interval is open at `to`: where the rate jumps there (a step or spike without a ramp),
+    /// the bound takes the rate just before the jump, not after it, which would thin the whole
+    /// stretch since the previous break at the new rate (54 times the work for a step from
+    /// 100/s to 5,400/s).
     pub fn bound_per_s(&self, from_ns: f64, to_ns: f64, burst_on: bool) -> f64 {
         let mut bound = match &self.base {
             // Linear between breaks: the larger end.
             BaseRate::Steps { .. } => self
                 .base
                 .rate_per_s(from_ns)
-                .max(self.base.rate_per_s(to_ns)),
+                .max(self.base.rate_before_per_s(to_ns)),
             // Constant between rows.
             BaseRate::Trace(_) => self.base.rate_per_s(from_ns),
         };
@@ -78,7 +82,7 @@ impl Shape {
             bound *= d.max_factor(from_ns, to_ns);
         }
         for spike in &self.spikes {
-            bound *= spike.factor(from_ns).max(spike.factor(to_ns));
+            bound *= spike.factor(from_ns).max(spike.factor_before(to_ns));
         }
         if let (Some(b), true) = (&self.bursts, burst_on) {
             bound *= b.multiplier;
@@ -159,6 +163,24 @@ impl BaseRate {
     }
 }
 
+impl BaseRate {
+    /// The rate just before `t_ns` (its limit from the left). It differs from `rate_per_s`
+    /// only at the time of a step without a ramp, where it is the level before the step;
+    /// elsewhere it is `rate_per_s` itself, so a ramped shape's figures keep every bit.
+    pub fn rate_before_per_s(&self, t_ns: f64) -> f64 {
+        match self {
+            BaseRate::Steps { steps, .. }
+                if steps
+                    .iter()
+                    .any(|s| s.ramp_ns == 0 && s.at_ns as f64 == t_ns) =>
+            {
+                self.rate_per_s(t_ns.next_down())
+            }
+            _ => self.rate_per_s(t_ns),
+        }
+    }
+}
+
 impl Diurnal {
     pub fn factor(&self, t_ns: f64) -> f64 {
         let phase = (t_ns - self.peak_at_ns as f64) / self.period_ns as f64;
@@ -219,6 +241,23 @@ impl Spike {
             1.0
         };
         1.0 + (self.multiplier - 1.0) * up
+    }
+}
+
+impl Spike {
+    /// The factor just before `t_ns` (its limit from the left). It differs from `factor` only
+    /// where a spike without a ramp jumps: 1 just before its start, `multiplier` just before
+    /// its end.
+    pub fn factor_before(&self, t_ns: f64) -> f64 {
+        if self.ramp_ns == 0 {
+            if t_ns == self.at_ns as f64 {
+                return 1.0;
+            }
+            if t_ns == (self.at_ns + self.duration_ns) as f64 {
+                return self.multiplier;
+            }
+        }
+        self.factor(t_ns)
     }
 }
 
@@ -767,6 +806,57 @@ pub fn window_ns(value: Option<&str>, duration_ns: Nanos, problems: &mut Vec<Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bound over a stretch is the most the rate reaches inside it, open at its end: up
+    /// to a step from 100/s to 5,400/s without a ramp at 50 min, 100/s (the step's rate would
+    /// make 54 candidates per arrival); from the step on, 5,400/s. The same for a 10x spike
+    /// without a ramp over [10m, 20m): 1x before it, 10x inside, 1x after; with a ramp, the
+    /// bound is the rate at the ramp's end, as before.
+    #[test]
+    fn the_bound_of_a_stretch_ends_just_before_a_jump_at_its_end() {
+        let min = 60e9;
+        let step = |ramp_ns| Shape {
+            base: BaseRate::Steps {
+                initial_per_s: 100.0,
+                steps: vec![RateStep {
+                    at_ns: 3_000_000_000_000,
+                    rate_per_s: 5400.0,
+                    ramp_ns,
+                }],
+            },
+            diurnal: None,
+            spikes: Vec::new(),
+            bursts: None,
+        };
+        assert_eq!(step(0).breaks(u64::MAX), vec![3_000_000_000_000]);
+        assert_eq!(step(0).bound_per_s(0.0, 50.0 * min, false), 100.0);
+        assert_eq!(step(0).bound_per_s(50.0 * min, 60.0 * min, false), 5400.0);
+        let ramped = step(60_000_000_000);
+        assert_eq!(ramped.bound_per_s(50.0 * min, 51.0 * min, false), 5400.0);
+        assert_eq!(ramped.bound_per_s(0.0, 50.0 * min, false), 100.0);
+        let spiked = |ramp_ns| Shape {
+            base: BaseRate::Steps {
+                initial_per_s: 100.0,
+                steps: Vec::new(),
+            },
+            diurnal: None,
+            spikes: vec![Spike {
+                at_ns: 600_000_000_000,
+                duration_ns: 600_000_000_000,
+                multiplier: 10.0,
+                ramp_ns,
+            }],
+            bursts: None,
+        };
+        let bound = |from: f64, to: f64| spiked(0).bound_per_s(from * min, to * min, false);
+        assert_eq!(
+            [bound(0.0, 10.0), bound(10.0, 20.0), bound(20.0, 30.0)],
+            [100.0, 1000.0, 100.0]
+        );
+        let ramped = spiked(60_000_000_000);
+        assert_eq!(ramped.bound_per_s(10.0 * min, 11.0 * min, false), 1000.0);
+        assert_eq!(ramped.bound_per_s(19.0 * min, 20.0 * min, false), 1000.0);
+    }
 
     #[test]
     fn traces_of_rates_and_of_times_parse_with_or_without_a_header() {

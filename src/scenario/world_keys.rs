@@ -3,6 +3,7 @@
 //! `[network]`, `[[fault]]` and `[cost]` tables, and resolves them (`world.rs`, `fleet.rs`).
 
 use super::fleet::{self, Fleet, ServiceFleet};
+use super::ids::NameIndex;
 use super::problem::{join, Problem};
 use super::raw::{RawRun, RawScenario, RawService};
 use super::world::{self, Arrivals, FileReader, RawShapeKeys};
@@ -30,7 +31,7 @@ pub fn world(
     run: &RawRun,
     traffic: Option<&mut Traffic>,
     raw_services: &[(String, RawService)],
-    names: &[String],
+    names: &NameIndex,
     duration_ns: Nanos,
     files: FileReader,
     problems: &mut Vec<Problem>,
@@ -217,15 +218,15 @@ fn service(
             spot_discount: fleet::service_number(
                 raw.spot_discount,
                 &join(path, "spot_discount"),
-                0.0,
-                1.0,
+                (0.0, 1.0),
+                "a fraction off the replica-hour price",
                 problems,
             ),
             price_per_request_usd: fleet::service_number(
                 raw.price_per_request,
                 &join(path, "price_per_request"),
-                0.0,
-                1e6,
+                (0.0, fleet::MAX_PRICE_USD),
+                "USD per request",
                 problems,
             ),
         },

@@ -445,14 +445,60 @@ fn set_that_makes_a_value_invalid_points_at_the_set() {
     }
 }
 
+/// `ok`, then the work budget's estimate of running it: VALID's 100 requests a second for
+/// 2 s are 200 requests in its one replication; the events, memory and time are what the
+/// budget `run` checks estimates (on 1 thread here).
 #[test]
-fn validate_prints_ok_for_a_valid_file() {
+fn validate_prints_ok_and_the_estimate_of_a_run() {
     let s = Scratch::new("validate-ok");
     s.write("ok.toml", VALID);
-    let out = s.capsim(&["validate", "ok.toml"]);
+    let out = s.capsim_on_threads(Some(1), &["validate", "ok.toml"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
-    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "ok", "{out:#?}");
+    let model = capsim::scenario::load(VALID, "ok.toml", &[]).unwrap();
+    let estimate = capsim::metrics::budget::estimate(&model, 1);
+    assert_eq!(
+        out.stdout,
+        format!("ok\n{}", capsim::report::text::estimate_line(&estimate, 1))
+    );
+    assert!(
+        lines[1].starts_with("estimate: about ")
+            && lines[1].contains("events (200 requests per replication, 1 replication)")
+            && lines[1].contains(" of memory at most, ")
+            && lines[1].ends_with("events/s per core on 1 core"),
+        "{out:#?}"
+    );
     assert!(out.stderr.is_empty(), "{out:#?}");
+}
+
+/// A scenario file that is not there is named as the user wrote it, in words, not as the
+/// system's "No such file or directory (os error 2)"; so is a trace file it names (relative
+/// to the scenario's directory).
+#[test]
+fn a_missing_file_says_no_such_file() {
+    let s = Scratch::new("missing");
+    for args in [
+        &["validate", "nope.toml"][..],
+        &["run", "nope.toml"],
+        &["sweep", "nope.toml"],
+        &["plan", "nope.toml"],
+        &["compare", "nope.toml", "--strategies", "rolling"],
+    ] {
+        let out = s.capsim(args);
+        assert_eq!(
+            out.bad_input(),
+            "error: no such file: nope.toml\n",
+            "{args:?}"
+        );
+    }
+    s.write("t.toml", &VALID.replace("rate = 100", "trace = \"t.csv\""));
+    let out = s.capsim(&["validate", "t.toml"]);
+    assert!(
+        out.bad_input()
+            .contains("traffic.trace: cannot read trace file t.csv: no such file: t.csv"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -462,7 +508,7 @@ fn validate_warns_of_a_service_that_cannot_keep_up() {
     s.write("busy.toml", &VALID.replace("rate = 100", "rate = 1000000"));
     let out = s.capsim(&["validate", "busy.toml"]);
     assert_eq!(out.code, Some(0), "valid, so exit 0: {out:#?}");
-    assert_eq!(out.stdout.trim(), "ok", "{out:#?}");
+    assert_eq!(out.stdout.lines().next(), Some("ok"), "{out:#?}");
     assert!(
         out.stderr.contains("warning") && out.stderr.contains("offered load"),
         "{out:#?}"
@@ -1666,7 +1712,13 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("entry = \"api\"", "payload_kb = -1"),
             &[
-                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb -1 must be zero or more"##,
+                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb -1 must be from 0 to 1e9 (KB, a terabyte)"##,
+            ],
+        ),
+        (
+            Bad::Insert("entry = \"api\"", "payload_kb = 1e308"),
+            &[
+                r##"error: bad.toml:9:1: traffic.payload_kb: payload_kb 1e308 must be from 0 to 1e9 (KB, a terabyte)"##,
             ],
         ),
         (
@@ -1708,7 +1760,7 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "spot_discount = 2"),
             &[
-                r##"error: bad.toml:12:1: service.api.spot_discount: 2 must be from 0 to 1"##,
+                r##"error: bad.toml:12:1: service.api.spot_discount: spot_discount 2 must be from 0 to 1 (a fraction off the replica-hour price)"##,
             ],
         ),
         (
@@ -1720,7 +1772,40 @@ fn bad_inputs_get_exactly_these_messages() {
         (
             Bad::Insert("name = \"api\"", "price_per_hour = inf"),
             &[
-                r##"error: bad.toml:12:1: service.api.price_per_hour: price inf must be a finite number, zero or more (USD per replica-hour)"##,
+                r##"error: bad.toml:12:1: service.api.price_per_hour: price inf must be from 0 to 1e6 (USD per replica-hour)"##,
+            ],
+        ),
+        // Every money input is bounded, so that no cost figure can be infinite (issue 17:
+        // 1e308 printed "$inf a month").
+        (
+            Bad::Insert("name = \"api\"", "price_per_hour = 1e308"),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_hour: price 1e308 must be from 0 to 1e6 (USD per replica-hour)"##,
+            ],
+        ),
+        (
+            Bad::Insert("name = \"api\"", "price_per_request = 1e7"),
+            &[
+                r##"error: bad.toml:12:1: service.api.price_per_request: price_per_request 1e7 must be from 0 to 1e6 (USD per request)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[cost]\nfixed_monthly = { support = 1e13 }\nper_gb_cross_region = nan\n"),
+            &[
+                r##"error: bad.toml:21:19: cost.fixed_monthly.support: a monthly cost is USD, from 0 to 1e12, not the number 1e13"##,
+                r##"error: bad.toml:22:1: cost.per_gb_cross_region: per_gb_cross_region must be a finite number, not NaN"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[region]]\nname = \"us\"\nprice_factor = 1e4\n"),
+            &[
+                r##"error: bad.toml:22:1: region.us.price_factor: price_factor 10000 must be from 0 to 1e3 (a multiple of the replica-hour price)"##,
+            ],
+        ),
+        (
+            Bad::Text(VALID.to_string() + "\n" + "[[deployment]]\nservice = \"api\"\nat = \"1s\"\nstrategy = \"recreate\"\nnew = { price_per_hour = 2e6 }\n"),
+            &[
+                r##"error: bad.toml:24:9: deployment[0].new.price_per_hour: price_per_hour 2e6 must be from 0 to 1e6 (USD per replica-hour)"##,
             ],
         ),
         (

@@ -1,7 +1,7 @@
 //! Same scenario and seed give the same bytes, on any thread count; every component draws
 //! from its own random streams; every request that arrives ends exactly one way.
 
-use crate::support::Scratch;
+use crate::support::{files_under, Scratch};
 use capsim::metrics::recorder::Counts;
 use capsim::metrics::summary::Outcome;
 use proptest::prelude::*;
@@ -611,4 +611,188 @@ fn closed_loops_and_traces_give_the_same_bytes_on_any_thread_count() {
     let one = s.run_json(Some(1), &["--replications", "3"]);
     assert!(parse(&one)["requests"]["arrived"].as_u64().unwrap() > 2000);
     assert!(one == s.run_json(Some(4), &["--replications", "3"]));
+}
+
+/// How each shipped scenario is shortened for [`every_shipped_scenario_gives_the_same_bytes_on_one_and_two_threads`]:
+/// every fault, spike and deployment still happens (each run ends after the last one starts),
+/// only the quiet stretches around them go, and the busiest runs get less traffic. The whole
+/// test spends about 20 s of CPU (10 s on 2 idle cores). A file not listed runs as shipped.
+const SHORTENED: &[(&str, &[&str])] = &[
+    (
+        "ecommerce-personalization",
+        &["scenario.duration=570s", "traffic.rate=100"],
+    ),
+    ("fraud-detection", &["scenario.duration=3m"]),
+    (
+        "netflix-recommendations",
+        &["scenario.duration=630s", "traffic.rate=200"],
+    ),
+    ("teaching/autoscaler-spike", &["scenario.duration=12m"]),
+    ("teaching/balancers", &["scenario.duration=10m"]),
+    ("teaching/bounded-queue", &["scenario.duration=10m"]),
+    ("teaching/cache-zipf", &["scenario.duration=2m"]),
+    ("teaching/canary-bad-version", &["scenario.duration=20m"]),
+    ("teaching/deploy-strategies", &["scenario.duration=11m"]),
+    ("teaching/erlang-staffing", &["scenario.duration=2h"]),
+    (
+        "teaching/failover-headroom",
+        &["scenario.duration=630s", "traffic.rate=1000"],
+    ),
+    ("teaching/mg1-heavy-tail", &["scenario.duration=20m"]),
+    ("teaching/mm1", &["scenario.duration=5m"]),
+    ("teaching/open-closed-loop", &["scenario.duration=5m"]),
+    ("teaching/peak-vs-mean", &["scenario.duration=15m"]),
+    (
+        "teaching/region-failover",
+        &["scenario.duration=21m", "traffic.rate=100"],
+    ),
+    (
+        "teaching/retry-storm",
+        &["scenario.warmup=30s", "scenario.duration=1m"],
+    ),
+    ("teaching/shared-queue", &["scenario.duration=20m"]),
+    ("teaching/tail-at-scale", &["scenario.duration=2m"]),
+    (
+        "teaching/timeouts-breaker",
+        &["scenario.duration=6m", "traffic.rate=300"],
+    ),
+    ("teaching/two-tier", &["scenario.duration=5m"]),
+    (
+        "teaching/utilization-hockey-stick",
+        &["scenario.duration=10m"],
+    ),
+];
+
+/// Every `.toml` under `scenarios/`, as its path without `scenarios/` and `.toml`, sorted.
+fn shipped_scenarios() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let names = files_under(&root).into_iter();
+    names
+        .filter_map(|f| Some(f.strip_suffix(".toml")?.replace('\\', "/")))
+        .collect()
+}
+
+/// `--set` arguments shortening `name` (see [`SHORTENED`]).
+fn shortened(name: &str) -> Vec<String> {
+    SHORTENED
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .flat_map(|(_, sets)| {
+            sets.iter()
+                .flat_map(|s| ["--set".to_string(), s.to_string()])
+        })
+        .collect()
+}
+
+/// What a command printed and the files it wrote, by name, to compare byte for byte.
+type Written = (String, Vec<(String, String)>);
+
+/// Runs `capsim ARGS --out DIR` (on `threads` rayon threads, or the default pool for `None`)
+/// and reads back `files` from DIR.
+fn written(
+    s: &Scratch,
+    threads: Option<usize>,
+    args: &[String],
+    dir: &str,
+    files: &[&str],
+) -> Written {
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .chain(["--out", dir])
+        .collect();
+    let out = s.capsim_on_threads(threads, &args);
+    assert!(matches!(out.code, Some(0 | 1)), "capsim ran: {out:#?}");
+    let files = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(s.dir.join(dir).join(f)).ok()?;
+            Some((f.to_string(), text))
+        })
+        .collect();
+    (out.stdout, files)
+}
+
+/// Item 6 of issue 17: every scenario the repository ships, run with two replications on 1
+/// and on 2 rayon threads (`run` has no `--jobs`: RAYON_NUM_THREADS sizes its pool), prints
+/// the same JSON and writes the same summary.json and timeseries.csv; every shipped sweep and
+/// plan gives the same JSON and files with `--jobs 1` and `--jobs 2`. The two runs of a file
+/// go side by side, so the test's wall time is about that of the 2-thread runs.
+#[test]
+fn every_shipped_scenario_gives_the_same_bytes_on_one_and_two_threads() {
+    let names = shipped_scenarios();
+    for (name, _) in SHORTENED {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} is not shipped any more"
+        );
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let s = Scratch::new("shipped");
+    let mut grids = 0;
+    for (i, name) in names.iter().enumerate() {
+        let path = root.join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = path.to_str().unwrap().to_string();
+        let two_replications = ["--replications", "2"];
+        let mut runs = vec![(
+            "run",
+            two_replications,
+            &["summary.json", "timeseries.csv"][..],
+        )];
+        if text.lines().any(|l| l.trim() == "[sweep]") {
+            let files = &["results.jsonl", "results.csv", "manifest.json"][..];
+            runs.push(("sweep", two_replications, files));
+        }
+        if text.lines().any(|l| l.trim() == "[plan]") {
+            runs.push((
+                "plan",
+                ["--max-replications", "4"],
+                &["plan.json", "plan.md"][..],
+            ));
+        }
+        grids += runs.len() - 1;
+        for (command, extra, files) in runs {
+            let mut args: Vec<String> = [command, file.as_str(), "--format", "json"]
+                .iter()
+                .chain(&extra)
+                .map(|a| a.to_string())
+                .collect();
+            args.extend(shortened(name));
+            if command == "plan" && name == "fraud-detection" {
+                // Its plan simulates 8 designs up to 4 times each: a lighter load.
+                args.extend(["--set".to_string(), "traffic.rate=50".to_string()]);
+            }
+            let on = |jobs: usize| -> Written {
+                let dir = format!("{command}-{i}-{jobs}");
+                if command == "run" {
+                    written(&s, Some(jobs), &args, &dir, files)
+                } else {
+                    let args =
+                        [args.clone(), vec!["--jobs".to_string(), jobs.to_string()]].concat();
+                    written(&s, None, &args, &dir, files)
+                }
+            };
+            let (one, two) = std::thread::scope(|scope| {
+                let one = scope.spawn(|| on(1));
+                let two = on(2);
+                (one.join().unwrap(), two)
+            });
+            assert!(!one.0.is_empty(), "{command} {name} printed its JSON");
+            assert!(
+                one.0 == two.0,
+                "{command} {name}: stdout differs between 1 and 2 threads"
+            );
+            let wrote = |w: &Written| w.1.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+            assert_eq!(wrote(&one), files, "{command} {name} wrote every file");
+            assert_eq!(wrote(&two), files, "{command} {name} wrote every file");
+            for ((file, a), (_, b)) in one.1.iter().zip(&two.1) {
+                assert!(
+                    a == b,
+                    "{command} {name}: {file} differs between 1 and 2 threads"
+                );
+            }
+        }
+    }
+    assert!(grids >= 4, "the shipped sweeps and plans were run: {grids}");
 }

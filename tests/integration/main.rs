@@ -11,7 +11,8 @@
 //! - `deploy`: `deploy/`: the Slurm array submitted to a real single-node Slurm it starts
 //!   (slurm-wlm and munge), the Dockerfile against Cargo.toml, the Indexed Job's and the
 //!   Slurm array's commands run with their schedulers' variables, each merged.
-//! - `determinism`: same scenario and seed give the same bytes; streams are per component.
+//! - `determinism`: same scenario and seed give the same bytes (every shipped scenario, sweep
+//!   and plan on 1 and 2 threads); streams are per component.
 //! - `paths`: request paths (caches, balancers, fan-out, hedging, retries, batching,
 //!   classes, fallbacks, rate limits, queue timeouts) against independent expectations.
 //! - `summary`: availability, throughput, cost, SLO verdicts and JSON keys by hand.

@@ -2,7 +2,7 @@
 //! every shipped scenario, file names that cannot leave DIR, scenario text shown as text, and
 //! the page opened in a real browser (headless Chromium: `apt-get install chromium`).
 
-use super::support::{Output, Scratch};
+use super::support::{files_under, Output, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -230,29 +230,6 @@ fn hostile_run(scratch: &Scratch) -> (PathBuf, Output) {
         "out",
     ]);
     (scratch.dir.join("out"), run)
-}
-
-/// Every file under `dir`, relative to it.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(
-                    path.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[test]

@@ -400,3 +400,120 @@ fn plan_counts_an_availability_target_too_fine_to_judge_as_not_met() {
         }
     }
 }
+
+/// Every money input at the most validation accepts, and what multiplies them near theirs:
+/// a replica-hour and a request at 10^6 USD, a million replicas, regions at 10^3 times the
+/// price, fixed items of 10^12 USD a month, 10^6 USD a GB between regions for payloads of a
+/// terabyte (failed over by a region outage). `{money}` is replaced by `1` for the same run
+/// at ordinary prices.
+const LARGEST_MONEY: &str = r#"[scenario]
+name = "max"
+duration = "20ms"
+seed = 1
+
+[traffic]
+rate = 100000
+payload_kb = {kb}
+
+[[region]]
+name = "us"
+price_factor = {factor}
+[[region]]
+name = "eu"
+price_factor = {factor}
+
+[network]
+bandwidth_mbps = 1e9
+
+[[fault]]
+kind = "region_outage"
+target = "eu"
+at = "1ms"
+duration = "10ms"
+
+[cost]
+fixed_monthly = { support = {monthly}, licences = {monthly} }
+per_gb_cross_region = {price}
+
+[[service]]
+name = "api"
+regions = { us = 2, eu = 2 }
+service_time = { dist = "exponential", mean = "1us" }
+price_per_hour = {price}
+price_per_request = {price}
+calls = ["db"]
+
+[[service]]
+name = "db"
+replicas = 1000000
+service_time = { dist = "exponential", mean = "1us" }
+price_per_hour = {price}
+price_per_request = {price}
+spot_discount = 0
+"#;
+
+/// The key paths of `null` in a JSON value (serde_json writes a non-finite number as `null`).
+fn null_paths(value: &serde_json::Value, path: String, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Null => found.push(path),
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                null_paths(v, format!("{path}.{key}"), found);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                null_paths(v, format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Issue 17: `price_per_hour = 1e308` ran and printed `$inf a month` and `null` in
+/// summary.json. With every money input bounded (docs/scenario-reference.md), the largest
+/// accepted values give finite figures everywhere: summary.json holds `null` exactly where
+/// the same run at prices of 1 does (where a figure does not exist, such as a service's
+/// theory), and no text output says `inf` or `NaN`. The month's bill is 4.6e17 USD (requests
+/// at 10^6 USD each, up to 100,000 a second at each service: at most 7.2e14 USD an hour x 730 h; the
+/// replicas add 10^12 USD an hour), and every cost figure is a number.
+#[test]
+fn the_largest_accepted_prices_give_finite_figures() {
+    use crate::support::Scratch;
+    let s = Scratch::new("largest-money");
+    let run = |name: &str, price: &str, monthly: &str, factor: &str, kb: &str| {
+        let text = LARGEST_MONEY
+            .replace("{price}", price)
+            .replace("{monthly}", monthly)
+            .replace("{factor}", factor)
+            .replace("{kb}", kb);
+        s.write(&format!("{name}.toml"), &text);
+        let out = s.capsim(&["run", &format!("{name}.toml"), "--out", name]);
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        let read = |f: &str| std::fs::read_to_string(s.dir.join(name).join(f)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+        let mut nulls = Vec::new();
+        null_paths(&json, String::new(), &mut nulls);
+        let texts = [out.stdout, read("summary.md"), read("timeseries.csv")];
+        (json, nulls, texts)
+    };
+    let (json, nulls, texts) = run("largest", "1e6", "1e12", "1e3", "1e9");
+    let (_, ordinary_nulls, _) = run("ordinary", "1", "1", "1", "1");
+    assert_eq!(
+        nulls, ordinary_nulls,
+        "null only where a figure does not exist"
+    );
+    for text in &texts {
+        for word in ["inf", "NaN"] {
+            assert!(!text.contains(word), "{word} in:\n{text}");
+        }
+    }
+    let month = json["cost"]["per_month_usd"].as_f64().expect("a number");
+    assert!(month > 4e17 && month.is_finite(), "per month {month}");
+    for key in ["total_usd", "per_hour_usd", "per_million_requests_usd"] {
+        assert!(
+            json["cost"][key].as_f64().is_some_and(f64::is_finite),
+            "{key}"
+        );
+    }
+}

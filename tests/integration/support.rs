@@ -1,8 +1,9 @@
 //! What the tests share: a scratch directory to run the `capsim` binary in, with its exit
-//! code and output; and `simulate`, which runs a scenario in-process.
+//! code and output; `files_under`, which lists a directory tree; and `simulate`, which runs a
+//! scenario in-process.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -145,4 +146,27 @@ pub fn simulate(toml: &str) -> capsim::metrics::summary::Summary {
         Outcome::Completed(summary) => *summary,
         Outcome::Overloaded(o) => panic!("unexpected overload: {o:?}"),
     }
+}
+
+/// Every file under `dir`, relative to it.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(
+                    path.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    found.sort();
+    found
 }

@@ -169,6 +169,29 @@ fn a_ramped_10x_spike_and_a_step_integrate_to_the_expected_count() {
     assert!(matches!(kinds[2], Happening::StepStart { rate_per_s, .. } if *rate_per_s == 300.0));
 }
 
+/// A 10x spike over [10m, 20m) and a step to 300/s at 40m, neither with a ramp: the rate
+/// jumps, and each window's arrivals match the rate's integral (100/s, 1000/s inside the
+/// spike, 300/s after the step). Thinning bounds each stretch by its own rate, not by the
+/// next one's (issue 17), which this checks leaves the process as it was. Run: 1 h, 1,140,000
+/// arrivals in 60 windows of 1 min.
+#[test]
+fn a_spike_and_a_step_without_ramps_integrate_to_the_expected_count() {
+    let s = simulate(&traffic(
+        "1h",
+        "1m",
+        r#"rate = 100
+        spikes = [ { at = "10m", duration = "10m", multiplier = 10 } ]
+        steps = [ { at = "40m", rate = 300 } ]"#,
+    ));
+    let rate = |t: f64| match t {
+        t if (600.0..1200.0).contains(&t) => 1000.0,
+        t if t >= 2400.0 => 300.0,
+        _ => 100.0,
+    };
+    // Every window lies wholly inside one level.
+    assert_arrivals_follow(&s, &|t0, t1| rate(t0) * (t1 - t0));
+}
+
 /// Bursts (a two-state Markov-modulated Poisson process): on for 30 s and off for 90 s on
 /// average, x5 when on, so the long-run rate is 100 (0.75 + 0.25 x 5) = 200/s. Over 10 h the
 /// count's sd is dominated by the modulation: about sqrt(2 x 400^2 x 0.25 x 0.75 x 22.5 s x
