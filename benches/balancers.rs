@@ -21,26 +21,9 @@ use capsim::components::system::simulate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
-/// `replicas` single-worker replicas at utilization 0.8 behind `balancer`, for about
-/// `customers` arrivals.
-fn farm(balancer: &str, replicas: u32, customers: u64) -> capsim::scenario::Model {
-    let rate = 0.8 * f64::from(replicas) * 1000.0;
-    let duration_s = customers as f64 / rate;
-    let toml = format!(
-        r#"
-        [scenario]
-        duration = "{duration_s}s"
-        [traffic]
-        rate = {rate}
-        [[service]]
-        name = "farm"
-        replicas = {replicas}
-        balancer = "{balancer}"
-        service_time = {{ dist = "exponential", mean = "1ms" }}
-        "#
-    );
-    capsim::scenario::load(&toml, "bench.toml", &[]).expect("the bench scenario is valid")
-}
+#[path = "support/farm.rs"]
+mod farm;
+use farm::farm;
 
 fn bench(criterion: &mut Criterion) {
     const CUSTOMERS: u64 = 500_000;

@@ -12,25 +12,8 @@ use std::hint::black_box;
 
 const CUSTOMERS: u64 = 500_000;
 
-/// `replicas` single-worker replicas at utilization 0.8 behind `balancer`.
-fn pool(balancer: &str, replicas: u32) -> capsim::scenario::Model {
-    let rate = 0.8 * f64::from(replicas) * 1000.0;
-    let duration_s = CUSTOMERS as f64 / rate;
-    let toml = format!(
-        r#"
-        [scenario]
-        duration = "{duration_s}s"
-        [traffic]
-        rate = {rate}
-        [[service]]
-        name = "pool"
-        replicas = {replicas}
-        balancer = "{balancer}"
-        service_time = {{ dist = "exponential", mean = "1ms" }}
-        "#
-    );
-    capsim::scenario::load(&toml, "bench.toml", &[]).expect("the bench scenario is valid")
-}
+#[path = "support/farm.rs"]
+mod farm;
 
 /// A keyed LRU of `keys` keys holding a tenth of them, in front of a database.
 fn cache(keys: u64) -> capsim::scenario::Model {
@@ -67,7 +50,7 @@ fn bench(criterion: &mut Criterion) {
     group.sample_size(10);
     for balancer in ["power_of_two", "least_outstanding"] {
         for replicas in [10, 100, 1_000, 10_000] {
-            let model = pool(balancer, replicas);
+            let model = farm::farm(balancer, replicas, CUSTOMERS);
             group.bench_function(format!("pool/{balancer}/{replicas}"), |b| {
                 b.iter(|| black_box(simulate(black_box(&model), 0)))
             });
