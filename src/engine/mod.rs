@@ -22,7 +22,8 @@ pub enum Control {
 
 /// What a simulation is made of: the state its events act on.
 pub trait World {
-    type Event;
+    /// Events are small plain values (the queue moves them as it sifts).
+    type Event: Copy;
 
     /// Handles one event at time `now_ns`, scheduling any that follow from it.
     fn handle(
