@@ -231,19 +231,14 @@ impl<E: Copy> KeyHeap<E> {
             let first = ARITY * pos + 1;
             // The least child, as a tournament of pairs (selects rather than branches).
             let (child, least) = if let Some(four) = keys.get(first..first + ARITY) {
-                let (a, b, c, d) = (
-                    four[0].order(),
-                    four[1].order(),
-                    four[2].order(),
-                    four[3].order(),
-                );
-                let (i, x) = if b < a { (1, b) } else { (0, a) };
-                let (j, y) = if d < c { (3, d) } else { (2, c) };
-                if y < x {
-                    (first + j, y)
+                let i = usize::from(four[1].order() < four[0].order());
+                let j = 2 + usize::from(four[3].order() < four[2].order());
+                let k = if four[j].order() < four[i].order() {
+                    j
                 } else {
-                    (first + i, x)
-                }
+                    i
+                };
+                (first + k, four[k].order())
             } else if first < keys.len() {
                 let mut best = (first, keys[first].order());
                 for (c, k) in keys.iter().enumerate().skip(first + 1) {
