@@ -3,6 +3,7 @@
 
 use crate::engine::time::Nanos;
 use hdrhistogram::Histogram;
+use std::sync::OnceLock;
 
 /// Significant decimal digits the run's histograms keep: values within 0.1% of the truth.
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -46,11 +47,66 @@ impl Counts {
     }
 }
 
-/// Durations in an HDR histogram, plus the exact sum for an exact mean.
+/// Where an HDR histogram of lowest value 1 ns counts a value: the bucket index the
+/// `hdrhistogram` crate computes (checked against it value by value in the tests), with the
+/// crate's constants for `digits` significant digits worked out once. Recording through it is
+/// a shift, a count of leading zeros and an add, without the crate's range checks, minimum
+/// and maximum kept per value, and `Result`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    digits: u8,
+    /// log2 of half the sub-buckets of a bucket (10 at 3 digits, 7 at 2).
+    half_log2: u32,
+    /// The sub-buckets of a bucket, less one: values at or below it share the first bucket.
+    sub_mask: u64,
+}
+
+impl Layout {
+    fn new(digits: u8) -> Layout {
+        // The crate: the smallest power of two sub-buckets that resolves 2 x 10^digits values
+        // at one unit, half of them per bucket after the first.
+        let single_unit = 2 * 10u64.pow(u32::from(digits));
+        let sub_log2 = u64::BITS - (single_unit - 1).leading_zeros();
+        Layout {
+            digits,
+            half_log2: sub_log2 - 1,
+            sub_mask: (1 << sub_log2) - 1,
+        }
+    }
+
+    /// The counts index of `ns`.
+    #[inline(always)]
+    fn index(self, ns: Nanos) -> usize {
+        // Doublings above the first bucket (0 within it), then the place within the doubling.
+        let doublings = (u64::BITS - self.half_log2 - 1) - (ns | self.sub_mask).leading_zeros();
+        ((doublings as usize) << self.half_log2) + (ns >> doublings) as usize
+    }
+
+    /// The lowest value counted at `index`.
+    fn lowest_ns(self, index: usize) -> Nanos {
+        let half = 1usize << self.half_log2;
+        if index < 2 * half {
+            index as Nanos
+        } else {
+            let doublings = (index >> self.half_log2) - 1;
+            (((index & (half - 1)) + half) as Nanos) << doublings
+        }
+    }
+}
+
+/// Durations counted in the buckets of an HDR histogram, plus the exact sum for an exact
+/// mean. Recording adds to the counts; the first reading after it builds the crate's
+/// histogram from them (every non-empty bucket recorded at its lowest value, so every
+/// percentile, the maximum and the count read exactly as if each duration had been recorded
+/// in it) and keeps it until the next recording.
 #[derive(Debug, Clone)]
 pub struct Durations {
-    histogram: Histogram<u64>,
+    layout: Layout,
+    counts: Vec<u64>,
+    total: u64,
     sum_ns: u128,
+    /// The crate's histogram of `counts`, once read since the last change.
+    built: OnceLock<Histogram<u64>>,
 }
 
 impl Default for Durations {
@@ -68,36 +124,70 @@ impl Durations {
 
     fn with_digits(digits: u8) -> Self {
         // Sized for an hour at first; it grows (rarely, and only early) for longer values.
-        let mut histogram = Histogram::new_with_bounds(1, HOUR_NS, digits)
-            .expect("1ns..1h at 2 or 3 significant digits is a valid histogram");
-        histogram.auto(true);
+        let layout = Layout::new(digits);
         Durations {
-            histogram,
+            layout,
+            counts: vec![0; layout.index(HOUR_NS) + 1],
+            total: 0,
             sum_ns: 0,
+            built: OnceLock::new(),
         }
     }
 
     /// Empties the histogram, keeping its memory (windows recycle theirs).
     pub fn clear(&mut self) {
-        self.histogram.reset();
+        self.counts.fill(0);
+        self.total = 0;
         self.sum_ns = 0;
+        self.built = OnceLock::new();
     }
 
     /// Bytes of counts the histogram holds.
     pub fn footprint_bytes(&self) -> usize {
-        self.histogram.distinct_values() * std::mem::size_of::<u64>()
+        self.counts.len() * std::mem::size_of::<u64>()
     }
 
     #[inline]
     pub fn record(&mut self, ns: Nanos) {
-        if self.histogram.record(ns).is_err() {
-            self.histogram.saturating_record(ns);
+        let index = self.layout.index(ns);
+        match self.counts.get_mut(index) {
+            Some(count) => *count += 1,
+            None => self.grow_to(index),
         }
+        self.total += 1;
         self.sum_ns += u128::from(ns);
+        if self.built.get().is_some() {
+            self.built = OnceLock::new();
+        }
+    }
+
+    /// Counts one value at `index`, past the counts so far.
+    #[cold]
+    fn grow_to(&mut self, index: usize) {
+        self.counts.resize(index + 1, 0);
+        self.counts[index] += 1;
+    }
+
+    /// The crate's histogram of the counts, built at the first reading since a recording.
+    fn histogram(&self) -> &Histogram<u64> {
+        self.built.get_or_init(|| {
+            let mut histogram = Histogram::new_with_bounds(1, HOUR_NS, self.layout.digits)
+                .expect("1ns..1h at 2 or 3 significant digits is a valid histogram");
+            histogram.auto(true);
+            for (index, &count) in self.counts.iter().enumerate() {
+                if count > 0 {
+                    let ns = self.layout.lowest_ns(index);
+                    if histogram.record_n(ns, count).is_err() {
+                        histogram.saturating_record_n(ns, count);
+                    }
+                }
+            }
+            histogram
+        })
     }
 
     pub fn count(&self) -> u64 {
-        self.histogram.len()
+        self.total
     }
 
     /// Exact mean in nanoseconds; 0 when empty.
@@ -114,12 +204,12 @@ impl Durations {
         if self.count() == 0 {
             0.0
         } else {
-            self.histogram.value_at_quantile(q) as f64
+            self.histogram().value_at_quantile(q) as f64
         }
     }
 
     pub fn max_ns(&self) -> f64 {
-        self.histogram.max() as f64
+        self.histogram().max() as f64
     }
 
     /// The distribution as `(q, value_ns)` points for a CDF whose tail can be read: `1 - q`
@@ -144,7 +234,9 @@ impl Durations {
         // One pass over the histogram for every quantile (ascending), each exactly what
         // `quantile_ns` gives: a summary is made for every point of a sweep, and two hundred
         // separate scans cost more than a 100,000-request point's row may.
-        let values = self.histogram.value_at_quantiles(quantiles.iter().copied());
+        let values = self
+            .histogram()
+            .value_at_quantiles(quantiles.iter().copied());
         let mut points: Vec<(f64, f64)> = quantiles
             .iter()
             .zip(values)
@@ -155,10 +247,19 @@ impl Durations {
     }
 
     pub fn add(&mut self, other: &Durations) {
-        self.histogram
-            .add(&other.histogram)
-            .expect("auto-resizing histograms always merge");
+        assert_eq!(
+            self.layout, other.layout,
+            "histograms merge at one precision"
+        );
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.total += other.total;
         self.sum_ns += other.sum_ns;
+        self.built = OnceLock::new();
     }
 }
 
@@ -372,6 +473,87 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values spread over every doubling of a u64: each edge of a power of two, the first
+    /// thousand, and log-uniform ones (xorshift), as the layout tests read them.
+    fn spread_values() -> Vec<u64> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let edges = (0..64).flat_map(|k| {
+            let p = 1u64 << k;
+            [p - 1, p, p + 1]
+        });
+        let log_uniform = (0..5_000).map(move |_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> (x % 64)) | 1
+        });
+        (0..1_000)
+            .chain(edges)
+            .chain(log_uniform)
+            .chain([u64::MAX])
+            .collect()
+    }
+
+    #[test]
+    fn the_layout_counts_each_value_where_the_crate_does() {
+        // The crate's lowest equivalent value of v is the lowest value of v's bucket: equal
+        // for every value means the same bucket, at both precisions.
+        for digits in [COMPACT_DIGITS, SIGNIFICANT_DIGITS] {
+            let layout = Layout::new(digits);
+            let hdr = Histogram::<u64>::new_with_bounds(1, HOUR_NS, digits).expect("valid");
+            for v in spread_values() {
+                assert_eq!(
+                    layout.lowest_ns(layout.index(v)),
+                    hdr.lowest_equivalent(v),
+                    "{v} at {digits} digits"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn durations_read_as_the_crate_recording_each_value_reads() {
+        // Reference: every value recorded in the crate's auto-resizing histogram one by one;
+        // the counts must read the same percentiles, maximum and count, at both precisions,
+        // including values past the first hour (growth) and after a merge.
+        let values: Vec<u64> = spread_values()
+            .into_iter()
+            .filter(|&v| v < 1 << 50)
+            .collect();
+        for digits in [COMPACT_DIGITS, SIGNIFICANT_DIGITS] {
+            let mut hdr = Histogram::<u64>::new_with_bounds(1, HOUR_NS, digits).expect("valid");
+            hdr.auto(true);
+            let (mut first, mut second) = (
+                Durations::with_digits(digits),
+                Durations::with_digits(digits),
+            );
+            for (i, &v) in values.iter().enumerate() {
+                hdr.record(v).expect("auto-resizing");
+                if i % 3 == 0 {
+                    first.record(v)
+                } else {
+                    second.record(v)
+                }
+            }
+            // Read before the merge, so that the merge must drop what was built.
+            assert!(first.quantile_ns(0.5) > 0.0);
+            first.add(&second);
+            assert_eq!(first.count(), hdr.len());
+            assert_eq!(first.max_ns(), hdr.max() as f64);
+            for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+                assert_eq!(
+                    first.quantile_ns(q),
+                    hdr.value_at_quantile(q) as f64,
+                    "q {q}"
+                );
+            }
+            // A recording after a reading is read too.
+            first.record(1 << 52);
+            hdr.record(1 << 52).expect("auto-resizing");
+            assert_eq!(first.max_ns(), hdr.max() as f64);
+        }
+    }
 
     #[test]
     fn time_weighted_levels_count_only_inside_the_window() {
