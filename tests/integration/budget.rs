@@ -248,6 +248,62 @@ fn a_sweep_of_a_million_points_is_refused_before_loading_them() {
     assert!(stderr.contains("points of the grid"), "{stderr}");
 }
 
+/// `--resume` runs only the points its journal lacks, so the budget counts only those: a grid
+/// over the limit whole runs when enough of it is done, and is refused, naming the points
+/// left, when too little is.
+#[test]
+fn a_resumed_sweep_is_budgeted_for_the_points_left() {
+    let s = Scratch::new("budget-resume");
+    s.write("a.toml", BASE);
+    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events; the 10
+    // points 25,000, above a limit of 10,000; 5 left 12,500, still above; 2 left 5,000.
+    let sweep = |more: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "sweep",
+            "a.toml",
+            "--sweep",
+            "service.api.concurrency={from=1,to=10}",
+            "--out",
+            "r",
+        ];
+        args.extend_from_slice(more);
+        args
+    };
+    let stderr = refused(&s, &sweep(&["--max-events", "10000"]));
+    assert!(
+        stderr.contains("this sweep is too large to start: about 25,000 events"),
+        "{stderr}"
+    );
+    let out = s.capsim(&sweep(&["--max-events", "0"]));
+    assert_ne!(out.code, Some(2), "{out:#?}");
+    let journal = s.dir.join("r/results.jsonl");
+    let whole = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(whole.lines().count(), 10, "{whole}");
+    // As a sweep stopped after its first points leaves its journal.
+    let first = |n: usize| -> String { whole.lines().take(n).map(|l| format!("{l}\n")).collect() };
+
+    std::fs::write(&journal, first(5)).unwrap();
+    let stderr = refused(&s, &sweep(&["--resume", "--max-events", "10000"]));
+    assert!(
+        stderr.contains(
+            "this sweep (5 of 10 points left) is too large to start: about 12,500 events"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("points of the grid"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        first(5),
+        "a refused resume writes nothing"
+    );
+
+    std::fs::write(&journal, first(8)).unwrap();
+    let out = s.capsim(&sweep(&["--resume", "--max-events", "10000"]));
+    assert_ne!(out.code, Some(2), "{out:#?}");
+    assert!(out.stdout.contains("(10 of 10 points)"), "{out:#?}");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), whole);
+}
+
 #[test]
 fn a_plan_of_long_designs_is_refused() {
     let s = Scratch::new("budget-plan");
