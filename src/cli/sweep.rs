@@ -29,11 +29,14 @@ pub const INTERRUPTED: u8 = 130;
 /// `files` reads the files the scenario names.
 pub fn source<'f>(
     options: &SimOptions,
+    budget: (&Budget, &str),
     sweep: &[String],
     files: FileReader<'f>,
 ) -> anyhow::Result<(Source<'f>, Model)> {
     let file = options.scenario.display().to_string();
     let text = super::read_scenario(options)?;
+    // Too large to load is refused before the parse.
+    budget.0.check_loading(&text, budget.1)?;
     let mut source = Source::parse_with_files(&text, &file, files).map_err(|e| anyhow!(e))?;
     source.set(&super::overrides(options));
     source.add_sweep_axes(sweep);
@@ -186,7 +189,12 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     };
     let named = super::NamedFiles::new(super::scenario_dir(&args.options));
     let files = |name: &str| named.read(name);
-    let (source, model) = source(&args.options, &args.sweep, &files)?;
+    let (source, model) = source(
+        &args.options,
+        (&args.budget, "this sweep"),
+        &args.sweep,
+        &files,
+    )?;
     let axes = source.axes("sweep");
     if axes.is_empty() {
         bail!(
@@ -412,7 +420,7 @@ pub struct PlanArgs {
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let named = super::NamedFiles::new(super::scenario_dir(&args.options));
     let files = |name: &str| named.read(name);
-    let (source, model) = source(&args.options, &[], &files)?;
+    let (source, model) = source(&args.options, (&args.budget, "this plan"), &[], &files)?;
     let knobs = source.axes("plan");
     if knobs.is_empty() {
         bail!(
