@@ -114,7 +114,8 @@ pub(super) fn execute(r: Request) -> anyhow::Result<ExitCode> {
             ));
         }
     };
-    let (mut model, scenario_text) = load_with_text(&r.options)?;
+    let (mut model, scenario_text) =
+        load_with_text(&r.options, Some((&r.budget, "this comparison")))?;
     if model.deployments.is_empty() {
         return Err(anyhow!(
             "error: {}: compare needs a [[deployment]] to run under each strategy; add one, e.g.\n  [[deployment]]\n  service = \"{}\"\n  at = \"10m\"\n  strategy = \"rolling\"",

@@ -207,6 +207,34 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// Refuses, before it is parsed, a scenario whose loading alone would hold more than
+    /// `--max-memory`: the services its text declares x the most that loading holds per
+    /// service (`scenario::load::LOADING_BYTES_PER_SERVICE`). A pass over the text, so a
+    /// design of 10^6 services is refused in a fraction of a second rather than after the
+    /// parse it could not hold.
+    fn check_loading(&self, text: &str, what: &str) -> anyhow::Result<()> {
+        use crate::scenario::load::{services_declared, LOADING_BYTES_PER_SERVICE};
+        let services = services_declared(text);
+        let bytes = services as f64 * LOADING_BYTES_PER_SERVICE;
+        let part = format!(
+            "loading the scenario ({} [[service]] table{} x {} each)",
+            report::format::group(services as u64),
+            if services == 1 { "" } else { "s" },
+            report::text::bytes(LOADING_BYTES_PER_SERVICE)
+        );
+        let estimate = crate::metrics::budget::Estimate {
+            events: 0.0,
+            memory_bytes: bytes,
+            arrivals_per_replication: 0.0,
+            visits_per_request: 0.0,
+            replications: 0.0,
+            memory_parts: vec![(part, bytes)],
+        };
+        self.check(&estimate, 1, what)
+    }
+}
+
 fn max_events(text: &str) -> Result<u64, String> {
     whole_number(text, 0, u64::MAX)
 }
@@ -352,14 +380,21 @@ fn read_scenario(options: &SimOptions) -> anyhow::Result<String> {
 }
 
 fn load(options: &SimOptions) -> anyhow::Result<Model> {
-    Ok(load_with_text(options)?.0)
+    Ok(load_with_text(options, None)?.0)
 }
 
 /// The model, and the scenario as it ran: the file's text under a comment naming the file
-/// and the options applied to it.
-fn load_with_text(options: &SimOptions) -> anyhow::Result<(Model, String)> {
+/// and the options applied to it. With a budget (and what the command is, for its message),
+/// a scenario too large to load is refused before it is parsed.
+fn load_with_text(
+    options: &SimOptions,
+    budget: Option<(&Budget, &str)>,
+) -> anyhow::Result<(Model, String)> {
     let file = options.scenario.display().to_string();
     let text = read_scenario(options)?;
+    if let Some((budget, what)) = budget {
+        budget.check_loading(&text, what)?;
+    }
     let overrides = overrides(options);
     let named = NamedFiles::new(scenario_dir(options));
     let files = |name: &str| named.read(name);
@@ -484,7 +519,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             format,
             out,
         } => {
-            let (mut model, scenario_text) = load_with_text(&options)?;
+            let (mut model, scenario_text) = load_with_text(&options, Some((&budget, "this run")))?;
             // The files include timeseries.csv, so the series is recorded whatever the world.
             model.record_series |= out.is_some();
             // Refused before anything is written or simulated.

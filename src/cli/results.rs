@@ -252,22 +252,18 @@ impl Drop for Journal {
     }
 }
 
-/// Prepares `dir` for a sweep with `manifest`: a new directory, or with `resume` one holding
-/// results of the same sweep (whose rows are returned). Refuses to mix results.
-pub fn prepare(
+/// The finished points of the sweep `manifest` in `dir`, read and checked without writing
+/// anything (so that the work budget can count only the points left before a file changes):
+/// none for a new directory; with `resume`, the rows of a directory holding results of the
+/// same sweep. Refuses to mix results.
+pub fn finished(
     dir: &Path,
     manifest: &Manifest,
     resume: bool,
 ) -> anyhow::Result<BTreeMap<usize, Row>> {
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "error: cannot create the output directory {}",
-            dir.display()
-        )
-    })?;
     let existing = Manifest::read(dir)?;
     let has_rows = dir.join(JSONL).exists();
-    let rows = match (&existing, resume) {
+    Ok(match (&existing, resume) {
         (Some(found), true) => {
             if found.fingerprint != manifest.fingerprint || found.points != manifest.points {
                 bail!(
@@ -303,10 +299,20 @@ pub fn prepare(
             dir.display()
         ),
         _ => BTreeMap::new(),
-    };
+    })
+}
+
+/// Starts (or restarts) the sweep `manifest` in `dir` with the rows `finished` returned: the
+/// manifest, and both result files in grid order.
+pub fn prepare(dir: &Path, manifest: &Manifest, rows: &BTreeMap<usize, Row>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "error: cannot create the output directory {}",
+            dir.display()
+        )
+    })?;
     write_whole(dir, MANIFEST, &manifest.to_json())?;
-    write_sorted(dir, &manifest.columns, &rows)?;
-    Ok(rows)
+    write_sorted(dir, &manifest.columns, rows)
 }
 
 /// Joins shard directories into `out`: they must all be shards of one sweep (equal

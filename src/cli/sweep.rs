@@ -29,11 +29,14 @@ pub const INTERRUPTED: u8 = 130;
 /// `files` reads the files the scenario names.
 pub fn source<'f>(
     options: &SimOptions,
+    budget: (&Budget, &str),
     sweep: &[String],
     files: FileReader<'f>,
 ) -> anyhow::Result<(Source<'f>, Model)> {
     let file = options.scenario.display().to_string();
     let text = super::read_scenario(options)?;
+    // Too large to load is refused before the parse.
+    budget.0.check_loading(&text, budget.1)?;
     let mut source = Source::parse_with_files(&text, &file, files).map_err(|e| anyhow!(e))?;
     source.set(&super::overrides(options));
     source.add_sweep_axes(sweep);
@@ -110,6 +113,20 @@ fn corner_estimates(grid: &Grid, source: &Source, threads: usize) -> Vec<Estimat
         .collect()
 }
 
+/// A resumed sweep's estimate of the points left, with the `done` rows read back from its
+/// journal: they are held in memory beside the new ones until the final write.
+fn with_rows_read_back(mut estimate: Estimate, done: usize) -> Estimate {
+    if done > 0 {
+        let bytes = done as f64 * budget::BYTES_PER_SWEEP_ROW;
+        estimate
+            .memory_parts
+            .push(("sweep rows read back from the journal".into(), bytes));
+        estimate.memory_parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        estimate.memory_bytes += bytes;
+    }
+    estimate
+}
+
 /// A hex digest of the text that identifies a sweep.
 fn fingerprint(text: &str) -> String {
     let mut hasher = SipHasher13::new_with_keys(0x6361_7073_696d, 0x0073_7765_6570);
@@ -172,7 +189,12 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     };
     let named = super::NamedFiles::new(super::scenario_dir(&args.options));
     let files = |name: &str| named.read(name);
-    let (source, model) = source(&args.options, &args.sweep, &files)?;
+    let (source, model) = source(
+        &args.options,
+        (&args.budget, "this sweep"),
+        &args.sweep,
+        &files,
+    )?;
     let axes = source.axes("sweep");
     if axes.is_empty() {
         bail!(
@@ -187,17 +209,52 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let threads = pool.current_num_threads();
     let indices: Vec<usize> = shard.points(grid.len()).collect();
 
+    let manifest = Manifest {
+        scenario: model.name.clone(),
+        fingerprint: fingerprint(&source.canonical_text()),
+        points: grid.len(),
+        columns: columns.clone(),
+        shard: (shard != Shard::ALL).then(|| shard.to_string()),
+    };
+    // The directory is locked and, with --resume, its finished points read (nothing written
+    // yet), so that the budget counts only the points left to run.
+    let _lock = args
+        .out
+        .as_deref()
+        .map(|dir| super::output::Lock::acquire(dir, true))
+        .transpose()?;
+    let mut rows: BTreeMap<usize, Row> = match &args.out {
+        Some(dir) => results::finished(dir, &manifest, args.resume)?,
+        None => BTreeMap::new(),
+    };
+    rows.retain(|point, _| shard.contains(*point) && *point < grid.len());
+    let todo: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|i| !rows.contains_key(i))
+        .collect();
+    let what = if rows.is_empty() {
+        "this sweep".to_string()
+    } else {
+        format!(
+            "this sweep ({} of {} points left)",
+            todo.len(),
+            indices.len()
+        )
+    };
+
     // The budget, first from the grid's corners alone (a floor, in milliseconds even for a
-    // million points), then from every point once each is loaded.
+    // million points), then from every point left once each is loaded. The rows read back
+    // are held with the new ones until the final write.
     let corners = corner_estimates(&grid, &source, threads);
-    if let Some(floor) = budget::sweep(&corners, indices.len()) {
-        args.budget.check(&floor, threads, "this sweep")?;
+    if let Some(floor) = budget::sweep(&corners, todo.len()) {
+        let floor = with_rows_read_back(floor, rows.len());
+        args.budget.check(&floor, threads, &what)?;
     }
-    // Every point of this shard is loaded (and so checked) before anything runs or is
-    // written; the models are dropped and loaded again as each point starts.
+    // Every point left is loaded (and so checked) before anything runs or is written; the
+    // models are dropped and loaded again as each point starts.
     let loaded: Vec<Result<Estimate, LoadError>> = pool.install(|| {
-        indices
-            .par_iter()
+        todo.par_iter()
             .map(|&index| {
                 source
                     .point(&grid.settings(index))
@@ -212,31 +269,12 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let estimates: Vec<Estimate> = estimates.into_iter().filter_map(Result::ok).collect();
     if let Some(total) = budget::total(&estimates) {
-        args.budget.check(&total, threads, "this sweep")?;
+        let total = with_rows_read_back(total, rows.len());
+        args.budget.check(&total, threads, &what)?;
     }
-
-    let manifest = Manifest {
-        scenario: model.name.clone(),
-        fingerprint: fingerprint(&source.canonical_text()),
-        points: grid.len(),
-        columns: columns.clone(),
-        shard: (shard != Shard::ALL).then(|| shard.to_string()),
-    };
-    let _lock = args
-        .out
-        .as_deref()
-        .map(|dir| super::output::Lock::acquire(dir, true))
-        .transpose()?;
-    let mut rows: BTreeMap<usize, Row> = match &args.out {
-        Some(dir) => results::prepare(dir, &manifest, args.resume)?,
-        None => BTreeMap::new(),
-    };
-    rows.retain(|point, _| shard.contains(*point) && *point < grid.len());
-    let todo: Vec<usize> = indices
-        .iter()
-        .copied()
-        .filter(|i| !rows.contains_key(i))
-        .collect();
+    if let Some(dir) = &args.out {
+        results::prepare(dir, &manifest, &rows)?;
+    }
 
     let stop = stop_on_ctrl_c();
     let met = AtomicUsize::new(rows.values().filter(|r| report::sweep::met(r)).count());
@@ -382,7 +420,7 @@ pub struct PlanArgs {
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let named = super::NamedFiles::new(super::scenario_dir(&args.options));
     let files = |name: &str| named.read(name);
-    let (source, model) = source(&args.options, &[], &files)?;
+    let (source, model) = source(&args.options, (&args.budget, "this plan"), &[], &files)?;
     let knobs = source.axes("plan");
     if knobs.is_empty() {
         bail!(

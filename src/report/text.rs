@@ -811,7 +811,8 @@ fn wall_time(s: f64) -> String {
 }
 
 /// Why a command was refused before it started: its estimated events above `--max-events`.
-/// `what` is "this run", "this sweep" or "a design of this plan".
+/// `what` is "this run", "this sweep" (with the points left, for a resumed one), "this plan"
+/// or "this comparison".
 pub fn too_many_events(
     e: &crate::metrics::budget::Estimate,
     limit: u64,
@@ -839,7 +840,7 @@ pub fn too_many_events(
         wall_time(e.seconds(threads)),
         big(EVENTS_PER_SECOND_PER_CORE),
         big(limit as f64),
-        if what == "this sweep" {
+        if what.starts_with("this sweep") {
             " and the points of the grid"
         } else {
             ""

@@ -6,11 +6,13 @@
 use super::model::Model;
 use super::numbers::{element_path, numbers_too_large, span_start};
 use super::problem::Problem;
-use super::validate::validate;
+use super::validate::{validate, validate_owned};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -58,6 +60,37 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// The most bytes loading holds at once per service, for the work budget: the toml crate's
+/// parse of the text (its tokens and parse tree, about 46 bytes per byte of text) is the
+/// peak; validation, which takes the parsed `[[service]]` tables apart rather than copying
+/// them, stays below it. `tests/memory.rs` measures 4,747 bytes per service at 20,000
+/// services of three keys and ten calls each (4,730 at 5,000; 7,409 before the copies were
+/// taken out) and holds the loader to this figure, which leaves a margin of 16%.
+pub const LOADING_BYTES_PER_SERVICE: f64 = 5_500.0;
+
+/// The services a scenario's text declares, counted without parsing it: the lines that open
+/// a `[[service]]` table (spaces allowed inside the brackets, the name quoted or not, a
+/// comment after them). Fast
+/// enough (a pass over the text) that a design too large to load is refused before it is
+/// parsed; services written as an inline array (`service = [{ ... }]`) are not counted.
+pub fn services_declared(text: &str) -> usize {
+    text.lines()
+        .filter(|line| {
+            let Some(rest) = line.trim_start().strip_prefix("[[") else {
+                return false;
+            };
+            let rest = rest.trim_start();
+            let Some(rest) = ["service", "\"service\"", "'service'"]
+                .iter()
+                .find_map(|name| rest.strip_prefix(name))
+            else {
+                return false;
+            };
+            rest.trim_start().starts_with("]]")
+        })
+        .count()
+}
+
 /// Parses, overrides and validates a scenario. `file` is used in messages and, through its
 /// stem, as the default scenario name.
 pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadError> {
@@ -79,7 +112,7 @@ pub fn load_with_files(
 ) -> Result<Model, LoadError> {
     let mut source = Source::parse_with_files(text, file, files)?;
     source.set(overrides);
-    source.model()
+    source.into_model()
 }
 
 /// A scenario parsed once, to be loaded many times: with `--set` overrides and `--sweep`
@@ -88,8 +121,12 @@ pub fn load_with_files(
 pub struct Source<'f> {
     text: String,
     file: String,
-    /// Byte offset of every key written in the file, by key path.
-    spans: HashMap<String, usize>,
+    /// Byte offset of every key of `[sweep]` and `[plan]`, by key path: the order of the axes.
+    grid_spans: HashMap<String, usize>,
+    /// Byte offset of every key written in the file, by key path, to locate problems: found
+    /// from the text again the first time one is located, since most loads have none and
+    /// the map costs about half as much as the parsed table (a path per key).
+    spans: OnceLock<HashMap<String, usize>>,
     table: toml::Table,
     /// Which command-line option wrote a key path, for messages.
     set_by: HashMap<String, String>,
@@ -121,29 +158,34 @@ impl<'f> Source<'f> {
             file: file.to_string(),
             diagnostics,
         };
-        let spans = match DeTable::parse(text) {
-            Ok(root) => {
-                let mut spans = HashMap::new();
-                collect_spans(root.get_ref(), "", &mut spans);
-                let mut huge = Vec::new();
-                numbers_too_large(root.get_ref(), "", &mut huge);
-                if !huge.is_empty() {
-                    let diagnostics = huge
-                        .into_iter()
-                        .map(|(path, at, message)| Diagnostic {
-                            location: format!("{file}:{}", line_column(text, at)),
-                            path,
-                            message,
-                            snippet: None,
-                        })
-                        .collect();
-                    return Err(error(diagnostics));
-                }
-                spans
-            }
+        let root = match DeTable::parse(text) {
+            Ok(root) => root,
             Err(e) => return Err(error(vec![syntax_error(text, file, e.message(), e.span())])),
         };
-        let table: toml::Table = match text.parse() {
+        let mut huge = Vec::new();
+        numbers_too_large(root.get_ref(), "", &mut huge);
+        if !huge.is_empty() {
+            let diagnostics = huge
+                .into_iter()
+                .map(|(path, at, message)| Diagnostic {
+                    location: format!("{file}:{}", line_column(text, at)),
+                    path,
+                    message,
+                    snippet: None,
+                })
+                .collect();
+            return Err(error(diagnostics));
+        }
+        let mut grid_spans = HashMap::new();
+        for (key, value) in root.get_ref() {
+            if matches!(key.get_ref().as_ref(), "sweep" | "plan") {
+                grid_spans.insert(key.get_ref().to_string(), key.span().start);
+                collect_value(value, key.get_ref(), &mut grid_spans);
+            }
+        }
+        // The table from the tree just parsed (as `text.parse()` would, parsing again),
+        // which it consumes as it goes.
+        let table = match toml::Table::deserialize(toml::de::Deserializer::from(root)) {
             Ok(t) => t,
             Err(e) => {
                 let diagnostic = Diagnostic {
@@ -158,7 +200,8 @@ impl<'f> Source<'f> {
         Ok(Source {
             text: text.to_string(),
             file: file.to_string(),
-            spans,
+            grid_spans,
+            spans: OnceLock::new(),
             table,
             set_by: HashMap::new(),
             problems: Vec::new(),
@@ -235,6 +278,17 @@ impl<'f> Source<'f> {
             .map_err(|problems| self.error(problems, &self.set_by))
     }
 
+    /// [`Source::model`] for a source loaded once: its table is taken apart as it is
+    /// validated rather than copied (`validate_owned`).
+    fn into_model(mut self) -> Result<Model, LoadError> {
+        if !self.problems.is_empty() {
+            return Err(self.error(self.problems.clone(), &self.set_by));
+        }
+        let table = std::mem::take(&mut self.table);
+        validate_owned(table, self.stem(), self.files)
+            .map_err(|problems| self.error(problems, &self.set_by))
+    }
+
     /// The axes of `[sweep]` or `[plan]` (`section`), in the order written: the file's first,
     /// then `--sweep`'s. Read after [`Source::model`] has checked them.
     pub fn axes(&self, section: &str) -> Vec<super::grid::Axis> {
@@ -246,7 +300,7 @@ impl<'f> Source<'f> {
         {
             Some(i) if section == "sweep" => usize::MAX / 2 + i,
             _ => self
-                .spans
+                .grid_spans
                 .get(&super::problem::join(section, &axis.path))
                 .copied()
                 .unwrap_or(usize::MAX / 4),
@@ -274,7 +328,8 @@ impl<'f> Source<'f> {
         if !problems.is_empty() {
             return Err(self.error(problems, &set_by));
         }
-        validate(&table, self.stem(), self.files).map_err(|problems| self.error(problems, &set_by))
+        validate_owned(table, self.stem(), self.files)
+            .map_err(|problems| self.error(problems, &set_by))
     }
 
     /// The scenario as it will run (overrides and `--sweep` applied), as canonical TOML with
@@ -296,11 +351,23 @@ impl<'f> Source<'f> {
             .unwrap_or("scenario")
     }
 
+    /// The byte offset of every key written in the file (see `spans`).
+    fn spans(&self) -> &HashMap<String, usize> {
+        self.spans.get_or_init(|| {
+            let mut spans = HashMap::new();
+            // The text parsed when the source was made, so it parses again.
+            if let Ok(root) = DeTable::parse(&self.text) {
+                collect_spans(root.get_ref(), "", &mut spans);
+            }
+            spans
+        })
+    }
+
     fn error(&self, problems: Vec<Problem>, set_by: &HashMap<String, String>) -> LoadError {
         let diagnostics = problems
             .into_iter()
             .map(|Problem { path, message }| Diagnostic {
-                location: locate(&self.text, &self.file, &self.spans, set_by, &path),
+                location: locate(&self.text, &self.file, self.spans(), set_by, &path),
                 path,
                 message,
                 snippet: None,
@@ -481,5 +548,19 @@ fn collect_value(value: &Spanned<DeValue<'_>>, path: &str, spans: &mut HashMap<S
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_declared_counts_the_lines_that_open_a_service_table() {
+        // Three headers (plain, spaced with a comment, quoted); `[[serviced]]`, `[service]`,
+        // a key named service and a header inside a value are none.
+        let text = "[[service]]\nname = \"a\"\n  [[ service ]] # b\n[[\"service\"]]\n\
+                    [[serviced]]\n[service]\nservice = 1\nx = \"[[service]]\"\n";
+        assert_eq!(services_declared(text), 3);
     }
 }

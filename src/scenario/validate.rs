@@ -22,9 +22,54 @@ pub fn validate(
     default_name: &str,
     files: super::world::FileReader,
 ) -> Result<Model, Vec<Problem>> {
+    checked(
+        table,
+        Written::Borrowed(table.get("service")),
+        default_name,
+        files,
+    )
+}
+
+/// [`validate`] of a table the caller has no more use for: its `[[service]]` array, nearly
+/// all of a large design, is taken apart into the raw services rather than copied (a copy
+/// is a parse tree of it, about 1.4 KB per service). A table with `[sweep]` or `[plan]` is
+/// validated as [`validate`] does, since checking the grid validates the table whole again.
+pub fn validate_owned(
+    mut table: toml::Table,
+    default_name: &str,
+    files: super::world::FileReader,
+) -> Result<Model, Vec<Problem>> {
+    if table.contains_key("sweep") || table.contains_key("plan") {
+        return validate(&table, default_name, files);
+    }
+    let services = table.remove("service");
+    checked(&table, Written::Owned(services), default_name, files)
+}
+
+/// The `[[service]]` array as written: in the table validated, or taken out of it.
+enum Written<'a> {
+    Borrowed(Option<&'a toml::Value>),
+    Owned(Option<toml::Value>),
+}
+
+impl Written<'_> {
+    fn is_none(&self) -> bool {
+        matches!(self, Written::Borrowed(None) | Written::Owned(None))
+    }
+}
+
+/// [`validate`], with `[[service]]` given apart from the rest of the table.
+fn checked(
+    table: &toml::Table,
+    services_written: Written,
+    default_name: &str,
+    files: super::world::FileReader,
+) -> Result<Model, Vec<Problem>> {
     let mut problems = Vec::new();
-    let top: RawScenario =
-        typed(&toml::Value::Table(table.clone()), "", &mut problems).unwrap_or_default();
+    // `[[service]]` is read where it is, not copied into `top` as every other table is.
+    let top: RawScenario = typed_table(table, "", &["service"], &mut problems).unwrap_or_default();
+    let written =
+        |key: &str| table.contains_key(key) || key == "service" && !services_written.is_none();
 
     let run: RawRun = top
         .scenario
@@ -41,7 +86,7 @@ pub fn validate(
     let misspelt: Vec<&str> = table
         .keys()
         .filter_map(|k| super::problem::nearest(k, serde_introspect::<RawScenario>()))
-        .filter(|near| !table.contains_key(*near))
+        .filter(|near| !written(near))
         .collect();
     let traffic: Option<RawTraffic> = match &top.traffic {
         Some(toml::Value::Array(_)) => {
@@ -61,10 +106,10 @@ pub fn validate(
             None
         }
     };
-    let raw_services = if top.service.is_none() && misspelt.contains(&"service") {
+    let raw_services = if services_written.is_none() && misspelt.contains(&"service") {
         Vec::new()
     } else {
-        services(top.service.as_ref(), &mut problems)
+        services(services_written, &mut problems)
     };
 
     let (duration_ns, warmup_ns) = clock(&run, &mut problems);
@@ -258,27 +303,35 @@ fn typed<T: DeserializeOwned + super::keys::Keyed>(
         ));
         return None;
     };
+    typed_table(table, path, &[], problems)
+}
+
+/// [`typed`] of a table, leaving out the keys `except` (known keys the caller reads from
+/// `table` itself): the known keys are copied once, into the `T` they become; a table with a
+/// value of the wrong type is copied again, key by key, to report each such key.
+fn typed_table<T: DeserializeOwned + super::keys::Keyed>(
+    table: &toml::Table,
+    path: &str,
+    except: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
     let fields = super::keys::names_of::<T>();
-    let mut known = table.clone();
-    for key in table.keys() {
-        if !fields.contains(&key.as_str()) {
-            problems.push(Problem::new(
-                join(path, key),
-                unknown_key_message(key, &fields),
-            ));
-            known.remove(key);
-        }
-    }
-    if let Ok(raw) = toml::Value::Table(known.clone()).try_into::<T>() {
+    unknown_keys(table, &fields, path, problems);
+    let is_read = |key: &str| fields.contains(&key) && !except.contains(&key);
+    let known = || -> toml::Table {
+        table
+            .iter()
+            .filter(|(k, _)| is_read(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    if let Ok(raw) = toml::Value::Table(known()).try_into::<T>() {
         return Some(raw);
     }
     // Some value has the wrong type. Every raw field is optional, so each key can be tried on
     // its own: report each bad key at its own path, and go on with the rest.
-    let candidates: Vec<(&String, &toml::Value)> = table
-        .iter()
-        .filter(|(k, _)| known.contains_key(*k))
-        .collect();
-    for (key, value) in candidates {
+    let mut known = known();
+    for (key, value) in table.iter().filter(|(k, _)| is_read(k)) {
         let single = toml::Table::from_iter([(key.clone(), value.clone())]);
         if let Err(e) = toml::Value::Table(single).try_into::<T>() {
             problems.push(Problem::new(
@@ -289,6 +342,18 @@ fn typed<T: DeserializeOwned + super::keys::Keyed>(
         }
     }
     toml::Value::Table(known).try_into::<T>().ok()
+}
+
+/// Reports each key of `table` that is not among `fields`, with the nearest valid one.
+fn unknown_keys(table: &toml::Table, fields: &[&str], path: &str, problems: &mut Vec<Problem>) {
+    for key in table.keys() {
+        if !fields.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                join(path, key),
+                unknown_key_message(key, fields),
+            ));
+        }
+    }
 }
 
 /// A TOML value as a person would name it in a message.
@@ -390,15 +455,70 @@ fn wrong_type_message(key: &str, serde_message: &str, found: &toml::Value) -> St
 }
 
 /// The `[[service]]` array, each element with its display path (`service.api`).
-fn services(value: Option<&toml::Value>, problems: &mut Vec<Problem>) -> Vec<(String, RawService)> {
-    let Some(value) = value else {
+fn services(written: Written, problems: &mut Vec<Problem>) -> Vec<(String, RawService)> {
+    let missing = |problems: &mut Vec<Problem>| {
         problems.push(Problem::new(
             "service",
             "no [[service]] defined; a scenario needs at least one",
         ));
-        return Vec::new();
+        Vec::new()
     };
-    named_tables(value, "service", "services", problems)
+    match written {
+        Written::Borrowed(None) | Written::Owned(None) => missing(problems),
+        Written::Borrowed(Some(value)) => named_tables(value, "service", "services", problems),
+        Written::Owned(Some(toml::Value::Array(elements))) => elements
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, element)| {
+                let path = element_path(&element, "service", i);
+                typed_owned::<RawService>(element, &path, problems).map(|raw| (path, raw))
+            })
+            .collect(),
+        Written::Owned(Some(value)) => named_tables(&value, "service", "services", problems),
+    }
+}
+
+/// The display path of element `i` of an array of tables: `KEY.NAME`, or `KEY[i]` for an
+/// element without a name.
+fn element_path(element: &toml::Value, key: &str, i: usize) -> String {
+    match element.get("name").and_then(|n| n.as_str()) {
+        Some(name) => format!("{key}.{name}"),
+        None => format!("{key}[{i}]"),
+    }
+}
+
+/// [`typed`] of a value the caller has no more use for: a table is moved into the `T` it
+/// becomes instead of copied. Whether it fits is first tried on a probe holding an empty
+/// table or list in place of each table or list (the fields that take any value take
+/// those; a field that takes a number, text or a boolean refuses both as it refuses the
+/// real ones); a table that does not fit goes to [`typed_table`], which reports each key.
+fn typed_owned<T: DeserializeOwned + super::keys::Keyed>(
+    value: toml::Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let toml::Value::Table(mut table) = value else {
+        return typed(&value, path, problems);
+    };
+    let fields = super::keys::names_of::<T>();
+    let probe: toml::Table = table
+        .iter()
+        .filter(|(k, _)| fields.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let stand_in = match v {
+                toml::Value::Table(_) => toml::Value::Table(toml::Table::new()),
+                toml::Value::Array(_) => toml::Value::Array(Vec::new()),
+                scalar => scalar.clone(),
+            };
+            (k.clone(), stand_in)
+        })
+        .collect();
+    if toml::Value::Table(probe).try_into::<T>().is_err() {
+        return typed_table(&table, path, &[], problems);
+    }
+    unknown_keys(&table, &fields, path, problems);
+    table.retain(|k, _| fields.contains(&k));
+    toml::Value::Table(table).try_into::<T>().ok()
 }
 
 /// An array of tables (`[[service]]`, `[[class]]`), each element read as `T` with its display
@@ -420,10 +540,7 @@ fn named_tables<T: DeserializeOwned + super::keys::Keyed>(
         .iter()
         .enumerate()
         .filter_map(|(i, element)| {
-            let path = match element.get("name").and_then(|n| n.as_str()) {
-                Some(name) => format!("{key}.{name}"),
-                None => format!("{key}[{i}]"),
-            };
+            let path = element_path(element, key, i);
             typed::<T>(element, &path, problems).map(|raw| (path, raw))
         })
         .collect()

@@ -248,6 +248,102 @@ fn a_sweep_of_a_million_points_is_refused_before_loading_them() {
     assert!(stderr.contains("points of the grid"), "{stderr}");
 }
 
+/// `--resume` runs only the points its journal lacks, so the budget counts only those: a grid
+/// over the limit whole runs when enough of it is done, and is refused, naming the points
+/// left, when too little is.
+#[test]
+fn a_resumed_sweep_is_budgeted_for_the_points_left() {
+    let s = Scratch::new("budget-resume");
+    s.write("a.toml", BASE);
+    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events; the 10
+    // points 25,000, above a limit of 10,000; 5 left 12,500, still above; 2 left 5,000.
+    let sweep = |more: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "sweep",
+            "a.toml",
+            "--sweep",
+            "service.api.concurrency={from=1,to=10}",
+            "--out",
+            "r",
+        ];
+        args.extend_from_slice(more);
+        args
+    };
+    let stderr = refused(&s, &sweep(&["--max-events", "10000"]));
+    assert!(
+        stderr.contains("this sweep is too large to start: about 25,000 events"),
+        "{stderr}"
+    );
+    let out = s.capsim(&sweep(&["--max-events", "0"]));
+    assert_ne!(out.code, Some(2), "{out:#?}");
+    let journal = s.dir.join("r/results.jsonl");
+    let whole = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(whole.lines().count(), 10, "{whole}");
+    // As a sweep stopped after its first points leaves its journal.
+    let first = |n: usize| -> String { whole.lines().take(n).map(|l| format!("{l}\n")).collect() };
+
+    std::fs::write(&journal, first(5)).unwrap();
+    let stderr = refused(&s, &sweep(&["--resume", "--max-events", "10000"]));
+    assert!(
+        stderr.contains(
+            "this sweep (5 of 10 points left) is too large to start: about 12,500 events"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("points of the grid"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        first(5),
+        "a refused resume writes nothing"
+    );
+
+    std::fs::write(&journal, first(8)).unwrap();
+    let out = s.capsim(&sweep(&["--resume", "--max-events", "10000"]));
+    assert_ne!(out.code, Some(2), "{out:#?}");
+    assert!(out.stdout.contains("(10 of 10 points)"), "{out:#?}");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), whole);
+}
+
+/// Loading holds about 5 KB per service at its peak (the parse; `tests/memory.rs`), so a
+/// design of 10^6 services needs about 5 GiB before it runs at all: above the limit, it is
+/// refused from a pass over its text, before the parse (which takes about a minute).
+#[test]
+fn a_million_services_beyond_the_memory_limit_are_refused_before_they_are_parsed() {
+    let s = Scratch::new("budget-services");
+    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
+    for i in 0..1_000_000 {
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"constant\", value = \"1ms\" }}\n"
+        ));
+    }
+    s.write("wide.toml", &text);
+    drop(text);
+    // 10^6 x 5,500 bytes = 5.1 GiB, above 1 GiB.
+    for (command, what) in [("run", "this run"), ("sweep", "this sweep")] {
+        let stderr = refused(
+            &s,
+            &[
+                command,
+                "wide.toml",
+                "--max-memory",
+                "1GiB",
+                "--sweep",
+                "traffic.rate=1,2",
+            ][..if command == "run" { 4 } else { 6 }],
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error: {what} would hold about 5.1 GiB of memory at once"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("loading the scenario (1,000,000 [[service]] tables x 5.4 KiB each)"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_plan_of_long_designs_is_refused() {
     let s = Scratch::new("budget-plan");
@@ -355,8 +451,9 @@ fn estimate_is_close_to_the_events_counted() {
 fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     let s = Scratch::new("budget-stable");
     s.write("a.toml", BASE);
-    // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB.
-    let out = s.capsim(&["run", "a.toml", "--max-memory", "2KiB"]);
+    // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB
+    // (and loading its one service is counted at 5.4 KiB).
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "6KiB"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     // At 5,000/s on 4 workers of 1 ms (offered load 1.25) theory finds no steady state, so
     // the bound counts: a million requests and visits in flight, far above 1 MiB.
