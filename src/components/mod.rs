@@ -6,13 +6,11 @@
 pub mod autoscaler;
 pub mod balancer;
 pub mod cache;
-pub mod deployment;
-pub mod fault;
+pub mod entity;
 pub mod fleet;
-pub mod health;
 pub mod lifecycle;
+pub mod load_index;
 pub mod region;
-pub mod request;
 pub mod resilience;
 pub mod rollout;
 pub mod series;
