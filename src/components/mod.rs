@@ -5,6 +5,7 @@
 
 pub mod autoscaler;
 pub mod balancer;
+pub mod batch;
 pub mod cache;
 pub mod entity;
 pub mod fleet;

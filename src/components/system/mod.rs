@@ -7,6 +7,7 @@
 //! This file only dispatches them and stops the run when it is overloaded.
 
 mod autoscaler;
+mod batch;
 mod cache;
 mod deployment;
 mod fault;
