@@ -1,5 +1,5 @@
 //! The autoscaler's handlers on `System`: each sync reads the metric over its scope's replicas
-//! and asks the fleet for the count `autoscaler.rs` decides (`AutoscaleSync`).
+//! and asks the fleet for the count `components::autoscaler` decides (`AutoscaleSync`).
 
 use super::System;
 use crate::components::autoscaler::*;

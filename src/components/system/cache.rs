@@ -1,5 +1,5 @@
 //! The cache lookup on `System`: after a cache's own work, a hit answers at once and a miss
-//! takes the `on_miss` plan (the stores and key laws are in `cache.rs`).
+//! takes the `on_miss` plan (the stores and key laws are in `components::cache`).
 
 use super::System;
 use crate::components::entity::Frame;

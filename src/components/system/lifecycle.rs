@@ -1,6 +1,6 @@
 //! Replicas coming and going on `System`: provisioning (`ReplicaUp`), crashes that fail what
-//! a replica holds, and the levels copied from the fleets' counts (`lifecycle.rs` holds the
-//! world's state).
+//! a replica holds, and the levels copied from the fleets' counts (`components::lifecycle`
+//! holds the world's state).
 
 use super::System;
 use crate::components::entity::{Event, Frame, ReplicaRef};

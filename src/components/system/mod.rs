@@ -1,10 +1,12 @@
-//! The system under simulation: the components of one scenario, the closed set of events,
-//! and the run of one replication.
+//! The system under simulation: one replication's world (`System`), and its run.
 //!
-//! Each event belongs to a component kind and is handled in that kind's module: arrivals in
-//! `traffic`, work in `service`, call timers in `request`, window ends in `series`, scaling
-//! in `autoscaler`, replicas coming up in `fleet`, faults in `fault`, probes in `health`.
-//! This file only dispatches them and stops the run when it is overloaded.
+//! Each event is handled in the glue file of its concern, each with its own `impl System`
+//! block: arrivals in `traffic`, visits in `service`, batches in `batch`, call timers in
+//! `request`, window ends in `series`, scaling in `autoscaler`, replicas coming up in
+//! `lifecycle`, faults in `fault`, probes in `health`, rollouts in `deployment`, backlogs in
+//! `region`. A glue file imports this one and the policy and state files of `components`,
+//! never another glue file. This file only dispatches events and stops the run when it is
+//! overloaded.
 
 mod autoscaler;
 mod batch;
@@ -80,8 +82,8 @@ pub fn simulate_checked(model: &Model, replication: u32) -> Result<RunResult, St
     Ok(run)
 }
 
-/// One replication's world: what its events act on. Each component kind's module adds the
-/// handlers for its own events (`impl System` in `traffic`, `service`, `request`).
+/// One replication's world: what its events act on. Each concern's glue file (`system/*.rs`)
+/// adds the handlers for its own events (`impl System` in `traffic`, `service`, `request`...).
 pub struct System<'m> {
     pub(super) model: &'m Model,
     /// The measured window `[warmup, duration)`.

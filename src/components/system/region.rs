@@ -1,6 +1,6 @@
 //! Regions on `System`: the client region and the served one of each request, detection of
 //! a region down, failover, and a region's backlog (`BacklogDrain`, `BacklogTimeout`); the
-//! state is `region.rs`'s.
+//! state is `components::region`'s.
 
 use super::System;
 use crate::components::entity::Event;

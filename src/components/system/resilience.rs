@@ -1,6 +1,6 @@
 //! The resilience patterns on `System`: which breaker and retry budget a call meets (its
 //! calling replica's own, or the service's shared one), permits taken and settled (the
-//! breakers and budgets themselves are in `resilience.rs`).
+//! breakers and budgets themselves are in `components::resilience`).
 
 use super::System;
 use crate::components::entity::{Call, Ending, Permit};

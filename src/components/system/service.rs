@@ -1,5 +1,6 @@
 //! A visit at a service on `System`: admission behind the rate limit and the balancer, work,
-//! queue timeouts and release (`WorkDone`, `QueueTimeout`); `service.rs` holds the state.
+//! queue timeouts and release (`WorkDone`, `QueueTimeout`); `components::service` holds the
+//! state.
 
 use super::System;
 use crate::components::entity::Event;

@@ -1,5 +1,5 @@
 //! Arrivals on `System`: the next request from the source (`Arrival`) and a closed-loop
-//! user's next request (`UserRequest`); the sources are in `traffic.rs`.
+//! user's next request (`UserRequest`); the sources are in `components::traffic`.
 
 use super::System;
 use crate::components::entity::Event;
