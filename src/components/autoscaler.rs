@@ -123,11 +123,11 @@ pub(super) fn scoped_sync(
 pub struct AutoscalerState {
     /// Cumulative integrals at the last sync: busy workers, visits in the service, queued,
     /// ready replicas (level x ns), and visits.
-    pub(super) mark: [u128; 4],
-    pub(super) mark_visits: u64,
+    mark: [u128; 4],
+    mark_visits: u64,
     /// The ready replicas `(slot, incarnation)` at the last sync, in slot order: those ready
     /// when the next window starts.
-    pub(super) ready_at_mark: Vec<(u32, u32)>,
+    ready_at_mark: Vec<(u32, u32)>,
     /// Metrics read at each sync, kept until they are `metric_delay` old (`None`: no replica
     /// was ready in the window).
     scrapes: VecDeque<(Nanos, Option<Scrape>)>,
@@ -138,6 +138,45 @@ pub struct AutoscalerState {
 }
 
 impl AutoscalerState {
+    /// The replicas ready `(slot, incarnation)`, in slot order, when the next window starts.
+    pub(super) fn mark_ready(&mut self, ready: Vec<(u32, u32)>) {
+        self.ready_at_mark = ready;
+    }
+
+    /// The metric over the window since the last sync, per ready replica, and the replicas
+    /// ready through it, from the service's cumulative integrals `now` (busy workers, visits
+    /// in the service, queued, ready replicas), its `visits` and the replicas `ready_now`;
+    /// `None` when no replica was ready. The window's end is the next one's start.
+    pub(super) fn scrape(
+        &mut self,
+        now: [u128; 4],
+        visits: u64,
+        ready_now: Vec<(u32, u32)>,
+        concurrency: f64,
+        metric: Metric,
+    ) -> Option<Scrape> {
+        let delta = |i: usize| (now[i] - self.mark[i]) as f64;
+        let ready_time = delta(3);
+        let value = (ready_time > 0.0).then(|| {
+            let observed = match metric {
+                Metric::Utilization => delta(0) / (ready_time * concurrency),
+                Metric::InFlight => delta(1) / ready_time,
+                Metric::QueueLength => delta(2) / ready_time,
+                Metric::Rps => (visits - self.mark_visits) as f64 / (ready_time / 1e9),
+            };
+            let through = ready_now
+                .iter()
+                .copied()
+                .filter(|r| self.ready_at_mark.binary_search(r).is_ok())
+                .collect();
+            Scrape { observed, through }
+        });
+        self.mark = now;
+        self.mark_visits = visits;
+        self.ready_at_mark = ready_now;
+        value
+    }
+
     /// Keeps this sync's `scrape` and returns what the controller sees now: the newest
     /// scrape at least `delay_ns` old (`None`: none yet, or no replica was ready in it).
     pub(super) fn seen(

@@ -6,9 +6,11 @@
 //! they changed (`note_fleet_change`).
 
 use super::autoscaler::{AutoscalerState, RegionalHpa};
+use crate::distribution::Distribution;
 use crate::engine::rng::{self, Rng, Stream};
+use crate::engine::time::Nanos;
 use crate::metrics::run::Log;
-use crate::scenario::model::Model;
+use crate::scenario::model::{Model, ServiceId};
 
 pub(super) const HOUR_NS: f64 = 3_600e9;
 
@@ -29,8 +31,8 @@ pub struct WorldState {
     /// Each fault's own sequential stream (failure times, repair times).
     pub fault_rngs: Vec<Rng>,
     /// Provisioning delays: a keyed draw per replica started, per service.
-    pub(super) provisioning: Vec<Stream>,
-    pub(super) started: Vec<u64>,
+    provisioning: Vec<Stream>,
+    started: Vec<u64>,
 }
 
 impl WorldState {
@@ -75,5 +77,17 @@ impl WorldState {
                 .collect(),
             started: vec![0; model.services.len()],
         }
+    }
+
+    /// The provisioning delay of the next replica `service` starts: a keyed draw by how many
+    /// it started before, so the n-th replica's delay is the same whatever else happens.
+    pub(super) fn draw_provisioning_ns(
+        &mut self,
+        service: ServiceId,
+        provisioning: &Distribution,
+    ) -> Nanos {
+        let n = self.started[service];
+        self.started[service] += 1;
+        provisioning.sample_ns(&mut self.provisioning[service].at(n, 0, 0))
     }
 }

@@ -7,7 +7,7 @@ use crate::components::entity::Event;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;
-use crate::scenario::fleet::{Autoscale, Metric};
+use crate::scenario::fleet::Autoscale;
 use crate::scenario::model::ServiceId;
 
 impl System<'_> {
@@ -17,14 +17,16 @@ impl System<'_> {
                 // The replicas ready at the start are ready when the first window starts.
                 let ready = ready_set(self.services[id].replicas());
                 if let Some(state) = self.world.autoscalers[id].as_mut() {
-                    state.ready_at_mark = ready;
+                    state.mark_ready(ready);
                 }
                 let replicas = self.services[id].replicas();
                 for (g, hpa) in self.world.regional_hpas[id].iter_mut().enumerate() {
-                    hpa.state.ready_at_mark = ready_set(replicas)
-                        .into_iter()
-                        .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
-                        .collect();
+                    hpa.state.mark_ready(
+                        ready_set(replicas)
+                            .into_iter()
+                            .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
+                            .collect(),
+                    );
                 }
                 if a.sync_ns < self.model.duration_ns {
                     events.schedule(a.sync_ns, Event::AutoscaleSync(id as u32));
@@ -117,26 +119,7 @@ impl System<'_> {
         let concurrency = f64::from(self.model.services[id].concurrency);
         let ready_now = ready_set(self.services[id].replicas());
         let state = self.world.autoscalers[id].as_mut()?;
-        let delta = |i: usize| (now[i] - state.mark[i]) as f64;
-        let ready_time = delta(3);
-        let value = (ready_time > 0.0).then(|| {
-            let observed = match a.metric {
-                Metric::Utilization => delta(0) / (ready_time * concurrency),
-                Metric::InFlight => delta(1) / ready_time,
-                Metric::QueueLength => delta(2) / ready_time,
-                Metric::Rps => (visits - state.mark_visits) as f64 / (ready_time / 1e9),
-            };
-            let through = ready_now
-                .iter()
-                .copied()
-                .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
-                .collect();
-            Scrape { observed, through }
-        });
-        state.mark = now;
-        state.mark_visits = visits;
-        state.ready_at_mark = ready_now;
-        value
+        state.scrape(now, visits, ready_now, concurrency, a.metric)
     }
 
     /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).

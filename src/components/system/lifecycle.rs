@@ -122,9 +122,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) -> u32 {
         let replica = self.services[service].start(version, region, false);
-        let n = self.world.started[service];
-        self.world.started[service] += 1;
-        let delay_ns = provisioning.sample_ns(&mut self.world.provisioning[service].at(n, 0, 0));
+        let delay_ns = self.world.draw_provisioning_ns(service, provisioning);
         let incarnation = self.services[service].fleet.get(replica).incarnation();
         events.schedule(
             now_ns.saturating_add(delay_ns),
