@@ -33,29 +33,25 @@
 //! finish their in-flight work, then go).
 
 use super::fleet::{Replica, ReplicaState};
-use super::system::{Event, System};
-use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::recorder::TimeWeighted;
-use crate::metrics::run::Happening;
 use crate::scenario::fleet::{Autoscale, Metric, RateLimit};
-use crate::scenario::model::ServiceId;
 use std::collections::VecDeque;
 
 /// One region's HPA of a regional service: its memory, and its region's busy workers and
 /// ready replicas integrated (what its utilization is read from).
 #[derive(Debug, Clone, Default)]
 pub struct RegionalHpa {
-    state: AutoscalerState,
-    busy: TimeWeighted,
+    pub(super) state: AutoscalerState,
+    pub(super) busy: TimeWeighted,
     pub(super) ready: TimeWeighted,
 }
 
 /// What an HPA over part of a pool (a version's, a region's) decided at a sync.
-struct Decision {
-    current: u32,
-    desired: u32,
-    observed: f64,
+pub(super) struct Decision {
+    pub(super) current: u32,
+    pub(super) desired: u32,
+    pub(super) observed: f64,
 }
 
 /// One sync of an HPA over the replicas `mine` selects, on utilization: `areas` are the
@@ -64,7 +60,7 @@ struct Decision {
 /// module docs); `None` when it has no metric to act on yet. `scale` is the count it
 /// manages when that is not its pods' (a rollout's desired count, the scale subresource).
 #[allow(clippy::too_many_arguments)]
-fn scoped_sync(
+pub(super) fn scoped_sync(
     now_ns: Nanos,
     a: &Autoscale,
     state: &mut AutoscalerState,
@@ -142,9 +138,53 @@ pub struct AutoscalerState {
 }
 
 impl AutoscalerState {
+    /// The replicas ready `(slot, incarnation)`, in slot order, when the next window starts.
+    pub(super) fn mark_ready(&mut self, ready: Vec<(u32, u32)>) {
+        self.ready_at_mark = ready;
+    }
+
+    /// The metric over the window since the last sync, per ready replica, and the replicas
+    /// ready through it, from the service's cumulative integrals `now` (busy workers, visits
+    /// in the service, queued, ready replicas), its `visits` and the replicas `ready_now`;
+    /// `None` when no replica was ready. The window's end is the next one's start.
+    pub(super) fn scrape(
+        &mut self,
+        now: [u128; 4],
+        visits: u64,
+        ready_now: Vec<(u32, u32)>,
+        concurrency: f64,
+        metric: Metric,
+    ) -> Option<Scrape> {
+        let delta = |i: usize| (now[i] - self.mark[i]) as f64;
+        let ready_time = delta(3);
+        let value = (ready_time > 0.0).then(|| {
+            let observed = match metric {
+                Metric::Utilization => delta(0) / (ready_time * concurrency),
+                Metric::InFlight => delta(1) / ready_time,
+                Metric::QueueLength => delta(2) / ready_time,
+                Metric::Rps => (visits - self.mark_visits) as f64 / (ready_time / 1e9),
+            };
+            let through = ready_now
+                .iter()
+                .copied()
+                .filter(|r| self.ready_at_mark.binary_search(r).is_ok())
+                .collect();
+            Scrape { observed, through }
+        });
+        self.mark = now;
+        self.mark_visits = visits;
+        self.ready_at_mark = ready_now;
+        value
+    }
+
     /// Keeps this sync's `scrape` and returns what the controller sees now: the newest
     /// scrape at least `delay_ns` old (`None`: none yet, or no replica was ready in it).
-    fn seen(&mut self, now_ns: Nanos, delay_ns: Nanos, scrape: Option<Scrape>) -> Option<&Scrape> {
+    pub(super) fn seen(
+        &mut self,
+        now_ns: Nanos,
+        delay_ns: Nanos,
+        scrape: Option<Scrape>,
+    ) -> Option<&Scrape> {
         self.scrapes.push_back((now_ns, scrape));
         while self
             .scrapes
@@ -163,9 +203,9 @@ impl AutoscalerState {
 /// What one sync read: the metric's average per ready replica over the window, and the
 /// replicas ready through the whole window (the pods the HPA has a sample of).
 #[derive(Debug, Clone)]
-struct Scrape {
-    observed: f64,
-    through: Vec<(u32, u32)>,
+pub(super) struct Scrape {
+    pub(super) observed: f64,
+    pub(super) through: Vec<(u32, u32)>,
 }
 
 /// The pods of a sync as the HPA groups them (`groupPods`); see the module docs.
@@ -180,7 +220,7 @@ pub(crate) struct Pods {
 }
 
 /// The ready replicas of a pool, `(slot, incarnation)` in slot order.
-fn ready_set(replicas: &[Replica]) -> Vec<(u32, u32)> {
+pub(super) fn ready_set(replicas: &[Replica]) -> Vec<(u32, u32)> {
     replicas
         .iter()
         .enumerate()
@@ -191,7 +231,7 @@ fn ready_set(replicas: &[Replica]) -> Vec<(u32, u32)> {
 
 /// Groups the replicas now by what the sample `through` (the replicas ready through its
 /// window) says of them.
-fn group_pods(replicas: &[Replica], through: &[(u32, u32)], metric: Metric) -> Pods {
+pub(super) fn group_pods(replicas: &[Replica], through: &[(u32, u32)], metric: Metric) -> Pods {
     let mut pods = Pods::default();
     for (i, r) in replicas.iter().enumerate() {
         match r.state() {
@@ -255,320 +295,9 @@ pub(crate) fn recommend(current: u32, ratio: f64, tolerance: f64, pods: Pods) ->
     Some(new)
 }
 
-impl System<'_> {
-    pub(super) fn schedule_autoscalers(&mut self, events: &mut EventQueue<Event>) {
-        for (id, spec) in self.model.services.iter().enumerate() {
-            if let Some(a) = &spec.fleet.autoscale {
-                // The replicas ready at the start are ready when the first window starts.
-                let ready = ready_set(self.services[id].replicas());
-                if let Some(state) = self.world.autoscalers[id].as_mut() {
-                    state.ready_at_mark = ready;
-                }
-                let replicas = self.services[id].replicas();
-                for (g, hpa) in self.world.regional_hpas[id].iter_mut().enumerate() {
-                    hpa.state.ready_at_mark = ready_set(replicas)
-                        .into_iter()
-                        .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
-                        .collect();
-                }
-                if a.sync_ns < self.model.duration_ns {
-                    events.schedule(a.sync_ns, Event::AutoscaleSync(id as u32));
-                }
-            }
-        }
-    }
-
-    /// A sync period is up: read the metric, decide, act.
-    pub(super) fn on_autoscale_sync(
-        &mut self,
-        now_ns: Nanos,
-        service: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let id = service as ServiceId;
-        let model = self.model;
-        let spec = &model.services[id];
-        let Some(a) = &spec.fleet.autoscale else {
-            return;
-        };
-        let next = now_ns.saturating_add(a.sync_ns);
-        if next < model.duration_ns {
-            events.schedule(next, Event::AutoscaleSync(service));
-        }
-        if !self.world.regional_hpas[id].is_empty() {
-            self.sync_regions(now_ns, id, a, events);
-            return;
-        }
-        if let Some(d) = self.separate_rollout(id) {
-            for version in [super::rollout::OLD, super::rollout::NEW] {
-                self.sync_version(now_ns, id, d, 0, version, a, events);
-            }
-            return;
-        }
-        let scrape = self.scrape(now_ns, id, a);
-        let state = self.world.autoscalers[id]
-            .as_mut()
-            .expect("an autoscaled service has an autoscaler");
-        let Some(seen) = state.seen(now_ns, a.metric_delay_ns, scrape) else {
-            return; // no metric yet (or no replica was ready to report one)
-        };
-        let observed = seen.observed;
-        let pods = group_pods(self.services[id].replicas(), &seen.through, a.metric);
-        // Under a rollout the HPA manages the desired total (the scale subresource), over
-        // the pods of both versions; the strategy spreads any change.
-        let rollout = self.services[id]
-            .deployment
-            .filter(|&d| self.rollouts[d].active());
-        let current = match rollout {
-            Some(d) => self.rollouts[d].desired[0],
-            None => pods.with_metrics + pods.missing + pods.unready,
-        };
-        let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
-        else {
-            return; // no replica with a sample
-        };
-        let state = self.world.autoscalers[id].as_mut().expect("checked above");
-        let desired = decide(a, state, now_ns, current, recommendation);
-        if desired == current {
-            return;
-        }
-        self.log_scale(now_ns, id, current, desired, observed);
-        if let Some(d) = rollout {
-            self.rollout_resize(now_ns, d, 0, desired, events);
-        } else if desired > current {
-            for _ in current..desired {
-                self.start_replica(now_ns, id, 0, &a.provisioning, events);
-            }
-        } else {
-            self.scale_down(now_ns, id, current - desired);
-        }
-    }
-
-    /// The metric over the last sync period, per ready replica, and the replicas ready
-    /// through it; `None` when no replica was ready.
-    fn scrape(&mut self, now_ns: Nanos, id: ServiceId, a: &Autoscale) -> Option<Scrape> {
-        let window = self.window;
-        let record = &self.record.services[id];
-        let now = [
-            record.busy_workers.run_area_at(now_ns, window),
-            record.in_system.run_area_at(now_ns, window),
-            record.queued.run_area_at(now_ns, window),
-            record.ready.run_area_at(now_ns, window),
-        ];
-        let visits = record.visits;
-        let concurrency = f64::from(self.model.services[id].concurrency);
-        let ready_now = ready_set(self.services[id].replicas());
-        let state = self.world.autoscalers[id].as_mut()?;
-        let delta = |i: usize| (now[i] - state.mark[i]) as f64;
-        let ready_time = delta(3);
-        let value = (ready_time > 0.0).then(|| {
-            let observed = match a.metric {
-                Metric::Utilization => delta(0) / (ready_time * concurrency),
-                Metric::InFlight => delta(1) / ready_time,
-                Metric::QueueLength => delta(2) / ready_time,
-                Metric::Rps => (visits - state.mark_visits) as f64 / (ready_time / 1e9),
-            };
-            let through = ready_now
-                .iter()
-                .copied()
-                .filter(|r| state.ready_at_mark.binary_search(r).is_ok())
-                .collect();
-            Scrape { observed, through }
-        });
-        state.mark = now;
-        state.mark_visits = visits;
-        state.ready_at_mark = ready_now;
-        value
-    }
-
-    /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).
-    fn separate_rollout(&self, id: ServiceId) -> Option<usize> {
-        self.services[id].deployment.filter(|&d| {
-            self.rollouts[d].active()
-                && self.model.deployments[d].autoscale
-                    == crate::scenario::deploy::Coupling::Separate
-        })
-    }
-
-    /// One version's own HPA during a rollout (`autoscale = "separate"`, as Flagger gives the
-    /// primary and the canary each its own; in region `g` of a regional service, one per
-    /// region and version): its utilization over its own ready replicas, its own pods,
-    /// stabilization and limits; what it decides is a floor under the count the strategy
-    /// gives the version there.
-    #[allow(clippy::too_many_arguments)]
-    fn sync_version(
-        &mut self,
-        now_ns: Nanos,
-        id: ServiceId,
-        d: usize,
-        g: usize,
-        version: super::fleet::VersionId,
-        a: &Autoscale,
-        events: &mut EventQueue<Event>,
-    ) {
-        let window = self.window;
-        let v = usize::from(version);
-        let concurrency = f64::from(self.model.services[id].concurrency);
-        let rollout = &self.rollouts[d];
-        let areas = [
-            rollout.busy[g][v].run_area_at(now_ns, window),
-            rollout.ready_level(g, version).run_area_at(now_ns, window),
-        ];
-        let regional = self.services[id].is_regional();
-        let Some(decision) = scoped_sync(
-            now_ns,
-            a,
-            &mut self.world.version_autoscalers[d][g][v],
-            self.services[id].replicas(),
-            |r| r.version == version && (!regional || usize::from(r.region) == g),
-            areas,
-            concurrency,
-            None,
-        ) else {
-            return;
-        };
-        self.rollouts[d].floor[g][v] = decision.desired;
-        if decision.desired != decision.current {
-            let Decision {
-                current,
-                desired,
-                observed,
-            } = decision;
-            self.log_scale(now_ns, id, current, desired, observed);
-            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
-        }
-    }
-
-    /// The HPAs of a regional service, one per region (as a Kubernetes cluster per region
-    /// has): each reads the utilization of its region's ready replicas and scales that
-    /// region's count within the same `[min, max]`, starting replicas there and draining its
-    /// newest. A region with no ready replica (down) has no sample, so its HPA does nothing.
-    /// The log shows the service's total count before and after each region's change, and
-    /// the region's observed utilization. Under a rollout with `autoscale = "blended"` each
-    /// region's HPA reads both versions' replicas there and manages the region's desired
-    /// count, which the strategy spreads over the versions; with `"separate"` each region
-    /// has one HPA per version instead ([`System::sync_version`]).
-    fn sync_regions(
-        &mut self,
-        now_ns: Nanos,
-        id: ServiceId,
-        a: &Autoscale,
-        events: &mut EventQueue<Event>,
-    ) {
-        if let Some(d) = self.separate_rollout(id) {
-            for g in 0..self.rollouts[d].desired.len() {
-                for version in [super::rollout::OLD, super::rollout::NEW] {
-                    self.sync_version(now_ns, id, d, g, version, a, events);
-                }
-            }
-            return;
-        }
-        let window = self.window;
-        let concurrency = f64::from(self.model.services[id].concurrency);
-        let rollout = self.services[id]
-            .deployment
-            .filter(|&d| self.rollouts[d].active());
-        for g in 0..self.world.regional_hpas[id].len() {
-            let region = g as u16;
-            let scale = rollout.map(|d| self.rollouts[d].desired[g]);
-            let hpa = &mut self.world.regional_hpas[id][g];
-            let areas = [
-                hpa.busy.run_area_at(now_ns, window),
-                hpa.ready.run_area_at(now_ns, window),
-            ];
-            let Some(Decision {
-                current,
-                desired,
-                observed,
-            }) = scoped_sync(
-                now_ns,
-                a,
-                &mut hpa.state,
-                self.services[id].replicas(),
-                |r| r.region == region,
-                areas,
-                concurrency,
-                scale,
-            )
-            else {
-                continue;
-            };
-            if desired == current {
-                continue;
-            }
-            let total = self.services[id].fleet.current();
-            let after = (total + desired).saturating_sub(current);
-            self.log_scale(now_ns, id, total, after, observed);
-            if let Some(d) = rollout {
-                self.rollout_resize(now_ns, d, g, desired, events);
-            } else if desired > current {
-                for _ in current..desired {
-                    self.start_replica(now_ns, id, region, &a.provisioning, events);
-                }
-            } else {
-                self.services[id]
-                    .fleet
-                    .shrink_region(region, current - desired);
-                self.recount(now_ns, id);
-            }
-        }
-    }
-
-    /// A worker of a regional autoscaled service's replica became busy (+1) or free (-1):
-    /// counted for its region's HPA.
-    #[inline(always)]
-    pub(super) fn note_region_busy(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        delta: i64,
-    ) {
-        if self.regional_autoscaling {
-            self.count_region_busy(now_ns, service, replica, delta);
-        }
-    }
-
-    #[inline(never)]
-    fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
-        let hpas = &mut self.world.regional_hpas[service];
-        if !hpas.is_empty() {
-            let g = usize::from(self.services[service].fleet.get(replica).region);
-            hpas[g].busy.add(now_ns, delta, self.window);
-        }
-    }
-
-    /// Logs a change of the count an HPA manages.
-    fn log_scale(&mut self, now_ns: Nanos, service: ServiceId, from: u32, to: u32, observed: f64) {
-        let happening = if to > from {
-            Happening::ScaleUp {
-                service,
-                from,
-                to,
-                observed,
-            }
-        } else {
-            Happening::ScaleDown {
-                service,
-                from,
-                to,
-                observed,
-            }
-        };
-        self.world.log.push(now_ns, happening);
-    }
-
-    /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest
-    /// slot) first.
-    fn scale_down(&mut self, now_ns: Nanos, id: ServiceId, n: u32) {
-        self.services[id].fleet.shrink(None, n);
-        self.recount(now_ns, id);
-    }
-}
-
 /// Steps 3 to 5 of the module docs: stabilization, rate limits, bounds. Records the
 /// recommendation and any change in `state`.
-fn decide(
+pub(super) fn decide(
     a: &Autoscale,
     state: &mut AutoscalerState,
     now_ns: Nanos,

@@ -22,8 +22,8 @@
 //! scheduled for and are stale otherwise. A replica also carries its *version* (0 unless a
 //! deployment runs a second one beside it): what a version changes is read through it.
 
-use super::balancer::LoadIndex;
-use super::request::Frame;
+use super::entity::Frame;
+use super::load_index::LoadIndex;
 use super::resilience::{Breaker, BudgetState};
 use crate::engine::slab::Key;
 use crate::engine::timer::TimerSlot;
@@ -40,7 +40,7 @@ pub enum ReplicaState {
 }
 
 /// Index of a version of a service (0: the service's own keys).
-pub type VersionId = u8;
+pub use super::entity::VersionId;
 
 /// One instance of a service: its lifecycle (changed only through [`Fleet`]) and its load
 /// (workers and queue, changed by the service; the counts through [`Fleet::change_load`]).

@@ -27,14 +27,9 @@
 //! the TTL is taken back from the log (and the later one is not logged either if it restores
 //! the answer before: no client move completed).
 
-use super::fleet::ReplicaState;
-use super::lifecycle::ReplicaRef;
-use super::request::{Ending, Parent, RequestInfo};
-use super::system::{Event, System};
-use crate::engine::queue::EventQueue;
+use super::entity::RequestInfo;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
-use crate::metrics::run::Happening;
 use crate::scenario::fleet::Backlog;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
@@ -44,16 +39,16 @@ use std::collections::{HashMap, VecDeque};
 
 /// Where each region's clients are served, as DNS answers for them over time.
 #[derive(Debug, Clone)]
-struct View {
+pub(super) struct View {
     /// Whether the region was up when last detected.
-    up: bool,
+    pub(super) up: bool,
     /// DNS's answers for the region's clients, `(since, region)`, oldest first, kept back to
     /// the one in force `dns_ttl` ago (the oldest a client's cache can hold).
-    answers: VecDeque<(Nanos, u8)>,
+    pub(super) answers: VecDeque<(Nanos, u8)>,
     /// Where the log last said the clients are, by a happening already due.
-    settled: u8,
+    pub(super) settled: u8,
     /// A logged happening not yet due: `(when, the answer it says clients follow)`.
-    pending: Option<(Nanos, u8)>,
+    pub(super) pending: Option<(Nanos, u8)>,
 }
 
 impl View {
@@ -75,15 +70,15 @@ pub struct Regions {
     /// weight, offset)`; a request's region is then drawn by the weights of the moment.
     phases: Option<(Diurnal, Vec<(f64, f64)>)>,
     stream: Stream,
-    views: Vec<View>,
-    latency_ns: Vec<Vec<Nanos>>,
+    pub(super) views: Vec<View>,
+    pub(super) latency_ns: Vec<Vec<Nanos>>,
     /// Per class: the time its payload takes to cross between regions there and back
     /// (0 without `network.bandwidth_mbps`).
     transfer_ns: Vec<Nanos>,
-    ttl_ns: Nanos,
+    pub(super) ttl_ns: Nanos,
     /// Per class: its requests' data must stay in their region (no failover).
     residency: Vec<bool>,
-    probe: Option<ServiceId>,
+    pub(super) probe: Option<ServiceId>,
     /// Resident requests waiting for their region (see [`Backlogs`]); `None` when no class
     /// has a backlog, the one check an arrival makes.
     pub(super) backlogs: Option<Box<Backlogs>>,
@@ -91,26 +86,26 @@ pub struct Regions {
 
 /// A request waiting in a backlog, with its arrival time.
 #[derive(Debug, Clone, Copy)]
-struct Waiting {
-    request: RequestInfo,
-    arrived_ns: Nanos,
+pub(super) struct Waiting {
+    pub(super) request: RequestInfo,
+    pub(super) arrived_ns: Nanos,
 }
 
 /// The backlogs of the classes that have one: per (class, region) a FIFO of requests that
 /// arrived while their region was detected down.
 pub struct Backlogs {
     /// Per class: its backlog's keys.
-    specs: Vec<Option<Backlog>>,
-    regions: usize,
+    pub(super) specs: Vec<Option<Backlog>>,
+    pub(super) regions: usize,
     /// Per `class x regions + region`: the requests waiting, oldest first.
-    queues: Vec<VecDeque<Waiting>>,
+    pub(super) queues: Vec<VecDeque<Waiting>>,
     /// Per queue: when its armed timeout event is due (events due at another time are stale).
-    timer_due_ns: Vec<Option<Nanos>>,
+    pub(super) timer_due_ns: Vec<Option<Nanos>>,
     /// Regions detected up again with requests waiting: to be sent (`BacklogDrain`).
-    to_drain: Vec<u8>,
+    pub(super) to_drain: Vec<u8>,
     /// The arrival times of requests sent from a backlog and not yet ended, by id: their
     /// latency counts from there.
-    sent: HashMap<u64, Nanos>,
+    pub(super) sent: HashMap<u64, Nanos>,
     /// Requests waiting, in every queue.
     pub(super) waiting: usize,
 }
@@ -218,7 +213,7 @@ impl Regions {
     }
 
     /// Whether no class ever fails over (then failovers are not events).
-    fn all_resident(&self) -> bool {
+    pub(super) fn all_resident(&self) -> bool {
         self.residency.iter().all(|&r| r)
     }
 
@@ -272,322 +267,6 @@ fn client_at(diurnal: &Diurnal, shares: &[(f64, f64)], u: f64, now_ns: Nanos) ->
 /// (bandwidth_mbps x 10^6 bits/s)`, to the nearest nanosecond; 0 without a bandwidth.
 fn transfer_ns(payload_kb: f64, bandwidth_mbps: Option<f64>) -> Nanos {
     bandwidth_mbps.map_or(0, |mbps| (2.0 * payload_kb * 8e6 / mbps).round() as Nanos)
-}
-
-impl System<'_> {
-    /// After the probe service's replicas changed: detect regions going down or coming back.
-    pub(super) fn check_regions(&mut self, now_ns: Nanos, service: ServiceId) {
-        if self.regions.probe != Some(service) {
-            return;
-        }
-        let n = self.regions.views.len();
-        // A dead replica still in rotation looks up until health checks eject it.
-        let up: Vec<bool> = (0..n)
-            .map(|r| {
-                self.services[service]
-                    .fleet
-                    .region_counts()
-                    .get(r)
-                    .is_some_and(|c| c.ready > 0)
-            })
-            .collect();
-        if self.regions.views.iter().zip(&up).all(|(v, &u)| v.up == u) {
-            return;
-        }
-        for (region, (view, &up)) in self.regions.views.iter_mut().zip(&up).enumerate() {
-            if up && !view.up {
-                if let Some(b) = &mut self.regions.backlogs {
-                    let holds =
-                        (0..b.specs.len()).any(|c| !b.queues[c * b.regions + region].is_empty());
-                    if holds {
-                        b.to_drain.push(region as u8);
-                    }
-                }
-            }
-            view.up = up;
-        }
-        let ttl = self.regions.ttl_ns;
-        let all_resident = self.regions.all_resident();
-        for region in 0..n {
-            let latency = &self.regions.latency_ns[region];
-            let answer = if up[region] {
-                region
-            } else {
-                (0..n)
-                    .filter(|&q| q != region && up[q])
-                    .min_by_key(|&q| (latency[q], q))
-                    .unwrap_or(region)
-            } as u8;
-            let view = &mut self.regions.views[region];
-            if view.answers.back().is_some_and(|&(_, last)| last == answer) {
-                continue;
-            }
-            // Answers no cache can hold any more: all but the last one in force a TTL ago.
-            let oldest_held = now_ns.saturating_sub(ttl);
-            while view
-                .answers
-                .get(1)
-                .is_some_and(|&(since, _)| since <= oldest_held)
-            {
-                view.answers.pop_front();
-            }
-            view.answers.push_back((now_ns, answer));
-            if all_resident {
-                continue;
-            }
-            // A logged move not yet complete is overtaken: taken back from the log.
-            match view.pending.take() {
-                Some((due, _)) if due > now_ns => {
-                    let log = &mut self.world.log.entries;
-                    if let Some(i) = log.iter().rposition(|h| {
-                        h.at_ns == due
-                            && matches!(h.what, Happening::Failover { region: r, .. }
-                                | Happening::Failback { region: r } if r == region)
-                    }) {
-                        log.remove(i);
-                    }
-                }
-                Some((_, done)) => view.settled = done,
-                None => {}
-            }
-            if answer == view.settled {
-                continue; // back where the log says clients are: no move completed
-            }
-            let due = now_ns.saturating_add(ttl);
-            view.pending = Some((due, answer));
-            let happening = if usize::from(answer) == region {
-                Happening::Failback { region }
-            } else {
-                Happening::Failover {
-                    region,
-                    to: usize::from(answer),
-                }
-            };
-            self.world.log.push(due, happening);
-        }
-    }
-
-    /// An arriving request whose class has a backlog and whose region is detected down
-    /// waits in its region's backlog (or, with the backlog full, is rejected): `true` if so,
-    /// and the request is not sent.
-    pub(super) fn hold_in_backlog(
-        &mut self,
-        now_ns: Nanos,
-        request: RequestInfo,
-        events: &mut EventQueue<Event>,
-    ) -> bool {
-        let region = usize::from(request.client_region);
-        if self.regions.views.get(region).is_none_or(|v| v.up) {
-            return false;
-        }
-        let Some(b) = &mut self.regions.backlogs else {
-            return false;
-        };
-        let Some(spec) = b.specs[usize::from(request.class)] else {
-            return false;
-        };
-        let queue = usize::from(request.class) * b.regions + region;
-        if b.queues[queue].len() >= spec.max as usize {
-            self.end_request(now_ns, request, now_ns, Ending::Rejected);
-            self.request_ended(now_ns, request, now_ns, Ending::Rejected, events);
-            return true;
-        }
-        b.queues[queue].push_back(Waiting {
-            request,
-            arrived_ns: now_ns,
-        });
-        b.waiting += 1;
-        if let (Some(timeout_ns), None) = (spec.timeout_ns, b.timer_due_ns[queue]) {
-            let due = now_ns.saturating_add(timeout_ns);
-            b.timer_due_ns[queue] = Some(due);
-            events.schedule(due, Event::BacklogTimeout(queue as u32, due));
-        }
-        true
-    }
-
-    /// After an event that may have brought regions back: each region detected up with
-    /// requests waiting is sent its backlog by an event at the same time, which runs after
-    /// the events already due then (the other replicas coming back at the same instant).
-    pub(super) fn schedule_backlog_drains(
-        &mut self,
-        now_ns: Nanos,
-        events: &mut EventQueue<Event>,
-    ) {
-        if let Some(b) = &mut self.regions.backlogs {
-            for region in b.to_drain.drain(..) {
-                events.schedule(now_ns, Event::BacklogDrain(region));
-            }
-        }
-    }
-
-    /// The region is back: its backlogs' requests are sent, oldest first (across classes),
-    /// each to its class's entry; their latency counts from their arrival.
-    pub(super) fn on_backlog_drain(
-        &mut self,
-        now_ns: Nanos,
-        region: u8,
-        events: &mut EventQueue<Event>,
-    ) {
-        if !self.regions.views[usize::from(region)].up {
-            return; // down again at once: the requests keep waiting
-        }
-        let Some(b) = &mut self.regions.backlogs else {
-            return;
-        };
-        let classes = b.specs.len();
-        let queues: Vec<usize> = (0..classes)
-            .map(|c| c * b.regions + usize::from(region))
-            .collect();
-        for &q in &queues {
-            b.timer_due_ns[q] = None;
-        }
-        let mut sent = 0u64;
-        loop {
-            let Some(b) = &mut self.regions.backlogs else {
-                return;
-            };
-            let Some(&q) = queues
-                .iter()
-                .filter(|&&q| !b.queues[q].is_empty())
-                .min_by_key(|&&q| b.queues[q][0].arrived_ns)
-            else {
-                break;
-            };
-            let Waiting {
-                mut request,
-                arrived_ns,
-            } = b.queues[q].pop_front().expect("a queue with a front");
-            b.waiting -= 1;
-            b.sent.insert(request.id, arrived_ns);
-            request.backlogged = true;
-            sent += 1;
-            let entry = self.model.classes[usize::from(request.class)].entry;
-            if request.measured {
-                self.record.services[entry].calls += 1;
-            }
-            self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
-        }
-        if sent > 0 {
-            self.world.log.push(
-                now_ns,
-                Happening::BacklogSent {
-                    region: usize::from(region),
-                    requests: sent,
-                },
-            );
-        }
-    }
-
-    /// A backlog's oldest requests have waited its `timeout`: they time out, and the timer
-    /// is armed for the next oldest.
-    pub(super) fn on_backlog_timeout(
-        &mut self,
-        now_ns: Nanos,
-        queue: u32,
-        due_ns: Nanos,
-        events: &mut EventQueue<Event>,
-    ) {
-        let queue = queue as usize;
-        loop {
-            let Some(b) = &mut self.regions.backlogs else {
-                return;
-            };
-            if b.timer_due_ns[queue] != Some(due_ns) {
-                return; // stale: the backlog was sent, or the timer re-armed
-            }
-            let timeout_ns = b.specs[queue / b.regions]
-                .and_then(|s| s.timeout_ns)
-                .expect("a timer only for a backlog with a timeout");
-            match b.queues[queue].front() {
-                Some(w) if w.arrived_ns.saturating_add(timeout_ns) <= now_ns => {
-                    let Waiting {
-                        request,
-                        arrived_ns,
-                    } = b.queues[queue].pop_front().expect("a front");
-                    b.waiting -= 1;
-                    self.end_request(now_ns, request, arrived_ns, Ending::TimedOut);
-                    self.request_ended(now_ns, request, arrived_ns, Ending::TimedOut, events);
-                }
-                Some(w) => {
-                    let due = w.arrived_ns.saturating_add(timeout_ns);
-                    b.timer_due_ns[queue] = Some(due);
-                    events.schedule(due, Event::BacklogTimeout(queue as u32, due));
-                    return;
-                }
-                None => {
-                    b.timer_due_ns[queue] = None;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The arrival time of a request that ended: its own for one sent from a backlog.
-    #[inline]
-    pub(super) fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
-        if !request.backlogged {
-            return arrived_ns;
-        }
-        self.regions
-            .backlogs
-            .as_mut()
-            .and_then(|b| b.sent.remove(&request.id))
-            .unwrap_or(arrived_ns)
-    }
-
-    /// Every replica in `region` crashes, each back when the outage ends.
-    pub(super) fn region_outage(
-        &mut self,
-        now_ns: Nanos,
-        fault: usize,
-        region: usize,
-        duration_ns: Nanos,
-        events: &mut EventQueue<Event>,
-    ) {
-        self.world.region_outages[region] += 1;
-        for service in 0..self.services.len() {
-            if self.model.services[service].fleet.regions.is_none() {
-                continue;
-            }
-            let hit: Vec<u32> = (0..self.services[service].fleet.replicas().len() as u32)
-                .filter(|&i| {
-                    let r = self.services[service].fleet.get(i);
-                    usize::from(r.region) == region && r.state() != ReplicaState::Down
-                })
-                .collect();
-            for replica in hit {
-                self.world.log.push(
-                    now_ns,
-                    Happening::Crash {
-                        fault,
-                        service,
-                        replica,
-                    },
-                );
-                let incarnation = self.crash_replica(now_ns, service, replica, events);
-                events.schedule(
-                    now_ns.saturating_add(duration_ns),
-                    Event::ReplicaUp(ReplicaRef {
-                        service: service as u32,
-                        replica,
-                        incarnation,
-                    }),
-                );
-            }
-        }
-    }
-
-    /// The outage is over (its replicas come back through their own repair events); a
-    /// rollout's controller resumes there.
-    pub(super) fn region_restored(
-        &mut self,
-        _now_ns: Nanos,
-        region: usize,
-        _events: &mut EventQueue<Event>,
-    ) {
-        self.world.region_outages[region] -= 1;
-        self.rollout_dirty |= self.deploying;
-    }
 }
 
 #[cfg(test)]

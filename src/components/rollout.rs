@@ -11,8 +11,8 @@ use crate::metrics::series::{RolloutWindow, PHASE_KEYS};
 use crate::scenario::deploy::Deployment;
 use crate::scenario::model::{Model, ServiceId};
 
-/// Index of a version of a service (as `fleet::VersionId`, which this leaf does not import).
-pub type VersionId = u8;
+/// Index of a version of a service.
+pub use super::entity::VersionId;
 
 /// The old version (the service's own keys) and the new one.
 pub const OLD: VersionId = 0;

@@ -1,13 +1,13 @@
 //! The time series of one replication: counters and a latency histogram for the window under
 //! way, closed into the series at each window's end (the histogram is emptied and reused for
-//! the next window); and the `WindowTick` event.
+//! the next window). `System` calls it when a request ends and at each `WindowTick`
+//! (`system/series.rs`).
 
-use super::request::Ending;
-use super::system::{Event, System};
-use crate::engine::queue::EventQueue;
+use super::entity::Ending;
 use crate::engine::time::Nanos;
-use crate::metrics::recorder::Counts;
-use crate::metrics::series::{OpenLatency, Series, BILLED, BUSY, QUEUED, READY, STARTING};
+use crate::metrics::recorder::{Counts, ServiceRecord};
+use crate::metrics::series::{OpenLatency, RolloutWindow, Series};
+use crate::metrics::series::{BILLED, BUSY, QUEUED, READY, STARTING};
 use crate::scenario::model::Model;
 
 /// The window under way and the windows closed so far.
@@ -41,20 +41,15 @@ impl SeriesState {
             series,
         }
     }
-}
 
-impl System<'_> {
     /// A request ended: counted in the window under way (until the run's end).
-    pub(super) fn series_note_end(&mut self, now_ns: Nanos, arrived_ns: Nanos, ending: Ending) {
-        let Some(series) = &mut self.series else {
-            return;
-        };
-        let counts = &mut series.window;
+    pub fn note_end(&mut self, now_ns: Nanos, arrived_ns: Nanos, ending: Ending) {
+        let counts = &mut self.window;
         match ending {
             Ending::Succeeded | Ending::Degraded => {
                 counts.succeeded += 1;
                 counts.degraded += u64::from(ending == Ending::Degraded);
-                series.latency.record(now_ns - arrived_ns);
+                self.latency.record(now_ns - arrived_ns);
             }
             Ending::Failed => counts.failed += 1,
             Ending::Rejected => counts.rejected += 1,
@@ -63,31 +58,18 @@ impl System<'_> {
         }
     }
 
-    /// The first window's end.
-    pub(super) fn schedule_series(&mut self, events: &mut EventQueue<Event>) {
-        if self.series.is_some() {
-            let first = self.model.series_window_ns.min(self.model.duration_ns);
-            events.schedule(first, Event::WindowTick);
-        }
-    }
-
-    /// A window ends: its integrals are the differences of the cumulative ones since its
-    /// start, and the next window's end is scheduled (the last window ends with the run, and
-    /// may be shorter).
-    pub(super) fn on_window_tick(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
-        let window = self.window;
-        let model = self.model;
-        let Some(state) = &mut self.series else {
-            return;
-        };
-        for ((record, &at), visits) in self
-            .record
-            .services
-            .iter()
-            .zip(&state.offsets)
-            .zip(&mut state.visits)
-        {
-            let now = &mut state.now[at..];
+    /// A window ends at `now_ns`: its integrals are the differences of the services'
+    /// cumulative ones since its start, closed into the series with the window's counts, its
+    /// latencies and the rollouts' windows.
+    pub fn close_window(
+        &mut self,
+        now_ns: Nanos,
+        window: (Nanos, Nanos),
+        services: &[ServiceRecord],
+        rollouts: &[RolloutWindow],
+    ) {
+        for ((record, &at), visits) in services.iter().zip(&self.offsets).zip(&mut self.visits) {
+            let now = &mut self.now[at..];
             now[READY] = record.ready.run_area_at(now_ns, window);
             now[STARTING] = record.starting.run_area_at(now_ns, window);
             now[BUSY] = record.busy_workers.run_area_at(now_ns, window);
@@ -98,32 +80,21 @@ impl System<'_> {
             *visits = record.visits;
         }
         // From here on `marks` holds this window's integrals, then `now` is the next start.
-        for (mark, now) in state.marks.iter_mut().zip(&state.now) {
+        for (mark, now) in self.marks.iter_mut().zip(&self.now) {
             *mark = now - *mark;
         }
-        for (mark, now) in state.visit_marks.iter_mut().zip(&state.visits) {
+        for (mark, now) in self.visit_marks.iter_mut().zip(&self.visits) {
             *mark = now - *mark;
         }
-        let rollouts: Vec<_> = self
-            .rollouts
-            .iter_mut()
-            .map(|r| r.close_window(now_ns, window))
-            .collect();
-        state.series.close_window(
-            state.window,
-            &state.marks,
-            &state.visit_marks,
-            &rollouts,
-            &mut state.latency,
+        self.series.close_window(
+            self.window,
+            &self.marks,
+            &self.visit_marks,
+            rollouts,
+            &mut self.latency,
         );
-        state.marks.copy_from_slice(&state.now);
-        state.visit_marks.copy_from_slice(&state.visits);
-        state.window = Counts::default();
-        let next = now_ns
-            .saturating_add(model.series_window_ns)
-            .min(model.duration_ns);
-        if next > now_ns {
-            events.schedule(next, Event::WindowTick);
-        }
+        self.marks.copy_from_slice(&self.now);
+        self.visit_marks.copy_from_slice(&self.visits);
+        self.window = Counts::default();
     }
 }

@@ -14,23 +14,19 @@
 
 use super::balancer::Balancer;
 use super::cache::{CacheStore, KeyLaw};
+use super::entity::Frame;
 use super::fleet::{Fleet, VersionId};
-use super::request::{BatchRun, Ending, Frame, Parent, RequestInfo, Stage};
 use super::resilience::{Breaker, BudgetState, TokenBucket};
-use super::system::{Event, System};
 use crate::distribution::Distribution;
-use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
 use crate::engine::slab::Key;
-use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};
-use crate::engine::timer::TimerToken;
-use crate::metrics::run::OverloadReason;
+use crate::engine::time::Nanos;
 use crate::scenario::model::{Batch, Lookup, Store};
 use crate::scenario::model::{Model, Scope, Service, ServiceId};
 use rand::Rng as _;
 
 /// Mixed into a mirrored copy's call site, so that its draws are its own.
-const MIRROR_SITE: u64 = 0x6d69_7272_6f72_0001;
+pub(super) const MIRROR_SITE: u64 = 0x6d69_7272_6f72_0001;
 
 /// Where an arriving visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +46,9 @@ pub enum Admission {
 pub struct ServiceState {
     pub(super) fleet: Fleet,
     balancer: Balancer,
-    concurrency: u32,
+    pub(super) concurrency: u32,
     queue_capacity: u32,
-    batch: Option<Batch>,
+    pub(super) batch: Option<Batch>,
     /// Keyed streams: a visit's draws depend on its request and call site, not on when or
     /// where it is served.
     time_stream: Stream,
@@ -95,7 +91,7 @@ pub struct ServiceState {
     pub(super) route: super::rollout::Route,
     pub(super) current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
-    plain: bool,
+    pub(super) plain: bool,
 }
 
 impl ServiceState {
@@ -217,7 +213,7 @@ impl ServiceState {
     /// A worker of `replica` is free: the next live queued frame (for which `is_live` holds)
     /// takes it and is returned, or the worker goes idle (and the fleet hears of it: a
     /// draining replica left idle goes down).
-    fn release(
+    pub(super) fn release(
         &mut self,
         replica: u32,
         is_live: impl Fn(Key<Frame>) -> bool,
@@ -235,15 +231,9 @@ impl ServiceState {
         None
     }
 
-    /// A batch on `replica` is done: its worker is free.
-    fn batch_done(&mut self, replica: u32) {
-        self.fleet.change_load(replica, -1, 0);
-        self.fleet.idle(replica);
-    }
-
     /// A queued frame was cancelled: it no longer counts as waiting (its key stays in the
     /// queue until it reaches the front).
-    fn forget_queued(&mut self, replica: u32) {
+    pub(super) fn forget_queued(&mut self, replica: u32) {
         self.fleet.change_load(replica, 0, -1);
         self.fleet.idle(replica);
     }
@@ -362,490 +352,6 @@ impl ServiceState {
         };
         error_rate > 0.0
             && self.error_stream.at(request, site, attempt).random::<f64>() < error_rate
-    }
-}
-
-/// Frames a batch takes, in arrival order, leaving the rest waiting.
-struct BatchStart {
-    frames: Vec<Key<Frame>>,
-}
-
-impl ServiceState {
-    /// A batching replica with a free worker: the frames of the batch to start now (when
-    /// `max_size` wait, or the oldest has waited `timeout`), or the time to look again.
-    fn next_batch(
-        &mut self,
-        replica: u32,
-        now_ns: Nanos,
-        arrived_ns: impl Fn(Key<Frame>) -> Option<Nanos>,
-    ) -> Result<BatchStart, Option<Nanos>> {
-        let Some(batch) = self.batch else {
-            return Err(None);
-        };
-        let concurrency = self.concurrency;
-        let r = self.fleet.load_mut(replica);
-        // Drop cancelled frames from the front, so the front is the oldest live one.
-        while r.queue.front().is_some_and(|&k| arrived_ns(k).is_none()) {
-            r.queue.pop_front();
-        }
-        let Some(&oldest) = r.queue.front() else {
-            return Err(None);
-        };
-        if r.busy_workers() >= concurrency {
-            return Err(None);
-        }
-        let due_ns = arrived_ns(oldest)
-            .expect("live")
-            .saturating_add(batch.timeout_ns);
-        if r.queued() < batch.max_size && now_ns < due_ns {
-            return Err(Some(due_ns));
-        }
-        let mut frames = Vec::with_capacity(r.queued().min(batch.max_size) as usize);
-        while frames.len() < batch.max_size as usize {
-            let Some(next) = r.queue.pop_front() else {
-                break;
-            };
-            if arrived_ns(next).is_some() {
-                frames.push(next);
-            }
-        }
-        r.batch_timer.cancel();
-        self.fleet.change_load(replica, 1, -(frames.len() as i32));
-        Ok(BatchStart { frames })
-    }
-}
-
-impl System<'_> {
-    /// A visit arrives at `service`: a new frame, let in by the service's rate limit and
-    /// admitted by its balancer.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(super) fn visit(
-        &mut self,
-        now_ns: Nanos,
-        parent: Parent,
-        service: ServiceId,
-        request: RequestInfo,
-        site: u64,
-        attempt: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let key = self
-            .frames
-            .insert(Frame::new(parent, request, service, now_ns, site, attempt));
-        if self.frames.len() > self.max_frames {
-            self.stop_overloaded(now_ns, OverloadReason::Visits);
-        }
-        self.note_callee(parent, key);
-        let record = &mut self.record.services[service];
-        record.visits += 1;
-        if request.measured {
-            record.requests.arrived += 1;
-        }
-        let state = &mut self.services[service];
-        let admission = if state.plain {
-            state.admit(key, 0, None, None)
-        } else {
-            match self.before_admission(now_ns, key, service, request, events) {
-                Some((routing_key, region, version)) => {
-                    if let Some(v) = version {
-                        self.frame_mut(key).version = v;
-                    }
-                    if self.mirrors(service, &request) {
-                        self.mirror(now_ns, service, request, site, attempt, events);
-                    }
-                    self.services[service].admit(key, routing_key, region, version)
-                }
-                None => return,
-            }
-        };
-        let window = self.window;
-        let record = &mut self.record.services[service];
-        match admission {
-            Admission::Started(replica) => {
-                record.in_system.add(now_ns, 1, window);
-                if self.deploying {
-                    let version = self.services[service].fleet.get(replica).version;
-                    self.frame_mut(key).version = version;
-                }
-                self.start(now_ns, key, replica, events);
-            }
-            Admission::Queued(replica) => {
-                record.in_system.add(now_ns, 1, window);
-                record.queued.add(now_ns, 1, window);
-                let version = self.services[service].fleet.get(replica).version;
-                let frame = self.frame_mut(key);
-                frame.version = version;
-                frame.replica = replica;
-                frame.admitted = true;
-                if let Some(timeout_ns) = self.model.services[service].queue_timeout_ns {
-                    events.schedule(now_ns.saturating_add(timeout_ns), Event::QueueTimeout(key));
-                }
-                if self.model.services[service].batch.is_some() {
-                    self.try_batch(now_ns, service, replica, events);
-                }
-            }
-            Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
-            Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
-        }
-    }
-
-    /// What a service that is not plain does before admitting a visit: its rate limit lets it
-    /// in, its key is drawn (for `consistent_hash`), and a regional service finds the region
-    /// serving the request. `None` when the visit has ended (rejected, or no region is up).
-    fn before_admission(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        service: ServiceId,
-        request: RequestInfo,
-        events: &mut EventQueue<Event>,
-    ) -> Option<(u64, Option<u16>, Option<VersionId>)> {
-        if let Some(bucket) = &mut self.services[service].bucket {
-            if !bucket.take(now_ns) {
-                self.end_frame(now_ns, key, Ending::Rejected, events);
-                return None;
-            }
-        }
-        let routing_key = if self.services[service].routes_by_key() {
-            self.request_key(service, request.id)
-        } else {
-            0
-        };
-        // A regional service serves the request in its served region, if that is up.
-        let region = if self.services[service].is_regional() {
-            match self.regions.route(request) {
-                Some(region) => Some(region),
-                None => {
-                    self.end_frame(now_ns, key, Ending::Failed, events);
-                    return None;
-                }
-            }
-        } else {
-            None
-        };
-        // A deployment's route: a mirrored copy goes to the new version; others as routed.
-        let version = match self.services[service].deployment {
-            None => None,
-            Some(_) if request.mirror => Some(super::rollout::NEW),
-            Some(d) => {
-                let route = self.services[service].route;
-                self.rollouts[d].version_for(route, now_ns, request.id)
-            }
-        };
-        Some((routing_key, region, version))
-    }
-
-    /// Sends a copy of a visit to the new version of `service`, fire-and-forget: nobody
-    /// waits for it, but it loads the new version and every service it calls.
-    fn mirror(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        request: RequestInfo,
-        site: u64,
-        attempt: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let copy = RequestInfo {
-            mirror: true,
-            ..request
-        };
-        self.send_detached(now_ns, service, copy, site ^ MIRROR_SITE, attempt, events);
-    }
-
-    /// A queued frame has waited `queue_timeout`: it is dropped, timed out.
-    pub(super) fn on_queue_timeout(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        events: &mut EventQueue<Event>,
-    ) {
-        if self
-            .frames
-            .get(key)
-            .is_some_and(|f| f.stage == Stage::Queued)
-        {
-            self.leave_queue(now_ns, key);
-            self.end_frame(now_ns, key, Ending::TimedOut, events);
-        }
-    }
-
-    /// Starts a batch on the replica if one is due, else sets its timer for when it will be.
-    fn try_batch(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let frames = &self.frames;
-        let next = self.services[service].next_batch(replica, now_ns, |k| {
-            frames
-                .get(k)
-                .filter(|f| f.stage == Stage::Queued)
-                .map(|f| f.arrived_ns)
-        });
-        match next {
-            Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
-            Err(Some(due_ns)) => {
-                let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
-                if !timer.is_armed() {
-                    let token = timer.arm();
-                    events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
-                }
-            }
-            Err(None) => {}
-        }
-    }
-
-    /// A batching replica's oldest visit has waited its `timeout`.
-    pub(super) fn on_batch_due(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        token: TimerToken,
-        events: &mut EventQueue<Event>,
-    ) {
-        let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
-        if timer.fire(token) {
-            self.try_batch(now_ns, service, replica, events);
-        }
-    }
-
-    /// One worker takes a batch: the service time (drawn for the batch's first visit) plus
-    /// `per_item` per visit; every visit of it finishes then.
-    fn start_batch(
-        &mut self,
-        now_ns: Nanos,
-        service: ServiceId,
-        replica: u32,
-        batch: BatchStart,
-        events: &mut EventQueue<Event>,
-    ) {
-        let model = self.model;
-        let spec = &model.services[service];
-        let per_item_ns = spec.batch.map_or(0, |b| b.per_item_ns);
-        let n = batch.frames.len() as u32;
-        let first = self.frame(batch.frames[0]);
-        let (request, site, attempt) = (first.request.id, first.site, first.attempt);
-        let state = &self.services[service];
-        let base_ns = state.draw_service_ns(
-            state.version_of(spec, replica, Service::service_time_of),
-            request,
-            site,
-            attempt,
-        );
-        let work_ns = base_ns.saturating_add(per_item_ns.saturating_mul(u64::from(n)));
-        let run = self.batches.insert(BatchRun {
-            service,
-            replica,
-            left: n,
-        });
-        let window = self.window;
-        let record = &mut self.record.services[service];
-        record.busy_workers.add(now_ns, 1, window);
-        self.note_version_busy(now_ns, service, replica, 1);
-        self.note_region_busy(now_ns, service, replica, 1);
-        let record = &mut self.record.services[service];
-        if now_ns >= window.0 {
-            record.batches += 1;
-            record.batched_visits += u64::from(n);
-        }
-        let Some(done_ns) = now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) else {
-            self.stop_overloaded(now_ns, OverloadReason::ClockLimit);
-            return;
-        };
-        for key in batch.frames {
-            let frame = self.frames.get_mut(key).expect("a batch takes live frames");
-            frame.stage = Stage::Working;
-            frame.started_ns = now_ns;
-            frame.batch = Some(run);
-            let (measured, arrived_ns) = (frame.request.measured, frame.arrived_ns);
-            let record = &mut self.record.services[service];
-            record.queued.add(now_ns, -1, window);
-            if measured {
-                record.queue_wait.record(now_ns - arrived_ns);
-            }
-            events.schedule(done_ns, Event::WorkDone(key));
-        }
-    }
-
-    /// A visit of a batch is done; the last one frees the batch's worker for the next batch.
-    pub(super) fn batch_visit_done(
-        &mut self,
-        now_ns: Nanos,
-        run: Key<BatchRun>,
-        events: &mut EventQueue<Event>,
-    ) {
-        let batch = self
-            .batches
-            .get_mut(run)
-            .expect("a batch lives until its visits are done");
-        batch.left -= 1;
-        if batch.left > 0 {
-            return;
-        }
-        let BatchRun {
-            service, replica, ..
-        } = self.batches.remove(run).expect("live");
-        self.record.services[service]
-            .busy_workers
-            .add(now_ns, -1, self.window);
-        self.note_version_busy(now_ns, service, replica, -1);
-        self.note_region_busy(now_ns, service, replica, -1);
-        self.services[service].batch_done(replica);
-        self.note_fleet_change(now_ns, service);
-        self.try_batch(now_ns, service, replica, events);
-    }
-    /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
-    #[inline(always)]
-    fn start(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        replica: u32,
-        events: &mut EventQueue<Event>,
-    ) {
-        let frame = self.frame_mut(key);
-        frame.replica = replica;
-        frame.admitted = true;
-        frame.holds_worker = true;
-        frame.stage = Stage::Working;
-        frame.started_ns = now_ns;
-        let (service, measured, arrived_ns) =
-            (frame.service, frame.request.measured, frame.arrived_ns);
-        let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
-        // Drawn first: the draw is a chain of dependent multiplications, which the recording
-        // below can overlap.
-        let spec = &self.model.services[service];
-        let state = &self.services[service];
-        let work_ns = state.draw_service_ns(
-            state.version_of(spec, replica, Service::service_time_of),
-            request_id,
-            site,
-            attempt,
-        );
-        self.note_version_busy(now_ns, service, replica, 1);
-        self.note_region_busy(now_ns, service, replica, 1);
-        let record = &mut self.record.services[service];
-        record.busy_workers.add(now_ns, 1, self.window);
-        if measured {
-            record.queue_wait.record(now_ns - arrived_ns);
-        }
-        #[cfg(test)]
-        self.work_log.push((request_id, service, site, work_ns));
-        match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
-            Some(done_ns) => events.schedule(done_ns, Event::WorkDone(key)),
-            None => self.stop_overloaded(now_ns, OverloadReason::ClockLimit),
-        }
-    }
-
-    /// A worker finished its own work on a frame.
-    pub(super) fn on_work_done(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        events: &mut EventQueue<Event>,
-    ) {
-        let Some(frame) = self.frames.get(key) else {
-            return; // stale: the frame ended while its work was under way
-        };
-        // Read once: a batch ending below changes only the frames it starts, never this one.
-        let (service, parent, batch) = (frame.service, frame.parent, frame.batch);
-        let (request, site, attempt, started_ns, replica) = (
-            frame.request,
-            frame.site,
-            frame.attempt,
-            frame.started_ns,
-            frame.replica,
-        );
-        if let Some(run) = batch {
-            self.batch_visit_done(now_ns, run, events);
-        }
-        if let Parent::Detached = parent {
-            // The caller has gone: the work was done for nobody.
-            if request.measured {
-                let wasted_ns = now_ns - started_ns;
-                self.record.services[service].wasted_work_ns += u128::from(wasted_ns);
-            }
-            self.release_worker(now_ns, key, events);
-            self.end_frame(now_ns, key, Ending::Cancelled, events);
-            return;
-        }
-        let request_id = request.id;
-        let model = self.model;
-        let spec = &model.services[service];
-        let error_rate = self.services[service].version_of(spec, replica, Service::error_rate_of);
-        if self.services[service].draw_error(error_rate, request_id, site, attempt) {
-            self.release_worker(now_ns, key, events);
-            self.end_frame(now_ns, key, Ending::Failed, events);
-            return;
-        }
-        if !spec.blocking_calls {
-            self.release_worker(now_ns, key, events);
-        }
-        let done = match &spec.cache {
-            // A hit answers at once: none of the miss plan's calls.
-            Some(_) => self.cache_lookup(now_ns, key),
-            // A service that calls nothing is done with its work.
-            None => spec.plan.is_empty(),
-        };
-        if done {
-            // Without blocking calls the worker was released above.
-            if spec.blocking_calls {
-                self.release_worker(now_ns, key, events);
-            }
-            self.end_frame(now_ns, key, Ending::Succeeded, events);
-            return;
-        }
-        if spec.cache.is_some() {
-            self.frame_mut(key).on_miss = true;
-        }
-        self.next_step(now_ns, key, events);
-    }
-
-    /// Frees the frame's worker (if it holds one), handing it to the next live frame in that
-    /// replica's queue.
-    pub(super) fn release_worker(
-        &mut self,
-        now_ns: Nanos,
-        key: Key<Frame>,
-        events: &mut EventQueue<Event>,
-    ) {
-        let frame = self.frame_mut(key);
-        if !frame.holds_worker {
-            return;
-        }
-        frame.holds_worker = false;
-        let (service, replica) = (frame.service, frame.replica);
-        self.record.services[service]
-            .busy_workers
-            .add(now_ns, -1, self.window);
-        self.note_version_busy(now_ns, service, replica, -1);
-        self.note_region_busy(now_ns, service, replica, -1);
-        let frames = &self.frames;
-        let state = &mut self.services[service];
-        let next = state.release(replica, |k| frames.contains(k));
-        self.note_fleet_change(now_ns, service);
-        if let Some(next) = next {
-            self.record.services[service]
-                .queued
-                .add(now_ns, -1, self.window);
-            self.start(now_ns, next, replica, events);
-        }
-    }
-
-    /// A waiting frame leaves its queue (its caller gave up on it).
-    pub(super) fn leave_queue(&mut self, now_ns: Nanos, key: Key<Frame>) {
-        let frame = self.frame(key);
-        let (service, replica) = (frame.service, frame.replica);
-        self.services[service].forget_queued(replica);
-        self.record.services[service]
-            .queued
-            .add(now_ns, -1, self.window);
-        self.note_fleet_change(now_ns, service);
     }
 }
 

@@ -412,11 +412,12 @@ fn describe(graph: &BTreeMap<String, BTreeSet<String>>, group: &BTreeSet<String>
 }
 
 #[test]
-fn files_of_report_and_scenario_import_each_other_without_a_cycle() {
+fn files_of_report_scenario_and_components_import_each_other_without_a_cycle() {
     let mut problems = Vec::new();
     for (dir, seen) in [
         ("report", ("html.rs", "figure.rs")),
         ("scenario", ("load.rs", "validate.rs")),
+        ("components", ("system/mod.rs", "service.rs")),
     ] {
         let graph = file_graph(dir);
         // The scan sees an import that must be there (so an empty graph cannot pass).
@@ -431,43 +432,73 @@ fn files_of_report_and_scenario_import_each_other_without_a_cycle() {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// The cycles between files of `src/components/` when this check was written (with
-/// `lifecycle.rs`, which holds what `fleet.rs` held then, now that `fleet.rs` is the owner of
-/// replicas): each component kind still adds its handlers to `System`. Splitting `System`
-/// will break them: a group here may shrink or go, but no cycle may appear outside them. When
-/// the list is empty, components is held to the same rule as report and scenario.
-const COMPONENTS_KNOWN_CYCLES: &[&[&str]] = &[&[
-    "autoscaler.rs",
-    "balancer.rs",
-    "cache.rs",
-    "fleet.rs",
-    "lifecycle.rs",
-    "region.rs",
-    "request.rs",
-    "resilience.rs",
-    "series.rs",
-    "service.rs",
-    "system.rs",
-    "traffic.rs",
-]];
-
+/// The layers of `src/components/` (see ARCHITECTURE.md): `entity.rs` imports no other
+/// component; no policy or state file (outside `system/`) imports `System`'s files; and each
+/// glue file `system/<concern>.rs` imports no other glue file, only `system/mod.rs` (which
+/// defines `System`) and the files below it.
 #[test]
-fn files_of_components_import_each_other_in_no_new_cycle() {
+fn components_are_layered_entity_then_policies_then_system_then_glue() {
     let graph = file_graph("components");
     assert!(
-        graph["system.rs"].contains("service.rs"),
+        graph["system/service.rs"].contains("system/mod.rs"),
         "src/components: {graph:#?}"
     );
-    for group in cycles(&graph) {
-        let known = COMPONENTS_KNOWN_CYCLES
-            .iter()
-            .any(|k| group.iter().all(|f| k.contains(&f.as_str())));
-        assert!(
-            known,
-            "a new cycle between files of src/components:\n{}",
-            describe(&graph, &group)
-        );
+    let mut problems = Vec::new();
+    for (file, uses) in &graph {
+        let glue = file.starts_with("system/") && file != "system/mod.rs";
+        for used in uses {
+            let wrong = if file == "entity.rs" {
+                used != "mod.rs"
+            } else if !file.starts_with("system/") {
+                used.starts_with("system/")
+            } else {
+                glue && used.starts_with("system/") && used != "system/mod.rs"
+            };
+            if wrong {
+                problems.push(format!("  {file} -> {used}"));
+            }
+        }
     }
+    assert!(
+        problems.is_empty(),
+        "imports across the layers of src/components:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Only the fleet changes a replica's lifecycle state: `Replica::state` is private to
+/// `fleet.rs` (so the compiler refuses an assignment anywhere else), and within `fleet.rs` one
+/// function, `set_state`, assigns it (and keeps the counts and ready lists as it does).
+#[test]
+fn only_the_fleet_assigns_a_replica_state() {
+    let fleet = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/components/fleet.rs"),
+    )
+    .expect("read fleet.rs");
+    let code = code_only(&fleet);
+    let replica = &code[code
+        .find("pub struct Replica {")
+        .expect("Replica is in fleet.rs")..];
+    let body = &replica[..replica.find("\n}").expect("the struct ends")];
+    assert!(
+        body.lines().any(|l| l.trim() == "state: ReplicaState,"),
+        "Replica::state must stay private to fleet.rs:\n{body}"
+    );
+    // Each assignment of a `state` field in fleet.rs, by the function it is in.
+    let mut assigned_in = Vec::new();
+    let mut function = String::new();
+    for line in code.lines() {
+        if let Some(at) = line.find("fn ") {
+            function = line[at + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+        }
+        if line.contains(".state = ") {
+            assigned_in.push(function.clone());
+        }
+    }
+    assert_eq!(assigned_in, ["set_state"]);
 }
 
 #[test]

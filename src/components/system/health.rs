@@ -5,8 +5,9 @@
 //! run in phase, so a crash is detected `failures - 1` to `failures` intervals after it
 //! happens (uniformly, for a crash at a random time).
 
-use super::fleet::ReplicaState;
-use super::system::{Event, System};
+use super::System;
+use crate::components::entity::Event;
+use crate::components::fleet::ReplicaState;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;

@@ -22,10 +22,11 @@
 //! the rollout done when every region is. A region under an outage is left alone (nothing
 //! started or drained there) and the rollout does not end until it is back.
 
-use super::fleet::VersionId;
-use super::request::{Ending, RequestInfo};
-use super::rollout::{Outcome, Phase, Route, NEW, OLD};
-use super::system::{Event, System};
+use super::System;
+use crate::components::entity::Event;
+use crate::components::entity::{Ending, RequestInfo};
+use crate::components::fleet::VersionId;
+use crate::components::rollout::{Outcome, Phase, Route, NEW, OLD};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::abtest::{z_test, Arm};
@@ -518,7 +519,7 @@ impl System<'_> {
             self.rollouts[d].started_ns = now_ns;
             let fleet = &self.services[spec.service].fleet;
             self.rollouts[d].desired = if self.services[spec.service].is_regional() {
-                let live = |c: &super::fleet::Counts| (c.ready + c.starting) as u32;
+                let live = |c: &crate::components::fleet::Counts| (c.ready + c.starting) as u32;
                 fleet.region_counts().iter().map(live).collect()
             } else {
                 vec![fleet.current()]

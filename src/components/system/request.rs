@@ -31,123 +31,18 @@
 //! cancels them in turn and ends. Every visit ends exactly once, counted at its service as
 //! succeeded, failed, rejected, timed out or cancelled.
 
-use super::resilience::Permit;
-use super::system::{Event, System};
+use super::System;
+use crate::components::entity::{
+    Call, Ending, Event, Frame, Parent, RequestInfo, Stage, Tally, STEP_FALLBACK,
+};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::mix;
 use crate::engine::slab::Key;
 use crate::engine::time::Nanos;
-use crate::engine::timer::{TimerSlot, TimerToken};
+use crate::engine::timer::TimerToken;
 use crate::metrics::run::OverloadReason;
 use crate::scenario::model::{ClassId, ServiceId, Step};
 use rand::Rng as _;
-
-/// A request from outside: what every frame of it carries. The request lives as long as its
-/// root frame, which arrives at the entry when the request arrives; the count of root frames
-/// is the count of requests in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestInfo {
-    /// The arrival index in this replication: what keys the request's random draws.
-    pub id: u64,
-    pub class: ClassId,
-    /// Whether it arrived in the measured window `[warmup, duration)`.
-    pub measured: bool,
-    /// The closed-loop user who sent it ([`NO_USER`] for open-loop arrivals).
-    pub user: u32,
-    /// The client's region, and the region its regional services serve it in (the client's
-    /// own unless it failed over); both 0 without regions.
-    pub client_region: u8,
-    pub served_region: u8,
-    /// A copy mirrored to a new version (shadow deployments): never mirrored again.
-    pub mirror: bool,
-    /// Sent from its region's backlog: its latency counts from its arrival, which the
-    /// backlog keeps (`System::arrival_of`).
-    pub backlogged: bool,
-}
-
-/// The user of an open-loop request.
-pub const NO_USER: u32 = u32::MAX;
-
-/// Whom a frame answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parent {
-    /// The root frame: its end is the request's end.
-    Root,
-    /// A copy (0, or 1 for a hedge) of a call's current attempt.
-    Call(Key<Call>, u8),
-    /// Nobody any more: its caller gave up on it while it was being worked on.
-    Detached,
-    /// Nobody, from the start: a fire-and-forget call's visit (see
-    /// [`System::send_detached`]). Unlike a detached frame it does all its work and makes its
-    /// own calls; its ending is counted at its service and goes no further.
-    Unawaited,
-}
-
-/// Where a frame is in its visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Queued,
-    Working,
-    Calling,
-}
-
-/// One visit of a request to a service.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub parent: Parent,
-    /// The request it serves (a copy, so a detached frame still draws and counts as its own).
-    pub request: RequestInfo,
-    pub service: ServiceId,
-    pub replica: u32,
-    /// Arrival at this service.
-    pub arrived_ns: Nanos,
-    /// When its work started.
-    pub started_ns: Nanos,
-    /// The call site: a hash of the path of plans, steps and slots from the root, so that
-    /// each visit of one request has its own draws, stable whatever happens elsewhere.
-    pub site: u64,
-    /// The draw index of this visit at its call site: twice the attempt, plus one for a hedge.
-    pub attempt: u32,
-    pub stage: Stage,
-    /// The version of the service it went to (0 unless a deployment routes by version).
-    pub version: super::fleet::VersionId,
-    /// Whether it got past admission (a rejected frame never waited or worked).
-    pub admitted: bool,
-    pub holds_worker: bool,
-    /// A cache that missed takes the steps of its miss plan.
-    pub on_miss: bool,
-    /// An optional call failed somewhere below: the answer is degraded.
-    pub degraded: bool,
-    /// The batch it is worked on in, if the service batches.
-    pub batch: Option<Key<BatchRun>>,
-    /// The step of the plan under way (while `Calling`), and its tally.
-    pub step: u16,
-    /// The step failed and its fallback call is under way (the tally is the fallback's).
-    pub on_fallback: bool,
-    pub tally: Tally,
-    /// The calls of the current step, linked through `Call::next`.
-    pub first_call: Option<Key<Call>>,
-}
-
-/// How a step stands: calls made, successes needed, and so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub made: u16,
-    pub needed: u16,
-    pub succeeded: u16,
-    pub failed: u16,
-}
-
-/// A batch being worked on: its frames finish together, and the last to be handled frees the
-/// worker.
-#[derive(Debug, Clone)]
-pub struct BatchRun {
-    pub service: ServiceId,
-    pub replica: u32,
-    pub left: u32,
-}
-
-/// Which way a call's copy travels.
 #[derive(Clone, Copy)]
 enum Direction {
     /// Caller to callee.
@@ -156,148 +51,8 @@ enum Direction {
     Back,
 }
 
-#[cfg(test)]
-impl Frame {
-    /// A frame that is never run, for tests that only need frame keys.
-    pub fn placeholder() -> Frame {
-        Frame::new(
-            Parent::Detached,
-            RequestInfo {
-                id: 0,
-                class: 0,
-                measured: false,
-                user: NO_USER,
-                client_region: 0,
-                served_region: 0,
-                mirror: false,
-                backlogged: false,
-            },
-            0,
-            0,
-            0,
-            0,
-        )
-    }
-}
-
-impl Frame {
-    pub fn new(
-        parent: Parent,
-        request: RequestInfo,
-        service: ServiceId,
-        now_ns: Nanos,
-        site: u64,
-        attempt: u32,
-    ) -> Frame {
-        Frame {
-            parent,
-            request,
-            service,
-            replica: 0,
-            arrived_ns: now_ns,
-            started_ns: now_ns,
-            site,
-            attempt,
-            stage: Stage::Queued,
-            version: 0,
-            admitted: false,
-            holds_worker: false,
-            on_miss: false,
-            degraded: false,
-            batch: None,
-            step: 0,
-            on_fallback: false,
-            tally: Tally::default(),
-            first_call: None,
-        }
-    }
-}
-
-/// One downstream call of a frame's current step.
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub caller: Key<Frame>,
-    /// Its position in the step's calls ([`STEP_FALLBACK`] for the step's fallback).
-    pub slot: u16,
-    /// How far along its spec's chain of fallbacks it is: 0 for the call as written, 1 for
-    /// its fallback, ...
-    pub fallback: u8,
-    pub callee: ServiceId,
-    /// The call site of its copies (see `Frame::site`).
-    pub site: u64,
-    /// The attempt under way, from 0.
-    pub attempt: u32,
-    /// Copies of the attempt at the callee (0: the first, 1: the hedge).
-    pub copies: [Option<Key<Frame>>; 2],
-    /// Copies of the attempt not answered yet (on the network either way, or at the callee).
-    pub outstanding: u8,
-    pub hedged: bool,
-    /// The timers of the attempt (or of the backoff before the next one).
-    pub timers: TimerSlot,
-    /// How the first failed copy of the attempt failed, while another is still out.
-    pub failure: Ending,
-    /// Whether it has finished (the step keeps finished calls until it ends).
-    pub done: bool,
-    /// The breaker permit each copy of the attempt holds, until it settles or releases it.
-    pub permits: [Option<Permit>; 2],
-    /// The next call of the same step.
-    pub next: Option<Key<Call>>,
-}
-
-/// The slot of a step's fallback call, past every slot of its calls.
-pub const STEP_FALLBACK: u16 = u16::MAX;
-
 /// What salts a fallback's call site, so that each link of a chain draws on its own.
 const FALLBACK_SALT: u64 = 0xfa11_bacc_0000_0000;
-
-impl Call {
-    /// A call of `caller`'s current step, before its first attempt.
-    fn new(
-        caller: Key<Frame>,
-        slot: u16,
-        callee: ServiceId,
-        site: u64,
-        next: Option<Key<Call>>,
-    ) -> Call {
-        Call {
-            caller,
-            slot,
-            fallback: 0,
-            callee,
-            site,
-            attempt: 0,
-            copies: [None, None],
-            outstanding: 0,
-            hedged: false,
-            timers: TimerSlot::default(),
-            failure: Ending::Failed,
-            done: false,
-            permits: [None, None],
-            next,
-        }
-    }
-}
-
-/// How a visit, a call or a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Succeeded,
-    /// Succeeded, but an optional call below it failed.
-    Degraded,
-    /// An error (the service's own, or a failed call that failed it).
-    Failed,
-    /// No room: a full queue, no ready replica, no token, an open circuit breaker.
-    Rejected,
-    TimedOut,
-    /// Its caller gave up on it.
-    Cancelled,
-}
-
-impl Ending {
-    pub fn is_success(self) -> bool {
-        matches!(self, Ending::Succeeded | Ending::Degraded)
-    }
-}
 
 impl<'m> System<'m> {
     pub(super) fn frame(&self, key: Key<Frame>) -> &Frame {

@@ -7,9 +7,10 @@
 //! each ready replica after an exponential time (memoryless, so a replica's failures form a
 //! Poisson process while it is up), drawn in the fault's own stream.
 
-use super::fleet::ReplicaState;
-use super::lifecycle::ReplicaRef;
-use super::system::{Event, System};
+use super::System;
+use crate::components::entity::Event;
+use crate::components::entity::ReplicaRef;
+use crate::components::fleet::ReplicaState;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;

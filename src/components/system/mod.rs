@@ -1,88 +1,45 @@
-//! The system under simulation: the components of one scenario, the closed set of events,
-//! and the run of one replication.
+//! The system under simulation: one replication's world (`System`), and its run.
 //!
-//! Each event belongs to a component kind and is handled in that kind's module: arrivals in
-//! `traffic`, work in `service`, call timers in `request`, window ends in `series`, scaling
-//! in `autoscaler`, replicas coming up in `fleet`, faults in `fault`, probes in `health`.
-//! This file only dispatches them and stops the run when it is overloaded.
+//! Each event is handled in the glue file of its concern, each with its own `impl System`
+//! block: arrivals in `traffic`, visits in `service`, batches in `batch`, call timers in
+//! `request`, window ends in `series`, scaling in `autoscaler`, replicas coming up in
+//! `lifecycle`, faults in `fault`, probes in `health`, rollouts in `deployment`, backlogs in
+//! `region`. A glue file imports this one and the policy and state files of `components`,
+//! never another glue file. This file only dispatches events and stops the run when it is
+//! overloaded.
+
+mod autoscaler;
+mod batch;
+mod cache;
+mod deployment;
+mod fault;
+mod health;
+mod lifecycle;
+mod region;
+mod request;
+mod resilience;
+mod series;
+mod service;
+mod traffic;
 
 use super::cache::KeyLaw;
-use super::lifecycle::{ReplicaRef, WorldState};
+use super::entity::{BatchRun, Call, Event, Frame};
+use super::lifecycle::WorldState;
 use super::region::Regions;
-use super::request::{BatchRun, Call, Ending, Frame};
 use super::resilience::{pair_budgets, BreakerState, BudgetState};
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Stream;
-use crate::engine::slab::{GenSlab, Key};
+use crate::engine::slab::GenSlab;
 use crate::engine::time::Nanos;
-use crate::engine::timer::TimerToken;
 use crate::engine::{self, Control, World};
 use crate::metrics::recorder::Record;
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
 use crate::scenario::model::Model;
 use crate::scenario::model::{Lookup, ServiceId};
 use std::collections::HashMap;
-
-/// The closed set of events, each naming the entity it is for. An event that carries a
-/// timer token is stale unless the token is still live (see `engine::timer`).
-#[derive(Debug, Clone, Copy)]
-pub enum Event {
-    /// The next external request arrives (`traffic`).
-    Arrival,
-    /// A worker finished its own work on a frame (`service`).
-    WorkDone(Key<Frame>),
-    /// A queued frame has waited its service's `queue_timeout` (`service`).
-    QueueTimeout(Key<Frame>),
-    /// A batching replica's oldest visit has waited the batch `timeout` (`service`).
-    BatchDue(u32, u32, TimerToken),
-    /// An attempt's timeout came due (`request`).
-    CallTimeout(Key<Call>, TimerToken),
-    /// An attempt has not answered after its `hedge` delay (`request`).
-    Hedge(Key<Call>, TimerToken),
-    /// A retry's backoff is over (`request`).
-    Retry(Key<Call>, TimerToken),
-    /// A copy of a call reaches its callee over the network (`request`).
-    Deliver(Key<Call>, TimerToken, u8),
-    /// A copy's answer reaches its caller over the network (`request`).
-    Respond(Key<Call>, TimerToken, Ending, u8),
-    /// A step's `deadline` is up (`request`): the frame and the step's index.
-    StepDeadline(Key<Frame>, u16),
-    /// A closed-loop user is done thinking (`traffic`).
-    UserRequest(u32),
-    /// A time-series window ends (`series`).
-    WindowTick,
-    /// An autoscaler's sync period is up (`autoscaler`); the service's index.
-    AutoscaleSync(u32),
-    /// A replica finished provisioning or restarting (`fleet`).
-    ReplicaUp(ReplicaRef),
-    /// A recurring fault (crash or spot interruption) strikes a replica (`fault`).
-    ReplicaFault {
-        fault: u32,
-        replica: u32,
-        incarnation: u32,
-    },
-    /// A spot replica's notice is over: it goes (`fault`).
-    SpotReclaim(ReplicaRef),
-    /// A fault with a time window begins or ends (`fault`).
-    FaultStart(u32),
-    FaultEnd(u32),
-    /// A service's health probes (`health`).
-    HealthCheck(u32),
-    /// A deployment's controller looks again (`deployment`); the deployment's index.
-    Rollout(u32),
-    /// A region detected up again sends its backlogs (`region`).
-    BacklogDrain(u8),
-    /// A backlog's oldest request has waited its timeout (`region`): the queue, and when
-    /// the timer was armed for (stale if the backlog re-armed it since).
-    BacklogTimeout(u32, Nanos),
-}
-
-// The queue holds an event beside its time and sequence number (40 bytes in all); an event
-// bigger than 24 bytes would add a word to every one of them.
-const _: () = assert!(std::mem::size_of::<Event>() <= 24);
 
 /// Simulates replication `replication` of `model`.
 pub fn simulate(model: &Model, replication: u32) -> RunResult {
@@ -125,8 +82,8 @@ pub fn simulate_checked(model: &Model, replication: u32) -> Result<RunResult, St
     Ok(run)
 }
 
-/// One replication's world: what its events act on. Each component kind's module adds the
-/// handlers for its own events (`impl System` in `traffic`, `service`, `request`).
+/// One replication's world: what its events act on. Each concern's glue file (`system/*.rs`)
+/// adds the handlers for its own events (`impl System` in `traffic`, `service`, `request`...).
 pub struct System<'m> {
     pub(super) model: &'m Model,
     /// The measured window `[warmup, duration)`.
@@ -176,7 +133,7 @@ pub struct System<'m> {
     /// Every call outcome a breaker heard and its state after, as (time, service, outcome,
     /// state).
     #[cfg(test)]
-    pub(super) breaker_log: Vec<(Nanos, usize, Ending, super::resilience::BreakerState)>,
+    pub(super) breaker_log: Vec<(Nanos, usize, super::entity::Ending, BreakerState)>,
 }
 
 impl World for System<'_> {
@@ -363,8 +320,8 @@ impl<'m> System<'m> {
     ///   once the step failed), each naming it as their caller, and a frame taking none links
     ///   none.
     pub fn invariants(&self) -> Result<(), String> {
+        use super::entity::{Parent, Stage};
         use super::fleet::ReplicaState;
-        use super::request::{Parent, Stage};
         let mut queued: HashMap<(ServiceId, u32), u32> = HashMap::new();
         let mut roots = 0;
         for (key, frame) in self.frames.iter() {
@@ -518,7 +475,7 @@ impl<'m> System<'m> {
             Event::QueueTimeout(frame) => self
                 .frames
                 .get(frame)
-                .is_some_and(|f| f.stage == super::request::Stage::Queued),
+                .is_some_and(|f| f.stage == super::entity::Stage::Queued),
             _ => true,
         });
         self.compact_above = COMPACT_ABOVE.max(2 * events.len());
