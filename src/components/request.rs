@@ -1126,7 +1126,12 @@ impl<'m> System<'m> {
         if let (Stage::Working, Some(run)) = (frame.stage, frame.batch) {
             // Its batch will not hear from it: count it done now, so the batch's worker is
             // freed when the last of its visits is.
-            self.batch_visit_done(now_ns, run, events);
+            let visit = super::balancer::Visit {
+                request: frame.request.id,
+                site: frame.site,
+                attempt: frame.attempt,
+            };
+            self.batch_visit_done(now_ns, run, visit, events);
         }
         let frame = self.frame(key);
         match frame.stage {
