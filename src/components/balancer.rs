@@ -456,6 +456,11 @@ impl InstanceLoads {
         }
     }
 
+    /// How many instances count.
+    pub fn instances(&self) -> usize {
+        self.instances
+    }
+
     /// The visits `instance` sent to the replica in `slot` that have not left.
     #[inline(always)]
     pub fn get(&self, instance: usize, slot: u32) -> u32 {

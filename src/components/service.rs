@@ -49,7 +49,7 @@ pub enum Admission {
 /// The run-time state of one service.
 pub struct ServiceState {
     pub(super) fleet: Fleet,
-    balancer: Balancer,
+    pub(super) balancer: Balancer,
     concurrency: u32,
     queue_capacity: u32,
     batch: Option<Batch>,
