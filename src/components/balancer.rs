@@ -18,6 +18,13 @@
 //!   keeps its replica while the set of replicas is unchanged, and few keys move when it
 //!   changes.
 //!
+//! A balancer runs as one instance (shared by every visit) or as `instances` independent
+//! ones (nginx workers without a shared `zone`, a client-side balancer per caller): each
+//! visit's instance is a keyed draw on the visit, and each instance keeps its own cursor,
+//! generator and weights, and for `least_outstanding` and `power_of_two` its own count of
+//! the visits it sent to each replica that have not left ([`InstanceLoads`], kept by the
+//! fleet so that it hears of readiness); readiness is the fleet's, shared by all.
+//!
 //! Cost per pick: the fleet keeps the ready replicas in lists (all, per region, per version;
 //! in slot order) updated on the rare lifecycle change, so `random` and `power_of_two` index
 //! them in O(1) and `round_robin` tries the next slot, else searches the list in O(log n).

@@ -10,7 +10,9 @@
 //! ready replicas' slots in lists (all, per region, per version; in slot order) that the
 //! balancers index instead of scanning. A replica's load counts change only through
 //! [`Fleet::change_load`], so the load index a least-outstanding balancer reads (kept here,
-//! when asked for) hears of every change of state or load.
+//! when asked for) hears of every change of state or load; so do the counts of a balancer
+//! split into instances ([`Fleet::split_load`]), whose visits the service adds and removes
+//! through [`Fleet::change_own_load`].
 //! [`Fleet::idle`] is the single place a draining replica goes down: the service calls it
 //! whenever a replica's last visit leaves (a worker freed, a queued visit cancelled, a batch
 //! done, a crash cleared).

@@ -181,6 +181,15 @@ impl Frame {
 }
 
 impl Frame {
+    /// The visit as a balancer's instance is drawn for it (its request, call site, attempt).
+    pub fn visit(&self) -> super::balancer::Visit {
+        super::balancer::Visit {
+            request: self.request.id,
+            site: self.site,
+            attempt: self.attempt,
+        }
+    }
+
     pub fn new(
         parent: Parent,
         request: RequestInfo,
@@ -1126,12 +1135,7 @@ impl<'m> System<'m> {
         if let (Stage::Working, Some(run)) = (frame.stage, frame.batch) {
             // Its batch will not hear from it: count it done now, so the batch's worker is
             // freed when the last of its visits is.
-            let visit = super::balancer::Visit {
-                request: frame.request.id,
-                site: frame.site,
-                attempt: frame.attempt,
-            };
-            self.batch_visit_done(now_ns, run, visit, events);
+            self.batch_visit_done(now_ns, run, frame.visit(), events);
         }
         let frame = self.frame(key);
         match frame.stage {

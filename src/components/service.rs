@@ -790,12 +790,7 @@ impl System<'_> {
             frame.replica,
         );
         if let Some(run) = batch {
-            let visit = Visit {
-                request: request.id,
-                site,
-                attempt,
-            };
-            self.batch_visit_done(now_ns, run, visit, events);
+            self.batch_visit_done(now_ns, run, frame.visit(), events);
         }
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
@@ -852,8 +847,7 @@ impl System<'_> {
             return;
         }
         frame.holds_worker = false;
-        let (service, replica) = (frame.service, frame.replica);
-        let (request, site, attempt) = (frame.request.id, frame.site, frame.attempt);
+        let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
@@ -861,11 +855,6 @@ impl System<'_> {
         self.note_region_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
-        let visit = Visit {
-            request,
-            site,
-            attempt,
-        };
         let next = state.release(replica, visit, |k| frames.contains(k));
         self.note_fleet_change(now_ns, service);
         if let Some(next) = next {
@@ -879,12 +868,7 @@ impl System<'_> {
     /// A waiting frame leaves its queue (its caller gave up on it).
     pub(super) fn leave_queue(&mut self, now_ns: Nanos, key: Key<Frame>) {
         let frame = self.frame(key);
-        let (service, replica) = (frame.service, frame.replica);
-        let visit = Visit {
-            request: frame.request.id,
-            site: frame.site,
-            attempt: frame.attempt,
-        };
+        let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
         self.services[service].forget_queued(replica, visit);
         self.record.services[service]
             .queued

@@ -406,11 +406,7 @@ impl<'m> System<'m> {
                 || frame.holds_worker
                 || (frame.stage == Stage::Working && frame.batch.is_some());
             if frame.admitted && on_replica && balancer.counts_own() {
-                let instance = balancer.instance(super::balancer::Visit {
-                    request: frame.request.id,
-                    site: frame.site,
-                    attempt: frame.attempt,
-                });
+                let instance = balancer.instance(frame.visit());
                 *own.entry((frame.service, frame.replica, instance))
                     .or_default() += 1;
             }
