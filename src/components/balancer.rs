@@ -18,6 +18,13 @@
 //!   keeps its replica while the set of replicas is unchanged, and few keys move when it
 //!   changes.
 //!
+//! A balancer runs as one instance (shared by every visit) or as `instances` independent
+//! ones (nginx workers without a shared `zone`, a client-side balancer per caller): each
+//! visit's instance is a keyed draw on the visit, and each instance keeps its own cursor,
+//! generator and weights, and for `least_outstanding` and `power_of_two` its own count of
+//! the visits it sent to each replica that have not left ([`InstanceLoads`], kept by the
+//! fleet so that it hears of readiness); readiness is the fleet's, shared by all.
+//!
 //! Cost per pick: the fleet keeps the ready replicas in lists (all, per region, per version;
 //! in slot order) updated on the rare lifecycle change, so `random` and `power_of_two` index
 //! them in O(1) and `round_robin` tries the next slot, else searches the list in O(log n).
@@ -28,14 +35,28 @@
 //! goes through the ready list (O(ready)); `consistent_hash` is O(log n) plus the walk past
 //! replicas not ready.
 
+use super::entity::Visit;
 use super::fleet::{Fleet, Replica, VersionId};
-use crate::engine::rng::{mix, Rng};
+use crate::engine::rng::{mix, Rng, Stream};
 use crate::scenario::model::BalancerKind;
 use rand::Rng as _;
 
-/// A balancing policy with its state.
+/// A service's balancer: one instance (a shared balancer), or `instances` independent ones
+/// (nginx workers without a shared `zone`, or a client-side balancer in each caller), each
+/// taking the visits drawn for it and keeping its own state.
 #[derive(Debug, Clone)]
-pub enum Balancer {
+pub struct Balancer {
+    /// Instance 0's policy and state: the only one unless `instances` is given.
+    first: Policy,
+    /// Instances 1 and up (none with one instance).
+    others: Vec<Policy>,
+    /// With two instances or more: the stream a visit's instance is drawn from.
+    split: Option<Stream>,
+}
+
+/// A balancing policy with its state (one instance's).
+#[derive(Debug, Clone)]
+enum Policy {
     /// The next position to try, per region (one entry when the service is not regional).
     RoundRobin {
         next: Vec<usize>,
@@ -62,42 +83,77 @@ pub enum Balancer {
 }
 
 impl Balancer {
-    /// The balancer of `kind`, drawing (if it draws) from `rng`.
-    pub fn new(kind: &BalancerKind, rng: Rng) -> Balancer {
-        match kind {
-            BalancerKind::RoundRobin => Balancer::RoundRobin { next: Vec::new() },
-            BalancerKind::Random => Balancer::Random { rng },
-            BalancerKind::LeastOutstanding => Balancer::LeastOutstanding { next: 0 },
-            BalancerKind::PowerOfTwo => Balancer::PowerOfTwo { rng },
-            BalancerKind::Weighted(weights) => Balancer::Weighted {
-                weights: weights.clone(),
-                current: Vec::new(),
-            },
-            BalancerKind::ConsistentHash { virtual_nodes } => Balancer::ConsistentHash {
-                ring: Vec::new(),
-                built_for: 0,
-                virtual_nodes: *virtual_nodes,
-            },
+    /// The balancer of `kind` run as `instances` independent instances, its streams (for
+    /// the policy's draws and the instance of each visit) from `stream` by purpose: instance
+    /// 0 draws from `balancer`, so one instance is exactly the shared balancer. A
+    /// `consistent_hash` balancer holds no state a pick changes, so its instances would all
+    /// pick alike: it stays one.
+    pub fn new(kind: &BalancerKind, instances: u32, stream: impl Fn(&str) -> Stream) -> Balancer {
+        let instances = match kind {
+            BalancerKind::ConsistentHash { .. } => 1,
+            _ => instances.max(1),
+        };
+        let others = (1..instances)
+            .map(|i| Policy::new(kind, stream(&format!("balancer/{i}")).sequential()))
+            .collect();
+        Balancer {
+            first: Policy::new(kind, stream("balancer").sequential()),
+            others,
+            split: (instances > 1).then(|| stream("balancer_instance")),
         }
     }
 
     /// Whether `pick` needs the request's key.
     pub fn needs_key(&self) -> bool {
-        matches!(self, Balancer::ConsistentHash { .. })
+        matches!(self.first, Policy::ConsistentHash { .. })
     }
 
-    /// Whether `pick` reads the fleet's load index ([`Fleet::index_load`]).
-    pub fn needs_load_index(&self) -> bool {
-        matches!(self, Balancer::LeastOutstanding { .. })
+    /// Whether each instance counts the visits it sent to each replica (`least_outstanding`
+    /// and `power_of_two` run as two instances or more): the service must then tell the
+    /// fleet when such a visit leaves ([`Fleet::change_own_load`]).
+    #[inline(always)]
+    pub fn counts_own(&self) -> bool {
+        self.split.is_some()
+            && matches!(
+                self.first,
+                Policy::LeastOutstanding { .. } | Policy::PowerOfTwo { .. }
+            )
     }
 
-    /// The replica to take the next visit (carrying `key` for `consistent_hash`; among the
-    /// replicas of `region` only, for a regional service, and of `version` only, when asked
-    /// to pick within a version), or `None` when no such replica is ready.
+    /// Has the fleet keep what `pick` reads: the load index for a shared
+    /// `least_outstanding` balancer, each instance's own counts for split ones that compare
+    /// loads.
+    pub fn prepare(&self, fleet: &mut Fleet) {
+        let indexed = matches!(self.first, Policy::LeastOutstanding { .. });
+        if self.counts_own() {
+            fleet.split_load(self.others.len() + 1, indexed);
+        } else if indexed {
+            fleet.index_load();
+        }
+    }
+
+    /// Which instance takes `visit`: 0 with one instance; otherwise a keyed draw on the
+    /// visit, uniform over the instances (connections reach nginx workers, or requests
+    /// reach callers, at random), which consumes no sequential stream.
+    #[inline(always)]
+    pub fn instance(&self, visit: Visit) -> usize {
+        match self.split {
+            None => 0,
+            Some(stream) => stream
+                .at(visit.request, visit.site, visit.attempt)
+                .random_range(0..self.others.len() + 1),
+        }
+    }
+
+    /// The replica to take the next visit through `instance` (carrying `key` for
+    /// `consistent_hash`; among the replicas of `region` only, for a regional service, and
+    /// of `version` only, when asked to pick within a version), or `None` when no such
+    /// replica is ready.
     #[inline]
     pub fn pick(
         &mut self,
         fleet: &Fleet,
+        instance: usize,
         key: u64,
         region: Option<u16>,
         version: Option<VersionId>,
@@ -106,14 +162,42 @@ impl Balancer {
             // Nothing to choose between (whatever the policy, and its state stays as is).
             return fits(only, region, version).then_some(0);
         }
-        self.pick_among(fleet, key, region, version)
+        let policy = match instance {
+            0 => &mut self.first,
+            i => &mut self.others[i - 1],
+        };
+        policy.pick_among(fleet, instance, key, region, version)
+    }
+}
+
+impl Policy {
+    /// The policy of `kind`, drawing (if it draws) from `rng`.
+    fn new(kind: &BalancerKind, rng: Rng) -> Policy {
+        match kind {
+            BalancerKind::RoundRobin => Policy::RoundRobin { next: Vec::new() },
+            BalancerKind::Random => Policy::Random { rng },
+            BalancerKind::LeastOutstanding => Policy::LeastOutstanding { next: 0 },
+            BalancerKind::PowerOfTwo => Policy::PowerOfTwo { rng },
+            BalancerKind::Weighted(weights) => Policy::Weighted {
+                weights: weights.clone(),
+                current: Vec::new(),
+            },
+            BalancerKind::ConsistentHash { virtual_nodes } => Policy::ConsistentHash {
+                ring: Vec::new(),
+                built_for: 0,
+                virtual_nodes: *virtual_nodes,
+            },
+        }
     }
 
     /// [`Balancer::pick`] among two replicas or more (kept out of line: a service of one
-    /// replica, the common case, never gets here).
+    /// replica, the common case, never gets here). The loads compared are the replicas'
+    /// own (every visit waiting or worked on), or, when the fleet keeps each instance's
+    /// counts, those of the visits `instance` sent there.
     fn pick_among(
         &mut self,
         fleet: &Fleet,
+        instance: usize,
         key: u64,
         region: Option<u16>,
         version: Option<VersionId>,
@@ -126,8 +210,13 @@ impl Balancer {
             replicas,
             version: only_version,
         };
+        let own = fleet.own_loads();
+        let load = |i: u32| match own {
+            None => replicas[i as usize].outstanding(),
+            Some(own) => own.get(instance, i),
+        };
         match self {
-            Balancer::RoundRobin { next } => {
+            Policy::RoundRobin { next } => {
                 // One cursor per region and per version asked for: picks within one version
                 // between picks within the other must not send the cursor back to the first
                 // replica of its version every time.
@@ -146,32 +235,33 @@ impl Balancer {
                 next[slot] = chosen as usize + 1;
                 Some(chosen)
             }
-            Balancer::Random { rng } => {
+            Policy::Random { rng } => {
                 let count = ready.len();
                 if count == 0 {
                     return None;
                 }
                 Some(ready.nth(rng.random_range(0..count)))
             }
-            Balancer::LeastOutstanding { next } => {
+            Policy::LeastOutstanding { next } => {
                 let start = if *next < n { *next } else { 0 };
-                let chosen = match version {
-                    None => fleet.least_loaded(start, region)?,
+                let chosen = match (version, own) {
+                    (None, None) => fleet.least_loaded(start, region)?,
+                    (None, Some(own)) => own.least_loaded(instance, start, region)?,
                     // Within a version: a scan of its ready replicas (the index is per region).
-                    Some(_) => {
+                    (Some(_), _) => {
                         let from = list.partition_point(|&i| (i as usize) < start);
                         list[from..]
                             .iter()
                             .chain(&list[..from])
                             .copied()
                             .filter(|&i| ready.keeps(i))
-                            .min_by_key(|&i| replicas[i as usize].outstanding())?
+                            .min_by_key(|&i| load(i))?
                     }
                 };
                 *next = chosen as usize + 1;
                 Some(chosen)
             }
-            Balancer::PowerOfTwo { rng } => {
+            Policy::PowerOfTwo { rng } => {
                 let count = ready.len();
                 match count {
                     0 => None,
@@ -180,12 +270,11 @@ impl Balancer {
                         let a = rng.random_range(0..count);
                         let b = (a + 1 + rng.random_range(0..count - 1)) % count;
                         let (a, b) = (ready.nth(a), ready.nth(b));
-                        let load = |i: u32| replicas[i as usize].outstanding();
                         Some(if load(b) < load(a) { b } else { a })
                     }
                 }
             }
-            Balancer::Weighted { weights, current } => {
+            Policy::Weighted { weights, current } => {
                 current.resize(n, 0.0);
                 let weight = |i: usize| weights[i % weights.len()];
                 let mut total = 0.0;
@@ -205,7 +294,7 @@ impl Balancer {
                 current[chosen] -= total;
                 Some(chosen as u32)
             }
-            Balancer::ConsistentHash {
+            Policy::ConsistentHash {
                 ring,
                 built_for,
                 virtual_nodes,
@@ -328,12 +417,12 @@ mod tests {
             BalancerKind::LeastOutstanding,
             BalancerKind::PowerOfTwo,
         ] {
-            let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
+            let mut b = Balancer::new(&kind, 1, |p| Stream::new(1, 0, "s", p));
             for _ in 0..20 {
-                let r = b.pick(&fleet, 0, None, Some(1)).expect("ready");
+                let r = b.pick(&fleet, 0, 0, None, Some(1)).expect("ready");
                 assert!(r == 1 || r == 3, "{kind:?} picked {r}");
             }
-            assert_eq!(b.pick(&fleet, 0, None, Some(2)), None, "{kind:?}");
+            assert_eq!(b.pick(&fleet, 0, 0, None, Some(2)), None, "{kind:?}");
         }
     }
 
@@ -384,6 +473,103 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_instance_picks_the_least_of_its_own_counts_as_a_scan_would() {
+        // Random fleets of 2 to 40 replicas in 1 or 2 regions, 3 instances of
+        // least_outstanding: after every random change (a visit of an instance arriving or
+        // leaving, a replica draining or coming back, a crash clearing a replica), each
+        // instance's pick is the scan's over that instance's own counts, and a crash leaves
+        // no instance counting the replica's visits.
+        let mut rng = Stream::new(7, 0, "test", "instances").sequential();
+        for _ in 0..100 {
+            let regions = rng.random_range(1..3u16);
+            let slots = rng.random_range(2..40u32);
+            let mut fleet = super::super::fleet::Fleet::new(usize::from(regions));
+            for i in 0..slots {
+                fleet.start(0, (i % u32::from(regions)) as u16, true);
+            }
+            let b = Balancer::new(&BalancerKind::LeastOutstanding, 3, |p| {
+                Stream::new(1, 0, "s", p)
+            });
+            assert!(b.counts_own());
+            b.prepare(&mut fleet);
+            let mut counts = vec![[0u32; 3]; slots as usize];
+            for _ in 0..60 {
+                let slot = rng.random_range(0..slots);
+                let instance = rng.random_range(0..3usize);
+                match rng.random_range(0..10) {
+                    0 => fleet.drain(slot),
+                    1 if !fleet.get(slot).is_ready() => {
+                        fleet.start(0, fleet.get(slot).region, true);
+                    }
+                    2 => {
+                        fleet.clear_load(slot);
+                        counts[slot as usize] = [0; 3];
+                    }
+                    3..=5 if counts[slot as usize][instance] > 0 => {
+                        fleet.change_own_load(instance, slot, -1);
+                        counts[slot as usize][instance] -= 1;
+                    }
+                    _ => {
+                        fleet.change_own_load(instance, slot, 1);
+                        counts[slot as usize][instance] += 1;
+                    }
+                }
+                let own = fleet.own_loads().expect("split");
+                for instance in 0..3 {
+                    let loads: Vec<Option<(u16, u32)>> = fleet
+                        .replicas()
+                        .iter()
+                        .zip(&counts)
+                        .map(|(r, c)| r.is_ready().then_some((r.region, c[instance])))
+                        .collect();
+                    for (i, c) in counts.iter().enumerate() {
+                        assert_eq!(own.get(instance, i as u32), c[instance]);
+                    }
+                    for start in [0, rng.random_range(0..slots as usize)] {
+                        for region in [None, Some(rng.random_range(0..regions))] {
+                            assert_eq!(
+                                own.least_loaded(instance, start, region),
+                                least_by_scan(&loads, start, region),
+                                "instance {instance} start {start} region {region:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_instance_is_the_shared_balancer_and_consistent_hash_stays_one() {
+        for kind in [
+            BalancerKind::RoundRobin,
+            BalancerKind::Random,
+            BalancerKind::LeastOutstanding,
+            BalancerKind::PowerOfTwo,
+        ] {
+            let one = Balancer::new(&kind, 1, |p| Stream::new(1, 0, "s", p));
+            assert!(!one.counts_own() && one.split.is_none() && one.others.is_empty());
+            let four = Balancer::new(&kind, 4, |p| Stream::new(1, 0, "s", p));
+            assert_eq!(four.others.len(), 3);
+            // Every instance takes a share of the visits: 4,000 visits, 1,000 expected each
+            // (binomial sd 27): each within 4 sd.
+            let mut share = [0u32; 4];
+            for request in 0..4000 {
+                let visit = Visit {
+                    request,
+                    site: 0,
+                    attempt: 0,
+                };
+                share[four.instance(visit)] += 1;
+            }
+            assert!(share.iter().all(|&n| n.abs_diff(1000) < 110), "{share:?}");
+        }
+        let ring = BalancerKind::ConsistentHash { virtual_nodes: 8 };
+        let hashed = Balancer::new(&ring, 4, |p| Stream::new(1, 0, "s", p));
+        assert!(hashed.split.is_none() && hashed.others.is_empty());
     }
 
     #[test]
@@ -448,13 +634,11 @@ mod tests {
             BalancerKind::ConsistentHash { virtual_nodes: 16 },
         ] {
             let mut fleet = fleet.clone();
-            let mut b = Balancer::new(&kind, Stream::new(1, 0, "s", "balancer").sequential());
-            if b.needs_load_index() {
-                fleet.index_load();
-            }
+            let mut b = Balancer::new(&kind, 1, |p| Stream::new(1, 0, "s", p));
+            b.prepare(&mut fleet);
             let mut seen = [0u32; 8];
             for key in 0..400u64 {
-                let r = b.pick(&fleet, key, Some(1), None).expect("ready");
+                let r = b.pick(&fleet, 0, key, Some(1), None).expect("ready");
                 assert!(r % 2 == 1 && r != 5, "{kind:?} picked {r}");
                 seen[r as usize] += 1;
             }

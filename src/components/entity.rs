@@ -174,7 +174,16 @@ pub struct BatchRun {
     pub left: u32,
 }
 
-/// Which way a call's copy travels.
+/// A visit as a balancer's instance is drawn for it: the keys of its other draws (request,
+/// call site, attempt), so the draw is a pure function of the visit, made again when the
+/// visit leaves its replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visit {
+    pub request: u64,
+    pub site: u64,
+    pub attempt: u32,
+}
+
 #[cfg(test)]
 impl Frame {
     /// A frame that is never run, for tests that only need frame keys.
@@ -200,6 +209,15 @@ impl Frame {
 }
 
 impl Frame {
+    /// The visit as a balancer's instance is drawn for it (its request, call site, attempt).
+    pub fn visit(&self) -> Visit {
+        Visit {
+            request: self.request.id,
+            site: self.site,
+            attempt: self.attempt,
+        }
+    }
+
     pub fn new(
         parent: Parent,
         request: RequestInfo,

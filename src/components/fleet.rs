@@ -10,7 +10,9 @@
 //! ready replicas' slots in lists (all, per region, per version; in slot order) that the
 //! balancers index instead of scanning. A replica's load counts change only through
 //! [`Fleet::change_load`], so the load index a least-outstanding balancer reads (kept here,
-//! when asked for) hears of every change of state or load.
+//! when asked for) hears of every change of state or load; so do the counts of a balancer
+//! split into instances ([`Fleet::split_load`]), whose visits the service adds and removes
+//! through [`Fleet::change_own_load`].
 //! [`Fleet::idle`] is the single place a draining replica goes down: the service calls it
 //! whenever a replica's last visit leaves (a worker freed, a queued visit cancelled, a batch
 //! done, a crash cleared).
@@ -23,7 +25,7 @@
 //! deployment runs a second one beside it): what a version changes is read through it.
 
 use super::entity::Frame;
-use super::load_index::LoadIndex;
+use super::load_index::{InstanceLoads, LoadIndex};
 use super::resilience::{Breaker, BudgetState};
 use crate::engine::slab::Key;
 use crate::engine::timer::TimerSlot;
@@ -226,6 +228,8 @@ pub struct Fleet {
     ready: ReadyLists,
     /// Ready replicas by load, for a least-outstanding balancer ([`Fleet::index_load`]).
     load_index: Option<LoadIndex>,
+    /// What each instance of a split balancer sent to each replica ([`Fleet::split_load`]).
+    own_loads: Option<InstanceLoads>,
     /// Whether a count changed since the owner last looked ([`Fleet::take_changed`]).
     changed: bool,
 }
@@ -287,6 +291,32 @@ impl Fleet {
             );
         }
         self.load_index = Some(load);
+    }
+
+    /// Keeps, from now on, what each of `instances` balancer instances sent to each replica
+    /// and has not seen leave (none yet; indexed by load for `least_outstanding`): what a
+    /// split balancer reads through [`Fleet::own_loads`].
+    pub fn split_load(&mut self, instances: usize, indexed: bool) {
+        let mut own = InstanceLoads::new(instances, self.by_region.len(), indexed);
+        for (index, r) in self.replicas.iter().enumerate() {
+            own.set_ready(index as u32, r.region, r.is_ready());
+        }
+        self.own_loads = Some(own);
+    }
+
+    /// Each balancer instance's own counts, when the balancer is split.
+    #[inline(always)]
+    pub fn own_loads(&self) -> Option<&InstanceLoads> {
+        self.own_loads.as_ref()
+    }
+
+    /// A visit of balancer `instance` arrived at (`by` 1) or left (`by` -1) the replica.
+    #[inline]
+    pub(super) fn change_own_load(&mut self, instance: usize, index: u32, by: i32) {
+        if let Some(own) = &mut self.own_loads {
+            let r = &self.replicas[index as usize];
+            own.change(instance, index, r.region, r.is_ready(), by);
+        }
     }
 
     /// The least loaded ready replica (of `region` only, if given): the first at or after
@@ -396,6 +426,9 @@ impl Fleet {
             if let Some(load) = &mut self.load_index {
                 let r = &self.replicas[index as usize];
                 load.set(region, index, ready.then(|| r.outstanding()));
+            }
+            if let Some(own) = &mut self.own_loads {
+                own.set_ready(index, region, ready);
             }
         }
         if state == ReplicaState::Down {
@@ -529,6 +562,10 @@ impl Fleet {
         replica.queue.clear();
         replica.batch_timer.cancel();
         self.change_load(index, -(busy as i32), -(queued as i32));
+        if let Some(own) = &mut self.own_loads {
+            let r = &self.replicas[index as usize];
+            own.clear(index, r.region, r.is_ready());
+        }
         self.idle(index);
     }
 

@@ -42,6 +42,93 @@ impl LoadIndex {
     }
 }
 
+/// What each instance of a split balancer (`least_outstanding` or `power_of_two` as two
+/// instances or more) has sent to each replica and not yet seen leave: an nginx worker
+/// counts its own connections to each upstream, not the other workers'. Readiness is the
+/// fleet's (every instance knows which replicas are up), so the fleet keeps this beside its
+/// lifecycle and tells it of every change of readiness; the service tells it of every visit
+/// sent and left. For `least_outstanding`, one [`LoadIndex`] per instance over its own
+/// counts keeps a pick O(log n); a change of readiness costs O(instances log n).
+#[derive(Debug, Clone)]
+pub struct InstanceLoads {
+    instances: usize,
+    /// Slot-major: the count of `instance` at `slot` is at `slot * instances + instance`.
+    counts: Vec<u32>,
+    /// One per instance for `least_outstanding`; none for `power_of_two`.
+    indexes: Vec<LoadIndex>,
+}
+
+impl InstanceLoads {
+    /// No replica yet, `instances` instances (indexed for `least_outstanding`) over a fleet
+    /// of `regions` regions.
+    pub fn new(instances: usize, regions: usize, indexed: bool) -> InstanceLoads {
+        InstanceLoads {
+            instances,
+            counts: Vec::new(),
+            indexes: if indexed {
+                vec![LoadIndex::new(regions); instances]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// How many instances count.
+    pub fn instances(&self) -> usize {
+        self.instances
+    }
+
+    /// The visits `instance` sent to the replica in `slot` that have not left.
+    #[inline(always)]
+    pub fn get(&self, instance: usize, slot: u32) -> u32 {
+        self.counts
+            .get(slot as usize * self.instances + instance)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `by` visits of `instance` arrived at (positive) or left (negative) the replica in
+    /// `slot` of `region`, which is ready or not.
+    #[inline]
+    pub fn change(&mut self, instance: usize, slot: u32, region: u16, ready: bool, by: i32) {
+        let at = slot as usize * self.instances + instance;
+        if at >= self.counts.len() {
+            self.counts.resize((slot as usize + 1) * self.instances, 0);
+        }
+        let count = self.counts[at].wrapping_add_signed(by);
+        self.counts[at] = count;
+        if ready {
+            if let Some(index) = self.indexes.get_mut(instance) {
+                index.set(region, slot, Some(count));
+            }
+        }
+    }
+
+    /// The replica in `slot` of `region` became ready, or stopped being ready.
+    pub fn set_ready(&mut self, slot: u32, region: u16, ready: bool) {
+        for instance in 0..self.indexes.len() {
+            let count = self.get(instance, slot);
+            self.indexes[instance].set(region, slot, ready.then_some(count));
+        }
+    }
+
+    /// Every visit the replica in `slot` held has ended (a crash): no instance counts any.
+    pub fn clear(&mut self, slot: u32, region: u16, ready: bool) {
+        for instance in 0..self.instances {
+            let count = self.get(instance, slot);
+            if count != 0 {
+                self.change(instance, slot, region, ready, -(count as i32));
+            }
+        }
+    }
+
+    /// The ready replica (of `region`, if given) to which `instance` has the fewest visits
+    /// outstanding, ties to the first at slot `start` or after, as [`LoadIndex::least_loaded`].
+    pub fn least_loaded(&self, instance: usize, start: usize, region: Option<u16>) -> Option<u32> {
+        self.indexes.get(instance)?.least_loaded(start, region)
+    }
+}
+
 /// The load of a slot that is not a candidate.
 const UNREADY: u32 = u32::MAX;
 

@@ -14,7 +14,7 @@
 
 use super::balancer::Balancer;
 use super::cache::{CacheStore, KeyLaw};
-use super::entity::Frame;
+use super::entity::{Frame, Visit};
 use super::fleet::{Fleet, VersionId};
 use super::resilience::{Breaker, BudgetState, TokenBucket};
 use crate::distribution::Distribution;
@@ -45,7 +45,7 @@ pub enum Admission {
 /// The run-time state of one service.
 pub struct ServiceState {
     pub(super) fleet: Fleet,
-    balancer: Balancer,
+    pub(super) balancer: Balancer,
     pub(super) concurrency: u32,
     queue_capacity: u32,
     pub(super) batch: Option<Batch>,
@@ -104,7 +104,7 @@ impl ServiceState {
         let regions = spec.fleet.regions.as_ref().map_or(1, Vec::len);
         let mut state = ServiceState {
             fleet: Fleet::new(regions),
-            balancer: Balancer::new(&spec.balancer, stream("balancer").sequential()),
+            balancer: Balancer::new(&spec.balancer, spec.balancer_instances, stream),
             concurrency: spec.concurrency,
             queue_capacity: spec.queue_capacity.unwrap_or(u32::MAX),
             batch: spec.batch,
@@ -141,9 +141,7 @@ impl ServiceState {
             && !state.routes_by_key()
             && !state.regional
             && spec.versions.len() == 1;
-        if state.balancer.needs_load_index() {
-            state.fleet.index_load();
-        }
+        state.balancer.prepare(&mut state.fleet);
         match &spec.fleet.regions {
             None => {
                 for _ in 0..spec.replicas {
@@ -180,6 +178,7 @@ impl ServiceState {
     pub fn admit(
         &mut self,
         frame: Key<Frame>,
+        visit: Visit,
         key: u64,
         region: Option<u16>,
         version: Option<VersionId>,
@@ -187,11 +186,15 @@ impl ServiceState {
         if self.outages > 0 {
             return Admission::Unavailable;
         }
-        let Some(index) = self.balancer.pick(&self.fleet, key, region, version) else {
+        let instance = self.balancer.instance(visit);
+        let Some(index) = self
+            .balancer
+            .pick(&self.fleet, instance, key, region, version)
+        else {
             return Admission::Unavailable;
         };
         let replica = self.fleet.load_mut(index);
-        if replica.is_broken() {
+        let admission = if replica.is_broken() {
             Admission::Unavailable
         } else if replica.busy_workers() < self.concurrency && self.batch.is_none() {
             self.fleet.change_load(index, 1, 0);
@@ -202,6 +205,20 @@ impl ServiceState {
             Admission::Queued(index)
         } else {
             Admission::Rejected
+        };
+        if let Admission::Started(_) | Admission::Queued(_) = admission {
+            self.fleet.change_own_load(instance, index, 1);
+        }
+        admission
+    }
+
+    /// A visit leaves `replica` (done, failed, cancelled, dropped or its batch done): the
+    /// balancer instance that sent it, if instances count their own visits, hears of it.
+    #[inline(always)]
+    pub(super) fn visit_left(&mut self, replica: u32, visit: Visit) {
+        if self.balancer.counts_own() {
+            let instance = self.balancer.instance(visit);
+            self.fleet.change_own_load(instance, replica, -1);
         }
     }
 
@@ -216,8 +233,10 @@ impl ServiceState {
     pub(super) fn release(
         &mut self,
         replica: u32,
+        left: Visit,
         is_live: impl Fn(Key<Frame>) -> bool,
     ) -> Option<Key<Frame>> {
+        self.visit_left(replica, left);
         let batching = self.batch.is_some();
         let r = self.fleet.load_mut(replica);
         while let Some(next) = r.queue.pop_front().filter(|_| !batching) {
@@ -233,7 +252,8 @@ impl ServiceState {
 
     /// A queued frame was cancelled: it no longer counts as waiting (its key stays in the
     /// queue until it reaches the front).
-    pub(super) fn forget_queued(&mut self, replica: u32) {
+    pub(super) fn forget_queued(&mut self, replica: u32, visit: Visit) {
+        self.visit_left(replica, visit);
         self.fleet.change_load(replica, 0, -1);
         self.fleet.idle(replica);
     }
@@ -377,6 +397,7 @@ mod tests {
             error_rate: 0.0,
             price_per_hour_usd: 0.0,
             balancer: crate::scenario::model::BalancerKind::RoundRobin,
+            balancer_instances: 1,
             cache: None,
             batch: None,
             rate_limit: None,
@@ -386,6 +407,13 @@ mod tests {
             versions: vec![crate::scenario::model::Version::base()],
         }
     }
+
+    /// The visit every test admits: its instance is drawn only when a balancer is split.
+    const V: Visit = Visit {
+        request: 0,
+        site: 0,
+        attempt: 0,
+    };
 
     fn keys(n: usize) -> Vec<Key<Frame>> {
         let mut frames: GenSlab<Frame> = GenSlab::default();
@@ -400,7 +428,7 @@ mod tests {
         // 0, 1, 0, 1, 0: start, start, queue, queue, reject (replica 0 is full).
         let keys = keys(5);
         let mut s = service(2, 1, Some(1));
-        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, 0, None, None)).collect();
+        let admitted: Vec<Admission> = keys.iter().map(|&k| s.admit(k, V, 0, None, None)).collect();
         use Admission::*;
         assert_eq!(
             admitted,
@@ -408,8 +436,8 @@ mod tests {
         );
         assert_eq!(s.queued(), 2);
         // A freed worker of replica 1 goes to the frame waiting there, FIFO.
-        assert_eq!(s.release(1, |_| true), Some(keys[3]));
-        assert_eq!(s.release(1, |_| true), None, "then the worker goes idle");
+        assert_eq!(s.release(1, V, |_| true), Some(keys[3]));
+        assert_eq!(s.release(1, V, |_| true), None, "then the worker goes idle");
         assert_eq!(s.queued(), 1);
     }
 
@@ -419,15 +447,15 @@ mod tests {
         // so a third fits, and the freed worker goes to 2, then 3.
         let keys = keys(4);
         let mut s = service(1, 1, Some(2));
-        assert_eq!(s.admit(keys[0], 0, None, None), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0, None, None), Admission::Queued(0));
-        assert_eq!(s.admit(keys[2], 0, None, None), Admission::Queued(0));
-        s.forget_queued(0);
-        assert_eq!(s.admit(keys[3], 0, None, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[0], V, 0, None, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], V, 0, None, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[2], V, 0, None, None), Admission::Queued(0));
+        s.forget_queued(0, V);
+        assert_eq!(s.admit(keys[3], V, 0, None, None), Admission::Queued(0));
         let live = |k: Key<Frame>| k != keys[1];
-        assert_eq!(s.release(0, live), Some(keys[2]));
-        assert_eq!(s.release(0, live), Some(keys[3]));
-        assert_eq!(s.release(0, live), None);
+        assert_eq!(s.release(0, V, live), Some(keys[2]));
+        assert_eq!(s.release(0, V, live), Some(keys[3]));
+        assert_eq!(s.release(0, V, live), None);
         assert_eq!(s.queued(), 0);
     }
 
@@ -437,29 +465,29 @@ mod tests {
         // down when its work ends; a replica added later reuses its slot, starting first.
         let keys = keys(8);
         let mut s = service(3, 1, None);
-        assert_eq!(s.admit(keys[0], 0, None, None), Admission::Started(0));
-        assert_eq!(s.admit(keys[1], 0, None, None), Admission::Started(1));
+        assert_eq!(s.admit(keys[0], V, 0, None, None), Admission::Started(0));
+        assert_eq!(s.admit(keys[1], V, 0, None, None), Admission::Started(1));
         s.fleet.drain(1);
         assert_eq!(s.replicas()[1].state(), ReplicaState::Draining);
-        assert_eq!(s.admit(keys[2], 0, None, None), Admission::Started(2));
+        assert_eq!(s.admit(keys[2], V, 0, None, None), Admission::Started(2));
         assert_eq!(
-            s.admit(keys[3], 0, None, None),
+            s.admit(keys[3], V, 0, None, None),
             Admission::Queued(0),
             "replica 1 is skipped"
         );
-        assert_eq!(s.release(1, |_| true), None);
+        assert_eq!(s.release(1, V, |_| true), None);
         assert_eq!(s.replicas()[1].state(), ReplicaState::Down);
         assert_eq!(s.start(0, 0, false), 1, "the down slot is reused");
         assert_eq!(
-            s.admit(keys[4], 0, None, None),
+            s.admit(keys[4], V, 0, None, None),
             Admission::Queued(2),
             "a starting replica takes nothing"
         );
         s.fleet.ready(1);
-        assert_eq!(s.admit(keys[5], 0, None, None), Admission::Queued(0));
-        assert_eq!(s.admit(keys[6], 0, None, None), Admission::Started(1));
+        assert_eq!(s.admit(keys[5], V, 0, None, None), Admission::Queued(0));
+        assert_eq!(s.admit(keys[6], V, 0, None, None), Admission::Started(1));
         assert_eq!(s.start(0, 0, true), 3, "no down slot: a new one");
-        assert_eq!(s.admit(keys[7], 0, None, None), Admission::Queued(2));
+        assert_eq!(s.admit(keys[7], V, 0, None, None), Admission::Queued(2));
     }
 
     #[test]

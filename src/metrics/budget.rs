@@ -43,6 +43,10 @@ pub const BYTES_PER_FRAME: f64 = 136.0;
 pub const BYTES_PER_REQUEST: f64 = 100.0;
 /// Bytes of one replica beyond its queue (its lifecycle, counters, breakers).
 pub const BYTES_PER_REPLICA: f64 = 100.0;
+/// Bytes of one (replica, instance) pair of a balancer split into instances that count
+/// their own visits: the count (4) and, for `least_outstanding`, the instance's tree of
+/// minima (two nodes of 4 bytes per leaf, leaves rounded up to a power of two: at most 16).
+pub const BYTES_PER_INSTANCE_SLOT: f64 = 20.0;
 /// Bytes of one time-series window, and per service in it (docs/scenarios.md "Time series").
 pub const BYTES_PER_WINDOW: f64 = 60.0;
 pub const BYTES_PER_WINDOW_SERVICE: f64 = 88.0;
@@ -127,6 +131,7 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
     let mut parts: Vec<(String, f64)> = Vec::new();
     let mut cache_bytes = 0.0;
     let mut replicas = 0.0;
+    let mut instance_slots = 0.0;
     for (service, &v) in model.services.iter().zip(&visits_each) {
         let count = f64::from(
             service
@@ -136,6 +141,14 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
                 .map_or(service.replicas, |a| a.max.max(service.replicas)),
         );
         replicas += count;
+        if service.balancer_instances > 1
+            && matches!(
+                service.balancer,
+                BalancerKind::LeastOutstanding | BalancerKind::PowerOfTwo
+            )
+        {
+            instance_slots += count * f64::from(service.balancer_instances);
+        }
         if let Some(Lookup::Keyed(space, store)) = service.cache.as_ref().map(|c| &c.lookup) {
             let capacity = store.capacity as f64;
             // Consistent hashing shards the keys: each replica sees its share of them.
@@ -153,6 +166,12 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         cache_bytes,
     ));
     parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
+    if instance_slots > 0.0 {
+        parts.push((
+            "balancer instances' own counts (replicas x instances)".into(),
+            instance_slots * BYTES_PER_INSTANCE_SLOT,
+        ));
+    }
     // In flight: at most what the overload bound allows, and no more than the run brings; for
     // a design that theory finds stable, what Little's law says, with room to spare.
     let mut requests = (model.max_in_flight as f64).min(arrivals);

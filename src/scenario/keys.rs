@@ -257,7 +257,7 @@ pub const SECTIONS: &[Section] = &[
         key("error_rate", Number, "probability", "`0`", "", "error_rate = 0.001").at_least(0.0).at_most(1.0),
         key("price_per_hour", Number, "USD per replica-hour", "`0`", "", "price_per_hour = 0.096").at_least(0.0).at_most(1e6),
         key("kind", Choice(&["service", "cache"]), "", r#"`"service"`"#, "", r#"kind = "service""#),
-        key("balancer", Either(&[Choice(&["round_robin", "random", "least_outstanding", "power_of_two", "consistent_hash"]), Table("service.balancer")]), "", r#"`"round_robin"` (`"consistent_hash"` for a keyed cache)"#, r#"`"round_robin"`, `"random"`, `"least_outstanding"`, `"power_of_two"`, `"consistent_hash"`, or a table (`service.balancer (weighted)`, `service.balancer (consistent_hash)`)"#, r#"balancer = "least_outstanding""#),
+        key("balancer", Either(&[Choice(&["round_robin", "random", "least_outstanding", "power_of_two", "consistent_hash"]), Table("service.balancer")]), "", r#"`"round_robin"` (`"consistent_hash"` for a keyed cache)"#, r#"`"round_robin"`, `"random"`, `"least_outstanding"`, `"power_of_two"`, `"consistent_hash"`, or a table (`service.balancer (round_robin, random, least_outstanding, power_of_two)`, `service.balancer (weighted)`, `service.balancer (consistent_hash)`)"#, r#"balancer = "least_outstanding""#),
         key("batch", Table("service.batch"), "", "none", "", r#"batch = { max_size = 8, timeout = "5ms" }"#),
         key("rate_limit", Table("service.rate_limit"), "", "none", "", "rate_limit = { rate = 100, burst = 20 }"),
         key("queue_timeout", Duration, "", "none", "more than 0", r#"queue_timeout = "100ms""#),
@@ -319,13 +319,19 @@ pub const SECTIONS: &[Section] = &[
         key("budget_window", Duration, "", r#"`"10s"`"#, "more than 0", r#"max_extra_load = 0.05, budget_window = "30s""#),
         key("min_hedges_per_s", Number, "hedges per second", "`10`", "", "max_extra_load = 0.05, min_hedges_per_s = 2").at_least(0.0),
     ]},
+    Section { id: "service.balancer (round_robin, random, least_outstanding, power_of_two)", path: "service.balancer", keys: &[
+        key("kind", Choice(&["round_robin", "random", "least_outstanding", "power_of_two"]), "", "required", "", r#"kind = "least_outstanding""#),
+        key("instances", Whole, "independent balancers, each taking a share of the visits", "`1` (one shared balancer)", "", "instances = 2").at_least(1.0).at_most(1024.0),
+    ]},
     Section { id: "service.balancer (weighted)", path: "service.balancer", keys: &[
         key("kind", Choice(&["weighted"]), "", "required", "", r#"kind = "weighted""#),
         key("weights", Numbers, "share per replica slot", "required", "more than 0 each; replica i takes `weights[i mod len]`", "weights = [3, 1]"),
+        key("instances", Whole, "independent balancers, each taking a share of the visits", "`1` (one shared balancer)", "", "instances = 2").at_least(1.0).at_most(1024.0),
     ]},
     Section { id: "service.balancer (consistent_hash)", path: "service.balancer", keys: &[
         key("kind", Choice(&["consistent_hash"]), "", "required", "; needs a keyed cache in the scenario", r#"kind = "consistent_hash""#),
         key("virtual_nodes", Whole, "ring points per replica", "`64`", "", "virtual_nodes = 160").at_least(1.0).at_most(1000.0),
+        key("instances", Whole, "independent balancers (all pick alike: no effect)", "`1` (one shared balancer)", "", "instances = 2").at_least(1.0).at_most(1024.0),
     ]},
     Section { id: "service.batch", path: "service.batch", keys: &[
         key("max_size", Whole, "visits per batch", "required", "", "max_size = 32").at_least(1.0).at_most(1000000.0),

@@ -98,6 +98,9 @@ pub struct Service {
     pub price_per_hour_usd: f64,
     /// How a visit picks a replica.
     pub balancer: BalancerKind,
+    /// Independent instances of the balancer, each taking a share of the visits and keeping
+    /// its own state (1: one shared balancer).
+    pub balancer_instances: u32,
     /// A cache (`kind = "cache"`): a lookup after the service's own work; a miss takes the
     /// steps of `Cache::on_miss` (and fills a keyed cache), a hit answers at once.
     pub cache: Option<Cache>,
@@ -226,6 +229,9 @@ pub enum BalancerKind {
         virtual_nodes: u32,
     },
 }
+
+/// The most balancer instances a service may run (`instances` in a balancer table).
+pub const MAX_BALANCER_INSTANCES: u32 = 1024;
 
 /// Virtual nodes per replica on a consistent-hash ring unless `virtual_nodes` is given.
 pub const DEFAULT_VIRTUAL_NODES: u32 = 64;

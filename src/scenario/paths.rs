@@ -9,7 +9,7 @@ use super::keys;
 use super::model::{
     BalancerKind, Batch, Cache, Call, CircuitBreaker, ClassId, Join, KeySpace, Lookup, Policy,
     Popularity, RateLimit, Retries, RetryBudget, Scope, ServiceId, Step, Store, Trip,
-    DEFAULT_VIRTUAL_NODES, MAX_VIRTUAL_NODES,
+    DEFAULT_VIRTUAL_NODES, MAX_BALANCER_INSTANCES, MAX_VIRTUAL_NODES,
 };
 use super::problem::{join, nearest, Problem};
 use super::raw::RawService;
@@ -537,13 +537,17 @@ const BALANCERS: [(&str, &str); 7] = [
     ),
 ];
 
-/// `balancer = "random"`, `{ kind = "weighted", weights = [...] }` or
-/// `{ kind = "consistent_hash", virtual_nodes = 160 }`.
+/// A balancer table of a kind without options of its own, as the problems show it.
+const INSTANCES_EXAMPLE: &str = r#"balancer = { kind = "least_outstanding", instances = 2 }"#;
+
+/// `balancer = "random"`, `{ kind = "weighted", weights = [...] }`,
+/// `{ kind = "consistent_hash", virtual_nodes = 160 }`, or any kind's table with
+/// `instances = N`: the policy and its number of independent instances (1 unless given).
 pub fn balancer(
     value: &toml::Value,
     path: &str,
     problems: &mut Vec<Problem>,
-) -> Option<BalancerKind> {
+) -> Option<(BalancerKind, u32)> {
     let mut names: Vec<&str> = BALANCERS.iter().map(|(n, _)| *n).collect();
     names.dedup();
     let (kind, table) = match value {
@@ -575,31 +579,50 @@ pub fn balancer(
     } else {
         path.to_string()
     };
-    let known = match kind {
-        "round_robin" => BalancerKind::RoundRobin,
-        "random" => BalancerKind::Random,
-        "least_outstanding" => BalancerKind::LeastOutstanding,
-        "power_of_two" => BalancerKind::PowerOfTwo,
+    let plain = |kind: BalancerKind, problems: &mut Vec<Problem>| {
+        let Some(table) = table else {
+            return Some((kind, 1));
+        };
+        let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
+        reader.example = INSTANCES_EXAMPLE;
+        reader.check_keys(
+            &keys::names_in(
+                "service.balancer (round_robin, random, least_outstanding, power_of_two)",
+            ),
+            |_| false,
+            "in this balancer",
+        );
+        Some((kind, instances(&mut reader)?))
+    };
+    match kind {
+        "round_robin" => plain(BalancerKind::RoundRobin, problems),
+        "random" => plain(BalancerKind::Random, problems),
+        "least_outstanding" => plain(BalancerKind::LeastOutstanding, problems),
+        "power_of_two" => plain(BalancerKind::PowerOfTwo, problems),
         "consistent_hash" => {
-            let virtual_nodes = match table {
-                None => DEFAULT_VIRTUAL_NODES,
-                Some(table) => {
-                    let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
-                    reader.example = BALANCERS[6].1;
-                    reader.check_keys(
-                        &keys::names_in("service.balancer (consistent_hash)"),
-                        |_| false,
-                        "in a consistent_hash balancer",
-                    );
-                    let before = reader.problems.len();
-                    let given = reader.opt_whole("virtual_nodes", 1, i64::from(MAX_VIRTUAL_NODES));
-                    if reader.problems.len() > before {
-                        return None;
-                    }
-                    given.map_or(DEFAULT_VIRTUAL_NODES, |n| n as u32)
-                }
+            let Some(table) = table else {
+                return Some((
+                    BalancerKind::ConsistentHash {
+                        virtual_nodes: DEFAULT_VIRTUAL_NODES,
+                    },
+                    1,
+                ));
             };
-            BalancerKind::ConsistentHash { virtual_nodes }
+            let mut reader = TableReader::new(table, path, problems, "a balancer table")?;
+            reader.example = BALANCERS[6].1;
+            reader.check_keys(
+                &keys::names_in("service.balancer (consistent_hash)"),
+                |_| false,
+                "in a consistent_hash balancer",
+            );
+            let before = reader.problems.len();
+            let given = reader.opt_whole("virtual_nodes", 1, i64::from(MAX_VIRTUAL_NODES));
+            let instances = instances(&mut reader);
+            if reader.problems.len() > before {
+                return None;
+            }
+            let virtual_nodes = given.map_or(DEFAULT_VIRTUAL_NODES, |n| n as u32);
+            Some((BalancerKind::ConsistentHash { virtual_nodes }, instances?))
         }
         "weighted" => {
             let Some(table) = table else {
@@ -616,6 +639,7 @@ pub fn balancer(
                 |_| false,
                 "in a weighted balancer",
             );
+            let instances = instances(&mut reader);
             let weights = reader.required("weights")?;
             let parsed: Option<Vec<f64>> = weights.as_array().and_then(|list| {
                 list.iter()
@@ -624,10 +648,12 @@ pub fn balancer(
                     .collect()
             });
             match parsed {
-                Some(weights) if !weights.is_empty() => BalancerKind::Weighted(weights),
+                Some(weights) if !weights.is_empty() => {
+                    Some((BalancerKind::Weighted(weights), instances?))
+                }
                 _ => {
                     reader.problem("weights", "weights must be a non-empty list of positive numbers, one per replica, e.g. weights = [3, 1]");
-                    return None;
+                    None
                 }
             }
         }
@@ -642,20 +668,20 @@ pub fn balancer(
                     names.join(", ")
                 ),
             ));
-            return None;
-        }
-    };
-    if let (Some(table), false) = (table, kind == "weighted" || kind == "consistent_hash") {
-        if let Some(t) = table.as_table() {
-            for key in t.keys().filter(|k| *k != "kind") {
-                problems.push(Problem::new(
-                    join(path, key),
-                    format!("the {kind} balancer takes no options; write balancer = \"{kind}\""),
-                ));
-            }
+            None
         }
     }
-    Some(known)
+}
+
+/// A balancer table's `instances`: 1 unless given, else a whole number from 1 to
+/// [`MAX_BALANCER_INSTANCES`] (`None` with a problem otherwise).
+fn instances(reader: &mut TableReader) -> Option<u32> {
+    let before = reader.problems.len();
+    let given = reader.opt_whole("instances", 1, i64::from(MAX_BALANCER_INSTANCES));
+    if reader.problems.len() > before {
+        return None;
+    }
+    Some(given.map_or(1, |n| n as u32))
 }
 
 /// The cache keys of a `[[service]]` with `kind = "cache"`: `hit_ratio`, or `capacity`,

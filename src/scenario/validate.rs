@@ -762,12 +762,13 @@ fn service(
     let balancer = match &raw.balancer {
         Some(v) => paths::balancer(v, &join(path, "balancer"), problems),
         // A keyed cache shards its keys across its replicas.
-        None if matches!(cache, Some(ref c) if matches!(c.lookup, Lookup::Keyed(..))) => {
-            Some(BalancerKind::ConsistentHash {
+        None if matches!(cache, Some(ref c) if matches!(c.lookup, Lookup::Keyed(..))) => Some((
+            BalancerKind::ConsistentHash {
                 virtual_nodes: crate::scenario::model::DEFAULT_VIRTUAL_NODES,
-            })
-        }
-        None => Some(BalancerKind::RoundRobin),
+            },
+            1,
+        )),
+        None => Some((BalancerKind::RoundRobin, 1)),
     };
     let batch = raw
         .batch
@@ -815,6 +816,7 @@ fn service(
     if problems.len() > before {
         return None;
     }
+    let (balancer, balancer_instances) = balancer?;
     Some(Service {
         name,
         replicas: replicas as u32,
@@ -825,7 +827,8 @@ fn service(
         blocking_calls: raw.blocking_calls.unwrap_or(false),
         error_rate,
         price_per_hour_usd,
-        balancer: balancer?,
+        balancer,
+        balancer_instances,
         cache,
         batch,
         rate_limit,

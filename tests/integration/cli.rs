@@ -1133,7 +1133,7 @@ fn the_fuzz_base_scenario_is_valid_and_runs() {
 /// The request-path keys refuse what cannot be meant, each at its key path and line.
 #[test]
 fn request_path_mistakes_are_named_at_their_keys() {
-    let cases: [(Bad, &str, &str, &[&str]); 21] = [
+    let cases: [(Bad, &str, &str, &[&str]); 25] = [
         (
             Bad::Replace(
                 "calls = [\"db\"]",
@@ -1217,6 +1217,42 @@ fn request_path_mistakes_are_named_at_their_keys() {
             "balancer",
             "service.db.balancer.vnodes",
             &["virtual_nodes"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "least_outstanding", instances = 0 }"#,
+            ),
+            "balancer",
+            "service.db.balancer.instances",
+            &["instances = 0", "from 1 to 1024"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "power_of_two", instances = 5000 }"#,
+            ),
+            "balancer",
+            "service.db.balancer.instances",
+            &["instances = 5000", "from 1 to 1024"],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "weighted", weights = [1], instances = "two" }"#,
+            ),
+            "balancer",
+            "service.db.balancer.instances",
+            &["whole number from 1 to 1024", "\"two\""],
+        ),
+        (
+            Bad::Insert(
+                "name = \"db\"",
+                r#"balancer = { kind = "random", instance = 2 }"#,
+            ),
+            "balancer",
+            "service.db.balancer.instance",
+            &["did you mean \"instances\"", "it takes kind, instances"],
         ),
         (
             Bad::Insert("name = \"db\"", "balancer = \"least_loaded\""),

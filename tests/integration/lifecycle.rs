@@ -131,7 +131,7 @@ use proptest::prelude::*;
 /// four services with parallel steps (all, any, k of n; with deadlines and fallbacks),
 /// timeouts, retries within budgets of both scopes, hedges, optional and probabilistic calls,
 /// fallbacks (by name, or with timeouts and retries of their own), fire-and-forget calls; services with replicas, workers,
-/// bounded queues, errors, balancers, batching, rate limits, queue timeouts, breakers of both
+/// bounded queues, errors, balancers (shared, or two or three instances), batching, rate limits, queue timeouts, breakers of both
 /// scopes, a fixed-ratio cache; an autoscaled service, health checks, recurring crashes, spot
 /// interruptions and an erroring window; and a rollout of one service by any strategy
 /// (either autoscaler coupling, a DNS or instant switch, a canary with or without a router),
@@ -235,12 +235,17 @@ fn lifecycle_design(
         } else {
             toml += &format!("[[service]]\nreplicas = {replicas}\n");
         }
+        // One balancer, or (bits 2 and up) two or three instances of it.
+        let kind = BALANCERS[usize::from(balancer) % 4];
+        let balancer = match balancer / 4 % 3 {
+            0 => format!("\"{kind}\""),
+            k => format!("{{ kind = \"{kind}\", instances = {} }}", k + 1),
+        };
         toml += &format!(
             "name = \"s{i}\"\nconcurrency = {concurrency}\n\
-             error_rate = {}\nbalancer = \"{}\"\ncalls = [{plan}]\n\
+             error_rate = {}\nbalancer = {balancer}\ncalls = [{plan}]\n\
              service_time = {{ dist = \"exponential\", mean = \"{}ms\" }}\n",
             f64::from(error_pct) / 100.0,
-            BALANCERS[usize::from(balancer) % 4],
             1 + i,
         );
         if let Some(q) = capacity {
@@ -330,7 +335,8 @@ proptest! {
     /// The state invariants (`System::invariants`: fleet counts and levels agree, billed
     /// replicas at least ready ones, no idle draining replica, queue counts match their
     /// frames, no breaker half-open with no probe out, requests in flight are the root
-    /// frames) hold after every event of random designs with every lifecycle mechanism on;
+    /// frames, each balancer instance counts exactly its visits on each replica) hold after
+    /// every event of random designs with every lifecycle mechanism on;
     /// every request arrived ends exactly one way; and the time series' windows add up to
     /// the run's totals.
     #[test]

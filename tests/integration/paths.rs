@@ -286,6 +286,11 @@ fn consistent_hash_virtual_nodes_default_to_64() {
 /// `n` single-worker replicas of an exponential server (mean 1 ms) at utilization `rho`,
 /// balanced by `balancer`, for `customers` arrivals.
 fn farm(balancer: &str, n: u32, rho: f64, customers: f64) -> Summary {
+    farm_of(&format!("\"{balancer}\""), n, rho, customers)
+}
+
+/// [`farm`] with the balancer's TOML value as written (a name in quotes, or a table).
+fn farm_of(balancer: &str, n: u32, rho: f64, customers: f64) -> Summary {
     let rate = rho * f64::from(n) * 1000.0;
     let duration_s = customers / rate;
     simulate(&format!(
@@ -298,7 +303,7 @@ fn farm(balancer: &str, n: u32, rho: f64, customers: f64) -> Summary {
         [[service]]
         name = "farm"
         replicas = {n}
-        balancer = "{balancer}"
+        balancer = {balancer}
         service_time = {{ dist = "exponential", mean = "1ms" }}
         "#
     ))
@@ -323,6 +328,147 @@ fn random_balancing_is_independent_mm1_queues() {
         4.0,
         1e-9,
     );
+}
+
+/// One instance is the shared balancer: `instances = 1` gives the summary of the plain name,
+/// figure for figure, for every kind (10^5 customers over 4 replicas at rho 0.8).
+#[test]
+fn one_balancer_instance_is_the_shared_balancer() {
+    for kind in ["round_robin", "random", "least_outstanding", "power_of_two"] {
+        assert_eq!(
+            farm(kind, 4, 0.8, 1e5),
+            farm_of(
+                &format!("{{ kind = \"{kind}\", instances = 1 }}"),
+                4,
+                0.8,
+                1e5
+            ),
+            "{kind}"
+        );
+    }
+}
+
+/// Random splitting split again stays random splitting: 4 instances, each drawing uniformly
+/// among 4 replicas, the visits' instances drawn uniformly, give each replica Poisson
+/// arrivals at lambda / 4, so each is an M/M/1 at rho 0.8: mean sojourn 1 / (mu - lambda / 4)
+/// = 5 ms, p99 = ln(100) x 5 ms = 23.03 ms. Over 2 million customers the sampling sd is about
+/// 0.78% for the mean and 1.6% for p99 (the 4-million figures of
+/// `random_balancing_is_independent_mm1_queues` scaled by sqrt 2); tolerances 3.2% and 6.4%,
+/// 4 sd.
+#[test]
+fn random_balancing_as_instances_is_still_independent_mm1_queues() {
+    let summary = farm_of(r#"{ kind = "random", instances = 4 }"#, 4, 0.8, 2e6);
+    assert_rel("mean sojourn", summary.latency.mean, 5.0, 0.032);
+    assert_rel("p99 sojourn", summary.latency.p99, 100f64.ln() * 5.0, 0.064);
+}
+
+/// Two instances of `least_outstanding` over two single-worker replicas, worked by hand.
+/// Service times are long (constant 1 s) and nothing leaves, so each pick is forced. A
+/// shared balancer sends visits 1 to 4 to replicas 0, 1, 0, 1 (the least loaded; ties to
+/// the replica after the last picked): two start, two queue. Split, with visits 1 and 3
+/// drawn for instance 0 and visits 2 and 4 for instance 1, each instance sees only its own
+/// visits: instance 0 sends visit 1 to replica 0; instance 1 counts nothing anywhere and
+/// sends visit 2 to replica 0 too (it queues behind visit 1, though replica 1 is idle);
+/// instance 0 counts 1 at replica 0 and sends visit 3 to replica 1; instance 1 counts 1 at
+/// replica 0 and sends visit 4 to replica 1, where it queues.
+#[test]
+fn an_instance_of_least_outstanding_ignores_the_other_instances_visits() {
+    use capsim::components::balancer::Balancer;
+    use capsim::components::entity::{Frame, Parent, RequestInfo, Visit, NO_USER};
+    use capsim::components::service::{Admission, ServiceState};
+    use capsim::engine::rng::Stream;
+    use capsim::engine::slab::GenSlab;
+    use capsim::scenario::model::BalancerKind;
+    let spec = |instances: u32| {
+        let text = format!(
+            r#"
+            [scenario]
+            duration = "1s"
+            [traffic]
+            rate = 1
+            [[service]]
+            name = "api"
+            replicas = 2
+            balancer = {{ kind = "least_outstanding", instances = {instances} }}
+            service_time = {{ dist = "constant", value = "1s" }}
+            "#
+        );
+        let model = capsim::scenario::load(&text, "hand.toml", &[]).expect("valid");
+        model.services[0].clone()
+    };
+    let visit = |request: u64| Visit {
+        request,
+        site: 0,
+        attempt: 0,
+    };
+    // Requests whose visits the split balancer's own draw gives to instance 0 and 1.
+    let draw = Balancer::new(&BalancerKind::LeastOutstanding, 2, |p| {
+        Stream::new(1, 0, "api", p)
+    });
+    let of = |instance: usize| {
+        (0u64..)
+            .filter(|&r| draw.instance(visit(r)) == instance)
+            .take(2)
+            .collect::<Vec<u64>>()
+    };
+    let (zero, one) = (of(0), of(1));
+    let order = [zero[0], one[0], zero[1], one[1]];
+    let mut frames: GenSlab<Frame> = GenSlab::default();
+    let mut admit_all = |state: &mut ServiceState| -> Vec<Admission> {
+        order
+            .iter()
+            .map(|&request| {
+                let info = RequestInfo {
+                    id: request,
+                    class: 0,
+                    measured: true,
+                    user: NO_USER,
+                    client_region: 0,
+                    served_region: 0,
+                    mirror: false,
+                    backlogged: false,
+                };
+                let key = frames.insert(Frame::new(Parent::Root, info, 0, 0, 0, 0));
+                state.admit(key, visit(request), 0, None, None)
+            })
+            .collect()
+    };
+    use Admission::{Queued, Started};
+    let shared = admit_all(&mut ServiceState::new(&spec(1), 1, 0));
+    assert_eq!(shared, [Started(0), Started(1), Queued(0), Queued(1)]);
+    let split = admit_all(&mut ServiceState::new(&spec(2), 1, 0));
+    assert_eq!(split, [Started(0), Queued(0), Started(1), Queued(1)]);
+}
+
+/// A balancer split into instances that each count only their own visits balances worse
+/// than one shared one: nginx with two workers and no shared `zone` measured p99 10-15%
+/// above one shared balancer at utilization 0.7-0.85 (issue #13). Here 8 single-worker
+/// replicas of an exponential server (mean 1 ms) at rho 0.8, 2 million customers per run:
+/// two instances raised p99 by 11.6% for least_outstanding (6.28 to 7.00 ms) and by 9.4% for
+/// power_of_two (8.12 to 8.88 ms) when measured. The p99 of each run has a sampling sd of
+/// about 1.6% (random's M/M/1 figure above; the tails here are shorter), so the difference
+/// of two runs at most 2.3% (independent runs; these share their arrival and service
+/// times, which makes it smaller): the test asserts the split p99 above the shared one by
+/// more than 0%, 4 sd below the smallest effect measured, and below 25%.
+#[test]
+fn balancer_instances_that_count_only_their_own_visits_raise_p99() {
+    for kind in ["least_outstanding", "power_of_two"] {
+        let shared = farm(kind, 8, 0.8, 2e6).latency.p99;
+        let split = farm_of(
+            &format!("{{ kind = \"{kind}\", instances = 2 }}"),
+            8,
+            0.8,
+            2e6,
+        )
+        .latency
+        .p99;
+        let rise = split / shared - 1.0;
+        assert!(
+            rise > 0.0 && rise < 0.25,
+            "{kind}: shared p99 {shared} ms, two instances {split} ms ({:+.1}%)",
+            rise * 100.0
+        );
+    }
 }
 
 /// At rho 0.9 over 8 replicas, random splitting leaves each replica an M/M/1 (p99 =

@@ -229,6 +229,16 @@ const SECTIONS: &[Section] = &[
         LISTED,
     ),
     section(
+        "service.balancer (round_robin, random, least_outstanding, power_of_two)",
+        "service.balancer (round_robin, random, least_outstanding, power_of_two)",
+        &[(
+            "b",
+            "replicas = 2\nbalancer = { kind = \"least_outstanding\" }",
+        )],
+        &[Key("service"), Index(1), Key("balancer")],
+        LISTED,
+    ),
+    section(
         "service.balancer (weighted)",
         "service.balancer (weighted)",
         &[(

@@ -5,7 +5,7 @@
 
 use super::System;
 use crate::components::batch::BatchStart;
-use crate::components::entity::{BatchRun, Event, Stage};
+use crate::components::entity::{BatchRun, Event, Stage, Visit};
 use crate::engine::queue::EventQueue;
 use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};
@@ -120,6 +120,7 @@ impl System<'_> {
         &mut self,
         now_ns: Nanos,
         run: Key<BatchRun>,
+        visit: Visit,
         events: &mut EventQueue<Event>,
     ) {
         let batch = self
@@ -127,7 +128,9 @@ impl System<'_> {
             .get_mut(run)
             .expect("a batch lives until its visits are done");
         batch.left -= 1;
-        if batch.left > 0 {
+        let (left, service, replica) = (batch.left, batch.service, batch.replica);
+        self.services[service].visit_left(replica, visit);
+        if left > 0 {
             return;
         }
         let BatchRun {

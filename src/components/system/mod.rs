@@ -323,6 +323,7 @@ impl<'m> System<'m> {
         use super::entity::{Parent, Stage};
         use super::fleet::ReplicaState;
         let mut queued: HashMap<(ServiceId, u32), u32> = HashMap::new();
+        let mut own: HashMap<(ServiceId, u32, usize), u32> = HashMap::new();
         let mut roots = 0;
         for (key, frame) in self.frames.iter() {
             if frame.parent == Parent::Root {
@@ -354,6 +355,17 @@ impl<'m> System<'m> {
             }
             if frame.stage == Stage::Queued && frame.admitted {
                 *queued.entry((frame.service, frame.replica)).or_default() += 1;
+            }
+            // A visit on its replica (waiting, holding a worker, or in a batch) is counted by
+            // the balancer instance that sent it, when instances count their own.
+            let balancer = &self.services[frame.service].balancer;
+            let on_replica = frame.stage == Stage::Queued
+                || frame.holds_worker
+                || (frame.stage == Stage::Working && frame.batch.is_some());
+            if frame.admitted && on_replica && balancer.counts_own() {
+                let instance = balancer.instance(frame.visit());
+                *own.entry((frame.service, frame.replica, instance))
+                    .or_default() += 1;
             }
         }
         let waiting = self.regions.backlogs.as_ref().map_or(0, |b| b.waiting);
@@ -407,6 +419,19 @@ impl<'m> System<'m> {
                             "{name} replica {index}'s breaker to {} is half-open with no probe out",
                             self.model.services[callee].name
                         ));
+                    }
+                }
+            }
+            if let Some(loads) = fleet.own_loads() {
+                for index in 0..fleet.replicas().len() as u32 {
+                    for instance in 0..loads.instances() {
+                        let live = own.get(&(id, index, instance)).copied().unwrap_or(0);
+                        if loads.get(instance, index) != live {
+                            return Err(format!(
+                                "{name} replica {index}: balancer instance {instance} counts {}, {live} of its visits are there",
+                                loads.get(instance, index)
+                            ));
+                        }
                     }
                 }
             }

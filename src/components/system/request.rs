@@ -881,7 +881,7 @@ impl<'m> System<'m> {
         if let (Stage::Working, Some(run)) = (frame.stage, frame.batch) {
             // Its batch will not hear from it: count it done now, so the batch's worker is
             // freed when the last of its visits is.
-            self.batch_visit_done(now_ns, run, events);
+            self.batch_visit_done(now_ns, run, frame.visit(), events);
         }
         let frame = self.frame(key);
         match frame.stage {

@@ -4,7 +4,7 @@
 
 use super::System;
 use crate::components::entity::Event;
-use crate::components::entity::{Ending, Frame, Parent, RequestInfo, Stage};
+use crate::components::entity::{Ending, Frame, Parent, RequestInfo, Stage, Visit};
 use crate::components::fleet::VersionId;
 use crate::components::service::*;
 use crate::engine::queue::EventQueue;
@@ -40,9 +40,14 @@ impl System<'_> {
         if request.measured {
             record.requests.arrived += 1;
         }
+        let visit = Visit {
+            request: request.id,
+            site,
+            attempt,
+        };
         let state = &mut self.services[service];
         let admission = if state.plain {
-            state.admit(key, 0, None, None)
+            state.admit(key, visit, 0, None, None)
         } else {
             match self.before_admission(now_ns, key, service, request, events) {
                 Some((routing_key, region, version)) => {
@@ -52,7 +57,7 @@ impl System<'_> {
                     if self.mirrors(service, &request) {
                         self.mirror(now_ns, service, request, site, attempt, events);
                     }
-                    self.services[service].admit(key, routing_key, region, version)
+                    self.services[service].admit(key, visit, routing_key, region, version)
                 }
                 None => return,
             }
@@ -232,7 +237,7 @@ impl System<'_> {
             frame.replica,
         );
         if let Some(run) = batch {
-            self.batch_visit_done(now_ns, run, events);
+            self.batch_visit_done(now_ns, run, frame.visit(), events);
         }
         if let Parent::Detached = parent {
             // The caller has gone: the work was done for nobody.
@@ -289,7 +294,7 @@ impl System<'_> {
             return;
         }
         frame.holds_worker = false;
-        let (service, replica) = (frame.service, frame.replica);
+        let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
         self.record.services[service]
             .busy_workers
             .add(now_ns, -1, self.window);
@@ -297,7 +302,7 @@ impl System<'_> {
         self.note_region_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
-        let next = state.release(replica, |k| frames.contains(k));
+        let next = state.release(replica, visit, |k| frames.contains(k));
         self.note_fleet_change(now_ns, service);
         if let Some(next) = next {
             self.record.services[service]
@@ -310,8 +315,8 @@ impl System<'_> {
     /// A waiting frame leaves its queue (its caller gave up on it).
     pub(super) fn leave_queue(&mut self, now_ns: Nanos, key: Key<Frame>) {
         let frame = self.frame(key);
-        let (service, replica) = (frame.service, frame.replica);
-        self.services[service].forget_queued(replica);
+        let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
+        self.services[service].forget_queued(replica, visit);
         self.record.services[service]
             .queued
             .add(now_ns, -1, self.window);
