@@ -85,8 +85,8 @@ pub struct Ci95 {
 /// Measured on M/M/1 at rho 0.8 with 10 replications: the p99 interval covered the truth for
 /// 98 of 100 seeds at 10,000 requests per replication (100 beyond the p99), 60 of 100 at 800
 /// (8 beyond); with [`percentile_interval`], 94.5% of 1,000 seeds at 10,000 and 95.1% at
-/// 5,000 on M/M/1, but 91.8% at 5,000 on M/M/4 (docs/scenarios.md). `tests/integration/
-/// summary.rs` checks coverage at about 100 beyond.
+/// 5,000 on M/M/1, but 91.8% at 5,000 on M/M/4 (docs/scenarios.md). The coverage test in
+/// `tests/integration/summary.rs` runs at about 100 beyond.
 pub const MIN_TAIL_SAMPLES: f64 = 100.0;
 
 #[derive(Debug, Clone, Default, PartialEq)]
