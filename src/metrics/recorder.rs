@@ -208,6 +208,13 @@ impl Durations {
         }
     }
 
+    /// The share of recorded values at or below `ns` (all of `ns`'s histogram bucket); 1
+    /// when empty. The inverse of [`Durations::quantile_ns`]: `fraction_at_most_ns(
+    /// quantile_ns(q)) >= q`.
+    pub fn fraction_at_most_ns(&self, ns: f64) -> f64 {
+        self.histogram().quantile_below(ns.round().max(0.0) as u64)
+    }
+
     pub fn max_ns(&self) -> f64 {
         self.histogram().max() as f64
     }

@@ -243,18 +243,28 @@ pub fn table(s: &Summary) -> String {
     ];
     if let Some(ci) = &s.ci95 {
         let c = &ci.latency;
-        let half = |[lo, hi]: [f64; 2], m: Measure| {
+        // A percentile's interval is longer above than below (a latency's tail is long):
+        // the two arms, or one when they print alike, as the mean's does.
+        let half = |[lo, hi]: [f64; 2], center: f64, m: Measure| {
             let mark = if ci.thin.contains(&m) { "~" } else { "" };
-            format!("+-{}{mark}", ms((hi - lo) / 2.0))
+            let (below, above) = (ms(center - lo), ms(hi - center));
+            match (below.split_once(' '), above.split_once(' ')) {
+                _ if below == above => format!("+-{above}{mark}"),
+                // One unit for both: -0.295/+0.332 ms.
+                (Some((b, unit)), Some((_, same))) if unit == same => {
+                    format!("-{b}/+{above}{mark}")
+                }
+                _ => format!("-{below}/+{above}{mark}"),
+            }
         };
         rows.push(vec![
             "95% CI".into(),
-            half(c.mean, Measure::Mean),
-            half(c.p50, Measure::P50),
-            half(c.p90, Measure::P90),
-            half(c.p95, Measure::P95),
-            half(c.p99, Measure::P99),
-            half(c.p999, Measure::P999),
+            half(c.mean, l.mean, Measure::Mean),
+            half(c.p50, l.p50, Measure::P50),
+            half(c.p90, l.p90, Measure::P90),
+            half(c.p95, l.p95, Measure::P95),
+            half(c.p99, l.p99, Measure::P99),
+            half(c.p999, l.p999, Measure::P999),
             "-".into(),
         ]);
     }

@@ -167,29 +167,37 @@ fn json_summary_has_every_key_spec_md_fixes() {
     assert_eq!(json["slo_met"], false);
 }
 
-/// The 95% intervals mean what they say. M/M/1 at rho 0.8 (lambda 0.8, mu 1 per ms): the
-/// mean sojourn is 1 / (mu - lambda) = 5 ms and its p99 ln(100) x 5 = 23.03 ms. 150 seeds,
-/// each 10 replications of 20,000 requests (25 s at 800/s after 5 s of warmup; 200 beyond
-/// the p99), 30 million requests in all. Measured over 1,000 seeds of this set-up, the
-/// t-intervals covered the truth 95.2% (mean) and 94.1% (p99) of the time, misses mostly
-/// on the high side (truth above the interval: 38 of 48 for the mean, 52 of 59 for p99).
-/// The count of covering seeds is then about binomial(150, 0.94): mean 141, sd 2.9; the
-/// threshold 132 (88%) is 3.1 sd below: the binomial tail gives a false failure with
-/// probability 0.17% per figure. An interval that covers 85% fails 82% of the time, and one
-/// that ignores the spread across replications or sits beside the pooled figure always.
-/// Each interval contains the figure printed with it, by construction.
+/// The 95% intervals of the mean and of p99 cover the truth at least 93% of the time, on
+/// replications short enough that the old symmetric p99 interval did not (issue 13). M/M/1 at
+/// rho 0.8 (lambda 0.8, mu 1 per ms): the sojourn time is exponential with rate mu - lambda,
+/// so its mean is 1 / (mu - lambda) = 5 ms and its p99 ln(100) x 5 = 23.03 ms. 800 seeds,
+/// each 10 replications of 10,000 requests (12.5 s at 800/s after 2 s of warm-up, about 100
+/// beyond the p99: the least that is not `thin`), 93 million requests in all (about 13 s of
+/// CPU in release).
+///
+/// At a true coverage of 95% the count of covering seeds is binomial(800, 0.95): mean 760,
+/// sd 6.2 (0.77 points); the floor 744 (93%) is 2.6 sd below it. The floor is meaningful:
+/// the t-interval of the replications' own p99s, which capsim used before, covered 733 of
+/// these same 800 seeds (91.6%; 91.9% over 2,000 seeds), missing above 62 times and below 5.
+/// The interval of [`percentile_interval`] covered 759 (94.9%), and the mean's t-interval
+/// 760 (95.0%). The seeds are fixed, so the test is deterministic; a change of the random
+/// streams redraws the counts, and then an interval that truly covers 95% falls under the
+/// floor with probability about 0.5% (mean) and 1% (p99, which covers 94.5% over 2,000
+/// seeds). Each interval contains the figure printed with it, by construction.
+///
+/// [`percentile_interval`]: capsim::metrics::summary::percentile_interval
 #[test]
-fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
+fn intervals_of_mean_and_p99_cover_the_truth_at_least_93_percent_of_the_time() {
     let truth_mean = 5.0;
     let truth_p99 = 100f64.ln() * 5.0;
     let (mut mean_covered, mut p99_covered) = (0, 0);
-    let seeds = 150;
+    let seeds = 800;
     for seed in 0..seeds {
         let s = simulate(&format!(
             r#"
             [scenario]
-            duration = "30s"
-            warmup = "5s"
+            duration = "14500ms"
+            warmup = "2s"
             seed = {seed}
             replications = 10
             [traffic]
@@ -200,10 +208,6 @@ fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
             "#
         ));
         let ci = s.ci95.as_ref().expect("10 replications give intervals");
-        assert!(
-            !ci.thin.contains(&Measure::P99),
-            "200 beyond p99 per replication is enough"
-        );
         let [low, high] = ci.latency.mean;
         assert!(low <= s.latency.mean && s.latency.mean <= high);
         mean_covered += u32::from(low <= truth_mean && truth_mean <= high);
@@ -212,11 +216,12 @@ fn intervals_of_mean_and_p99_cover_the_truth_about_95_percent_of_the_time() {
         p99_covered += u32::from(low <= truth_p99 && truth_p99 <= high);
     }
     eprintln!("intervals covered the truth: mean {mean_covered}, p99 {p99_covered} of {seeds}");
+    let floor = 744; // 93% of 800
     assert!(
-        mean_covered >= 132,
+        mean_covered >= floor,
         "mean covered {mean_covered} of {seeds}"
     );
-    assert!(p99_covered >= 132, "p99 covered {p99_covered} of {seeds}");
+    assert!(p99_covered >= floor, "p99 covered {p99_covered} of {seeds}");
 }
 
 /// Short replications (about 800 requests, 8 beyond the p99) cannot give a p99 interval that
