@@ -10,6 +10,7 @@ pub mod autoscaler;
 pub mod balancer;
 pub mod batch;
 pub mod cache;
+pub mod calls;
 pub mod entity;
 pub mod fleet;
 pub mod lifecycle;
