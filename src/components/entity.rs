@@ -254,11 +254,9 @@ impl Frame {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub caller: Key<Frame>,
-    /// Its position in the step's calls ([`STEP_FALLBACK`] for the step's fallback).
-    pub slot: u16,
-    /// How far along its spec's chain of fallbacks it is: 0 for the call as written, 1 for
-    /// its fallback, ...
-    pub fallback: u8,
+    /// The entry of the spec it is on in the replication's call table (`calls::CallTable`):
+    /// the call as its step writes it, then each fallback it moves on to.
+    pub spec: u32,
     pub callee: ServiceId,
     /// The call site of its copies (see `Frame::site`).
     pub site: u64,
@@ -288,15 +286,14 @@ impl Call {
     /// A call of `caller`'s current step, before its first attempt.
     pub(super) fn new(
         caller: Key<Frame>,
-        slot: u16,
+        spec: u32,
         callee: ServiceId,
         site: u64,
         next: Option<Key<Call>>,
     ) -> Call {
         Call {
             caller,
-            slot,
-            fallback: 0,
+            spec,
             callee,
             site,
             attempt: 0,

@@ -14,8 +14,7 @@
 
 use super::entity::{Ending, Permit};
 use crate::engine::time::{Nanos, NS_PER_S};
-use crate::scenario::model::{CircuitBreaker, Model, RateLimit, RetryBudget, ServiceId, Trip};
-use std::collections::HashMap;
+use crate::scenario::model::{CircuitBreaker, RateLimit, RetryBudget, Trip};
 
 /// Counts over a sliding window, kept in ten buckets: old buckets are dropped as time moves
 /// on, so a window's totals cost O(1) memory and time whatever the rate.
@@ -270,26 +269,6 @@ impl TokenBucket {
             false
         }
     }
-}
-
-/// A budget per (caller, callee) pair that has one, `pick`ed from the calls (retry budgets,
-/// hedge budgets); calls of one caller to one callee share it, as the calls of one client do
-/// in Finagle, and the first call's spec sets it.
-pub(super) fn pair_budgets(
-    model: &Model,
-    pick: impl Fn(&crate::scenario::model::Call) -> Option<RetryBudget>,
-) -> HashMap<(ServiceId, ServiceId), BudgetState> {
-    let mut budgets = HashMap::new();
-    for (caller, service) in model.services.iter().enumerate() {
-        for call in service.call_specs() {
-            if let Some(budget) = pick(call) {
-                budgets
-                    .entry((caller, call.service))
-                    .or_insert_with(|| BudgetState::new(budget));
-            }
-        }
-    }
-    budgets
 }
 
 #[cfg(test)]

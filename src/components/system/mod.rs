@@ -23,10 +23,11 @@ mod service;
 mod traffic;
 
 use super::cache::KeyLaw;
+use super::calls::CallTable;
 use super::entity::{BatchRun, Call, Event, Frame};
 use super::lifecycle::WorldState;
 use super::region::Regions;
-use super::resilience::{pair_budgets, BreakerState, BudgetState};
+use super::resilience::{BreakerState, BudgetState};
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -96,8 +97,11 @@ pub struct System<'m> {
     pub(super) frames: GenSlab<Frame>,
     pub(super) calls: GenSlab<Call>,
     pub(super) batches: GenSlab<BatchRun>,
-    /// Hedge budgets, one per (caller, callee) pair whose calls have one.
-    pub(super) hedge_budgets: HashMap<(ServiceId, ServiceId), BudgetState>,
+    /// Every call spec of the model, resolved (its fallback, its budgets' slots).
+    pub(super) call_table: CallTable<'m>,
+    /// Hedge budgets, one per (caller, callee) pair whose calls have one, in the slots of
+    /// `call_table`.
+    pub(super) hedge_budgets: Vec<BudgetState>,
     /// Keyed streams of the request itself: its class and its cache key.
     pub(super) class_stream: Stream,
     pub(super) key_stream: Stream,
@@ -212,26 +216,39 @@ const COMPACT_ABOVE: usize = 1 << 16;
 
 impl<'m> System<'m> {
     pub(super) fn new(model: &'m Model, replication: u32) -> Self {
+        let services: Vec<ServiceState> = model
+            .services
+            .iter()
+            .enumerate()
+            .map(|(id, s)| {
+                let mut state = ServiceState::new(s, model.seed, replication);
+                state.keep_caller_state(model, id);
+                state
+            })
+            .collect();
+        let call_table = CallTable::new(model, |caller, callee| {
+            let callees = &services[caller].budget_callees;
+            callees
+                .iter()
+                .position(|&c| c == callee)
+                .map(|slot| slot as u32)
+        });
         let mut system = System {
             model,
             window: (model.warmup_ns, model.duration_ns),
             traffic: Source::new(model, replication),
             next_request_id: 0,
-            services: model
-                .services
-                .iter()
-                .enumerate()
-                .map(|(id, s)| {
-                    let mut state = ServiceState::new(s, model.seed, replication);
-                    state.keep_caller_state(model, id);
-                    state
-                })
-                .collect(),
+            services,
             requests_in_flight: 0,
             frames: GenSlab::default(),
             calls: GenSlab::default(),
             batches: GenSlab::default(),
-            hedge_budgets: pair_budgets(model, |call| call.hedge_budget),
+            hedge_budgets: call_table
+                .hedge_budgets
+                .iter()
+                .map(|&b| BudgetState::new(b))
+                .collect(),
+            call_table,
             class_stream: Stream::new(model.seed, replication, "traffic", "class"),
             key_stream: Stream::new(model.seed, replication, "traffic", "key"),
             default_key_law: model.services.iter().find_map(|s| {

@@ -172,6 +172,7 @@ impl<'m> System<'m> {
             // already know them to cancel them.
             let mut first_call = None;
             let mut made = 0u16;
+            let first_entry = self.call_table.entry_of(caller, on_miss, step_index, 0);
             for (slot, spec) in step.calls.iter().enumerate().rev() {
                 let site = mix(frame_site
                     ^ (u64::from(on_miss) << 48 | u64::from(step_index) << 32 | slot as u64));
@@ -197,7 +198,7 @@ impl<'m> System<'m> {
                 made += 1;
                 first_call = Some(self.calls.insert(Call::new(
                     key,
-                    slot as u16,
+                    first_entry + slot as u32,
                     spec.service,
                     site,
                     first_call,
@@ -252,39 +253,21 @@ impl<'m> System<'m> {
             return false;
         }
         let (callee, caller) = (call.callee, call.caller);
+        let retry_budget = self.call_table.get(call.spec).retry_budget;
         let frame = self.frame(caller);
         let (caller_service, replica, measured) =
             (frame.service, frame.replica, frame.request.measured);
         if measured {
             self.record.services[callee].calls += 1;
         }
-        self.budget_deposit(now_ns, caller_service, replica, callee);
+        self.budget_deposit(now_ns, caller_service, replica, retry_budget);
         true
     }
 
-    /// The spec of a call as its caller's plan writes it (before any fallback).
-    fn written_spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
-        let frame = self.frame(call.caller);
-        let step = &self.plan_of(frame)[usize::from(frame.step)];
-        if call.slot == STEP_FALLBACK {
-            step.fallback
-                .as_deref()
-                .expect("a step's fallback call has a spec")
-        } else {
-            &step.calls[usize::from(call.slot)]
-        }
-    }
-
     /// The spec of a call's current attempt: the written call, or the fallback it is on.
+    #[inline]
     fn spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
-        let mut spec = self.written_spec_of(call);
-        for _ in 0..call.fallback {
-            spec = spec
-                .fallback
-                .as_deref()
-                .expect("a fallback taken has a spec");
-        }
-        spec
+        self.call_table.get(call.spec).spec
     }
 
     /// A fire-and-forget visit: `service` is visited for `request` at call site `site`
@@ -329,8 +312,9 @@ impl<'m> System<'m> {
         let Some(call) = self.calls.get(call_key) else {
             return;
         };
-        let spec = self.spec_of(call);
-        let (timeout_ns, hedge_ns) = (spec.timeout_ns, spec.hedge_ns);
+        let entry = self.call_table.get(call.spec);
+        let (timeout_ns, hedge_ns) = (entry.spec.timeout_ns, entry.spec.hedge_ns);
+        let hedge_budget = entry.hedge_budget;
         let call = self.calls.get_mut(call_key).expect("checked above");
         let token = call.timers.arm();
         call.outstanding = 0;
@@ -348,10 +332,8 @@ impl<'m> System<'m> {
                 Event::Hedge(call_key, token),
             );
             // Every attempt deposits in its pair's hedge budget, if it has one.
-            let call = self.calls.get(call_key).expect("live");
-            let (caller, callee) = (self.frame(call.caller).service, call.callee);
-            if let Some(budget) = self.hedge_budgets.get_mut(&(caller, callee)) {
-                budget.deposit(now_ns);
+            if let Some(slot) = hedge_budget {
+                self.hedge_budgets[slot as usize].deposit(now_ns);
             }
         }
         self.launch_copy(now_ns, call_key, 0, events);
@@ -556,7 +538,12 @@ impl<'m> System<'m> {
     ) {
         self.end_attempt(now_ns, call_key, events);
         let call = self.calls.get(call_key).expect("live");
-        let retries = self.spec_of(call).retries;
+        let entry = self.call_table.get(call.spec);
+        let (retries, retry_budget, has_fallback) = (
+            entry.spec.retries,
+            entry.retry_budget,
+            entry.fallback.is_some(),
+        );
         let next_attempt = call.attempt + 1;
         let (callee, caller_frame, site) = (call.callee, call.caller, call.site);
         let frame = self.frame(caller_frame);
@@ -568,13 +555,9 @@ impl<'m> System<'m> {
         );
         let retry = retries
             .filter(|r| next_attempt < r.attempts)
-            .filter(|_| self.budget_withdraw(now_ns, caller, replica, callee));
+            .filter(|_| self.budget_withdraw(now_ns, caller, replica, retry_budget));
         let Some(retries) = retry else {
-            if self
-                .spec_of(self.calls.get(call_key).expect("live"))
-                .fallback
-                .is_some()
-            {
+            if has_fallback {
                 self.start_fallback(now_ns, call_key, events);
             } else {
                 self.judge(now_ns, call_key, ending, events);
@@ -615,14 +598,10 @@ impl<'m> System<'m> {
         events: &mut EventQueue<Event>,
     ) {
         let call = self.calls.get(call_key).expect("live");
-        let callee = self
-            .spec_of(call)
-            .fallback
-            .as_deref()
-            .expect("checked by the caller")
-            .service;
+        let fallback = (self.call_table.get(call.spec).fallback).expect("checked by the caller");
+        let callee = self.call_table.get(fallback).spec.service;
         let call = self.calls.get_mut(call_key).expect("live");
-        call.fallback += 1;
+        call.spec = fallback;
         call.callee = callee;
         call.site = mix(call.site ^ FALLBACK_SALT);
         call.attempt = 0;
@@ -647,9 +626,11 @@ impl<'m> System<'m> {
             ^ (u64::from(frame.on_miss) << 48
                 | u64::from(frame.step) << 32
                 | u64::from(STEP_FALLBACK)));
+        let entry =
+            (self.call_table).entry_of(frame.service, frame.on_miss, frame.step, step.calls.len());
         let call = self
             .calls
-            .insert(Call::new(key, STEP_FALLBACK, spec.service, site, None));
+            .insert(Call::new(key, entry, spec.service, site, None));
         let frame = self.frame_mut(key);
         frame.on_fallback = true;
         frame.first_call = Some(call);
@@ -684,7 +665,7 @@ impl<'m> System<'m> {
         let mut next = frame.first_call;
         while let Some(call_key) = next {
             let call = self.calls.get(call_key).expect("a step's calls live");
-            if !call.done && self.written_spec_of(call).optional {
+            if !call.done && self.call_table.get(call.spec).optional {
                 succeeded += 1;
                 degraded = true;
             }
@@ -761,15 +742,13 @@ impl<'m> System<'m> {
             return;
         }
         let (callee, caller) = (call.callee, call.caller);
-        let frame = self.frame(caller);
-        let (caller_service, measured) = (frame.service, frame.request.measured);
+        let hedge_budget = self.call_table.get(call.spec).hedge_budget;
+        let measured = self.frame(caller).request.measured;
         // Within the pair's hedge budget, if it has one; else this attempt is not hedged.
-        if !self
-            .hedge_budgets
-            .get_mut(&(caller_service, callee))
-            .is_none_or(|budget| budget.withdraw(now_ns))
-        {
-            return;
+        if let Some(slot) = hedge_budget {
+            if !self.hedge_budgets[slot as usize].withdraw(now_ns) {
+                return;
+            }
         }
         self.calls.get_mut(call_key).expect("live").hedged = true;
         if measured {
@@ -814,11 +793,8 @@ impl<'m> System<'m> {
         }
         call.done = true;
         call.timers.cancel();
-        let (caller, on_a_fallback) =
-            (call.caller, call.fallback > 0 || call.slot == STEP_FALLBACK);
-        let optional = self
-            .written_spec_of(self.calls.get(call_key).expect("live"))
-            .optional;
+        let entry = self.call_table.get(call.spec);
+        let (caller, on_a_fallback, optional) = (call.caller, entry.on_a_fallback, entry.optional);
         let frame = self.frame(caller);
         // With a deadline, a met join does not end the step: it waits for every call.
         let waits_for_all = !frame.on_fallback

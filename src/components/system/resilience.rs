@@ -106,28 +106,28 @@ impl System<'_> {
     }
 
     /// Takes one retry from the budget of the caller's replica (or of the caller service,
-    /// with `budget_scope = "service"`) for calls to `callee`, if it has one; true if the retry
-    /// may go.
+    /// with `budget_scope = "service"`) in slot `slot` (the call's pair's, resolved in the
+    /// call table), if it has one; true if the retry may go.
     pub(super) fn budget_withdraw(
         &mut self,
         now_ns: Nanos,
         caller: ServiceId,
         replica: u32,
-        callee: ServiceId,
+        slot: Option<u32>,
     ) -> bool {
-        self.budget_of(caller, replica, callee)
+        self.budget_of(caller, replica, slot)
             .is_none_or(|budget| budget.withdraw(now_ns))
     }
 
-    /// A first attempt deposits in the budget of calls from the caller to `callee`.
+    /// A first attempt deposits in the budget of its pair (slot `slot`), if it has one.
     pub(super) fn budget_deposit(
         &mut self,
         now_ns: Nanos,
         caller: ServiceId,
         replica: u32,
-        callee: ServiceId,
+        slot: Option<u32>,
     ) {
-        if let Some(budget) = self.budget_of(caller, replica, callee) {
+        if let Some(budget) = self.budget_of(caller, replica, slot) {
             budget.deposit(now_ns);
         }
     }
@@ -136,10 +136,10 @@ impl System<'_> {
         &mut self,
         caller: ServiceId,
         replica: u32,
-        callee: ServiceId,
+        slot: Option<u32>,
     ) -> Option<&mut BudgetState> {
+        let slot = slot? as usize;
         let state = &mut self.services[caller];
-        let slot = state.budget_callees.iter().position(|&c| c == callee)?;
         match &mut state.shared_budgets[slot] {
             Some(shared) => Some(shared),
             None => Some(&mut state.fleet.load_mut(replica).budgets[slot]),
