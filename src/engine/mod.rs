@@ -22,8 +22,7 @@ pub enum Control {
 
 /// What a simulation is made of: the state its events act on.
 pub trait World {
-    /// Events are small plain values (the queue moves them as it sifts).
-    type Event: Copy;
+    type Event;
 
     /// Handles one event at time `now_ns`, scheduling any that follow from it.
     fn handle(

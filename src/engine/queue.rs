@@ -2,7 +2,7 @@
 //!
 //! Events at the same nanosecond pop in the order they were scheduled (FIFO), so a run never
 //! depends on how ties are broken. Time never runs backwards (nothing is scheduled before the
-//! event being handled), which is what lets a radix heap replace the d-ary heap: pushing is
+//! event being handled), which is what lets a radix heap replace a binary heap: pushing is
 //! O(1) and popping is amortized O(bits of the time span), touching memory in sequence rather
 //! than sifting through a tree, so the cost per event barely grows with the number of events
 //! pending (a million requests in flight cost little more than one). Cancellation is lazy: an
@@ -10,20 +10,21 @@
 //! comes due if either has moved on; nothing is ever searched for here.
 
 use super::time::Nanos;
-use std::collections::VecDeque;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Above this many pending events the queue becomes a radix heap; below `SHRINK_BELOW` it
-/// goes back to a d-ary heap. The gap between the two keeps it from switching back and forth.
+/// goes back to a binary heap. The gap between the two keeps it from switching back and forth.
 const GROW_ABOVE: usize = 4096;
 const SHRINK_BELOW: usize = 1024;
 
 /// Events waiting to happen, earliest first, ties in scheduling order.
 ///
-/// Two forms behind one interface, because each is fastest at one end: a 4-ary heap of
-/// 16-byte `(time, seq)` keys while few events are pending (a typical run: sifting a few
-/// levels of a cached array is cheaper than anything else), and a radix heap once many are (a
-/// million requests in flight: a tree that size misses the cache at every level). The switch
-/// moves every event across in `(time, seq)` order, so the order of ties is kept.
+/// Two forms behind one interface, because each is fastest at one end: a binary heap keyed
+/// on `(time, seq)` while few events are pending (a typical run: sifting a few levels of a
+/// cached tree is cheaper than anything else), and a radix heap once many are (a million
+/// requests in flight: a tree that size misses the cache at every level). The switch moves
+/// every event across in `(time, seq)` order, so the order of ties is kept.
 pub struct EventQueue<E> {
     form: Form<E>,
     /// The time of the last event popped; nothing may be scheduled before it.
@@ -32,21 +33,79 @@ pub struct EventQueue<E> {
 }
 
 enum Form<E> {
-    Heap(KeyHeap<E>),
+    Heap(BinaryHeap<Scheduled<E>>),
     Radix(RadixHeap<E>),
+}
+
+struct Scheduled<E> {
+    time_ns: Nanos,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Scheduled<E> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time_ns, self.seq) == (other.time_ns, other.seq)
+    }
+}
+
+impl<E> Eq for Scheduled<E> {}
+
+impl<E> PartialOrd for Scheduled<E> {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+
+    // What `BinaryHeap` sifts with: one wide comparison each.
+    #[inline(always)]
+    fn le(&self, other: &Self) -> bool {
+        other.order_key() <= self.order_key()
+    }
+
+    #[inline(always)]
+    fn lt(&self, other: &Self) -> bool {
+        other.order_key() < self.order_key()
+    }
+
+    #[inline(always)]
+    fn ge(&self, other: &Self) -> bool {
+        other.order_key() >= self.order_key()
+    }
+
+    #[inline(always)]
+    fn gt(&self, other: &Self) -> bool {
+        other.order_key() > self.order_key()
+    }
+}
+
+impl<E> Scheduled<E> {
+    /// `(time, seq)` as one number, ordered as the pair is: one comparison without branches.
+    #[inline(always)]
+    fn order_key(&self) -> u128 {
+        u128::from(self.time_ns) << 64 | u128::from(self.seq)
+    }
+}
+
+impl<E> Ord for Scheduled<E> {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)` first.
+    #[inline(always)]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.order_key().cmp(&self.order_key())
+    }
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            form: Form::Heap(KeyHeap::default()),
+            form: Form::Heap(BinaryHeap::new()),
             last_ns: 0,
             next_seq: 0,
         }
     }
 }
 
-impl<E: Copy> EventQueue<E> {
+impl<E> EventQueue<E> {
     /// Schedules `event` at `time_ns`, which must not be before the last event popped.
     #[inline(always)]
     pub fn schedule(&mut self, time_ns: Nanos, event: E) {
@@ -56,10 +115,11 @@ impl<E: Copy> EventQueue<E> {
         );
         match &mut self.form {
             Form::Heap(heap) => {
-                if self.next_seq > MAX_SEQ {
-                    self.next_seq = heap.renumber();
-                }
-                heap.push(time_ns, self.next_seq, event);
+                heap.push(Scheduled {
+                    time_ns,
+                    seq: self.next_seq,
+                    event,
+                });
                 self.next_seq += 1;
                 if heap.len() > GROW_ABOVE {
                     self.switch_to_radix();
@@ -73,7 +133,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
         let (time_ns, event) = match &mut self.form {
-            Form::Heap(heap) => heap.pop()?,
+            Form::Heap(heap) => heap.pop().map(|s| (s.time_ns, s.event))?,
             Form::Radix(radix) => {
                 let popped = radix.pop()?;
                 if radix.len < SHRINK_BELOW {
@@ -88,14 +148,14 @@ impl<E: Copy> EventQueue<E> {
 
     #[cold]
     fn switch_to_radix(&mut self) {
-        let Form::Heap(mut heap) =
-            std::mem::replace(&mut self.form, Form::Heap(KeyHeap::default()))
+        let Form::Heap(heap) = std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
         else {
             return;
         };
         let mut radix = RadixHeap::new(self.last_ns);
-        while let Some((time_ns, event)) = heap.pop() {
-            radix.push(time_ns, event);
+        // Ascending by the reversed order is latest first: walk it backwards.
+        for s in heap.into_sorted_vec().into_iter().rev() {
+            radix.push(s.time_ns, s.event);
         }
         self.form = Form::Radix(radix);
     }
@@ -103,32 +163,32 @@ impl<E: Copy> EventQueue<E> {
     #[cold]
     fn switch_to_heap(&mut self) {
         let Form::Radix(mut radix) =
-            std::mem::replace(&mut self.form, Form::Heap(KeyHeap::default()))
+            std::mem::replace(&mut self.form, Form::Heap(BinaryHeap::new()))
         else {
             return;
         };
-        let mut heap = KeyHeap::default();
-        // In (time, insertion) order: numbered afresh from 0, ascending, so ties keep it.
-        let mut seq = 0;
+        let mut heap = BinaryHeap::with_capacity(GROW_ABOVE + 1);
         while let Some((time_ns, event)) = radix.pop() {
-            heap.push(time_ns, seq, event);
-            seq += 1;
+            heap.push(Scheduled {
+                time_ns,
+                seq: self.next_seq,
+                event,
+            });
+            self.next_seq += 1;
         }
-        self.next_seq = seq;
         self.form = Form::Heap(heap);
     }
 
     /// Drops the pending events for which `keep` is false; the others keep their order (ties
     /// included). What a world does with events it knows to be stale (a timer of a call that
     /// has ended), so that memory follows what is live rather than what was once scheduled.
-    pub fn retain(&mut self, keep: impl FnMut(&E) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
         match &mut self.form {
-            Form::Heap(heap) => heap.retain(keep),
+            Form::Heap(heap) => heap.retain(|s| keep(&s.event)),
             Form::Radix(radix) => radix.retain(keep),
         }
     }
 
-    #[inline(always)]
     pub fn len(&self) -> usize {
         match &self.form {
             Form::Heap(heap) => heap.len(),
@@ -138,171 +198,6 @@ impl<E: Copy> EventQueue<E> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// The largest sequence number before the pending events are numbered afresh (keeping
-/// their order): far beyond any run, but a bound the code states rather than assumes.
-const MAX_SEQ: u64 = u64::MAX >> 1;
-const ARITY: usize = 4;
-
-/// An event in the heap with its `(time, seq)`.
-#[derive(Clone, Copy)]
-struct Entry<E> {
-    time_ns: Nanos,
-    seq: u64,
-    event: E,
-}
-
-impl<E> Entry<E> {
-    /// The pair as one number, so that a comparison is two instructions without a branch.
-    #[inline(always)]
-    fn order(&self) -> u128 {
-        u128::from(self.time_ns) << 64 | u128::from(self.seq)
-    }
-}
-
-/// A 4-ary min-heap on `(time, seq)`: half as deep as a binary heap, so a sift moves an
-/// event half as many times, and the least of four children is found by a tournament of
-/// pairs without branches.
-///
-/// A pop leaves the root empty (`hole`) rather than refilling it at once: a handler usually
-/// schedules an event next, which then goes into the root and sifts down once, where a
-/// refill and a push would sift twice. Any correct heap on the unique `(time, seq)` keys pops
-/// in the same order, so the shape of the tree never shows in a run.
-struct KeyHeap<E> {
-    entries: Vec<Entry<E>>,
-    /// `entries[0]` is vacant: its event was popped and nothing has taken its place yet.
-    hole: bool,
-}
-
-impl<E> Default for KeyHeap<E> {
-    fn default() -> Self {
-        KeyHeap {
-            entries: Vec::new(),
-            hole: false,
-        }
-    }
-}
-
-impl<E: Copy> KeyHeap<E> {
-    #[inline(always)]
-    fn len(&self) -> usize {
-        self.entries.len() - usize::from(self.hole)
-    }
-
-    #[inline(always)]
-    fn push(&mut self, time_ns: Nanos, seq: u64, event: E) {
-        let entry = Entry {
-            time_ns,
-            seq,
-            event,
-        };
-        if self.hole {
-            self.hole = false;
-            self.sift_down(0, entry);
-        } else {
-            self.entries.push(entry);
-            self.sift_up(self.entries.len() - 1, entry);
-        }
-    }
-
-    #[inline(always)]
-    fn pop(&mut self) -> Option<(Nanos, E)> {
-        if self.hole {
-            self.hole = false;
-            let last = self.entries.pop().expect("the hole is an entry");
-            if self.entries.is_empty() {
-                return None;
-            }
-            self.sift_down(0, last);
-        }
-        let top = self.entries.first()?;
-        self.hole = true;
-        Some((top.time_ns, top.event))
-    }
-
-    /// Puts `entry` at `pos` (vacant) or below it, moving earlier children up.
-    #[inline(always)]
-    fn sift_down(&mut self, mut pos: usize, entry: Entry<E>) {
-        let order = entry.order();
-        let keys = &mut self.entries[..];
-        loop {
-            let first = ARITY * pos + 1;
-            // The least child, as a tournament of pairs (selects rather than branches).
-            let (child, least) = if let Some(four) = keys.get(first..first + ARITY) {
-                let i = usize::from(four[1].order() < four[0].order());
-                let j = 2 + usize::from(four[3].order() < four[2].order());
-                let k = if four[j].order() < four[i].order() {
-                    j
-                } else {
-                    i
-                };
-                (first + k, four[k].order())
-            } else if first < keys.len() {
-                let mut best = (first, keys[first].order());
-                for (c, k) in keys.iter().enumerate().skip(first + 1) {
-                    if k.order() < best.1 {
-                        best = (c, k.order());
-                    }
-                }
-                best
-            } else {
-                break;
-            };
-            if least > order {
-                break;
-            }
-            keys[pos] = keys[child];
-            pos = child;
-        }
-        keys[pos] = entry;
-    }
-
-    /// Puts `entry` at `pos` (vacant) or above it, moving later parents down.
-    #[inline(always)]
-    fn sift_up(&mut self, mut pos: usize, entry: Entry<E>) {
-        let order = entry.order();
-        while pos > 0 {
-            let parent = (pos - 1) / ARITY;
-            if self.entries[parent].order() < order {
-                break;
-            }
-            self.entries[pos] = self.entries[parent];
-            pos = parent;
-        }
-        self.entries[pos] = entry;
-    }
-
-    /// Fills the hole, if there is one, so that every entry is live.
-    fn settle(&mut self) {
-        if self.hole {
-            self.hole = false;
-            let last = self.entries.pop().expect("the hole is an entry");
-            if !self.entries.is_empty() {
-                self.sift_down(0, last);
-            }
-        }
-    }
-
-    /// Numbers the pending events afresh from 0 in their order, for when sequence numbers
-    /// run out; returns the next number.
-    #[cold]
-    fn renumber(&mut self) -> u64 {
-        self.settle();
-        // Ascending order is a valid heap.
-        self.entries.sort_unstable_by_key(Entry::order);
-        for (seq, entry) in self.entries.iter_mut().enumerate() {
-            entry.seq = seq as u64;
-        }
-        self.entries.len() as u64
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
-        self.settle();
-        self.entries.retain(|entry| keep(&entry.event));
-        // Ascending order is a heap; sorting the survivors is simpler than sifting them.
-        self.entries.sort_unstable_by_key(Entry::order);
     }
 }
 
@@ -445,24 +340,6 @@ mod tests {
                 }
             }
             reference.sort();
-            prop_assert_eq!(popped, reference);
-        }
-
-        /// When sequence numbers run out the pending events are numbered afresh: the order
-        /// of ties (and of everything else) is as if they had not.
-        #[test]
-        fn renumbering_keeps_the_order(times in prop::collection::vec(0u64..20, 1..200)) {
-            let mut queue = EventQueue {
-                next_seq: MAX_SEQ - 5,
-                ..EventQueue::default()
-            };
-            for (id, &t) in times.iter().enumerate() {
-                queue.schedule(t, id);
-            }
-            let mut reference: Vec<(u64, usize)> =
-                times.iter().enumerate().map(|(id, &t)| (t, id)).collect();
-            reference.sort();
-            let popped: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop()).collect();
             prop_assert_eq!(popped, reference);
         }
 
