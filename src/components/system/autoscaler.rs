@@ -2,7 +2,9 @@
 //! and asks the fleet for the count `components::autoscaler` decides (`AutoscaleSync`).
 
 use super::System;
-use crate::components::autoscaler::*;
+use crate::components::autoscaler::{
+    decide, group_pods, ready_set, recommend, scoped_sync, Decision, Scrape,
+};
 use crate::components::entity::Event;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;

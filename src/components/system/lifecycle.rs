@@ -5,7 +5,7 @@
 use super::System;
 use crate::components::entity::{Event, Frame, ReplicaRef};
 use crate::components::fleet::ReplicaState;
-use crate::components::lifecycle::*;
+use crate::components::lifecycle::HOUR_NS;
 use crate::distribution::Distribution;
 use crate::engine::queue::EventQueue;
 use crate::engine::slab::Key;

@@ -7,7 +7,7 @@ use crate::components::entity::Event;
 use crate::components::entity::ReplicaRef;
 use crate::components::entity::{Ending, Parent, RequestInfo};
 use crate::components::fleet::ReplicaState;
-use crate::components::region::*;
+use crate::components::region::Waiting;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::run::Happening;

@@ -4,7 +4,7 @@
 
 use super::System;
 use crate::components::entity::{Call, Ending, Permit};
-use crate::components::resilience::*;
+use crate::components::resilience::{Breaker, BudgetState};
 use crate::components::service::ServiceState;
 use crate::engine::slab::Key;
 use crate::engine::time::Nanos;

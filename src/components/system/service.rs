@@ -6,7 +6,7 @@ use super::System;
 use crate::components::entity::Event;
 use crate::components::entity::{Ending, Frame, Parent, RequestInfo, Stage, Visit};
 use crate::components::fleet::VersionId;
-use crate::components::service::*;
+use crate::components::service::{Admission, MIRROR_SITE};
 use crate::engine::queue::EventQueue;
 use crate::engine::slab::Key;
 use crate::engine::time::{Nanos, CLOCK_LIMIT_NS};

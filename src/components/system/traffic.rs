@@ -4,7 +4,7 @@
 use super::System;
 use crate::components::entity::Event;
 use crate::components::entity::{Ending, RequestInfo, NO_USER};
-use crate::components::traffic::*;
+use crate::components::traffic::{Source, FIRST_THINK_SITE};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::scenario::model::Arrivals;
