@@ -1,7 +1,7 @@
 //! What a keyed cache costs per lookup: a keyed LRU of 1e6 Zipf(0.9) keys holding 1e5 beside
 //! a cache with a fixed hit ratio (the same ratio, so both send as many misses on), through
 //! the whole engine; then the store alone (a lookup, and a fill after a miss); then drawing a
-//! key from a Zipf law of 1e5 and of 1e9 keys (rejection-inversion: the same cost).
+//! key from a Zipf law of 1e5 and of 1e9 keys (a rejection sampler: the same cost).
 //!
 //! Run with `cargo bench --bench cache`. Figures in the report of issue 16 (before: main's
 //! store; after: this one), measured back to back.
