@@ -461,9 +461,15 @@ fn unlink<T: Linked>(items: &mut [T], ends: &mut Ends, slot: Slot) {
 }
 
 /// LRU and FIFO: the held keys in one list, the next victim at the head.
+///
+/// The links live apart from the keys (`links[slot]` beside `nodes.items[slot]`): a hit
+/// moves its key to the back by touching the links of four slots (its own, its neighbours',
+/// the tail's) and no key, so the part of the store a hit walks is 8 bytes a key, not 24
+/// (0.8 MB at 1e5 keys, inside a core's L2 beside the index).
 #[derive(Debug)]
 struct Chain {
     nodes: Slab<Node>,
+    links: Vec<Links>,
     order: Ends,
 }
 
@@ -471,12 +477,11 @@ struct Chain {
 struct Node {
     key: u64,
     filled_ns: Nanos,
-    links: Links,
 }
 
-impl Linked for Node {
+impl Linked for Links {
     fn links(&mut self) -> &mut Links {
-        &mut self.links
+        self
     }
 }
 
@@ -484,29 +489,29 @@ impl Chain {
     fn with_capacity(slots: usize) -> Self {
         Chain {
             nodes: Slab::with_capacity(slots),
+            links: Vec::with_capacity(slots),
             order: EMPTY,
         }
     }
 
     fn push(&mut self, key: u64, filled_ns: Nanos) -> Slot {
-        let slot = self.nodes.insert(Node {
-            key,
-            filled_ns,
-            links: UNLINKED,
-        });
-        link_back(&mut self.nodes.items, &mut self.order, slot);
+        let slot = self.nodes.insert(Node { key, filled_ns });
+        if slot as usize == self.links.len() {
+            self.links.push(UNLINKED);
+        }
+        link_back(&mut self.links, &mut self.order, slot);
         slot
     }
 
     fn move_back(&mut self, slot: Slot) {
         if self.order.tail != slot {
-            unlink(&mut self.nodes.items, &mut self.order, slot);
-            link_back(&mut self.nodes.items, &mut self.order, slot);
+            unlink(&mut self.links, &mut self.order, slot);
+            link_back(&mut self.links, &mut self.order, slot);
         }
     }
 
     fn remove(&mut self, slot: Slot) {
-        unlink(&mut self.nodes.items, &mut self.order, slot);
+        unlink(&mut self.links, &mut self.order, slot);
         self.nodes.release(slot);
     }
 }
