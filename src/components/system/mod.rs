@@ -385,7 +385,7 @@ impl<'m> System<'m> {
                     .or_default() += 1;
             }
         }
-        let waiting = self.regions.backlogs.as_ref().map_or(0, |b| b.waiting);
+        let waiting = self.regions.waiting();
         if roots + waiting != self.requests_in_flight {
             return Err(format!(
                 "{roots} root frames and {waiting} requests in backlogs, {} requests in flight",

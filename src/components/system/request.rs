@@ -100,7 +100,7 @@ impl<'m> System<'m> {
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
         }
-        if self.regions.backlogs.is_some() && self.hold_in_backlog(now_ns, request, events) {
+        if self.regions.has_backlogs() && self.hold_in_backlog(now_ns, request, events) {
             return;
         }
         let entry = self.model.classes[usize::from(class)].entry;
