@@ -26,7 +26,7 @@ impl System<'_> {
                     hpa.state.mark_ready(
                         ready_set(replicas)
                             .into_iter()
-                            .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
+                            .filter(|&(i, _)| usize::from(replicas[i as usize].region()) == g)
                             .collect(),
                     );
                 }
@@ -163,7 +163,7 @@ impl System<'_> {
             a,
             &mut self.world.version_autoscalers[d][g][v],
             self.services[id].replicas(),
-            |r| r.version == version && (!regional || usize::from(r.region) == g),
+            |r| r.version() == version && (!regional || usize::from(r.region()) == g),
             areas,
             concurrency,
             None,
@@ -231,7 +231,7 @@ impl System<'_> {
                 a,
                 &mut hpa.state,
                 self.services[id].replicas(),
-                |r| r.region == region,
+                |r| r.region() == region,
                 areas,
                 concurrency,
                 scale,
@@ -279,7 +279,7 @@ impl System<'_> {
     fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         let hpas = &mut self.world.regional_hpas[service];
         if !hpas.is_empty() {
-            let g = usize::from(self.services[service].fleet.get(replica).region);
+            let g = usize::from(self.services[service].fleet.get(replica).region());
             hpas[g].busy.add(now_ns, delta, self.window);
         }
     }

@@ -104,7 +104,7 @@ impl System<'_> {
         if let Some(d) = self.services[service].deployment {
             // A replica of a service without regions is in region 0.
             let r = self.services[service].fleet.get(replica);
-            let (g, v) = (usize::from(r.region), usize::from(r.version));
+            let (g, v) = (usize::from(r.region()), usize::from(r.version()));
             self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
         }
     }
@@ -286,7 +286,7 @@ impl System<'_> {
         list.iter()
             .filter(|&&r| {
                 let since = state.ready_since_ns.get(r as usize).copied().unwrap_or(0);
-                filter.is_none_or(|f| fleet.get(r).version == f)
+                filter.is_none_or(|f| fleet.get(r).version() == f)
                     && since.saturating_add(spec.min_ready_ns) <= now_ns
             })
             .count() as u32

@@ -188,7 +188,7 @@ impl System<'_> {
                         replica,
                     },
                 );
-                let region = r.region;
+                let region = r.region();
                 // The reclaimed replica drains through its notice; a replacement starts now.
                 let fleet = &mut self.services[service].fleet;
                 fleet.drain(replica);

@@ -150,7 +150,7 @@ impl System<'_> {
             let hit: Vec<u32> = (0..self.services[service].fleet.replicas().len() as u32)
                 .filter(|&i| {
                     let r = self.services[service].fleet.get(i);
-                    usize::from(r.region) == region && r.state() != ReplicaState::Down
+                    usize::from(r.region()) == region && r.state() != ReplicaState::Down
                 })
                 .collect();
             for replica in hit {
