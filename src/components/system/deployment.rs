@@ -323,9 +323,7 @@ impl System<'_> {
     /// outage: the controller changes nothing there (as a cluster it cannot reach), and the
     /// rollout does not end, until it is back.
     fn region_out(&self, d: usize, g: usize) -> bool {
-        self.scope(d, g).is_some()
-            && self.world.region_outages[g] > 0
-            && self.rollouts[d].desired[g] > 0
+        self.scope(d, g).is_some() && self.world.in_outage(g) && self.rollouts[d].desired[g] > 0
     }
 
     fn any_region_out(&self, d: usize) -> bool {
@@ -446,7 +444,7 @@ impl System<'_> {
 
     fn log_rollout(&mut self, now_ns: Nanos, d: usize, kind: RolloutKind, value: f64) {
         let service = self.model.deployments[d].service;
-        self.world.log.push(
+        self.world.note(
             now_ns,
             Happening::Rollout {
                 service,

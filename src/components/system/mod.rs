@@ -317,7 +317,7 @@ impl<'m> System<'m> {
             .take()
             .map(SeriesState::into_series)
             .unwrap_or_default();
-        let mut log = std::mem::take(&mut self.world.log);
+        let mut log = self.world.take_log();
         log.entries.sort_by_key(|h| h.at_ns);
         let rollouts = self.rollouts.iter().map(|r| r.result()).collect();
         RunResult {

@@ -30,7 +30,7 @@ impl System<'_> {
                     .is_some_and(|c| c.ready > 0)
             })
             .collect();
-        self.regions.detect(now_ns, &up, &mut self.world.log);
+        self.regions.detect(now_ns, &up, self.world.log_mut());
     }
 
     /// An arriving request whose class has a backlog and whose region is detected down
@@ -93,7 +93,7 @@ impl System<'_> {
             self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
         }
         if sent > 0 {
-            self.world.log.push(
+            self.world.note(
                 now_ns,
                 Happening::BacklogSent {
                     region: usize::from(region),
@@ -142,7 +142,7 @@ impl System<'_> {
         duration_ns: Nanos,
         events: &mut EventQueue<Event>,
     ) {
-        self.world.region_outages[region] += 1;
+        self.world.outage_began(region);
         for service in 0..self.services.len() {
             if self.model.services[service].fleet.regions.is_none() {
                 continue;
@@ -154,7 +154,7 @@ impl System<'_> {
                 })
                 .collect();
             for replica in hit {
-                self.world.log.push(
+                self.world.note(
                     now_ns,
                     Happening::Crash {
                         fault,
@@ -183,7 +183,7 @@ impl System<'_> {
         region: usize,
         _events: &mut EventQueue<Event>,
     ) {
-        self.world.region_outages[region] -= 1;
+        self.world.outage_ended(region);
         self.rollout_dirty |= self.deploying;
     }
 }
