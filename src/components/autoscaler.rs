@@ -35,23 +35,161 @@
 use super::fleet::{Replica, ReplicaState};
 use crate::engine::time::Nanos;
 use crate::metrics::recorder::TimeWeighted;
+use crate::metrics::run::Happening;
 use crate::scenario::fleet::{Autoscale, Metric, RateLimit};
+use crate::scenario::model::ServiceId;
 use std::collections::VecDeque;
 
 /// One region's HPA of a regional service: its memory, and its region's busy workers and
 /// ready replicas integrated (what its utilization is read from).
 #[derive(Debug, Clone, Default)]
 pub struct RegionalHpa {
-    pub(super) state: AutoscalerState,
-    pub(super) busy: TimeWeighted,
-    pub(super) ready: TimeWeighted,
+    state: AutoscalerState,
+    busy: TimeWeighted,
+    ready: TimeWeighted,
 }
 
-/// What an HPA over part of a pool (a version's, a region's) decided at a sync.
+impl RegionalHpa {
+    /// A worker of a replica in its region became busy (+1) or free (-1).
+    #[inline]
+    pub(super) fn note_busy(&mut self, now_ns: Nanos, delta: i64, window: (Nanos, Nanos)) {
+        self.busy.add(now_ns, delta, window);
+    }
+
+    /// Its region's ready replicas are `ready` from `now_ns` on.
+    pub(super) fn note_ready(&mut self, now_ns: Nanos, ready: u64, window: (Nanos, Nanos)) {
+        self.ready.set(now_ns, ready, window);
+    }
+
+    /// The replicas of its region ready `(slot, incarnation)`, in slot order, when the next
+    /// window starts.
+    pub(super) fn mark_ready(&mut self, ready: Vec<(u32, u32)>) {
+        self.state.mark_ready(ready);
+    }
+
+    /// One sync over the replicas of `region` ([`scoped_sync`] on its own integrals).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn sync(
+        &mut self,
+        now_ns: Nanos,
+        a: &Autoscale,
+        replicas: &[Replica],
+        region: u16,
+        concurrency: f64,
+        scale: Option<u32>,
+        window: (Nanos, Nanos),
+    ) -> Option<Decision> {
+        let areas = [
+            self.busy.run_area_at(now_ns, window),
+            self.ready.run_area_at(now_ns, window),
+        ];
+        scoped_sync(
+            now_ns,
+            a,
+            &mut self.state,
+            replicas,
+            |r| r.region() == region,
+            areas,
+            concurrency,
+            scale,
+        )
+    }
+}
+
+/// What an HPA decided at a sync: the count it manages now and the count it wants, with the
+/// metric it observed.
 pub(super) struct Decision {
-    pub(super) current: u32,
-    pub(super) desired: u32,
-    pub(super) observed: f64,
+    current: u32,
+    desired: u32,
+    observed: f64,
+}
+
+impl Decision {
+    /// The count the HPA wants.
+    pub(super) fn desired(&self) -> u32 {
+        self.desired
+    }
+
+    /// Whether it wants a count other than the current one.
+    pub(super) fn changes(&self) -> bool {
+        self.desired != self.current
+    }
+
+    /// Replicas to add (0 on a scale-down).
+    pub(super) fn adds(&self) -> u32 {
+        self.desired.saturating_sub(self.current)
+    }
+
+    /// Replicas to give up (0 on a scale-up).
+    pub(super) fn removes(&self) -> u32 {
+        self.current.saturating_sub(self.desired)
+    }
+
+    /// The happening to log for `service`: its count from `total` (the service's, when this
+    /// HPA manages part of it) to `total` moved by this change, with the metric observed.
+    pub(super) fn happening(&self, service: ServiceId, total: u32) -> Happening {
+        let (from, observed) = (total, self.observed);
+        let to = (total + self.desired).saturating_sub(self.current);
+        if to > from {
+            Happening::ScaleUp {
+                service,
+                from,
+                to,
+                observed,
+            }
+        } else {
+            Happening::ScaleDown {
+                service,
+                from,
+                to,
+                observed,
+            }
+        }
+    }
+
+    /// The count it manages now.
+    pub(super) fn current(&self) -> u32 {
+        self.current
+    }
+}
+
+/// One sync of the HPA of a whole pool (`replicas`): keeps the `scrape` just read, and on
+/// the one it sees (`metric_delay` old) groups the pods, recommends and decides (steps 2 to 5
+/// of the module docs); `None` when it has no metric or no pod with a sample. `scale` is the
+/// count it manages when that is not its pods' (a rollout's desired total).
+pub(super) fn pool_sync(
+    now_ns: Nanos,
+    a: &Autoscale,
+    state: &mut AutoscalerState,
+    replicas: &[Replica],
+    scrape: Option<Scrape>,
+    scale: Option<u32>,
+) -> Option<Decision> {
+    let seen = state.seen(now_ns, a.metric_delay_ns, scrape)?;
+    let observed = seen.observed;
+    let pods = group_pods(replicas, &seen.through, a.metric);
+    conclude(now_ns, a, state, observed, pods, scale)
+}
+
+/// Steps 2 to 5 on the pods as grouped: the count managed now (`scale`, else the pods'), the
+/// recommendation on the `observed` metric, and the decision; `None` when no pod has a
+/// sample.
+fn conclude(
+    now_ns: Nanos,
+    a: &Autoscale,
+    state: &mut AutoscalerState,
+    observed: f64,
+    pods: Pods,
+    scale: Option<u32>,
+) -> Option<Decision> {
+    let current = scale.unwrap_or(pods.with_metrics + pods.missing + pods.unready);
+    let recommendation = recommend(current, observed / a.target, a.tolerance, pods)?;
+    let desired = decide(a, state, now_ns, current, recommendation);
+    Some(Decision {
+        current,
+        desired,
+        observed,
+    })
 }
 
 /// One sync of an HPA over the replicas `mine` selects, on utilization: `areas` are the
@@ -108,14 +246,8 @@ pub(super) fn scoped_sync(
         }
     }
     let observed = seen.observed;
-    let current = scale.unwrap_or(pods.with_metrics + pods.unready);
-    let recommendation = recommend(current, observed / a.target, a.tolerance, pods)?;
-    let desired = decide(a, state, now_ns, current, recommendation);
-    Some(Decision {
-        current,
-        desired,
-        observed,
-    })
+    // `missing` stays 0: on utilization a replica without a full sample is unready.
+    conclude(now_ns, a, state, observed, pods, scale)
 }
 
 /// One autoscaler's memory.
@@ -204,19 +336,19 @@ impl AutoscalerState {
 /// replicas ready through the whole window (the pods the HPA has a sample of).
 #[derive(Debug, Clone)]
 pub(super) struct Scrape {
-    pub(super) observed: f64,
-    pub(super) through: Vec<(u32, u32)>,
+    observed: f64,
+    through: Vec<(u32, u32)>,
 }
 
 /// The pods of a sync as the HPA groups them (`groupPods`); see the module docs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Pods {
     /// Ready, with a sample.
-    pub with_metrics: u32,
+    with_metrics: u32,
     /// Ready, without a sample.
-    pub missing: u32,
+    missing: u32,
     /// Starting (or ignored): no sample that counts.
-    pub unready: u32,
+    unready: u32,
 }
 
 /// The ready replicas of a pool, `(slot, incarnation)` in slot order.

@@ -317,7 +317,9 @@ impl Policy {
 /// Whether a replica may take a visit in `region` (if given) of `version` (if given).
 #[inline(always)]
 fn fits(r: &Replica, region: Option<u16>, version: Option<VersionId>) -> bool {
-    r.is_ready() && region.is_none_or(|g| r.region == g) && version.is_none_or(|v| r.version == v)
+    r.is_ready()
+        && region.is_none_or(|g| r.region() == g)
+        && version.is_none_or(|v| r.version() == v)
 }
 
 /// Puts the virtual nodes of `slots` on the ring. A slot's points depend on the slot alone,
@@ -347,7 +349,7 @@ impl Ready<'_> {
     #[inline(always)]
     fn keeps(&self, i: u32) -> bool {
         self.version
-            .is_none_or(|v| self.replicas[i as usize].version == v)
+            .is_none_or(|v| self.replicas[i as usize].version() == v)
     }
 
     #[inline(always)]
@@ -502,7 +504,7 @@ mod tests {
                 match rng.random_range(0..10) {
                     0 => fleet.drain(slot),
                     1 if !fleet.get(slot).is_ready() => {
-                        fleet.start(0, fleet.get(slot).region, true);
+                        fleet.start(0, fleet.get(slot).region(), true);
                     }
                     2 => {
                         fleet.clear_load(slot);
@@ -523,7 +525,7 @@ mod tests {
                         .replicas()
                         .iter()
                         .zip(&counts)
-                        .map(|(r, c)| r.is_ready().then_some((r.region, c[instance])))
+                        .map(|(r, c)| r.is_ready().then_some((r.region(), c[instance])))
                         .collect();
                     for (i, c) in counts.iter().enumerate() {
                         assert_eq!(own.get(instance, i as u32), c[instance]);

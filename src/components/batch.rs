@@ -9,7 +9,14 @@ use crate::engine::time::Nanos;
 
 /// Frames a batch takes, in arrival order, leaving the rest waiting.
 pub(super) struct BatchStart {
-    pub(super) frames: Vec<Key<Frame>>,
+    frames: Vec<Key<Frame>>,
+}
+
+impl BatchStart {
+    /// The batch's frames, in arrival order.
+    pub(super) fn frames(&self) -> &[Key<Frame>] {
+        &self.frames
+    }
 }
 
 impl ServiceState {
@@ -27,10 +34,10 @@ impl ServiceState {
         let concurrency = self.concurrency;
         let r = self.fleet.load_mut(replica);
         // Drop cancelled frames from the front, so the front is the oldest live one.
-        while r.queue.front().is_some_and(|&k| arrived_ns(k).is_none()) {
-            r.queue.pop_front();
+        while r.front().is_some_and(|k| arrived_ns(k).is_none()) {
+            r.dequeue();
         }
-        let Some(&oldest) = r.queue.front() else {
+        let Some(oldest) = r.front() else {
             return Err(None);
         };
         if r.busy_workers() >= concurrency {
@@ -44,14 +51,14 @@ impl ServiceState {
         }
         let mut frames = Vec::with_capacity(r.queued().min(batch.max_size) as usize);
         while frames.len() < batch.max_size as usize {
-            let Some(next) = r.queue.pop_front() else {
+            let Some(next) = r.dequeue() else {
                 break;
             };
             if arrived_ns(next).is_some() {
                 frames.push(next);
             }
         }
-        r.batch_timer.cancel();
+        r.cancel_batch_timer();
         self.fleet.change_load(replica, 1, -(frames.len() as i32));
         Ok(BatchStart { frames })
     }

@@ -17,18 +17,57 @@ use rustc_hash::FxHashMap;
 /// One call spec as the call path reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct CallEntry<'m> {
-    pub spec: &'m Call,
+    spec: &'m Call,
     /// The entry of its fallback, if it has one.
-    pub fallback: Option<u32>,
+    fallback: Option<u32>,
     /// Whether the call as its step writes it (the head of the chain this entry is on) is
     /// optional: what the step's join reads, whichever fallback the call is on.
-    pub optional: bool,
+    optional: bool,
     /// Whether it is a fallback (of a call, or the step's): its success degrades the answer.
-    pub on_a_fallback: bool,
+    on_a_fallback: bool,
     /// Its pair's hedge budget: an index into [`CallTable::hedge_budgets`].
-    pub hedge_budget: Option<u32>,
+    hedge_budget: Option<u32>,
     /// Its pair's retry budget: a slot of the caller's (see `ServiceState::budget_callees`).
-    pub retry_budget: Option<u32>,
+    retry_budget: Option<u32>,
+}
+
+/// An entry is read, never changed, once the table is built: each figure by its name.
+impl<'m> CallEntry<'m> {
+    /// The call as the model writes it.
+    #[inline]
+    pub fn spec(&self) -> &'m Call {
+        self.spec
+    }
+
+    /// The entry of its fallback, if it has one.
+    #[inline]
+    pub fn fallback(&self) -> Option<u32> {
+        self.fallback
+    }
+
+    /// Whether the call as its step writes it is optional (whichever fallback it is on).
+    #[inline]
+    pub fn is_optional(&self) -> bool {
+        self.optional
+    }
+
+    /// Whether it is a fallback: its success degrades the answer.
+    #[inline]
+    pub fn is_a_fallback(&self) -> bool {
+        self.on_a_fallback
+    }
+
+    /// Its pair's hedge budget, an index into [`CallTable::hedge_budgets`].
+    #[inline]
+    pub fn hedge_budget(&self) -> Option<u32> {
+        self.hedge_budget
+    }
+
+    /// Its pair's retry budget, a slot of the caller's.
+    #[inline]
+    pub fn retry_budget(&self) -> Option<u32> {
+        self.retry_budget
+    }
 }
 
 /// The resolved calls of a model.
@@ -41,7 +80,7 @@ pub struct CallTable<'m> {
     /// Per step: the entry of its first call.
     steps: Vec<u32>,
     /// The spec of each hedge budget, in slot order.
-    pub hedge_budgets: Vec<RetryBudget>,
+    hedge_budgets: Vec<RetryBudget>,
 }
 
 impl<'m> CallTable<'m> {
@@ -115,6 +154,11 @@ impl<'m> CallTable<'m> {
     }
 
     #[inline]
+    /// The spec of each hedge budget, in slot order (a replication keeps one state each).
+    pub fn hedge_budgets(&self) -> &[RetryBudget] {
+        &self.hedge_budgets
+    }
+
     pub fn get(&self, entry: u32) -> &CallEntry<'m> {
         &self.entries[entry as usize]
     }

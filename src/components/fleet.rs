@@ -28,7 +28,7 @@ use super::entity::Frame;
 use super::load_index::{InstanceLoads, LoadIndex};
 use super::resilience::{Breaker, BudgetState};
 use crate::engine::slab::Key;
-use crate::engine::timer::TimerSlot;
+use crate::engine::timer::{TimerSlot, TimerToken};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -50,8 +50,8 @@ pub use super::entity::VersionId;
 pub struct Replica {
     state: ReplicaState,
     /// The region it runs in (0 when the service is not regional).
-    pub region: u16,
-    pub version: VersionId,
+    region: u16,
+    version: VersionId,
     incarnation: u32,
     /// The process in the slot: a new one after a restart or when the slot is reused (unlike
     /// the incarnation, a drain does not change it). What a process keeps for itself (its
@@ -69,13 +69,13 @@ pub struct Replica {
     busy_workers: u32,
     queued: u32,
     /// Waiting frames in arrival order, possibly with cancelled ones among them.
-    pub(super) queue: VecDeque<Key<Frame>>,
+    queue: VecDeque<Key<Frame>>,
     /// When a batching replica's oldest waiting visit will have waited its `timeout`.
-    pub(super) batch_timer: TimerSlot,
+    batch_timer: TimerSlot,
     /// Its own breakers and retry budgets for its calls (`scope = "caller"`), by the
     /// service's slots (see `ServiceState::keep_caller_state`).
-    pub(super) breakers: Vec<Breaker>,
-    pub(super) budgets: Vec<BudgetState>,
+    breakers: Vec<Breaker>,
+    budgets: Vec<BudgetState>,
 }
 
 impl Replica {
@@ -138,6 +138,74 @@ impl Replica {
 
     pub fn is_idle(&self) -> bool {
         self.outstanding() == 0
+    }
+
+    /// The region it runs in (0 when the service is not regional).
+    #[inline]
+    pub fn region(&self) -> u16 {
+        self.region
+    }
+
+    #[inline]
+    pub fn version(&self) -> VersionId {
+        self.version
+    }
+
+    /// A frame waits at the back of its queue (counted through [`Fleet::change_load`]).
+    #[inline]
+    pub(super) fn enqueue(&mut self, frame: Key<Frame>) {
+        self.queue.push_back(frame);
+    }
+
+    /// The frame at the front of its queue, taken out (it may have been cancelled: the
+    /// caller checks it is live).
+    #[inline]
+    pub(super) fn dequeue(&mut self) -> Option<Key<Frame>> {
+        self.queue.pop_front()
+    }
+
+    /// The frame at the front of its queue, left there.
+    #[inline]
+    pub(super) fn front(&self) -> Option<Key<Frame>> {
+        self.queue.front().copied()
+    }
+
+    /// Arms its batch timer, unless it is armed already: the token for the event to carry.
+    pub(super) fn arm_batch_timer(&mut self) -> Option<TimerToken> {
+        (!self.batch_timer.is_armed()).then(|| self.batch_timer.arm())
+    }
+
+    /// Whether the batch timer's event carrying `token` is the live one (then it is spent).
+    pub(super) fn batch_timer_fires(&mut self, token: TimerToken) -> bool {
+        self.batch_timer.fire(token)
+    }
+
+    /// A batch started: its timer's event, if armed, is stale.
+    pub(super) fn cancel_batch_timer(&mut self) {
+        self.batch_timer.cancel();
+    }
+
+    /// Its own breaker for the callee in the service's breaker slot `slot`.
+    #[inline]
+    pub(super) fn own_breaker(&mut self, slot: usize) -> &mut Breaker {
+        &mut self.breakers[slot]
+    }
+
+    /// Its own breakers, by the service's slots.
+    pub(super) fn own_breakers(&self) -> &[Breaker] {
+        &self.breakers
+    }
+
+    /// Its own retry budget in the service's budget slot `slot`.
+    #[inline]
+    pub(super) fn own_budget(&mut self, slot: usize) -> &mut BudgetState {
+        &mut self.budgets[slot]
+    }
+
+    /// A new process: its own breakers and budgets start fresh, as copies of these.
+    pub(super) fn renew_own_state(&mut self, breakers: &[Breaker], budgets: &[BudgetState]) {
+        self.breakers = breakers.to_vec();
+        self.budgets = budgets.to_vec();
     }
 }
 

@@ -30,6 +30,7 @@
 use super::entity::RequestInfo;
 use crate::engine::rng::Stream;
 use crate::engine::time::Nanos;
+use crate::metrics::run::{Happening, Log};
 use crate::scenario::fleet::Backlog;
 use crate::scenario::model::ClassId;
 use crate::scenario::model::{Model, ServiceId};
@@ -39,16 +40,16 @@ use std::collections::{HashMap, VecDeque};
 
 /// Where each region's clients are served, as DNS answers for them over time.
 #[derive(Debug, Clone)]
-pub(super) struct View {
+struct View {
     /// Whether the region was up when last detected.
-    pub(super) up: bool,
+    up: bool,
     /// DNS's answers for the region's clients, `(since, region)`, oldest first, kept back to
     /// the one in force `dns_ttl` ago (the oldest a client's cache can hold).
-    pub(super) answers: VecDeque<(Nanos, u8)>,
+    answers: VecDeque<(Nanos, u8)>,
     /// Where the log last said the clients are, by a happening already due.
-    pub(super) settled: u8,
+    settled: u8,
     /// A logged happening not yet due: `(when, the answer it says clients follow)`.
-    pub(super) pending: Option<(Nanos, u8)>,
+    pending: Option<(Nanos, u8)>,
 }
 
 impl View {
@@ -70,44 +71,67 @@ pub struct Regions {
     /// weight, offset)`; a request's region is then drawn by the weights of the moment.
     phases: Option<(Diurnal, Vec<(f64, f64)>)>,
     stream: Stream,
-    pub(super) views: Vec<View>,
-    pub(super) latency_ns: Vec<Vec<Nanos>>,
+    views: Vec<View>,
+    latency_ns: Vec<Vec<Nanos>>,
     /// Per class: the time its payload takes to cross between regions there and back
     /// (0 without `network.bandwidth_mbps`).
     transfer_ns: Vec<Nanos>,
-    pub(super) ttl_ns: Nanos,
+    ttl_ns: Nanos,
     /// Per class: its requests' data must stay in their region (no failover).
     residency: Vec<bool>,
-    pub(super) probe: Option<ServiceId>,
+    probe: Option<ServiceId>,
     /// Resident requests waiting for their region (see [`Backlogs`]); `None` when no class
     /// has a backlog, the one check an arrival makes.
-    pub(super) backlogs: Option<Box<Backlogs>>,
+    backlogs: Option<Box<Backlogs>>,
 }
 
 /// A request waiting in a backlog, with its arrival time.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Waiting {
-    pub(super) request: RequestInfo,
-    pub(super) arrived_ns: Nanos,
+struct Waiting {
+    request: RequestInfo,
+    arrived_ns: Nanos,
 }
 
 /// The backlogs of the classes that have one: per (class, region) a FIFO of requests that
 /// arrived while their region was detected down.
 pub struct Backlogs {
     /// Per class: its backlog's keys.
-    pub(super) specs: Vec<Option<Backlog>>,
-    pub(super) regions: usize,
+    specs: Vec<Option<Backlog>>,
+    regions: usize,
     /// Per `class x regions + region`: the requests waiting, oldest first.
-    pub(super) queues: Vec<VecDeque<Waiting>>,
+    queues: Vec<VecDeque<Waiting>>,
     /// Per queue: when its armed timeout event is due (events due at another time are stale).
-    pub(super) timer_due_ns: Vec<Option<Nanos>>,
+    timer_due_ns: Vec<Option<Nanos>>,
     /// Regions detected up again with requests waiting: to be sent (`BacklogDrain`).
-    pub(super) to_drain: Vec<u8>,
+    to_drain: Vec<u8>,
     /// The arrival times of requests sent from a backlog and not yet ended, by id: their
     /// latency counts from there.
-    pub(super) sent: HashMap<u64, Nanos>,
+    sent: HashMap<u64, Nanos>,
     /// Requests waiting, in every queue.
-    pub(super) waiting: usize,
+    waiting: usize,
+}
+
+/// What an arriving request's backlog does with it ([`Regions::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backlogged {
+    /// Not held: its region is detected up, or its class has no backlog. It is sent.
+    No,
+    /// Its backlog is full: the request is rejected.
+    Full,
+    /// It waits; with `Some((queue, due))` the backlog's timeout event is to be scheduled
+    /// (`BacklogTimeout(queue, due)`).
+    Waits(Option<(u32, Nanos)>),
+}
+
+/// What a backlog's timeout event finds ([`Regions::expire`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Nothing (more) to time out: the event was stale, or the queue is empty.
+    Done,
+    /// The oldest request waited the timeout: it times out (with its arrival time). Ask again.
+    TimedOut(RequestInfo, Nanos),
+    /// The oldest request left times out then: the timeout event is to be scheduled there.
+    Rearm(Nanos),
 }
 
 impl Regions {
@@ -175,6 +199,229 @@ impl Regions {
         }
     }
 
+    /// Whether `service` is the one whose ready replicas tell whether a region is up.
+    pub fn is_probe(&self, service: ServiceId) -> bool {
+        self.probe == Some(service)
+    }
+
+    /// The regions (0 without regions).
+    pub fn count(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Whether `region` was up when last detected (a region that does not exist is).
+    pub fn detected_up(&self, region: usize) -> bool {
+        self.views.get(region).is_none_or(|v| v.up)
+    }
+
+    /// The probe service's replicas changed and `up[r]` says whether region `r` has one
+    /// ready: regions coming back with requests in a backlog are marked to be sent, and
+    /// every region's DNS answer is recomputed (itself while up, else the nearest region up,
+    /// else itself). A change of answer is logged in `log` as a failover or failback due when
+    /// every client follows it, `dns_ttl` later; a logged move not yet due that this change
+    /// overtakes is taken back from the log (see the module docs).
+    pub fn detect(&mut self, now_ns: Nanos, up: &[bool], log: &mut Log) {
+        if self.views.iter().zip(up).all(|(v, &u)| v.up == u) {
+            return;
+        }
+        for (region, (view, &up)) in self.views.iter_mut().zip(up).enumerate() {
+            if up && !view.up {
+                if let Some(b) = &mut self.backlogs {
+                    let holds =
+                        (0..b.specs.len()).any(|c| !b.queues[c * b.regions + region].is_empty());
+                    if holds {
+                        b.to_drain.push(region as u8);
+                    }
+                }
+            }
+            view.up = up;
+        }
+        let n = self.views.len();
+        let ttl = self.ttl_ns;
+        let all_resident = self.all_resident();
+        for region in 0..n {
+            let latency = &self.latency_ns[region];
+            let answer = if up[region] {
+                region
+            } else {
+                (0..n)
+                    .filter(|&q| q != region && up[q])
+                    .min_by_key(|&q| (latency[q], q))
+                    .unwrap_or(region)
+            } as u8;
+            let view = &mut self.views[region];
+            if view.answers.back().is_some_and(|&(_, last)| last == answer) {
+                continue;
+            }
+            // Answers no cache can hold any more: all but the last one in force a TTL ago.
+            let oldest_held = now_ns.saturating_sub(ttl);
+            while view
+                .answers
+                .get(1)
+                .is_some_and(|&(since, _)| since <= oldest_held)
+            {
+                view.answers.pop_front();
+            }
+            view.answers.push_back((now_ns, answer));
+            if all_resident {
+                continue;
+            }
+            // A logged move not yet complete is overtaken: taken back from the log.
+            match view.pending.take() {
+                Some((due, _)) if due > now_ns => {
+                    let log = &mut log.entries;
+                    if let Some(i) = log.iter().rposition(|h| {
+                        h.at_ns == due
+                            && matches!(h.what, Happening::Failover { region: r, .. }
+                                | Happening::Failback { region: r } if r == region)
+                    }) {
+                        log.remove(i);
+                    }
+                }
+                Some((_, done)) => view.settled = done,
+                None => {}
+            }
+            if answer == view.settled {
+                continue; // back where the log says clients are: no move completed
+            }
+            let due = now_ns.saturating_add(ttl);
+            view.pending = Some((due, answer));
+            let happening = if usize::from(answer) == region {
+                Happening::Failback { region }
+            } else {
+                Happening::Failover {
+                    region,
+                    to: usize::from(answer),
+                }
+            };
+            log.push(due, happening);
+        }
+    }
+
+    /// Whether any class has a backlog (the one check an arrival makes).
+    #[inline]
+    pub fn has_backlogs(&self) -> bool {
+        self.backlogs.is_some()
+    }
+
+    /// An arriving request whose class has a backlog and whose region is detected down
+    /// waits in its region's backlog, unless the backlog is full.
+    pub fn hold(&mut self, now_ns: Nanos, request: RequestInfo) -> Backlogged {
+        let region = usize::from(request.client_region);
+        if self.detected_up(region) {
+            return Backlogged::No;
+        }
+        let Some(b) = &mut self.backlogs else {
+            return Backlogged::No;
+        };
+        let Some(spec) = b.specs[usize::from(request.class)] else {
+            return Backlogged::No;
+        };
+        let queue = usize::from(request.class) * b.regions + region;
+        if b.queues[queue].len() >= spec.max as usize {
+            return Backlogged::Full;
+        }
+        b.queues[queue].push_back(Waiting {
+            request,
+            arrived_ns: now_ns,
+        });
+        b.waiting += 1;
+        let mut timer = None;
+        if let (Some(timeout_ns), None) = (spec.timeout_ns, b.timer_due_ns[queue]) {
+            let due = now_ns.saturating_add(timeout_ns);
+            b.timer_due_ns[queue] = Some(due);
+            timer = Some((queue as u32, due));
+        }
+        Backlogged::Waits(timer)
+    }
+
+    /// The regions detected up again with requests waiting, each to be sent its backlog
+    /// (`BacklogDrain`), taken once.
+    pub fn regions_to_drain(&mut self) -> impl Iterator<Item = u8> + '_ {
+        self.backlogs.iter_mut().flat_map(|b| b.to_drain.drain(..))
+    }
+
+    /// The region's backlogs are about to be sent: their timeouts are off.
+    pub fn begin_sending(&mut self, region: u8) {
+        if let Some(b) = &mut self.backlogs {
+            for c in 0..b.specs.len() {
+                b.timer_due_ns[c * b.regions + usize::from(region)] = None;
+            }
+        }
+    }
+
+    /// The oldest request (across classes) waiting in the region's backlogs, taken out to be
+    /// sent, marked `backlogged`, its arrival time kept until it ends ([`Regions::arrival_of`]);
+    /// `None` when none waits.
+    pub fn next_to_send(&mut self, region: u8) -> Option<RequestInfo> {
+        let b = self.backlogs.as_mut()?;
+        let q = (0..b.specs.len())
+            .map(|c| c * b.regions + usize::from(region))
+            .filter(|&q| !b.queues[q].is_empty())
+            .min_by_key(|&q| b.queues[q][0].arrived_ns)?;
+        let Waiting {
+            mut request,
+            arrived_ns,
+        } = b.queues[q].pop_front().expect("a queue with a front");
+        b.waiting -= 1;
+        b.sent.insert(request.id, arrived_ns);
+        request.backlogged = true;
+        Some(request)
+    }
+
+    /// The timeout event of backlog `queue` due at `due_ns` comes at `now_ns`: what it
+    /// finds at the front (call again after [`Expiry::TimedOut`]). On [`Expiry::Rearm`] the
+    /// timer is armed for that time; on [`Expiry::Done`] with an empty queue it is off.
+    pub fn expire(&mut self, queue: u32, due_ns: Nanos, now_ns: Nanos) -> Expiry {
+        let queue = queue as usize;
+        let Some(b) = &mut self.backlogs else {
+            return Expiry::Done;
+        };
+        if b.timer_due_ns[queue] != Some(due_ns) {
+            return Expiry::Done; // stale: the backlog was sent, or the timer re-armed
+        }
+        let timeout_ns = b.specs[queue / b.regions]
+            .and_then(|s| s.timeout_ns)
+            .expect("a timer only for a backlog with a timeout");
+        match b.queues[queue].front() {
+            Some(w) if w.arrived_ns.saturating_add(timeout_ns) <= now_ns => {
+                let Waiting {
+                    request,
+                    arrived_ns,
+                } = b.queues[queue].pop_front().expect("a front");
+                b.waiting -= 1;
+                Expiry::TimedOut(request, arrived_ns)
+            }
+            Some(w) => {
+                let due = w.arrived_ns.saturating_add(timeout_ns);
+                b.timer_due_ns[queue] = Some(due);
+                Expiry::Rearm(due)
+            }
+            None => {
+                b.timer_due_ns[queue] = None;
+                Expiry::Done
+            }
+        }
+    }
+
+    /// The arrival time of a request that ended: its own for one sent from a backlog (then
+    /// forgotten), else `arrived_ns`.
+    #[inline]
+    pub fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
+        if !request.backlogged {
+            return arrived_ns;
+        }
+        self.backlogs
+            .as_mut()
+            .and_then(|b| b.sent.remove(&request.id))
+            .unwrap_or(arrived_ns)
+    }
+
+    /// Requests waiting in every backlog.
+    pub fn waiting(&self) -> usize {
+        self.backlogs.as_ref().map_or(0, |b| b.waiting)
+    }
+
     /// The client region of request `id` and the region serving it at `now_ns`.
     #[inline]
     pub fn place(&self, id: u64, class: ClassId, now_ns: Nanos) -> (u8, u8) {
@@ -213,7 +460,7 @@ impl Regions {
     }
 
     /// Whether no class ever fails over (then failovers are not events).
-    pub(super) fn all_resident(&self) -> bool {
+    fn all_resident(&self) -> bool {
         self.residency.iter().all(|&r| r)
     }
 

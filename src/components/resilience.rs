@@ -112,7 +112,7 @@ pub enum BreakerState {
 #[derive(Debug, Clone)]
 pub struct Breaker {
     spec: CircuitBreaker,
-    pub state: BreakerState,
+    state: BreakerState,
     consecutive_failures: u32,
     /// [calls, failures] over the error-rate window.
     window: SlidingCounts,
@@ -153,6 +153,16 @@ impl Breaker {
             round: self.round,
             holder: 0,
         })
+    }
+
+    /// Where it stands.
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Whether it is half-open with its probe out: some call must hold the probe's permit.
+    pub fn awaits_probe(&self) -> bool {
+        self.state == (BreakerState::HalfOpen { probing: true })
     }
 
     /// A cancelled call gives its permit back: says nothing of the callee's health, but a

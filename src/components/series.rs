@@ -13,7 +13,7 @@ use crate::scenario::model::Model;
 /// The window under way and the windows closed so far.
 pub struct SeriesState {
     /// Arrivals and endings in the window under way.
-    pub window: Counts,
+    window: Counts,
     latency: OpenLatency,
     /// Each service's cumulative integrals (laid out as the series' levels) and visits at
     /// the start of the window under way; and the same at its end, reused at each window.
@@ -23,7 +23,7 @@ pub struct SeriesState {
     visits: Vec<u64>,
     /// Where each service's levels start.
     offsets: Vec<usize>,
-    pub series: Series,
+    series: Series,
 }
 
 impl SeriesState {
@@ -40,6 +40,17 @@ impl SeriesState {
             offsets: series.level_offsets(),
             series,
         }
+    }
+
+    /// The windows closed, at the run's end.
+    pub fn into_series(self) -> Series {
+        self.series
+    }
+
+    /// A request arrived: counted in the window under way.
+    #[inline]
+    pub fn note_arrival(&mut self) {
+        self.window.arrived += 1;
     }
 
     /// A request ended: counted in the window under way (until the run's end).

@@ -200,7 +200,7 @@ impl ServiceState {
             self.fleet.change_load(index, 1, 0);
             Admission::Started(index)
         } else if replica.queued() < self.queue_capacity {
-            replica.queue.push_back(frame);
+            replica.enqueue(frame);
             self.fleet.change_load(index, 0, 1);
             Admission::Queued(index)
         } else {
@@ -239,7 +239,7 @@ impl ServiceState {
         self.visit_left(replica, left);
         let batching = self.batch.is_some();
         let r = self.fleet.load_mut(replica);
-        while let Some(next) = r.queue.pop_front().filter(|_| !batching) {
+        while let Some(next) = r.dequeue().filter(|_| !batching) {
             if is_live(next) {
                 self.fleet.change_load(replica, 0, -1);
                 return Some(next);
@@ -295,8 +295,7 @@ impl ServiceState {
             return;
         }
         let r = self.fleet.load_mut(index);
-        r.breakers = self.breaker_template.clone();
-        r.budgets = self.budget_template.clone();
+        r.renew_own_state(&self.breaker_template, &self.budget_template);
     }
 
     /// Starts a replica of `version` in `region` (ready at once, or starting) through the
@@ -325,7 +324,7 @@ impl ServiceState {
         of: impl Fn(&'s Service, VersionId) -> T,
     ) -> T {
         let version = if spec.versions.len() > 1 {
-            self.fleet.get(replica).version
+            self.fleet.get(replica).version()
         } else {
             0
         };

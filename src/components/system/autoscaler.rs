@@ -2,13 +2,10 @@
 //! and asks the fleet for the count `components::autoscaler` decides (`AutoscaleSync`).
 
 use super::System;
-use crate::components::autoscaler::{
-    decide, group_pods, ready_set, recommend, scoped_sync, Decision, Scrape,
-};
+use crate::components::autoscaler::{pool_sync, ready_set, scoped_sync, Scrape};
 use crate::components::entity::Event;
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
-use crate::metrics::run::Happening;
 use crate::scenario::fleet::Autoscale;
 use crate::scenario::model::ServiceId;
 
@@ -18,15 +15,15 @@ impl System<'_> {
             if let Some(a) = &spec.fleet.autoscale {
                 // The replicas ready at the start are ready when the first window starts.
                 let ready = ready_set(self.services[id].replicas());
-                if let Some(state) = self.world.autoscalers[id].as_mut() {
+                if let Some(state) = self.world.autoscaler(id) {
                     state.mark_ready(ready);
                 }
                 let replicas = self.services[id].replicas();
-                for (g, hpa) in self.world.regional_hpas[id].iter_mut().enumerate() {
-                    hpa.state.mark_ready(
+                for (g, hpa) in self.world.regional_hpas(id).iter_mut().enumerate() {
+                    hpa.mark_ready(
                         ready_set(replicas)
                             .into_iter()
-                            .filter(|&(i, _)| usize::from(replicas[i as usize].region) == g)
+                            .filter(|&(i, _)| usize::from(replicas[i as usize].region()) == g)
                             .collect(),
                     );
                 }
@@ -54,7 +51,7 @@ impl System<'_> {
         if next < model.duration_ns {
             events.schedule(next, Event::AutoscaleSync(service));
         }
-        if !self.world.regional_hpas[id].is_empty() {
+        if self.world.scales_by_region(id) {
             self.sync_regions(now_ns, id, a, events);
             return;
         }
@@ -68,41 +65,39 @@ impl System<'_> {
             return;
         }
         let scrape = self.scrape(now_ns, id, a);
-        let state = self.world.autoscalers[id]
-            .as_mut()
-            .expect("an autoscaled service has an autoscaler");
-        let Some(seen) = state.seen(now_ns, a.metric_delay_ns, scrape) else {
-            return; // no metric yet (or no replica was ready to report one)
-        };
-        let observed = seen.observed;
-        let pods = group_pods(self.services[id].replicas(), &seen.through, a.metric);
         // Under a rollout the HPA manages the desired total (the scale subresource), over
         // the pods of both versions; the strategy spreads any change.
         let rollout = self.services[id]
             .deployment
             .filter(|&d| self.rollouts[d].active());
-        let current = match rollout {
-            Some(d) => self.rollouts[d].desired[0],
-            None => pods.with_metrics + pods.missing + pods.unready,
+        let scale = rollout.map(|d| self.rollouts[d].desired[0]);
+        let state = self
+            .world
+            .autoscaler(id)
+            .expect("an autoscaled service has an autoscaler");
+        let Some(decision) = pool_sync(
+            now_ns,
+            a,
+            state,
+            self.services[id].replicas(),
+            scrape,
+            scale,
+        ) else {
+            return; // no metric yet (or no replica was ready to report one, or had a sample)
         };
-        let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
-        else {
-            return; // no replica with a sample
-        };
-        let state = self.world.autoscalers[id].as_mut().expect("checked above");
-        let desired = decide(a, state, now_ns, current, recommendation);
-        if desired == current {
+        if !decision.changes() {
             return;
         }
-        self.log_scale(now_ns, id, current, desired, observed);
+        self.world
+            .note(now_ns, decision.happening(id, decision.current()));
         if let Some(d) = rollout {
-            self.rollout_resize(now_ns, d, 0, desired, events);
-        } else if desired > current {
-            for _ in current..desired {
+            self.rollout_resize(now_ns, d, 0, decision.desired(), events);
+        } else if decision.adds() > 0 {
+            for _ in 0..decision.adds() {
                 self.start_replica(now_ns, id, 0, &a.provisioning, events);
             }
         } else {
-            self.scale_down(now_ns, id, current - desired);
+            self.scale_down(now_ns, id, decision.removes());
         }
     }
 
@@ -120,7 +115,7 @@ impl System<'_> {
         let visits = record.visits;
         let concurrency = f64::from(self.model.services[id].concurrency);
         let ready_now = ready_set(self.services[id].replicas());
-        let state = self.world.autoscalers[id].as_mut()?;
+        let state = self.world.autoscaler(id)?;
         state.scrape(now, visits, ready_now, concurrency, a.metric)
     }
 
@@ -161,23 +156,19 @@ impl System<'_> {
         let Some(decision) = scoped_sync(
             now_ns,
             a,
-            &mut self.world.version_autoscalers[d][g][v],
+            self.world.version_autoscaler(d, g, v),
             self.services[id].replicas(),
-            |r| r.version == version && (!regional || usize::from(r.region) == g),
+            |r| r.version() == version && (!regional || usize::from(r.region()) == g),
             areas,
             concurrency,
             None,
         ) else {
             return;
         };
-        self.rollouts[d].floor[g][v] = decision.desired;
-        if decision.desired != decision.current {
-            let Decision {
-                current,
-                desired,
-                observed,
-            } = decision;
-            self.log_scale(now_ns, id, current, desired, observed);
+        self.rollouts[d].floor[g][v] = decision.desired();
+        if decision.changes() {
+            self.world
+                .note(now_ns, decision.happening(id, decision.current()));
             self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
         }
     }
@@ -214,47 +205,35 @@ impl System<'_> {
         let rollout = self.services[id]
             .deployment
             .filter(|&d| self.rollouts[d].active());
-        for g in 0..self.world.regional_hpas[id].len() {
+        for g in 0..self.world.regional_hpas(id).len() {
             let region = g as u16;
             let scale = rollout.map(|d| self.rollouts[d].desired[g]);
-            let hpa = &mut self.world.regional_hpas[id][g];
-            let areas = [
-                hpa.busy.run_area_at(now_ns, window),
-                hpa.ready.run_area_at(now_ns, window),
-            ];
-            let Some(Decision {
-                current,
-                desired,
-                observed,
-            }) = scoped_sync(
+            let Some(decision) = self.world.regional_hpas(id)[g].sync(
                 now_ns,
                 a,
-                &mut hpa.state,
                 self.services[id].replicas(),
-                |r| r.region == region,
-                areas,
+                region,
                 concurrency,
                 scale,
-            )
-            else {
+                window,
+            ) else {
                 continue;
             };
-            if desired == current {
+            if !decision.changes() {
                 continue;
             }
             let total = self.services[id].fleet.current();
-            let after = (total + desired).saturating_sub(current);
-            self.log_scale(now_ns, id, total, after, observed);
+            self.world.note(now_ns, decision.happening(id, total));
             if let Some(d) = rollout {
-                self.rollout_resize(now_ns, d, g, desired, events);
-            } else if desired > current {
-                for _ in current..desired {
+                self.rollout_resize(now_ns, d, g, decision.desired(), events);
+            } else if decision.adds() > 0 {
+                for _ in 0..decision.adds() {
                     self.start_replica(now_ns, id, region, &a.provisioning, events);
                 }
             } else {
                 self.services[id]
                     .fleet
-                    .shrink_region(region, current - desired);
+                    .shrink_region(region, decision.removes());
                 self.recount(now_ns, id);
             }
         }
@@ -277,31 +256,11 @@ impl System<'_> {
 
     #[inline(never)]
     fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
-        let hpas = &mut self.world.regional_hpas[service];
-        if !hpas.is_empty() {
-            let g = usize::from(self.services[service].fleet.get(replica).region);
-            hpas[g].busy.add(now_ns, delta, self.window);
+        let window = self.window;
+        let g = usize::from(self.services[service].fleet.get(replica).region());
+        if let Some(hpa) = self.world.regional_hpas(service).get_mut(g) {
+            hpa.note_busy(now_ns, delta, window);
         }
-    }
-
-    /// Logs a change of the count an HPA manages.
-    fn log_scale(&mut self, now_ns: Nanos, service: ServiceId, from: u32, to: u32, observed: f64) {
-        let happening = if to > from {
-            Happening::ScaleUp {
-                service,
-                from,
-                to,
-                observed,
-            }
-        } else {
-            Happening::ScaleDown {
-                service,
-                from,
-                to,
-                observed,
-            }
-        };
-        self.world.log.push(now_ns, happening);
     }
 
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest

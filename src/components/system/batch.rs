@@ -32,9 +32,8 @@ impl System<'_> {
         match next {
             Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
             Err(Some(due_ns)) => {
-                let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
-                if !timer.is_armed() {
-                    let token = timer.arm();
+                let r = self.services[service].fleet.load_mut(replica);
+                if let Some(token) = r.arm_batch_timer() {
                     events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
                 }
             }
@@ -51,8 +50,8 @@ impl System<'_> {
         token: TimerToken,
         events: &mut EventQueue<Event>,
     ) {
-        let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
-        if timer.fire(token) {
+        let r = self.services[service].fleet.load_mut(replica);
+        if r.batch_timer_fires(token) {
             self.try_batch(now_ns, service, replica, events);
         }
     }
@@ -70,8 +69,8 @@ impl System<'_> {
         let model = self.model;
         let spec = &model.services[service];
         let per_item_ns = spec.batch.map_or(0, |b| b.per_item_ns);
-        let n = batch.frames.len() as u32;
-        let first = self.frame(batch.frames[0]);
+        let n = batch.frames().len() as u32;
+        let first = self.frame(batch.frames()[0]);
         let (request, site, attempt) = (first.request.id, first.site, first.attempt);
         let state = &self.services[service];
         let base_ns = state.draw_service_ns(
@@ -100,7 +99,7 @@ impl System<'_> {
             self.stop_overloaded(now_ns, OverloadReason::ClockLimit);
             return;
         };
-        for key in batch.frames {
+        for &key in batch.frames() {
             let frame = self.frames.get_mut(key).expect("a batch takes live frames");
             frame.stage = Stage::Working;
             frame.started_ns = now_ns;

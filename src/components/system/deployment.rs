@@ -104,7 +104,7 @@ impl System<'_> {
         if let Some(d) = self.services[service].deployment {
             // A replica of a service without regions is in region 0.
             let r = self.services[service].fleet.get(replica);
-            let (g, v) = (usize::from(r.region), usize::from(r.version));
+            let (g, v) = (usize::from(r.region()), usize::from(r.version()));
             self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
         }
     }
@@ -286,7 +286,7 @@ impl System<'_> {
         list.iter()
             .filter(|&&r| {
                 let since = state.ready_since_ns.get(r as usize).copied().unwrap_or(0);
-                filter.is_none_or(|f| fleet.get(r).version == f)
+                filter.is_none_or(|f| fleet.get(r).version() == f)
                     && since.saturating_add(spec.min_ready_ns) <= now_ns
             })
             .count() as u32
@@ -323,9 +323,7 @@ impl System<'_> {
     /// outage: the controller changes nothing there (as a cluster it cannot reach), and the
     /// rollout does not end, until it is back.
     fn region_out(&self, d: usize, g: usize) -> bool {
-        self.scope(d, g).is_some()
-            && self.world.region_outages[g] > 0
-            && self.rollouts[d].desired[g] > 0
+        self.scope(d, g).is_some() && self.world.in_outage(g) && self.rollouts[d].desired[g] > 0
     }
 
     fn any_region_out(&self, d: usize) -> bool {
@@ -446,7 +444,7 @@ impl System<'_> {
 
     fn log_rollout(&mut self, now_ns: Nanos, d: usize, kind: RolloutKind, value: f64) {
         let service = self.model.deployments[d].service;
-        self.world.log.push(
+        self.world.note(
             now_ns,
             Happening::Rollout {
                 service,

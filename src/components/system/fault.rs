@@ -44,10 +44,8 @@ impl System<'_> {
     ) {
         let model = self.model;
         let i = fault as usize;
-        self.world.fault_active[i] = true;
-        self.world
-            .log
-            .push(now_ns, Happening::FaultStart { fault: i });
+        self.world.set_fault_active(i, true);
+        self.world.note(now_ns, Happening::FaultStart { fault: i });
         match &model.fleet.faults[i].kind {
             &FaultKind::CrashAt {
                 service,
@@ -88,10 +86,8 @@ impl System<'_> {
     ) {
         let model = self.model;
         let i = fault as usize;
-        self.world.fault_active[i] = false;
-        self.world
-            .log
-            .push(now_ns, Happening::FaultEnd { fault: i });
+        self.world.set_fault_active(i, false);
+        self.world.note(now_ns, Happening::FaultEnd { fault: i });
         match &model.fleet.faults[i].kind {
             FaultKind::Slow { service, .. } | FaultKind::Errors { service, .. } => {
                 self.refresh_fault_factors(*service)
@@ -114,7 +110,7 @@ impl System<'_> {
         repair_ns: Nanos,
         events: &mut EventQueue<Event>,
     ) {
-        self.world.log.push(
+        self.world.note(
             now_ns,
             Happening::Crash {
                 fault,
@@ -137,7 +133,13 @@ impl System<'_> {
     fn refresh_fault_factors(&mut self, service: usize) {
         let mut slow = 1.0;
         let mut ok = 1.0;
-        for (fault, &active) in self.model.fleet.faults.iter().zip(&self.world.fault_active) {
+        for (fault, &active) in self
+            .model
+            .fleet
+            .faults
+            .iter()
+            .zip(self.world.faults_active())
+        {
             match fault.kind {
                 FaultKind::Slow {
                     service: s, factor, ..
@@ -172,7 +174,7 @@ impl System<'_> {
         }
         match &model.fleet.faults[i].kind {
             FaultKind::CrashRecurring { mttr, .. } => {
-                let repair_ns = mttr.sample_ns(&mut self.world.fault_rngs[i]);
+                let repair_ns = self.world.draw_repair_ns(i, mttr);
                 self.crash(now_ns, i, service, replica, repair_ns, events);
             }
             FaultKind::Spot {
@@ -180,7 +182,7 @@ impl System<'_> {
                 provisioning,
                 ..
             } => {
-                self.world.log.push(
+                self.world.note(
                     now_ns,
                     Happening::SpotNotice {
                         fault: i,
@@ -188,7 +190,7 @@ impl System<'_> {
                         replica,
                     },
                 );
-                let region = r.region;
+                let region = r.region();
                 // The reclaimed replica drains through its notice; a replacement starts now.
                 let fleet = &mut self.services[service].fleet;
                 fleet.drain(replica);

@@ -47,7 +47,7 @@ impl System<'_> {
                     if fleet.probe(index, false) >= health.failures {
                         fleet.eject(index);
                         changed = true;
-                        self.world.log.push(
+                        self.world.note(
                             now_ns,
                             Happening::Ejected {
                                 service: id,
@@ -57,7 +57,7 @@ impl System<'_> {
                     }
                 }
                 ReplicaState::Starting if r.is_ejected() && !r.is_broken() => {
-                    self.world.log.push(
+                    self.world.note(
                         now_ns,
                         Happening::Restored {
                             service: id,

@@ -33,7 +33,7 @@ impl System<'_> {
         self.schedule_rollouts(events);
         if let crate::scenario::model::Arrivals::Shaped(shape) = &model.traffic.arrivals {
             for (spike, s) in shape.spikes.iter().enumerate() {
-                self.world.log.push(
+                self.world.note(
                     s.at_ns,
                     Happening::SpikeStart {
                         spike,
@@ -42,12 +42,12 @@ impl System<'_> {
                 );
                 let end_ns = s.at_ns.saturating_add(s.duration_ns);
                 if end_ns <= model.duration_ns {
-                    self.world.log.push(end_ns, Happening::SpikeEnd { spike });
+                    self.world.note(end_ns, Happening::SpikeEnd { spike });
                 }
             }
             if let crate::scenario::world::BaseRate::Steps { steps, .. } = &shape.base {
                 for (step, s) in steps.iter().enumerate() {
-                    self.world.log.push(
+                    self.world.note(
                         s.at_ns,
                         Happening::StepStart {
                             step,
@@ -73,11 +73,13 @@ impl System<'_> {
             level.set(now_ns, region.billed(), window);
         }
         record.peak_replicas = record.peak_replicas.max(counts.billed());
-        for (hpa, region) in self.world.regional_hpas[service]
+        for (hpa, region) in self
+            .world
+            .regional_hpas(service)
             .iter_mut()
             .zip(fleet.region_counts())
         {
-            hpa.ready.set(now_ns, region.ready, window);
+            hpa.note_ready(now_ns, region.ready, window);
         }
         if deployed {
             let new = fleet.version_counts(crate::components::rollout::NEW);
@@ -169,7 +171,7 @@ impl System<'_> {
         self.services[service].fleet.ready(replica);
         self.recount(now_ns, service);
         let ready = self.services[service].fleet.counts().ready as u32;
-        self.world.log.push(
+        self.world.note(
             now_ns,
             Happening::ReplicaReady {
                 service,
@@ -268,8 +270,7 @@ impl System<'_> {
                 } if *s == service => HOUR_NS / rate_per_hour,
                 _ => continue,
             };
-            let unit: f64 = rand::Rng::sample(&mut self.world.fault_rngs[i], rand_distr::Exp1);
-            let at = now_ns.saturating_add((unit * mean_ns).round() as Nanos);
+            let at = now_ns.saturating_add(self.world.draw_time_to_fault_ns(i, mean_ns));
             if at < model.duration_ns {
                 let incarnation = self.services[service].fleet.get(replica).incarnation();
                 events.schedule(

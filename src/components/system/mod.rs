@@ -27,7 +27,9 @@ use super::calls::CallTable;
 use super::entity::{BatchRun, Call, Event, Frame};
 use super::lifecycle::WorldState;
 use super::region::Regions;
-use super::resilience::{BreakerState, BudgetState};
+#[cfg(test)]
+use super::resilience::BreakerState;
+use super::resilience::BudgetState;
 use super::series::SeriesState;
 use super::service::ServiceState;
 use super::traffic::Source;
@@ -244,7 +246,7 @@ impl<'m> System<'m> {
             calls: GenSlab::default(),
             batches: GenSlab::default(),
             hedge_budgets: call_table
-                .hedge_budgets
+                .hedge_budgets()
                 .iter()
                 .map(|&b| BudgetState::new(b))
                 .collect(),
@@ -310,8 +312,12 @@ impl<'m> System<'m> {
             only.latency = self.record.latency.clone();
             only.cross_region = self.record.cross_region;
         }
-        let series = self.series.take().map(|s| s.series).unwrap_or_default();
-        let mut log = std::mem::take(&mut self.world.log);
+        let series = self
+            .series
+            .take()
+            .map(SeriesState::into_series)
+            .unwrap_or_default();
+        let mut log = self.world.take_log();
         log.entries.sort_by_key(|h| h.at_ns);
         let rollouts = self.rollouts.iter().map(|r| r.result()).collect();
         RunResult {
@@ -385,7 +391,7 @@ impl<'m> System<'m> {
                     .or_default() += 1;
             }
         }
-        let waiting = self.regions.backlogs.as_ref().map_or(0, |b| b.waiting);
+        let waiting = self.regions.waiting();
         if roots + waiting != self.requests_in_flight {
             return Err(format!(
                 "{roots} root frames and {waiting} requests in backlogs, {} requests in flight",
@@ -426,12 +432,12 @@ impl<'m> System<'m> {
                         r.queued()
                     ));
                 }
-                for (slot, breaker) in r.breakers.iter().enumerate() {
+                for (slot, breaker) in r.own_breakers().iter().enumerate() {
                     let callee = state.breaker_callees[slot];
                     let out = probes.iter().any(|&(s, rep, c, p)| {
                         s == id && rep == index && c == callee && breaker.is_live_probe(p)
                     });
-                    if breaker.state == (BreakerState::HalfOpen { probing: true }) && !out {
+                    if breaker.awaits_probe() && !out {
                         return Err(format!(
                             "{name} replica {index}'s breaker to {} is half-open with no probe out",
                             self.model.services[callee].name
@@ -473,7 +479,7 @@ impl<'m> System<'m> {
                 let out = probes
                     .iter()
                     .any(|&(_, _, c, p)| c == id && breaker.is_live_probe(p));
-                if breaker.state == (BreakerState::HalfOpen { probing: true }) && !out {
+                if breaker.awaits_probe() && !out {
                     return Err(format!("{name}'s breaker is half-open with no probe out"));
                 }
             }

@@ -83,7 +83,7 @@ impl<'m> System<'m> {
             }
         }
         if let Some(series) = &mut self.series {
-            series.window.arrived += 1;
+            series.note_arrival();
         }
         let (client_region, served_region) = self.regions.place(id, class, now_ns);
         let request = RequestInfo {
@@ -100,7 +100,7 @@ impl<'m> System<'m> {
         if self.requests_in_flight > self.model.max_in_flight {
             self.stop_overloaded(now_ns, OverloadReason::InFlight);
         }
-        if self.regions.backlogs.is_some() && self.hold_in_backlog(now_ns, request, events) {
+        if self.regions.has_backlogs() && self.hold_in_backlog(now_ns, request, events) {
             return;
         }
         let entry = self.model.classes[usize::from(class)].entry;
@@ -253,7 +253,7 @@ impl<'m> System<'m> {
             return false;
         }
         let (callee, caller) = (call.callee, call.caller);
-        let retry_budget = self.call_table.get(call.spec).retry_budget;
+        let retry_budget = self.call_table.get(call.spec).retry_budget();
         let frame = self.frame(caller);
         let (caller_service, replica, measured) =
             (frame.service, frame.replica, frame.request.measured);
@@ -267,7 +267,7 @@ impl<'m> System<'m> {
     /// The spec of a call's current attempt: the written call, or the fallback it is on.
     #[inline]
     fn spec_of(&self, call: &Call) -> &'m crate::scenario::model::Call {
-        self.call_table.get(call.spec).spec
+        self.call_table.get(call.spec).spec()
     }
 
     /// A fire-and-forget visit: `service` is visited for `request` at call site `site`
@@ -313,8 +313,8 @@ impl<'m> System<'m> {
             return;
         };
         let entry = self.call_table.get(call.spec);
-        let (timeout_ns, hedge_ns) = (entry.spec.timeout_ns, entry.spec.hedge_ns);
-        let hedge_budget = entry.hedge_budget;
+        let (timeout_ns, hedge_ns) = (entry.spec().timeout_ns, entry.spec().hedge_ns);
+        let hedge_budget = entry.hedge_budget();
         let call = self.calls.get_mut(call_key).expect("checked above");
         let token = call.timers.arm();
         call.outstanding = 0;
@@ -540,9 +540,9 @@ impl<'m> System<'m> {
         let call = self.calls.get(call_key).expect("live");
         let entry = self.call_table.get(call.spec);
         let (retries, retry_budget, has_fallback) = (
-            entry.spec.retries,
-            entry.retry_budget,
-            entry.fallback.is_some(),
+            entry.spec().retries,
+            entry.retry_budget(),
+            entry.fallback().is_some(),
         );
         let next_attempt = call.attempt + 1;
         let (callee, caller_frame, site) = (call.callee, call.caller, call.site);
@@ -598,8 +598,8 @@ impl<'m> System<'m> {
         events: &mut EventQueue<Event>,
     ) {
         let call = self.calls.get(call_key).expect("live");
-        let fallback = (self.call_table.get(call.spec).fallback).expect("checked by the caller");
-        let callee = self.call_table.get(fallback).spec.service;
+        let fallback = (self.call_table.get(call.spec).fallback()).expect("checked by the caller");
+        let callee = self.call_table.get(fallback).spec().service;
         let call = self.calls.get_mut(call_key).expect("live");
         call.spec = fallback;
         call.callee = callee;
@@ -665,7 +665,7 @@ impl<'m> System<'m> {
         let mut next = frame.first_call;
         while let Some(call_key) = next {
             let call = self.calls.get(call_key).expect("a step's calls live");
-            if !call.done && self.call_table.get(call.spec).optional {
+            if !call.done && self.call_table.get(call.spec).is_optional() {
                 succeeded += 1;
                 degraded = true;
             }
@@ -742,7 +742,7 @@ impl<'m> System<'m> {
             return;
         }
         let (callee, caller) = (call.callee, call.caller);
-        let hedge_budget = self.call_table.get(call.spec).hedge_budget;
+        let hedge_budget = self.call_table.get(call.spec).hedge_budget();
         let measured = self.frame(caller).request.measured;
         // Within the pair's hedge budget, if it has one; else this attempt is not hedged.
         if let Some(slot) = hedge_budget {
@@ -794,7 +794,8 @@ impl<'m> System<'m> {
         call.done = true;
         call.timers.cancel();
         let entry = self.call_table.get(call.spec);
-        let (caller, on_a_fallback, optional) = (call.caller, entry.on_a_fallback, entry.optional);
+        let (caller, on_a_fallback, optional) =
+            (call.caller, entry.is_a_fallback(), entry.is_optional());
         let frame = self.frame(caller);
         // With a deadline, a met join does not end the step: it waits for every call.
         let waits_for_all = !frame.on_fallback

@@ -27,7 +27,7 @@ fn breaker_on_the_way(
         Some(slot) => {
             let fleet = &mut services[caller].fleet;
             let holder = fleet.get(replica).process();
-            Some((&mut fleet.load_mut(replica).breakers[slot], holder))
+            Some((fleet.load_mut(replica).own_breaker(slot), holder))
         }
         None => services[callee].breaker.as_mut().map(|b| (b, 0)),
     }
@@ -88,7 +88,7 @@ impl System<'_> {
         }
         let opened = breaker.settle(now_ns, permit, ending);
         #[cfg(test)]
-        let state = breaker.state;
+        let state = breaker.state();
         if opened && now_ns >= self.window.0 {
             self.record.services[callee].breaker_opened += 1;
         }
@@ -142,7 +142,7 @@ impl System<'_> {
         let state = &mut self.services[caller];
         match &mut state.shared_budgets[slot] {
             Some(shared) => Some(shared),
-            None => Some(&mut state.fleet.load_mut(replica).budgets[slot]),
+            None => Some(state.fleet.load_mut(replica).own_budget(slot)),
         }
     }
 }

@@ -68,7 +68,7 @@ impl System<'_> {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 if self.deploying {
-                    let version = self.services[service].fleet.get(replica).version;
+                    let version = self.services[service].fleet.get(replica).version();
                     self.frame_mut(key).version = version;
                 }
                 self.start(now_ns, key, replica, events);
@@ -76,7 +76,7 @@ impl System<'_> {
             Admission::Queued(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
-                let version = self.services[service].fleet.get(replica).version;
+                let version = self.services[service].fleet.get(replica).version();
                 let frame = self.frame_mut(key);
                 frame.version = version;
                 frame.replica = replica;
