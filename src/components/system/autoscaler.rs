@@ -79,7 +79,7 @@ impl System<'_> {
         // Under a rollout the HPA manages the desired total (the scale subresource), over
         // the pods of both versions; the strategy spreads any change.
         let rollout = self.services[id]
-            .deployment
+            .rollout()
             .filter(|&d| self.rollouts[d].active());
         let current = match rollout {
             Some(d) => self.rollouts[d].desired[0],
@@ -126,7 +126,7 @@ impl System<'_> {
 
     /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).
     fn separate_rollout(&self, id: ServiceId) -> Option<usize> {
-        self.services[id].deployment.filter(|&d| {
+        self.services[id].rollout().filter(|&d| {
             self.rollouts[d].active()
                 && self.model.deployments[d].autoscale
                     == crate::scenario::deploy::Coupling::Separate
@@ -212,7 +212,7 @@ impl System<'_> {
         let window = self.window;
         let concurrency = f64::from(self.model.services[id].concurrency);
         let rollout = self.services[id]
-            .deployment
+            .rollout()
             .filter(|&d| self.rollouts[d].active());
         for g in 0..self.world.regional_hpas[id].len() {
             let region = g as u16;
@@ -242,7 +242,7 @@ impl System<'_> {
             if desired == current {
                 continue;
             }
-            let total = self.services[id].fleet.current();
+            let total = self.services[id].fleet().current();
             let after = (total + desired).saturating_sub(current);
             self.log_scale(now_ns, id, total, after, observed);
             if let Some(d) = rollout {
@@ -253,7 +253,7 @@ impl System<'_> {
                 }
             } else {
                 self.services[id]
-                    .fleet
+                    .fleet_mut()
                     .shrink_region(region, current - desired);
                 self.recount(now_ns, id);
             }
@@ -279,7 +279,7 @@ impl System<'_> {
     fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         let hpas = &mut self.world.regional_hpas[service];
         if !hpas.is_empty() {
-            let g = usize::from(self.services[service].fleet.get(replica).region);
+            let g = usize::from(self.services[service].fleet().get(replica).region);
             hpas[g].busy.add(now_ns, delta, self.window);
         }
     }
@@ -307,7 +307,7 @@ impl System<'_> {
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest
     /// slot) first.
     fn scale_down(&mut self, now_ns: Nanos, id: ServiceId, n: u32) {
-        self.services[id].fleet.shrink(None, n);
+        self.services[id].fleet_mut().shrink(None, n);
         self.recount(now_ns, id);
     }
 }

@@ -32,7 +32,10 @@ impl System<'_> {
         match next {
             Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
             Err(Some(due_ns)) => {
-                let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
+                let timer = &mut self.services[service]
+                    .fleet_mut()
+                    .load_mut(replica)
+                    .batch_timer;
                 if !timer.is_armed() {
                     let token = timer.arm();
                     events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
@@ -51,7 +54,10 @@ impl System<'_> {
         token: TimerToken,
         events: &mut EventQueue<Event>,
     ) {
-        let timer = &mut self.services[service].fleet.load_mut(replica).batch_timer;
+        let timer = &mut self.services[service]
+            .fleet_mut()
+            .load_mut(replica)
+            .batch_timer;
         if timer.fire(token) {
             self.try_batch(now_ns, service, replica, events);
         }

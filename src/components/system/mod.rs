@@ -226,13 +226,8 @@ impl<'m> System<'m> {
                 state
             })
             .collect();
-        let call_table = CallTable::new(model, |caller, callee| {
-            let callees = &services[caller].budget_callees;
-            callees
-                .iter()
-                .position(|&c| c == callee)
-                .map(|slot| slot as u32)
-        });
+        let call_table =
+            CallTable::new(model, |caller, callee| services[caller].budget_slot(callee));
         let mut system = System {
             model,
             window: (model.warmup_ns, model.duration_ns),
@@ -282,7 +277,7 @@ impl<'m> System<'m> {
             breaker_log: Vec::new(),
         };
         for (d, spec) in model.deployments.iter().enumerate() {
-            system.services[spec.service].deployment = Some(d);
+            system.services[spec.service].follow_rollout(d);
         }
         system
     }
@@ -375,12 +370,11 @@ impl<'m> System<'m> {
             }
             // A visit on its replica (waiting, holding a worker, or in a batch) is counted by
             // the balancer instance that sent it, when instances count their own.
-            let balancer = &self.services[frame.service].balancer;
             let on_replica = frame.stage == Stage::Queued
                 || frame.holds_worker
                 || (frame.stage == Stage::Working && frame.batch.is_some());
-            if frame.admitted && on_replica && balancer.counts_own() {
-                let instance = balancer.instance(frame.visit());
+            let counting = self.services[frame.service].counting_instance(frame.visit());
+            if let (true, true, Some(instance)) = (frame.admitted, on_replica, counting) {
                 *own.entry((frame.service, frame.replica, instance))
                     .or_default() += 1;
             }
@@ -403,7 +397,7 @@ impl<'m> System<'m> {
         }
         for (id, state) in self.services.iter().enumerate() {
             let name = &self.model.services[id].name;
-            let fleet = &state.fleet;
+            let fleet = state.fleet();
             let mut ready = 0;
             let mut starting = 0;
             let mut billed = 0;
@@ -427,7 +421,7 @@ impl<'m> System<'m> {
                     ));
                 }
                 for (slot, breaker) in r.breakers.iter().enumerate() {
-                    let callee = state.breaker_callees[slot];
+                    let callee = state.own_breaker_callee(slot);
                     let out = probes.iter().any(|&(s, rep, c, p)| {
                         s == id && rep == index && c == callee && breaker.is_live_probe(p)
                     });
@@ -469,7 +463,7 @@ impl<'m> System<'m> {
                     record.starting.level()
                 ));
             }
-            if let Some(breaker) = &state.breaker {
+            if let Some(breaker) = state.shared_breaker() {
                 let out = probes
                     .iter()
                     .any(|&(_, _, c, p)| c == id && breaker.is_live_probe(p));

@@ -46,7 +46,7 @@ impl System<'_> {
             attempt,
         };
         let state = &mut self.services[service];
-        let admission = if state.plain {
+        let admission = if state.is_plain() {
             state.admit(key, visit, 0, None, None)
         } else {
             match self.before_admission(now_ns, key, service, request, events) {
@@ -68,7 +68,7 @@ impl System<'_> {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 if self.deploying {
-                    let version = self.services[service].fleet.get(replica).version;
+                    let version = self.services[service].fleet().get(replica).version;
                     self.frame_mut(key).version = version;
                 }
                 self.start(now_ns, key, replica, events);
@@ -76,7 +76,7 @@ impl System<'_> {
             Admission::Queued(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
-                let version = self.services[service].fleet.get(replica).version;
+                let version = self.services[service].fleet().get(replica).version;
                 let frame = self.frame_mut(key);
                 frame.version = version;
                 frame.replica = replica;
@@ -104,11 +104,9 @@ impl System<'_> {
         request: RequestInfo,
         events: &mut EventQueue<Event>,
     ) -> Option<(u64, Option<u16>, Option<VersionId>)> {
-        if let Some(bucket) = &mut self.services[service].bucket {
-            if !bucket.take(now_ns) {
-                self.end_frame(now_ns, key, Ending::Rejected, events);
-                return None;
-            }
+        if !self.services[service].rate_limit_admits(now_ns) {
+            self.end_frame(now_ns, key, Ending::Rejected, events);
+            return None;
         }
         let routing_key = if self.services[service].routes_by_key() {
             self.request_key(service, request.id)
@@ -128,11 +126,11 @@ impl System<'_> {
             None
         };
         // A deployment's route: a mirrored copy goes to the new version; others as routed.
-        let version = match self.services[service].deployment {
+        let version = match self.services[service].rollout() {
             None => None,
             Some(_) if request.mirror => Some(crate::components::rollout::NEW),
             Some(d) => {
-                let route = self.services[service].route;
+                let route = self.services[service].route();
                 self.rollouts[d].version_for(route, now_ns, request.id)
             }
         };
