@@ -67,6 +67,7 @@ impl System<'_> {
         match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
+                record.busy_workers.add(now_ns, 1, window);
                 if self.deploying {
                     let version = self.services[service].fleet().get(replica).version;
                     self.frame_mut(key).version = version;
@@ -173,6 +174,7 @@ impl System<'_> {
     }
 
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
+    /// The worker is already counted busy (by the admission, or by the frame it passed from).
     #[inline(always)]
     fn start(
         &mut self,
@@ -202,10 +204,10 @@ impl System<'_> {
         );
         self.note_version_busy(now_ns, service, replica, 1);
         self.note_region_busy(now_ns, service, replica, 1);
-        let record = &mut self.record.services[service];
-        record.busy_workers.add(now_ns, 1, self.window);
         if measured {
-            record.queue_wait.record(now_ns - arrived_ns);
+            self.record.services[service]
+                .queue_wait
+                .record(now_ns - arrived_ns);
         }
         #[cfg(test)]
         self.work_log.push((request_id, service, site, work_ns));
@@ -293,20 +295,21 @@ impl System<'_> {
         }
         frame.holds_worker = false;
         let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
-        self.record.services[service]
-            .busy_workers
-            .add(now_ns, -1, self.window);
         self.note_version_busy(now_ns, service, replica, -1);
         self.note_region_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
         let next = state.release(replica, visit, |k| frames.contains(k));
         self.note_fleet_change(now_ns, service);
-        if let Some(next) = next {
-            self.record.services[service]
-                .queued
-                .add(now_ns, -1, self.window);
-            self.start(now_ns, next, replica, events);
+        let record = &mut self.record.services[service];
+        match next {
+            // The worker passes to the next frame at once: the busy level does not change, and
+            // a level left as it was integrates exactly as one set down and up at one instant.
+            Some(next) => {
+                record.queued.add(now_ns, -1, self.window);
+                self.start(now_ns, next, replica, events);
+            }
+            None => record.busy_workers.add(now_ns, -1, self.window),
         }
     }
 
