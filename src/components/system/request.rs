@@ -951,8 +951,9 @@ impl<'m> System<'m> {
         }
     }
 
-    /// The request's root frame ended: the request ends the same way.
-    #[inline]
+    /// The request's root frame ended: the request ends the same way. Inlined: it runs at
+    /// the end of every request.
+    #[inline(always)]
     pub(super) fn end_request(
         &mut self,
         now_ns: Nanos,
