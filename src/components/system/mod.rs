@@ -128,6 +128,10 @@ pub struct System<'m> {
     pub(super) rollout_dirty: bool,
     /// Whether the model has any deployment: the one check the common path makes.
     pub(super) deploying: bool,
+    /// Without regions a request's latency is its root visit's (no way to another region
+    /// and back, no backlog), so a root visit's latency is recorded once, in the request's
+    /// record, and added to its entry service's at the end (`finish`).
+    pub(super) root_latency_once: bool,
     /// Whether any regional service autoscales (one HPA per region).
     pub(super) regional_autoscaling: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
@@ -267,6 +271,7 @@ impl<'m> System<'m> {
                 .collect(),
             rollout_dirty: false,
             deploying: !model.deployments.is_empty(),
+            root_latency_once: model.fleet.regions.is_empty(),
             regional_autoscaling: model
                 .services
                 .iter()
@@ -297,6 +302,17 @@ impl<'m> System<'m> {
             record.billed_new.close(close_ns, window);
             for billed in &mut record.billed {
                 billed.close(close_ns, window);
+            }
+        }
+        if self.root_latency_once {
+            // Each class's requests' latencies are its entry's root visits' latencies.
+            let record = &mut self.record;
+            for (class, spec) in self.model.classes.iter().enumerate() {
+                let latency = match record.classes.as_slice() {
+                    [_] => &record.latency,
+                    classes => &classes[class].latency,
+                };
+                record.services[spec.entry].latency.add(latency);
             }
         }
         if let [only] = self.record.classes.as_mut_slice() {

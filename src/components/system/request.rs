@@ -932,7 +932,11 @@ impl<'m> System<'m> {
                 Ending::Succeeded | Ending::Degraded => {
                     counts.succeeded += 1;
                     counts.degraded += u64::from(counted == Ending::Degraded);
-                    record.latency.record(now_ns - arrived_ns);
+                    // A root visit's latency is the request's, recorded there (`finish`
+                    // adds it here) when it is the same.
+                    if !(self.root_latency_once && parent == Parent::Root) {
+                        record.latency.record(now_ns - arrived_ns);
+                    }
                 }
                 Ending::Failed => counts.failed += 1,
                 Ending::Rejected => counts.rejected += 1,
