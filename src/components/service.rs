@@ -13,6 +13,7 @@
 //! `queue_capacity`.
 
 use super::balancer::Balancer;
+use super::batch::{take_batch, BatchStart};
 use super::cache::{CacheStore, KeyLaw};
 use super::entity::{Frame, Visit};
 use super::fleet::{Fleet, VersionId};
@@ -44,54 +45,54 @@ pub enum Admission {
 
 /// The run-time state of one service.
 pub struct ServiceState {
-    pub(super) fleet: Fleet,
-    pub(super) balancer: Balancer,
-    pub(super) concurrency: u32,
+    fleet: Fleet,
+    balancer: Balancer,
+    concurrency: u32,
     queue_capacity: u32,
-    pub(super) batch: Option<Batch>,
+    batch: Option<Batch>,
     /// Keyed streams: a visit's draws depend on its request and call site, not on when or
     /// where it is served.
     time_stream: Stream,
     error_stream: Stream,
-    pub(super) hit_stream: Stream,
+    hit_stream: Stream,
     /// The streams of the service's own calls: whether a call with a probability is made,
     /// the backoff before a retry, the network time out and back.
-    pub(super) probability_stream: Stream,
-    pub(super) backoff_stream: Stream,
-    pub(super) network_out: Stream,
-    pub(super) network_back: Stream,
+    probability_stream: Stream,
+    backoff_stream: Stream,
+    network_out: Stream,
+    network_back: Stream,
     /// A keyed cache's law of keys, and one store per replica.
-    pub(super) key_law: Option<KeyLaw>,
-    pub(super) stores: Vec<CacheStore>,
+    key_law: Option<KeyLaw>,
+    stores: Vec<CacheStore>,
     store_spec: Option<Store>,
     /// The service's own breaker, shared by every caller (`scope = "service"`).
-    pub(super) breaker: Option<Breaker>,
+    breaker: Option<Breaker>,
     /// Callees whose breakers each replica of this service keeps for its own calls (`scope
     /// = "caller"`), in slot order; a new replica starts with fresh (closed) ones.
-    pub(super) breaker_callees: Vec<ServiceId>,
+    breaker_callees: Vec<ServiceId>,
     breaker_template: Vec<Breaker>,
     /// Callees this service's calls retry within a budget, in slot order; a slot's budget is
     /// shared by the service's replicas (`budget_scope = "service"`) or each replica's own.
-    pub(super) budget_callees: Vec<ServiceId>,
-    pub(super) shared_budgets: Vec<Option<BudgetState>>,
+    budget_callees: Vec<ServiceId>,
+    shared_budgets: Vec<Option<BudgetState>>,
     budget_template: Vec<BudgetState>,
-    pub(super) bucket: Option<TokenBucket>,
+    bucket: Option<TokenBucket>,
     /// Service-time factor of `slow` faults under way (1 when none is).
-    pub slow_factor: f64,
+    slow_factor: f64,
     /// Extra error probability of `errors` faults under way (0 when none is).
-    pub extra_error_rate: f64,
+    extra_error_rate: f64,
     /// Outages under way: while any is, every visit fails.
-    pub outages: u32,
+    outages: u32,
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
     /// The deployment rolling out a new version of the service, if one does (an index into
     /// the model's deployments), which version a visit goes to, and the version new replicas
     /// are of.
-    pub(super) deployment: Option<usize>,
-    pub(super) route: super::rollout::Route,
-    pub(super) current_version: VersionId,
+    deployment: Option<usize>,
+    route: super::rollout::Route,
+    current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
-    pub(super) plain: bool,
+    plain: bool,
 }
 
 impl ServiceState {
@@ -329,6 +330,225 @@ impl ServiceState {
             0
         };
         of(spec, version)
+    }
+
+    /// The service's replicas, through their owner: the glue calls the fleet's own verbs
+    /// (ready, drain, crash, shrink) and reads its counts.
+    #[inline(always)]
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    #[inline(always)]
+    pub(super) fn fleet_mut(&mut self) -> &mut Fleet {
+        &mut self.fleet
+    }
+
+    /// No rate limit, no routing by key, no regions, one version: a visit goes straight to
+    /// the balancer.
+    #[inline(always)]
+    pub(super) fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// Whether the rate limit lets a visit in at `now_ns` (taking a token); always without
+    /// one.
+    pub(super) fn rate_limit_admits(&mut self, now_ns: Nanos) -> bool {
+        self.bucket
+            .as_mut()
+            .is_none_or(|bucket| bucket.take(now_ns))
+    }
+
+    /// The balancer instance that sent `visit` and counts it on its replica, when instances
+    /// count their own visits (`None` otherwise).
+    pub(super) fn counting_instance(&self, visit: Visit) -> Option<usize> {
+        self.balancer
+            .counts_own()
+            .then(|| self.balancer.instance(visit))
+    }
+
+    /// A batching replica with a free worker: the frames of the batch to start now, or the
+    /// time to look again (`batch.rs` decides).
+    pub(super) fn next_batch(
+        &mut self,
+        replica: u32,
+        now_ns: Nanos,
+        arrived_ns: impl Fn(Key<Frame>) -> Option<Nanos>,
+    ) -> Result<BatchStart, Option<Nanos>> {
+        let Some(batch) = self.batch else {
+            return Err(None);
+        };
+        take_batch(
+            &batch,
+            self.concurrency,
+            &mut self.fleet,
+            replica,
+            now_ns,
+            arrived_ns,
+        )
+    }
+
+    /// A batch on `replica` is done: its worker is free.
+    pub(super) fn batch_done(&mut self, replica: u32) {
+        self.fleet.change_load(replica, -1, 0);
+        self.fleet.idle(replica);
+    }
+
+    /// The deployment rolling out a new version of this service, if one does (an index into
+    /// the model's deployments).
+    #[inline(always)]
+    pub fn rollout(&self) -> Option<usize> {
+        self.deployment
+    }
+
+    /// Deployment `d` rolls out a new version of this service.
+    pub(super) fn follow_rollout(&mut self, d: usize) {
+        self.deployment = Some(d);
+    }
+
+    /// Which version a visit goes to, as the rollout controller last set it.
+    #[inline(always)]
+    pub(super) fn route(&self) -> super::rollout::Route {
+        self.route
+    }
+
+    pub(super) fn set_route(&mut self, route: super::rollout::Route) {
+        self.route = route;
+    }
+
+    /// The version replicas started from now on are of (a scale-up, a replacement).
+    #[inline(always)]
+    pub(super) fn new_replica_version(&self) -> VersionId {
+        self.current_version
+    }
+
+    /// From now on, new replicas are of `version` (the rollout moved on or back).
+    pub(super) fn start_new_replicas_of(&mut self, version: VersionId) {
+        self.current_version = version;
+    }
+
+    /// An `outage` fault begins: every visit fails while any is under way.
+    pub(super) fn outage_began(&mut self) {
+        self.outages += 1;
+    }
+
+    pub(super) fn outage_ended(&mut self) {
+        self.outages -= 1;
+    }
+
+    /// The `slow` and `errors` faults under way, combined: the service-time factor (1 when
+    /// none is) and the extra error probability (0 when none is).
+    pub(super) fn degrade(&mut self, slow_factor: f64, extra_error_rate: f64) {
+        self.slow_factor = slow_factor;
+        self.extra_error_rate = extra_error_rate;
+    }
+
+    /// The slot of the breaker each replica of this service keeps for its calls to `callee`
+    /// (`scope = "caller"`), if it keeps one.
+    #[inline]
+    pub(super) fn own_breaker_slot(&self, callee: ServiceId) -> Option<usize> {
+        self.breaker_callees.iter().position(|&c| c == callee)
+    }
+
+    /// The callee of the caller-kept breaker in `slot`.
+    pub(super) fn own_breaker_callee(&self, slot: usize) -> ServiceId {
+        self.breaker_callees[slot]
+    }
+
+    /// Replica `replica`'s own breaker in `slot`, with the process that holds it (a permit
+    /// of an earlier process settles nothing).
+    pub(super) fn own_breaker(&mut self, replica: u32, slot: usize) -> (&mut Breaker, u32) {
+        let holder = self.fleet.get(replica).process();
+        (self.fleet.load_mut(replica).own_breaker(slot), holder)
+    }
+
+    /// The service's own breaker, shared by every caller (`scope = "service"`).
+    pub(super) fn shared_breaker(&self) -> Option<&Breaker> {
+        self.breaker.as_ref()
+    }
+
+    pub(super) fn shared_breaker_mut(&mut self) -> Option<&mut Breaker> {
+        self.breaker.as_mut()
+    }
+
+    /// The slot of the retry budget this service's calls to `callee` draw on, if they retry
+    /// within one.
+    pub(super) fn budget_slot(&self, callee: ServiceId) -> Option<u32> {
+        self.budget_callees
+            .iter()
+            .position(|&c| c == callee)
+            .map(|slot| slot as u32)
+    }
+
+    /// The retry budget in `slot` as replica `replica` sees it: the service's shared one
+    /// (`budget_scope = "service"`) or the replica's own.
+    pub(super) fn budget(&mut self, replica: u32, slot: usize) -> &mut BudgetState {
+        match &mut self.shared_budgets[slot] {
+            Some(shared) => shared,
+            None => self.fleet.load_mut(replica).own_budget(slot),
+        }
+    }
+
+    /// A keyed cache's law of keys, if the service is one.
+    pub(super) fn key_law(&self) -> Option<&KeyLaw> {
+        self.key_law.as_ref()
+    }
+
+    /// Looks `key` up in `replica`'s store at `now_ns`: true on a hit.
+    pub(super) fn cache_lookup(&mut self, replica: u32, key: u64, now_ns: Nanos) -> bool {
+        self.stores[replica as usize].lookup(key, now_ns)
+    }
+
+    /// Stores `key` in `replica`'s store after a miss was answered.
+    pub(super) fn cache_fill(&mut self, replica: u32, key: u64, now_ns: Nanos) {
+        self.stores[replica as usize].fill(key, now_ns);
+    }
+
+    /// Whether a fixed-ratio cache hits for this visit: a keyed draw.
+    pub(super) fn draw_hit(&self, hit_ratio: f64, request: u64, site: u64, attempt: u32) -> bool {
+        self.hit_stream.at(request, site, attempt).random::<f64>() < hit_ratio
+    }
+
+    /// Whether a call with `probability` is made from call site `site` of `request`.
+    #[inline]
+    pub(super) fn draw_call_made(&self, probability: f64, request: u64, site: u64) -> bool {
+        probability >= 1.0
+            || (probability > 0.0
+                && self.probability_stream.at(request, site, 0).random::<f64>() < probability)
+    }
+
+    /// The backoff before attempt `attempt` of a call: uniform in `[0, ceiling_ns]`.
+    pub(super) fn draw_backoff_ns(
+        &self,
+        request: u64,
+        site: u64,
+        attempt: u32,
+        ceiling_ns: Nanos,
+    ) -> Nanos {
+        if ceiling_ns == 0 {
+            return 0;
+        }
+        self.backoff_stream
+            .at(request, site, attempt)
+            .random_range(0..=ceiling_ns)
+    }
+
+    /// The network time of one leg of one copy of a call made by this service (`back` for
+    /// the answer's way), keyed by the request, call site and `draw` (attempt and copy).
+    pub(super) fn draw_network_ns(
+        &self,
+        latency: &Distribution,
+        back: bool,
+        request: u64,
+        site: u64,
+        draw: u32,
+    ) -> Nanos {
+        let stream = if back {
+            &self.network_back
+        } else {
+            &self.network_out
+        };
+        latency.sample_ns(&mut stream.at(request, site, draw))
     }
 
     /// Frames waiting in all replicas' queues.

@@ -68,7 +68,7 @@ impl System<'_> {
         // Under a rollout the HPA manages the desired total (the scale subresource), over
         // the pods of both versions; the strategy spreads any change.
         let rollout = self.services[id]
-            .deployment
+            .rollout()
             .filter(|&d| self.rollouts[d].active());
         let scale = rollout.map(|d| self.rollouts[d].desired[0]);
         let state = self
@@ -121,7 +121,7 @@ impl System<'_> {
 
     /// The rollout of `id` under way with one HPA per version (`autoscale = "separate"`).
     fn separate_rollout(&self, id: ServiceId) -> Option<usize> {
-        self.services[id].deployment.filter(|&d| {
+        self.services[id].rollout().filter(|&d| {
             self.rollouts[d].active()
                 && self.model.deployments[d].autoscale
                     == crate::scenario::deploy::Coupling::Separate
@@ -203,7 +203,7 @@ impl System<'_> {
         let window = self.window;
         let concurrency = f64::from(self.model.services[id].concurrency);
         let rollout = self.services[id]
-            .deployment
+            .rollout()
             .filter(|&d| self.rollouts[d].active());
         for g in 0..self.world.regional_hpas(id).len() {
             let region = g as u16;
@@ -222,7 +222,7 @@ impl System<'_> {
             if !decision.changes() {
                 continue;
             }
-            let total = self.services[id].fleet.current();
+            let total = self.services[id].fleet().current();
             self.world.note(now_ns, decision.happening(id, total));
             if let Some(d) = rollout {
                 self.rollout_resize(now_ns, d, g, decision.desired(), events);
@@ -232,7 +232,7 @@ impl System<'_> {
                 }
             } else {
                 self.services[id]
-                    .fleet
+                    .fleet_mut()
                     .shrink_region(region, decision.removes());
                 self.recount(now_ns, id);
             }
@@ -257,7 +257,7 @@ impl System<'_> {
     #[inline(never)]
     fn count_region_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
         let window = self.window;
-        let g = usize::from(self.services[service].fleet.get(replica).region());
+        let g = usize::from(self.services[service].fleet().get(replica).region());
         if let Some(hpa) = self.world.regional_hpas(service).get_mut(g) {
             hpa.note_busy(now_ns, delta, window);
         }
@@ -266,7 +266,7 @@ impl System<'_> {
     /// Gives up `n` replicas: starting ones first, then ready ones drain, newest (highest
     /// slot) first.
     fn scale_down(&mut self, now_ns: Nanos, id: ServiceId, n: u32) {
-        self.services[id].fleet.shrink(None, n);
+        self.services[id].fleet_mut().shrink(None, n);
         self.recount(now_ns, id);
     }
 }

@@ -32,7 +32,7 @@ impl System<'_> {
         match next {
             Ok(batch) => self.start_batch(now_ns, service, replica, batch, events),
             Err(Some(due_ns)) => {
-                let r = self.services[service].fleet.load_mut(replica);
+                let r = self.services[service].fleet_mut().load_mut(replica);
                 if let Some(token) = r.arm_batch_timer() {
                     events.schedule(due_ns, Event::BatchDue(service as u32, replica, token));
                 }
@@ -50,7 +50,7 @@ impl System<'_> {
         token: TimerToken,
         events: &mut EventQueue<Event>,
     ) {
-        let r = self.services[service].fleet.load_mut(replica);
+        let r = self.services[service].fleet_mut().load_mut(replica);
         if r.batch_timer_fires(token) {
             self.try_batch(now_ns, service, replica, events);
         }

@@ -6,15 +6,13 @@ use crate::components::entity::Frame;
 use crate::engine::slab::Key;
 use crate::engine::time::Nanos;
 use crate::scenario::model::{Lookup, ServiceId};
-use rand::Rng as _;
 
 impl System<'_> {
     /// The key request `request` carries at `service`: from the service's own key law if it
     /// is a keyed cache, else from the first keyed cache's (for `consistent_hash` elsewhere).
     pub(super) fn request_key(&self, service: ServiceId, request: u64) -> u64 {
         let law = self.services[service]
-            .key_law
-            .as_ref()
+            .key_law()
             .or(self.default_key_law.as_ref());
         match law {
             Some(law) => law.key(self.key_stream, request),
@@ -40,15 +38,11 @@ impl System<'_> {
         };
         let hit = match &cache.lookup {
             Lookup::Fixed { hit_ratio } => {
-                self.services[service]
-                    .hit_stream
-                    .at(request, site, attempt)
-                    .random::<f64>()
-                    < *hit_ratio
+                self.services[service].draw_hit(*hit_ratio, request, site, attempt)
             }
             Lookup::Keyed(..) => {
                 let cache_key = self.request_key(service, request);
-                self.services[service].stores[replica as usize].lookup(cache_key, now_ns)
+                self.services[service].cache_lookup(replica, cache_key, now_ns)
             }
         };
         if measured {
@@ -66,10 +60,10 @@ impl System<'_> {
             return;
         }
         let (service, replica, request) = (frame.service, frame.replica, frame.request.id);
-        if self.services[service].stores.is_empty() {
+        if self.services[service].key_law().is_none() {
             return; // a fixed hit ratio holds nothing
         }
         let cache_key = self.request_key(service, request);
-        self.services[service].stores[replica as usize].fill(cache_key, now_ns);
+        self.services[service].cache_fill(replica, cache_key, now_ns);
     }
 }

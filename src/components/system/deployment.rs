@@ -66,7 +66,7 @@ impl System<'_> {
         replica: u32,
         events: &mut EventQueue<Event>,
     ) {
-        let Some(d) = self.services[service].deployment else {
+        let Some(d) = self.services[service].rollout() else {
             return;
         };
         let state = &mut self.rollouts[d];
@@ -101,9 +101,9 @@ impl System<'_> {
 
     #[inline(never)]
     fn count_version_busy(&mut self, now_ns: Nanos, service: ServiceId, replica: u32, delta: i64) {
-        if let Some(d) = self.services[service].deployment {
+        if let Some(d) = self.services[service].rollout() {
             // A replica of a service without regions is in region 0.
-            let r = self.services[service].fleet.get(replica);
+            let r = self.services[service].fleet().get(replica);
             let (g, v) = (usize::from(r.region()), usize::from(r.version()));
             self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
         }
@@ -139,7 +139,7 @@ impl System<'_> {
             if state.phase != Phase::Split || !state.reaches[usize::from(request.class)] {
                 continue;
             }
-            let route = self.services[spec.service].route;
+            let route = self.services[spec.service].route();
             let arm = state.version_for(route, now_ns, request.id).unwrap_or(OLD);
             let p = match arm {
                 NEW => spec
@@ -157,7 +157,7 @@ impl System<'_> {
     /// Whether a request visiting `service` is mirrored to its new version now.
     #[inline]
     pub(super) fn mirrors(&self, service: ServiceId, request: &RequestInfo) -> bool {
-        let Some(d) = self.services[service].deployment else {
+        let Some(d) = self.services[service].rollout() else {
             return false;
         };
         let state = &self.rollouts[d];
@@ -218,7 +218,7 @@ impl System<'_> {
                 && state.active()
                 && self.model.services[spec.service].fleet.autoscale.is_none()
             {
-                let route = self.services[spec.service].route;
+                let route = self.services[spec.service].route();
                 for v in [OLD, NEW] {
                     let serves = match route {
                         Route::Only(only) => only == v,
@@ -226,7 +226,7 @@ impl System<'_> {
                     };
                     for (g, &desired) in state.desired.iter().enumerate() {
                         let c = self.services[spec.service]
-                            .fleet
+                            .fleet()
                             .pair_counts(self.scope(d, g), v);
                         if serves && (c.ready as u32) < desired {
                             return Err(format!(
@@ -272,7 +272,7 @@ impl System<'_> {
     fn live(&self, d: usize, g: usize, v: VersionId) -> u32 {
         let service = self.model.deployments[d].service;
         let c = self.services[service]
-            .fleet
+            .fleet()
             .pair_counts(self.scope(d, g), v);
         (c.ready + c.starting) as u32
     }
@@ -281,7 +281,7 @@ impl System<'_> {
     fn available(&self, now_ns: Nanos, d: usize, g: usize, v: VersionId) -> u32 {
         let spec = &self.model.deployments[d];
         let state = &self.rollouts[d];
-        let fleet = &self.services[spec.service].fleet;
+        let fleet = self.services[spec.service].fleet();
         let (list, filter) = fleet.ready_list(self.scope(d, g), Some(v));
         list.iter()
             .filter(|&&r| {
@@ -366,7 +366,7 @@ impl System<'_> {
         } else if by < 0 {
             let scope = self.scope(d, g);
             self.services[service]
-                .fleet
+                .fleet_mut()
                 .shrink_of(Some(v), scope, (-by) as u32);
             self.recount(now_ns, service);
         }
@@ -394,33 +394,36 @@ impl System<'_> {
 
     fn set_route(&mut self, now_ns: Nanos, d: usize, route: Route) {
         let service = self.model.deployments[d].service;
-        self.services[service].route = route;
+        self.services[service].set_route(route);
         self.note_rollout_levels(now_ns, service);
     }
 
     /// Copies a deployed service's ready replicas per version, and its new version's weight,
     /// into the rollout's levels.
     pub(super) fn note_rollout_levels(&mut self, now_ns: Nanos, service: ServiceId) {
-        let Some(d) = self.services[service].deployment else {
+        let Some(d) = self.services[service].rollout() else {
             return;
         };
         let window = self.window;
         let state = &self.services[service];
         let (old, new) = (
-            state.fleet.version_counts(OLD).ready,
-            state.fleet.version_counts(NEW).ready,
+            state.fleet().version_counts(OLD).ready,
+            state.fleet().version_counts(NEW).ready,
         );
-        let weight = state.route.weight_new(now_ns).unwrap_or(if old + new == 0 {
-            0.0
-        } else {
-            new as f64 / (old + new) as f64
-        });
-        let live = state.fleet.current();
+        let weight = state
+            .route()
+            .weight_new(now_ns)
+            .unwrap_or(if old + new == 0 {
+                0.0
+            } else {
+                new as f64 / (old + new) as f64
+            });
+        let live = state.fleet().current();
         let rollout = &mut self.rollouts[d];
         for (g, levels) in rollout.region_ready.iter_mut().enumerate() {
             for (v, level) in levels.iter_mut().enumerate() {
                 let ready = state
-                    .fleet
+                    .fleet()
                     .pair_counts(Some(g as u16), v as VersionId)
                     .ready;
                 level.set(now_ns, ready, window);
@@ -430,7 +433,7 @@ impl System<'_> {
         rollout.new_ready.set(now_ns, new, window);
         rollout.old_ready.set(now_ns, old, window);
         rollout.count_ramp(now_ns);
-        rollout.ramp = match state.route {
+        rollout.ramp = match state.route() {
             Route::Ramp { from_ns, ttl_ns } => Some((from_ns, ttl_ns)),
             _ => None,
         };
@@ -464,7 +467,7 @@ impl System<'_> {
     /// `version` from now on.
     fn finish_rollout(&mut self, now_ns: Nanos, d: usize, version: VersionId) {
         let service = self.model.deployments[d].service;
-        self.services[service].current_version = version;
+        self.services[service].start_new_replicas_of(version);
         self.set_route(now_ns, d, Route::ByCount);
         let state = &mut self.rollouts[d];
         state.phase = Phase::Done;
@@ -515,7 +518,7 @@ impl System<'_> {
         if self.rollouts[d].phase == Phase::Pending {
             self.rollouts[d].phase = Phase::Progressing;
             self.rollouts[d].started_ns = now_ns;
-            let fleet = &self.services[spec.service].fleet;
+            let fleet = self.services[spec.service].fleet();
             self.rollouts[d].desired = if self.services[spec.service].is_regional() {
                 let live = |c: &crate::components::fleet::Counts| (c.ready + c.starting) as u32;
                 fleet.region_counts().iter().map(live).collect()
@@ -551,7 +554,7 @@ impl System<'_> {
         for g in 0..self.rollouts[d].desired.len() {
             let desired = self.rollouts[d].desired[g];
             let old = self.services[service]
-                .fleet
+                .fleet()
                 .pair_counts(self.scope(d, g), OLD);
             if old.billed() > 0 {
                 if self.live(d, g, OLD) > 0 {
@@ -560,7 +563,7 @@ impl System<'_> {
                 done = false;
                 continue;
             }
-            self.services[service].current_version = NEW;
+            self.services[service].start_new_replicas_of(NEW);
             if self.live(d, g, NEW) < desired {
                 self.scale_version(now_ns, d, g, NEW, desired, events);
             }
@@ -578,7 +581,7 @@ impl System<'_> {
     /// In each region on its own; done when every region is.
     fn reconcile_rolling(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let service = self.model.deployments[d].service;
-        self.services[service].current_version = NEW;
+        self.services[service].start_new_replicas_of(NEW);
         let mut done = true;
         for g in 0..self.rollouts[d].desired.len() {
             done &= self.roll_region(now_ns, d, g, events);
@@ -680,7 +683,7 @@ impl System<'_> {
             ),
         };
         self.set_route(now_ns, d, route);
-        self.services[spec.service].current_version = NEW;
+        self.services[spec.service].start_new_replicas_of(NEW);
         self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
         self.decide(now_ns, d, Outcome::Completed);
         let state = &mut self.rollouts[d];
@@ -780,7 +783,7 @@ impl System<'_> {
             self.scale_everywhere(now_ns, d, NEW, |desired| desired, events);
             if self.available_everywhere(now_ns, d, NEW, |desired| desired) {
                 self.set_route(now_ns, d, Route::Only(NEW));
-                self.services[spec.service].current_version = NEW;
+                self.services[spec.service].start_new_replicas_of(NEW);
                 self.decide(now_ns, d, Outcome::Promoted);
                 let state = &mut self.rollouts[d];
                 state.phase = Phase::Switched;
@@ -860,7 +863,7 @@ impl System<'_> {
     fn abort(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         self.set_route(now_ns, d, Route::Only(OLD));
         let service = self.model.deployments[d].service;
-        self.services[service].current_version = OLD;
+        self.services[service].start_new_replicas_of(OLD);
         self.decide(now_ns, d, Outcome::RolledBack);
         let delay = self.model.deployments[d].canary.scale_down_delay_ns;
         let state = &mut self.rollouts[d];
@@ -956,7 +959,7 @@ impl System<'_> {
             OLD
         };
         self.set_route(now_ns, d, Route::Only(keep));
-        self.services[spec.service].current_version = keep;
+        self.services[spec.service].start_new_replicas_of(keep);
         let state = &mut self.rollouts[d];
         state.phase = if keep == NEW {
             Phase::Switched
@@ -993,7 +996,7 @@ impl System<'_> {
                     return;
                 }
                 self.set_route(now_ns, d, Route::Only(NEW));
-                self.services[spec.service].current_version = NEW;
+                self.services[spec.service].start_new_replicas_of(NEW);
                 self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
                 let state = &mut self.rollouts[d];
                 state.phase = Phase::Switched;

@@ -29,7 +29,7 @@ impl System<'_> {
         }
         // Recurring faults strike the replicas ready at the start.
         for service in 0..self.services.len() {
-            let ready: Vec<u32> = self.services[service].fleet.ready_indices().collect();
+            let ready: Vec<u32> = self.services[service].fleet().ready_indices().collect();
             for replica in ready {
                 self.arm_replica_faults(0, service, replica, events);
             }
@@ -54,7 +54,7 @@ impl System<'_> {
                 ..
             } => {
                 let ready: Vec<u32> = self.services[service]
-                    .fleet
+                    .fleet()
                     .ready_indices()
                     .take(replicas as usize)
                     .collect();
@@ -66,7 +66,7 @@ impl System<'_> {
                 self.refresh_fault_factors(*service)
             }
             &FaultKind::Outage { service, .. } => {
-                self.services[service].outages += 1;
+                self.services[service].outage_began();
                 self.fail_replica_frames(now_ns, service, None, events);
             }
             &FaultKind::RegionOutage {
@@ -93,7 +93,7 @@ impl System<'_> {
                 self.refresh_fault_factors(*service)
             }
             &FaultKind::Outage { service, .. } => {
-                self.services[service].outages -= 1;
+                self.services[service].outage_ended();
             }
             &FaultKind::RegionOutage { region, .. } => self.region_restored(now_ns, region, events),
             _ => {}
@@ -150,8 +150,7 @@ impl System<'_> {
                 _ => {}
             }
         }
-        self.services[service].slow_factor = slow;
-        self.services[service].extra_error_rate = 1.0 - ok;
+        self.services[service].degrade(slow, 1.0 - ok);
     }
 
     /// A recurring crash or a spot interruption strikes a replica.
@@ -168,7 +167,7 @@ impl System<'_> {
         let Some(service) = model.fleet.faults[i].kind.service() else {
             return;
         };
-        let r = self.services[service].fleet.get(replica);
+        let r = self.services[service].fleet().get(replica);
         if r.incarnation() != incarnation || r.state() != ReplicaState::Ready || r.is_broken() {
             return; // stale: the replica went, restarted or is already down
         }
@@ -192,7 +191,7 @@ impl System<'_> {
                 );
                 let region = r.region();
                 // The reclaimed replica drains through its notice; a replacement starts now.
-                let fleet = &mut self.services[service].fleet;
+                let fleet = self.services[service].fleet_mut();
                 fleet.drain(replica);
                 let incarnation = fleet.get(replica).incarnation();
                 self.recount(now_ns, service);
@@ -218,7 +217,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let service = r.service as usize;
-        let fleet = &mut self.services[service].fleet;
+        let fleet = self.services[service].fleet_mut();
         let replica = fleet.get(r.replica);
         if replica.incarnation() != r.incarnation || replica.state() != ReplicaState::Draining {
             return; // it finished its work and went down during the notice

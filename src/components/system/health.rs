@@ -39,8 +39,8 @@ impl System<'_> {
             events.schedule(next, Event::HealthCheck(service));
         }
         let mut changed = false;
-        for index in 0..self.services[id].fleet.replicas().len() as u32 {
-            let fleet = &mut self.services[id].fleet;
+        for index in 0..self.services[id].fleet().replicas().len() as u32 {
+            let fleet = self.services[id].fleet_mut();
             let r = fleet.get(index);
             match r.state() {
                 ReplicaState::Ready if r.is_broken() => {

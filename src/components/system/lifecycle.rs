@@ -62,8 +62,8 @@ impl System<'_> {
     /// Copies a service's counts of replicas in each state into its levels, from `now_ns` on.
     pub(super) fn recount(&mut self, now_ns: Nanos, service: ServiceId) {
         let window = self.window;
-        let deployed = self.services[service].deployment.is_some();
-        let fleet = &mut self.services[service].fleet;
+        let deployed = self.services[service].rollout().is_some();
+        let fleet = self.services[service].fleet_mut();
         fleet.take_changed();
         let record = &mut self.record.services[service];
         let counts = fleet.counts();
@@ -94,7 +94,7 @@ impl System<'_> {
     /// last visit left).
     #[inline]
     pub(super) fn note_fleet_change(&mut self, now_ns: Nanos, service: ServiceId) {
-        if self.services[service].fleet.take_changed() {
+        if self.services[service].fleet_mut().take_changed() {
             self.recount(now_ns, service);
         }
     }
@@ -109,7 +109,7 @@ impl System<'_> {
         provisioning: &Distribution,
         events: &mut EventQueue<Event>,
     ) -> u32 {
-        let version = self.services[service].current_version;
+        let version = self.services[service].new_replica_version();
         self.start_replica_of(now_ns, service, version, region, provisioning, events)
     }
 
@@ -125,7 +125,7 @@ impl System<'_> {
     ) -> u32 {
         let replica = self.services[service].start(version, region, false);
         let delay_ns = self.world.draw_provisioning_ns(service, provisioning);
-        let incarnation = self.services[service].fleet.get(replica).incarnation();
+        let incarnation = self.services[service].fleet().get(replica).incarnation();
         events.schedule(
             now_ns.saturating_add(delay_ns),
             Event::ReplicaUp(ReplicaRef {
@@ -146,7 +146,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let service = r.service as usize;
-        let fleet = &mut self.services[service].fleet;
+        let fleet = self.services[service].fleet_mut();
         if fleet.get(r.replica).incarnation() != r.incarnation {
             return; // stale: the slot was given up or restarted since
         }
@@ -168,9 +168,9 @@ impl System<'_> {
         replica: u32,
         events: &mut EventQueue<Event>,
     ) {
-        self.services[service].fleet.ready(replica);
+        self.services[service].fleet_mut().ready(replica);
         self.recount(now_ns, service);
-        let ready = self.services[service].fleet.counts().ready as u32;
+        let ready = self.services[service].fleet().counts().ready as u32;
         self.world.note(
             now_ns,
             Happening::ReplicaReady {
@@ -194,7 +194,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) -> u32 {
         let health = self.model.services[service].fleet.health.is_some();
-        let incarnation = self.services[service].fleet.crash(replica, health);
+        let incarnation = self.services[service].fleet_mut().crash(replica, health);
         self.fail_replica_frames(now_ns, service, Some(replica), events);
         // The process is gone: its own breakers and budgets with it.
         self.services[service].give_caller_state(replica);
@@ -234,7 +234,7 @@ impl System<'_> {
                 );
             }
         }
-        let fleet = &mut self.services[service].fleet;
+        let fleet = self.services[service].fleet_mut();
         match replica {
             Some(r) => fleet.clear_load(r),
             None => {
@@ -272,7 +272,7 @@ impl System<'_> {
             };
             let at = now_ns.saturating_add(self.world.draw_time_to_fault_ns(i, mean_ns));
             if at < model.duration_ns {
-                let incarnation = self.services[service].fleet.get(replica).incarnation();
+                let incarnation = self.services[service].fleet().get(replica).incarnation();
                 events.schedule(
                     at,
                     Event::ReplicaFault {

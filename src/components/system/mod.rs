@@ -130,6 +130,10 @@ pub struct System<'m> {
     pub(super) rollout_dirty: bool,
     /// Whether the model has any deployment: the one check the common path makes.
     pub(super) deploying: bool,
+    /// Without regions a request's latency is its root visit's (no way to another region
+    /// and back, no backlog), so a root visit's latency is recorded once, in the request's
+    /// record, and added to its entry service's at the end (`finish`).
+    pub(super) root_latency_once: bool,
     /// Whether any regional service autoscales (one HPA per region).
     pub(super) regional_autoscaling: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
@@ -228,13 +232,8 @@ impl<'m> System<'m> {
                 state
             })
             .collect();
-        let call_table = CallTable::new(model, |caller, callee| {
-            let callees = &services[caller].budget_callees;
-            callees
-                .iter()
-                .position(|&c| c == callee)
-                .map(|slot| slot as u32)
-        });
+        let call_table =
+            CallTable::new(model, |caller, callee| services[caller].budget_slot(callee));
         let mut system = System {
             model,
             window: (model.warmup_ns, model.duration_ns),
@@ -274,6 +273,7 @@ impl<'m> System<'m> {
                 .collect(),
             rollout_dirty: false,
             deploying: !model.deployments.is_empty(),
+            root_latency_once: model.fleet.regions.is_empty(),
             regional_autoscaling: model
                 .services
                 .iter()
@@ -284,7 +284,7 @@ impl<'m> System<'m> {
             breaker_log: Vec::new(),
         };
         for (d, spec) in model.deployments.iter().enumerate() {
-            system.services[spec.service].deployment = Some(d);
+            system.services[spec.service].follow_rollout(d);
         }
         system
     }
@@ -304,6 +304,17 @@ impl<'m> System<'m> {
             record.billed_new.close(close_ns, window);
             for billed in &mut record.billed {
                 billed.close(close_ns, window);
+            }
+        }
+        if self.root_latency_once {
+            // Each class's requests' latencies are its entry's root visits' latencies.
+            let record = &mut self.record;
+            for (class, spec) in self.model.classes.iter().enumerate() {
+                let latency = match record.classes.as_slice() {
+                    [_] => &record.latency,
+                    classes => &classes[class].latency,
+                };
+                record.services[spec.entry].latency.add(latency);
             }
         }
         if let [only] = self.record.classes.as_mut_slice() {
@@ -381,12 +392,11 @@ impl<'m> System<'m> {
             }
             // A visit on its replica (waiting, holding a worker, or in a batch) is counted by
             // the balancer instance that sent it, when instances count their own.
-            let balancer = &self.services[frame.service].balancer;
             let on_replica = frame.stage == Stage::Queued
                 || frame.holds_worker
                 || (frame.stage == Stage::Working && frame.batch.is_some());
-            if frame.admitted && on_replica && balancer.counts_own() {
-                let instance = balancer.instance(frame.visit());
+            let counting = self.services[frame.service].counting_instance(frame.visit());
+            if let (true, true, Some(instance)) = (frame.admitted, on_replica, counting) {
                 *own.entry((frame.service, frame.replica, instance))
                     .or_default() += 1;
             }
@@ -409,7 +419,7 @@ impl<'m> System<'m> {
         }
         for (id, state) in self.services.iter().enumerate() {
             let name = &self.model.services[id].name;
-            let fleet = &state.fleet;
+            let fleet = state.fleet();
             let mut ready = 0;
             let mut starting = 0;
             let mut billed = 0;
@@ -433,7 +443,7 @@ impl<'m> System<'m> {
                     ));
                 }
                 for (slot, breaker) in r.own_breakers().iter().enumerate() {
-                    let callee = state.breaker_callees[slot];
+                    let callee = state.own_breaker_callee(slot);
                     let out = probes.iter().any(|&(s, rep, c, p)| {
                         s == id && rep == index && c == callee && breaker.is_live_probe(p)
                     });
@@ -475,7 +485,7 @@ impl<'m> System<'m> {
                     record.starting.level()
                 ));
             }
-            if let Some(breaker) = &state.breaker {
+            if let Some(breaker) = state.shared_breaker() {
                 let out = probes
                     .iter()
                     .any(|&(_, _, c, p)| c == id && breaker.is_live_probe(p));

@@ -24,7 +24,7 @@ impl System<'_> {
         let up: Vec<bool> = (0..self.regions.count())
             .map(|r| {
                 self.services[service]
-                    .fleet
+                    .fleet()
                     .region_counts()
                     .get(r)
                     .is_some_and(|c| c.ready > 0)
@@ -147,9 +147,9 @@ impl System<'_> {
             if self.model.services[service].fleet.regions.is_none() {
                 continue;
             }
-            let hit: Vec<u32> = (0..self.services[service].fleet.replicas().len() as u32)
+            let hit: Vec<u32> = (0..self.services[service].fleet().replicas().len() as u32)
                 .filter(|&i| {
-                    let r = self.services[service].fleet.get(i);
+                    let r = self.services[service].fleet().get(i);
                     usize::from(r.region()) == region && r.state() != ReplicaState::Down
                 })
                 .collect();

@@ -180,13 +180,8 @@ impl<'m> System<'m> {
                     .classes
                     .as_ref()
                     .is_none_or(|classes| classes.contains(&request.class));
-                let drawn = spec.probability >= 1.0
-                    || (spec.probability > 0.0
-                        && self.services[caller]
-                            .probability_stream
-                            .at(request.id, site, 0)
-                            .random::<f64>()
-                            < spec.probability);
+                let drawn =
+                    self.services[caller].draw_call_made(spec.probability, request.id, site);
                 if !(for_class && drawn) {
                     continue;
                 }
@@ -381,13 +376,9 @@ impl<'m> System<'m> {
         let (site, attempt) = (call.site, call.attempt);
         let caller = self.frame(call.caller);
         let (request, caller) = (caller.request.id, caller.service);
-        let caller = &mut self.services[caller];
-        let stream = match direction {
-            Direction::Out => &mut caller.network_out,
-            Direction::Back => &mut caller.network_back,
-        };
+        let back = matches!(direction, Direction::Back);
         let draw = attempt * 2 + u32::from(copy);
-        Some(latency.sample_ns(&mut stream.at(request, site, draw)))
+        Some(self.services[caller].draw_network_ns(latency, back, request, site, draw))
     }
 
     /// A copy reaches the callee: a frame is created there.
@@ -572,14 +563,8 @@ impl<'m> System<'m> {
             .backoff_ns
             .saturating_mul(1u64 << (next_attempt - 1).min(62))
             .min(retries.max_backoff_ns);
-        let wait_ns = if ceiling_ns == 0 {
-            0
-        } else {
-            self.services[caller]
-                .backoff_stream
-                .at(request, site, next_attempt)
-                .random_range(0..=ceiling_ns)
-        };
+        let wait_ns =
+            self.services[caller].draw_backoff_ns(request, site, next_attempt, ceiling_ns);
         let call = self.calls.get_mut(call_key).expect("live");
         call.attempt = next_attempt;
         let token = call.timers.arm();
@@ -934,7 +919,7 @@ impl<'m> System<'m> {
         let (request, arrived_ns, version) = (frame.request, frame.arrived_ns, frame.version);
         self.frames.discard(key);
         if self.deploying {
-            if let Some(d) = self.services[service].deployment {
+            if let Some(d) = self.services[service].rollout() {
                 self.rollout_visit_ended(d, version, counted, now_ns - arrived_ns);
             }
         }
@@ -948,7 +933,11 @@ impl<'m> System<'m> {
                 Ending::Succeeded | Ending::Degraded => {
                     counts.succeeded += 1;
                     counts.degraded += u64::from(counted == Ending::Degraded);
-                    record.latency.record(now_ns - arrived_ns);
+                    // A root visit's latency is the request's, recorded there (`finish`
+                    // adds it here) when it is the same.
+                    if !(self.root_latency_once && parent == Parent::Root) {
+                        record.latency.record(now_ns - arrived_ns);
+                    }
                 }
                 Ending::Failed => counts.failed += 1,
                 Ending::Rejected => counts.rejected += 1,
@@ -967,8 +956,9 @@ impl<'m> System<'m> {
         }
     }
 
-    /// The request's root frame ended: the request ends the same way.
-    #[inline]
+    /// The request's root frame ended: the request ends the same way. Inlined: it runs at
+    /// the end of every request.
+    #[inline(always)]
     pub(super) fn end_request(
         &mut self,
         now_ns: Nanos,

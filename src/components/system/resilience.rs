@@ -19,17 +19,9 @@ fn breaker_on_the_way(
     replica: u32,
     callee: ServiceId,
 ) -> Option<(&mut Breaker, u32)> {
-    match services[caller]
-        .breaker_callees
-        .iter()
-        .position(|&c| c == callee)
-    {
-        Some(slot) => {
-            let fleet = &mut services[caller].fleet;
-            let holder = fleet.get(replica).process();
-            Some((fleet.load_mut(replica).own_breaker(slot), holder))
-        }
-        None => services[callee].breaker.as_mut().map(|b| (b, 0)),
+    match services[caller].own_breaker_slot(callee) {
+        Some(slot) => Some(services[caller].own_breaker(replica, slot)),
+        None => services[callee].shared_breaker_mut().map(|b| (b, 0)),
     }
 }
 
@@ -138,11 +130,6 @@ impl System<'_> {
         replica: u32,
         slot: Option<u32>,
     ) -> Option<&mut BudgetState> {
-        let slot = slot? as usize;
-        let state = &mut self.services[caller];
-        match &mut state.shared_budgets[slot] {
-            Some(shared) => Some(shared),
-            None => Some(state.fleet.load_mut(replica).own_budget(slot)),
-        }
+        Some(self.services[caller].budget(replica, slot? as usize))
     }
 }

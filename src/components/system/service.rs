@@ -46,7 +46,7 @@ impl System<'_> {
             attempt,
         };
         let state = &mut self.services[service];
-        let admission = if state.plain {
+        let admission = if state.is_plain() {
             state.admit(key, visit, 0, None, None)
         } else {
             match self.before_admission(now_ns, key, service, request, events) {
@@ -67,8 +67,9 @@ impl System<'_> {
         match admission {
             Admission::Started(replica) => {
                 record.in_system.add(now_ns, 1, window);
+                record.busy_workers.add(now_ns, 1, window);
                 if self.deploying {
-                    let version = self.services[service].fleet.get(replica).version();
+                    let version = self.services[service].fleet().get(replica).version();
                     self.frame_mut(key).version = version;
                 }
                 self.start(now_ns, key, replica, events);
@@ -76,7 +77,7 @@ impl System<'_> {
             Admission::Queued(replica) => {
                 record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
-                let version = self.services[service].fleet.get(replica).version();
+                let version = self.services[service].fleet().get(replica).version();
                 let frame = self.frame_mut(key);
                 frame.version = version;
                 frame.replica = replica;
@@ -104,11 +105,9 @@ impl System<'_> {
         request: RequestInfo,
         events: &mut EventQueue<Event>,
     ) -> Option<(u64, Option<u16>, Option<VersionId>)> {
-        if let Some(bucket) = &mut self.services[service].bucket {
-            if !bucket.take(now_ns) {
-                self.end_frame(now_ns, key, Ending::Rejected, events);
-                return None;
-            }
+        if !self.services[service].rate_limit_admits(now_ns) {
+            self.end_frame(now_ns, key, Ending::Rejected, events);
+            return None;
         }
         let routing_key = if self.services[service].routes_by_key() {
             self.request_key(service, request.id)
@@ -128,11 +127,11 @@ impl System<'_> {
             None
         };
         // A deployment's route: a mirrored copy goes to the new version; others as routed.
-        let version = match self.services[service].deployment {
+        let version = match self.services[service].rollout() {
             None => None,
             Some(_) if request.mirror => Some(crate::components::rollout::NEW),
             Some(d) => {
-                let route = self.services[service].route;
+                let route = self.services[service].route();
                 self.rollouts[d].version_for(route, now_ns, request.id)
             }
         };
@@ -175,6 +174,7 @@ impl System<'_> {
     }
 
     /// A worker of `replica` takes the frame: its service time is drawn and its end scheduled.
+    /// The worker is already counted busy (by the admission, or by the frame it passed from).
     #[inline(always)]
     fn start(
         &mut self,
@@ -204,10 +204,10 @@ impl System<'_> {
         );
         self.note_version_busy(now_ns, service, replica, 1);
         self.note_region_busy(now_ns, service, replica, 1);
-        let record = &mut self.record.services[service];
-        record.busy_workers.add(now_ns, 1, self.window);
         if measured {
-            record.queue_wait.record(now_ns - arrived_ns);
+            self.record.services[service]
+                .queue_wait
+                .record(now_ns - arrived_ns);
         }
         #[cfg(test)]
         self.work_log.push((request_id, service, site, work_ns));
@@ -295,20 +295,21 @@ impl System<'_> {
         }
         frame.holds_worker = false;
         let (service, replica, visit) = (frame.service, frame.replica, frame.visit());
-        self.record.services[service]
-            .busy_workers
-            .add(now_ns, -1, self.window);
         self.note_version_busy(now_ns, service, replica, -1);
         self.note_region_busy(now_ns, service, replica, -1);
         let frames = &self.frames;
         let state = &mut self.services[service];
         let next = state.release(replica, visit, |k| frames.contains(k));
         self.note_fleet_change(now_ns, service);
-        if let Some(next) = next {
-            self.record.services[service]
-                .queued
-                .add(now_ns, -1, self.window);
-            self.start(now_ns, next, replica, events);
+        let record = &mut self.record.services[service];
+        match next {
+            // The worker passes to the next frame at once: the busy level does not change, and
+            // a level left as it was integrates exactly as one set down and up at one instant.
+            Some(next) => {
+                record.queued.add(now_ns, -1, self.window);
+                self.start(now_ns, next, replica, events);
+            }
+            None => record.busy_workers.add(now_ns, -1, self.window),
         }
     }
 

@@ -25,7 +25,7 @@ impl System<'_> {
             return;
         }
         if let Some(first_ns) = self.next_arrival_ns(0) {
-            events.schedule(first_ns, Event::Arrival);
+            events.schedule_solo(first_ns, Event::Arrival);
         }
     }
 
@@ -50,7 +50,7 @@ impl System<'_> {
     /// A request arrives; the next one is scheduled if it falls inside the run.
     pub(super) fn on_arrival(&mut self, now_ns: Nanos, events: &mut EventQueue<Event>) {
         if let Some(next_ns) = self.next_arrival_ns(now_ns) {
-            events.schedule(next_ns, Event::Arrival);
+            events.schedule_solo(next_ns, Event::Arrival);
         }
         self.begin_request(now_ns, NO_USER, events);
     }
@@ -66,7 +66,9 @@ impl System<'_> {
     }
 
     /// A request ended (any way): the time series counts it, and its user, if any, thinks
-    /// and sends the next one (no new request after the run's end).
+    /// and sends the next one (no new request after the run's end). Inlined: it runs at the
+    /// end of every request.
+    #[inline(always)]
     pub(super) fn request_ended(
         &mut self,
         now_ns: Nanos,
