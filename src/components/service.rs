@@ -85,10 +85,9 @@ pub struct ServiceState {
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
     /// The deployment rolling out a new version of the service, if one does (an index into
-    /// the model's deployments), which version a visit goes to, and the version new replicas
-    /// are of.
+    /// the model's deployments; its rollout routes visits between the versions), and the
+    /// version new replicas are of.
     pub(super) deployment: Option<usize>,
-    pub(super) route: super::rollout::Route,
     pub(super) current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
     pub(super) plain: bool,
@@ -133,7 +132,6 @@ impl ServiceState {
             outages: 0,
             regional: spec.fleet.regions.is_some(),
             deployment: None,
-            route: super::rollout::Route::ByCount,
             current_version: 0,
             plain: false,
         };

@@ -82,7 +82,7 @@ impl System<'_> {
             .deployment
             .filter(|&d| self.rollouts[d].active());
         let current = match rollout {
-            Some(d) => self.rollouts[d].desired[0],
+            Some(d) => self.rollouts[d].desired()[0],
             None => pods.with_metrics + pods.missing + pods.unready,
         };
         let Some(recommendation) = recommend(current, observed / a.target, a.tolerance, pods)
@@ -150,18 +150,13 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let window = self.window;
-        let v = usize::from(version);
         let concurrency = f64::from(self.model.services[id].concurrency);
-        let rollout = &self.rollouts[d];
-        let areas = [
-            rollout.busy[g][v].run_area_at(now_ns, window),
-            rollout.ready_level(g, version).run_area_at(now_ns, window),
-        ];
+        let areas = self.rollouts[d].version_areas(now_ns, g, version, window);
         let regional = self.services[id].is_regional();
         let Some(decision) = scoped_sync(
             now_ns,
             a,
-            &mut self.world.version_autoscalers[d][g][v],
+            &mut self.world.version_autoscalers[d][g][usize::from(version)],
             self.services[id].replicas(),
             |r| r.version == version && (!regional || usize::from(r.region) == g),
             areas,
@@ -170,7 +165,7 @@ impl System<'_> {
         ) else {
             return;
         };
-        self.rollouts[d].floor[g][v] = decision.desired;
+        self.rollouts[d].hpa_asks(g, version, decision.desired);
         if decision.desired != decision.current {
             let Decision {
                 current,
@@ -178,7 +173,7 @@ impl System<'_> {
                 observed,
             } = decision;
             self.log_scale(now_ns, id, current, desired, observed);
-            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
+            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired()[g], events);
         }
     }
 
@@ -199,7 +194,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         if let Some(d) = self.separate_rollout(id) {
-            for g in 0..self.rollouts[d].desired.len() {
+            for g in 0..self.rollouts[d].desired().len() {
                 for version in [
                     crate::components::rollout::OLD,
                     crate::components::rollout::NEW,
@@ -216,7 +211,7 @@ impl System<'_> {
             .filter(|&d| self.rollouts[d].active());
         for g in 0..self.world.regional_hpas[id].len() {
             let region = g as u16;
-            let scale = rollout.map(|d| self.rollouts[d].desired[g]);
+            let scale = rollout.map(|d| self.rollouts[d].desired()[g]);
             let hpa = &mut self.world.regional_hpas[id][g];
             let areas = [
                 hpa.busy.run_area_at(now_ns, window),
