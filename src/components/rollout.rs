@@ -182,24 +182,22 @@ pub enum StepReached {
     Now { first_analysis_ns: Option<Nanos> },
 }
 
-/// A canary analysis closed: what the log says of it, when the next one is due, and what
-/// the controller does next.
+/// A canary analysis's verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Check {
-    pub kind: RolloutKind,
-    pub value: f64,
-    pub next_ns: Nanos,
-    pub then: Then,
-}
-
-/// What follows a canary analysis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Then {
-    Continue,
-    /// Failed checks passed the limit.
-    RollBack,
-    /// Inconclusive: wait for a human.
-    Pause,
+pub enum Check {
+    Pass {
+        error_rate: f64,
+    },
+    /// Failed on its error rate or p99 (`AnalysisFail`, the error rate) or for want of
+    /// requests (`AnalysisNoData`, their count); `roll_back` once failed checks have passed
+    /// the limit.
+    Fail {
+        kind: RolloutKind,
+        value: f64,
+        roll_back: bool,
+    },
+    /// No data, with `no_data = "inconclusive"`: the rollout waits for a human.
+    Inconclusive,
 }
 
 /// An A/B test's look at its arms.
@@ -428,8 +426,9 @@ impl RolloutState {
     /// Closes the analysis window: its verdict against `a` (fewer than `min_requests`
     /// visits are no data: a failure or inconclusive as `no_data` says; otherwise the error
     /// rate and the p99 of successes against their limits), a failure counted against
-    /// `failure_limit`, and the window emptied for the next one, due `interval` from now.
-    pub fn close_analysis(&mut self, now_ns: Nanos, a: &Analysis) -> Check {
+    /// `failure_limit`, and the window emptied for the next one, due `interval` from now
+    /// (returned with the verdict).
+    pub fn close_analysis(&mut self, now_ns: Nanos, a: &Analysis) -> (Check, Nanos) {
         let n = self.window_ok + self.window_failed;
         let no_data = n < a.min_requests.max(1);
         let error_rate = if n > 0 {
@@ -452,30 +451,24 @@ impl RolloutState {
         self.window_failed = 0;
         self.window_latency.clear();
         self.next_analysis_ns = now_ns.saturating_add(a.interval_ns);
-        let next_ns = self.next_analysis_ns;
-        let (kind, value, then) = match verdict {
-            Some(true) => (RolloutKind::AnalysisPass, error_rate, Then::Continue),
+        let check = match verdict {
+            Some(true) => Check::Pass { error_rate },
             Some(false) => {
                 self.failures += 1;
-                let then = if self.failures > a.failure_limit {
-                    Then::RollBack
+                let (kind, value) = if no_data {
+                    (RolloutKind::AnalysisNoData, n as f64)
                 } else {
-                    Then::Continue
+                    (RolloutKind::AnalysisFail, error_rate)
                 };
-                if no_data {
-                    (RolloutKind::AnalysisNoData, n as f64, then)
-                } else {
-                    (RolloutKind::AnalysisFail, error_rate, then)
+                Check::Fail {
+                    kind,
+                    value,
+                    roll_back: self.failures > a.failure_limit,
                 }
             }
-            None => (RolloutKind::AnalysisInconclusive, 0.0, Then::Pause),
+            None => Check::Inconclusive,
         };
-        Check {
-            kind,
-            value,
-            next_ns,
-            then,
-        }
+        (check, self.next_analysis_ns)
     }
 
     // The A/B test.
@@ -766,4 +759,211 @@ fn reaches(model: &Model, entry: ServiceId, service: ServiceId) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Nanos = 1_000_000_000;
+
+    /// A canary of `api` at 1 min, `min_ready = 10s`, its analysis every 30 s: at most 1%
+    /// errors from at least 100 visits, one failed check allowed; `no_data` as given.
+    fn canary(no_data: &str) -> (Model, RolloutState) {
+        let text = format!(
+            r#"
+[scenario]
+name = "t"
+duration = "10m"
+
+[traffic]
+rate = 100
+
+[[service]]
+name = "api"
+replicas = 4
+service_time = {{ dist = "exponential", mean = "10ms" }}
+
+[[deployment]]
+service = "api"
+at = "1m"
+strategy = "canary"
+min_ready = "10s"
+canary = {{ steps = [ {{ weight = 25, pause = "1m" }} ], analysis = {{ interval = "30s", max_error_rate = 0.01, min_requests = 100, failure_limit = 1, no_data = "{no_data}" }} }}
+"#
+        );
+        let model = crate::scenario::load(&text, "t.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+        let state = RolloutState::new(&model, &model.deployments[0], 0);
+        (model, state)
+    }
+
+    fn analysis(model: &Model) -> Analysis {
+        model.deployments[0]
+            .canary
+            .analysis
+            .expect("the canary has an analysis")
+    }
+
+    /// Visits of the new version in the window: `ok` successes of 5 ms, `failed` errors.
+    fn visits(state: &mut RolloutState, ok: u64, failed: u64) {
+        for _ in 0..ok {
+            state.note_outcome(NEW, Ending::Succeeded, 5_000_000);
+        }
+        for _ in 0..failed {
+            state.note_outcome(NEW, Ending::Failed, 5_000_000);
+        }
+    }
+
+    #[test]
+    fn failed_checks_past_the_limit_roll_the_canary_back_and_each_window_starts_empty() {
+        let (model, mut state) = canary("fail");
+        let a = analysis(&model);
+        state.begin(60 * S, vec![4]);
+        // The first step reached at 70 s starts the analysis: its first check 30 s later.
+        let first = state.reach_step(70 * S, Some(a.interval_ns));
+        assert_eq!(
+            first,
+            StepReached::Now {
+                first_analysis_ns: Some(100 * S)
+            }
+        );
+        assert_eq!(
+            state.reach_step(80 * S, Some(a.interval_ns)),
+            StepReached::Holding { since_ns: 70 * S }
+        );
+        assert!(!state.analysis_due(99 * S) && state.analysis_due(100 * S));
+        // 196 successes and 4 errors: 2% > 1%, a failed check (the first: not past a limit
+        // of 1); the old version's visits and cancelled ones count neither way.
+        visits(&mut state, 196, 4);
+        state.note_outcome(OLD, Ending::Failed, 0);
+        state.note_outcome(NEW, Ending::Cancelled, 0);
+        let fail = Check::Fail {
+            kind: RolloutKind::AnalysisFail,
+            value: 0.02,
+            roll_back: false,
+        };
+        assert_eq!(state.close_analysis(100 * S, &a), (fail, 130 * S));
+        // 1 error in 100 is 1%, within the limit: a pass (no failure counted).
+        visits(&mut state, 99, 1);
+        assert_eq!(
+            state.close_analysis(130 * S, &a),
+            (Check::Pass { error_rate: 0.01 }, 160 * S)
+        );
+        // The window was emptied: 3 errors in 150 (2%) fail again, the second failure > 1.
+        visits(&mut state, 147, 3);
+        let (check, _) = state.close_analysis(160 * S, &a);
+        assert_eq!(
+            check,
+            Check::Fail {
+                kind: RolloutKind::AnalysisFail,
+                value: 0.02,
+                roll_back: true
+            }
+        );
+    }
+
+    #[test]
+    fn too_few_visits_fail_the_check_or_leave_it_inconclusive_as_no_data_says() {
+        for (no_data, expected) in [
+            (
+                "fail",
+                Check::Fail {
+                    kind: RolloutKind::AnalysisNoData,
+                    value: 99.0,
+                    roll_back: false,
+                },
+            ),
+            ("inconclusive", Check::Inconclusive),
+        ] {
+            let (model, mut state) = canary(no_data);
+            state.begin(60 * S, vec![4]);
+            state.reach_step(60 * S, Some(30 * S));
+            // 99 visits, all good, are fewer than min_requests = 100.
+            visits(&mut state, 99, 0);
+            assert_eq!(
+                state.close_analysis(90 * S, &analysis(&model)).0,
+                expected,
+                "{no_data}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_replica_is_available_min_ready_after_it_became_ready_and_the_controller_looks_then() {
+        let (_, mut state) = canary("fail");
+        // Before the rollout starts nothing is woken; once it acts, 10 s after readiness.
+        assert_eq!(state.replica_ready(2, 5 * S), None);
+        state.begin(60 * S, vec![4]);
+        assert_eq!(state.replica_ready(3, 61 * S), Some(71 * S));
+        assert!(!state.available(3, 71 * S - 1) && state.available(3, 71 * S));
+        assert!(state.available(2, 15 * S));
+    }
+
+    #[test]
+    fn a_weighted_route_sends_its_weight_to_the_new_version_and_keeps_a_request_on_one() {
+        let (_, mut state) = canary("fail");
+        assert_eq!(state.route(0, 7), None, "by replica count before any route");
+        state.route = Route::Weight(0.25);
+        // 40,000 draws at p = 0.25: sd of the share sqrt(0.25 x 0.75 / 40000) = 0.0022;
+        // tolerance 0.009, about 4 sd.
+        let n = 40_000;
+        let new = (0..n).filter(|&r| state.route(0, r) == Some(NEW)).count();
+        let share = new as f64 / n as f64;
+        assert!((share - 0.25).abs() < 0.009, "share {share}");
+        assert!((0..1000).all(|r| state.route(0, r) == state.route(5 * S, r)));
+        assert!(state.serves(OLD) && state.serves(NEW));
+        state.route = Route::Only(OLD);
+        assert!(state.serves(OLD) && !state.serves(NEW));
+        assert!((0..100).all(|r| state.route(0, r) == Some(OLD)));
+    }
+
+    #[test]
+    fn an_ab_test_counts_each_request_in_its_arm_and_decides_only_at_its_end() {
+        let (mut model, mut state) = canary("fail");
+        // Conversion 10% on the old version, 20% on the new: with 2,000 requests an arm the
+        // difference, 0.1, is sqrt(0.1 x 0.9 / 2000 + 0.2 x 0.8 / 2000) = 0.011 wide per sd,
+        // 9 sd: significant at alpha = 0.05 beyond doubt.
+        model.classes[0].conversion = 0.1;
+        let mut spec = model.deployments[0].clone();
+        spec.conversion = Some(0.2);
+        let alpha = spec.ab_test.alpha;
+        state.begin(60 * S, vec![4]);
+        state.route = Route::Weight(0.5);
+        let request = |id| RequestInfo {
+            id,
+            class: 0,
+            measured: true,
+            user: super::super::entity::NO_USER,
+            client_region: 0,
+            served_region: 0,
+            mirror: false,
+            backlogged: false,
+        };
+        // Not counted before the split holds.
+        state.note_request(&model, &spec, 60 * S, request(0), true);
+        assert_eq!(state.arms, [(0, 0); 2]);
+        assert_eq!(state.split_for(60 * S, 60 * S, 15 * S), (120 * S, 75 * S));
+        for id in 0..4000 {
+            state.note_request(&model, &spec, 61 * S, request(id), true);
+        }
+        let [(n_old, x_old), (n_new, x_new)] = state.arms;
+        assert_eq!(n_old + n_new, 4000);
+        let new_count = (0..4000)
+            .filter(|&id| state.route(61 * S, id) == Some(NEW))
+            .count();
+        assert_eq!(
+            n_new, new_count as u64,
+            "each request in the arm its route draws"
+        );
+        assert!(
+            x_new > x_old,
+            "{x_old} of {n_old} against {x_new} of {n_new}"
+        );
+        // Not sequential: no look before the end; then promoted.
+        assert_eq!(state.judge(100 * S, alpha, 15 * S), Judgement::Wait);
+        assert_eq!(
+            state.judge(120 * S, alpha, 15 * S),
+            Judgement::Decide(Outcome::Promoted)
+        );
+    }
 }

@@ -501,6 +501,55 @@ fn only_the_fleet_assigns_a_replica_state() {
     assert_eq!(assigned_in, ["set_state"]);
 }
 
+/// The deployment glue calls the rollout's owner, not its fields: no struct in `rollout.rs`
+/// has a field visible outside the file (`pub`, `pub(super)`, `pub(crate)`, `pub(in ..)`).
+#[test]
+fn rollout_state_fields_are_private() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/components/rollout.rs"),
+    )
+    .expect("read rollout.rs");
+    let code = code_only(&text);
+    let mut widened = Vec::new();
+    for (at, _) in code.match_indices("struct ") {
+        // The body: named fields up to the matching brace, a tuple struct's up to its `;`.
+        let rest = &code[at..];
+        let open = rest.find(['{', ';']).expect("a struct has a body or ends");
+        let mut depth = 0;
+        let close = rest[open..]
+            .find(|c| {
+                depth += match c {
+                    '{' => 1,
+                    '}' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .expect("the struct ends");
+        let body = &rest[..open + close];
+        // `pub` as a word at a field's start: `pub x`, `pub(super) x`, tuple `(pub T)`.
+        let is_pub = |field: &str| {
+            field
+                .trim()
+                .strip_prefix("pub")
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        widened.extend(
+            body.lines()
+                .filter(|line| line.split(['{', '(', ',']).any(is_pub))
+                .map(|line| line.trim().to_string()),
+        );
+    }
+    assert!(
+        code.contains("pub struct RolloutState {"),
+        "RolloutState is in rollout.rs"
+    );
+    assert!(
+        widened.is_empty(),
+        "fields of rollout.rs visible outside it: {widened:?}"
+    );
+}
+
 #[test]
 fn the_cycle_rule_finds_cycles_and_only_cycles() {
     let graph = |edges: &[(&str, &str)]| {

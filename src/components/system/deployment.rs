@@ -2,9 +2,12 @@
 //! reconciles whole replica counts, as Kubernetes' Deployment, Argo Rollouts and Flagger do.
 //!
 //! A controller changes the service only through its fleet (start replicas of a version,
-//! give some up) and through the service's *route*: which version a visit goes to (by
+//! give some up) and through its rollout's *route*: which version a visit goes to (by
 //! replica count, only one version, or a weight drawn per request, so that a request keeps
-//! its version at every visit, as a header or cookie keeps it in an A/B test). It wakes when
+//! its version at every visit, as a header or cookie keeps it in an A/B test). What is the
+//! rollout's own (its phase, step, analysis window, A/B arms, routing draws, levels) it
+//! changes through `RolloutState`'s methods (`rollout.rs`); this file keeps what touches
+//! fleets, events and the log. It wakes when
 //! a time it waits for comes (`Event::Rollout`) and after any change to its service's fleet
 //! (`recount` marks it), and each time it looks at the counts and does what its strategy says
 //! next: reconciling is idempotent, so an extra wake-up changes nothing.
@@ -26,7 +29,7 @@ use super::System;
 use crate::components::entity::Event;
 use crate::components::entity::{Ending, RequestInfo};
 use crate::components::fleet::VersionId;
-use crate::components::rollout::{Judgement, Outcome, Phase, Route, StepReached, Then, NEW, OLD};
+use crate::components::rollout::{Check, Judgement, Outcome, Phase, Route, StepReached, NEW, OLD};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
 use crate::metrics::run::{Happening, RolloutKind};
@@ -621,16 +624,25 @@ impl System<'_> {
         // Analysis, every interval from the first step on.
         if let Some(a) = canary.analysis {
             if self.rollouts[d].analysis_due(now_ns) {
-                let check = self.rollouts[d].close_analysis(now_ns, &a);
-                self.wake_at(check.next_ns, d, events);
-                self.log_rollout(now_ns, d, check.kind, check.value);
-                match check.then {
-                    Then::Continue => {}
-                    Then::RollBack => {
-                        self.abort(now_ns, d, events);
-                        return;
+                let (check, next_ns) = self.rollouts[d].close_analysis(now_ns, &a);
+                self.wake_at(next_ns, d, events);
+                match check {
+                    Check::Pass { error_rate } => {
+                        self.log_rollout(now_ns, d, RolloutKind::AnalysisPass, error_rate)
                     }
-                    Then::Pause => {
+                    Check::Fail {
+                        kind,
+                        value,
+                        roll_back,
+                    } => {
+                        self.log_rollout(now_ns, d, kind, value);
+                        if roll_back {
+                            self.abort(now_ns, d, events);
+                            return;
+                        }
+                    }
+                    Check::Inconclusive => {
+                        self.log_rollout(now_ns, d, RolloutKind::AnalysisInconclusive, 0.0);
                         self.decide(now_ns, d, Outcome::Inconclusive);
                         self.rollouts[d].pause();
                         return;
