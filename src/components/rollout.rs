@@ -275,6 +275,7 @@ impl RolloutState {
     }
 
     /// Whether the controller is acting (started, not over).
+    #[inline]
     pub fn active(&self) -> bool {
         !matches!(self.phase, Phase::Pending | Phase::Done)
     }
@@ -404,6 +405,7 @@ impl RolloutState {
     /// A visit to the service ended: while the canary is checked (its steps, or paused),
     /// the new version's visits count in the window (successes with their latency; a
     /// cancelled visit neither way).
+    #[inline]
     pub fn note_outcome(&mut self, version: VersionId, ending: Ending, latency_ns: Nanos) {
         if version != NEW || !matches!(self.phase, Phase::Step | Phase::Paused) {
             return;
@@ -476,6 +478,7 @@ impl RolloutState {
     /// A request ended (`ok`: it succeeded): during the split, an A/B test counts it in its
     /// arm if its class reaches the service, converted with its arm's probability (the
     /// class's, or the deployment's `conversion` for the new version).
+    #[inline]
     pub fn note_request(
         &mut self,
         model: &Model,
