@@ -86,10 +86,9 @@ pub struct ServiceState {
     /// Whether the replicas are placed in regions (visits then go to the served region's).
     regional: bool,
     /// The deployment rolling out a new version of the service, if one does (an index into
-    /// the model's deployments), which version a visit goes to, and the version new replicas
-    /// are of.
+    /// the model's deployments; its rollout routes visits between the versions), and the
+    /// version new replicas are of.
     deployment: Option<usize>,
-    route: super::rollout::Route,
     current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
     plain: bool,
@@ -134,7 +133,6 @@ impl ServiceState {
             outages: 0,
             regional: spec.fleet.regions.is_some(),
             deployment: None,
-            route: super::rollout::Route::ByCount,
             current_version: 0,
             plain: false,
         };
@@ -404,16 +402,6 @@ impl ServiceState {
     /// Deployment `d` rolls out a new version of this service.
     pub(super) fn follow_rollout(&mut self, d: usize) {
         self.deployment = Some(d);
-    }
-
-    /// Which version a visit goes to, as the rollout controller last set it.
-    #[inline(always)]
-    pub(super) fn route(&self) -> super::rollout::Route {
-        self.route
-    }
-
-    pub(super) fn set_route(&mut self, route: super::rollout::Route) {
-        self.route = route;
     }
 
     /// The version replicas started from now on are of (a scale-up, a replacement).

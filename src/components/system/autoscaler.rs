@@ -70,7 +70,7 @@ impl System<'_> {
         let rollout = self.services[id]
             .rollout()
             .filter(|&d| self.rollouts[d].active());
-        let scale = rollout.map(|d| self.rollouts[d].desired[0]);
+        let scale = rollout.map(|d| self.rollouts[d].desired()[0]);
         let state = self
             .world
             .autoscaler(id)
@@ -145,18 +145,13 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let window = self.window;
-        let v = usize::from(version);
         let concurrency = f64::from(self.model.services[id].concurrency);
-        let rollout = &self.rollouts[d];
-        let areas = [
-            rollout.busy[g][v].run_area_at(now_ns, window),
-            rollout.ready_level(g, version).run_area_at(now_ns, window),
-        ];
+        let areas = self.rollouts[d].version_areas(now_ns, g, version, window);
         let regional = self.services[id].is_regional();
         let Some(decision) = scoped_sync(
             now_ns,
             a,
-            self.world.version_autoscaler(d, g, v),
+            self.world.version_autoscaler(d, g, usize::from(version)),
             self.services[id].replicas(),
             |r| r.version() == version && (!regional || usize::from(r.region()) == g),
             areas,
@@ -165,11 +160,11 @@ impl System<'_> {
         ) else {
             return;
         };
-        self.rollouts[d].floor[g][v] = decision.desired();
+        self.rollouts[d].hpa_asks(g, version, decision.desired());
         if decision.changes() {
             self.world
                 .note(now_ns, decision.happening(id, decision.current()));
-            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired[g], events);
+            self.rollout_resize(now_ns, d, g, self.rollouts[d].desired()[g], events);
         }
     }
 
@@ -190,7 +185,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         if let Some(d) = self.separate_rollout(id) {
-            for g in 0..self.rollouts[d].desired.len() {
+            for g in 0..self.rollouts[d].desired().len() {
                 for version in [
                     crate::components::rollout::OLD,
                     crate::components::rollout::NEW,
@@ -207,7 +202,7 @@ impl System<'_> {
             .filter(|&d| self.rollouts[d].active());
         for g in 0..self.world.regional_hpas(id).len() {
             let region = g as u16;
-            let scale = rollout.map(|d| self.rollouts[d].desired[g]);
+            let scale = rollout.map(|d| self.rollouts[d].desired()[g]);
             let Some(decision) = self.world.regional_hpas(id)[g].sync(
                 now_ns,
                 a,

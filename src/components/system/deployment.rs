@@ -2,9 +2,12 @@
 //! reconciles whole replica counts, as Kubernetes' Deployment, Argo Rollouts and Flagger do.
 //!
 //! A controller changes the service only through its fleet (start replicas of a version,
-//! give some up) and through the service's *route*: which version a visit goes to (by
+//! give some up) and through its rollout's *route*: which version a visit goes to (by
 //! replica count, only one version, or a weight drawn per request, so that a request keeps
-//! its version at every visit, as a header or cookie keeps it in an A/B test). It wakes when
+//! its version at every visit, as a header or cookie keeps it in an A/B test). What is the
+//! rollout's own (its phase, step, analysis window, A/B arms, routing draws, levels) it
+//! changes through `RolloutState`'s methods (`rollout.rs`); this file keeps what touches
+//! fleets, events and the log. It wakes when
 //! a time it waits for comes (`Event::Rollout`) and after any change to its service's fleet
 //! (`recount` marks it), and each time it looks at the counts and does what its strategy says
 //! next: reconciling is idempotent, so an extra wake-up changes nothing.
@@ -26,12 +29,11 @@ use super::System;
 use crate::components::entity::Event;
 use crate::components::entity::{Ending, RequestInfo};
 use crate::components::fleet::VersionId;
-use crate::components::rollout::{Outcome, Phase, Route, NEW, OLD};
+use crate::components::rollout::{Check, Judgement, Outcome, Phase, Route, StepReached, NEW, OLD};
 use crate::engine::queue::EventQueue;
 use crate::engine::time::Nanos;
-use crate::metrics::abtest::{z_test, Arm};
 use crate::metrics::run::{Happening, RolloutKind};
-use crate::scenario::deploy::{NoData, StrategyKind, Switch};
+use crate::scenario::deploy::{StrategyKind, Switch};
 use crate::scenario::model::ServiceId;
 
 impl System<'_> {
@@ -69,18 +71,8 @@ impl System<'_> {
         let Some(d) = self.services[service].rollout() else {
             return;
         };
-        let state = &mut self.rollouts[d];
-        let slot = replica as usize;
-        if state.ready_since_ns.len() <= slot {
-            state.ready_since_ns.resize(slot + 1, 0);
-        }
-        state.ready_since_ns[slot] = now_ns;
-        let min_ready_ns = self.model.deployments[d].min_ready_ns;
-        if min_ready_ns > 0 && state.active() {
-            events.schedule(
-                now_ns.saturating_add(min_ready_ns),
-                Event::Rollout(d as u32),
-            );
+        if let Some(at_ns) = self.rollouts[d].replica_ready(replica, now_ns) {
+            events.schedule(at_ns, Event::Rollout(d as u32));
         }
     }
 
@@ -104,8 +96,8 @@ impl System<'_> {
         if let Some(d) = self.services[service].rollout() {
             // A replica of a service without regions is in region 0.
             let r = self.services[service].fleet().get(replica);
-            let (g, v) = (usize::from(r.region()), usize::from(r.version()));
-            self.rollouts[d].busy[g][v].add(now_ns, delta, self.window);
+            let g = usize::from(r.region());
+            self.rollouts[d].note_busy(now_ns, g, r.version(), delta, self.window);
         }
     }
 
@@ -117,40 +109,14 @@ impl System<'_> {
         ending: Ending,
         latency_ns: Nanos,
     ) {
-        let state = &mut self.rollouts[d];
-        if version != NEW || !matches!(state.phase, Phase::Step | Phase::Paused) {
-            return;
-        }
-        match ending {
-            Ending::Succeeded | Ending::Degraded => {
-                state.window_ok += 1;
-                state.window_latency.record(latency_ns);
-            }
-            Ending::Cancelled => {}
-            _ => state.window_failed += 1,
-        }
+        self.rollouts[d].note_outcome(version, ending, latency_ns);
     }
 
     /// A request ended: an A/B test counts it in its arm, converted or not.
     pub(super) fn rollout_request_ended(&mut self, now_ns: Nanos, request: RequestInfo, ok: bool) {
         let model = self.model;
-        for (d, spec) in model.deployments.iter().enumerate() {
-            let state = &mut self.rollouts[d];
-            if state.phase != Phase::Split || !state.reaches[usize::from(request.class)] {
-                continue;
-            }
-            let route = self.services[spec.service].route();
-            let arm = state.version_for(route, now_ns, request.id).unwrap_or(OLD);
-            let p = match arm {
-                NEW => spec
-                    .conversion
-                    .unwrap_or(model.classes[usize::from(request.class)].conversion),
-                _ => model.classes[usize::from(request.class)].conversion,
-            };
-            let u: f64 = rand::Rng::random(&mut state.conversion_stream.at(request.id, 0, 0));
-            let counts = &mut state.arms[usize::from(arm)];
-            counts.0 += 1;
-            counts.1 += u64::from(ok && u < p);
+        for (state, spec) in self.rollouts.iter_mut().zip(&model.deployments) {
+            state.note_request(model, spec, now_ns, request, ok);
         }
     }
 
@@ -160,12 +126,7 @@ impl System<'_> {
         let Some(d) = self.services[service].rollout() else {
             return false;
         };
-        let state = &self.rollouts[d];
-        if state.phase != Phase::Mirror || request.mirror {
-            return false;
-        }
-        let u: f64 = rand::Rng::random(&mut state.mirror_stream.at(request.id, 0, 0));
-        u < self.model.deployments[d].shadow.mirror
+        self.rollouts[d].mirror(request, self.model.deployments[d].shadow.mirror)
     }
 
     /// The autoscaler wants `desired` replicas of a service under a rollout (in region `g`
@@ -180,9 +141,9 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) {
         let spec = &self.model.deployments[d];
-        let old_desired = self.rollouts[d].desired[g];
-        self.rollouts[d].desired[g] = desired;
-        if spec.strategy == StrategyKind::Rolling && self.rollouts[d].phase == Phase::Progressing {
+        let old_desired = self.rollouts[d].resize(g, desired);
+        if spec.strategy == StrategyKind::Rolling && self.rollouts[d].phase() == Phase::Progressing
+        {
             // Proportional scaling (Kubernetes' `scale`): the change to the allowed total
             // (desired + surge) is split over the versions in proportion to their sizes, the
             // rounding leftover going to the larger.
@@ -218,13 +179,9 @@ impl System<'_> {
                 && state.active()
                 && self.model.services[spec.service].fleet.autoscale.is_none()
             {
-                let route = self.services[spec.service].route();
                 for v in [OLD, NEW] {
-                    let serves = match route {
-                        Route::Only(only) => only == v,
-                        _ => true,
-                    };
-                    for (g, &desired) in state.desired.iter().enumerate() {
+                    let serves = state.serves(v);
+                    for (g, &desired) in state.desired().iter().enumerate() {
                         let c = self.services[spec.service]
                             .fleet()
                             .pair_counts(self.scope(d, g), v);
@@ -237,10 +194,10 @@ impl System<'_> {
                     }
                 }
             }
-            if spec.strategy != StrategyKind::Rolling || state.phase != Phase::Progressing {
+            if spec.strategy != StrategyKind::Rolling || state.phase() != Phase::Progressing {
                 continue;
             }
-            for (g, &desired) in state.desired.iter().enumerate() {
+            for (g, &desired) in state.desired().iter().enumerate() {
                 let (surge, unavailable) = spec.rolling.fenceposts(desired);
                 let live = self.live(d, g, OLD) + self.live(d, g, NEW);
                 if live > desired + surge {
@@ -285,9 +242,7 @@ impl System<'_> {
         let (list, filter) = fleet.ready_list(self.scope(d, g), Some(v));
         list.iter()
             .filter(|&&r| {
-                let since = state.ready_since_ns.get(r as usize).copied().unwrap_or(0);
-                filter.is_none_or(|f| fleet.get(r).version() == f)
-                    && since.saturating_add(spec.min_ready_ns) <= now_ns
+                filter.is_none_or(|f| fleet.get(r).version() == f) && state.available(r, now_ns)
             })
             .count() as u32
     }
@@ -300,8 +255,8 @@ impl System<'_> {
         v: VersionId,
         target: impl Fn(u32) -> u32,
     ) -> bool {
-        (0..self.rollouts[d].desired.len())
-            .all(|g| self.available(now_ns, d, g, v) >= target(self.rollouts[d].desired[g]))
+        let desired = self.rollouts[d].desired();
+        (0..desired.len()).all(|g| self.available(now_ns, d, g, v) >= target(desired[g]))
     }
 
     /// Moves version `v` in every region to `target` of that region's desired count.
@@ -313,8 +268,8 @@ impl System<'_> {
         target: impl Fn(u32) -> u32,
         events: &mut EventQueue<Event>,
     ) {
-        for g in 0..self.rollouts[d].desired.len() {
-            let to = target(self.rollouts[d].desired[g]);
+        for g in 0..self.rollouts[d].desired().len() {
+            let to = target(self.rollouts[d].desired()[g]);
             self.scale_version(now_ns, d, g, v, to, events);
         }
     }
@@ -323,11 +278,11 @@ impl System<'_> {
     /// outage: the controller changes nothing there (as a cluster it cannot reach), and the
     /// rollout does not end, until it is back.
     fn region_out(&self, d: usize, g: usize) -> bool {
-        self.scope(d, g).is_some() && self.world.in_outage(g) && self.rollouts[d].desired[g] > 0
+        self.scope(d, g).is_some() && self.world.in_outage(g) && self.rollouts[d].desired()[g] > 0
     }
 
     fn any_region_out(&self, d: usize) -> bool {
-        (0..self.rollouts[d].desired.len()).any(|g| self.region_out(d, g))
+        (0..self.rollouts[d].desired().len()).any(|g| self.region_out(d, g))
     }
 
     /// Starts (`by` > 0) or gives up (`by` < 0) replicas of a version in region `g` (nothing
@@ -383,19 +338,15 @@ impl System<'_> {
         target: u32,
         events: &mut EventQueue<Event>,
     ) {
-        let target = if target > 0 {
-            target.max(self.rollouts[d].floor[g][usize::from(v)])
-        } else {
-            0
-        };
+        let target = self.rollouts[d].version_target(g, v, target);
         let live = self.live(d, g, v);
         self.change_version(now_ns, d, g, v, i64::from(target) - i64::from(live), events);
     }
 
     fn set_route(&mut self, now_ns: Nanos, d: usize, route: Route) {
         let service = self.model.deployments[d].service;
-        self.services[service].set_route(route);
-        self.note_rollout_levels(now_ns, service);
+        let fleet = self.services[service].fleet();
+        self.rollouts[d].route_to(now_ns, route, fleet, self.window);
     }
 
     /// Copies a deployed service's ready replicas per version, and its new version's weight,
@@ -404,45 +355,8 @@ impl System<'_> {
         let Some(d) = self.services[service].rollout() else {
             return;
         };
-        let window = self.window;
-        let state = &self.services[service];
-        let (old, new) = (
-            state.fleet().version_counts(OLD).ready,
-            state.fleet().version_counts(NEW).ready,
-        );
-        let weight = state
-            .route()
-            .weight_new(now_ns)
-            .unwrap_or(if old + new == 0 {
-                0.0
-            } else {
-                new as f64 / (old + new) as f64
-            });
-        let live = state.fleet().current();
-        let rollout = &mut self.rollouts[d];
-        for (g, levels) in rollout.region_ready.iter_mut().enumerate() {
-            for (v, level) in levels.iter_mut().enumerate() {
-                let ready = state
-                    .fleet()
-                    .pair_counts(Some(g as u16), v as VersionId)
-                    .ready;
-                level.set(now_ns, ready, window);
-            }
-        }
-        rollout.peak_live = rollout.peak_live.max(live);
-        rollout.new_ready.set(now_ns, new, window);
-        rollout.old_ready.set(now_ns, old, window);
-        rollout.count_ramp(now_ns);
-        rollout.ramp = match state.route() {
-            Route::Ramp { from_ns, ttl_ns } => Some((from_ns, ttl_ns)),
-            _ => None,
-        };
-        let level = if rollout.ramp.is_some() {
-            0
-        } else {
-            (weight * 1e6).round() as u64
-        };
-        rollout.weight_ppm.set(now_ns, level, window);
+        let fleet = self.services[service].fleet();
+        self.rollouts[d].note_ready(now_ns, fleet, self.window);
     }
 
     fn log_rollout(&mut self, now_ns: Nanos, d: usize, kind: RolloutKind, value: f64) {
@@ -469,12 +383,7 @@ impl System<'_> {
         let service = self.model.deployments[d].service;
         self.services[service].start_new_replicas_of(version);
         self.set_route(now_ns, d, Route::ByCount);
-        let state = &mut self.rollouts[d];
-        state.phase = Phase::Done;
-        state.ended_ns = Some(now_ns);
-        if state.outcome.is_none() {
-            state.outcome = Some((Outcome::Completed, now_ns));
-        }
+        self.rollouts[d].finish(now_ns);
         self.log_rollout(now_ns, d, RolloutKind::Teardown, 0.0);
     }
 
@@ -491,7 +400,7 @@ impl System<'_> {
     ) {
         let go = if keep == NEW { OLD } else { NEW };
         self.scale_everywhere(now_ns, d, keep, |desired| desired, events);
-        if now_ns >= self.rollouts[d].until_ns && !self.any_region_out(d) {
+        if self.rollouts[d].wait_over(now_ns) && !self.any_region_out(d) {
             self.scale_everywhere(now_ns, d, go, |_| 0, events);
             self.finish_rollout(now_ns, d, keep);
         } else if hold_other {
@@ -505,26 +414,25 @@ impl System<'_> {
             Outcome::Inconclusive => RolloutKind::Inconclusive,
             _ => RolloutKind::Promoted,
         };
-        self.rollouts[d].outcome = Some((outcome, now_ns));
+        self.rollouts[d].decide(outcome, now_ns);
         self.log_rollout(now_ns, d, kind, 0.0);
     }
 
     /// Looks at the rollout's counts and takes its strategy's next step.
     fn reconcile(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
-        if self.rollouts[d].phase == Phase::Done || now_ns < spec.at_ns {
+        if self.rollouts[d].phase() == Phase::Done || now_ns < spec.at_ns {
             return;
         }
-        if self.rollouts[d].phase == Phase::Pending {
-            self.rollouts[d].phase = Phase::Progressing;
-            self.rollouts[d].started_ns = now_ns;
+        if self.rollouts[d].phase() == Phase::Pending {
             let fleet = self.services[spec.service].fleet();
-            self.rollouts[d].desired = if self.services[spec.service].is_regional() {
+            let desired = if self.services[spec.service].is_regional() {
                 let live = |c: &crate::components::fleet::Counts| (c.ready + c.starting) as u32;
                 fleet.region_counts().iter().map(live).collect()
             } else {
                 vec![fleet.current()]
             };
+            self.rollouts[d].begin(now_ns, desired);
             self.log_rollout(now_ns, d, RolloutKind::Start, spec.strategy as u8 as f64);
             match spec.strategy {
                 StrategyKind::BlueGreen | StrategyKind::Canary | StrategyKind::AbTest => {
@@ -551,8 +459,8 @@ impl System<'_> {
     fn reconcile_recreate(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let service = self.model.deployments[d].service;
         let mut done = true;
-        for g in 0..self.rollouts[d].desired.len() {
-            let desired = self.rollouts[d].desired[g];
+        for g in 0..self.rollouts[d].desired().len() {
+            let desired = self.rollouts[d].desired()[g];
             let old = self.services[service]
                 .fleet()
                 .pair_counts(self.scope(d, g), OLD);
@@ -583,7 +491,7 @@ impl System<'_> {
         let service = self.model.deployments[d].service;
         self.services[service].start_new_replicas_of(NEW);
         let mut done = true;
-        for g in 0..self.rollouts[d].desired.len() {
+        for g in 0..self.rollouts[d].desired().len() {
             done &= self.roll_region(now_ns, d, g, events);
         }
         if done {
@@ -600,7 +508,7 @@ impl System<'_> {
         events: &mut EventQueue<Event>,
     ) -> bool {
         let spec = &self.model.deployments[d];
-        let desired = self.rollouts[d].desired[g];
+        let desired = self.rollouts[d].desired()[g];
         let (surge, unavailable) = spec.rolling.fenceposts(desired);
         // Scale the new set up.
         let (old, new) = (self.live(d, g, OLD), self.live(d, g, NEW));
@@ -643,15 +551,14 @@ impl System<'_> {
         let spec = &self.model.deployments[d];
         let bg = spec.blue_green;
         let whole = |desired: u32| desired;
-        match self.rollouts[d].phase {
+        match self.rollouts[d].phase() {
             Phase::Progressing => {
                 // Both stacks follow the desired count while they coexist.
                 self.scale_everywhere(now_ns, d, NEW, whole, events);
                 self.scale_everywhere(now_ns, d, OLD, whole, events);
                 if self.available_everywhere(now_ns, d, NEW, whole) {
-                    self.rollouts[d].phase = Phase::Preview;
-                    self.rollouts[d].until_ns = now_ns.saturating_add(bg.preview_for_ns);
-                    self.wake_at(self.rollouts[d].until_ns, d, events);
+                    let until = self.rollouts[d].preview(now_ns, bg.preview_for_ns);
+                    self.wake_at(until, d, events);
                     if bg.preview_for_ns > 0 {
                         return;
                     }
@@ -669,7 +576,7 @@ impl System<'_> {
         // Preview: switch when it is over.
         self.scale_everywhere(now_ns, d, NEW, whole, events);
         self.scale_everywhere(now_ns, d, OLD, whole, events);
-        if now_ns < self.rollouts[d].until_ns {
+        if !self.rollouts[d].wait_over(now_ns) {
             return;
         }
         let (route, keep_ns) = match bg.switch {
@@ -686,10 +593,7 @@ impl System<'_> {
         self.services[spec.service].start_new_replicas_of(NEW);
         self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
         self.decide(now_ns, d, Outcome::Completed);
-        let state = &mut self.rollouts[d];
-        state.phase = Phase::Switched;
-        state.until_ns = now_ns.saturating_add(keep_ns);
-        let until = state.until_ns;
+        let until = self.rollouts[d].keep(NEW, now_ns, keep_ns);
         self.wake_at(until, d, events);
         if until <= now_ns {
             self.reconcile_blue_green(now_ns, d, events);
@@ -701,75 +605,44 @@ impl System<'_> {
     fn reconcile_canary(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let canary = &spec.canary;
-        match self.rollouts[d].phase {
+        match self.rollouts[d].phase() {
             Phase::Progressing | Phase::Step => {}
             Phase::Paused => {
                 // Waiting for a human: the counts still follow the autoscaler.
                 self.hold_canary_counts(now_ns, d, events);
                 return;
             }
-            Phase::Switched | Phase::Aborted => {
-                let keep = if self.rollouts[d].phase == Phase::Switched {
-                    NEW
-                } else {
-                    OLD
-                };
-                self.keep_then_tear_down(now_ns, d, keep, false, events);
+            _ => {
+                if let Some(keep) = self.rollouts[d].kept() {
+                    self.keep_then_tear_down(now_ns, d, keep, false, events);
+                }
                 return;
             }
-            _ => return,
         }
         // Analysis, every interval from the first step on.
         if let Some(a) = canary.analysis {
-            let state = &self.rollouts[d];
-            if state.phase == Phase::Step && now_ns >= state.next_analysis_ns {
-                let n = state.window_ok + state.window_failed;
-                let no_data = n < a.min_requests.max(1);
-                let verdict = if no_data {
-                    match a.no_data {
-                        NoData::Fail => Some(false),
-                        NoData::Inconclusive => None,
-                    }
-                } else {
-                    let error_rate = state.window_failed as f64 / n as f64;
-                    let p99_ok = a.max_p99_ns.is_none_or(|max| {
-                        state.window_ok == 0 || state.window_latency.quantile_ns(0.99) <= max as f64
-                    });
-                    Some(error_rate <= a.max_error_rate && p99_ok)
-                };
-                let error_rate = if n > 0 {
-                    state.window_failed as f64 / n as f64
-                } else {
-                    0.0
-                };
-                let state = &mut self.rollouts[d];
-                state.window_ok = 0;
-                state.window_failed = 0;
-                state.window_latency.clear();
-                state.next_analysis_ns = now_ns.saturating_add(a.interval_ns);
-                let next = state.next_analysis_ns;
-                self.wake_at(next, d, events);
-                match verdict {
-                    Some(true) => {
+            if self.rollouts[d].analysis_due(now_ns) {
+                let (check, next_ns) = self.rollouts[d].close_analysis(now_ns, &a);
+                self.wake_at(next_ns, d, events);
+                match check {
+                    Check::Pass { error_rate } => {
                         self.log_rollout(now_ns, d, RolloutKind::AnalysisPass, error_rate)
                     }
-                    Some(false) => {
-                        let (kind, value) = if no_data {
-                            (RolloutKind::AnalysisNoData, n as f64)
-                        } else {
-                            (RolloutKind::AnalysisFail, error_rate)
-                        };
+                    Check::Fail {
+                        kind,
+                        value,
+                        roll_back,
+                    } => {
                         self.log_rollout(now_ns, d, kind, value);
-                        self.rollouts[d].failures += 1;
-                        if self.rollouts[d].failures > a.failure_limit {
+                        if roll_back {
                             self.abort(now_ns, d, events);
                             return;
                         }
                     }
-                    None => {
+                    Check::Inconclusive => {
                         self.log_rollout(now_ns, d, RolloutKind::AnalysisInconclusive, 0.0);
                         self.decide(now_ns, d, Outcome::Inconclusive);
-                        self.rollouts[d].phase = Phase::Paused;
+                        self.rollouts[d].pause();
                         return;
                     }
                 }
@@ -777,7 +650,7 @@ impl System<'_> {
         }
         // The step under way: its counts, then its weight once they are available, then its
         // pause.
-        let step = self.rollouts[d].step;
+        let step = self.rollouts[d].step();
         if step >= canary.steps.len() {
             // Promotion: the new set at full size; all traffic once it is available.
             self.scale_everywhere(now_ns, d, NEW, |desired| desired, events);
@@ -785,10 +658,7 @@ impl System<'_> {
                 self.set_route(now_ns, d, Route::Only(NEW));
                 self.services[spec.service].start_new_replicas_of(NEW);
                 self.decide(now_ns, d, Outcome::Promoted);
-                let state = &mut self.rollouts[d];
-                state.phase = Phase::Switched;
-                state.until_ns = now_ns.saturating_add(canary.scale_down_delay_ns);
-                let until = state.until_ns;
+                let until = self.rollouts[d].keep(NEW, now_ns, canary.scale_down_delay_ns);
                 self.wake_at(until, d, events);
                 if until <= now_ns {
                     self.reconcile_canary(now_ns, d, events);
@@ -810,16 +680,11 @@ impl System<'_> {
             self.set_route(now_ns, d, Route::ByCount);
             self.scale_everywhere(now_ns, d, OLD, old_target, events);
         }
-        let state = &mut self.rollouts[d];
-        let since = match state.step_since_ns {
-            Some(t) => t,
-            None => {
-                state.step_since_ns = Some(now_ns);
-                if state.phase != Phase::Step {
-                    state.phase = Phase::Step;
-                    state.next_analysis_ns = now_ns
-                        .saturating_add(canary.analysis.map_or(Nanos::MAX, |a| a.interval_ns));
-                    let next = state.next_analysis_ns;
+        let analysis_every_ns = canary.analysis.map(|a| a.interval_ns);
+        let since = match self.rollouts[d].reach_step(now_ns, analysis_every_ns) {
+            StepReached::Holding { since_ns } => since_ns,
+            StepReached::Now { first_analysis_ns } => {
+                if let Some(next) = first_analysis_ns {
                     self.wake_at(next, d, events);
                 }
                 self.log_rollout(now_ns, d, RolloutKind::Step, weight);
@@ -828,9 +693,7 @@ impl System<'_> {
         };
         let until = since.saturating_add(canary.steps[step].pause_ns);
         if now_ns >= until {
-            let state = &mut self.rollouts[d];
-            state.step += 1;
-            state.step_since_ns = None;
+            self.rollouts[d].next_step();
             self.reconcile_canary(now_ns, d, events);
         } else {
             self.wake_at(until, d, events);
@@ -838,7 +701,7 @@ impl System<'_> {
     }
 
     fn hold_canary_counts(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
-        let step = self.rollouts[d].step;
+        let step = self.rollouts[d].step();
         let canary = &self.model.deployments[d].canary;
         let weight = canary.steps[step.min(canary.steps.len() - 1)].weight_pct;
         let router = canary.traffic_router;
@@ -866,10 +729,7 @@ impl System<'_> {
         self.services[service].start_new_replicas_of(OLD);
         self.decide(now_ns, d, Outcome::RolledBack);
         let delay = self.model.deployments[d].canary.scale_down_delay_ns;
-        let state = &mut self.rollouts[d];
-        state.phase = Phase::Aborted;
-        state.until_ns = now_ns.saturating_add(delay);
-        let until = state.until_ns;
+        let until = self.rollouts[d].keep(OLD, now_ns, delay);
         self.wake_at(until, d, events);
         self.reconcile_canary(now_ns, d, events);
     }
@@ -878,18 +738,14 @@ impl System<'_> {
     fn reconcile_ab(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let ab = spec.ab_test;
-        match self.rollouts[d].phase {
+        match self.rollouts[d].phase() {
             Phase::Progressing | Phase::Split => {}
-            Phase::Switched | Phase::Aborted => {
-                let keep = if self.rollouts[d].phase == Phase::Switched {
-                    NEW
-                } else {
-                    OLD
-                };
-                self.keep_then_tear_down(now_ns, d, keep, false, events);
+            _ => {
+                if let Some(keep) = self.rollouts[d].kept() {
+                    self.keep_then_tear_down(now_ns, d, keep, false, events);
+                }
                 return;
             }
-            _ => return,
         }
         // A region where the service has no replica gets no arm either.
         let new_target = |desired: u32| {
@@ -899,18 +755,14 @@ impl System<'_> {
         };
         self.scale_everywhere(now_ns, d, NEW, new_target, events);
         self.scale_everywhere(now_ns, d, OLD, |desired| desired, events);
-        if self.rollouts[d].phase == Phase::Progressing {
+        if self.rollouts[d].phase() == Phase::Progressing {
             if !self.available_everywhere(now_ns, d, NEW, new_target) {
                 return;
             }
             self.set_route(now_ns, d, Route::Weight(ab.split));
             self.log_rollout(now_ns, d, RolloutKind::Step, ab.split * 100.0);
             let window = self.model.series_window_ns;
-            let state = &mut self.rollouts[d];
-            state.phase = Phase::Split;
-            state.until_ns = now_ns.saturating_add(ab.duration_ns);
-            state.next_look_ns = now_ns.saturating_add(window);
-            let (until, look) = (state.until_ns, state.next_look_ns);
+            let (until, look) = self.rollouts[d].split_for(now_ns, ab.duration_ns, window);
             self.wake_at(until, d, events);
             if ab.sequential {
                 self.wake_at(look, d, events);
@@ -918,39 +770,14 @@ impl System<'_> {
             return;
         }
         // Split: look (sequentially) or wait for the end.
-        let state = &mut self.rollouts[d];
-        let over = now_ns >= state.until_ns;
-        let look = ab.sequential && now_ns >= state.next_look_ns;
-        if !over && !look {
-            return;
-        }
-        let [control, treatment] = state.arms.map(|(n, x)| Arm::new(n, x));
-        let verdict = match &mut state.sequential {
-            // Always valid: a look that rejects decides, by the sign of the difference;
-            // a test that never rejected is inconclusive at its end.
-            Some(test) => {
-                let look = test.look(control, treatment);
-                look.rejected.then_some(look.diff > 0.0)
-            }
-            None => {
-                let test = z_test(control, treatment, ab.alpha);
-                test.significant.then_some(test.diff > 0.0)
-            }
-        };
-        if look && !over {
-            let window = self.model.series_window_ns;
-            let state = &mut self.rollouts[d];
-            state.next_look_ns = now_ns.saturating_add(window);
-            let next = state.next_look_ns;
-            if verdict.is_none() {
+        let window = self.model.series_window_ns;
+        let outcome = match self.rollouts[d].judge(now_ns, ab.alpha, window) {
+            Judgement::Wait => return,
+            Judgement::LookAgain(next) => {
                 self.wake_at(next, d, events);
                 return;
             }
-        }
-        let outcome = match verdict {
-            Some(true) => Outcome::Promoted,
-            Some(false) => Outcome::RolledBack,
-            None => Outcome::Inconclusive,
+            Judgement::Decide(outcome) => outcome,
         };
         self.decide(now_ns, d, outcome);
         let keep = if outcome == Outcome::Promoted {
@@ -960,14 +787,7 @@ impl System<'_> {
         };
         self.set_route(now_ns, d, Route::Only(keep));
         self.services[spec.service].start_new_replicas_of(keep);
-        let state = &mut self.rollouts[d];
-        state.phase = if keep == NEW {
-            Phase::Switched
-        } else {
-            Phase::Aborted
-        };
-        state.until_ns = now_ns.saturating_add(spec.canary.scale_down_delay_ns);
-        let until = state.until_ns;
+        let until = self.rollouts[d].keep(keep, now_ns, spec.canary.scale_down_delay_ns);
         self.wake_at(until, d, events);
         self.reconcile_ab(now_ns, d, events);
     }
@@ -976,32 +796,27 @@ impl System<'_> {
     fn reconcile_shadow(&mut self, now_ns: Nanos, d: usize, events: &mut EventQueue<Event>) {
         let spec = &self.model.deployments[d];
         let whole = |desired: u32| desired;
-        match self.rollouts[d].phase {
+        match self.rollouts[d].phase() {
             Phase::Progressing => {
                 self.scale_everywhere(now_ns, d, NEW, whole, events);
                 if !self.available_everywhere(now_ns, d, NEW, whole) {
                     return;
                 }
                 self.log_rollout(now_ns, d, RolloutKind::Step, spec.shadow.mirror * 100.0);
-                let state = &mut self.rollouts[d];
-                state.phase = Phase::Mirror;
-                state.until_ns = now_ns.saturating_add(spec.shadow.duration_ns);
-                let until = state.until_ns;
+                let until = self.rollouts[d].mirror_for(now_ns, spec.shadow.duration_ns);
                 self.wake_at(until, d, events);
             }
             Phase::Mirror => {
                 self.scale_everywhere(now_ns, d, NEW, whole, events);
                 self.scale_everywhere(now_ns, d, OLD, whole, events);
-                if now_ns < self.rollouts[d].until_ns {
+                if !self.rollouts[d].wait_over(now_ns) {
                     return;
                 }
                 self.set_route(now_ns, d, Route::Only(NEW));
                 self.services[spec.service].start_new_replicas_of(NEW);
                 self.log_rollout(now_ns, d, RolloutKind::Switch, 0.0);
-                let state = &mut self.rollouts[d];
-                state.phase = Phase::Switched;
-                state.until_ns = now_ns.saturating_add(spec.blue_green.scale_down_delay_ns);
-                let until = state.until_ns;
+                let delay = spec.blue_green.scale_down_delay_ns;
+                let until = self.rollouts[d].keep(NEW, now_ns, delay);
                 self.wake_at(until, d, events);
                 if until <= now_ns {
                     self.reconcile_shadow(now_ns, d, events);

@@ -130,10 +130,7 @@ impl System<'_> {
         let version = match self.services[service].rollout() {
             None => None,
             Some(_) if request.mirror => Some(crate::components::rollout::NEW),
-            Some(d) => {
-                let route = self.services[service].route();
-                self.rollouts[d].version_for(route, now_ns, request.id)
-            }
+            Some(d) => self.rollouts[d].route(now_ns, request.id),
         };
         Some((routing_key, region, version))
     }
