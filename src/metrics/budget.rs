@@ -56,6 +56,72 @@ pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
 /// Slots a keyed cache's store reserves up front (`components::cache`'s `PREALLOCATE_MAX`).
 const CACHE_PREALLOCATED_SLOTS: f64 = (1u64 << 20) as f64;
 
+/// Bytes loading a scenario holds at its peak (the toml crate's parse of the text, its tokens
+/// and tree, then validation; for an invalid file the problems reported), per byte of text,
+/// per value mark (each `{`, `[`, `,` and `=`: about one per table, list, element or key) and
+/// per line. Fitted as an upper envelope of the peaks `tests/memory.rs`
+/// (`loading_costs_at_most_what_the_budget_counts_for_every_shape`) measures on 15 shapes of
+/// text at 20,000 items each: a long string costs 7.9 bytes per byte (its copies); a value
+/// mark at most 492 bytes (an inline table with an unknown key: its parse and its problems),
+/// 487 (a call in a list), 447 (services written inline); a line (a table header, a comment)
+/// up to 175 beside its marks. The ordinary `[[service]]` tables of the tree measured there
+/// cost 4,747 bytes each and are counted at 6,970 (1.47 times); the worst shapes for the
+/// fit (empty lists and tables) are counted at up to 3.8 times their cost.
+pub const LOADING_BYTES_PER_TEXT_BYTE: f64 = 8.0;
+pub const LOADING_BYTES_PER_VALUE_MARK: f64 = 500.0;
+pub const LOADING_BYTES_PER_LINE: f64 = 175.0;
+
+/// What loading a scenario's text costs, counted without parsing it (one pass over its
+/// bytes), so that a scenario too large to load is refused before it is parsed however its
+/// tables are written (`[[service]]` headers, one inline list of a million services, a list
+/// of ten million numbers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loading {
+    pub text_bytes: usize,
+    /// Value marks: `{`, `[`, `,` and `=`, wherever they are (in strings and comments too,
+    /// which only counts more).
+    pub marks: u64,
+    pub lines: u64,
+}
+
+impl Loading {
+    /// Peak bytes held while the text is loaded.
+    pub fn memory_bytes(&self) -> f64 {
+        self.text_bytes as f64 * LOADING_BYTES_PER_TEXT_BYTE
+            + self.marks as f64 * LOADING_BYTES_PER_VALUE_MARK
+            + self.lines as f64 * LOADING_BYTES_PER_LINE
+    }
+
+    /// The estimate of memory alone (no events), its one part named `what`.
+    pub fn estimate(&self, what: String) -> Estimate {
+        finish(Estimate {
+            events: 0.0,
+            memory_bytes: 0.0,
+            arrivals_per_replication: 0.0,
+            visits_per_request: 0.0,
+            replications: 0.0,
+            memory_parts: vec![(what, self.memory_bytes())],
+        })
+    }
+}
+
+/// Counts what loading `text` costs (see [`Loading`]).
+pub fn loading(text: &str) -> Loading {
+    let (mut marks, mut lines) = (0u64, 1u64);
+    for byte in text.bytes() {
+        match byte {
+            b'{' | b'[' | b',' | b'=' => marks += 1,
+            b'\n' => lines += 1,
+            _ => {}
+        }
+    }
+    Loading {
+        text_bytes: text.len(),
+        marks,
+        lines,
+    }
+}
+
 /// What a command is estimated to cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
@@ -354,6 +420,19 @@ service_time = { dist = "constant", value = "1us" }
             in_flight.map(|p| p.1),
             Some(2.0 * (1000.0 * 100.0 + 1e5 * 136.0))
         );
+    }
+
+    #[test]
+    fn loading_counts_bytes_value_marks_and_lines() {
+        // 2 lines; marks: `=` x3, `{`, `,`, `[` x2 (the header) = 7, the `[` in the string
+        // and the comment's `=` too (counting more is safe): 9. 8 x 38 bytes + 500 x 9 + 175
+        // x 2 = 5,154.
+        let text = "[[s]]\nx = { a = 1, b = \"[\" } # c = d";
+        let l = loading(text);
+        assert_eq!((l.text_bytes, l.marks, l.lines), (36, 9, 2));
+        assert_eq!(l.memory_bytes(), 5_138.0);
+        let e = l.estimate("loading".into());
+        assert_eq!((e.events, e.memory_bytes), (0.0, l.memory_bytes()));
     }
 
     #[test]

@@ -876,6 +876,16 @@ pub fn estimate_line(e: &crate::metrics::budget::Estimate, threads: usize) -> St
     )
 }
 
+/// The memory part of loading a scenario's text, for [`too_much_memory`].
+pub fn loading_part(l: &crate::metrics::budget::Loading) -> String {
+    format!(
+        "loading the scenario ({} of text, {} values, tables and keys, {} lines)",
+        bytes(l.text_bytes as f64),
+        big(l.marks as f64),
+        big(l.lines as f64)
+    )
+}
+
 /// Why a command was refused before it started: its estimated memory above `--max-memory`.
 pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &str) -> String {
     let parts: Vec<String> = e
@@ -887,8 +897,8 @@ pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &
         "error: {what} would hold about {} of memory at once, more than the limit of {} \
          (--max-memory): {}.\nLower the keys that drive it (a keyed cache's capacity or \
          replicas, scenario.max_in_flight, scenario.window against scenario.duration, the \
-         points of a sweep), run fewer replications at once, or raise the limit with \
-         --max-memory SIZE (e.g. 32GiB; --max-memory 0 lifts it).",
+         points of a sweep, the services and lists of the scenario itself), run fewer \
+         replications at once, or raise the limit with --max-memory SIZE (e.g. 32GiB; --max-memory 0 lifts it).",
         bytes(e.memory_bytes),
         bytes(limit as f64),
         parts.join(", ")

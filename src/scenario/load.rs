@@ -60,37 +60,6 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// The most bytes loading holds at once per service, for the work budget: the toml crate's
-/// parse of the text (its tokens and parse tree, about 46 bytes per byte of text) is the
-/// peak; validation, which takes the parsed `[[service]]` tables apart rather than copying
-/// them, stays below it. `tests/memory.rs` measures 4,747 bytes per service at 20,000
-/// services of three keys and ten calls each (4,730 at 5,000; 7,409 before the copies were
-/// taken out) and holds the loader to this figure, which leaves a margin of 16%.
-pub const LOADING_BYTES_PER_SERVICE: f64 = 5_500.0;
-
-/// The services a scenario's text declares, counted without parsing it: the lines that open
-/// a `[[service]]` table (spaces allowed inside the brackets, the name quoted or not, a
-/// comment after them). Fast
-/// enough (a pass over the text) that a design too large to load is refused before it is
-/// parsed; services written as an inline array (`service = [{ ... }]`) are not counted.
-pub fn services_declared(text: &str) -> usize {
-    text.lines()
-        .filter(|line| {
-            let Some(rest) = line.trim_start().strip_prefix("[[") else {
-                return false;
-            };
-            let rest = rest.trim_start();
-            let Some(rest) = ["service", "\"service\"", "'service'"]
-                .iter()
-                .find_map(|name| rest.strip_prefix(name))
-            else {
-                return false;
-            };
-            rest.trim_start().starts_with("]]")
-        })
-        .count()
-}
-
 /// Parses, overrides and validates a scenario. `file` is used in messages and, through its
 /// stem, as the default scenario name.
 pub fn load(text: &str, file: &str, overrides: &[String]) -> Result<Model, LoadError> {
@@ -548,19 +517,5 @@ fn collect_value(value: &Spanned<DeValue<'_>>, path: &str, spans: &mut HashMap<S
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn services_declared_counts_the_lines_that_open_a_service_table() {
-        // Three headers (plain, spaced with a comment, quoted); `[[serviced]]`, `[service]`,
-        // a key named service and a header inside a value are none.
-        let text = "[[service]]\nname = \"a\"\n  [[ service ]] # b\n[[\"service\"]]\n\
-                    [[serviced]]\n[service]\nservice = 1\nx = \"[[service]]\"\n";
-        assert_eq!(services_declared(text), 3);
     }
 }
