@@ -471,8 +471,8 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 report::text::estimate_line(&estimate, threads)
             ));
             // Valid is not the same as viable.
-            for warning in crate::metrics::theory::warnings(&model) {
-                eprintln!("warning: {warning}");
+            for line in report::text::warnings(&crate::metrics::theory::warnings(&model)) {
+                eprintln!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -516,8 +516,8 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(|dir| output::Lock::acquire(dir, true))
                 .transpose()?;
-            for warning in crate::metrics::theory::warnings(&model) {
-                eprintln!("warning: {warning}");
+            for line in report::text::warnings(&crate::metrics::theory::warnings(&model)) {
+                eprintln!("{line}");
             }
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {

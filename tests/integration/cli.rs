@@ -2333,6 +2333,30 @@ fn a_closed_standard_output_is_not_a_panic() {
     }
 }
 
+/// A warning per item folds past ten of a kind: 10,000 services of which only the entry is
+/// visited would print 9,999 "never visited" lines (a million services, 90 MB); it prints
+/// the first ten (s1 to s10) and one line counting the other 9,989.
+#[test]
+fn warnings_of_one_kind_past_ten_fold_into_one_line_with_their_count() {
+    let s = Scratch::new("warnings-fold");
+    let mut text =
+        String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\nentry = \"s0\"\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"constant\", value = \"1ms\" }}\n"
+        ));
+    }
+    s.write("wide.toml", &text);
+    let validate = s.capsim(&["validate", "wide.toml"]);
+    assert_eq!(validate.code, Some(0), "{validate:#?}");
+    let lines: Vec<&str> = validate.stderr.lines().collect();
+    let mut expected: Vec<String> = (1..=10)
+        .map(|i| format!("warning: service \"s{i}\" is never visited: no class enters there and no call reaches it"))
+        .collect();
+    expected.push("warning: ... and 9,989 more services are never visited".into());
+    assert_eq!(lines, expected);
+}
+
 /// Valid, but it cannot be what was meant: a service nothing reaches, a p99 of 0, an
 /// availability above what the error rates allow (1% errors on the only path: at most 99%
 /// can succeed), and a mean objective of 20 ms that a 20 ms call timeout on the path can
