@@ -202,7 +202,7 @@ fn an_unbounded_max_in_flight_on_an_overloaded_design_is_refused_not_aborted() {
     let s = Scratch::new("budget-in-flight");
     s.write("a.toml", BASE);
     // 1e5/s offered to a service that does 1000/s, for an hour, with max_in_flight = 2^32 - 1:
-    // up to 3.6e8 requests (x 100 bytes) and visits (x 136 bytes) in flight = 79 GiB.
+    // up to 3.6e8 requests (x 100 bytes) and as many visits (x 640 bytes) in flight = 248 GiB.
     let stderr = refused(
         &s,
         &[
@@ -219,7 +219,7 @@ fn an_unbounded_max_in_flight_on_an_overloaded_design_is_refused_not_aborted() {
         ],
     );
     assert!(
-        stderr.contains("requests and visits in flight (scenario.max_in_flight) 79.1 GiB"),
+        stderr.contains("requests and visits in flight (scenario.max_in_flight) 248 GiB"),
         "{stderr}"
     );
 }
@@ -316,7 +316,8 @@ fn a_million_services_beyond_the_memory_limit_are_refused_before_they_are_parsed
         format!("name = \"s{i}\", service_time = {{ dist = \"constant\", value = \"1ms\" }}")
     };
     let mut tables = String::from(head);
-    let mut inline = String::from(head) + "service = [";
+    // The list before any table header, where it is the scenario's own `service` key.
+    let mut inline = String::from("service = [");
     for i in 0..1_000_000 {
         tables.push_str(&format!(
             "[[service]]\n{}\n",
@@ -325,6 +326,7 @@ fn a_million_services_beyond_the_memory_limit_are_refused_before_they_are_parsed
         inline.push_str(&format!("{{ {} }}, ", service(i)));
     }
     inline.push_str("]\n");
+    inline.push_str(head);
     s.write("tables.toml", &tables);
     s.write("inline.toml", &inline);
     drop((tables, inline));
