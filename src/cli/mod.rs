@@ -209,28 +209,13 @@ impl Budget {
 
 impl Budget {
     /// Refuses, before it is parsed, a scenario whose loading alone would hold more than
-    /// `--max-memory`: the services its text declares x the most that loading holds per
-    /// service (`scenario::load::LOADING_BYTES_PER_SERVICE`). A pass over the text, so a
-    /// design of 10^6 services is refused in a fraction of a second rather than after the
-    /// parse it could not hold.
+    /// `--max-memory` (`metrics::budget::loading`: its bytes, value marks and lines, counted
+    /// in one pass over the text). So a design of 10^6 services, written as tables or as
+    /// one inline list, is refused in a fraction of a second rather than after the parse it
+    /// could not hold.
     fn check_loading(&self, text: &str, what: &str) -> anyhow::Result<()> {
-        use crate::scenario::load::{services_declared, LOADING_BYTES_PER_SERVICE};
-        let services = services_declared(text);
-        let bytes = services as f64 * LOADING_BYTES_PER_SERVICE;
-        let part = format!(
-            "loading the scenario ({} [[service]] table{} x {} each)",
-            report::format::group(services as u64),
-            if services == 1 { "" } else { "s" },
-            report::text::bytes(LOADING_BYTES_PER_SERVICE)
-        );
-        let estimate = crate::metrics::budget::Estimate {
-            events: 0.0,
-            memory_bytes: bytes,
-            arrivals_per_replication: 0.0,
-            visits_per_request: 0.0,
-            replications: 0.0,
-            memory_parts: vec![(part, bytes)],
-        };
+        let loading = crate::metrics::budget::loading(text);
+        let estimate = loading.estimate(report::text::loading_part(&loading));
         self.check(&estimate, 1, what)
     }
 }
@@ -486,8 +471,8 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 report::text::estimate_line(&estimate, threads)
             ));
             // Valid is not the same as viable.
-            for warning in crate::metrics::theory::warnings(&model) {
-                eprintln!("warning: {warning}");
+            for line in report::text::warnings(&crate::metrics::theory::warnings(&model)) {
+                eprintln!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -531,8 +516,8 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(|dir| output::Lock::acquire(dir, true))
                 .transpose()?;
-            for warning in crate::metrics::theory::warnings(&model) {
-                eprintln!("warning: {warning}");
+            for line in report::text::warnings(&crate::metrics::theory::warnings(&model)) {
+                eprintln!("{line}");
             }
             let outcome = run_with_progress_bar(&model);
             if let Some(dir) = &out {

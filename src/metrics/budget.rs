@@ -37,8 +37,13 @@ pub fn bytes_per_cache_entry(policy: Policy) -> f64 {
         _ => 64.0,
     }
 }
-/// Bytes of one frame (a visit in flight) with its call records.
-pub const BYTES_PER_FRAME: f64 = 136.0;
+/// Bytes of one frame (a visit in flight) with its call records, its place in its queue and
+/// its events: `tests/memory.rs` (`a_visit_in_flight_costs_at_most_what_the_budget_counts`)
+/// measures 583 bytes per visit at the overload bound of a fan-out of 1,000 parallel calls
+/// (the 136 counted before held a plain queue's 200,000 requests, 351 bytes per request
+/// and visit, only because the bound counted four visits per request: a fan-out of 99,999
+/// held 1.43 GB where 519 MiB was counted); 640 leaves a margin of 10%.
+pub const BYTES_PER_FRAME: f64 = 640.0;
 /// Bytes of one request in flight beyond its frames (its slab entry, its arrival event).
 pub const BYTES_PER_REQUEST: f64 = 100.0;
 /// Bytes of one replica beyond its queue (its lifecycle, counters, breakers).
@@ -55,6 +60,73 @@ pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
 
 /// Slots a keyed cache's store reserves up front (`components::cache`'s `PREALLOCATE_MAX`).
 const CACHE_PREALLOCATED_SLOTS: f64 = (1u64 << 20) as f64;
+
+/// Bytes loading a scenario holds at its peak (the toml crate's parse of the text, its tokens
+/// and tree, then validation; for an invalid file the problems reported), per byte of text,
+/// per value mark (each `{`, `[`, `,` and `=`: about one per table, list, element or key) and
+/// per line. Fitted as an upper envelope of the peaks `tests/memory.rs`
+/// (`loading_costs_at_most_what_the_budget_counts_for_every_shape`) measures on 15 shapes of
+/// text at 20,000 items each: a long string costs 7.9 bytes per byte (its copies); a value
+/// mark up to 487 bytes (a call in a list) or 447 (services written inline); a line (a
+/// table header, a comment) up to 175 beside its marks. The ordinary `[[service]]` tables
+/// of the tree measured there cost 4,747 bytes each and are counted at 6,970 (1.47 times);
+/// the worst shape for the fit (empty lists) is counted at 3.8 times its cost. Set for valid
+/// files: an invalid one also holds its problems and a second parse that places them, up
+/// to 2.9 times this (20,000 inline services each lacking a name and a service time).
+pub const LOADING_BYTES_PER_TEXT_BYTE: f64 = 8.0;
+pub const LOADING_BYTES_PER_VALUE_MARK: f64 = 500.0;
+pub const LOADING_BYTES_PER_LINE: f64 = 175.0;
+
+/// What loading a scenario's text costs, counted without parsing it (one pass over its
+/// bytes), so that a scenario too large to load is refused before it is parsed however its
+/// tables are written (`[[service]]` headers, one inline list of a million services, a list
+/// of ten million numbers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loading {
+    pub text_bytes: usize,
+    /// Value marks: `{`, `[`, `,` and `=`, wherever they are (in strings and comments too,
+    /// which only counts more).
+    pub marks: u64,
+    pub lines: u64,
+}
+
+impl Loading {
+    /// Peak bytes held while the text is loaded.
+    pub fn memory_bytes(&self) -> f64 {
+        self.text_bytes as f64 * LOADING_BYTES_PER_TEXT_BYTE
+            + self.marks as f64 * LOADING_BYTES_PER_VALUE_MARK
+            + self.lines as f64 * LOADING_BYTES_PER_LINE
+    }
+
+    /// The estimate of memory alone (no events), its one part named `what`.
+    pub fn estimate(&self, what: String) -> Estimate {
+        finish(Estimate {
+            events: 0.0,
+            memory_bytes: 0.0,
+            arrivals_per_replication: 0.0,
+            visits_per_request: 0.0,
+            replications: 0.0,
+            memory_parts: vec![(what, self.memory_bytes())],
+        })
+    }
+}
+
+/// Counts what loading `text` costs (see [`Loading`]).
+pub fn loading(text: &str) -> Loading {
+    let (mut marks, mut lines) = (0u64, 1u64);
+    for byte in text.bytes() {
+        match byte {
+            b'{' | b'[' | b',' | b'=' => marks += 1,
+            b'\n' => lines += 1,
+            _ => {}
+        }
+    }
+    Loading {
+        text_bytes: text.len(),
+        marks,
+        lines,
+    }
+}
 
 /// What a command is estimated to cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,10 +244,13 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
             instance_slots * BYTES_PER_INSTANCE_SLOT,
         ));
     }
-    // In flight: at most what the overload bound allows, and no more than the run brings; for
-    // a design that theory finds stable, what Little's law says, with room to spare.
+    // In flight: at most what the overload bound allows (requests, and visits: no more than
+    // the requests in flight make), and no more than the run brings; for a design that
+    // theory finds stable, what Little's law says, with room to spare.
     let mut requests = (model.max_in_flight as f64).min(arrivals);
-    let mut frames = (max_visits_in_flight(model.max_in_flight) as f64).min(arrivals * visits);
+    let mut frames = (max_visits_in_flight(model.max_in_flight) as f64)
+        .min(arrivals * visits)
+        .min(requests * visits.max(1.0));
     if let Some(in_flight) = stable_in_flight(model, &visits_each) {
         requests = requests.min(in_flight);
         frames = frames.min(in_flight * visits.max(1.0));
@@ -332,14 +407,15 @@ service_time = { dist = "constant", value = "1us" }
         let e = estimate(&load(ONE_QUEUE, &[]), 1);
         let in_flight = e.memory_parts.iter().find(|p| p.0.starts_with("requests"));
         let bytes = in_flight.map(|p| p.1).expect("an in-flight part");
-        assert!((bytes - 41.0 * (100.0 + 136.0)).abs() < 1.0, "{bytes}");
+        assert!((bytes - 41.0 * (100.0 + 640.0)).abs() < 1.0, "{bytes}");
     }
 
     #[test]
     fn in_flight_memory_follows_the_overload_bound_and_the_threads() {
         // At 2,000/s on 2 workers of 1 ms (offered load 1, no steady state: the bound
         // counts), 2e5 arrivals, max_in_flight 1000: 1000 requests and max(4 x 1000, 100,000)
-        // = 100,000 frames at most: 1000 x 100 + 1e5 x 136 bytes per replication, two at once.
+        // = 100,000 visits by the bound, but 1000 requests of one visit make 1000 frames at
+        // most: 1000 x 100 + 1000 x 640 bytes per replication, two at once.
         let model = load(
             ONE_QUEUE,
             &[
@@ -352,8 +428,21 @@ service_time = { dist = "constant", value = "1us" }
         let in_flight = e.memory_parts.iter().find(|p| p.0.starts_with("requests"));
         assert_eq!(
             in_flight.map(|p| p.1),
-            Some(2.0 * (1000.0 * 100.0 + 1e5 * 136.0))
+            Some(2.0 * (1000.0 * 100.0 + 1000.0 * 640.0))
         );
+    }
+
+    #[test]
+    fn loading_counts_bytes_value_marks_and_lines() {
+        // 2 lines; marks: `=` x3, `{`, `,`, `[` x2 (the header) = 7, the `[` in the string
+        // and the comment's `=` too (counting more is safe): 9. 8 x 38 bytes + 500 x 9 + 175
+        // x 2 = 5,154.
+        let text = "[[s]]\nx = { a = 1, b = \"[\" } # c = d";
+        let l = loading(text);
+        assert_eq!((l.text_bytes, l.marks, l.lines), (36, 9, 2));
+        assert_eq!(l.memory_bytes(), 5_138.0);
+        let e = l.estimate("loading".into());
+        assert_eq!((e.events, e.memory_bytes), (0.0, l.memory_bytes()));
     }
 
     #[test]

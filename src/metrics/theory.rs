@@ -663,9 +663,33 @@ fn reached_by_fallback(model: &Model) -> Vec<bool> {
     seen.iter().map(|s| s[1]).collect()
 }
 
+/// One warning: what is valid but cannot be what was meant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    /// What warnings of this kind are, in the plural, for a report that shows a few of a
+    /// kind and counts the rest (`services are never visited`): a design of 10^6 services
+    /// can have 10^6 warnings of one kind.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl Warning {
+    fn new(kind: &'static str, text: String) -> Warning {
+        Warning { kind, text }
+    }
+}
+
+const NEVER_VISITED: &str = "services are never visited";
+const BEYOND_AUTOSCALE: &str = "services are offered more work than their autoscale.max can do";
+const OVERLOADED: &str = "services are offered more work than they can do";
+const UNREACHABLE_AVAILABILITY: &str = "availability objectives cannot be met";
+const ZERO_TARGET: &str = "objectives of 0 cannot be met";
+const TIMEOUT_WITHIN_TARGET: &str =
+    "calls time out within a latency objective's target (it can pass by construction)";
+
 /// What is valid but cannot be what was meant, for warnings: services nothing reaches,
 /// objectives no run can meet, queues that grow without limit.
-pub fn warnings(model: &Model) -> Vec<String> {
+pub fn warnings(model: &Model) -> Vec<Warning> {
     let mut out = Vec::new();
     // A service with no visits by the theory's visit ratios is never visited, unless a
     // fallback reaches it along the call graph: a fallback taken only on timeouts or
@@ -674,9 +698,12 @@ pub fn warnings(model: &Model) -> Vec<String> {
     let by_fallback = reached_by_fallback(model);
     for ((service, &v), &by_fallback) in model.services.iter().zip(&visits).zip(&by_fallback) {
         if v == 0.0 && !by_fallback {
-            out.push(format!(
-                "service \"{}\" is never visited: no class enters there and no call reaches it",
-                service.name
+            out.push(Warning::new(
+                NEVER_VISITED,
+                format!(
+                    "service \"{}\" is never visited: no class enters there and no call reaches it",
+                    service.name
+                ),
             ));
         }
     }
@@ -703,18 +730,18 @@ pub fn warnings(model: &Model) -> Vec<String> {
                     None => t.offered_load * f64::from(service.replicas) / f64::from(a.max),
                 };
                 if at_ceiling >= 1.0 {
-                    out.push(format!(
+                    out.push(Warning::new(BEYOND_AUTOSCALE, format!(
                         "service \"{}\" is offered more work than even autoscale.max = {} replicas can do (offered load {:.2} at the ceiling); its queue will grow without limit",
                         service.name, a.max, at_ceiling
-                    ));
+                    )));
                 }
             }
-            None if t.offered_load >= 1.0 => out.push(format!(
+            None if t.offered_load >= 1.0 => out.push(Warning::new(OVERLOADED, format!(
                 "service \"{}\" is offered more work than it can do{} (offered load {:.2}); its queue will grow without limit",
                 service.name,
                 service.batch.map_or(String::new(), |b| format!(" even in full batches of {}", b.max_size)),
                 t.offered_load
-            )),
+            ))),
             None => {}
         }
     }
@@ -733,17 +760,20 @@ pub fn warnings(model: &Model) -> Vec<String> {
     for (path, o, best, whose) in objectives {
         match o.measure {
             crate::scenario::model::Measure::Availability if o.target > best + 1e-12 => {
-                out.push(format!(
+                out.push(Warning::new(UNREACHABLE_AVAILABILITY, format!(
                     "{path}.availability = {} cannot be met: with the error rates given, at most {:.4}% of {whose} can succeed (add retries, fallbacks or lower error rates)",
                     o.target,
                     best * 100.0
-                ));
+                )));
             }
             crate::scenario::model::Measure::Availability
             | crate::scenario::model::Measure::Degraded => {}
-            m if o.target == 0.0 => out.push(format!(
-                "{path}.{} = 0 cannot be met unless requests take no time at all",
-                m.key()
+            m if o.target == 0.0 => out.push(Warning::new(
+                ZERO_TARGET,
+                format!(
+                    "{path}.{} = 0 cannot be met unless requests take no time at all",
+                    m.key()
+                ),
             )),
             _ => {}
         }
@@ -757,7 +787,7 @@ pub fn warnings(model: &Model) -> Vec<String> {
 /// target, on the path of requests the objective judges, turns the requests that would
 /// have been slow into failures, so the objective can pass by construction; the warning
 /// says so (availability is where those requests show).
-fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
+fn timeouts_within_latency_targets(model: &Model) -> Vec<Warning> {
     // Per class: the (caller, callee, timeout) of every call its requests can make that
     // fails the request when it times out (an optional call's, or one with a fallback,
     // does not).
@@ -816,14 +846,14 @@ fn timeouts_within_latency_targets(model: &Model) -> Vec<String> {
         calls.sort_unstable();
         calls.dedup();
         for (caller, callee, t) in calls {
-            out.push(format!(
+            out.push(Warning::new(TIMEOUT_WITHIN_TARGET, format!(
                 "{path}.{} = {} can pass by construction: the call from \"{}\" to \"{}\" times out after {}, and a timed-out request is a failure, not a latency (latency objectives cover successful requests only)",
                 o.measure.key(),
                 crate::engine::time::format_ns(o.target),
                 model.services[caller].name,
                 model.services[callee].name,
                 crate::engine::time::format_ns(t as f64),
-            ));
+            )));
         }
     }
     out

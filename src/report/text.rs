@@ -876,6 +876,47 @@ pub fn estimate_line(e: &crate::metrics::budget::Estimate, threads: usize) -> St
     )
 }
 
+/// Warnings of one kind shown in full; the rest of the kind are counted on one line.
+pub const WARNINGS_SHOWN_PER_KIND: usize = 10;
+
+/// The lines of standard error that warn of `warnings`: each kind's first
+/// [`WARNINGS_SHOWN_PER_KIND`] in full, then one line counting the rest of the kind (`warning:
+/// ... and 999,990 more services are never visited`), so that a design of 10^6 services
+/// never visited prints a dozen lines, not 90 MB. Kinds in the order they first appear.
+pub fn warnings(warnings: &[crate::metrics::theory::Warning]) -> Vec<String> {
+    let mut kinds: Vec<&str> = Vec::new();
+    for w in warnings {
+        if !kinds.contains(&w.kind) {
+            kinds.push(w.kind);
+        }
+    }
+    let mut lines = Vec::new();
+    for kind in kinds {
+        let mut of_kind = warnings.iter().filter(|w| w.kind == kind);
+        for w in of_kind.by_ref().take(WARNINGS_SHOWN_PER_KIND) {
+            lines.push(format!("warning: {}", w.text));
+        }
+        let rest = of_kind.count();
+        if rest > 0 {
+            lines.push(format!(
+                "warning: ... and {} more {kind}",
+                group(rest as u64)
+            ));
+        }
+    }
+    lines
+}
+
+/// The memory part of loading a scenario's text, for [`too_much_memory`].
+pub fn loading_part(l: &crate::metrics::budget::Loading) -> String {
+    format!(
+        "loading the scenario ({} of text, {} values, tables and keys, {} lines)",
+        bytes(l.text_bytes as f64),
+        big(l.marks as f64),
+        big(l.lines as f64)
+    )
+}
+
 /// Why a command was refused before it started: its estimated memory above `--max-memory`.
 pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &str) -> String {
     let parts: Vec<String> = e
@@ -887,10 +928,34 @@ pub fn too_much_memory(e: &crate::metrics::budget::Estimate, limit: u64, what: &
         "error: {what} would hold about {} of memory at once, more than the limit of {} \
          (--max-memory): {}.\nLower the keys that drive it (a keyed cache's capacity or \
          replicas, scenario.max_in_flight, scenario.window against scenario.duration, the \
-         points of a sweep), run fewer replications at once, or raise the limit with \
-         --max-memory SIZE (e.g. 32GiB; --max-memory 0 lifts it).",
+         points of a sweep, the services and lists of the scenario itself), run fewer \
+         replications at once, or raise the limit with --max-memory SIZE (e.g. 32GiB; --max-memory 0 lifts it).",
         bytes(e.memory_bytes),
         bytes(limit as f64),
         parts.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::theory::Warning;
+
+    #[test]
+    fn warnings_show_ten_of_a_kind_and_count_the_rest_kind_by_kind() {
+        // 25 of kind "a" around 2 of kind "b": a's first 10, "... and 15 more a", then b's 2.
+        let w = |kind: &'static str, i: usize| Warning {
+            kind,
+            text: format!("{kind}{i}"),
+        };
+        let mut all: Vec<Warning> = (0..12).map(|i| w("a", i)).collect();
+        all.extend((0..2).map(|i| w("b", i)));
+        all.extend((12..25).map(|i| w("a", i)));
+        let mut expected: Vec<String> = (0..10).map(|i| format!("warning: a{i}")).collect();
+        expected.push("warning: ... and 15 more a".into());
+        expected.extend(["warning: b0".to_string(), "warning: b1".to_string()]);
+        assert_eq!(warnings(&all), expected);
+        // Ten of a kind are shown whole, with no count line.
+        assert_eq!(warnings(&all[..10]).len(), 10);
+    }
 }

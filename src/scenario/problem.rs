@@ -54,15 +54,32 @@ pub fn unknown_key_message(key: &str, valid: &[&str]) -> String {
     }
 }
 
-/// Names for a message: each once, in the order first given, comma-separated.
+/// Names a message lists; the rest are counted.
+pub const LISTED_NAMES: usize = 20;
+
+/// Names for a message: each once, in the order first given, comma-separated; past
+/// [`LISTED_NAMES`], counted (`and 99,980 more`). A scenario of 10^5 services listed them
+/// all in each message that names the services defined, deduplicated by a linear search:
+/// 28 s to report a mistake in a 3 MB file.
 pub fn listing(names: &[String]) -> String {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut listed: Vec<&str> = Vec::new();
+    let mut more = 0usize;
     for name in names {
-        if !seen.contains(&name.as_str()) {
-            seen.push(name);
+        if seen.insert(name.as_str()) {
+            if listed.len() < LISTED_NAMES {
+                listed.push(name);
+            } else {
+                more += 1;
+            }
         }
     }
-    seen.join(", ")
+    let list = listed.join(", ");
+    if more == 0 {
+        list
+    } else {
+        format!("{list} and {more} more")
+    }
 }
 
 /// A number as a message shows it: as Rust writes it, except that a magnitude of
@@ -72,5 +89,20 @@ pub fn shown(value: f64) -> String {
         format!("{value:e}")
     } else {
         value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_names_each_once_and_counts_past_twenty() {
+        // "b" twice is listed once; 25 distinct names: the first 20 and "and 5 more".
+        let few: Vec<String> = ["a", "b", "b", "c"].map(String::from).to_vec();
+        assert_eq!(listing(&few), "a, b, c");
+        let many: Vec<String> = (0..25).map(|i| format!("s{i}")).collect();
+        let first: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+        assert_eq!(listing(&many), format!("{} and 5 more", first.join(", ")));
     }
 }

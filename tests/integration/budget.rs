@@ -202,7 +202,7 @@ fn an_unbounded_max_in_flight_on_an_overloaded_design_is_refused_not_aborted() {
     let s = Scratch::new("budget-in-flight");
     s.write("a.toml", BASE);
     // 1e5/s offered to a service that does 1000/s, for an hour, with max_in_flight = 2^32 - 1:
-    // up to 3.6e8 requests (x 100 bytes) and visits (x 136 bytes) in flight = 79 GiB.
+    // up to 3.6e8 requests (x 100 bytes) and as many visits (x 640 bytes) in flight = 248 GiB.
     let stderr = refused(
         &s,
         &[
@@ -219,7 +219,7 @@ fn an_unbounded_max_in_flight_on_an_overloaded_design_is_refused_not_aborted() {
         ],
     );
     assert!(
-        stderr.contains("requests and visits in flight (scenario.max_in_flight) 79.1 GiB"),
+        stderr.contains("requests and visits in flight (scenario.max_in_flight) 248 GiB"),
         "{stderr}"
     );
 }
@@ -306,41 +306,70 @@ fn a_resumed_sweep_is_budgeted_for_the_points_left() {
 
 /// Loading holds about 5 KB per service at its peak (the parse; `tests/memory.rs`), so a
 /// design of 10^6 services needs about 5 GiB before it runs at all: above the limit, it is
-/// refused from a pass over its text, before the parse (which takes about a minute).
+/// refused from a pass over its text, before the parse (which takes about a minute), however
+/// the services are written: as `[[service]]` tables or as one inline list on one line.
 #[test]
 fn a_million_services_beyond_the_memory_limit_are_refused_before_they_are_parsed() {
     let s = Scratch::new("budget-services");
-    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
+    let head = "[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n";
+    let service = |i: usize| {
+        format!("name = \"s{i}\", service_time = {{ dist = \"constant\", value = \"1ms\" }}")
+    };
+    let mut tables = String::from(head);
+    // The list before any table header, where it is the scenario's own `service` key.
+    let mut inline = String::from("service = [");
     for i in 0..1_000_000 {
-        text.push_str(&format!(
-            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"constant\", value = \"1ms\" }}\n"
+        tables.push_str(&format!(
+            "[[service]]\n{}\n",
+            service(i).replacen(", ", "\n", 1)
         ));
+        inline.push_str(&format!("{{ {} }}, ", service(i)));
     }
-    s.write("wide.toml", &text);
-    drop(text);
-    // 10^6 x 5,500 bytes = 5.1 GiB, above 1 GiB.
-    for (command, what) in [("run", "this run"), ("sweep", "this sweep")] {
-        let stderr = refused(
-            &s,
-            &[
-                command,
-                "wide.toml",
-                "--max-memory",
-                "1GiB",
-                "--sweep",
-                "traffic.rate=1,2",
-            ][..if command == "run" { 4 } else { 6 }],
-        );
-        assert!(
-            stderr.contains(&format!(
-                "error: {what} would hold about 5.1 GiB of memory at once"
-            )),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains("loading the scenario (1,000,000 [[service]] tables x 5.4 KiB each)"),
-            "{stderr}"
-        );
+    inline.push_str("]\n");
+    inline.push_str(head);
+    s.write("tables.toml", &tables);
+    s.write("inline.toml", &inline);
+    drop((tables, inline));
+    // Tables: 8 marks (`[[`, four `=`, `{`, `,`) and 3 lines per service, about 77 bytes:
+    // 10^6 x (8 x 500 + 3 x 175 + 77 x 8) = 5.1e9 bytes, 4.8 GiB. Inline: 9 marks (the
+    // separator too) and 72 bytes on one line: 10^6 x (4,500 + 576) = 4.7 GiB. Both above
+    // 1 GiB.
+    for (file, size, counts) in [
+        (
+            "tables.toml",
+            "4.8 GiB",
+            "8,000,004 values, tables and keys, 3,000,005 lines",
+        ),
+        (
+            "inline.toml",
+            "4.7 GiB",
+            "9,000,006 values, tables and keys, 6 lines",
+        ),
+    ] {
+        for (command, what) in [("run", "this run"), ("sweep", "this sweep")] {
+            let stderr = refused(
+                &s,
+                &[
+                    command,
+                    file,
+                    "--max-memory",
+                    "1GiB",
+                    "--sweep",
+                    "traffic.rate=1,2",
+                ][..if command == "run" { 4 } else { 6 }],
+            );
+            assert!(
+                stderr.contains(&format!(
+                    "error: {what} would hold about {size} of memory at once"
+                )),
+                "{stderr}"
+            );
+            assert!(stderr.contains(counts), "{stderr}");
+            assert!(
+                stderr.contains("the services and lists of the scenario"),
+                "{stderr}"
+            );
+        }
     }
 }
 
@@ -452,8 +481,9 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     let s = Scratch::new("budget-stable");
     s.write("a.toml", BASE);
     // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB
-    // (and loading its one service is counted at 5.4 KiB).
-    let out = s.capsim(&["run", "a.toml", "--max-memory", "6KiB"]);
+    // (and loading its text is counted at 10.3 KiB: 163 bytes x 8 + 14 value marks x 500 +
+    // 13 lines x 175 = 10,579 bytes).
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "11KiB"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     // At 5,000/s on 4 workers of 1 ms (offered load 1.25) theory finds no steady state, so
     // the bound counts: a million requests and visits in flight, far above 1 MiB.

@@ -378,10 +378,7 @@ fn batching_capacity_is_judged_at_the_batch_size_the_load_needs() {
     let theory = &capsim::metrics::theory::theory(&load(610))[0];
     assert_eq!(theory.batch_size, Some(16));
     assert!((theory.offered_load - 0.99125).abs() < 1e-12, "{theory:?}");
-    assert_eq!(
-        capsim::metrics::theory::warnings(&load(610)),
-        Vec::<String>::new()
-    );
+    assert_eq!(capsim::metrics::theory::warnings(&load(610)), []);
 
     let s = simulate(&scenario(610));
     let svc = service(&s, "gpu");
@@ -403,7 +400,10 @@ fn batching_capacity_is_judged_at_the_batch_size_the_load_needs() {
     let over = &capsim::metrics::theory::theory(&load(800))[0];
     assert_eq!(over.batch_size, Some(32));
     assert!((over.offered_load - 1.05).abs() < 1e-12, "{over:?}");
-    let warned = capsim::metrics::theory::warnings(&load(800));
+    let warned: Vec<String> = capsim::metrics::theory::warnings(&load(800))
+        .into_iter()
+        .map(|w| w.text)
+        .collect();
     assert_eq!(
         warned,
         ["service \"gpu\" is offered more work than it can do even in full batches of 32 (offered load 1.05); its queue will grow without limit"]
