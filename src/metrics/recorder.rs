@@ -183,7 +183,10 @@ impl Durations {
     fn histogram(&self) -> &Histogram<u64> {
         self.built.get_or_init(|| {
             let used = self.used();
-            let highest_ns = used.len().checked_sub(1).map_or(0, |i| self.layout.lowest_ns(i));
+            let highest_ns = used
+                .len()
+                .checked_sub(1)
+                .map_or(0, |i| self.layout.lowest_ns(i));
             let mut histogram =
                 Histogram::new_with_bounds(1, highest_ns.max(2), self.layout.digits)
                     .expect("1ns up to at least 2ns at 2 or 3 significant digits is valid");
