@@ -55,6 +55,17 @@ pub const BYTES_PER_INSTANCE_SLOT: f64 = 20.0;
 /// Bytes of one time-series window, and per service in it (docs/scenarios.md "Time series").
 pub const BYTES_PER_WINDOW: f64 = 60.0;
 pub const BYTES_PER_WINDOW_SERVICE: f64 = 88.0;
+/// Bytes of one service beyond its histograms (its model, components, record and levels):
+/// `max RSS` of a 1 s run of a tree of services that no request reaches grows by 20.2 KiB a
+/// service from 1,000 to 4,000 services and 20.1 KiB from 4,000 to 10,000 (`/usr/bin/time
+/// -v`, 2026-12-05); 24 KiB leaves a margin.
+pub const BYTES_PER_SERVICE: f64 = 24.0 * 1024.0;
+/// Histograms of durations a service visited keeps per replication running (its latency and
+/// its queue wait), and in the pool besides: the pooled pair and the crate's histogram each
+/// builds when it is read. Each holds counts up to its largest value
+/// (`recorder::histogram_bytes_up_to`), at most the run's duration.
+pub const HISTOGRAMS_PER_SERVICE_RUNNING: f64 = 2.0;
+pub const HISTOGRAMS_PER_SERVICE_POOLED: f64 = 4.0;
 /// Bytes of one sweep row held until the final write (its figures and labels).
 pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
 
@@ -238,6 +249,15 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         cache_bytes,
     ));
     parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
+    // A service that requests reach keeps histograms whose counts run up to the longest
+    // duration recorded there: at most the run's.
+    let reached = visits_each.iter().filter(|&&v| v * arrivals > 0.0).count() as f64;
+    let histogram_bytes = super::recorder::histogram_bytes_up_to(model.duration_ns);
+    parts.push((
+        "services' histograms (services reached x latency and queue wait up to the duration)"
+            .into(),
+        reached * HISTOGRAMS_PER_SERVICE_RUNNING * histogram_bytes,
+    ));
     if instance_slots > 0.0 {
         parts.push((
             "balancer instances' own counts (replicas x instances)".into(),
@@ -268,10 +288,18 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
     for part in &mut parts {
         part.1 *= at_once.max(1) as f64;
     }
-    // The pool keeps one series besides the runs'.
+    // The pool keeps one series besides the runs', and its own histograms.
     if series > 0.0 {
         parts.push(("pooled time series".into(), series));
     }
+    parts.push((
+        "pooled services' histograms".into(),
+        reached * HISTOGRAMS_PER_SERVICE_POOLED * histogram_bytes,
+    ));
+    parts.push((
+        "services (their model, components and records)".into(),
+        model.services.len() as f64 * BYTES_PER_SERVICE,
+    ));
     finish(Estimate {
         events,
         memory_bytes: 0.0,

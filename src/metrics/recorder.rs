@@ -10,7 +10,6 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 /// Digits of the compact histograms (per-window series, of which a run keeps many): values
 /// within 1%, at about a seventh of the memory.
 const COMPACT_DIGITS: u8 = 2;
-const HOUR_NS: u64 = 3_600_000_000_000;
 /// A CDF's points (`Durations::cdf_points`): this many per decade of `1 - q`, over this many
 /// decades (to p99.999): 201 points at most.
 pub const CDF_POINTS_PER_DECADE: u32 = 40;
@@ -115,6 +114,12 @@ impl Default for Durations {
     }
 }
 
+/// Bytes a full-precision histogram's counts hold at most when its largest value is `ns`
+/// (what the work budget counts for the histograms a service keeps).
+pub fn histogram_bytes_up_to(ns: Nanos) -> f64 {
+    ((Layout::new(SIGNIFICANT_DIGITS).index(ns) + 1) * std::mem::size_of::<u64>()) as f64
+}
+
 impl Durations {
     /// A histogram at 2 significant digits (within 1%), for the many per-window histograms of
     /// a time series; the exact sum keeps the mean exact.
@@ -123,11 +128,13 @@ impl Durations {
     }
 
     fn with_digits(digits: u8) -> Self {
-        // Sized for an hour at first; it grows (rarely, and only early) for longer values.
-        let layout = Layout::new(digits);
+        // Empty at first: the counts grow (rarely, and only early) to the largest bucket
+        // recorded, so that a service that records little
+        // holds little. Sized for an hour up front, every histogram held 270 KiB at 3 digits,
+        // and a design of 10,000 services 13 GB.
         Durations {
-            layout,
-            counts: vec![0; layout.index(HOUR_NS) + 1],
+            layout: Layout::new(digits),
+            counts: Vec::new(),
             total: 0,
             sum_ns: 0,
             built: OnceLock::new(),
@@ -164,17 +171,37 @@ impl Durations {
     /// Counts one value at `index`, past the counts so far.
     #[cold]
     fn grow_to(&mut self, index: usize) {
+        // Exactly to the new largest bucket: a stream of independent durations sets a new
+        // maximum about ln(n) times in n values, so growing exactly costs few copies, and
+        // the counts hold no more than their largest bucket (what the work budget counts).
+        self.counts.reserve_exact(index + 1 - self.counts.len());
         self.counts.resize(index + 1, 0);
         self.counts[index] += 1;
     }
 
+    /// The counts up to the largest bucket counted (a cleared histogram keeps zeros past it).
+    fn used(&self) -> &[u64] {
+        let end = self.counts.iter().rposition(|&count| count > 0);
+        &self.counts[..end.map_or(0, |index| index + 1)]
+    }
+
     /// The crate's histogram of the counts, built at the first reading since a recording.
+    /// Its range ends at the largest bucket counted, not at an hour: the crate's readings
+    /// (quantiles, maximum, shares below a value) depend on the buckets' layout, which the
+    /// lowest value and the digits fix, not on how far the range goes, and a range to an
+    /// hour would hold 270 KiB per histogram read.
     fn histogram(&self) -> &Histogram<u64> {
         self.built.get_or_init(|| {
-            let mut histogram = Histogram::new_with_bounds(1, HOUR_NS, self.layout.digits)
-                .expect("1ns..1h at 2 or 3 significant digits is a valid histogram");
+            let used = self.used();
+            let highest_ns = used
+                .len()
+                .checked_sub(1)
+                .map_or(0, |i| self.layout.lowest_ns(i));
+            let mut histogram =
+                Histogram::new_with_bounds(1, highest_ns.max(2), self.layout.digits)
+                    .expect("1ns up to at least 2ns at 2 or 3 significant digits is valid");
             histogram.auto(true);
-            for (index, &count) in self.counts.iter().enumerate() {
+            for (index, &count) in used.iter().enumerate() {
                 if count > 0 {
                     let ns = self.layout.lowest_ns(index);
                     if histogram.record_n(ns, count).is_err() {
@@ -258,10 +285,14 @@ impl Durations {
             self.layout, other.layout,
             "histograms merge at one precision"
         );
-        if self.counts.len() < other.counts.len() {
-            self.counts.resize(other.counts.len(), 0);
+        // Only as far as the other's largest bucket counted: merging an empty histogram
+        // touches nothing.
+        let theirs = other.used();
+        if self.counts.len() < theirs.len() {
+            self.counts.reserve_exact(theirs.len() - self.counts.len());
+            self.counts.resize(theirs.len(), 0);
         }
-        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+        for (mine, theirs) in self.counts.iter_mut().zip(theirs) {
             *mine += theirs;
         }
         self.total += other.total;
@@ -479,6 +510,7 @@ impl Record {
 
 #[cfg(test)]
 mod tests {
+    const HOUR_NS: u64 = 3_600_000_000_000;
     use super::*;
 
     /// Values spread over every doubling of a u64: each edge of a power of two, the first
@@ -597,6 +629,35 @@ mod tests {
         assert!(compact.footprint_bytes() * 5 < full.footprint_bytes());
         compact.clear();
         assert_eq!((compact.count(), compact.mean_ns()), (0, 0.0));
+    }
+
+    #[test]
+    fn a_histogram_holds_counts_only_up_to_its_largest_bucket() {
+        // Empty: nothing held, and merging it or reading it allocates no counts.
+        let mut d = Durations::default();
+        assert_eq!(d.footprint_bytes(), 0);
+        d.add(&Durations::default());
+        assert_eq!((d.footprint_bytes(), d.quantile_ns(0.99)), (0, 0.0));
+        // Values up to 1 ms at 3 digits: 1 ms = 10^6 ns lies in the doubling from 2^19
+        // (index (19 - 10) x 1024 + 10^6 >> 9 = 9,216 + 1,953 = 11,169), so 11,170 counts,
+        // where an hour's range is 33,421 (`index(HOUR_NS) + 1`: 3.6 x 10^12 lies in the
+        // doubling from 2^41, 31 x 1,024 + 3.6 x 10^12 >> 31 = 31,744 + 1,676).
+        for ns in [1_000, 50_000, 1_000_000] {
+            d.record(ns);
+        }
+        let layout = Layout::new(SIGNIFICANT_DIGITS);
+        assert_eq!(layout.index(1_000_000), 11_169);
+        assert_eq!(d.footprint_bytes(), 11_170 * 8);
+        assert_eq!(layout.index(HOUR_NS), 33_420);
+        // A merge into an empty one grows it to the other's largest bucket and no further,
+        // and reads the same.
+        let mut merged = Durations::default();
+        merged.add(&d);
+        assert_eq!(merged.footprint_bytes(), d.footprint_bytes());
+        for q in [0.0, 0.5, 1.0] {
+            assert_eq!(merged.quantile_ns(q), d.quantile_ns(q));
+        }
+        assert_eq!(d.max_ns(), 1_000_447.0);
     }
 
     #[test]

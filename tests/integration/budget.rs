@@ -398,6 +398,38 @@ fn a_plan_of_long_designs_is_refused() {
     assert!(stderr.contains("this plan"), "{stderr}");
 }
 
+/// Every service that requests reach keeps histograms of its durations, whose counts grow
+/// up to the longest duration recorded: at most the run's. 2,000 services of a tree (each
+/// calls ten) reached by a request a second for 1 s: 2,000 x (24 KiB + 6 histograms x
+/// (index(10^9) + 1) x 8 = 6 x 21,364 x 8 = 1,025,472 bytes) = 2.10e9 bytes, with the visits
+/// in flight 2.0 GiB, above a limit of 1 GiB; refused up front, where before histograms grew with the values a 1,000
+/// services run held 1.32 GB and 10^6 services were killed at 22 GB.
+#[test]
+fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() {
+    let s = Scratch::new("budget-service-histograms");
+    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
+    for i in 0..2_000 {
+        let calls: Vec<String> = (10 * i + 1..(10 * i + 11).min(2_000))
+            .map(|j| format!("\"s{j}\""))
+            .collect();
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"exponential\", mean = \"1ms\" }}\ncalls = [{}]\n",
+            calls.join(", ")
+        ));
+    }
+    s.write("services.toml", &text);
+    let stderr = refused(&s, &["run", "services.toml", "--max-memory", "1GiB"]);
+    for needed in [
+        "would hold about 2.0 GiB of memory",
+        "pooled services' histograms 1.3 GiB",
+        "services' histograms (services reached x latency and queue wait up to the duration) 652 MiB",
+        "services (their model, components and records) 46.9 MiB",
+        "--max-memory",
+    ] {
+        assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
+    }
+}
+
 #[test]
 fn the_limits_are_flags_and_zero_lifts_them() {
     let s = Scratch::new("budget-flags");
@@ -482,11 +514,13 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     s.write("a.toml", BASE);
     // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB
     // (and loading its text is counted at 10.3 KiB: 163 bytes x 8 + 14 value marks x 500 +
-    // 13 lines x 175 = 10,579 bytes).
-    let out = s.capsim(&["run", "a.toml", "--max-memory", "11KiB"]);
+    // 13 lines x 175 = 10,579 bytes). Besides, the service: 24 KiB, and six histograms of
+    // durations up to the 10 s run, (index(10^10) + 1) x 8 = 24,745 x 8 = 197,960 bytes
+    // each: 1,212,336 bytes in all, under 1,200 KiB (1,228,800).
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "1200KiB"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     // At 5,000/s on 4 workers of 1 ms (offered load 1.25) theory finds no steady state, so
-    // the bound counts: a million requests and visits in flight, far above 1 MiB.
+    // the bound counts: a million requests and visits in flight, far above 1,200 KiB.
     let stderr = refused(
         &s,
         &[
@@ -495,7 +529,7 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
             "--set",
             "traffic.rate=5000",
             "--max-memory",
-            "1MiB",
+            "1200KiB",
         ],
     );
     assert!(stderr.contains("requests and visits in flight"), "{stderr}");
