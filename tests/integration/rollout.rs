@@ -835,9 +835,9 @@ fn each_regions_canary_gets_its_own_hpa_with_separate_coupling() {
 /// Found by the `designs` fuzz target: a rolling update that begins while the HPA's scale-up
 /// is still provisioning (s1 at 6 desired, 4 ready, 2 starting, at 321 ms) starts below the
 /// availability floor (6 - floor(25% of 6) = 5) through no scale-down of the controller's;
-/// Kubernetes' floor bounds only the controller's own scale-downs, so the invariant checks
-/// the floor only without an autoscaler (the surge ceiling and every other invariant hold
-/// after every event here).
+/// Kubernetes' floor bounds only the controller's own scale-downs, so with an autoscaler the
+/// invariant holds the floor on live replicas (ready or starting) instead of available ones;
+/// that, the surge ceiling and every other invariant hold after every event here.
 #[test]
 fn a_rolling_update_begun_mid_scale_up_keeps_every_invariant_it_promises() {
     checked(

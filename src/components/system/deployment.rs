@@ -165,9 +165,9 @@ impl System<'_> {
     }
 
     /// What a rolling update promises between events, in a world without faults, in each
-    /// region: at most desired + surge replicas (ready or starting), and, without an
-    /// autoscaler, at least desired - unavailable of them available; and what blue-green
-    /// promises without an autoscaler too: every version taking traffic has its whole desired
+    /// region: at most desired + surge replicas (ready or starting), and at least desired -
+    /// unavailable of them available (with an autoscaler, live: ready or starting); and what
+    /// blue-green promises without an autoscaler too: every version taking traffic has its whole desired
     /// set ready in each region (no capacity dip); or the first promise broken.
     ///
     /// The availability floor bounds the controller's own scale-downs (Kubernetes scales an
@@ -176,7 +176,9 @@ impl System<'_> {
     /// rollout that begins, or is resized, in the middle of a scale-up starts below the floor
     /// and stays there until they are ready, in Kubernetes as here (found by the `designs`
     /// fuzz target: 4 of 6 available at the rollout's start, the HPA's 2 new replicas still
-    /// provisioning).
+    /// provisioning). What the controller's scale-downs do promise then is the floor on live
+    /// replicas: it removes an unavailable one only within maxScaledDown and an available one
+    /// only above the floor of available ones, so live ones never fall under it.
     pub(super) fn rollout_invariants(&self, now_ns: Nanos) -> Result<(), String> {
         if !self.model.fleet.faults.is_empty() {
             return Ok(());
@@ -213,12 +215,19 @@ impl System<'_> {
                         "rolling (region {g}): {live} replicas, more than {desired} + {surge}"
                     ));
                 }
+                // With an autoscaler, replicas it asked for may still be starting: the
+                // controller then holds the floor on the live ones it could scale down.
                 let autoscaled = self.model.services[spec.service].fleet.autoscale.is_some();
-                let available =
-                    self.available(now_ns, d, g, OLD) + self.available(now_ns, d, g, NEW);
-                if !autoscaled && available + unavailable < desired {
+                let (counted, what) = if autoscaled {
+                    (live, "live")
+                } else {
+                    let available =
+                        self.available(now_ns, d, g, OLD) + self.available(now_ns, d, g, NEW);
+                    (available, "available")
+                };
+                if counted + unavailable < desired {
                     return Err(format!(
-                        "rolling (region {g}): {available} available, fewer than {desired} - {unavailable}"
+                        "rolling (region {g}): {counted} {what}, fewer than {desired} - {unavailable}"
                     ));
                 }
             }
