@@ -92,6 +92,10 @@ pub struct ServiceState {
     current_version: VersionId,
     /// No rate limit, no routing by key, no regions: a visit goes straight to the balancer.
     plain: bool,
+    /// No calls, no cache, no batching: a visit at the service is either queued or holds a
+    /// worker, so its visits in the system are its queued plus its busy workers at every
+    /// instant, and that level need not be kept apart ([`ServiceState::is_leaf`]).
+    leaf: bool,
 }
 
 impl ServiceState {
@@ -135,6 +139,7 @@ impl ServiceState {
             deployment: None,
             current_version: 0,
             plain: false,
+            leaf: spec.plan.is_empty() && spec.cache.is_none() && spec.batch.is_none(),
         };
         state.plain = state.bucket.is_none()
             && !state.routes_by_key()
@@ -347,6 +352,15 @@ impl ServiceState {
     #[inline(always)]
     pub(super) fn is_plain(&self) -> bool {
         self.plain
+    }
+
+    /// No calls, no cache, no batching: each visit admitted is queued or holds one worker
+    /// until it ends (its end follows its worker's release at the same instant), so the
+    /// service's `in_system` level is `queued + busy_workers` and is derived from them
+    /// rather than kept (two level changes fewer per visit).
+    #[inline(always)]
+    pub fn is_leaf(&self) -> bool {
+        self.leaf
     }
 
     /// Whether the rate limit lets a visit in at `now_ns` (taking a token); always without

@@ -374,6 +374,18 @@ impl TimeWeighted {
     pub fn run_area(&self) -> u128 {
         self.run_area
     }
+
+    /// The books of the sum of two levels, closed at the same instant: integrals add exactly
+    /// (integers), so this is what one level changed with both would hold.
+    pub fn sum(a: &TimeWeighted, b: &TimeWeighted) -> TimeWeighted {
+        debug_assert_eq!(a.since_ns, b.since_ns, "both closed at the same instant");
+        TimeWeighted {
+            level: a.level + b.level,
+            since_ns: a.since_ns,
+            run_area: a.run_area + b.run_area,
+            warmup_area: a.warmup_area + b.warmup_area,
+        }
+    }
 }
 
 /// Everything recorded about one service.
@@ -608,6 +620,33 @@ mod tests {
         assert_eq!(level.level(), 0);
         // Over [0, 20): 2 x 12 + 5 x 8 = 64.
         assert_eq!(level.run_area(), 64);
+    }
+
+    #[test]
+    fn the_sum_of_two_levels_holds_what_one_level_changed_with_both_would() {
+        // Window [10, 20). a: 1 over [5, 15); b: 2 over [12, 30); both, as one level: 1 over
+        // [5, 12), 3 over [12, 15), 2 over [15, 30). Inside the window: 1 x 2 + 3 x 3 + 2 x 5
+        // = 21; over [0, 20): 1 x 7 + 9 + 10 = 26.
+        let window = (10, 20);
+        let (mut a, mut b, mut both) = (
+            TimeWeighted::default(),
+            TimeWeighted::default(),
+            TimeWeighted::default(),
+        );
+        a.add(5, 1, window);
+        b.add(12, 2, window);
+        a.add(15, -1, window);
+        for (at, delta) in [(5, 1), (12, 2), (15, -1)] {
+            both.add(at, delta, window);
+        }
+        b.add(30, -2, window);
+        both.add(30, -2, window);
+        for level in [&mut a, &mut b, &mut both] {
+            level.close(40, window);
+        }
+        let sum = TimeWeighted::sum(&a, &b);
+        assert_eq!((sum.area(), sum.run_area(), sum.level()), (21, 26, 0));
+        assert_eq!((both.area(), both.run_area()), (21, 26));
     }
 
     #[test]

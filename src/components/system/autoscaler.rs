@@ -106,10 +106,20 @@ impl System<'_> {
     fn scrape(&mut self, now_ns: Nanos, id: ServiceId, a: &Autoscale) -> Option<Scrape> {
         let window = self.window;
         let record = &self.record.services[id];
-        let now = [
+        let (busy, queued) = (
             record.busy_workers.run_area_at(now_ns, window),
-            record.in_system.run_area_at(now_ns, window),
             record.queued.run_area_at(now_ns, window),
+        );
+        // A leaf service keeps no `in_system` level of its own (`is_leaf`): it is the sum.
+        let in_system = if self.services[id].is_leaf() {
+            busy + queued
+        } else {
+            record.in_system.run_area_at(now_ns, window)
+        };
+        let now = [
+            busy,
+            in_system,
+            queued,
             record.ready.run_area_at(now_ns, window),
         ];
         let visits = record.visits;

@@ -38,7 +38,7 @@ use crate::engine::rng::Stream;
 use crate::engine::slab::GenSlab;
 use crate::engine::time::Nanos;
 use crate::engine::{self, Control, World};
-use crate::metrics::recorder::Record;
+use crate::metrics::recorder::{Record, TimeWeighted};
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
 use crate::scenario::model::Model;
 use crate::scenario::model::{Lookup, ServiceId};
@@ -295,10 +295,13 @@ impl<'m> System<'m> {
         // Levels hold from the last event on: the books close at the run's end, or later if
         // requests were still being served then (replicas are billed the whole time).
         let close_ns = end_ns.max(self.model.duration_ns);
-        for record in &mut self.record.services {
+        for (record, state) in self.record.services.iter_mut().zip(&self.services) {
             record.busy_workers.close(close_ns, window);
             record.queued.close(close_ns, window);
             record.in_system.close(close_ns, window);
+            if state.is_leaf() {
+                record.in_system = TimeWeighted::sum(&record.queued, &record.busy_workers);
+            }
             record.ready.close(close_ns, window);
             record.starting.close(close_ns, window);
             record.billed_new.close(close_ns, window);

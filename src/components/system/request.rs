@@ -924,7 +924,8 @@ impl<'m> System<'m> {
             }
         }
         let record = &mut self.record.services[service];
-        if admitted {
+        // A leaf service's level is derived from its queue and workers (`is_leaf`).
+        if admitted && !self.services[service].is_leaf() {
             record.in_system.add(now_ns, -1, self.window);
         }
         if request.measured {

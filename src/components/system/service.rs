@@ -64,9 +64,13 @@ impl System<'_> {
         };
         let window = self.window;
         let record = &mut self.record.services[service];
+        if matches!(admission, Admission::Started(_) | Admission::Queued(_))
+            && !self.services[service].is_leaf()
+        {
+            record.in_system.add(now_ns, 1, window);
+        }
         match admission {
             Admission::Started(replica) => {
-                record.in_system.add(now_ns, 1, window);
                 record.busy_workers.add(now_ns, 1, window);
                 if self.deploying {
                     let version = self.services[service].fleet().get(replica).version();
@@ -75,7 +79,6 @@ impl System<'_> {
                 self.start(now_ns, key, replica, events);
             }
             Admission::Queued(replica) => {
-                record.in_system.add(now_ns, 1, window);
                 record.queued.add(now_ns, 1, window);
                 let version = self.services[service].fleet().get(replica).version();
                 let frame = self.frame_mut(key);
