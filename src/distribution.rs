@@ -500,7 +500,9 @@ impl Mixture {
 /// rounds a non-negative value without a libm call.
 #[inline]
 fn round_ns(draw_ns: f64) -> u64 {
-    (draw_ns.clamp(0.0, MAX_DRAW_NS) + 0.5) as u64
+    // Cast through i64, exact below 2^63 as the clamp keeps it: a signed cast is one
+    // instruction where an unsigned one tests and adjusts for values above 2^63.
+    (draw_ns.clamp(0.0, MAX_DRAW_NS) + 0.5) as i64 as u64
 }
 
 /// Mean and second moment of `max(0, X)` with `X ~ N(mean, stddev^2)`. With a = mean/stddev:

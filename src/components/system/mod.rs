@@ -503,9 +503,8 @@ impl<'m> System<'m> {
         Ok(())
     }
 
-    /// With checking on: whether an invariant is broken after `event` (as described before it
-    /// was handled; kept for
-    /// `simulate_checked`).
+    /// With checking on (`simulate_checked`): whether an invariant is broken after `event`, as
+    /// described before it was handled.
     #[cold]
     #[inline(never)]
     fn check_after(&mut self, now_ns: Nanos, event: &str) -> bool {
