@@ -46,6 +46,7 @@ impl System<'_> {
             attempt,
         };
         let state = &mut self.services[service];
+        let leaf = state.is_leaf();
         let admission = if state.is_plain() {
             state.admit(key, visit, 0, None, None)
         } else {
@@ -62,38 +63,37 @@ impl System<'_> {
                 None => return,
             }
         };
+        let (started, replica) = match admission {
+            Admission::Started(replica) => (true, replica),
+            Admission::Queued(replica) => (false, replica),
+            Admission::Rejected => return self.end_frame(now_ns, key, Ending::Rejected, events),
+            Admission::Unavailable => return self.end_frame(now_ns, key, Ending::Failed, events),
+        };
+        // Only a rollout reads a frame's version (at its end).
+        if self.deploying {
+            let version = self.services[service].fleet().get(replica).version();
+            self.frame_mut(key).version = version;
+        }
         let window = self.window;
         let record = &mut self.record.services[service];
-        if matches!(admission, Admission::Started(_) | Admission::Queued(_))
-            && !self.services[service].is_leaf()
-        {
+        if !leaf {
             record.in_system.add(now_ns, 1, window);
         }
-        match admission {
-            Admission::Started(replica) => {
-                record.busy_workers.add(now_ns, 1, window);
-                if self.deploying {
-                    let version = self.services[service].fleet().get(replica).version();
-                    self.frame_mut(key).version = version;
-                }
-                self.start(now_ns, key, replica, events);
-            }
-            Admission::Queued(replica) => {
-                record.queued.add(now_ns, 1, window);
-                let version = self.services[service].fleet().get(replica).version();
-                let frame = self.frame_mut(key);
-                frame.version = version;
-                frame.replica = replica;
-                frame.admitted = true;
-                if let Some(timeout_ns) = self.model.services[service].queue_timeout_ns {
-                    events.schedule(now_ns.saturating_add(timeout_ns), Event::QueueTimeout(key));
-                }
-                if self.model.services[service].batch.is_some() {
-                    self.try_batch(now_ns, service, replica, events);
-                }
-            }
-            Admission::Rejected => self.end_frame(now_ns, key, Ending::Rejected, events),
-            Admission::Unavailable => self.end_frame(now_ns, key, Ending::Failed, events),
+        if started {
+            record.busy_workers.add(now_ns, 1, window);
+            self.start(now_ns, key, replica, events);
+            return;
+        }
+        record.queued.add(now_ns, 1, window);
+        let frame = self.frame_mut(key);
+        frame.replica = replica;
+        frame.admitted = true;
+        let spec = &self.model.services[service];
+        if let Some(timeout_ns) = spec.queue_timeout_ns {
+            events.schedule(now_ns.saturating_add(timeout_ns), Event::QueueTimeout(key));
+        }
+        if spec.batch.is_some() {
+            self.try_batch(now_ns, service, replica, events);
         }
     }
 
