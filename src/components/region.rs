@@ -405,15 +405,17 @@ impl Regions {
     }
 
     /// The arrival time of a request that ended: its own for one sent from a backlog (then
-    /// forgotten), else `arrived_ns`.
-    #[inline]
-    pub fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
-        if !request.backlogged {
+    /// forgotten), else `arrived_ns`. Takes the two fields it reads, not the request: a
+    /// request passed whole to a call would be laid out in memory at the end of every
+    /// request, for the rare one that was backlogged.
+    #[inline(always)]
+    pub fn arrival_of(&mut self, id: u64, backlogged: bool, arrived_ns: Nanos) -> Nanos {
+        if !backlogged {
             return arrived_ns;
         }
         self.backlogs
             .as_mut()
-            .and_then(|b| b.sent.remove(&request.id))
+            .and_then(|b| b.sent.remove(&id))
             .unwrap_or(arrived_ns)
     }
 

@@ -130,7 +130,8 @@ impl System<'_> {
     /// The arrival time of a request that ended: its own for one sent from a backlog.
     #[inline]
     pub(super) fn arrival_of(&mut self, request: RequestInfo, arrived_ns: Nanos) -> Nanos {
-        self.regions.arrival_of(request, arrived_ns)
+        self.regions
+            .arrival_of(request.id, request.backlogged, arrived_ns)
     }
 
     /// Every replica in `region` crashes, each back when the outage ends.
