@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::num::NonZeroU64;
 
 /// A key into a [`GenSlab<T>`]: slot index plus the generation it was issued for.
 ///
@@ -15,10 +16,12 @@ use std::marker::PhantomData;
 /// entry after 2^64 inserts (centuries at 10^9 a second), so a stale event is always seen as
 /// stale, however long it waits (a timer of hours) and however many requests pass meanwhile.
 /// With 32 bits, a run of 10^9 requests of a few visits each wraps the count, and an event
-/// waiting across the wrap could name a new entry in its old slot.
+/// waiting across the wrap could name a new entry in its old slot. Generations start at 1,
+/// so that `Option<Key<T>>` (a frame's first call, a call's copies) takes no more room than
+/// a key.
 pub struct Key<T> {
     index: u32,
-    generation: u64,
+    generation: NonZeroU64,
     of: PhantomData<fn() -> T>,
 }
 
@@ -42,21 +45,21 @@ impl<T> fmt::Debug for Key<T> {
 }
 
 struct Entry<T> {
-    generation: u64,
+    generation: NonZeroU64,
     value: T,
 }
 
 /// A slab whose keys go stale when their entry is removed.
 pub struct GenSlab<T> {
     slots: slab::Slab<Entry<T>>,
-    next_generation: u64,
+    next_generation: NonZeroU64,
 }
 
 impl<T> Default for GenSlab<T> {
     fn default() -> Self {
         GenSlab {
             slots: slab::Slab::new(),
-            next_generation: 0,
+            next_generation: NonZeroU64::MIN,
         }
     }
 }
@@ -64,7 +67,7 @@ impl<T> Default for GenSlab<T> {
 impl<T> GenSlab<T> {
     pub fn insert(&mut self, value: T) -> Key<T> {
         let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1);
+        self.next_generation = self.next_generation.saturating_add(1);
         let index = self.slots.insert(Entry { generation, value });
         Key {
             index: index as u32,
@@ -162,12 +165,12 @@ mod tests {
         let mut slab = GenSlab::default();
         let first = slab.insert("first");
         slab.remove(first);
-        slab.next_generation = u64::from(u32::MAX);
+        slab.next_generation = NonZeroU64::new(u64::from(u32::MAX)).unwrap();
         let before_wrap = slab.insert("before the wrap");
         slab.remove(before_wrap);
         let after_wrap = slab.insert("after the wrap");
         assert_eq!(first.index, after_wrap.index, "the slot is reused");
-        assert_eq!(after_wrap.generation, 1 << 32);
+        assert_eq!(after_wrap.generation.get(), 1 << 32);
         assert_eq!(slab.get(first), None);
         assert_eq!(slab.get(before_wrap), None);
         assert_eq!(slab.get(after_wrap), Some(&"after the wrap"));
