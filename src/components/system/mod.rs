@@ -40,7 +40,7 @@ use crate::engine::time::Nanos;
 use crate::engine::{self, Control, World};
 use crate::metrics::recorder::{Record, TimeWeighted};
 use crate::metrics::run::{Overload, OverloadReason, RunResult};
-use crate::scenario::model::Model;
+use crate::scenario::model::{Arrivals, Model};
 use crate::scenario::model::{Lookup, ServiceId};
 use std::collections::HashMap;
 
@@ -136,6 +136,10 @@ pub struct System<'m> {
     pub(super) root_latency_once: bool,
     /// Whether any regional service autoscales (one HPA per region).
     pub(super) regional_autoscaling: bool,
+    /// One class, no regions, no deployment, no time series, open-loop traffic: a request's
+    /// own bookkeeping is its counts and latency, nothing to draw, place or hand on (one
+    /// check at its arrival and at its end instead of one per mechanism).
+    pub(super) plain_requests: bool,
     /// Every service time drawn, as (request, service, call site, ns): what tests check
     /// draws against.
     #[cfg(test)]
@@ -277,6 +281,11 @@ impl<'m> System<'m> {
             rollout_dirty: false,
             deploying: !model.deployments.is_empty(),
             root_latency_once: model.fleet.regions.is_empty(),
+            plain_requests: model.classes.len() == 1
+                && model.fleet.regions.is_empty()
+                && model.deployments.is_empty()
+                && !model.record_series
+                && !matches!(model.traffic.arrivals, Arrivals::Closed { .. }),
             regional_autoscaling: model
                 .services
                 .iter()

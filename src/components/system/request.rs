@@ -75,17 +75,14 @@ impl<'m> System<'m> {
         let id = self.next_request_id;
         self.next_request_id += 1;
         let measured = now_ns >= self.window.0;
-        let class = self.draw_class(id);
         if measured {
             self.record.requests.arrived += 1;
-            if self.record.classes.len() > 1 {
-                self.record.classes[usize::from(class)].requests.arrived += 1;
-            }
         }
-        if let Some(series) = &mut self.series {
-            series.note_arrival();
-        }
-        let (client_region, served_region) = self.regions.place(id, class, now_ns);
+        let (class, client_region, served_region) = if self.plain_requests {
+            (0, 0, 0)
+        } else {
+            self.place_request(now_ns, id, measured)
+        };
         let request = RequestInfo {
             id,
             class,
@@ -108,6 +105,20 @@ impl<'m> System<'m> {
             self.record.services[entry].calls += 1;
         }
         self.visit(now_ns, Parent::Root, entry, request, 0, 0, events);
+    }
+
+    /// Request `id`'s class (counted, if it is measured and there are several) and its
+    /// client and serving regions; the time series hears of its arrival.
+    fn place_request(&mut self, now_ns: Nanos, id: u64, measured: bool) -> (ClassId, u8, u8) {
+        let class = self.draw_class(id);
+        if measured && self.record.classes.len() > 1 {
+            self.record.classes[usize::from(class)].requests.arrived += 1;
+        }
+        if let Some(series) = &mut self.series {
+            series.note_arrival();
+        }
+        let (client_region, served_region) = self.regions.place(id, class, now_ns);
+        (class, client_region, served_region)
     }
 
     /// The class of request `id`: a keyed draw, so a request keeps its class whatever else
@@ -971,18 +982,11 @@ impl<'m> System<'m> {
         if !request.measured {
             return;
         }
-        if !self.rollouts.is_empty() {
-            let ok = matches!(ending, Ending::Succeeded | Ending::Degraded);
-            self.rollout_request_ended(now_ns, request, ok);
-        }
-        // A client served in another region waits for the way there and back.
-        let away_ns = self.regions.round_trip_ns(request);
-        if request.client_region != request.served_region {
-            self.record.cross_region += 1;
-            if self.record.classes.len() > 1 {
-                self.record.classes[usize::from(request.class)].cross_region += 1;
-            }
-        }
+        let away_ns = if self.plain_requests {
+            0
+        } else {
+            self.measured_request_ended(now_ns, request, ending)
+        };
         let latency_ns = now_ns - arrived_ns + away_ns;
         let record = &mut self.record;
         count_ending(
@@ -996,6 +1000,30 @@ impl<'m> System<'m> {
             let class = &mut record.classes[usize::from(request.class)];
             count_ending(&mut class.requests, &mut class.latency, ending, latency_ns);
         }
+    }
+}
+
+impl System<'_> {
+    /// A measured request ended (not a plain one): its rollout hears of it, and a request
+    /// served in another region is counted. Returns the time its client waits beyond its
+    /// root visit: the way to the serving region and back.
+    fn measured_request_ended(
+        &mut self,
+        now_ns: Nanos,
+        request: RequestInfo,
+        ending: Ending,
+    ) -> Nanos {
+        if !self.rollouts.is_empty() {
+            let ok = matches!(ending, Ending::Succeeded | Ending::Degraded);
+            self.rollout_request_ended(now_ns, request, ok);
+        }
+        if request.client_region != request.served_region {
+            self.record.cross_region += 1;
+            if self.record.classes.len() > 1 {
+                self.record.classes[usize::from(request.class)].cross_region += 1;
+            }
+        }
+        self.regions.round_trip_ns(request)
     }
 }
 

@@ -77,6 +77,9 @@ impl System<'_> {
         ending: Ending,
         events: &mut EventQueue<Event>,
     ) {
+        if self.plain_requests {
+            return; // no time series, no users: nothing follows
+        }
         let away_ns = self.regions.round_trip_ns(request);
         self.series_note_end(now_ns, arrived_ns.saturating_sub(away_ns), ending);
         if request.user == NO_USER {
