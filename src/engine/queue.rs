@@ -33,6 +33,8 @@ pub struct EventQueue<E> {
     /// The time of the last event popped; nothing may be scheduled before it.
     last_ns: Nanos,
     next_seq: u64,
+    /// Events pending, kept as they come and go: the run loop reads it after every event.
+    len: usize,
 }
 
 enum Form<E> {
@@ -105,6 +107,7 @@ impl<E> Default for EventQueue<E> {
             solo: None,
             last_ns: 0,
             next_seq: 0,
+            len: 0,
         }
     }
 }
@@ -117,6 +120,7 @@ impl<E> EventQueue<E> {
             time_ns >= self.last_ns,
             "an event is scheduled before the event being handled"
         );
+        self.len += 1;
         match &mut self.form {
             Form::Heap(heap) => {
                 heap.push(Scheduled {
@@ -154,6 +158,7 @@ impl<E> EventQueue<E> {
             event,
         });
         self.next_seq += 1;
+        self.len += 1;
     }
 
     /// The earliest event and its time.
@@ -182,6 +187,7 @@ impl<E> EventQueue<E> {
             }
         };
         self.last_ns = time_ns;
+        self.len -= 1;
         Some((time_ns, event))
     }
 
@@ -227,18 +233,22 @@ impl<E> EventQueue<E> {
         if self.solo.as_ref().is_some_and(|s| !keep(&s.event)) {
             self.solo = None;
         }
-        match &mut self.form {
-            Form::Heap(heap) => heap.retain(|s| keep(&s.event)),
-            Form::Radix(radix) => radix.retain(keep),
-        }
+        let solo = usize::from(self.solo.is_some());
+        self.len = match &mut self.form {
+            Form::Heap(heap) => {
+                heap.retain(|s| keep(&s.event));
+                heap.len() + solo
+            }
+            Form::Radix(radix) => {
+                radix.retain(keep);
+                radix.len
+            }
+        };
     }
 
+    #[inline(always)]
     pub fn len(&self) -> usize {
-        let solo = usize::from(self.solo.is_some());
-        match &self.form {
-            Form::Heap(heap) => heap.len() + solo,
-            Form::Radix(radix) => radix.len,
-        }
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -420,6 +430,7 @@ mod tests {
             prop_assert_eq!(queue.len(), reference.len());
             let popped: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop()).collect();
             prop_assert_eq!(popped, reference);
+            prop_assert_eq!(queue.len(), 0, "the stored count follows every pop");
         }
     }
 }
