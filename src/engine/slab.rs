@@ -101,8 +101,13 @@ impl<T> GenSlab<T> {
     /// Removes and returns the entry, or `None` if the key is stale.
     #[inline]
     pub fn remove(&mut self, key: Key<T>) -> Option<T> {
-        self.get(key)?;
-        Some(self.slots.remove(key.index as usize).value)
+        let index = key.index as usize;
+        match self.slots.get(index) {
+            Some(entry) if entry.generation == key.generation => {
+                Some(self.slots.remove(index).value)
+            }
+            _ => None,
+        }
     }
 
     /// Removes the entry `key` was issued for (a stale key removes nothing). Unlike

@@ -920,15 +920,14 @@ impl<'m> System<'m> {
         cause: Ending,
         events: &mut EventQueue<Event>,
     ) {
-        // Only what the ending needs is copied out: the whole frame is large.
-        let frame = self.frames.get(key).expect("an ending frame is live");
+        // Taken out whole (one lookup); only the fields read below are copied.
+        let frame = self.frames.remove(key).expect("an ending frame is live");
         debug_assert!(
             !frame.holds_worker,
             "a frame releases its worker before it ends"
         );
         let (service, admitted, parent) = (frame.service, frame.admitted, frame.parent);
         let (request, arrived_ns, version) = (frame.request, frame.arrived_ns, frame.version);
-        self.frames.discard(key);
         if self.deploying {
             if let Some(d) = self.services[service].rollout() {
                 self.rollout_visit_ended(d, version, counted, now_ns - arrived_ns);
