@@ -518,7 +518,8 @@ fn exponential<R: rand::Rng + ?Sized>(mean_ns: f64, rng: &mut R) -> f64 {
 #[inline]
 fn round_ns(draw_ns: f64) -> u64 {
     // Cast through i64, exact below 2^63 as the clamp keeps it: a signed cast is one
-    // instruction where an unsigned one tests and adjusts for values above 2^63.
+    // conversion instruction (and its saturation checks), where an unsigned one also
+    // converts the values above 2^63 apart and picks between the two.
     (draw_ns.clamp(0.0, MAX_DRAW_NS) + 0.5) as i64 as u64
 }
 

@@ -27,9 +27,9 @@ impl PoissonSource {
     pub fn next_gap_ns(&mut self) -> Nanos {
         let unit: f64 = self.rng.sample(Exp1);
         // Adding 0.5 before the truncating cast rounds a non-negative gap without a libm call.
-        // Cast through i64 (one instruction, where an unsigned cast tests for values above
-        // 2^63): a gap beyond i64::MAX ns saturates there, past the clock limit and so past
-        // the run's end either way.
+        // Cast through i64 (one conversion instruction, where an unsigned cast also converts
+        // the values above 2^63 apart): a gap beyond i64::MAX ns saturates there, past the
+        // clock limit and so past the run's end either way.
         (unit * self.mean_gap_ns + 0.5) as i64 as Nanos
     }
 }
