@@ -2,8 +2,6 @@
 //! whatever the number of requests simulated; replications merge by addition.
 
 use crate::engine::time::Nanos;
-use hdrhistogram::Histogram;
-use std::sync::OnceLock;
 
 /// Significant decimal digits the run's histograms keep: values within 0.1% of the truth.
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -91,21 +89,28 @@ impl Layout {
             (((index & (half - 1)) + half) as Nanos) << doublings
         }
     }
+
+    /// The highest value counted at `index` (the crate's `highest_equivalent`): its lowest
+    /// plus the width of its bucket's steps, 2^doublings, less one.
+    fn highest_ns(self, index: usize) -> Nanos {
+        let doublings = (index >> self.half_log2).saturating_sub(1);
+        self.lowest_ns(index) + (1 << doublings) - 1
+    }
 }
 
 /// Durations counted in the buckets of an HDR histogram, plus the exact sum for an exact
-/// mean. Recording adds to the counts; the first reading after it builds the crate's
-/// histogram from them (every non-empty bucket recorded at its lowest value, so every
-/// percentile, the maximum and the count read exactly as if each duration had been recorded
-/// in it) and keeps it until the next recording.
+/// mean. Recording adds to the counts; reading scans them as the crate's histogram does
+/// (`value_at_quantile`, `max`, `quantile_below`: each reads exactly what the crate reads
+/// with every duration recorded in it, checked value by value against it in the tests),
+/// without building the crate's histogram: building one per reading cost an allocation
+/// as large as the counts, zeroed, for each replication's figures (and held one more such
+/// array per service read in the pool).
 #[derive(Debug, Clone)]
 pub struct Durations {
     layout: Layout,
     counts: Vec<u64>,
     total: u64,
     sum_ns: u128,
-    /// The crate's histogram of `counts`, once read since the last change.
-    built: OnceLock<Histogram<u64>>,
 }
 
 impl Default for Durations {
@@ -137,7 +142,6 @@ impl Durations {
             counts: Vec::new(),
             total: 0,
             sum_ns: 0,
-            built: OnceLock::new(),
         }
     }
 
@@ -146,7 +150,6 @@ impl Durations {
         self.counts.fill(0);
         self.total = 0;
         self.sum_ns = 0;
-        self.built = OnceLock::new();
     }
 
     /// Bytes of counts the histogram holds.
@@ -163,9 +166,6 @@ impl Durations {
         }
         self.total += 1;
         self.sum_ns += u128::from(ns);
-        if self.built.get().is_some() {
-            self.built = OnceLock::new();
-        }
     }
 
     /// Counts one value at `index`, past the counts so far.
@@ -185,32 +185,43 @@ impl Durations {
         &self.counts[..end.map_or(0, |index| index + 1)]
     }
 
-    /// The crate's histogram of the counts, built at the first reading since a recording.
-    /// Its range ends at the largest bucket counted, not at an hour: the crate's readings
-    /// (quantiles, maximum, shares below a value) depend on the buckets' layout, which the
-    /// lowest value and the digits fix, not on how far the range goes, and a range to an
-    /// hour would hold 270 KiB per histogram read.
-    fn histogram(&self) -> &Histogram<u64> {
-        self.built.get_or_init(|| {
-            let used = self.used();
-            let highest_ns = used
-                .len()
-                .checked_sub(1)
-                .map_or(0, |i| self.layout.lowest_ns(i));
-            let mut histogram =
-                Histogram::new_with_bounds(1, highest_ns.max(2), self.layout.digits)
-                    .expect("1ns up to at least 2ns at 2 or 3 significant digits is valid");
-            histogram.auto(true);
-            for (index, &count) in used.iter().enumerate() {
-                if count > 0 {
-                    let ns = self.layout.lowest_ns(index);
-                    if histogram.record_n(ns, count).is_err() {
-                        histogram.saturating_record_n(ns, count);
-                    }
-                }
+    /// The values at quantiles `qs` (ascending), in one pass over the counts, each what the
+    /// crate's `value_at_quantile` reads: the bucket where the running count first reaches
+    /// `max(1, ceil(q x count))`, read at its highest value (its lowest for q = 0). Empty
+    /// histograms read 0.
+    fn values_at(&self, qs: impl IntoIterator<Item = f64>) -> Vec<Nanos> {
+        let total = self.total;
+        let mut qs = qs.into_iter().peekable();
+        let mut values = Vec::with_capacity(qs.size_hint().0);
+        if total == 0 {
+            values.extend(qs.map(|_| 0));
+            return values;
+        }
+        let target = |q: f64| ((q.min(1.0) * total as f64).ceil() as u64).max(1);
+        let mut below = 0u64;
+        for (index, &count) in self.counts.iter().enumerate() {
+            if count == 0 {
+                continue;
             }
-            histogram
-        })
+            below += count;
+            while let Some(&q) = qs.peek() {
+                if below < target(q) {
+                    break;
+                }
+                values.push(if q == 0.0 {
+                    self.layout.lowest_ns(index)
+                } else {
+                    self.layout.highest_ns(index)
+                });
+                qs.next();
+            }
+            if qs.peek().is_none() {
+                break;
+            }
+        }
+        // Only a quantile out of order or past every count is left: the crate reads 0.
+        values.extend(qs.map(|_| 0));
+        values
     }
 
     pub fn count(&self) -> u64 {
@@ -228,22 +239,38 @@ impl Durations {
 
     /// The value at quantile `q` (0..1), within the histogram's precision; 0 when empty.
     pub fn quantile_ns(&self, q: f64) -> f64 {
-        if self.count() == 0 {
-            0.0
-        } else {
-            self.histogram().value_at_quantile(q) as f64
-        }
+        self.values_at([q])[0] as f64
+    }
+
+    /// The values at quantiles `qs` (ascending) in one pass, each as [`Durations::quantile_ns`]
+    /// reads it: what a replication's figures read (five percentiles of each histogram).
+    pub fn quantiles_ns<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let values = self.values_at(qs);
+        std::array::from_fn(|i| values[i] as f64)
     }
 
     /// The share of recorded values at or below `ns` (all of `ns`'s histogram bucket); 1
     /// when empty. The inverse of [`Durations::quantile_ns`]: `fraction_at_most_ns(
     /// quantile_ns(q)) >= q`.
     pub fn fraction_at_most_ns(&self, ns: f64) -> f64 {
-        self.histogram().quantile_below(ns.round().max(0.0) as u64)
+        if self.total == 0 {
+            return 1.0;
+        }
+        // The crate's `quantile_below`: the counts up to the bucket of `ns` (the last one past
+        // the counts) over the count; the sum is an integer, so summing from either end (as
+        // the crate does) reads the same.
+        let end = (self.layout.index(ns.round().max(0.0) as u64) + 1).min(self.counts.len());
+        let at_most: u64 = self.counts[..end].iter().sum();
+        at_most as f64 / self.total as f64
     }
 
+    /// The largest value counted, read at the highest value of its bucket (the crate's `max`);
+    /// 0 when empty.
     pub fn max_ns(&self) -> f64 {
-        self.histogram().max() as f64
+        self.used()
+            .len()
+            .checked_sub(1)
+            .map_or(0, |index| self.layout.highest_ns(index)) as f64
     }
 
     /// The distribution as `(q, value_ns)` points for a CDF whose tail can be read: `1 - q`
@@ -268,9 +295,7 @@ impl Durations {
         // One pass over the histogram for every quantile (ascending), each exactly what
         // `quantile_ns` gives: a summary is made for every point of a sweep, and two hundred
         // separate scans cost more than a 100,000-request point's row may.
-        let values = self
-            .histogram()
-            .value_at_quantiles(quantiles.iter().copied());
+        let values = self.values_at(quantiles.iter().copied());
         let mut points: Vec<(f64, f64)> = quantiles
             .iter()
             .zip(values)
@@ -297,7 +322,6 @@ impl Durations {
         }
         self.total += other.total;
         self.sum_ns += other.sum_ns;
-        self.built = OnceLock::new();
     }
 }
 
@@ -512,6 +536,7 @@ impl Record {
 mod tests {
     const HOUR_NS: u64 = 3_600_000_000_000;
     use super::*;
+    use hdrhistogram::Histogram;
 
     /// Values spread over every doubling of a u64: each edge of a power of two, the first
     /// thousand, and log-uniform ones (xorshift), as the layout tests read them.
@@ -547,6 +572,11 @@ mod tests {
                     hdr.lowest_equivalent(v),
                     "{v} at {digits} digits"
                 );
+                assert_eq!(
+                    layout.highest_ns(layout.index(v)),
+                    hdr.highest_equivalent(v),
+                    "{v} at {digits} digits"
+                );
             }
         }
     }
@@ -575,16 +605,28 @@ mod tests {
                     second.record(v)
                 }
             }
-            // Read before the merge, so that the merge must drop what was built.
+            // Read before the merge, which must change what is read.
             assert!(first.quantile_ns(0.5) > 0.0);
             first.add(&second);
             assert_eq!(first.count(), hdr.len());
             assert_eq!(first.max_ns(), hdr.max() as f64);
-            for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+            let qs = [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0];
+            for q in qs {
                 assert_eq!(
                     first.quantile_ns(q),
                     hdr.value_at_quantile(q) as f64,
                     "q {q}"
+                );
+            }
+            // Read in one pass, the same.
+            let expected: Vec<f64> = hdr.value_at_quantiles(qs).map(|v| v as f64).collect();
+            assert_eq!(first.quantiles_ns(qs).to_vec(), expected);
+            // The share at or below each value (and far past the largest).
+            for v in spread_values().into_iter().filter(|&v| v < 1 << 52) {
+                assert_eq!(
+                    first.fraction_at_most_ns(v as f64),
+                    hdr.quantile_below(v),
+                    "{v}"
                 );
             }
             // A recording after a reading is read too.
