@@ -5,7 +5,8 @@
 
 use super::run::max_visits_in_flight;
 use super::theory::visits_per_request;
-use crate::scenario::model::{Arrivals, BalancerKind, Lookup, Model, Policy};
+use crate::engine::time::Nanos;
+use crate::scenario::model::{Arrivals, BalancerKind, Call, Lookup, Model, Policy, Step};
 
 /// Events per second one core handles on the shipped scenarios (README: 10 to 13 million
 /// customers per second on M/M/c; designs with calls and timers do fewer): the rate the
@@ -56,16 +57,11 @@ pub const BYTES_PER_INSTANCE_SLOT: f64 = 20.0;
 pub const BYTES_PER_WINDOW: f64 = 60.0;
 pub const BYTES_PER_WINDOW_SERVICE: f64 = 88.0;
 /// Bytes of one service beyond its histograms (its model, components, record and levels):
-/// `max RSS` of a 1 s run of a tree of services that no request reaches grows by 20.2 KiB a
-/// service from 1,000 to 4,000 services and 20.1 KiB from 4,000 to 10,000 (`/usr/bin/time
-/// -v`, 2026-12-05); 24 KiB leaves a margin.
-pub const BYTES_PER_SERVICE: f64 = 24.0 * 1024.0;
-/// Histograms of durations a service visited keeps per replication running (its latency and
-/// its queue wait), and in the pool besides: the pooled pair and the crate's histogram each
-/// builds when it is read. Each holds counts up to its largest value
-/// (`recorder::histogram_bytes_up_to`), at most the run's duration.
-pub const HISTOGRAMS_PER_SERVICE_RUNNING: f64 = 2.0;
-pub const HISTOGRAMS_PER_SERVICE_POOLED: f64 = 4.0;
+/// `max RSS` of a 1 ms run of a tree of services that no request reaches grows by 10.5 KiB a
+/// service from 1,000 to 4,000 services and 11.8 KiB from 4,000 to 10,000 (`/usr/bin/time
+/// -v`, 2026-12-05; 20.1 KiB when every histogram read built the crate's histogram, even an
+/// empty one); 16 KiB leaves a margin.
+pub const BYTES_PER_SERVICE: f64 = 16.0 * 1024.0;
 /// Bytes of one sweep row held until the final write (its figures and labels).
 pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
 
@@ -188,6 +184,157 @@ fn stable_in_flight(model: &Model, visits_each: &[f64]) -> Option<f64> {
     Some(STABLE_IN_FLIGHT_MARGIN * model.traffic.rate_per_s * seconds_in_system + 1.0)
 }
 
+/// The longest durations a service's histograms can record: the longest wait for a worker
+/// and the longest visit (arrival to answer), in nanoseconds; `None` where nothing in the
+/// design bounds it. A run follows every request that arrived before its end to the end, so
+/// a value recorded after the end can be longer than the run: an unbounded one is counted up
+/// to the largest value a histogram can hold (`Nanos::MAX`), not the run's duration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Longest {
+    pub wait_ns: Option<f64>,
+    pub visit_ns: Option<f64>,
+}
+
+/// Bounds every service's [`Longest`] from the design alone, each a worst case that no draw
+/// can exceed (no probabilities):
+///
+/// - own work: the largest draw of `service_time` ([`Distribution::max_ns`]: constant,
+///   uniform, empirical, mixtures of those), none for an unbounded distribution;
+/// - a call: per attempt its `timeout` (after its hedge delay, when it hedges), or without
+///   one the network `latency`'s largest draw both ways plus the callee's longest visit;
+///   times its attempts, plus a `max_backoff` before each retry, plus its fallback's;
+/// - a step: the longest of the calls it waits for (fire-and-forget ones: none), no more
+///   than its `deadline`, plus its fallback's; the calls: the sum of the steps (a cache's
+///   `on_miss` steps too);
+/// - the wait: at most `queue_timeout`; else, the FIFO queue of a replica holding at most
+///   `K` visits (its `queue_capacity`, and never more than the visits in flight at which the
+///   run stops, `max_visits_in_flight + 1`), each of its `c` workers taking the next visit
+///   at least once per longest hold (the own work, plus the calls with `blocking_calls`),
+///   the last of the `K` starts within `ceil(K / c)` holds;
+/// - the visit: wait + own work + calls.
+///
+/// The queue bound needs a replica's workers to stay: with faults, autoscaling, health
+/// checks, regions, deployments, versions or batching (replicas stop, start, drain and
+/// queues wait for batches) nothing is bounded.
+pub fn longest_durations(model: &Model) -> Vec<Longest> {
+    let unbounded = Longest {
+        wait_ns: None,
+        visit_ns: None,
+    };
+    let dynamic = !model.fleet.faults.is_empty()
+        || model.fleet.regions.len() > 1
+        || model.traffic.backlog.is_some()
+        || !model.deployments.is_empty()
+        || model.services.iter().any(|s| {
+            s.fleet.autoscale.is_some()
+                || s.fleet.health.is_some()
+                || s.fleet.regions.is_some()
+                || s.versions.len() > 1
+                || s.batch.is_some()
+        });
+    if dynamic {
+        return vec![unbounded; model.services.len()];
+    }
+    let mut memo: Vec<Option<Longest>> = vec![None; model.services.len()];
+    (0..model.services.len())
+        .map(|s| longest_of(model, s, &mut memo))
+        .collect()
+}
+
+/// One service's [`Longest`], its callees' first (the call graph has no cycles and nests at
+/// most 100 deep, so the recursion is shallow).
+fn longest_of(model: &Model, s: usize, memo: &mut Vec<Option<Longest>>) -> Longest {
+    if let Some(known) = memo[s] {
+        return known;
+    }
+    let service = &model.services[s];
+    // A draw is its value rounded to a nanosecond: one more covers the rounding.
+    let work_ns = service.service_time.max_ns().map(|ns| ns.ceil() + 1.0);
+    let mut calls_ns = Some(0.0);
+    let on_miss = service.cache.iter().flat_map(|c| &c.on_miss);
+    for step in service.plan.iter().chain(on_miss) {
+        calls_ns = add(calls_ns, step_ns(model, step, memo));
+    }
+    let hold_ns = if service.blocking_calls {
+        add(work_ns, calls_ns)
+    } else {
+        work_ns
+    };
+    let in_flight = (max_visits_in_flight(model.max_in_flight) as f64) + 1.0;
+    let places = service
+        .queue_capacity
+        .map_or(in_flight, |k| f64::from(k).min(in_flight));
+    let by_queue = hold_ns.map(|h| (places / f64::from(service.concurrency.max(1))).ceil() * h);
+    let wait_ns = match (service.queue_timeout_ns, by_queue) {
+        (Some(t), Some(q)) => Some((t as f64).min(q)),
+        (Some(t), None) => Some(t as f64),
+        (None, q) => q,
+    };
+    let longest = Longest {
+        wait_ns,
+        visit_ns: add(add(wait_ns, work_ns), calls_ns),
+    };
+    memo[s] = Some(longest);
+    longest
+}
+
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? + b?)
+}
+
+/// The longest a step keeps its frame.
+fn step_ns(model: &Model, step: &Step, memo: &mut Vec<Option<Longest>>) -> Option<f64> {
+    let mut longest = Some(0.0f64);
+    for call in step.calls.iter().filter(|c| !c.fire_and_forget) {
+        longest = match (longest, call_ns(model, call, memo)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    if let Some(deadline) = step.deadline_ns {
+        let deadline = deadline as f64;
+        longest = Some(longest.map_or(deadline, |l| l.min(deadline)));
+    }
+    match &step.fallback {
+        Some(fallback) => add(longest, call_ns(model, fallback, memo)),
+        None => longest,
+    }
+}
+
+/// The longest a call keeps its caller waiting: every attempt, the backoffs between them,
+/// then its fallback.
+fn call_ns(model: &Model, call: &Call, memo: &mut Vec<Option<Longest>>) -> Option<f64> {
+    let hedge_ns = call.hedge_ns.unwrap_or(0) as f64;
+    let attempt_ns = match call.timeout_ns {
+        Some(t) => Some(hedge_ns + t as f64),
+        None => {
+            let network = match &call.latency {
+                Some(latency) => latency.max_ns().map(|ns| 2.0 * (ns.ceil() + 1.0)),
+                None => Some(0.0),
+            };
+            add(
+                add(network, longest_of(model, call.service, memo).visit_ns),
+                Some(hedge_ns),
+            )
+        }
+    };
+    let (attempts, backoff_ns) = call.retries.map_or((1.0, 0.0), |r| {
+        (f64::from(r.attempts.max(1)), r.max_backoff_ns as f64)
+    });
+    let mut total = attempt_ns.map(|a| attempts * a + (attempts - 1.0) * backoff_ns);
+    if let Some(fallback) = &call.fallback {
+        total = add(total, call_ns(model, fallback, memo));
+    }
+    total
+}
+
+/// Bytes of a histogram of durations up to `longest_ns`, or up to any value (`Nanos::MAX`)
+/// when nothing bounds them.
+fn histogram_bytes(longest_ns: Option<f64>) -> f64 {
+    let ns = longest_ns.map_or(Nanos::MAX, |ns| ns.min(Nanos::MAX as f64) as Nanos);
+    super::recorder::histogram_bytes_up_to(ns)
+}
+
 /// The estimate of running `model` (every replication), `at_once` replications held in
 /// memory at once (the threads they run on, at most the replications for a single run).
 pub fn estimate(model: &Model, at_once: usize) -> Estimate {
@@ -249,14 +396,30 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         cache_bytes,
     ));
     parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
-    // A service that requests reach keeps histograms whose counts run up to the longest
-    // duration recorded there: at most the run's.
-    let reached = visits_each.iter().filter(|&&v| v * arrivals > 0.0).count() as f64;
-    let histogram_bytes = super::recorder::histogram_bytes_up_to(model.duration_ns);
+    // A service that requests reach keeps a histogram of its latencies and one of its waits
+    // per replication running, and one pair in the pool (reading them builds nothing more),
+    // each holding counts up to its largest value (`recorder::histogram_bytes_up_to`), which
+    // `longest_durations` bounds; the requests' own latencies (overall, and per class when
+    // there are several) are their entries' visits.
+    let longest = longest_durations(model);
+    let mut pair_bytes = 0.0;
+    for (l, &v) in longest.iter().zip(&visits_each) {
+        if v * arrivals > 0.0 {
+            pair_bytes += histogram_bytes(l.wait_ns) + histogram_bytes(l.visit_ns);
+        }
+    }
+    let entry_bytes = model
+        .classes
+        .iter()
+        .map(|c| histogram_bytes(longest[c.entry].visit_ns))
+        .fold(0.0, f64::max);
+    // The overall record, each class's when there are several, and with one class its copy.
+    let request_histograms = 1.0 + model.classes.len().max(1) as f64;
+    pair_bytes += request_histograms * entry_bytes;
     parts.push((
-        "services' histograms (services reached x latency and queue wait up to the duration)"
+        "services' histograms (latency and queue wait of each service reached, up to the longest the design allows)"
             .into(),
-        reached * HISTOGRAMS_PER_SERVICE_RUNNING * histogram_bytes,
+        pair_bytes,
     ));
     if instance_slots > 0.0 {
         parts.push((
@@ -292,10 +455,7 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
     if series > 0.0 {
         parts.push(("pooled time series".into(), series));
     }
-    parts.push((
-        "pooled services' histograms".into(),
-        reached * HISTOGRAMS_PER_SERVICE_POOLED * histogram_bytes,
-    ));
+    parts.push(("pooled services' histograms".into(), pair_bytes));
     parts.push((
         "services (their model, components and records)".into(),
         model.services.len() as f64 * BYTES_PER_SERVICE,
@@ -457,6 +617,131 @@ service_time = { dist = "constant", value = "1us" }
         assert_eq!(
             in_flight.map(|p| p.1),
             Some(2.0 * (1000.0 * 100.0 + 1000.0 * 640.0))
+        );
+    }
+
+    /// Runs `text` and checks that no service recorded a wait or a latency longer than
+    /// [`longest_durations`] allows (its histograms then hold at most what is counted), and
+    /// that the bounds are finite.
+    fn assert_within_longest(name: &str, text: &str) {
+        let model = load(text, &[]);
+        let longest = longest_durations(&model);
+        let run = crate::components::system::simulate(&model, 0);
+        let mut recorded = 0;
+        for (s, (l, rec)) in longest.iter().zip(&run.record.services).enumerate() {
+            for (what, bound, d) in [
+                ("wait", l.wait_ns, &rec.queue_wait),
+                ("latency", l.visit_ns, &rec.latency),
+            ] {
+                let bound = bound.unwrap_or_else(|| panic!("{name}: s{s} {what} unbounded"));
+                recorded += d.count();
+                // The histogram's highest value counted is within 0.1% above the longest.
+                assert!(
+                    d.max_ns() <= bound * 1.001 + 1.0,
+                    "{name}: s{s} {what} {} ns above {bound} ns",
+                    d.max_ns()
+                );
+                assert!(
+                    d.footprint_bytes() as f64 <= histogram_bytes(Some(bound)),
+                    "{name}: s{s} {what}"
+                );
+            }
+        }
+        assert!(recorded > 1000, "{name}: {recorded} values recorded");
+    }
+
+    #[test]
+    fn no_visit_outlasts_the_longest_the_design_allows() {
+        // Each overloaded (queues full, timeouts firing), over 1 s and the drain after it.
+        // A: c = 2 workers of 1 ms, 5 places at 10,000/s (5 times what they do): the 5th
+        // waiting starts within ceil(5 / 2) = 3 holds, 3 ms; the visit 4 ms.
+        let a = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 10000
+[[service]]
+name = "a"
+concurrency = 2
+queue_capacity = 5
+service_time = { dist = "constant", value = "1ms" }
+"#;
+        let model = load(a, &[]);
+        let l = longest_durations(&model)[0];
+        assert_eq!((l.wait_ns, l.visit_ns), (Some(3e6 + 3.0), Some(4e6 + 4.0)));
+        assert_within_longest("queue capacity", a);
+        // B: `front` holds its worker over its calls (blocking), calls `back` with a 2 ms
+        // timeout, a 1 ms hedge, 3 attempts and a network latency, falling back on `spare`;
+        // `back` has an unbounded queue cut by a 5 ms queue timeout, uniform work and an
+        // empirical one; a parallel step with a deadline and a fire-and-forget call.
+        let b = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 5000
+[[service]]
+name = "front"
+concurrency = 8
+queue_capacity = 20
+blocking_calls = true
+service_time = { dist = "uniform", min = "100us", max = "300us" }
+calls = [
+  { service = "back", timeout = "2ms", hedge = "1ms", latency = { dist = "uniform", min = "10us", max = "50us" }, retries = { attempts = 3, backoff = "1ms", max_backoff = "2ms" }, fallback = "spare" },
+  { parallel = ["spare", "back", { service = "log", fire_and_forget = true }], join = "any", deadline = "3ms" },
+]
+[[service]]
+name = "back"
+concurrency = 2
+queue_timeout = "5ms"
+service_time = { dist = "empirical", p50 = "500us", p99 = "2ms", max = "4ms" }
+[[service]]
+name = "spare"
+concurrency = 4
+queue_capacity = 10
+service_time = { dist = "mixture", parts = [{ weight = 0.9, dist = "constant", value = "100us" }, { weight = 0.1, dist = "uniform", min = "1ms", max = "2ms" }] }
+[[service]]
+name = "log"
+concurrency = 1
+queue_capacity = 3
+service_time = { dist = "constant", value = "100us" }
+"#;
+        assert_within_longest("timeouts, retries, hedges, fallbacks, deadlines", b);
+        // C: no queue capacity nor timeout: the queue is bounded by the visits in flight at
+        // which the run stops (4 x 1,000 would be below the floor of 100,000; so 100,001).
+        // At 4,500/s on 4,000/s of work the queue grows by about 500 over the second.
+        let c = r#"
+[scenario]
+duration = "1s"
+max_in_flight = 1000
+[traffic]
+rate = 4500
+[[service]]
+name = "a"
+concurrency = 4
+service_time = { dist = "constant", value = "1ms" }
+"#;
+        let model = load(c, &[]);
+        let l = longest_durations(&model)[0];
+        assert_eq!(l.wait_ns, Some((100_001.0f64 / 4.0).ceil() * (1e6 + 1.0)));
+        assert_within_longest("max_in_flight", c);
+    }
+
+    #[test]
+    fn unbounded_work_or_a_changing_fleet_bounds_nothing() {
+        // Exponential work: the wait is bounded by the queue timeout, the visit by nothing.
+        let l = longest_durations(&load(ONE_QUEUE, &["service.api.queue_timeout=10ms"]))[0];
+        assert_eq!((l.wait_ns, l.visit_ns), (Some(1e7), None));
+        // A fault can stop the workers: nothing is bounded, whatever the service's keys.
+        let faulty = format!(
+            "{}queue_capacity = 3\n[[fault]]\nkind = \"crash\"\ntarget = \"api\"\nat = \"1s\"\nduration = \"1s\"\n",
+            ONE_QUEUE.replace("exponential\", mean", "constant\", value")
+        );
+        let l = longest_durations(&load(&faulty, &[]))[0];
+        assert_eq!((l.wait_ns, l.visit_ns), (None, None));
+        // Counted up to the largest value a histogram can hold.
+        assert_eq!(
+            histogram_bytes(None),
+            super::super::recorder::histogram_bytes_up_to(Nanos::MAX)
         );
     }
 

@@ -398,36 +398,70 @@ fn a_plan_of_long_designs_is_refused() {
     assert!(stderr.contains("this plan"), "{stderr}");
 }
 
-/// Every service that requests reach keeps histograms of its durations, whose counts grow
-/// up to the longest duration recorded: at most the run's. 2,000 services of a tree (each
-/// calls ten) reached by a request a second for 1 s: 2,000 x (24 KiB + 6 histograms x
-/// (index(10^9) + 1) x 8 = 6 x 21,364 x 8 = 1,025,472 bytes) = 2.10e9 bytes, with the visits
-/// in flight 2.0 GiB, above a limit of 1 GiB; refused up front, where before histograms grew with the values a 1,000
-/// services run held 1.32 GB and 10^6 services were killed at 22 GB.
+/// A tree of `n` services (service i calls services 10i+1 to 10i+10) reached by a request a
+/// second for 1 s; `service` is the rest of each service's table, `call` the form of a call
+/// (`{}` the callee's name), and the calls are one parallel step when `parallel`.
+fn tree(n: usize, service: &str, call: &str, parallel: bool) -> String {
+    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
+    for i in 0..n {
+        let calls: Vec<String> = (10 * i + 1..(10 * i + 11).min(n))
+            .map(|j| call.replace("{}", &format!("s{j}")))
+            .collect();
+        let calls = if parallel && !calls.is_empty() {
+            format!("[{{ parallel = [{}] }}]", calls.join(", "))
+        } else {
+            format!("[{}]", calls.join(", "))
+        };
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\n{service}\ncalls = {calls}\n"
+        ));
+    }
+    text
+}
+
+/// Every service that requests reach keeps a histogram of its latencies and one of its
+/// waits, whose counts grow up to the longest duration recorded. With exponential service
+/// times and no timeouts nothing bounds it (a request in flight at the end is followed to
+/// its end, so not even the run's duration): each is counted up to the largest value a
+/// histogram holds, (index(2^64 - 1) + 1) x 8 = 56,320 x 8 = 450,560 bytes. 2,000 services
+/// of a tree reached by a request a second for 1 s: 2,000 x (16 KiB + 2 pairs (running and
+/// pooled) x 2 x 450,560) = 3.64e9 bytes, 3.4 GiB, above a limit of 1 GiB; refused up front,
+/// where before histograms grew with the values a 1,000 services run held 1.32 GB and 10^6
+/// services were killed at 22 GB.
 #[test]
 fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() {
     let s = Scratch::new("budget-service-histograms");
-    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
-    for i in 0..2_000 {
-        let calls: Vec<String> = (10 * i + 1..(10 * i + 11).min(2_000))
-            .map(|j| format!("\"s{j}\""))
-            .collect();
-        text.push_str(&format!(
-            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"exponential\", mean = \"1ms\" }}\ncalls = [{}]\n",
-            calls.join(", ")
-        ));
-    }
-    s.write("services.toml", &text);
+    let exponential = "service_time = { dist = \"exponential\", mean = \"1ms\" }";
+    s.write("services.toml", &tree(2_000, exponential, "\"{}\"", false));
     let stderr = refused(&s, &["run", "services.toml", "--max-memory", "1GiB"]);
     for needed in [
-        "would hold about 2.0 GiB of memory",
-        "pooled services' histograms 1.3 GiB",
-        "services' histograms (services reached x latency and queue wait up to the duration) 652 MiB",
-        "services (their model, components and records) 46.9 MiB",
+        "would hold about 3.4 GiB of memory",
+        "pooled services' histograms 1.7 GiB",
+        "services' histograms (latency and queue wait of each service reached, up to the longest the design allows) 1.7 GiB",
+        "services (their model, components and records) 31.3 MiB",
         "--max-memory",
     ] {
         assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
     }
+}
+
+/// 10,000 services reached whose latency the design bounds are not refused under the
+/// default 8 GiB: each does a constant 1 ms of work with 4 waiting places (the 4th waiting
+/// starts within 4 x 1 ms) and calls its ten children in one parallel step with a 10 ms
+/// timeout, so a wait lasts at most 4 ms and a visit 4 + 1 + 10 = 15 ms (5 ms for the 9,000
+/// leaves): histograms of (index + 1) x 8 = 105,744 bytes (the wait), 121,152 and 108,072
+/// (the visit), two pairs of each (running and pooled) and 16 KiB per service: 4.5e9 bytes,
+/// 4.2 GiB (before: six per service, each up to the run's 1 s, 9.8 GiB, refused).
+#[test]
+fn ten_thousand_services_with_bounded_latency_run_under_the_default_memory_limit() {
+    let s = Scratch::new("budget-bounded-services");
+    let bounded = "service_time = { dist = \"constant\", value = \"1ms\" }\nqueue_capacity = 4";
+    let call = "{ service = \"{}\", timeout = \"10ms\" }";
+    s.write("bounded.toml", &tree(10_000, bounded, call, true));
+    let out = s.capsim(&["validate", "bounded.toml"]);
+    assert!(out.stdout.contains("4.2 GiB of memory at most"), "{out:#?}");
+    let out = s.capsim(&["run", "bounded.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
 }
 
 #[test]
@@ -514,13 +548,15 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     s.write("a.toml", BASE);
     // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB
     // (and loading its text is counted at 10.3 KiB: 163 bytes x 8 + 14 value marks x 500 +
-    // 13 lines x 175 = 10,579 bytes). Besides, the service: 24 KiB, and six histograms of
-    // durations up to the 10 s run, (index(10^10) + 1) x 8 = 24,745 x 8 = 197,960 bytes
-    // each: 1,212,336 bytes in all, under 1,200 KiB (1,228,800).
-    let out = s.capsim(&["run", "a.toml", "--max-memory", "1200KiB"]);
+    // 13 lines x 175 = 10,579 bytes). Besides, the service: 16 KiB, and eight histograms
+    // (its latency and wait, the requests' latency and its class's copy, running and
+    // pooled) of durations that nothing in the design bounds (exponential work, no
+    // timeout), each counted up to any value: 8 x 450,560 bytes; 3,620,864 bytes and the
+    // requests in flight, under 3,600 KiB (3,686,400).
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "3600KiB"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     // At 5,000/s on 4 workers of 1 ms (offered load 1.25) theory finds no steady state, so
-    // the bound counts: a million requests and visits in flight, far above 1,200 KiB.
+    // the bound counts: a million requests and visits in flight, far above 3,600 KiB.
     let stderr = refused(
         &s,
         &[
@@ -529,7 +565,7 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
             "--set",
             "traffic.rate=5000",
             "--max-memory",
-            "1200KiB",
+            "3600KiB",
         ],
     );
     assert!(stderr.contains("requests and visits in flight"), "{stderr}");
