@@ -79,6 +79,12 @@ impl Layout {
         ((doublings as usize) << self.half_log2) + (ns >> doublings) as usize
     }
 
+    /// The counts up to the end of the doubling (the half of a bucket the layout uses past
+    /// the first) that holds `index`: a multiple of the half bucket, past `index`.
+    fn doubling_end(self, index: usize) -> usize {
+        ((index >> self.half_log2) + 1) << self.half_log2
+    }
+
     /// The lowest value counted at `index`.
     fn lowest_ns(self, index: usize) -> Nanos {
         let half = 1usize << self.half_log2;
@@ -108,7 +114,15 @@ impl Layout {
 #[derive(Debug, Clone)]
 pub struct Durations {
     layout: Layout,
+    /// The counts of the buckets from index `offset` on: only the doublings (1,024 buckets
+    /// at 3 digits) from the smallest value's to the largest's, so that a service whose
+    /// latencies lie between 1 and 10 ms holds 4 doublings, not the 14 from 0. A
+    /// replication's histograms are allocated, zeroed, merged and read once each: holding
+    /// the doublings from 0 made that cost grow with the values' size rather than their
+    /// spread (20 MB zeroed per replication of a 100-service tree).
     counts: Vec<u64>,
+    /// The index of `counts[0]`, the start of a doubling (0 while empty).
+    offset: usize,
     total: u64,
     sum_ns: u128,
 }
@@ -119,10 +133,12 @@ impl Default for Durations {
     }
 }
 
-/// Bytes a full-precision histogram's counts hold at most when its largest value is `ns`
-/// (what the work budget counts for the histograms a service keeps).
+/// Bytes a full-precision histogram's counts hold at most when its largest value is `ns`:
+/// up to the end of its doubling (what the work budget counts for the histograms a service
+/// keeps).
 pub fn histogram_bytes_up_to(ns: Nanos) -> f64 {
-    ((Layout::new(SIGNIFICANT_DIGITS).index(ns) + 1) * std::mem::size_of::<u64>()) as f64
+    let layout = Layout::new(SIGNIFICANT_DIGITS);
+    (layout.doubling_end(layout.index(ns)) * std::mem::size_of::<u64>()) as f64
 }
 
 impl Durations {
@@ -140,6 +156,7 @@ impl Durations {
         Durations {
             layout: Layout::new(digits),
             counts: Vec::new(),
+            offset: 0,
             total: 0,
             sum_ns: 0,
         }
@@ -160,29 +177,59 @@ impl Durations {
     #[inline]
     pub fn record(&mut self, ns: Nanos) {
         let index = self.layout.index(ns);
-        match self.counts.get_mut(index) {
+        // Below the offset the subtraction wraps to past the counts.
+        match self.counts.get_mut(index.wrapping_sub(self.offset)) {
             Some(count) => *count += 1,
-            None => self.grow_to(index),
+            None => {
+                self.cover(index, index + 1);
+                self.counts[index - self.offset] += 1;
+            }
         }
         self.total += 1;
         self.sum_ns += u128::from(ns);
     }
 
-    /// Counts one value at `index`, past the counts so far.
+    /// Grows the counts to hold the buckets `[from, to)`, a whole doubling at a time. A
+    /// stream of independent durations sets a new maximum about ln(n) times in n values, and
+    /// growing to each exactly copied the counts each time; a doubling at a time copies once
+    /// per doubling crossed, and the counts span at most the doublings from the smallest
+    /// value's to the end of the largest's (within what the work budget counts,
+    /// `histogram_bytes_up_to`).
     #[cold]
-    fn grow_to(&mut self, index: usize) {
-        // Exactly to the new largest bucket: a stream of independent durations sets a new
-        // maximum about ln(n) times in n values, so growing exactly costs few copies, and
-        // the counts hold no more than their largest bucket (what the work budget counts).
-        self.counts.reserve_exact(index + 1 - self.counts.len());
-        self.counts.resize(index + 1, 0);
-        self.counts[index] += 1;
+    fn cover(&mut self, from: usize, to: usize) {
+        let half_log2 = self.layout.half_log2;
+        let (mut start, mut end) = (
+            (from >> half_log2) << half_log2,
+            self.layout.doubling_end(to - 1),
+        );
+        if !self.counts.is_empty() {
+            start = start.min(self.offset);
+            end = end.max(self.offset + self.counts.len());
+        }
+        if self.counts.is_empty() || start < self.offset {
+            let mut counts = Vec::with_capacity(end - start);
+            counts.resize(self.offset.max(start) - start, 0);
+            if !self.counts.is_empty() {
+                counts.extend_from_slice(&self.counts);
+            }
+            counts.resize(end - start, 0);
+            self.counts = counts;
+            self.offset = start;
+        } else if end > self.offset + self.counts.len() {
+            self.counts
+                .reserve_exact(end - self.offset - self.counts.len());
+            self.counts.resize(end - self.offset, 0);
+        }
     }
 
-    /// The counts up to the largest bucket counted (a cleared histogram keeps zeros past it).
-    fn used(&self) -> &[u64] {
-        let end = self.counts.iter().rposition(|&count| count > 0);
-        &self.counts[..end.map_or(0, |index| index + 1)]
+    /// The counts from the first to the last above 0, and the index of the first (`(0, [])`
+    /// when empty; a cleared histogram keeps zeros around them).
+    fn used(&self) -> (usize, &[u64]) {
+        let Some(last) = self.counts.iter().rposition(|&count| count > 0) else {
+            return (0, &[]);
+        };
+        let first = self.counts.iter().position(|&count| count > 0).unwrap_or(0);
+        (self.offset + first, &self.counts[first..=last])
     }
 
     /// The values at quantiles `qs` (ascending), in one pass over the counts, each what the
@@ -199,10 +246,11 @@ impl Durations {
         }
         let target = |q: f64| ((q.min(1.0) * total as f64).ceil() as u64).max(1);
         let mut below = 0u64;
-        for (index, &count) in self.counts.iter().enumerate() {
+        for (offset, &count) in self.counts.iter().enumerate() {
             if count == 0 {
                 continue;
             }
+            let index = self.offset + offset;
             below += count;
             while let Some(&q) = qs.peek() {
                 if below < target(q) {
@@ -259,18 +307,46 @@ impl Durations {
         // The crate's `quantile_below`: the counts up to the bucket of `ns` (the last one past
         // the counts) over the count; the sum is an integer, so summing from either end (as
         // the crate does) reads the same.
-        let end = (self.layout.index(ns.round().max(0.0) as u64) + 1).min(self.counts.len());
+        let end = self.layout.index(ns.round().max(0.0) as u64) + 1;
+        let end = end.saturating_sub(self.offset).min(self.counts.len());
         let at_most: u64 = self.counts[..end].iter().sum();
         at_most as f64 / self.total as f64
+    }
+
+    /// [`Durations::fraction_at_most_ns`] of each of `values_ns`, from one running sum of the
+    /// counts: a percentile's interval reads it for every replication's value, and a sum
+    /// over the counts for each cost replications x counts.
+    pub fn fractions_at_most_ns(&self, values_ns: &[f64]) -> Vec<f64> {
+        if self.total == 0 {
+            return vec![1.0; values_ns.len()];
+        }
+        let mut running = 0u64;
+        let at_most: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|&count| {
+                running += count;
+                running
+            })
+            .collect();
+        values_ns
+            .iter()
+            .map(|&ns| {
+                let end = self.layout.index(ns.round().max(0.0) as u64) + 1;
+                let end = end.saturating_sub(self.offset).min(at_most.len());
+                let below = end.checked_sub(1).map_or(0, |last| at_most[last]);
+                below as f64 / self.total as f64
+            })
+            .collect()
     }
 
     /// The largest value counted, read at the highest value of its bucket (the crate's `max`);
     /// 0 when empty.
     pub fn max_ns(&self) -> f64 {
-        self.used()
-            .len()
+        let (first, used) = self.used();
+        used.len()
             .checked_sub(1)
-            .map_or(0, |index| self.layout.highest_ns(index)) as f64
+            .map_or(0, |last| self.layout.highest_ns(first + last)) as f64
     }
 
     /// The distribution as `(q, value_ns)` points for a CDF whose tail can be read: `1 - q`
@@ -310,15 +386,15 @@ impl Durations {
             self.layout, other.layout,
             "histograms merge at one precision"
         );
-        // Only as far as the other's largest bucket counted: merging an empty histogram
-        // touches nothing.
-        let theirs = other.used();
-        if self.counts.len() < theirs.len() {
-            self.counts.reserve_exact(theirs.len() - self.counts.len());
-            self.counts.resize(theirs.len(), 0);
-        }
-        for (mine, theirs) in self.counts.iter_mut().zip(theirs) {
-            *mine += theirs;
+        // Only the doublings the other's counts span: merging an empty histogram touches
+        // nothing.
+        let (first, theirs) = other.used();
+        if !theirs.is_empty() {
+            self.cover(first, first + theirs.len());
+            let at = first - self.offset;
+            for (mine, theirs) in self.counts[at..].iter_mut().zip(theirs) {
+                *mine += theirs;
+            }
         }
         self.total += other.total;
         self.sum_ns += other.sum_ns;
@@ -621,13 +697,18 @@ mod tests {
             // Read in one pass, the same.
             let expected: Vec<f64> = hdr.value_at_quantiles(qs).map(|v| v as f64).collect();
             assert_eq!(first.quantiles_ns(qs).to_vec(), expected);
-            // The share at or below each value (and far past the largest).
-            for v in spread_values().into_iter().filter(|&v| v < 1 << 52) {
-                assert_eq!(
-                    first.fraction_at_most_ns(v as f64),
-                    hdr.quantile_below(v),
-                    "{v}"
-                );
+            // The share at or below each value (and far past the largest), one by one and
+            // all at once.
+            let values: Vec<u64> = spread_values()
+                .into_iter()
+                .filter(|&v| v < 1 << 52)
+                .collect();
+            let values_ns: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+            let all = first.fractions_at_most_ns(&values_ns);
+            for (&v, at_once) in values.iter().zip(all) {
+                let expected = hdr.quantile_below(v);
+                assert_eq!(first.fraction_at_most_ns(v as f64), expected, "{v}");
+                assert_eq!(at_once, expected, "{v}");
             }
             // A recording after a reading is read too.
             first.record(1 << 52);
@@ -681,18 +762,20 @@ mod tests {
         d.add(&Durations::default());
         assert_eq!((d.footprint_bytes(), d.quantile_ns(0.99)), (0, 0.0));
         // Values up to 1 ms at 3 digits: 1 ms = 10^6 ns lies in the doubling from 2^19
-        // (index (19 - 10) x 1024 + 10^6 >> 9 = 9,216 + 1,953 = 11,169), so 11,170 counts,
-        // where an hour's range is 33,421 (`index(HOUR_NS) + 1`: 3.6 x 10^12 lies in the
-        // doubling from 2^41, 31 x 1,024 + 3.6 x 10^12 >> 31 = 31,744 + 1,676).
+        // (index (19 - 10) x 1024 + 10^6 >> 9 = 9,216 + 1,953 = 11,169), so 11,264 counts
+        // (to the end of that doubling, 11 x 1,024), where an hour's range is 33,421
+        // (`index(HOUR_NS) + 1`: 3.6 x 10^12 lies in the doubling from 2^41, 31 x 1,024 + 3.6
+        // x 10^12 >> 31 = 31,744 + 1,676).
         for ns in [1_000, 50_000, 1_000_000] {
             d.record(ns);
         }
         let layout = Layout::new(SIGNIFICANT_DIGITS);
         assert_eq!(layout.index(1_000_000), 11_169);
-        assert_eq!(d.footprint_bytes(), 11_170 * 8);
+        assert_eq!(d.footprint_bytes(), 11_264 * 8);
+        assert_eq!(histogram_bytes_up_to(1_000_000), 11_264.0 * 8.0);
         assert_eq!(layout.index(HOUR_NS), 33_420);
-        // A merge into an empty one grows it to the other's largest bucket and no further,
-        // and reads the same.
+        // A merge into an empty one grows it to the end of the other's largest bucket's
+        // doubling and no further, and reads the same.
         let mut merged = Durations::default();
         merged.add(&d);
         assert_eq!(merged.footprint_bytes(), d.footprint_bytes());

@@ -1058,10 +1058,8 @@ pub fn percentile_interval(pooled: &Durations, q: f64, center: f64, values: &[f6
     if values.len() < 2 {
         return widen_to_precision([center, center], center);
     }
-    let u: Vec<f64> = values
-        .iter()
-        .map(|v| pooled.fraction_at_most_ns(v * NS_PER_MS))
-        .collect();
+    let values_ns: Vec<f64> = values.iter().map(|v| v * NS_PER_MS).collect();
+    let u = pooled.fractions_at_most_ns(&values_ns);
     let half = t_half_width(&u);
     let at = |p: f64| ns_to_ms(pooled.quantile_ns(p.clamp(0.0, 1.0)));
     widen_to_precision([at(q - half).min(center), at(q + half).max(center)], center)

@@ -423,7 +423,8 @@ fn tree(n: usize, service: &str, call: &str, parallel: bool) -> String {
 /// waits, whose counts grow up to the longest duration recorded. With exponential service
 /// times and no timeouts nothing bounds it (a request in flight at the end is followed to
 /// its end, so not even the run's duration): each is counted up to the largest value a
-/// histogram holds, (index(2^64 - 1) + 1) x 8 = 56,320 x 8 = 450,560 bytes. 2,000 services
+/// histogram holds, (index(2^64 - 1) + 1) x 8 = 56,320 x 8 = 450,560 bytes (56,320 is the
+/// end of its doubling, 55 x 1,024). 2,000 services
 /// of a tree reached by a request a second for 1 s: 2,000 x (16 KiB + 2 pairs (running and
 /// pooled) x 2 x 450,560) = 3.64e9 bytes, 3.4 GiB, above a limit of 1 GiB; refused up front,
 /// where before histograms grew with the values a 1,000 services run held 1.32 GB and 10^6
@@ -438,7 +439,7 @@ fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() 
         "would hold about 3.4 GiB of memory",
         "pooled services' histograms 1.7 GiB",
         "services' histograms (latency and queue wait of each service reached, up to the longest the design allows) 1.7 GiB",
-        "services (their model, components and records) 31.3 MiB",
+        "services (their model, components and records) 31.2 MiB",
         "--max-memory",
     ] {
         assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
@@ -449,9 +450,10 @@ fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() 
 /// default 8 GiB: each does a constant 1 ms of work with 4 waiting places (the 4th waiting
 /// starts within 4 x 1 ms) and calls its ten children in one parallel step with a 10 ms
 /// timeout, so a wait lasts at most 4 ms and a visit 4 + 1 + 10 = 15 ms (5 ms for the 9,000
-/// leaves): histograms of (index + 1) x 8 = 105,744 bytes (the wait), 121,152 and 108,072
-/// (the visit), two pairs of each (running and pooled) and 16 KiB per service: 4.5e9 bytes,
-/// 4.2 GiB (before: six per service, each up to the run's 1 s, 9.8 GiB, refused).
+/// leaves): histograms of 106,496 bytes (the wait: counts to the end of 4 ms's doubling, 13
+/// x 1,024, x 8), 122,880 and 114,688 (the visit), two pairs of each (running and pooled)
+/// and 16 KiB per service: 4.6e9 bytes, 4.3 GiB (before: six per service, each up to the
+/// run's 1 s, 9.8 GiB, refused).
 #[test]
 fn ten_thousand_services_with_bounded_latency_run_under_the_default_memory_limit() {
     let s = Scratch::new("budget-bounded-services");
@@ -459,7 +461,7 @@ fn ten_thousand_services_with_bounded_latency_run_under_the_default_memory_limit
     let call = "{ service = \"{}\", timeout = \"10ms\" }";
     s.write("bounded.toml", &tree(10_000, bounded, call, true));
     let out = s.capsim(&["validate", "bounded.toml"]);
-    assert!(out.stdout.contains("4.2 GiB of memory at most"), "{out:#?}");
+    assert!(out.stdout.contains("4.3 GiB of memory at most"), "{out:#?}");
     let out = s.capsim(&["run", "bounded.toml", "--format", "json"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
 }
