@@ -255,8 +255,9 @@ fn a_sweep_of_a_million_points_is_refused_before_loading_them() {
 fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     let s = Scratch::new("budget-resume");
     s.write("a.toml", BASE);
-    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events; the 10
-    // points 25,000, above a limit of 10,000; 5 left 12,500, still above; 2 left 5,000.
+    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events, and 320
+    // for its replication (100, 20 for the service, 200 as it is reached): 2,820; the 10
+    // points 28,200, above a limit of 10,000; 5 left 14,100, still above; 2 left 5,640.
     let sweep = |more: &[&'static str]| -> Vec<&'static str> {
         let mut args = vec![
             "sweep",
@@ -271,7 +272,7 @@ fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     };
     let stderr = refused(&s, &sweep(&["--max-events", "10000"]));
     assert!(
-        stderr.contains("this sweep is too large to start: about 25,000 events"),
+        stderr.contains("this sweep is too large to start: about 28,200 events"),
         "{stderr}"
     );
     let out = s.capsim(&sweep(&["--max-events", "0"]));
@@ -286,7 +287,7 @@ fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     let stderr = refused(&s, &sweep(&["--resume", "--max-events", "10000"]));
     assert!(
         stderr.contains(
-            "this sweep (5 of 10 points left) is too large to start: about 12,500 events"
+            "this sweep (5 of 10 points left) is too large to start: about 14,100 events"
         ),
         "{stderr}"
     );
@@ -470,9 +471,14 @@ fn ten_thousand_services_with_bounded_latency_run_under_the_default_memory_limit
 fn the_limits_are_flags_and_zero_lifts_them() {
     let s = Scratch::new("budget-flags");
     s.write("a.toml", BASE);
-    // 100/s x 10 s x 2.5 = 2500 events: above a limit of 1000, run with the limit lifted.
+    // 100/s x 10 s x 2.5 = 2500 events and 320 for the replication: above a limit of 1000,
+    // run with the limit lifted.
     let stderr = refused(&s, &["run", "a.toml", "--max-events", "1000"]);
-    assert!(stderr.contains("about 2,500 events"), "{stderr}");
+    assert!(stderr.contains("about 2,820 events"), "{stderr}");
+    assert!(
+        stderr.contains("and 320 for each replication's set-up and record"),
+        "{stderr}"
+    );
     assert!(stderr.contains("the limit is 1,000 events"), "{stderr}");
     // A stable design holds little (Little's law with room to spare): under 1 KiB here.
     let stderr = refused(&s, &["run", "a.toml", "--max-memory", "100B"]);
@@ -533,7 +539,9 @@ fn estimate_is_close_to_the_events_counted() {
         .collect();
         let model = capsim::scenario::load(&text, name, &overrides).expect("valid");
         let counted = capsim::components::system::simulate(&model, 0).events as f64;
-        let estimated = capsim::metrics::budget::estimate(&model, 1).events;
+        // The events alone, without what a replication costs beyond them.
+        let estimate = capsim::metrics::budget::estimate(&model, 1);
+        let estimated = estimate.events - estimate.overhead_per_replication;
         let ratio = counted / estimated;
         eprintln!("{name}: counted {counted}, estimated {estimated}, ratio {ratio:.2}");
         assert!((0.5..=2.0).contains(&ratio), "{name}: ratio {ratio}");
