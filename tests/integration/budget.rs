@@ -580,3 +580,110 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     );
     assert!(stderr.contains("requests and visits in flight"), "{stderr}");
 }
+
+/// Runs `text` and checks that no service recorded a wait or a latency longer than
+/// `metrics::budget::longest_durations` allows (its histograms then hold at most what is counted), and
+/// that the bounds are finite.
+fn assert_within_longest(name: &str, text: &str) {
+    let model = capsim::scenario::load(text, "longest.toml", &[]).expect("valid");
+    let longest = capsim::metrics::budget::longest_durations(&model);
+    let run = capsim::components::system::simulate(&model, 0);
+    let mut recorded = 0;
+    for (s, (l, rec)) in longest.iter().zip(&run.record.services).enumerate() {
+        for (what, bound, d) in [
+            ("wait", l.wait_ns, &rec.queue_wait),
+            ("latency", l.visit_ns, &rec.latency),
+        ] {
+            let bound = bound.unwrap_or_else(|| panic!("{name}: s{s} {what} unbounded"));
+            recorded += d.count();
+            // The histogram's highest value counted is within 0.1% above the longest.
+            assert!(
+                d.max_ns() <= bound * 1.001 + 1.0,
+                "{name}: s{s} {what} {} ns above {bound} ns",
+                d.max_ns()
+            );
+            assert!(
+                d.footprint_bytes() as f64
+                    <= capsim::metrics::recorder::histogram_bytes_up_to(bound as u64),
+                "{name}: s{s} {what}"
+            );
+        }
+    }
+    assert!(recorded > 1000, "{name}: {recorded} values recorded");
+}
+
+#[test]
+fn no_visit_outlasts_the_longest_the_design_allows() {
+    // Each overloaded (queues full, timeouts firing), over 1 s and the drain after it.
+    // A: c = 2 workers of 1 ms, 5 places at 10,000/s (5 times what they do): the 5th
+    // waiting starts within ceil(5 / 2) = 3 holds, 3 ms; the visit 4 ms.
+    let a = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 10000
+[[service]]
+name = "a"
+concurrency = 2
+queue_capacity = 5
+service_time = { dist = "constant", value = "1ms" }
+"#;
+    let model = capsim::scenario::load(a, "longest.toml", &[]).expect("valid");
+    let l = capsim::metrics::budget::longest_durations(&model)[0];
+    assert_eq!((l.wait_ns, l.visit_ns), (Some(3e6 + 3.0), Some(4e6 + 4.0)));
+    assert_within_longest("queue capacity", a);
+    // B: `front` holds its worker over its calls (blocking), calls `back` with a 2 ms
+    // timeout, a 1 ms hedge, 3 attempts and a network latency, falling back on `spare`;
+    // `back` has an unbounded queue cut by a 5 ms queue timeout, uniform work and an
+    // empirical one; a parallel step with a deadline and a fire-and-forget call.
+    let b = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 5000
+[[service]]
+name = "front"
+concurrency = 8
+queue_capacity = 20
+blocking_calls = true
+service_time = { dist = "uniform", min = "100us", max = "300us" }
+calls = [
+  { service = "back", timeout = "2ms", hedge = "1ms", latency = { dist = "uniform", min = "10us", max = "50us" }, retries = { attempts = 3, backoff = "1ms", max_backoff = "2ms" }, fallback = "spare" },
+  { parallel = ["spare", "back", { service = "log", fire_and_forget = true }], join = "any", deadline = "3ms" },
+]
+[[service]]
+name = "back"
+concurrency = 2
+queue_timeout = "5ms"
+service_time = { dist = "empirical", p50 = "500us", p99 = "2ms", max = "4ms" }
+[[service]]
+name = "spare"
+concurrency = 4
+queue_capacity = 10
+service_time = { dist = "mixture", parts = [{ weight = 0.9, dist = "constant", value = "100us" }, { weight = 0.1, dist = "uniform", min = "1ms", max = "2ms" }] }
+[[service]]
+name = "log"
+concurrency = 1
+queue_capacity = 3
+service_time = { dist = "constant", value = "100us" }
+"#;
+    assert_within_longest("timeouts, retries, hedges, fallbacks, deadlines", b);
+    // C: no queue capacity nor timeout: the queue is bounded by the visits in flight at
+    // which the run stops (4 x 1,000 would be below the floor of 100,000; so 100,001).
+    // At 4,500/s on 4,000/s of work the queue grows by about 500 over the second.
+    let c = r#"
+[scenario]
+duration = "1s"
+max_in_flight = 1000
+[traffic]
+rate = 4500
+[[service]]
+name = "a"
+concurrency = 4
+service_time = { dist = "constant", value = "1ms" }
+"#;
+    let model = capsim::scenario::load(c, "longest.toml", &[]).expect("valid");
+    let l = capsim::metrics::budget::longest_durations(&model)[0];
+    assert_eq!(l.wait_ns, Some((100_001.0f64 / 4.0).ceil() * (1e6 + 1.0)));
+    assert_within_longest("max_in_flight", c);
+}
