@@ -220,6 +220,24 @@ impl Distribution {
         round_ns(draw_ns)
     }
 
+    /// The largest draw possible, in nanoseconds (a draw is this rounded), when the
+    /// distribution has one: constant, uniform, empirical (its last knot) and mixtures of
+    /// those. `None` for the unbounded ones (exponential, normal, lognormal, gamma, Erlang,
+    /// Weibull, Pareto), whose draws only the 100-year cap bounds.
+    pub fn max_ns(&self) -> Option<f64> {
+        match self {
+            Distribution::Constant { value_ns } => Some(*value_ns),
+            Distribution::Uniform { max_ns, .. } => Some(*max_ns),
+            Distribution::Empirical(empirical) => empirical.knots.last().map(|k| k.1),
+            Distribution::Mixture(mixture) => mixture
+                .parts
+                .iter()
+                .map(Distribution::max_ns)
+                .try_fold(0.0f64, |most, part| Some(most.max(part?))),
+            _ => None,
+        }
+    }
+
     /// The exact mean in nanoseconds.
     pub fn mean_ns(&self) -> f64 {
         match self {

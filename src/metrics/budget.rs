@@ -5,7 +5,8 @@
 
 use super::run::max_visits_in_flight;
 use super::theory::visits_per_request;
-use crate::scenario::model::{Arrivals, BalancerKind, Lookup, Model, Policy};
+use crate::engine::time::Nanos;
+use crate::scenario::model::{Arrivals, BalancerKind, Call, Lookup, Model, Policy, Step};
 
 /// Events per second one core handles on the shipped scenarios (README: 10 to 13 million
 /// customers per second on M/M/c; designs with calls and timers do fewer): the rate the
@@ -26,6 +27,24 @@ pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 8 << 30;
 /// queues (two-tier, mm1, erlang-staffing, mg1-heavy-tail), 1.2 on tail-at-scale, 1.4 on
 /// cache-zipf and 2.2 on retry-storm (its timeouts and retries); 1.5 is between them.
 pub const EVENTS_PER_VISIT: f64 = 1.5;
+
+/// What a replication costs beyond its events, in events (at [`EVENTS_PER_SECOND_PER_CORE`],
+/// 100 ns each): building its system and streams, then pooling and reading its record (each
+/// service's counters, levels and figures; the latency and wait histograms of each service
+/// it reached, allocated, merged and read once each, in proportion to the doublings their
+/// values span). Measured on 2 cores under load (`/usr/bin/time`, user + sys, 2026-12-05):
+/// 10^4 replications of one service no request reaches 0.11 s (11 us, 110 events, each);
+/// of 100 such services 1.57 s and 10^3 of 1,000 1.51 s (1.5 us, 15 events, a service); of
+/// 100 services reached by 10 requests (a tree of serial calls), 2,000 replications 4.06 s,
+/// of which the 1,510 events of each take 0.15 ms: 18.8 us a service reached (188 events).
+/// Before histograms held only the doublings their values span and reading them built
+/// nothing, the same took 10.56 s, and 10^4 replications of one M/M/4 at 100/s for 10 s
+/// (2,500 events each) 3.67 s where 2.86 s now.
+/// A service counts as reached in a replication with weight its expected visits there, up
+/// to 1.
+pub const EVENTS_PER_REPLICATION: f64 = 100.0;
+pub const EVENTS_PER_SERVICE_REPLICATION: f64 = 20.0;
+pub const EVENTS_PER_REACHED_SERVICE_REPLICATION: f64 = 200.0;
 
 /// Bytes of one keyed-cache entry (its index entry, its node in the policy's lists and the
 /// slack of tables grown by doubling), measured at 10^6 keys by `tests/memory.rs`
@@ -56,16 +75,11 @@ pub const BYTES_PER_INSTANCE_SLOT: f64 = 20.0;
 pub const BYTES_PER_WINDOW: f64 = 60.0;
 pub const BYTES_PER_WINDOW_SERVICE: f64 = 88.0;
 /// Bytes of one service beyond its histograms (its model, components, record and levels):
-/// `max RSS` of a 1 s run of a tree of services that no request reaches grows by 20.2 KiB a
-/// service from 1,000 to 4,000 services and 20.1 KiB from 4,000 to 10,000 (`/usr/bin/time
-/// -v`, 2026-12-05); 24 KiB leaves a margin.
-pub const BYTES_PER_SERVICE: f64 = 24.0 * 1024.0;
-/// Histograms of durations a service visited keeps per replication running (its latency and
-/// its queue wait), and in the pool besides: the pooled pair and the crate's histogram each
-/// builds when it is read. Each holds counts up to its largest value
-/// (`recorder::histogram_bytes_up_to`), at most the run's duration.
-pub const HISTOGRAMS_PER_SERVICE_RUNNING: f64 = 2.0;
-pub const HISTOGRAMS_PER_SERVICE_POOLED: f64 = 4.0;
+/// `max RSS` of a 1 ms run of a tree of services that no request reaches grows by 10.5 KiB a
+/// service from 1,000 to 4,000 services and 11.8 KiB from 4,000 to 10,000 (`/usr/bin/time
+/// -v`, 2026-12-05; 20.1 KiB when every histogram read built the crate's histogram, even an
+/// empty one); 16 KiB leaves a margin.
+pub const BYTES_PER_SERVICE: f64 = 16.0 * 1024.0;
 /// Bytes of one sweep row held until the final write (its figures and labels).
 pub const BYTES_PER_SWEEP_ROW: f64 = 1024.0;
 
@@ -116,6 +130,7 @@ impl Loading {
             memory_bytes: 0.0,
             arrivals_per_replication: 0.0,
             visits_per_request: 0.0,
+            overhead_per_replication: 0.0,
             replications: 0.0,
             memory_parts: vec![(what, self.memory_bytes())],
         })
@@ -150,6 +165,8 @@ pub struct Estimate {
     pub arrivals_per_replication: f64,
     /// Expected visits per request (all services).
     pub visits_per_request: f64,
+    /// What a replication costs beyond its events, in events (counted in `events`).
+    pub overhead_per_replication: f64,
     /// Replications (over every point of a sweep).
     pub replications: f64,
     /// What drives the memory: (what, bytes), largest first.
@@ -188,6 +205,157 @@ fn stable_in_flight(model: &Model, visits_each: &[f64]) -> Option<f64> {
     Some(STABLE_IN_FLIGHT_MARGIN * model.traffic.rate_per_s * seconds_in_system + 1.0)
 }
 
+/// The longest durations a service's histograms can record: the longest wait for a worker
+/// and the longest visit (arrival to answer), in nanoseconds; `None` where nothing in the
+/// design bounds it. A run follows every request that arrived before its end to the end, so
+/// a value recorded after the end can be longer than the run: an unbounded one is counted up
+/// to the largest value a histogram can hold (`Nanos::MAX`), not the run's duration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Longest {
+    pub wait_ns: Option<f64>,
+    pub visit_ns: Option<f64>,
+}
+
+/// Bounds every service's [`Longest`] from the design alone, each a worst case that no draw
+/// can exceed (no probabilities):
+///
+/// - own work: the largest draw of `service_time` ([`Distribution::max_ns`]: constant,
+///   uniform, empirical, mixtures of those), none for an unbounded distribution;
+/// - a call: per attempt its `timeout` (after its hedge delay, when it hedges), or without
+///   one the network `latency`'s largest draw both ways plus the callee's longest visit;
+///   times its attempts, plus a `max_backoff` before each retry, plus its fallback's;
+/// - a step: the longest of the calls it waits for (fire-and-forget ones: none), no more
+///   than its `deadline`, plus its fallback's; the calls: the sum of the steps (a cache's
+///   `on_miss` steps too);
+/// - the wait: at most `queue_timeout`; else, the FIFO queue of a replica holding at most
+///   `K` visits (its `queue_capacity`, and never more than the visits in flight at which the
+///   run stops, `max_visits_in_flight + 1`), each of its `c` workers taking the next visit
+///   at least once per longest hold (the own work, plus the calls with `blocking_calls`),
+///   the last of the `K` starts within `ceil(K / c)` holds;
+/// - the visit: wait + own work + calls.
+///
+/// The queue bound needs a replica's workers to stay: with faults, autoscaling, health
+/// checks, regions, deployments, versions or batching (replicas stop, start, drain and
+/// queues wait for batches) nothing is bounded.
+pub fn longest_durations(model: &Model) -> Vec<Longest> {
+    let unbounded = Longest {
+        wait_ns: None,
+        visit_ns: None,
+    };
+    let dynamic = !model.fleet.faults.is_empty()
+        || model.fleet.regions.len() > 1
+        || model.traffic.backlog.is_some()
+        || !model.deployments.is_empty()
+        || model.services.iter().any(|s| {
+            s.fleet.autoscale.is_some()
+                || s.fleet.health.is_some()
+                || s.fleet.regions.is_some()
+                || s.versions.len() > 1
+                || s.batch.is_some()
+        });
+    if dynamic {
+        return vec![unbounded; model.services.len()];
+    }
+    let mut memo: Vec<Option<Longest>> = vec![None; model.services.len()];
+    (0..model.services.len())
+        .map(|s| longest_of(model, s, &mut memo))
+        .collect()
+}
+
+/// One service's [`Longest`], its callees' first (the call graph has no cycles and nests at
+/// most 100 deep, so the recursion is shallow).
+fn longest_of(model: &Model, s: usize, memo: &mut Vec<Option<Longest>>) -> Longest {
+    if let Some(known) = memo[s] {
+        return known;
+    }
+    let service = &model.services[s];
+    // A draw is its value rounded to a nanosecond: one more covers the rounding.
+    let work_ns = service.service_time.max_ns().map(|ns| ns.ceil() + 1.0);
+    let mut calls_ns = Some(0.0);
+    let on_miss = service.cache.iter().flat_map(|c| &c.on_miss);
+    for step in service.plan.iter().chain(on_miss) {
+        calls_ns = add(calls_ns, step_ns(model, step, memo));
+    }
+    let hold_ns = if service.blocking_calls {
+        add(work_ns, calls_ns)
+    } else {
+        work_ns
+    };
+    let in_flight = (max_visits_in_flight(model.max_in_flight) as f64) + 1.0;
+    let places = service
+        .queue_capacity
+        .map_or(in_flight, |k| f64::from(k).min(in_flight));
+    let by_queue = hold_ns.map(|h| (places / f64::from(service.concurrency.max(1))).ceil() * h);
+    let wait_ns = match (service.queue_timeout_ns, by_queue) {
+        (Some(t), Some(q)) => Some((t as f64).min(q)),
+        (Some(t), None) => Some(t as f64),
+        (None, q) => q,
+    };
+    let longest = Longest {
+        wait_ns,
+        visit_ns: add(add(wait_ns, work_ns), calls_ns),
+    };
+    memo[s] = Some(longest);
+    longest
+}
+
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? + b?)
+}
+
+/// The longest a step keeps its frame.
+fn step_ns(model: &Model, step: &Step, memo: &mut Vec<Option<Longest>>) -> Option<f64> {
+    let mut longest = Some(0.0f64);
+    for call in step.calls.iter().filter(|c| !c.fire_and_forget) {
+        longest = match (longest, call_ns(model, call, memo)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    if let Some(deadline) = step.deadline_ns {
+        let deadline = deadline as f64;
+        longest = Some(longest.map_or(deadline, |l| l.min(deadline)));
+    }
+    match &step.fallback {
+        Some(fallback) => add(longest, call_ns(model, fallback, memo)),
+        None => longest,
+    }
+}
+
+/// The longest a call keeps its caller waiting: every attempt, the backoffs between them,
+/// then its fallback.
+fn call_ns(model: &Model, call: &Call, memo: &mut Vec<Option<Longest>>) -> Option<f64> {
+    let hedge_ns = call.hedge_ns.unwrap_or(0) as f64;
+    let attempt_ns = match call.timeout_ns {
+        Some(t) => Some(hedge_ns + t as f64),
+        None => {
+            let network = match &call.latency {
+                Some(latency) => latency.max_ns().map(|ns| 2.0 * (ns.ceil() + 1.0)),
+                None => Some(0.0),
+            };
+            add(
+                add(network, longest_of(model, call.service, memo).visit_ns),
+                Some(hedge_ns),
+            )
+        }
+    };
+    let (attempts, backoff_ns) = call.retries.map_or((1.0, 0.0), |r| {
+        (f64::from(r.attempts.max(1)), r.max_backoff_ns as f64)
+    });
+    let mut total = attempt_ns.map(|a| attempts * a + (attempts - 1.0) * backoff_ns);
+    if let Some(fallback) = &call.fallback {
+        total = add(total, call_ns(model, fallback, memo));
+    }
+    total
+}
+
+/// Bytes of a histogram of durations up to `longest_ns`, or up to any value (`Nanos::MAX`)
+/// when nothing bounds them.
+fn histogram_bytes(longest_ns: Option<f64>) -> f64 {
+    let ns = longest_ns.map_or(Nanos::MAX, |ns| ns.min(Nanos::MAX as f64) as Nanos);
+    super::recorder::histogram_bytes_up_to(ns)
+}
+
 /// The estimate of running `model` (every replication), `at_once` replications held in
 /// memory at once (the threads they run on, at most the replications for a single run).
 pub fn estimate(model: &Model, at_once: usize) -> Estimate {
@@ -206,7 +374,13 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
     };
     // A window's tick is an event when the series is recorded.
     let ticks = if model.record_series { windows } else { 0.0 };
-    let per_replication_events = arrivals * (1.0 + visits * EVENTS_PER_VISIT) + ticks;
+    // A service is reached in a replication with probability at most its expected visits in
+    // one (and its histograms are then filled): at most once per replication.
+    let reached: f64 = visits_each.iter().map(|&v| (v * arrivals).min(1.0)).sum();
+    let overhead = EVENTS_PER_REPLICATION
+        + EVENTS_PER_SERVICE_REPLICATION * model.services.len() as f64
+        + EVENTS_PER_REACHED_SERVICE_REPLICATION * reached;
+    let per_replication_events = arrivals * (1.0 + visits * EVENTS_PER_VISIT) + ticks + overhead;
     let replications = f64::from(model.replications);
     let events = per_replication_events * replications;
 
@@ -249,14 +423,30 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         cache_bytes,
     ));
     parts.push(("replicas".into(), replicas * BYTES_PER_REPLICA));
-    // A service that requests reach keeps histograms whose counts run up to the longest
-    // duration recorded there: at most the run's.
-    let reached = visits_each.iter().filter(|&&v| v * arrivals > 0.0).count() as f64;
-    let histogram_bytes = super::recorder::histogram_bytes_up_to(model.duration_ns);
+    // A service that requests reach keeps a histogram of its latencies and one of its waits
+    // per replication running, and one pair in the pool (reading them builds nothing more),
+    // each holding counts up to its largest value (`recorder::histogram_bytes_up_to`), which
+    // `longest_durations` bounds; the requests' own latencies (overall, and per class when
+    // there are several) are their entries' visits.
+    let longest = longest_durations(model);
+    let mut pair_bytes = 0.0;
+    for (l, &v) in longest.iter().zip(&visits_each) {
+        if v * arrivals > 0.0 {
+            pair_bytes += histogram_bytes(l.wait_ns) + histogram_bytes(l.visit_ns);
+        }
+    }
+    let entry_bytes = model
+        .classes
+        .iter()
+        .map(|c| histogram_bytes(longest[c.entry].visit_ns))
+        .fold(0.0, f64::max);
+    // The overall record, each class's when there are several, and with one class its copy.
+    let request_histograms = 1.0 + model.classes.len().max(1) as f64;
+    pair_bytes += request_histograms * entry_bytes;
     parts.push((
-        "services' histograms (services reached x latency and queue wait up to the duration)"
+        "services' histograms (latency and queue wait of each service reached, up to the longest the design allows)"
             .into(),
-        reached * HISTOGRAMS_PER_SERVICE_RUNNING * histogram_bytes,
+        pair_bytes,
     ));
     if instance_slots > 0.0 {
         parts.push((
@@ -292,9 +482,15 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
     if series > 0.0 {
         parts.push(("pooled time series".into(), series));
     }
+    parts.push(("pooled services' histograms".into(), pair_bytes));
+    // The pool keeps each replication's figures for the intervals: its own, one set per
+    // service and one per class (a run of 10^4 replications of 100 services held 80 MB).
+    let figures = std::mem::size_of::<super::summary::RunFigures>()
+        + model.services.len() * std::mem::size_of::<super::summary::ServiceFigures>()
+        + model.classes.len() * std::mem::size_of::<super::summary::Figures>();
     parts.push((
-        "pooled services' histograms".into(),
-        reached * HISTOGRAMS_PER_SERVICE_POOLED * histogram_bytes,
+        "each replication's figures (replications x services)".into(),
+        replications * figures as f64,
     ));
     parts.push((
         "services (their model, components and records)".into(),
@@ -305,6 +501,7 @@ pub fn estimate(model: &Model, at_once: usize) -> Estimate {
         memory_bytes: 0.0,
         arrivals_per_replication: arrivals,
         visits_per_request: visits,
+        overhead_per_replication: overhead,
         replications,
         memory_parts: parts,
     })
@@ -329,6 +526,7 @@ pub fn sweep(sample: &[Estimate], points: usize) -> Option<Estimate> {
         memory_bytes: 0.0,
         arrivals_per_replication: cheapest.arrivals_per_replication,
         visits_per_request: cheapest.visits_per_request,
+        overhead_per_replication: cheapest.overhead_per_replication,
         replications: cheapest.replications * n,
         memory_parts: parts,
     }))
@@ -354,6 +552,11 @@ pub fn total(points: &[Estimate]) -> Option<Estimate> {
             .sum::<f64>()
             / n,
         visits_per_request: points.iter().map(|e| e.visits_per_request).sum::<f64>() / n,
+        overhead_per_replication: points
+            .iter()
+            .map(|e| e.overhead_per_replication)
+            .sum::<f64>()
+            / n,
         replications: points.iter().map(|e| e.replications).sum(),
         memory_parts: parts,
     }))
@@ -390,13 +593,15 @@ service_time = { dist = "exponential", mean = "1ms" }
     #[test]
     fn events_are_arrivals_times_one_plus_visits_times_events_per_visit() {
         // 1000/s x 100 s = 1e5 arrivals, one visit each: 1e5 x (1 + 1.5) = 2.5e5 per
-        // replication, 4 replications.
+        // replication, and 100 + 20 + 200 for the replication and its one service, reached;
+        // 4 replications.
         let e = estimate(&load(ONE_QUEUE, &["scenario.replications=4"]), 1);
         // One replication held at once.
         assert_eq!(e.arrivals_per_replication, 1e5);
         assert_eq!(e.visits_per_request, 1.0);
-        assert_eq!(e.events, 4.0 * 2.5e5);
-        assert_eq!(e.seconds(2), 1e6 / 2e7);
+        assert_eq!(e.overhead_per_replication, 320.0);
+        assert_eq!(e.events, 4.0 * (2.5e5 + 320.0));
+        assert_eq!(e.seconds(2), e.events / 2e7);
     }
 
     #[test]
@@ -457,6 +662,25 @@ service_time = { dist = "constant", value = "1us" }
         assert_eq!(
             in_flight.map(|p| p.1),
             Some(2.0 * (1000.0 * 100.0 + 1000.0 * 640.0))
+        );
+    }
+
+    #[test]
+    fn unbounded_work_or_a_changing_fleet_bounds_nothing() {
+        // Exponential work: the wait is bounded by the queue timeout, the visit by nothing.
+        let l = longest_durations(&load(ONE_QUEUE, &["service.api.queue_timeout=10ms"]))[0];
+        assert_eq!((l.wait_ns, l.visit_ns), (Some(1e7), None));
+        // A fault can stop the workers: nothing is bounded, whatever the service's keys.
+        let faulty = format!(
+            "{}queue_capacity = 3\n[[fault]]\nkind = \"crash\"\ntarget = \"api\"\nat = \"1s\"\nduration = \"1s\"\n",
+            ONE_QUEUE.replace("exponential\", mean", "constant\", value")
+        );
+        let l = longest_durations(&load(&faulty, &[]))[0];
+        assert_eq!((l.wait_ns, l.visit_ns), (None, None));
+        // Counted up to the largest value a histogram can hold.
+        assert_eq!(
+            histogram_bytes(None),
+            super::super::recorder::histogram_bytes_up_to(Nanos::MAX)
         );
     }
 

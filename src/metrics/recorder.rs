@@ -2,8 +2,6 @@
 //! whatever the number of requests simulated; replications merge by addition.
 
 use crate::engine::time::Nanos;
-use hdrhistogram::Histogram;
-use std::sync::OnceLock;
 
 /// Significant decimal digits the run's histograms keep: values within 0.1% of the truth.
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -81,6 +79,12 @@ impl Layout {
         ((doublings as usize) << self.half_log2) + (ns >> doublings) as usize
     }
 
+    /// The counts up to the end of the doubling (the half of a bucket the layout uses past
+    /// the first) that holds `index`: a multiple of the half bucket, past `index`.
+    fn doubling_end(self, index: usize) -> usize {
+        ((index >> self.half_log2) + 1) << self.half_log2
+    }
+
     /// The lowest value counted at `index`.
     fn lowest_ns(self, index: usize) -> Nanos {
         let half = 1usize << self.half_log2;
@@ -91,21 +95,36 @@ impl Layout {
             (((index & (half - 1)) + half) as Nanos) << doublings
         }
     }
+
+    /// The highest value counted at `index` (the crate's `highest_equivalent`): its lowest
+    /// plus the width of its bucket's steps, 2^doublings, less one.
+    fn highest_ns(self, index: usize) -> Nanos {
+        let doublings = (index >> self.half_log2).saturating_sub(1);
+        self.lowest_ns(index) + (1 << doublings) - 1
+    }
 }
 
 /// Durations counted in the buckets of an HDR histogram, plus the exact sum for an exact
-/// mean. Recording adds to the counts; the first reading after it builds the crate's
-/// histogram from them (every non-empty bucket recorded at its lowest value, so every
-/// percentile, the maximum and the count read exactly as if each duration had been recorded
-/// in it) and keeps it until the next recording.
+/// mean. Recording adds to the counts; reading scans them as the crate's histogram does
+/// (`value_at_quantile`, `max`, `quantile_below`: each reads exactly what the crate reads
+/// with every duration recorded in it, checked value by value against it in the tests),
+/// without building the crate's histogram: building one per reading cost an allocation
+/// as large as the counts, zeroed, for each replication's figures (and held one more such
+/// array per service read in the pool).
 #[derive(Debug, Clone)]
 pub struct Durations {
     layout: Layout,
+    /// The counts of the buckets from index `offset` on: only the doublings (1,024 buckets
+    /// at 3 digits) from the smallest value's to the largest's, so that a service whose
+    /// latencies lie between 1 and 10 ms holds 4 doublings, not the 14 from 0. A
+    /// replication's histograms are allocated, zeroed, merged and read once each: holding
+    /// the doublings from 0 made that cost grow with the values' size rather than their
+    /// spread (20 MB zeroed per replication of a 100-service tree).
     counts: Vec<u64>,
+    /// The index of `counts[0]`, the start of a doubling (0 while empty).
+    offset: usize,
     total: u64,
     sum_ns: u128,
-    /// The crate's histogram of `counts`, once read since the last change.
-    built: OnceLock<Histogram<u64>>,
 }
 
 impl Default for Durations {
@@ -114,10 +133,12 @@ impl Default for Durations {
     }
 }
 
-/// Bytes a full-precision histogram's counts hold at most when its largest value is `ns`
-/// (what the work budget counts for the histograms a service keeps).
+/// Bytes a full-precision histogram's counts hold at most when its largest value is `ns`:
+/// up to the end of its doubling (what the work budget counts for the histograms a service
+/// keeps).
 pub fn histogram_bytes_up_to(ns: Nanos) -> f64 {
-    ((Layout::new(SIGNIFICANT_DIGITS).index(ns) + 1) * std::mem::size_of::<u64>()) as f64
+    let layout = Layout::new(SIGNIFICANT_DIGITS);
+    (layout.doubling_end(layout.index(ns)) * std::mem::size_of::<u64>()) as f64
 }
 
 impl Durations {
@@ -135,9 +156,9 @@ impl Durations {
         Durations {
             layout: Layout::new(digits),
             counts: Vec::new(),
+            offset: 0,
             total: 0,
             sum_ns: 0,
-            built: OnceLock::new(),
         }
     }
 
@@ -146,7 +167,6 @@ impl Durations {
         self.counts.fill(0);
         self.total = 0;
         self.sum_ns = 0;
-        self.built = OnceLock::new();
     }
 
     /// Bytes of counts the histogram holds.
@@ -157,60 +177,99 @@ impl Durations {
     #[inline]
     pub fn record(&mut self, ns: Nanos) {
         let index = self.layout.index(ns);
-        match self.counts.get_mut(index) {
+        // Below the offset the subtraction wraps to past the counts.
+        match self.counts.get_mut(index.wrapping_sub(self.offset)) {
             Some(count) => *count += 1,
-            None => self.grow_to(index),
+            None => {
+                self.cover(index, index + 1);
+                self.counts[index - self.offset] += 1;
+            }
         }
         self.total += 1;
         self.sum_ns += u128::from(ns);
-        if self.built.get().is_some() {
-            self.built = OnceLock::new();
+    }
+
+    /// Grows the counts to hold the buckets `[from, to)`, a whole doubling at a time. A
+    /// stream of independent durations sets a new maximum about ln(n) times in n values, and
+    /// growing to each exactly copied the counts each time; a doubling at a time copies once
+    /// per doubling crossed, and the counts span at most the doublings from the smallest
+    /// value's to the end of the largest's (within what the work budget counts,
+    /// `histogram_bytes_up_to`).
+    #[cold]
+    fn cover(&mut self, from: usize, to: usize) {
+        let half_log2 = self.layout.half_log2;
+        let (mut start, mut end) = (
+            (from >> half_log2) << half_log2,
+            self.layout.doubling_end(to - 1),
+        );
+        if !self.counts.is_empty() {
+            start = start.min(self.offset);
+            end = end.max(self.offset + self.counts.len());
+        }
+        if self.counts.is_empty() || start < self.offset {
+            let mut counts = Vec::with_capacity(end - start);
+            counts.resize(self.offset.max(start) - start, 0);
+            if !self.counts.is_empty() {
+                counts.extend_from_slice(&self.counts);
+            }
+            counts.resize(end - start, 0);
+            self.counts = counts;
+            self.offset = start;
+        } else if end > self.offset + self.counts.len() {
+            self.counts
+                .reserve_exact(end - self.offset - self.counts.len());
+            self.counts.resize(end - self.offset, 0);
         }
     }
 
-    /// Counts one value at `index`, past the counts so far.
-    #[cold]
-    fn grow_to(&mut self, index: usize) {
-        // Exactly to the new largest bucket: a stream of independent durations sets a new
-        // maximum about ln(n) times in n values, so growing exactly costs few copies, and
-        // the counts hold no more than their largest bucket (what the work budget counts).
-        self.counts.reserve_exact(index + 1 - self.counts.len());
-        self.counts.resize(index + 1, 0);
-        self.counts[index] += 1;
+    /// The counts from the first to the last above 0, and the index of the first (`(0, [])`
+    /// when empty; a cleared histogram keeps zeros around them).
+    fn used(&self) -> (usize, &[u64]) {
+        let Some(last) = self.counts.iter().rposition(|&count| count > 0) else {
+            return (0, &[]);
+        };
+        let first = self.counts.iter().position(|&count| count > 0).unwrap_or(0);
+        (self.offset + first, &self.counts[first..=last])
     }
 
-    /// The counts up to the largest bucket counted (a cleared histogram keeps zeros past it).
-    fn used(&self) -> &[u64] {
-        let end = self.counts.iter().rposition(|&count| count > 0);
-        &self.counts[..end.map_or(0, |index| index + 1)]
-    }
-
-    /// The crate's histogram of the counts, built at the first reading since a recording.
-    /// Its range ends at the largest bucket counted, not at an hour: the crate's readings
-    /// (quantiles, maximum, shares below a value) depend on the buckets' layout, which the
-    /// lowest value and the digits fix, not on how far the range goes, and a range to an
-    /// hour would hold 270 KiB per histogram read.
-    fn histogram(&self) -> &Histogram<u64> {
-        self.built.get_or_init(|| {
-            let used = self.used();
-            let highest_ns = used
-                .len()
-                .checked_sub(1)
-                .map_or(0, |i| self.layout.lowest_ns(i));
-            let mut histogram =
-                Histogram::new_with_bounds(1, highest_ns.max(2), self.layout.digits)
-                    .expect("1ns up to at least 2ns at 2 or 3 significant digits is valid");
-            histogram.auto(true);
-            for (index, &count) in used.iter().enumerate() {
-                if count > 0 {
-                    let ns = self.layout.lowest_ns(index);
-                    if histogram.record_n(ns, count).is_err() {
-                        histogram.saturating_record_n(ns, count);
-                    }
-                }
+    /// The values at quantiles `qs` (ascending), in one pass over the counts, each what the
+    /// crate's `value_at_quantile` reads: the bucket where the running count first reaches
+    /// `max(1, ceil(q x count))`, read at its highest value (its lowest for q = 0). Empty
+    /// histograms read 0.
+    fn values_at(&self, qs: impl IntoIterator<Item = f64>) -> Vec<Nanos> {
+        let total = self.total;
+        let mut qs = qs.into_iter().peekable();
+        let mut values = Vec::with_capacity(qs.size_hint().0);
+        if total == 0 {
+            values.extend(qs.map(|_| 0));
+            return values;
+        }
+        let target = |q: f64| ((q.min(1.0) * total as f64).ceil() as u64).max(1);
+        let mut below = 0u64;
+        for (offset, &count) in self.counts.iter().enumerate() {
+            if count == 0 {
+                continue;
             }
-            histogram
-        })
+            let index = self.offset + offset;
+            below += count;
+            while let Some(&q) = qs.peek() {
+                if below < target(q) {
+                    break;
+                }
+                values.push(if q == 0.0 {
+                    self.layout.lowest_ns(index)
+                } else {
+                    self.layout.highest_ns(index)
+                });
+                qs.next();
+            }
+            if qs.peek().is_none() {
+                break;
+            }
+        }
+        // Only a quantile out of order or past every count is left: the crate reads 0.
+        values.extend(qs.map(|_| 0));
+        values
     }
 
     pub fn count(&self) -> u64 {
@@ -228,22 +287,66 @@ impl Durations {
 
     /// The value at quantile `q` (0..1), within the histogram's precision; 0 when empty.
     pub fn quantile_ns(&self, q: f64) -> f64 {
-        if self.count() == 0 {
-            0.0
-        } else {
-            self.histogram().value_at_quantile(q) as f64
-        }
+        self.values_at([q])[0] as f64
+    }
+
+    /// The values at quantiles `qs` (ascending) in one pass, each as [`Durations::quantile_ns`]
+    /// reads it: what a replication's figures read (five percentiles of each histogram).
+    pub fn quantiles_ns<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let values = self.values_at(qs);
+        std::array::from_fn(|i| values[i] as f64)
     }
 
     /// The share of recorded values at or below `ns` (all of `ns`'s histogram bucket); 1
     /// when empty. The inverse of [`Durations::quantile_ns`]: `fraction_at_most_ns(
     /// quantile_ns(q)) >= q`.
     pub fn fraction_at_most_ns(&self, ns: f64) -> f64 {
-        self.histogram().quantile_below(ns.round().max(0.0) as u64)
+        if self.total == 0 {
+            return 1.0;
+        }
+        // The crate's `quantile_below`: the counts up to the bucket of `ns` (the last one past
+        // the counts) over the count; the sum is an integer, so summing from either end (as
+        // the crate does) reads the same.
+        let end = self.layout.index(ns.round().max(0.0) as u64) + 1;
+        let end = end.saturating_sub(self.offset).min(self.counts.len());
+        let at_most: u64 = self.counts[..end].iter().sum();
+        at_most as f64 / self.total as f64
     }
 
+    /// [`Durations::fraction_at_most_ns`] of each of `values_ns`, from one running sum of the
+    /// counts: a percentile's interval reads it for every replication's value, and a sum
+    /// over the counts for each cost replications x counts.
+    pub fn fractions_at_most_ns(&self, values_ns: &[f64]) -> Vec<f64> {
+        if self.total == 0 {
+            return vec![1.0; values_ns.len()];
+        }
+        let mut running = 0u64;
+        let at_most: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|&count| {
+                running += count;
+                running
+            })
+            .collect();
+        values_ns
+            .iter()
+            .map(|&ns| {
+                let end = self.layout.index(ns.round().max(0.0) as u64) + 1;
+                let end = end.saturating_sub(self.offset).min(at_most.len());
+                let below = end.checked_sub(1).map_or(0, |last| at_most[last]);
+                below as f64 / self.total as f64
+            })
+            .collect()
+    }
+
+    /// The largest value counted, read at the highest value of its bucket (the crate's `max`);
+    /// 0 when empty.
     pub fn max_ns(&self) -> f64 {
-        self.histogram().max() as f64
+        let (first, used) = self.used();
+        used.len()
+            .checked_sub(1)
+            .map_or(0, |last| self.layout.highest_ns(first + last)) as f64
     }
 
     /// The distribution as `(q, value_ns)` points for a CDF whose tail can be read: `1 - q`
@@ -268,9 +371,7 @@ impl Durations {
         // One pass over the histogram for every quantile (ascending), each exactly what
         // `quantile_ns` gives: a summary is made for every point of a sweep, and two hundred
         // separate scans cost more than a 100,000-request point's row may.
-        let values = self
-            .histogram()
-            .value_at_quantiles(quantiles.iter().copied());
+        let values = self.values_at(quantiles.iter().copied());
         let mut points: Vec<(f64, f64)> = quantiles
             .iter()
             .zip(values)
@@ -285,19 +386,18 @@ impl Durations {
             self.layout, other.layout,
             "histograms merge at one precision"
         );
-        // Only as far as the other's largest bucket counted: merging an empty histogram
-        // touches nothing.
-        let theirs = other.used();
-        if self.counts.len() < theirs.len() {
-            self.counts.reserve_exact(theirs.len() - self.counts.len());
-            self.counts.resize(theirs.len(), 0);
-        }
-        for (mine, theirs) in self.counts.iter_mut().zip(theirs) {
-            *mine += theirs;
+        // Only the doublings the other's counts span: merging an empty histogram touches
+        // nothing.
+        let (first, theirs) = other.used();
+        if !theirs.is_empty() {
+            self.cover(first, first + theirs.len());
+            let at = first - self.offset;
+            for (mine, theirs) in self.counts[at..].iter_mut().zip(theirs) {
+                *mine += theirs;
+            }
         }
         self.total += other.total;
         self.sum_ns += other.sum_ns;
-        self.built = OnceLock::new();
     }
 }
 
@@ -524,6 +624,7 @@ impl Record {
 mod tests {
     const HOUR_NS: u64 = 3_600_000_000_000;
     use super::*;
+    use hdrhistogram::Histogram;
 
     /// Values spread over every doubling of a u64: each edge of a power of two, the first
     /// thousand, and log-uniform ones (xorshift), as the layout tests read them.
@@ -559,6 +660,11 @@ mod tests {
                     hdr.lowest_equivalent(v),
                     "{v} at {digits} digits"
                 );
+                assert_eq!(
+                    layout.highest_ns(layout.index(v)),
+                    hdr.highest_equivalent(v),
+                    "{v} at {digits} digits"
+                );
             }
         }
     }
@@ -587,17 +693,34 @@ mod tests {
                     second.record(v)
                 }
             }
-            // Read before the merge, so that the merge must drop what was built.
+            // Read before the merge, which must change what is read.
             assert!(first.quantile_ns(0.5) > 0.0);
             first.add(&second);
             assert_eq!(first.count(), hdr.len());
             assert_eq!(first.max_ns(), hdr.max() as f64);
-            for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+            let qs = [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0];
+            for q in qs {
                 assert_eq!(
                     first.quantile_ns(q),
                     hdr.value_at_quantile(q) as f64,
                     "q {q}"
                 );
+            }
+            // Read in one pass, the same.
+            let expected: Vec<f64> = hdr.value_at_quantiles(qs).map(|v| v as f64).collect();
+            assert_eq!(first.quantiles_ns(qs).to_vec(), expected);
+            // The share at or below each value (and far past the largest), one by one and
+            // all at once.
+            let values: Vec<u64> = spread_values()
+                .into_iter()
+                .filter(|&v| v < 1 << 52)
+                .collect();
+            let values_ns: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+            let all = first.fractions_at_most_ns(&values_ns);
+            for (&v, at_once) in values.iter().zip(all) {
+                let expected = hdr.quantile_below(v);
+                assert_eq!(first.fraction_at_most_ns(v as f64), expected, "{v}");
+                assert_eq!(at_once, expected, "{v}");
             }
             // A recording after a reading is read too.
             first.record(1 << 52);
@@ -678,18 +801,20 @@ mod tests {
         d.add(&Durations::default());
         assert_eq!((d.footprint_bytes(), d.quantile_ns(0.99)), (0, 0.0));
         // Values up to 1 ms at 3 digits: 1 ms = 10^6 ns lies in the doubling from 2^19
-        // (index (19 - 10) x 1024 + 10^6 >> 9 = 9,216 + 1,953 = 11,169), so 11,170 counts,
-        // where an hour's range is 33,421 (`index(HOUR_NS) + 1`: 3.6 x 10^12 lies in the
-        // doubling from 2^41, 31 x 1,024 + 3.6 x 10^12 >> 31 = 31,744 + 1,676).
+        // (index (19 - 10) x 1024 + 10^6 >> 9 = 9,216 + 1,953 = 11,169), so 11,264 counts
+        // (to the end of that doubling, 11 x 1,024), where an hour's range is 33,421
+        // (`index(HOUR_NS) + 1`: 3.6 x 10^12 lies in the doubling from 2^41, 31 x 1,024 + 3.6
+        // x 10^12 >> 31 = 31,744 + 1,676).
         for ns in [1_000, 50_000, 1_000_000] {
             d.record(ns);
         }
         let layout = Layout::new(SIGNIFICANT_DIGITS);
         assert_eq!(layout.index(1_000_000), 11_169);
-        assert_eq!(d.footprint_bytes(), 11_170 * 8);
+        assert_eq!(d.footprint_bytes(), 11_264 * 8);
+        assert_eq!(histogram_bytes_up_to(1_000_000), 11_264.0 * 8.0);
         assert_eq!(layout.index(HOUR_NS), 33_420);
-        // A merge into an empty one grows it to the other's largest bucket and no further,
-        // and reads the same.
+        // A merge into an empty one grows it to the end of the other's largest bucket's
+        // doubling and no further, and reads the same.
         let mut merged = Durations::default();
         merged.add(&d);
         assert_eq!(merged.footprint_bytes(), d.footprint_bytes());

@@ -832,8 +832,9 @@ pub fn too_many_events(
     use crate::metrics::budget::{EVENTS_PER_SECOND_PER_CORE, EVENTS_PER_VISIT};
     format!(
         "error: {what} is too large to start: about {} events ({} requests per replication x \
-         {} visits per request x about {EVENTS_PER_VISIT} events per visit, over {} \
-         replication{}), about {} at {} events/s per core on {threads} cores; the limit is {} \
+         {} visits per request x about {EVENTS_PER_VISIT} events per visit, and {} for each \
+         replication's set-up and record, over {} replication{}), about {} at {} events/s per \
+         core on {threads} cores; the limit is {} \
          events (--max-events).\nThe estimate follows traffic.rate (its mean, shapes included), \
          scenario.duration, scenario.replications (or --replications), the visits per request \
          of the call graph (calls, fan-out, retries){}. Shorten scenario.duration, lower \
@@ -845,6 +846,7 @@ pub fn too_many_events(
             v if v >= 100.0 => big(v),
             v => sig(v),
         },
+        big(e.overhead_per_replication),
         big(e.replications),
         if e.replications == 1.0 { "" } else { "s" },
         wall_time(e.seconds(threads)),

@@ -255,8 +255,9 @@ fn a_sweep_of_a_million_points_is_refused_before_loading_them() {
 fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     let s = Scratch::new("budget-resume");
     s.write("a.toml", BASE);
-    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events; the 10
-    // points 25,000, above a limit of 10,000; 5 left 12,500, still above; 2 left 5,000.
+    // Each point: 100/s x 10 s = 1000 requests x (1 + 1 visit x 1.5) = 2,500 events, and 320
+    // for its replication (100, 20 for the service, 200 as it is reached): 2,820; the 10
+    // points 28,200, above a limit of 10,000; 5 left 14,100, still above; 2 left 5,640.
     let sweep = |more: &[&'static str]| -> Vec<&'static str> {
         let mut args = vec![
             "sweep",
@@ -271,7 +272,7 @@ fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     };
     let stderr = refused(&s, &sweep(&["--max-events", "10000"]));
     assert!(
-        stderr.contains("this sweep is too large to start: about 25,000 events"),
+        stderr.contains("this sweep is too large to start: about 28,200 events"),
         "{stderr}"
     );
     let out = s.capsim(&sweep(&["--max-events", "0"]));
@@ -286,7 +287,7 @@ fn a_resumed_sweep_is_budgeted_for_the_points_left() {
     let stderr = refused(&s, &sweep(&["--resume", "--max-events", "10000"]));
     assert!(
         stderr.contains(
-            "this sweep (5 of 10 points left) is too large to start: about 12,500 events"
+            "this sweep (5 of 10 points left) is too large to start: about 14,100 events"
         ),
         "{stderr}"
     );
@@ -398,45 +399,86 @@ fn a_plan_of_long_designs_is_refused() {
     assert!(stderr.contains("this plan"), "{stderr}");
 }
 
-/// Every service that requests reach keeps histograms of its durations, whose counts grow
-/// up to the longest duration recorded: at most the run's. 2,000 services of a tree (each
-/// calls ten) reached by a request a second for 1 s: 2,000 x (24 KiB + 6 histograms x
-/// (index(10^9) + 1) x 8 = 6 x 21,364 x 8 = 1,025,472 bytes) = 2.10e9 bytes, with the visits
-/// in flight 2.0 GiB, above a limit of 1 GiB; refused up front, where before histograms grew with the values a 1,000
-/// services run held 1.32 GB and 10^6 services were killed at 22 GB.
+/// A tree of `n` services (service i calls services 10i+1 to 10i+10) reached by a request a
+/// second for 1 s; `service` is the rest of each service's table, `call` the form of a call
+/// (`{}` the callee's name), and the calls are one parallel step when `parallel`.
+fn tree(n: usize, service: &str, call: &str, parallel: bool) -> String {
+    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
+    for i in 0..n {
+        let calls: Vec<String> = (10 * i + 1..(10 * i + 11).min(n))
+            .map(|j| call.replace("{}", &format!("s{j}")))
+            .collect();
+        let calls = if parallel && !calls.is_empty() {
+            format!("[{{ parallel = [{}] }}]", calls.join(", "))
+        } else {
+            format!("[{}]", calls.join(", "))
+        };
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\n{service}\ncalls = {calls}\n"
+        ));
+    }
+    text
+}
+
+/// Every service that requests reach keeps a histogram of its latencies and one of its
+/// waits, whose counts grow up to the longest duration recorded. With exponential service
+/// times and no timeouts nothing bounds it (a request in flight at the end is followed to
+/// its end, so not even the run's duration): each is counted up to the largest value a
+/// histogram holds, (index(2^64 - 1) + 1) x 8 = 56,320 x 8 = 450,560 bytes (56,320 is the
+/// end of its doubling, 55 x 1,024). 2,000 services
+/// of a tree reached by a request a second for 1 s: 2,000 x (16 KiB + 2 pairs (running and
+/// pooled) x 2 x 450,560) = 3.64e9 bytes, 3.4 GiB, above a limit of 1 GiB; refused up front,
+/// where before histograms grew with the values a 1,000 services run held 1.32 GB and 10^6
+/// services were killed at 22 GB.
 #[test]
 fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() {
     let s = Scratch::new("budget-service-histograms");
-    let mut text = String::from("[scenario]\nduration = \"1s\"\n[traffic]\nrate = 1\n");
-    for i in 0..2_000 {
-        let calls: Vec<String> = (10 * i + 1..(10 * i + 11).min(2_000))
-            .map(|j| format!("\"s{j}\""))
-            .collect();
-        text.push_str(&format!(
-            "[[service]]\nname = \"s{i}\"\nservice_time = {{ dist = \"exponential\", mean = \"1ms\" }}\ncalls = [{}]\n",
-            calls.join(", ")
-        ));
-    }
-    s.write("services.toml", &text);
+    let exponential = "service_time = { dist = \"exponential\", mean = \"1ms\" }";
+    s.write("services.toml", &tree(2_000, exponential, "\"{}\"", false));
     let stderr = refused(&s, &["run", "services.toml", "--max-memory", "1GiB"]);
     for needed in [
-        "would hold about 2.0 GiB of memory",
-        "pooled services' histograms 1.3 GiB",
-        "services' histograms (services reached x latency and queue wait up to the duration) 652 MiB",
-        "services (their model, components and records) 46.9 MiB",
+        "would hold about 3.4 GiB of memory",
+        "pooled services' histograms 1.7 GiB",
+        "services' histograms (latency and queue wait of each service reached, up to the longest the design allows) 1.7 GiB",
+        "services (their model, components and records) 31.2 MiB",
         "--max-memory",
     ] {
         assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
     }
 }
 
+/// 10,000 services reached whose latency the design bounds are not refused under the
+/// default 8 GiB: each does a constant 1 ms of work with 4 waiting places (the 4th waiting
+/// starts within 4 x 1 ms) and calls its ten children in one parallel step with a 10 ms
+/// timeout, so a wait lasts at most 4 ms and a visit 4 + 1 + 10 = 15 ms (5 ms for the 9,000
+/// leaves): histograms of 106,496 bytes (the wait: counts to the end of 4 ms's doubling, 13
+/// x 1,024, x 8), 122,880 and 114,688 (the visit), two pairs of each (running and pooled)
+/// and 16 KiB per service: 4.6e9 bytes, 4.3 GiB (before: six per service, each up to the
+/// run's 1 s, 9.8 GiB, refused).
+#[test]
+fn ten_thousand_services_with_bounded_latency_run_under_the_default_memory_limit() {
+    let s = Scratch::new("budget-bounded-services");
+    let bounded = "service_time = { dist = \"constant\", value = \"1ms\" }\nqueue_capacity = 4";
+    let call = "{ service = \"{}\", timeout = \"10ms\" }";
+    s.write("bounded.toml", &tree(10_000, bounded, call, true));
+    let out = s.capsim(&["validate", "bounded.toml"]);
+    assert!(out.stdout.contains("4.3 GiB of memory at most"), "{out:#?}");
+    let out = s.capsim(&["run", "bounded.toml", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+}
+
 #[test]
 fn the_limits_are_flags_and_zero_lifts_them() {
     let s = Scratch::new("budget-flags");
     s.write("a.toml", BASE);
-    // 100/s x 10 s x 2.5 = 2500 events: above a limit of 1000, run with the limit lifted.
+    // 100/s x 10 s x 2.5 = 2500 events and 320 for the replication: above a limit of 1000,
+    // run with the limit lifted.
     let stderr = refused(&s, &["run", "a.toml", "--max-events", "1000"]);
-    assert!(stderr.contains("about 2,500 events"), "{stderr}");
+    assert!(stderr.contains("about 2,820 events"), "{stderr}");
+    assert!(
+        stderr.contains("and 320 for each replication's set-up and record"),
+        "{stderr}"
+    );
     assert!(stderr.contains("the limit is 1,000 events"), "{stderr}");
     // A stable design holds little (Little's law with room to spare): under 1 KiB here.
     let stderr = refused(&s, &["run", "a.toml", "--max-memory", "100B"]);
@@ -497,7 +539,9 @@ fn estimate_is_close_to_the_events_counted() {
         .collect();
         let model = capsim::scenario::load(&text, name, &overrides).expect("valid");
         let counted = capsim::components::system::simulate(&model, 0).events as f64;
-        let estimated = capsim::metrics::budget::estimate(&model, 1).events;
+        // The events alone, without what a replication costs beyond them.
+        let estimate = capsim::metrics::budget::estimate(&model, 1);
+        let estimated = estimate.events - estimate.overhead_per_replication;
         let ratio = counted / estimated;
         eprintln!("{name}: counted {counted}, estimated {estimated}, ratio {ratio:.2}");
         assert!((0.5..=2.0).contains(&ratio), "{name}: ratio {ratio}");
@@ -514,13 +558,15 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
     s.write("a.toml", BASE);
     // 100/s of 1 ms on 4 workers: about 0.1 requests in flight; 20 x that is under 1 KiB
     // (and loading its text is counted at 10.3 KiB: 163 bytes x 8 + 14 value marks x 500 +
-    // 13 lines x 175 = 10,579 bytes). Besides, the service: 24 KiB, and six histograms of
-    // durations up to the 10 s run, (index(10^10) + 1) x 8 = 24,745 x 8 = 197,960 bytes
-    // each: 1,212,336 bytes in all, under 1,200 KiB (1,228,800).
-    let out = s.capsim(&["run", "a.toml", "--max-memory", "1200KiB"]);
+    // 13 lines x 175 = 10,579 bytes). Besides, the service: 16 KiB, and eight histograms
+    // (its latency and wait, the requests' latency and its class's copy, running and
+    // pooled) of durations that nothing in the design bounds (exponential work, no
+    // timeout), each counted up to any value: 8 x 450,560 bytes; 3,620,864 bytes and the
+    // requests in flight, under 3,600 KiB (3,686,400).
+    let out = s.capsim(&["run", "a.toml", "--max-memory", "3600KiB"]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     // At 5,000/s on 4 workers of 1 ms (offered load 1.25) theory finds no steady state, so
-    // the bound counts: a million requests and visits in flight, far above 1,200 KiB.
+    // the bound counts: a million requests and visits in flight, far above 3,600 KiB.
     let stderr = refused(
         &s,
         &[
@@ -529,8 +575,115 @@ fn a_stable_design_is_budgeted_by_littles_law_not_the_overload_bound() {
             "--set",
             "traffic.rate=5000",
             "--max-memory",
-            "1200KiB",
+            "3600KiB",
         ],
     );
     assert!(stderr.contains("requests and visits in flight"), "{stderr}");
+}
+
+/// Runs `text` and checks that no service recorded a wait or a latency longer than
+/// `metrics::budget::longest_durations` allows (its histograms then hold at most what is counted), and
+/// that the bounds are finite.
+fn assert_within_longest(name: &str, text: &str) {
+    let model = capsim::scenario::load(text, "longest.toml", &[]).expect("valid");
+    let longest = capsim::metrics::budget::longest_durations(&model);
+    let run = capsim::components::system::simulate(&model, 0);
+    let mut recorded = 0;
+    for (s, (l, rec)) in longest.iter().zip(&run.record.services).enumerate() {
+        for (what, bound, d) in [
+            ("wait", l.wait_ns, &rec.queue_wait),
+            ("latency", l.visit_ns, &rec.latency),
+        ] {
+            let bound = bound.unwrap_or_else(|| panic!("{name}: s{s} {what} unbounded"));
+            recorded += d.count();
+            // The histogram's highest value counted is within 0.1% above the longest.
+            assert!(
+                d.max_ns() <= bound * 1.001 + 1.0,
+                "{name}: s{s} {what} {} ns above {bound} ns",
+                d.max_ns()
+            );
+            assert!(
+                d.footprint_bytes() as f64
+                    <= capsim::metrics::recorder::histogram_bytes_up_to(bound as u64),
+                "{name}: s{s} {what}"
+            );
+        }
+    }
+    assert!(recorded > 1000, "{name}: {recorded} values recorded");
+}
+
+#[test]
+fn no_visit_outlasts_the_longest_the_design_allows() {
+    // Each overloaded (queues full, timeouts firing), over 1 s and the drain after it.
+    // A: c = 2 workers of 1 ms, 5 places at 10,000/s (5 times what they do): the 5th
+    // waiting starts within ceil(5 / 2) = 3 holds, 3 ms; the visit 4 ms.
+    let a = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 10000
+[[service]]
+name = "a"
+concurrency = 2
+queue_capacity = 5
+service_time = { dist = "constant", value = "1ms" }
+"#;
+    let model = capsim::scenario::load(a, "longest.toml", &[]).expect("valid");
+    let l = capsim::metrics::budget::longest_durations(&model)[0];
+    assert_eq!((l.wait_ns, l.visit_ns), (Some(3e6 + 3.0), Some(4e6 + 4.0)));
+    assert_within_longest("queue capacity", a);
+    // B: `front` holds its worker over its calls (blocking), calls `back` with a 2 ms
+    // timeout, a 1 ms hedge, 3 attempts and a network latency, falling back on `spare`;
+    // `back` has an unbounded queue cut by a 5 ms queue timeout, uniform work and an
+    // empirical one; a parallel step with a deadline and a fire-and-forget call.
+    let b = r#"
+[scenario]
+duration = "1s"
+[traffic]
+rate = 5000
+[[service]]
+name = "front"
+concurrency = 8
+queue_capacity = 20
+blocking_calls = true
+service_time = { dist = "uniform", min = "100us", max = "300us" }
+calls = [
+  { service = "back", timeout = "2ms", hedge = "1ms", latency = { dist = "uniform", min = "10us", max = "50us" }, retries = { attempts = 3, backoff = "1ms", max_backoff = "2ms" }, fallback = "spare" },
+  { parallel = ["spare", "back", { service = "log", fire_and_forget = true }], join = "any", deadline = "3ms" },
+]
+[[service]]
+name = "back"
+concurrency = 2
+queue_timeout = "5ms"
+service_time = { dist = "empirical", p50 = "500us", p99 = "2ms", max = "4ms" }
+[[service]]
+name = "spare"
+concurrency = 4
+queue_capacity = 10
+service_time = { dist = "mixture", parts = [{ weight = 0.9, dist = "constant", value = "100us" }, { weight = 0.1, dist = "uniform", min = "1ms", max = "2ms" }] }
+[[service]]
+name = "log"
+concurrency = 1
+queue_capacity = 3
+service_time = { dist = "constant", value = "100us" }
+"#;
+    assert_within_longest("timeouts, retries, hedges, fallbacks, deadlines", b);
+    // C: no queue capacity nor timeout: the queue is bounded by the visits in flight at
+    // which the run stops (4 x 1,000 would be below the floor of 100,000; so 100,001).
+    // At 4,500/s on 4,000/s of work the queue grows by about 500 over the second.
+    let c = r#"
+[scenario]
+duration = "1s"
+max_in_flight = 1000
+[traffic]
+rate = 4500
+[[service]]
+name = "a"
+concurrency = 4
+service_time = { dist = "constant", value = "1ms" }
+"#;
+    let model = capsim::scenario::load(c, "longest.toml", &[]).expect("valid");
+    let l = capsim::metrics::budget::longest_durations(&model)[0];
+    assert_eq!(l.wait_ns, Some((100_001.0f64 / 4.0).ceil() * (1e6 + 1.0)));
+    assert_within_longest("max_in_flight", c);
 }
