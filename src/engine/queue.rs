@@ -42,6 +42,13 @@ enum Form<E> {
     Radix(RadixHeap<E>),
 }
 
+/// A heap entry: 40 bytes with the 24-byte `Event`. Measured and not kept (issue #16,
+/// callgrind at M/M/16 rho 0.9, 1,259 instructions per customer): 16-byte `(time, seq,
+/// place)` keys with the events parked in a side vector (1,260: the sifts got cheaper, the
+/// free list cost as much; 1,153 -> 1,176 at M/M/1); 32-byte entries from 12-byte packed
+/// keys and a 32-bit renumbered seq (1,302: unaligned key reads cost more in the model than
+/// the heap saved); a pop left in place and overwritten by the next push through `PeekMut`
+/// (1,267: sifting down from the root compares twice a level).
 struct Scheduled<E> {
     time_ns: Nanos,
     seq: u64,
