@@ -361,15 +361,21 @@ service_time = {{ dist = "constant", value = "10us" }}
             "{name}: the run should stop at its bound"
         );
         drop(outcome);
-        println!(
-            "{name}: peak {peak:.0} B, counted {counted:.0} B ({:.2} times)",
-            counted / peak
-        );
-        assert!(
-            peak <= counted,
-            "{name}: peak {peak} B above the {counted} B counted"
-        );
+        assert_counted_covers_peak(name, peak, counted);
     }
+}
+
+/// Prints how far what the budget counts (`counted` bytes) stands above what `name` held at
+/// its peak, and fails if it stands below it.
+fn assert_counted_covers_peak(name: &str, peak: f64, counted: f64) {
+    println!(
+        "{name}: peak {peak:.0} B, counted {counted:.0} B ({:.2} times)",
+        counted / peak
+    );
+    assert!(
+        peak <= counted,
+        "{name}: peak {peak} B above the {counted} B counted"
+    );
 }
 
 /// The most bytes held at once while the run of `text` is simulated and summarized (loaded
@@ -492,13 +498,6 @@ service_time = { dist = "constant", value = "500us" }
         ("overloaded M/D/4/54", queue(5_000, constant)),
     ] {
         let (peak, counted) = peak_and_counted_running(&text);
-        println!(
-            "{name}: peak {peak:.0} B, counted {counted:.0} B ({:.2} times)",
-            counted / peak
-        );
-        assert!(
-            peak <= counted,
-            "{name}: peak {peak} B above the {counted} B counted"
-        );
+        assert_counted_covers_peak(name, peak, counted);
     }
 }
