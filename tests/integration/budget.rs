@@ -36,19 +36,27 @@ fn refused(scratch: &Scratch, args: &[&str]) -> String {
     stderr
 }
 
-/// The message of a refusal on events: the estimate, its time and how to proceed.
-fn assert_events_message(stderr: &str) {
-    for needed in [
-        "too large to start: about ",
-        " events (",
-        "events/s per core",
-        "--max-events",
-        "traffic.rate",
-        "scenario.duration",
-        "--max-events 0 lifts it",
-    ] {
+/// Fails unless `stderr` contains every one of `needed`, naming the first one missing.
+fn assert_mentions(stderr: &str, needed: &[&str]) {
+    for needed in needed {
         assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
     }
+}
+
+/// The message of a refusal on events: the estimate, its time and how to proceed.
+fn assert_events_message(stderr: &str) {
+    assert_mentions(
+        stderr,
+        &[
+            "too large to start: about ",
+            " events (",
+            "events/s per core",
+            "--max-events",
+            "traffic.rate",
+            "scenario.duration",
+            "--max-events 0 lifts it",
+        ],
+    );
 }
 
 #[test]
@@ -187,14 +195,15 @@ service_time = { dist = "constant", value = "1us" }
 "#,
     );
     let stderr = refused(&s, &["run", "cache.toml"]);
-    for needed in [
-        "would hold about 625 GiB of memory",
-        "--max-memory",
-        "keyed caches (replicas x capacity entries) 625 GiB",
-        "capacity",
-    ] {
-        assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
-    }
+    assert_mentions(
+        &stderr,
+        &[
+            "would hold about 625 GiB of memory",
+            "--max-memory",
+            "keyed caches (replicas x capacity entries) 625 GiB",
+            "capacity",
+        ],
+    );
 }
 
 #[test]
@@ -436,15 +445,16 @@ fn two_thousand_services_reached_by_requests_are_refused_for_their_histograms() 
     let exponential = "service_time = { dist = \"exponential\", mean = \"1ms\" }";
     s.write("services.toml", &tree(2_000, exponential, "\"{}\"", false));
     let stderr = refused(&s, &["run", "services.toml", "--max-memory", "1GiB"]);
-    for needed in [
-        "would hold about 3.4 GiB of memory",
-        "pooled services' histograms 1.7 GiB",
-        "services' histograms (latency and queue wait of each service reached, up to the longest the design allows) 1.7 GiB",
-        "services (their model, components and records) 31.2 MiB",
-        "--max-memory",
-    ] {
-        assert!(stderr.contains(needed), "missing {needed:?} in: {stderr}");
-    }
+    assert_mentions(
+        &stderr,
+        &[
+            "would hold about 3.4 GiB of memory",
+            "pooled services' histograms 1.7 GiB",
+            "services' histograms (latency and queue wait of each service reached, up to the longest the design allows) 1.7 GiB",
+            "services (their model, components and records) 31.2 MiB",
+            "--max-memory",
+        ],
+    );
 }
 
 /// 10,000 services reached whose latency the design bounds are not refused under the
