@@ -2,6 +2,10 @@
 //!
 //! - `mmc`: the M/M/c models of the peer comparison (`benches/peers/`). Target: M/M/16 at
 //!   rho = 0.9 (lambda = 14.4, mu = 1) at 5 million customers per second or more.
+//! - `floor`: the same three models through the shortest loop that simulates them
+//!   (`support/floor.rs`: a binary heap, one random stream, HDR histograms), measured in the
+//!   same run, so capsim's cost per customer can be read against the floor on any machine.
+//!   Target: capsim within 1.25x of the floor's time on M/M/16.
 //! - `in_flight`: 900,000 requests per second into workers to spare, with a 1 us service time
 //!   (about one request in flight) and a 1 s one (about 900,000 in flight). The cost per
 //!   customer may grow with the requests in flight (the event queue and the frames outgrow
@@ -14,6 +18,9 @@
 use capsim::components::system::simulate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
+
+#[path = "support/floor.rs"]
+mod floor;
 
 fn load(toml: &str) -> capsim::scenario::Model {
     capsim::scenario::load(toml, "bench.toml", &[]).expect("the bench scenario is valid")
@@ -54,19 +61,32 @@ fn many_in_flight(mean: &str) -> capsim::scenario::Model {
     ))
 }
 
+/// The peer comparison's models: name, servers, arrival rate (service rate 1).
+const MODELS: [(&str, u32, f64); 3] = [
+    ("mm1_rho0.9", 1, 0.9),
+    ("mm4_rho0.8", 4, 3.2),
+    ("mm16_rho0.9", 16, 14.4),
+];
+
 fn bench(criterion: &mut Criterion) {
     const CUSTOMERS: u64 = 1_000_000;
     let mut group = criterion.benchmark_group("mmc");
     group.throughput(Throughput::Elements(CUSTOMERS));
     group.sample_size(20);
-    for (name, c, lambda) in [
-        ("mm1_rho0.9", 1, 0.9),
-        ("mm4_rho0.8", 4, 3.2),
-        ("mm16_rho0.9", 16, 14.4),
-    ] {
+    for (name, c, lambda) in MODELS {
         let model = mmc(c, lambda, CUSTOMERS);
         group.bench_function(name, |b| {
             b.iter(|| black_box(simulate(black_box(&model), 0)))
+        });
+    }
+    group.finish();
+
+    let mut group = criterion.benchmark_group("floor");
+    group.throughput(Throughput::Elements(CUSTOMERS));
+    group.sample_size(20);
+    for (name, c, lambda) in MODELS {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(floor::mmc_floor(c, lambda, CUSTOMERS, 5)))
         });
     }
     group.finish();
