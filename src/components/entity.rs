@@ -154,6 +154,11 @@ pub struct Frame {
     pub tally: Tally,
     /// The calls of the current step, linked through `Call::next`.
     pub first_call: Option<Key<Call>>,
+    /// Its own work before any `slow` fault's factor, drawn as it arrives where the service
+    /// time cannot depend on the replica that takes it
+    /// ([`ServiceState::draws_at_arrival`](crate::components::service::ServiceState::draws_at_arrival));
+    /// 0 where it is drawn as the work starts.
+    pub base_work_ns: Nanos,
 }
 
 /// How a step stands: calls made, successes needed, and so far.
@@ -246,6 +251,7 @@ impl Frame {
             on_fallback: false,
             tally: Tally::default(),
             first_call: None,
+            base_work_ns: 0,
         }
     }
 }

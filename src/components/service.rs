@@ -96,6 +96,8 @@ pub struct ServiceState {
     /// worker, so its visits in the system are its queued plus its busy workers at every
     /// instant, and that level need not be kept apart ([`ServiceState::is_leaf`]).
     leaf: bool,
+    /// One version and no batching ([`ServiceState::draws_at_arrival`]).
+    draws_at_arrival: bool,
 }
 
 impl ServiceState {
@@ -140,6 +142,7 @@ impl ServiceState {
             current_version: 0,
             plain: false,
             leaf: spec.plan.is_empty() && spec.cache.is_none() && spec.batch.is_none(),
+            draws_at_arrival: spec.versions.len() == 1 && spec.batch.is_none(),
         };
         state.plain = state.bucket.is_none()
             && !state.routes_by_key()
@@ -572,12 +575,42 @@ impl ServiceState {
         site: u64,
         attempt: u32,
     ) -> Nanos {
-        let ns = dist.sample_ns(&mut self.time_stream.at(request, site, attempt));
+        self.slowed_ns(self.draw_base_service_ns(dist, request, site, attempt))
+    }
+
+    /// [`ServiceState::draw_service_ns`] before the factor of `slow` faults under way.
+    #[inline]
+    pub fn draw_base_service_ns(
+        &self,
+        dist: &Distribution,
+        request: u64,
+        site: u64,
+        attempt: u32,
+    ) -> Nanos {
+        dist.sample_ns(&mut self.time_stream.at(request, site, attempt))
+    }
+
+    /// A base service time under the `slow` faults under way now.
+    #[inline]
+    pub fn slowed_ns(&self, base_ns: Nanos) -> Nanos {
         if self.slow_factor == 1.0 {
-            ns
+            base_ns
         } else {
-            (ns as f64 * self.slow_factor).min(crate::engine::time::CLOCK_LIMIT_NS as f64) as Nanos
+            (base_ns as f64 * self.slow_factor).min(crate::engine::time::CLOCK_LIMIT_NS as f64)
+                as Nanos
         }
+    }
+
+    /// Whether a visit's service time can be drawn as it arrives rather than as its work
+    /// starts: the draw is keyed by the visit alone, so it is the same number whenever it is
+    /// made, provided the distribution cannot depend on the replica that takes the visit (one
+    /// version) and the visit's work starts one at a time (no batching). A `slow` fault's
+    /// factor is applied at the start ([`ServiceState::slowed_ns`]). Drawn early, the draw,
+    /// a chain of dependent multiplications, overlaps the rest of the visit's arrival
+    /// instead of standing between a worker's release and its next frame's start.
+    #[inline]
+    pub fn draws_at_arrival(&self) -> bool {
+        self.draws_at_arrival
     }
 
     /// Whether the visit's work ends in an error; draws nothing when errors are off.

@@ -140,10 +140,9 @@ pub struct System<'m> {
     /// own bookkeeping is its counts and latency, nothing to draw, place or hand on (one
     /// check at its arrival and at its end instead of one per mechanism).
     pub(super) plain_requests: bool,
-    /// Every service time drawn, as (request, service, call site, ns): what tests check
-    /// draws against.
+    /// Every service time drawn, as its work started: what tests check draws against.
     #[cfg(test)]
-    pub(super) work_log: Vec<(u64, usize, u64, Nanos)>,
+    pub(super) work_log: Vec<WorkDrawn>,
     /// Every call outcome a breaker heard and its state after, as (time, service, outcome,
     /// state).
     #[cfg(test)]
@@ -222,6 +221,18 @@ impl World for System<'_> {
             Control::Continue
         }
     }
+}
+
+/// A service time as a worker started on it (tests only).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WorkDrawn {
+    pub request: u64,
+    pub service: usize,
+    pub site: u64,
+    pub arrived_ns: Nanos,
+    pub started_ns: Nanos,
+    pub work_ns: Nanos,
 }
 
 /// Pending events below which stale ones are left to be skipped when they come due.
@@ -587,7 +598,7 @@ mod tests {
     }
 
     /// Runs replication 0 and returns its result with every service time drawn.
-    fn run_logged(model: &Model) -> (RunResult, Vec<(u64, usize, u64, Nanos)>) {
+    fn run_logged(model: &Model) -> (RunResult, Vec<WorkDrawn>) {
         let mut system = System::new(model, 0);
         let mut events = EventQueue::default();
         system.schedule_first_arrival(&mut events);
@@ -739,10 +750,7 @@ mod tests {
         );
         let b = &r.services[1];
         assert_eq!(b.requests.cancelled, b.requests.arrived);
-        let started = log
-            .iter()
-            .filter(|&&(_, service, _, _)| service == 1)
-            .count() as u128;
+        let started = log.iter().filter(|w| w.service == 1).count() as u128;
         assert!(started > 50 && started < b.requests.arrived as u128);
         assert_eq!(b.wasted_work_ns, started * 10_000_000);
         assert_eq!(
@@ -756,6 +764,61 @@ mod tests {
         assert!(busy_ns <= started * 10_000_000 && busy_ns > (started - 1) * 10_000_000);
         assert_eq!(b.queued.level(), 0);
         assert_eq!(b.in_system.level(), 0);
+    }
+
+    /// A service time drawn as its visit arrives (one version, no batching) is the same draw
+    /// as one made at the start, and a `slow` fault's factor is the one in effect when the
+    /// work starts, not when the visit arrived. One worker at rho 0.9 (exponential, mean
+    /// 1 s) for 400 s, with a slow fault of factor 4 over [100 s, 150 s): the queue is long
+    /// when the fault begins and ends, so visits arrive before it and start during it, and
+    /// arrive during it and start after it. Checked visit by visit against the same run
+    /// without the fault, whose draws (keyed by request and call site) are the base times:
+    /// every visit started inside the window takes base x 4 (rounded as the engine rounds),
+    /// every other its base, exactly.
+    #[test]
+    fn a_service_time_drawn_at_arrival_is_slowed_by_the_fault_at_its_start() {
+        let toml = |fault: &str| {
+            format!(
+                r#"
+                [scenario]
+                duration = "400s"
+                [traffic]
+                rate = 0.9
+                [[service]]
+                name = "s"
+                service_time = {{ dist = "exponential", mean = "1s" }}
+                {fault}
+                "#
+            )
+        };
+        let plain = model(&toml(""));
+        let slowed = model(&toml(
+            "[[fault]]\nkind = \"slow\"\ntarget = \"s\"\nat = \"100s\"\nduration = \"50s\"\nfactor = 4",
+        ));
+        assert!(System::new(&slowed, 0).services[0].draws_at_arrival());
+        let (_, base_log) = run_logged(&plain);
+        let base: BTreeMap<(u64, u64), Nanos> = base_log
+            .iter()
+            .map(|w| ((w.request, w.site), w.work_ns))
+            .collect();
+        let (_, log) = run_logged(&slowed);
+        let (window_start_ns, window_end_ns) = (100_000_000_000, 150_000_000_000);
+        let (mut across_start, mut across_end, mut inside) = (0, 0, 0);
+        for w in &log {
+            let base_ns = base[&(w.request, w.site)];
+            if (window_start_ns..window_end_ns).contains(&w.started_ns) {
+                inside += 1;
+                assert_eq!(w.work_ns, (base_ns as f64 * 4.0) as Nanos, "{w:?}");
+                across_start += usize::from(w.arrived_ns < window_start_ns);
+            } else {
+                assert_eq!(w.work_ns, base_ns, "{w:?}");
+                let arrived_inside = (window_start_ns..window_end_ns).contains(&w.arrived_ns);
+                across_end += usize::from(arrived_inside && w.started_ns >= window_end_ns);
+            }
+        }
+        assert!(inside > 5, "{inside} visits started during the fault");
+        assert!(across_start > 0, "no visit waited into the fault");
+        assert!(across_end > 0, "no visit waited out of the fault");
     }
 
     /// A step of two calls made together (built by hand: the scenario syntax for it comes
@@ -977,7 +1040,9 @@ mod tests {
             let draws = |m: &Model| -> BTreeMap<(u64, usize, u64), Nanos> {
                 let (run, log) = run_logged(m);
                 assert!(run.overload.is_none());
-                log.into_iter().map(|(r, s, site, ns)| ((r, s, site), ns)).collect()
+                log.into_iter()
+                    .map(|w| ((w.request, w.service, w.site), w.work_ns))
+                    .collect()
             };
             let (da, db) = (draws(&a), draws(&b));
             // Unbounded queues reject nothing, so both runs serve every visit of every request.

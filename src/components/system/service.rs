@@ -28,9 +28,13 @@ impl System<'_> {
         attempt: u32,
         events: &mut EventQueue<Event>,
     ) {
-        let key = self
-            .frames
-            .insert(Frame::new(parent, request, service, now_ns, site, attempt));
+        let mut frame = Frame::new(parent, request, service, now_ns, site, attempt);
+        let state = &self.services[service];
+        if state.draws_at_arrival() {
+            let dist = self.model.services[service].service_time_of(0);
+            frame.base_work_ns = state.draw_base_service_ns(dist, request.id, site, attempt);
+        }
+        let key = self.frames.insert(frame);
         if self.frames.len() > self.max_frames {
             self.stop_overloaded(now_ns, OverloadReason::Visits);
         }
@@ -192,16 +196,22 @@ impl System<'_> {
         let (service, measured, arrived_ns) =
             (frame.service, frame.request.measured, frame.arrived_ns);
         let (request_id, site, attempt) = (frame.request.id, frame.site, frame.attempt);
-        // Drawn first: the draw is a chain of dependent multiplications, which the recording
-        // below can overlap.
-        let spec = &self.model.services[service];
+        let base_work_ns = frame.base_work_ns;
+        // Drawn at its arrival where it can be; otherwise first here: the draw is a chain of
+        // dependent multiplications, which the recording below can overlap.
         let state = &self.services[service];
-        let work_ns = state.draw_service_ns(
-            state.version_of(spec, replica, Service::service_time_of),
-            request_id,
-            site,
-            attempt,
-        );
+        let base_ns = if state.draws_at_arrival() {
+            base_work_ns
+        } else {
+            let spec = &self.model.services[service];
+            state.draw_base_service_ns(
+                state.version_of(spec, replica, Service::service_time_of),
+                request_id,
+                site,
+                attempt,
+            )
+        };
+        let work_ns = state.slowed_ns(base_ns);
         self.note_version_busy(now_ns, service, replica, 1);
         self.note_region_busy(now_ns, service, replica, 1);
         if measured {
@@ -210,7 +220,14 @@ impl System<'_> {
                 .record(now_ns - arrived_ns);
         }
         #[cfg(test)]
-        self.work_log.push((request_id, service, site, work_ns));
+        self.work_log.push(super::WorkDrawn {
+            request: request_id,
+            service,
+            site,
+            arrived_ns,
+            started_ns: now_ns,
+            work_ns,
+        });
         match now_ns.checked_add(work_ns).filter(|&t| t <= CLOCK_LIMIT_NS) {
             Some(done_ns) => events.schedule(done_ns, Event::WorkDone(key)),
             None => self.stop_overloaded(now_ns, OverloadReason::ClockLimit),
