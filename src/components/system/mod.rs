@@ -157,6 +157,9 @@ impl World for System<'_> {
         // Described before it is handled, in a checked run only: the event is not kept past
         // the dispatch, so the common path never copies it aside.
         let checked = self.checking.is_some().then(|| format!("{event:?}"));
+        // One jump table for every kind. Testing for `WorkDone` and `Arrival` ahead of it was
+        // measured (M/M/16, 2 x 10^7 customers): 3 instructions fewer per customer and no
+        // faster, the processor predicting the jump from the branch the pop just took.
         match event {
             Event::Arrival => self.on_arrival(now_ns, events),
             Event::WorkDone(frame) => self.on_work_done(now_ns, frame, events),
