@@ -82,10 +82,14 @@ fn checked(
         .and_then(|v| typed(v, "slo", &mut problems))
         .unwrap_or_default();
     // A misspelt table (`[[services]]`, `[trafic]`) is reported as an unknown key with the
-    // nearest valid one; it is not also reported missing.
+    // nearest valid one; it is not also reported missing. Only keys that are not valid are
+    // looked at (a valid key's nearest is itself): every sweep point is checked, and the
+    // edit distances to every table name were a quarter of a sweep of short points.
+    let tables = serde_introspect::<RawScenario>();
     let misspelt: Vec<&str> = table
         .keys()
-        .filter_map(|k| super::problem::nearest(k, serde_introspect::<RawScenario>()))
+        .filter(|k| !tables.contains(&k.as_str()))
+        .filter_map(|k| super::problem::nearest(k, tables))
         .filter(|near| !written(near))
         .collect();
     let traffic: Option<RawTraffic> = match &top.traffic {
