@@ -1,6 +1,7 @@
 //! The lenient readers of a report directory (`summary.json`, `timeseries.csv`,
-//! `results.csv`, `compare.json`) and a sweep's journal (`results.jsonl`, read by `--resume`): any text gives
-//! data or a message, never a panic.
+//! `results.csv`, `compare.json`) and a sweep's journal and manifest (`results.jsonl` and
+//! `manifest.json`, read by `--resume` and `capsim merge`): any text gives data or a message,
+//! never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -8,9 +9,10 @@ use libfuzzer_sys::fuzz_target;
 /// A plain prefix, rather than `arbitrary`'s encoding, lets the committed seeds
 /// (`fuzz/seeds/readers/`) be real report files behind one byte, so the fuzzer starts from
 /// documents that reach every field and mutates from there.
-const READERS: u8 = 5;
+const READERS: u8 = 6;
 
 fuzz_target!(|data: &[u8]| {
+    use capsim::cli::results;
     use capsim::report::data;
     let Some((&which, rest)) = data.split_first() else {
         return;
@@ -58,10 +60,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         3 => {
-            let dir = std::env::temp_dir().join(format!("capsim-fuzz-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("a scratch directory");
-            std::fs::write(dir.join("results.jsonl"), rest).expect("write the journal");
-            let _ = capsim::cli::results::read_rows(&dir);
+            let dir = scratch();
+            std::fs::write(dir.join(results::JSONL), rest).expect("write the journal");
+            let _ = results::read_rows(&dir);
+        }
+        4 => {
+            let dir = scratch();
+            std::fs::write(dir.join(results::MANIFEST), rest).expect("write the manifest");
+            let _ = results::Manifest::read(&dir);
         }
         _ => {
             if let Ok(doc) = data::parse_compare(&text) {
@@ -73,3 +79,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// A directory of this process's own for the readers that take one.
+fn scratch() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("capsim-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}

@@ -24,7 +24,7 @@ walk(schema)
 tables = sorted(schema.get("properties", {}))
 tokens = sorted(keys) + [f"\"{v}\"" for v in sorted(values)]
 tokens += [f"[{t}]" for t in tables] + [f"[[{t}]]" for t in tables]
-tokens += [f"{t}." for t in tables] + ["service.api.", "service.db.", "= ", " = { ", "\"1ms\"", "\"10s\"", "\"0.5s\"", "[\"db\"]"]
+tokens += [f"{t}." for t in tables] + ["service.api.", "service.db.", "= ", " = { ", "\"1ms\"", "\"10s\"", "\"0.5s\"", "[\"db\"]", "#%file", "time_s,rate", "time_s"]
 print("# capsim.dict: written by fuzz/seeds/make-dict.sh from `capsim schema`")
 for t in tokens:
     print("\"" + t.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")

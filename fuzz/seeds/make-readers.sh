@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerates fuzz/seeds/readers/: real report files from shipped scenarios, each behind the
 # one byte that picks its reader in fuzz_targets/readers.rs (0 summary.json, 1 timeseries.csv,
-# 2 results.csv, 3 results.jsonl, 4 compare.json). Long arrays are cut to three entries and
+# 2 results.csv, 3 results.jsonl, 4 manifest.json, 5 compare.json). Long arrays are cut to three entries and
 # time series to five rows, so every field is there and every seed stays under 8 KB.
 # Run from the repository root after `cargo build --release`; needs python3.
 set -e
@@ -37,6 +37,7 @@ for run in ["canary", "checkout"]:
     put(f"timeseries-{run}.csv", 1, b"\n".join(read(f"{run}/timeseries.csv").split(b"\n")[:6]) + b"\n")
 put("results.csv", 2, read("sweep/results.csv"))
 put("results.jsonl", 3, read("sweep/results.jsonl"))
-put("compare.json", 4, read("compare/compare.json"))
+put("manifest.json", 4, read("sweep/manifest.json"))
+put("compare.json", 5, read("compare/compare.json"))
 PY
 rm -rf "$tmp"

@@ -30,6 +30,7 @@ impl Scratch {
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.join(name);
         std::fs::write(&path, text).expect("write a scenario");
+        keep_as_fuzz_seed(name, text);
         path
     }
 
@@ -141,6 +142,7 @@ impl Output {
 /// the test with the reason.
 pub fn simulate(toml: &str) -> capsim::metrics::summary::Summary {
     use capsim::metrics::summary::Outcome;
+    keep_as_fuzz_seed("test.toml", toml);
     let model = capsim::scenario::load(toml, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
     match capsim::sweep::run(&model) {
         Outcome::Completed(summary) => *summary,
@@ -169,4 +171,23 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     found.sort();
     found
+}
+
+/// With `CAPSIM_FUZZ_SEEDS=DIR` (set by `fuzz/seeds/make-scenario.sh`), every scenario a test
+/// writes is also kept in DIR, named by its content: the good and bad scenarios of the suite
+/// become seeds for the `scenario` fuzz target.
+fn keep_as_fuzz_seed(name: &str, text: &str) {
+    use std::hash::{Hash, Hasher};
+    let Some(dir) = std::env::var_os("CAPSIM_FUZZ_SEEDS") else {
+        return;
+    };
+    if !name.ends_with(".toml") {
+        return;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    let _ = std::fs::write(
+        Path::new(&dir).join(format!("{:016x}.toml", hasher.finish())),
+        text,
+    );
 }
