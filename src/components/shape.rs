@@ -21,6 +21,20 @@ use rand_distr::Exp1;
 /// 10 is discarded at a 3:1 peak-to-trough ratio.
 const DIURNAL_CELLS: f64 = 48.0;
 
+/// The first grid point `k x cell_ns` after `t_ns`. At a point the clock reached as
+/// `k x cell_ns`, `t_ns / cell_ns` can round to just under `k` when the cell is not a whole
+/// number of nanoseconds (a period of 1 s: 20,833,333.3 ns), and the next point computed from
+/// its floor is `t_ns` itself: a segment of no length, which once kept the clock there for
+/// ever.
+fn next_cell_ns(t_ns: f64, cell_ns: f64) -> f64 {
+    let next = ((t_ns / cell_ns).floor() + 1.0) * cell_ns;
+    if next > t_ns {
+        next
+    } else {
+        next + cell_ns
+    }
+}
+
 /// The state of a shaped arrival process.
 pub struct ShapedSource {
     shape: Shape,
@@ -73,8 +87,7 @@ impl ShapedSource {
             .min(self.duration_ns as f64)
             .min(self.next_switch_ns);
         if let Some(d) = &self.shape.diurnal {
-            let cell = d.period_ns as f64 / DIURNAL_CELLS;
-            end = end.min(((self.t_ns / cell).floor() + 1.0) * cell);
+            end = end.min(next_cell_ns(self.t_ns, d.period_ns as f64 / DIURNAL_CELLS));
         }
         end
     }
@@ -116,5 +129,34 @@ impl ShapedSource {
             b.mean_off_ns
         };
         self.next_switch_ns += self.switches.sample::<f64, _>(Exp1) * mean;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every grid point of a cell that is not a whole number of nanoseconds, reached as the
+    /// clock reaches it, is followed by a later one, at most a cell on: 100 periods of 1 s,
+    /// 2 s and 7 s (48 cells each) take at most two steps a cell (a point that rounds to just
+    /// below `k x cell` is followed by `k x cell` itself, a sliver). Without the second step of
+    /// `next_cell_ns` the clock stuck at the first such point of a 1 s period.
+    #[test]
+    fn the_next_diurnal_grid_point_is_always_later() {
+        for period_ns in [1e9, 2e9, 7e9] {
+            let cell = period_ns / DIURNAL_CELLS;
+            let (mut t, mut steps) = (0.0, 0);
+            while t < 100.0 * period_ns {
+                let next = next_cell_ns(t, cell);
+                assert!(next > t, "period {period_ns} ns: stuck at {t}");
+                assert!(next - t <= cell * (1.0 + 1e-9), "skipped a cell after {t}");
+                t = next;
+                steps += 1;
+                assert!(
+                    steps <= 2 * 4_800,
+                    "period {period_ns} ns: {steps} steps to {t}"
+                );
+            }
+        }
     }
 }

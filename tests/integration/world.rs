@@ -72,6 +72,26 @@ fn diurnal_arrivals_integrate_to_the_expected_count() {
     assert!(peak / trough > 2.5, "peak {peak}, trough {trough}");
 }
 
+/// A daily cycle far shorter than a day: period 1 s (the shortest allowed), peak-to-trough 3
+/// (a = 0.5), peak at 0.25 s, rate 5,000/s over 4 s in windows of 0.25 s:
+/// rate(t) = 5000 (1 + 0.5 cos(2 pi (t - 0.25))), integral 5000 ((t1 - t0) + 0.5 / (2 pi)
+/// (sin(2 pi (t1 - 0.25)) - sin(2 pi (t0 - 0.25)))): 20,000 arrivals, 16 windows of 500 to
+/// 1,900 (sd 22 to 44). Found by the `designs` fuzz target: the grid of such a cycle (48
+/// cells of 20.8 ms) is not whole nanoseconds, and at its 7th point the arrival process
+/// stopped advancing, so the run never ended.
+#[test]
+fn a_diurnal_cycle_of_one_second_runs_and_integrates() {
+    let s = simulate(&traffic(
+        "4s",
+        "250ms",
+        r#"rate = 5000
+        diurnal = { period = "1s", peak_to_trough = 3.0, peak_at = "250ms" }"#,
+    ));
+    let tau = std::f64::consts::TAU;
+    let integral = |t: f64| 5000.0 * (t + 0.5 / tau * (tau * (t - 0.25)).sin());
+    assert_arrivals_follow(&s, &|t0, t1| integral(t1) - integral(t0));
+}
+
 /// Regions in two time zones: 3/4 of the clients at `utc_offset = "-6h"`, 1/4 at `"+6h"`,
 /// rate 20/s, diurnal peak-to-trough 3 (a = 0.5) at 20:30 local time, over 24 h. Each
 /// region's clients arrive at `20 w_r (1 + a cos(w (t + o_r - 20.5 h)))`; the traffic is their
