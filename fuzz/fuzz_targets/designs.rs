@@ -2,8 +2,11 @@
 //! with joins, deadlines and fallbacks, fallbacks of calls, fire-and-forget calls, a
 //! fixed-ratio and a keyed cache, retries within budgets of both scopes, hedges
 //! with and without a budget, breakers of both scopes, batching, rate limits, queue timeouts,
-//! a traffic shape, autoscaling, health checks, faults, regions with an outage, a rollout by
-//! any deployment strategy), each run
+//! traffic shapes (a spike, a step, a daily cycle, bursts) or closed-loop users, autoscaling
+//! on each metric and per region, health checks, faults (crashes, spot, error windows, slow
+//! windows), regions with an outage and requests resident in them (with a backlog), every
+//! eviction policy of a keyed cache with and without a TTL, weighted, consistent-hash and
+//! multi-instance balancers, a rollout by any deployment strategy), each run
 //! under a work budget (at most 2 s simulated at most 1,500 requests a second) with the state
 //! invariants checked after every event (`simulate_checked`): fleet counts and levels agree,
 //! billed replicas are at least ready ones, no draining replica is idle, queue counts match
@@ -48,6 +51,69 @@ struct Design {
     autoscaled: u8,
     faults: u8,
     deploy: u8,
+    /// More mechanisms, a bit or two each (`More`): read last, so inputs written before it
+    /// was added still make the designs they made.
+    more: u16,
+}
+
+/// The mechanisms `Design::more` switches on.
+struct More(u16);
+
+impl More {
+    fn bits(&self, shift: u32, width: u32) -> usize {
+        usize::from(self.0 >> shift) & ((1 << width) - 1)
+    }
+    /// Closed-loop users with a think time instead of an open-loop rate.
+    fn closed_loop(&self) -> bool {
+        self.bits(0, 1) == 1
+    }
+    /// The keyed cache's eviction policy.
+    fn policy(&self) -> &'static str {
+        [
+            "lru",
+            "lfu",
+            "redis_lru",
+            "fifo",
+            "random",
+            "lru",
+            "lru",
+            "lru",
+        ][self.bits(1, 3)]
+    }
+    /// The keyed cache's entries expire.
+    fn ttl(&self) -> bool {
+        self.bits(4, 1) == 1
+    }
+    /// A balancer table on the first service or the keyed cache.
+    fn balancer(&self) -> usize {
+        self.bits(5, 2)
+    }
+    /// Requests stay in their region (and wait in a backlog while it is down).
+    fn residency(&self) -> bool {
+        self.bits(7, 1) == 1
+    }
+    /// The regional service is autoscaled (one HPA per region).
+    fn regional_autoscale(&self) -> bool {
+        self.bits(8, 1) == 1
+    }
+    /// The autoscaler's metric.
+    fn metric(&self) -> usize {
+        self.bits(9, 2)
+    }
+    /// Traffic shapes: a daily cycle, bursts, a step.
+    fn diurnal(&self) -> bool {
+        self.bits(11, 1) == 1
+    }
+    fn bursts(&self) -> bool {
+        self.bits(12, 1) == 1
+    }
+    fn step(&self) -> bool {
+        self.bits(13, 1) == 1
+    }
+    /// A fault that slows a service for a while.
+    fn slow(&self) -> bool {
+        self.bits(14, 1) == 1
+    }
 }
 
 const BALANCERS: [&str; 4] = ["round_robin", "random", "least_outstanding", "power_of_two"];
@@ -59,10 +125,39 @@ fn design(d: &Design) -> Option<String> {
     }
     let rate = 10 + u32::from(d.rate) % 1_500;
     let duration_ms = 100 + u32::from(d.duration_ms) % 1_900;
+    let more = More(d.more);
+    // A closed loop sets its own pace: no shapes, and no classes of their own rates.
+    let closed_loop = more.closed_loop() && !d.classes && !d.spike;
     let mut toml = format!(
         "[scenario]\nduration = \"{duration_ms}ms\"\nwindow = \"50ms\"\nseed = {rate}\n\
-         [traffic]\nrate = {rate}\nentry = \"s0\"\n"
+         [traffic]\nentry = \"s0\"\n"
     );
+    if closed_loop {
+        // About the same load as the rate: a user sends one request every 20 ms or so.
+        toml += &format!(
+            "users = {}\nthink_time = {{ dist = \"exponential\", mean = \"20ms\" }}\n",
+            1 + rate / 50
+        );
+    } else {
+        toml += &format!("rate = {rate}\n");
+        if more.diurnal() {
+            toml += "diurnal = { period = \"1s\", peak_to_trough = 3 }\n";
+        }
+        if more.bursts() {
+            toml += "bursts = { on = \"50ms\", off = \"200ms\", multiplier = 3 }\n";
+        }
+        if more.step() {
+            toml += &format!(
+                "steps = [ {{ at = \"{}ms\", rate = {}, ramp = \"{}ms\" }} ]\n",
+                duration_ms / 2,
+                rate * 2,
+                duration_ms / 8
+            );
+        }
+    }
+    if d.regions && more.residency() {
+        toml += "residency = true\nbacklog = { max = 50, timeout = \"100ms\" }\n";
+    }
     if d.spike {
         toml += &format!(
             "spikes = [ {{ at = \"{}ms\", duration = \"{}ms\", multiplier = 3, ramp = \"10ms\" }} ]\n",
@@ -160,16 +255,25 @@ fn design(d: &Design) -> Option<String> {
             _ => format!("{{ parallel = [{}]{extra} }}", entries.join(", ")),
         };
         let replicas = 1 + u32::from(s.replicas % 4);
+        let keyed = i != batching && s.extra % 6 == 4 && entries.is_empty();
+        let balancer = match more.balancer() {
+            1 if i == 0 => r#"{ kind = "weighted", weights = [3, 1] }"#.to_string(),
+            2 if keyed => r#"{ kind = "consistent_hash", virtual_nodes = 8 }"#.to_string(),
+            3 if i == 0 => r#"{ kind = "power_of_two", instances = 3 }"#.to_string(),
+            _ => format!("\"{}\"", BALANCERS[usize::from(s.balancer % 4)]),
+        };
         toml += &format!(
             "[[service]]\nname = \"s{i}\"\nconcurrency = {}\nerror_rate = {}\n\
-             balancer = \"{}\"\nservice_time = {{ dist = \"exponential\", mean = \"{}ms\" }}\n",
+             balancer = {balancer}\nservice_time = {{ dist = \"exponential\", mean = \"{}ms\" }}\n",
             1 + s.concurrency % 4,
             f64::from(s.error_pct % 40) / 100.0,
-            BALANCERS[usize::from(s.balancer % 4)],
             1 + i,
         );
         if d.regions && i + 1 == n {
             toml += &format!("regions = {{ us = {replicas}, eu = {replicas} }}\n");
+            if more.regional_autoscale() {
+                toml += "autoscale = { min = 1, max = 4, target = 0.5, sync = \"50ms\", scale_down_window = \"100ms\" }\n";
+            }
         } else {
             toml += &format!("replicas = {replicas}\n");
         }
@@ -194,12 +298,27 @@ fn design(d: &Design) -> Option<String> {
                 toml += "kind = \"cache\"\nhit_ratio = 0.7\non_miss = []\n";
             }
             4 if entries.is_empty() => {
-                toml += "kind = \"cache\"\ncapacity = 50\nkeys = 1000\npopularity = { zipf = 0.9 }\non_miss = []\n";
+                toml += &format!(
+                    "kind = \"cache\"\ncapacity = 50\nkeys = 1000\npopularity = {{ zipf = 0.9 }}\non_miss = []\npolicy = \"{}\"\n",
+                    more.policy()
+                );
+                if more.policy() == "redis_lru" {
+                    toml += "samples = 3\nclock = \"5ms\"\n";
+                }
+                if more.ttl() {
+                    toml += "ttl = \"80ms\"\n";
+                }
             }
             _ => {}
         }
         if i == usize::from(d.autoscaled) % (n + 1) && !(d.regions && i + 1 == n) {
-            toml += "autoscale = { min = 1, max = 6, target = 0.5, sync = \"50ms\", scale_down_window = \"100ms\", provisioning = { dist = \"constant\", value = \"30ms\" } }\n";
+            let (metric, target) = [
+                ("utilization", 0.5),
+                ("in_flight", 2.0),
+                ("rps", 100.0),
+                ("queue_length", 2.0),
+            ][more.metric()];
+            toml += &format!("autoscale = {{ min = 1, max = 6, metric = \"{metric}\", target = {target}, sync = \"50ms\", scale_down_window = \"100ms\", provisioning = {{ dist = \"constant\", value = \"30ms\" }} }}\n");
         }
         if i + 1 == n {
             toml += "health = { interval = \"20ms\", failures = 2 }\n";
@@ -225,6 +344,14 @@ fn design(d: &Design) -> Option<String> {
             target(d.faults / 8),
             duration_ms / 3,
             duration_ms / 5 + 1
+        );
+    }
+    if more.slow() {
+        toml += &format!(
+            "[[fault]]\nkind = \"slow\"\ntarget = \"{}\"\nat = \"{}ms\"\nduration = \"{}ms\"\nfactor = 4\n",
+            target(d.faults / 16),
+            duration_ms / 5,
+            duration_ms / 3 + 1
         );
     }
     if d.faults & 8 != 0 && d.regions {

@@ -76,7 +76,8 @@ fn diurnal_arrivals_integrate_to_the_expected_count() {
 /// (a = 0.5), peak at 0.25 s, rate 5,000/s over 4 s in windows of 0.25 s:
 /// rate(t) = 5000 (1 + 0.5 cos(2 pi (t - 0.25))), integral 5000 ((t1 - t0) + 0.5 / (2 pi)
 /// (sin(2 pi (t1 - 0.25)) - sin(2 pi (t0 - 0.25)))): 20,000 arrivals, 16 windows of 500 to
-/// 1,900 (sd 22 to 44). Found by the `designs` fuzz target: the grid of such a cycle (48
+/// 1,900 (sd 22 to 44). Found by the `designs` fuzz target's generator (run over every combination of the
+/// mechanisms it gained): the grid of such a cycle (48
 /// cells of 20.8 ms) is not whole nanoseconds, and at its 7th point the arrival process
 /// stopped advancing, so the run never ended.
 #[test]
