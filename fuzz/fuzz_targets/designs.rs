@@ -178,6 +178,10 @@ fn design(d: &Design) -> Option<String> {
         );
     }
     let batching = d.services[0].extra as usize % (n + 2);
+    // The service a rollout deploys, and whether each version has its own autoscaler (which
+    // scales on utilization only).
+    let deployed = usize::from(d.deploy / 4) % n;
+    let separate = d.deploy & 1 != 0 && d.deploy & 128 != 0;
     for (i, s) in d.services.iter().take(n).enumerate() {
         let mut entries = Vec::new();
         for c in s.calls.iter().take(3) {
@@ -317,7 +321,11 @@ fn design(d: &Design) -> Option<String> {
                 ("in_flight", 2.0),
                 ("rps", 100.0),
                 ("queue_length", 2.0),
-            ][more.metric()];
+            ][if separate && i == deployed {
+                0
+            } else {
+                more.metric()
+            }];
             toml += &format!("autoscale = {{ min = 1, max = 6, metric = \"{metric}\", target = {target}, sync = \"50ms\", scale_down_window = \"100ms\", provisioning = {{ dist = \"constant\", value = \"30ms\" }} }}\n");
         }
         if i + 1 == n {
@@ -362,7 +370,6 @@ fn design(d: &Design) -> Option<String> {
         );
     }
     // A rollout of any service (the last one is regional, with regions).
-    let deployed = usize::from(d.deploy / 4) % n;
     if d.deploy & 1 != 0 {
         const STRATEGIES: [&str; 6] = [
             "recreate",
