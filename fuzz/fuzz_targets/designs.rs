@@ -8,7 +8,9 @@
 //! eviction policy of a keyed cache with and without a TTL, weighted, consistent-hash and
 //! multi-instance balancers, a rollout by any deployment strategy), each run
 //! under a work budget (at most 2 s simulated at most 1,500 requests a second) with the state
-//! invariants checked after every event (`simulate_checked`): fleet counts and levels agree,
+//! invariants checked after every event while at most 256 visits are in flight, and at a
+//! bounded cost beyond (`simulate_checked_amortized`: with `n` in flight, after every
+//! `n / 256`-th event, and when the run ends): fleet counts and levels agree,
 //! billed replicas are at least ready ones, no draining replica is idle, queue counts match
 //! their frames, no breaker is half-open with no probe out, requests in flight are the root
 //! frames. At the end, every request arrived ended exactly one way or is still in flight, and
@@ -415,7 +417,7 @@ fuzz_target!(|data: &[u8]| {
         // message, not a crash; the designs above are meant to load, so say which did not.
         Err(e) => panic!("a generated design does not load:\n{e}\n{text}"),
     };
-    let run = capsim::components::system::simulate_checked(&model, 0)
+    let run = capsim::components::system::simulate_checked_amortized(&model, 0, 256)
         .unwrap_or_else(|broken| panic!("{broken}\n{text}"));
     let r = &run.record.requests;
     assert!(
