@@ -285,6 +285,17 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
             ));
             return None;
         }
+        // Counted before any value is made, as a linear range's: a factor near 1
+        // (1.0000000001 from 1 to 10^9 is 2 x 10^11 steps) would otherwise loop for hours,
+        // its values rounding to the one before and so never reaching the limit below.
+        let count = ((to / from).ln() / factor.ln() * (1.0 + 1e-12)).floor() + 1.0;
+        if count > MAX_AXIS_VALUES as f64 {
+            problems.push(Problem::new(
+                path,
+                format!("{count} values is more than {MAX_AXIS_VALUES}; use a larger factor"),
+            ));
+            return None;
+        }
         let integers = whole("from") && whole("to");
         let mut v = from;
         let ahead = |v: f64| {
@@ -488,6 +499,15 @@ mod tests {
         }
     }
 
+    /// The problems of an axis that must not load, one a line.
+    fn message(spec: &str) -> String {
+        let ps = values(spec).unwrap_err();
+        ps.iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
     fn ranges_expand_to_their_values() {
         assert_eq!(values("[3, 1, 2]").unwrap(), ["3", "1", "2"]);
@@ -520,13 +540,6 @@ mod tests {
 
     #[test]
     fn bad_ranges_say_what_is_wrong() {
-        let message = |spec: &str| {
-            let ps = values(spec).unwrap_err();
-            ps.iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
         assert!(message("[]").contains("empty list"));
         assert!(message("{ from = 1, to = 5, step = 0 }").contains("step 0"));
         assert!(message("{ from = 1, to = 5, step = -1 }").contains("wrong sign"));
@@ -535,5 +548,30 @@ mod tests {
         assert!(message("{ from = 1, to = 5, factor = 1 }").contains("not 1"));
         assert!(message("{ from = 1, to = 5, stp = 1 }").contains("did you mean `step`"));
         assert!(message("{ to = 5 }").contains("missing `from`"));
+    }
+
+    /// A geometric range is counted before it is made, as a linear one is. Found by the
+    /// `overrides` fuzzer: `{ from = 1, to = 1000000000, factor = 1.0000000001 }` made
+    /// `capsim validate` spin for hours (2 x 10^11 steps, ln(10^9) / ln(1 + 10^-10), each
+    /// value rounding to the one before, so the list never reached its limit). From 1 to 2
+    /// by 1.000001 is ln 2 / ln 1.000001 = 693,147.5 steps: 693,148 values, where whole
+    /// numbers used to give [1, 2] after 693,147 turns of the loop.
+    #[test]
+    fn a_geometric_range_is_counted_before_it_is_made() {
+        assert_eq!(
+            message("{ from = 1, to = 2, factor = 1.000001 }"),
+            "sweep.traffic.rate.factor: 693148 values is more than 100000; use a larger factor"
+        );
+        assert!(
+            message("{ from = 1, to = 1000000000, factor = 1.0000000001 }")
+                .contains("more than 100000; use a larger factor")
+        );
+        assert!(
+            message("{ from = 0.1, to = 1e300, factor = 1.0000000000000002 }")
+                .contains("more than 100000; use a larger factor")
+        );
+        // A falling range counts the same way.
+        assert!(message("{ from = 2.0, to = 1.0, factor = 0.999999 }")
+            .contains("values is more than 100000; use a larger factor"));
     }
 }
