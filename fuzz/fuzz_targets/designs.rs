@@ -13,8 +13,10 @@
 //! `n / 256`-th event, and when the run ends): fleet counts and levels agree,
 //! billed replicas are at least ready ones, no draining replica is idle, queue counts match
 //! their frames, no breaker is half-open with no probe out, requests in flight are the root
-//! frames. At the end, every request arrived ended exactly one way or is still in flight, and
-//! a second run of the same design gives the same record.
+//! frames. At the end, every request arrived ended exactly one way or is still in flight, a
+//! second run of the same design gives the same record, the time series adds up to the
+//! totals, and the summary (of one replication or two, with objectives or none) written as
+//! `summary.json` reads back.
 #![no_main]
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -53,9 +55,11 @@ struct Design {
     autoscaled: u8,
     faults: u8,
     deploy: u8,
-    /// More mechanisms, a bit or two each (`More`): read last, so inputs written before it
-    /// was added still make the designs they made.
+    /// More mechanisms, a bit or two each (`More`): read after the fields above, so inputs
+    /// written before it was added still make the designs they made.
     more: u16,
+    /// What is measured and how (`Measured`): read last, for the same reason.
+    measured: u16,
 }
 
 /// The mechanisms `Design::more` switches on.
@@ -118,6 +122,72 @@ impl More {
     }
 }
 
+/// What `Design::measured` switches on: the service times' law, objectives, a second
+/// replication.
+struct Measured(u16);
+
+impl Measured {
+    /// The family of the services' service times (each service the next one along), or
+    /// exponential for all.
+    fn family(&self) -> Option<usize> {
+        (self.0 & 1 == 1).then_some(usize::from(self.0 >> 1) & 15)
+    }
+    /// An `[slo]` table; its objectives, one bit each.
+    fn slo(&self) -> Option<u16> {
+        (self.0 & 32 != 0).then_some((self.0 >> 6) & 63)
+    }
+    /// A second replication, pooled with the first (intervals across replications).
+    fn second_replication(&self) -> bool {
+        self.0 & 4096 != 0
+    }
+}
+
+/// A service time with mean about `mean_us` microseconds from one of the families a user can
+/// write (`family` taken modulo their number).
+fn service_time(family: usize, mean_us: u32) -> String {
+    let m = mean_us;
+    match family % 12 {
+        0 => format!(r#"{{ dist = "exponential", mean = "{m}us" }}"#),
+        1 => format!(r#"{{ dist = "constant", value = "{m}us" }}"#),
+        2 => format!(
+            r#"{{ dist = "uniform", min = "0us", max = "{}us" }}"#,
+            2 * m
+        ),
+        3 => format!(
+            r#"{{ dist = "normal", mean = "{m}us", stddev = "{}us" }}"#,
+            m / 3
+        ),
+        4 => format!(
+            r#"{{ dist = "lognormal", median = "{}us", p99 = "{}us" }}"#,
+            m * 4 / 5,
+            m * 5
+        ),
+        5 => format!(r#"{{ dist = "lognormal", mean = "{m}us", cv = 1.5 }}"#),
+        6 => format!(r#"{{ dist = "gamma", mean = "{m}us", cv = 0.5 }}"#),
+        7 => format!(r#"{{ dist = "erlang", k = 3, mean = "{m}us" }}"#),
+        8 => format!(
+            r#"{{ dist = "weibull", shape = 1.5, scale = "{}us" }}"#,
+            m * 9 / 8
+        ),
+        9 => format!(
+            r#"{{ dist = "pareto", scale = "{}us", shape = 1.5 }}"#,
+            m / 3
+        ),
+        10 => format!(
+            r#"{{ dist = "empirical", min = "{}us", p50 = "{}us", p99 = "{}us", max = "{}us" }}"#,
+            m / 4,
+            m * 3 / 4,
+            m * 4,
+            m * 8
+        ),
+        _ => format!(
+            r#"{{ dist = "mixture", parts = [{{ weight = 0.9, dist = "exponential", mean = "{}us" }}, {{ weight = 0.1, dist = "constant", value = "{}us" }}] }}"#,
+            m / 2,
+            m * 11 / 2
+        ),
+    }
+}
+
 const BALANCERS: [&str; 4] = ["round_robin", "random", "least_outstanding", "power_of_two"];
 
 fn design(d: &Design) -> Option<String> {
@@ -128,12 +198,31 @@ fn design(d: &Design) -> Option<String> {
     let rate = 10 + u32::from(d.rate) % 1_500;
     let duration_ms = 100 + u32::from(d.duration_ms) % 1_900;
     let more = More(d.more);
+    let measured = Measured(d.measured);
     // A closed loop sets its own pace: no shapes, and no classes of their own rates.
     let closed_loop = more.closed_loop() && !d.classes && !d.spike;
-    let mut toml = format!(
-        "[scenario]\nduration = \"{duration_ms}ms\"\nwindow = \"50ms\"\nseed = {rate}\n\
-         [traffic]\nentry = \"s0\"\n"
-    );
+    let mut toml =
+        format!("[scenario]\nduration = \"{duration_ms}ms\"\nwindow = \"50ms\"\nseed = {rate}\n");
+    if let Some(objectives) = measured.slo() {
+        // Each objective on its bit, all of them when none is: latencies within reach of the
+        // design and not, so verdicts go both ways.
+        let all = [
+            "p50 = \"5ms\"",
+            "p99 = \"40ms\"",
+            "p999 = \"200ms\"",
+            "mean = \"8ms\"",
+            "availability = 0.99",
+            "degraded = 0.05",
+        ];
+        let chosen: Vec<&str> = all
+            .iter()
+            .enumerate()
+            .filter(|&(bit, _)| objectives == 0 || objectives & (1 << bit) != 0)
+            .map(|(_, o)| *o)
+            .collect();
+        toml += &format!("[slo]\n{}\n", chosen.join("\n"));
+    }
+    toml += "[traffic]\nentry = \"s0\"\n";
     if closed_loop {
         // About the same load as the rate: a user sends one request every 20 ms or so.
         toml += &format!(
@@ -270,10 +359,13 @@ fn design(d: &Design) -> Option<String> {
         };
         toml += &format!(
             "[[service]]\nname = \"s{i}\"\nconcurrency = {}\nerror_rate = {}\n\
-             balancer = {balancer}\nservice_time = {{ dist = \"exponential\", mean = \"{}ms\" }}\n",
+             balancer = {balancer}\nservice_time = {}\n",
             1 + s.concurrency % 4,
             f64::from(s.error_pct % 40) / 100.0,
-            1 + i,
+            service_time(
+                measured.family().map_or(0, |f| f + i),
+                1_000 * (1 + i as u32)
+            ),
         );
         if d.regions && i + 1 == n {
             toml += &format!("regions = {{ us = {replicas}, eu = {replicas} }}\n");
@@ -426,4 +518,36 @@ fuzz_target!(|data: &[u8]| {
     );
     let again = capsim::components::system::simulate(&model, 0);
     assert_eq!(again.record.requests, run.record.requests, "{text}");
+    if run.overload.is_none() {
+        // The time series adds up to the run's totals: every arrival falls in a window (no
+        // warm-up here), and the endings the windows saw are among the run's.
+        let windows = &run.series.counts;
+        let ended = |c: &capsim::metrics::recorder::Counts| {
+            c.succeeded + c.failed + c.rejected + c.timed_out
+        };
+        assert_eq!(
+            windows.iter().map(|c| c.arrived).sum::<u64>(),
+            r.arrived,
+            "{text}"
+        );
+        assert!(windows.iter().map(ended).sum::<u64>() <= ended(r), "{text}");
+    }
+    // Summed up as `capsim run` sums up (with a second replication when asked), written as
+    // `summary.json` and read back as `capsim report` reads it: what capsim writes it must
+    // read; the text renderings are drawn too.
+    let mut pool = capsim::metrics::summary::Pool::new(&model);
+    pool.add(run);
+    if Measured(d.measured).second_replication() {
+        pool.add(capsim::components::system::simulate(&model, 1));
+    }
+    let outcome = capsim::metrics::summary::summarize(&model, &pool);
+    let json = capsim::report::json::render_with(&outcome, true);
+    if let Err(e) = capsim::report::data::parse_summary(&json) {
+        panic!("summary.json does not read back: {e}\n{json}\n{text}");
+    }
+    if let capsim::metrics::summary::Outcome::Completed(summary) = &outcome {
+        let _ = capsim::report::text::table(summary);
+        let _ = capsim::report::text::markdown(summary);
+        let _ = capsim::report::csv::table(summary);
+    }
 });
