@@ -55,8 +55,9 @@ struct Design {
     autoscaled: u8,
     faults: u8,
     deploy: u8,
-    /// More mechanisms, a bit or two each (`More`): read after the fields above, so inputs
-    /// written before it was added still make the designs they made.
+    /// More mechanisms, a bit or two each (`More`): read after the fields above, so an input
+    /// written before it was added, with no bytes left over, still makes the design it made
+    /// (a field past the end of the input reads as 0, which switches nothing on).
     more: u16,
     /// What is measured and how (`Measured`): read last, for the same reason.
     measured: u16,
