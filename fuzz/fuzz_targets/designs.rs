@@ -3,9 +3,10 @@
 //! fixed-ratio and a keyed cache, retries within budgets of both scopes, hedges
 //! with and without a budget, breakers of both scopes, batching, rate limits, queue timeouts,
 //! traffic shapes (a spike, a step, a daily cycle, bursts) or closed-loop users, autoscaling
-//! on each metric and per region, health checks, faults (crashes, spot, error windows, slow
-//! windows), regions with an outage and requests resident in them (with a backlog), every
-//! eviction policy of a keyed cache with and without a TTL, weighted, consistent-hash and
+//! on each metric and per region, health checks, faults (recurring and one-off crashes, spot,
+//! error windows, slow windows, outages), regions with an outage (their clients at their own
+//! hours) and requests resident in them (with a backlog), every eviction policy of a keyed
+//! cache with and without a TTL and with misses that call on, weighted, consistent-hash and
 //! multi-instance balancers, a rollout by any deployment strategy), each run
 //! under a work budget (at most 2 s simulated at most 1,500 requests a second) with the state
 //! invariants checked after every event while at most 256 visits are in flight, and at a
@@ -141,6 +142,18 @@ impl Measured {
     fn second_replication(&self) -> bool {
         self.0 & 4096 != 0
     }
+    /// One-off faults: a crash of two replicas for a while, and a service's outage.
+    fn one_off_faults(&self) -> bool {
+        self.0 & 8192 != 0
+    }
+    /// The keyed cache's misses call the last service (so a key can be filled while held).
+    fn miss_calls(&self) -> bool {
+        self.0 & 16384 != 0
+    }
+    /// Regions whose clients live the daily cycle at their own hours.
+    fn utc_offsets(&self) -> bool {
+        self.0 & 32768 != 0
+    }
 }
 
 /// A service time with mean about `mean_us` microseconds from one of the families a user can
@@ -258,9 +271,16 @@ fn design(d: &Design) -> Option<String> {
         );
     }
     if d.regions {
-        toml +=
-            "[[region]]\nname = \"us\"\nweight = 0.6\n[[region]]\nname = \"eu\"\nweight = 0.4\n\
-                 [network]\nlatency = { \"us-eu\" = \"5ms\" }\nfailover = { dns_ttl = \"20ms\" }\n";
+        // Offsets need the daily cycle, which a closed loop does not have.
+        let (us, eu) = if measured.utc_offsets() && more.diurnal() && !closed_loop {
+            ("utc_offset = \"-5h\"\n", "utc_offset = \"+9h\"\n")
+        } else {
+            ("", "")
+        };
+        toml += &format!(
+            "[[region]]\nname = \"us\"\nweight = 0.6\n{us}[[region]]\nname = \"eu\"\nweight = 0.4\n{eu}\
+             [network]\nlatency = {{ \"us-eu\" = \"5ms\" }}\nfailover = {{ dns_ttl = \"20ms\" }}\n"
+        );
     }
     if d.classes && n > 1 {
         toml += &format!(
@@ -397,8 +417,13 @@ fn design(d: &Design) -> Option<String> {
                 toml += "kind = \"cache\"\nhit_ratio = 0.7\non_miss = []\n";
             }
             4 if entries.is_empty() => {
+                let on_miss = if measured.miss_calls() && i + 1 < n {
+                    format!("\"s{}\"", n - 1)
+                } else {
+                    String::new()
+                };
                 toml += &format!(
-                    "kind = \"cache\"\ncapacity = 50\nkeys = 1000\npopularity = {{ zipf = 0.9 }}\non_miss = []\npolicy = \"{}\"\n",
+                    "kind = \"cache\"\ncapacity = 50\nkeys = 1000\npopularity = {{ zipf = 0.9 }}\non_miss = [{on_miss}]\npolicy = \"{}\"\n",
                     more.policy()
                 );
                 if more.policy() == "redis_lru" {
@@ -447,6 +472,18 @@ fn design(d: &Design) -> Option<String> {
             target(d.faults / 8),
             duration_ms / 3,
             duration_ms / 5 + 1
+        );
+    }
+    if measured.one_off_faults() {
+        toml += &format!(
+            "[[fault]]\nkind = \"crash\"\ntarget = \"{}\"\nat = \"{}ms\"\nduration = \"{}ms\"\nreplicas = 2\n\
+             [[fault]]\nkind = \"outage\"\ntarget = \"{}\"\nat = \"{}ms\"\nduration = \"{}ms\"\n",
+            target(d.faults / 32),
+            duration_ms / 6,
+            duration_ms / 4 + 1,
+            target(d.faults / 64),
+            duration_ms * 2 / 3,
+            duration_ms / 10 + 1
         );
     }
     if more.slow() {
