@@ -2090,6 +2090,13 @@ fn bad_inputs_get_exactly_these_messages() {
             ],
         ),
         (
+            // Found by the `overrides` fuzzer: this range used to spin for hours.
+            Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"traffic.rate\" = { from = 1, to = 1000000000, factor = 1.0000000001 }\n"),
+            &[
+                r##"error: bad.toml:21:47: sweep.traffic.rate.factor: 207232641234 values is more than 100000; use a larger factor"##,
+            ],
+        ),
+        (
             Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"nope.x\" = [1, 2]\n"),
             &[
                 r##"error: bad.toml:21:1: sweep.nope.x: `nope` names no key: unknown key `nope`; valid keys: `scenario`, `slo`, `traffic`, `service`, `class`, `region`, `network`, `fault`, `cost`, `deployment`, `sweep`, `plan`"##,
