@@ -292,7 +292,9 @@ fn range(t: &toml::Table, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<t
         if count > MAX_AXIS_VALUES as f64 {
             problems.push(Problem::new(
                 path,
-                format!("{count} values is more than {MAX_AXIS_VALUES}; use a larger factor"),
+                format!(
+                    "factor {factor} takes {count} steps {span}, more than the {MAX_AXIS_VALUES} values an axis may have; use a larger factor"
+                ),
             ));
             return None;
         }
@@ -560,18 +562,18 @@ mod tests {
     fn a_geometric_range_is_counted_before_it_is_made() {
         assert_eq!(
             message("{ from = 1, to = 2, factor = 1.000001 }"),
-            "sweep.traffic.rate.factor: 693148 values is more than 100000; use a larger factor"
+            "sweep.traffic.rate.factor: factor 1.000001 takes 693148 steps from 1 to 2, more than the 100000 values an axis may have; use a larger factor"
         );
         assert!(
             message("{ from = 1, to = 1000000000, factor = 1.0000000001 }")
-                .contains("more than 100000; use a larger factor")
+                .contains("values an axis may have; use a larger factor")
         );
         assert!(
             message("{ from = 0.1, to = 1e300, factor = 1.0000000000000002 }")
-                .contains("more than 100000; use a larger factor")
+                .contains("values an axis may have; use a larger factor")
         );
         // A falling range counts the same way.
         assert!(message("{ from = 2.0, to = 1.0, factor = 0.999999 }")
-            .contains("values is more than 100000; use a larger factor"));
+            .contains("values an axis may have; use a larger factor"));
     }
 }

@@ -2093,7 +2093,7 @@ fn bad_inputs_get_exactly_these_messages() {
             // Found by the `overrides` fuzzer: this range used to spin for hours.
             Bad::Text(VALID.to_string() + "\n" + "[sweep]\n\"traffic.rate\" = { from = 1, to = 1000000000, factor = 1.0000000001 }\n"),
             &[
-                r##"error: bad.toml:21:47: sweep.traffic.rate.factor: 207232641234 values is more than 100000; use a larger factor"##,
+                r##"error: bad.toml:21:47: sweep.traffic.rate.factor: factor 1.0000000001 takes 207232641234 steps from 1 to 1000000000, more than the 100000 values an axis may have; use a larger factor"##,
             ],
         ),
         (
