@@ -616,7 +616,7 @@ impl<'m> System<'m> {
                 if let Some(checking) = &mut self.checking {
                     checking.skip = checking
                         .frames_per_check
-                        .map_or(0, |per| self.frames.len() / per);
+                        .map_or(0, |per| (self.frames.len() / per).saturating_sub(1));
                 }
                 false
             }
